@@ -1,1 +1,37 @@
-fn main() {}
+use aws_cred::cli::Cli;
+use aws_cred::context::Context;
+use aws_cred::error::{self, Exit};
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ctx = Context::from_process();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(Exit::Failure.code());
+        }
+    };
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = aws_cred::run(cli, ctx) => Some(result),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    match result {
+        Some(Ok(())) => ExitCode::SUCCESS,
+        Some(Err(err)) => {
+            eprint!("{}", error::render(&err));
+            ExitCode::from(error::classify(&err).0.code())
+        }
+        None => {
+            eprintln!("interrupted");
+            ExitCode::from(Exit::Interrupted.code())
+        }
+    }
+}

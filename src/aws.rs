@@ -1,0 +1,280 @@
+//! Building AWS SDK clients the same way for every service (region, endpoint overrides,
+//! timeouts, retries) and turning SDK errors into messages with a next step.
+
+use crate::context::Context;
+use crate::error::{Exit, Problem};
+use crate::profile::Profiles;
+use aws_credential_types::Credentials;
+use aws_runtime::env_config::EnvConfigValue;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use std::fmt::Debug;
+use std::time::Duration;
+
+/// STS and friends need a region to sign; without one we use the global partition's default.
+pub const FALLBACK_REGION: &str = "us-east-1";
+
+/// What a client talks to, for messages.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub service: &'static str,
+    pub region: String,
+    pub endpoint: Option<String>,
+}
+
+impl Target {
+    pub fn describe(&self) -> String {
+        match &self.endpoint {
+            Some(url) => url.clone(),
+            None => format!("the {} endpoint in {}", self.service, self.region),
+        }
+    }
+}
+
+/// Per-run settings shared by every SDK client.
+pub struct Aws {
+    env: aws_types::os_shim_internal::Env,
+    profiles: aws_config::profile::ProfileSet,
+    ignore_configured_endpoints: bool,
+}
+
+impl Aws {
+    pub fn new(ctx: &Context, profiles: &Profiles) -> Self {
+        let ignore_configured_endpoints = ctx.flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+            || profiles
+                .set
+                .get("ignore_configured_endpoint_urls")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        Aws {
+            env: ctx.sdk_env(),
+            profiles: profiles.set.clone(),
+            ignore_configured_endpoints,
+        }
+    }
+
+    /// `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, the profile's `[services]` section,
+    /// then its `endpoint_url`, unless configured endpoints are ignored.
+    pub fn endpoint_url(&self, service_id: &str) -> Option<String> {
+        if self.ignore_configured_endpoints {
+            return None;
+        }
+        EnvConfigValue::new()
+            .env("AWS_ENDPOINT_URL")
+            .profile("endpoint_url")
+            .service_id(service_id)
+            .load(&self.env, Some(&self.profiles))
+            .map(|(value, _)| value.trim().to_string())
+            .filter(|value| !value.is_empty())
+    }
+
+    pub fn target(&self, service: &'static str, service_id: &str, region: &str) -> Target {
+        Target {
+            service,
+            region: region.to_string(),
+            endpoint: self.endpoint_url(service_id),
+        }
+    }
+
+    fn timeouts() -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .read_timeout(Duration::from_secs(15))
+            .operation_attempt_timeout(Duration::from_secs(20))
+            .operation_timeout(Duration::from_secs(45))
+            .build()
+    }
+
+    fn retries() -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(3)
+            .with_initial_backoff(Duration::from_millis(200))
+            .with_max_backoff(Duration::from_secs(5))
+    }
+}
+
+macro_rules! client_builder {
+    ($name:ident, $krate:ident, $service:literal, $service_id:literal) => {
+        impl Aws {
+            pub fn $name(
+                &self,
+                region: &str,
+                credentials: Option<Credentials>,
+            ) -> ($krate::Client, Target) {
+                let target = self.target($service, $service_id, region);
+                let mut config = $krate::Config::builder()
+                    .behavior_version($krate::config::BehaviorVersion::latest())
+                    .region($krate::config::Region::new(region.to_string()))
+                    .timeout_config(Self::timeouts())
+                    .retry_config(Self::retries());
+                if let Some(credentials) = credentials {
+                    config = config.credentials_provider(credentials);
+                }
+                if let Some(url) = &target.endpoint {
+                    config = config.endpoint_url(url.clone());
+                }
+                ($krate::Client::from_conf(config.build()), target)
+            }
+        }
+    };
+}
+
+client_builder!(sts, aws_sdk_sts, "STS", "STS");
+client_builder!(sso, aws_sdk_sso, "SSO", "SSO");
+client_builder!(sso_oidc, aws_sdk_ssooidc, "SSO OIDC", "SSO OIDC");
+client_builder!(
+    cognito_identity,
+    aws_sdk_cognitoidentity,
+    "Cognito Identity",
+    "Cognito Identity"
+);
+client_builder!(
+    cognito_idp,
+    aws_sdk_cognitoidentityprovider,
+    "Cognito user pools",
+    "Cognito Identity Provider"
+);
+
+/// The service error's code and message, if the service answered with one.
+pub fn error_code<E, R>(err: &SdkError<E, R>) -> Option<(&str, &str)>
+where
+    E: ProvideErrorMetadata,
+{
+    match err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            Some((e.code().unwrap_or("Unknown"), e.message().unwrap_or("")))
+        }
+        _ => None,
+    }
+}
+
+/// Turn an SDK error into a [`Problem`] that names the operation and endpoint and says what
+/// to do next. Messages come from AWS and never contain the caller's secrets.
+pub fn failure<E, R>(operation: &str, target: &Target, err: SdkError<E, R>) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: Debug + Send + Sync + 'static,
+{
+    let problem = match &err {
+        SdkError::ServiceError(_) => {
+            let (code, message) = error_code(&err).unwrap_or(("Unknown", ""));
+            let (exit, hint) = hint_for(code, message);
+            let mut p = Problem::new(exit, format!("{operation} failed: {code}: {message}"));
+            p.hint = hint;
+            p
+        }
+        SdkError::TimeoutError(_) => Problem::failure(format!(
+            "{operation} timed out waiting for {}",
+            target.describe()
+        ))
+        .hint(network_hint()),
+        SdkError::DispatchFailure(dispatch) => {
+            let what = if dispatch.is_timeout() {
+                "timed out connecting to"
+            } else {
+                "could not reach"
+            };
+            Problem::failure(format!(
+                "{operation}: {what} {}: {}",
+                target.describe(),
+                crate::error::causes(&err)
+            ))
+            .hint(network_hint())
+        }
+        SdkError::ResponseError(_) => Problem::failure(format!(
+            "{operation}: {} sent a response that is not a valid {} answer: {}",
+            target.describe(),
+            target.service,
+            crate::error::causes(&err)
+        ))
+        .hint("check that the endpoint (AWS_ENDPOINT_URL*) points at the real service"),
+        _ => Problem::failure(format!("{operation} failed: {}", crate::error::causes(&err))),
+    };
+    anyhow::Error::new(problem)
+}
+
+fn network_hint() -> String {
+    "check your network or proxy (HTTPS_PROXY), and any AWS_ENDPOINT_URL* override".to_string()
+}
+
+/// Hints for the failures people actually meet (the runbooks' error tables).
+pub fn hint_for(code: &str, message: &str) -> (Exit, Option<String>) {
+    let hint = |s: &str| Some(s.to_string());
+    match code {
+        "InvalidClientTokenId" | "UnrecognizedClientException" => (
+            Exit::Failure,
+            hint("AWS does not know this access key: it was deleted, deactivated or mistyped.\nSee which key was used with `aws-cred whoami --explain`, then fix the profile or variables."),
+        ),
+        "SignatureDoesNotMatch" if message.contains("Signature expired") => (
+            Exit::Failure,
+            hint("your computer's clock is off by more than 5 minutes: sync it (e.g. `sudo timedatectl set-ntp true`) and retry"),
+        ),
+        "SignatureDoesNotMatch" => (
+            Exit::Failure,
+            hint("the secret access key does not match the access key ID: copy it again"),
+        ),
+        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => (
+            Exit::Expired,
+            hint("these session credentials have expired: get new ones (aws-cred mfa CODE, aws-cred sso-login),\nor clear stale variables with: eval \"$(aws-cred export --unset)\""),
+        ),
+        "AccessDenied" | "AccessDeniedException" => (
+            Exit::Failure,
+            hint("the identity is not allowed to do this; if a policy requires MFA, run `aws-cred mfa CODE` first"),
+        ),
+        "Throttling" | "ThrottlingException" | "TooManyRequestsException" => (
+            Exit::Failure,
+            hint("AWS is throttling these requests: wait a little and try again"),
+        ),
+        "RegionDisabledException" => (
+            Exit::Failure,
+            hint("STS is not activated in this region: activate it in IAM account settings or use another --region"),
+        ),
+        _ => (Exit::Failure, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_precedence() {
+        let profiles = crate::profile::Profiles::from_text(
+            "[profile p]\nendpoint_url = http://profile\nservices = local\n[services local]\nsts =\n  endpoint_url = http://services-sts\n",
+            "",
+            "p",
+        );
+        let ctx = Context::with_env([]);
+        let aws = Aws::new(&ctx, &profiles);
+        assert_eq!(aws.endpoint_url("STS").as_deref(), Some("http://services-sts"));
+        assert_eq!(aws.endpoint_url("SSO").as_deref(), Some("http://profile"));
+
+        let ctx = Context::with_env([
+            ("AWS_ENDPOINT_URL", "http://global"),
+            ("AWS_ENDPOINT_URL_SSO_OIDC", "http://oidc"),
+        ]);
+        let aws = Aws::new(&ctx, &profiles);
+        assert_eq!(aws.endpoint_url("STS").as_deref(), Some("http://global"));
+        assert_eq!(aws.endpoint_url("SSO OIDC").as_deref(), Some("http://oidc"));
+
+        let ctx = Context::with_env([
+            ("AWS_ENDPOINT_URL", "http://global"),
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+        ]);
+        assert_eq!(Aws::new(&ctx, &profiles).endpoint_url("STS"), None);
+    }
+
+    #[test]
+    fn clock_skew_and_expiry_hints() {
+        let (exit, hint) = hint_for(
+            "SignatureDoesNotMatch",
+            "Signature expired: 20260101T000000Z is now earlier than 20260101T001500Z",
+        );
+        assert_eq!(exit, Exit::Failure);
+        assert!(hint.unwrap().contains("clock"));
+        assert_eq!(hint_for("ExpiredToken", "").0, Exit::Expired);
+        assert!(hint_for("Nope", "").1.is_none());
+    }
+}

@@ -1,0 +1,63 @@
+//! Link `ecs`: the ECS / EKS Pod Identity container endpoint
+//! (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI, with AWS_CONTAINER_AUTHORIZATION_TOKEN
+//! or _TOKEN_FILE). aws-config's provider does the fetching and the allowed-host rules.
+
+use super::{Found, Request, Step};
+use crate::error::Problem;
+use aws_config::ecs::EcsCredentialsProvider;
+use aws_config::provider_config::ProviderConfig;
+use std::time::Duration;
+
+const ECS_HOST: &str = "http://169.254.170.2";
+
+pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
+    match location(req) {
+        None => Ok(Step::Skip(
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI are not set".into(),
+        )),
+        Some(_) => fetch(req).await.map(Step::Found),
+    }
+}
+
+fn location(req: &Request<'_>) -> Option<String> {
+    let ctx = req.ctx;
+    if let Some(relative) = ctx.var("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
+        return Some(format!("{ECS_HOST}{relative}"));
+    }
+    ctx.var("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .map(str::to_string)
+}
+
+/// Fetch from the container endpoint; also serves `credential_source = EcsContainer`.
+pub async fn fetch(req: &Request<'_>) -> anyhow::Result<Found> {
+    let Some(url) = location(req) else {
+        return Err(Problem::usage(
+            "credential_source = EcsContainer, but no container credentials endpoint is set",
+        )
+        .hint("this only works inside ECS or EKS, where AWS_CONTAINER_CREDENTIALS_* is set")
+        .into());
+    };
+    let provider = EcsCredentialsProvider::builder()
+        .configure(&ProviderConfig::without_region())
+        .connect_timeout(Duration::from_secs(2))
+        .read_timeout(Duration::from_secs(5))
+        .build();
+    let credentials = provider.credentials().await.map_err(|err| {
+        Problem::failure(format!(
+            "the container credentials endpoint {url} failed: {}",
+            crate::error::causes(&err)
+        ))
+        .hint("full URIs must be https, or http on a loopback or the ECS/EKS link-local address;\ncheck AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE)")
+    })?;
+    let auth = if req.ctx.var("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE").is_some() {
+        " (token from AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)"
+    } else if req.ctx.var("AWS_CONTAINER_AUTHORIZATION_TOKEN").is_some() {
+        " (token from AWS_CONTAINER_AUTHORIZATION_TOKEN)"
+    } else {
+        ""
+    };
+    Ok(Found {
+        credentials,
+        location: format!("container endpoint {url}{auth}"),
+    })
+}

@@ -1,0 +1,223 @@
+//! The provider chain: env → web-identity → profile (~/.aws files) → ecs → imds.
+//!
+//! Each link either finds credentials (and says where), skips (and says why), or fails.
+//! A link that fails, or finds credentials that have expired, stops the chain: we never
+//! fall through silently to a different identity.
+
+mod ecs;
+mod env;
+mod imds;
+pub mod process;
+pub mod profile;
+pub mod sso;
+mod web_identity;
+
+use crate::aws::{Aws, FALLBACK_REGION};
+use crate::context::Context;
+use crate::error::{Exit, Problem};
+use crate::profile::Profiles;
+use aws_credential_types::Credentials;
+use std::fmt;
+use std::time::SystemTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    Env,
+    WebIdentity,
+    Profile,
+    Ecs,
+    Imds,
+}
+
+impl Link {
+    pub const ALL: [Link; 5] = [
+        Link::Env,
+        Link::WebIdentity,
+        Link::Profile,
+        Link::Ecs,
+        Link::Imds,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Link::Env => "env",
+            Link::WebIdentity => "web-identity",
+            Link::Profile => "profile",
+            Link::Ecs => "ecs",
+            Link::Imds => "imds",
+        }
+    }
+}
+
+impl fmt::Display for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Credentials a link found, and where.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub credentials: Credentials,
+    pub location: String,
+}
+
+/// What one link did.
+pub enum Step {
+    Found(Found),
+    Skip(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Resolved(String),
+    Skipped(String),
+    Failed(String),
+    NotTried,
+}
+
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub link: Link,
+    pub outcome: Outcome,
+}
+
+/// The chain's trace, for `--explain`, `whoami` and the no-credentials message.
+#[derive(Debug, Clone, Default)]
+pub struct Trace(pub Vec<Attempt>);
+
+impl Trace {
+    fn record(&mut self, link: Link, outcome: Outcome) {
+        self.0.push(Attempt { link, outcome });
+    }
+    fn fill_not_tried(&mut self) {
+        for link in Link::ALL {
+            if !self.0.iter().any(|a| a.link == link) {
+                self.record(link, Outcome::NotTried);
+            }
+        }
+    }
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for attempt in &self.0 {
+            let (verb, text) = match &attempt.outcome {
+                Outcome::Resolved(t) => ("resolved", t.as_str()),
+                Outcome::Skipped(t) => ("skipped", t.as_str()),
+                Outcome::Failed(t) => ("FAILED", t.as_str()),
+                Outcome::NotTried => ("not tried", ""),
+            };
+            let line = if text.is_empty() {
+                format!("  {:<13} {verb}\n", attempt.link.name())
+            } else {
+                format!("  {:<13} {verb}: {text}\n", attempt.link.name())
+            };
+            out.push_str(&line);
+        }
+        out
+    }
+}
+
+/// Everything a link may need.
+pub struct Request<'a> {
+    pub ctx: &'a Context,
+    pub profiles: &'a Profiles,
+    pub aws: &'a Aws,
+    /// Region for STS calls made while resolving.
+    pub region: Option<&'a str>,
+}
+
+impl Request<'_> {
+    pub fn sts_region(&self) -> &str {
+        self.region.unwrap_or(FALLBACK_REGION)
+    }
+    pub fn now(&self) -> SystemTime {
+        self.ctx.now()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    pub credentials: Credentials,
+    pub link: Link,
+    pub location: String,
+    pub trace: Trace,
+}
+
+/// The chain stopped: the error, and the trace up to the stop.
+#[derive(Debug)]
+pub struct ChainFailure {
+    pub error: anyhow::Error,
+    pub trace: Trace,
+}
+
+/// Run the chain.
+pub async fn resolve(req: &Request<'_>) -> Result<Resolution, ChainFailure> {
+    let mut trace = Trace::default();
+    for link in Link::ALL {
+        let step = match link {
+            Link::Env => env::resolve(req),
+            Link::WebIdentity => web_identity::resolve(req).await,
+            Link::Profile => profile::resolve(req).await,
+            Link::Ecs => ecs::resolve(req).await,
+            Link::Imds => imds::resolve(req).await,
+        };
+        let step = step.and_then(|step| match step {
+            Step::Found(found) => check_not_expired(req, link, found).map(Step::Found),
+            skip => Ok(skip),
+        });
+        match step {
+            Ok(Step::Found(found)) => {
+                trace.record(link, Outcome::Resolved(found.location.clone()));
+                trace.fill_not_tried();
+                return Ok(Resolution {
+                    credentials: found.credentials,
+                    link,
+                    location: found.location,
+                    trace,
+                });
+            }
+            Ok(Step::Skip(reason)) => trace.record(link, Outcome::Skipped(reason)),
+            Err(error) => {
+                trace.record(link, Outcome::Failed(first_line(&error)));
+                trace.fill_not_tried();
+                let error = error.context(format!("the {link} link could not provide credentials"));
+                return Err(ChainFailure { error, trace });
+            }
+        }
+    }
+    let mut message = String::from("no credentials found; every link of the chain came up empty:\n");
+    message.push_str(trace.render().trim_end());
+    let error = anyhow::Error::new(Problem::new(Exit::NoCredentials, message).hint(
+        "configure a profile (aws configure --profile NAME), choose one with --profile or AWS_PROFILE,\n\
+         or get a session: aws-cred mfa CODE, aws-cred sso-login",
+    ));
+    Err(ChainFailure { error, trace })
+}
+
+fn first_line(err: &anyhow::Error) -> String {
+    err.to_string().lines().next().unwrap_or_default().to_string()
+}
+
+fn check_not_expired(req: &Request<'_>, link: Link, found: Found) -> anyhow::Result<Found> {
+    let Some(expiry) = found.credentials.expiry() else {
+        return Ok(found);
+    };
+    if expiry > req.now() {
+        return Ok(found);
+    }
+    let when = crate::output::rfc3339(expiry);
+    let hint = match link {
+        Link::Env => "the shell holds an old session: clear it with eval \"$(aws-cred export --unset)\",\n\
+                      then get a new one (aws-cred mfa CODE, aws-cred sso-login)"
+            .to_string(),
+        _ => format!(
+            "refresh the credentials at {} (for a session written by aws-cred: run the command that wrote it again)",
+            found.location
+        ),
+    };
+    Err(Problem::expired(format!(
+        "the credentials from {} expired at {when}",
+        found.location
+    ))
+    .hint(hint)
+    .into())
+}

@@ -1,0 +1,115 @@
+//! `credential_process`: run the command, read the Version 1 JSON from its stdout.
+//! The command's stdout holds secrets: it never appears in an error message.
+
+use crate::error::Problem;
+use aws_credential_types::Credentials;
+use serde::Deserialize;
+use std::process::Stdio;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ProcessOutput {
+    version: Option<serde_json::Value>,
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
+    session_token: Option<String>,
+    expiration: Option<String>,
+    account_id: Option<String>,
+}
+
+/// Run `command` with `sh -c` (as the AWS SDKs do on Unix); its stderr goes to ours so a
+/// prompt or error from it reaches the person.
+pub async fn run(profile: &str, command: &str) -> anyhow::Result<Credentials> {
+    let output = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .env("AWS_CRED_PROCESS_PARENT", profile)
+        .stdin(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|err| {
+            Problem::failure(format!(
+                "cannot start credential_process of profile {profile}: {err}"
+            ))
+        })?;
+    if !output.status.success() {
+        return Err(Problem::failure(format!(
+            "credential_process of profile {profile} failed ({}); its own message is above",
+            output.status
+        ))
+        .hint(format!("run the command by hand to see why: {command}"))
+        .into());
+    }
+    parse(profile, &output.stdout)
+}
+
+pub fn parse(profile: &str, stdout: &[u8]) -> anyhow::Result<Credentials> {
+    let bad = |what: &str| -> anyhow::Error {
+        Problem::failure(format!(
+            "credential_process of profile {profile} printed {what}"
+        ))
+        .hint("it must print JSON: {\"Version\": 1, \"AccessKeyId\": ..., \"SecretAccessKey\": ..., \"SessionToken\"?: ..., \"Expiration\"?: ...}")
+        .into()
+    };
+    let out: ProcessOutput =
+        serde_json::from_slice(stdout).map_err(|_| bad("something that is not a JSON object"))?;
+    match out.version.as_ref().and_then(|v| v.as_i64()) {
+        Some(1) => {}
+        Some(_) => return Err(bad("an unsupported Version (only 1 is defined)")),
+        None => return Err(bad("JSON without \"Version\": 1")),
+    }
+    let access_key = out
+        .access_key_id
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| bad("JSON without AccessKeyId"))?;
+    let secret = out
+        .secret_access_key
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| bad("JSON without SecretAccessKey"))?;
+    let mut builder = Credentials::builder()
+        .access_key_id(access_key)
+        .secret_access_key(secret)
+        .provider_name(crate::sts::PROVIDER);
+    builder.set_session_token(out.session_token.filter(|s| !s.is_empty()));
+    if let Some(text) = out.expiration.filter(|s| !s.is_empty()) {
+        let expiry = super::env::parse_time(&text)
+            .ok_or_else(|| bad("an Expiration that is not an RFC 3339 time"))?;
+        builder.set_expiry(Some(expiry));
+    }
+    builder.set_account_id(out.account_id.map(Into::into));
+    Ok(builder.build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_version_one() {
+        let creds = parse(
+            "p",
+            br#"{"Version":1,"AccessKeyId":"AK","SecretAccessKey":"SK","SessionToken":"T","Expiration":"2030-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(creds.access_key_id(), "AK");
+        assert_eq!(creds.session_token(), Some("T"));
+        assert!(creds.expiry().is_some());
+    }
+
+    #[test]
+    fn errors_never_echo_the_output() {
+        for bad in [
+            &br#"{"Version":2,"AccessKeyId":"AK","SecretAccessKey":"TOPSECRET"}"#[..],
+            br#"{"AccessKeyId":"AK","SecretAccessKey":"TOPSECRET"}"#,
+            br#"{"Version":1,"SecretAccessKey":"TOPSECRET"}"#,
+            b"TOPSECRET not json",
+        ] {
+            let err = parse("p", bad).unwrap_err();
+            let text = format!("{err:#} {err:?}");
+            assert!(!text.contains("TOPSECRET"), "{text}");
+        }
+    }
+}

@@ -1,0 +1,472 @@
+//! Link `profile`: the ~/.aws files. A profile resolves to a *plan*: one base source of
+//! credentials (static keys, credential_process, SSO, web identity, or a named
+//! credential_source) followed by the roles to assume, in order. Planning is pure (no I/O)
+//! so it can be tested on its own; executing the plan makes the calls.
+
+use super::sso::SsoConfig;
+use super::{Found, Request, Step};
+use crate::error::Problem;
+use crate::profile::Profiles;
+use crate::sts::{self, RoleRequest};
+use aws_config::profile::Profile;
+use aws_credential_types::Credentials;
+use std::path::Path;
+
+/// Key where aws-cred records when written session credentials expire; AWS tools ignore it.
+pub const EXPIRATION_KEY: &str = "aws_cred_expiration";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Base {
+    Static { profile: String },
+    Process { profile: String, command: String },
+    Sso(SsoConfig),
+    WebIdentity { profile: String, role: RoleRequest, token_file: String },
+    Named { profile: String, source: NamedSource },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamedSource {
+    Environment,
+    Ec2InstanceMetadata,
+    EcsContainer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleStep {
+    pub profile: String,
+    pub role: RoleRequest,
+    pub mfa_serial: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub base: Base,
+    /// Roles to assume, first to last.
+    pub roles: Vec<RoleStep>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Planned {
+    Plan(Plan),
+    /// The selected profile exists (or is the implicit default) but yields no credentials.
+    Nothing(String),
+}
+
+fn config_error(message: String, hint: &str) -> Problem {
+    Problem::usage(message).hint(hint.to_string())
+}
+
+/// Work out how `profiles.selected` gets its credentials.
+pub fn plan(profiles: &Profiles) -> Result<Planned, Problem> {
+    let set = &profiles.set;
+    let selected = profiles.selected.as_str();
+    if set.get_profile(selected).is_none() {
+        if profiles.selection.is_explicit() {
+            let names = profiles.names();
+            let available = if names.is_empty() {
+                "there are no profiles".to_string()
+            } else {
+                format!("available: {}", names.join(", "))
+            };
+            return Err(Problem::usage(format!(
+                "profile {selected:?} (from {}) is not in {} or {}; {available}",
+                profiles.selection.describe(),
+                profiles.files.config.display(),
+                profiles.files.credentials.display()
+            ))
+            .hint("check the name, or create it with `aws configure --profile NAME`"));
+        }
+        return Ok(Planned::Nothing(if profiles.any_file_exists() {
+            "no [default] profile; choose one with --profile or AWS_PROFILE".to_string()
+        } else {
+            format!(
+                "no {} or {}",
+                profiles.files.config.display(),
+                profiles.files.credentials.display()
+            )
+        }));
+    }
+
+    let mut roles: Vec<RoleStep> = Vec::new();
+    let mut visited: Vec<&str> = Vec::new();
+    let mut name = selected;
+    // Every profile is visited at most once, so the loop ends within the number of profiles.
+    let base = loop {
+        let Some(profile) = set.get_profile(name) else {
+            return Err(config_error(
+                format!(
+                    "profile {:?} names source_profile {name:?}, which does not exist",
+                    visited.last().copied().unwrap_or(selected)
+                ),
+                "fix source_profile, or create the missing profile",
+            ));
+        };
+        if visited.contains(&name) {
+            visited.push(name);
+            return Err(config_error(
+                format!("source_profile loop: {}", visited.join(" -> ")),
+                "one profile in the chain must hold keys or another credential source",
+            ));
+        }
+        visited.push(name);
+
+        // A source profile with keys is used as keys, whatever else it says.
+        if visited.len() > 1 && has_static_keys(profile) {
+            break Base::Static {
+                profile: name.to_string(),
+            };
+        }
+
+        let role_arn = profile.get("role_arn");
+        let web_identity = profile.get("web_identity_token_file");
+        if let (Some(role_arn), None) = (role_arn, web_identity) {
+            roles.push(role_step(profile, role_arn)?);
+            match (profile.get("source_profile"), profile.get("credential_source")) {
+                (Some(_), Some(_)) => {
+                    return Err(config_error(
+                        format!("profile {name:?} has both source_profile and credential_source"),
+                        "keep only one of them",
+                    ));
+                }
+                (None, None) => {
+                    return Err(config_error(
+                        format!(
+                            "profile {name:?} has role_arn but no source_profile or credential_source"
+                        ),
+                        "add source_profile = PROFILE_WITH_KEYS (or credential_source = Environment | Ec2InstanceMetadata | EcsContainer)",
+                    ));
+                }
+                (Some(source), None) if source != name => {
+                    name = source;
+                    continue;
+                }
+                // source_profile = itself, or credential_source: the base is in this profile.
+                _ => {}
+            }
+        }
+        match base_of(profiles, profile)? {
+            Some(base) => break base,
+            None if visited.len() == 1 && roles.is_empty() => {
+                return Ok(Planned::Nothing(format!(
+                    "profile {name:?} in {} has no credentials (no keys, role_arn, sso_*, credential_process or web_identity_token_file)",
+                    profiles.defining_file(name).display()
+                )));
+            }
+            None => {
+                return Err(config_error(
+                    format!("source profile {name:?} has no credentials"),
+                    "give it aws_access_key_id/aws_secret_access_key or another credential source",
+                ));
+            }
+        }
+    };
+    roles.reverse();
+    Ok(Planned::Plan(Plan { base, roles }))
+}
+
+fn has_static_keys(profile: &Profile) -> bool {
+    profile.get("aws_access_key_id").is_some() && profile.get("aws_secret_access_key").is_some()
+}
+
+fn role_step(profile: &Profile, role_arn: &str) -> Result<RoleStep, Problem> {
+    let duration_seconds = match profile.get("duration_seconds") {
+        None => None,
+        Some(text) => Some(text.trim().parse::<i32>().map_err(|_| {
+            config_error(
+                format!(
+                    "profile {:?}: duration_seconds = {text:?} is not a number of seconds",
+                    profile.name()
+                ),
+                "use a whole number between 900 and 43200",
+            )
+        })?),
+    };
+    Ok(RoleStep {
+        profile: profile.name().to_string(),
+        role: RoleRequest {
+            role_arn: role_arn.to_string(),
+            session_name: profile.get("role_session_name").map(str::to_string),
+            external_id: profile.get("external_id").map(str::to_string),
+            duration_seconds,
+        },
+        mfa_serial: profile.get("mfa_serial").map(str::to_string),
+    })
+}
+
+/// The base source of one profile, in the SDKs' order: credential_source, web identity,
+/// SSO, credential_process, static keys. `None`: the profile has none of them.
+fn base_of(profiles: &Profiles, profile: &Profile) -> Result<Option<Base>, Problem> {
+    let name = profile.name().to_string();
+    if let Some(source) = profile.get("credential_source") {
+        let source = match source.trim() {
+            "Environment" => NamedSource::Environment,
+            "Ec2InstanceMetadata" => NamedSource::Ec2InstanceMetadata,
+            "EcsContainer" => NamedSource::EcsContainer,
+            other => {
+                return Err(config_error(
+                    format!("profile {name:?}: unknown credential_source {other:?}"),
+                    "use Environment, Ec2InstanceMetadata or EcsContainer",
+                ));
+            }
+        };
+        return Ok(Some(Base::Named {
+            profile: name,
+            source,
+        }));
+    }
+    match (profile.get("role_arn"), profile.get("web_identity_token_file")) {
+        (Some(role_arn), Some(token_file)) => {
+            return Ok(Some(Base::WebIdentity {
+                profile: name,
+                role: RoleRequest {
+                    role_arn: role_arn.to_string(),
+                    session_name: profile.get("role_session_name").map(str::to_string),
+                    ..Default::default()
+                },
+                token_file: token_file.to_string(),
+            }));
+        }
+        (None, Some(_)) => {
+            return Err(config_error(
+                format!("profile {name:?} has web_identity_token_file but no role_arn"),
+                "add role_arn = the role to assume with the token",
+            ));
+        }
+        _ => {}
+    }
+    if let Some(sso) = sso_of(profiles, profile)? {
+        return Ok(Some(Base::Sso(sso)));
+    }
+    if let Some(command) = profile.get("credential_process") {
+        return Ok(Some(Base::Process {
+            profile: name,
+            command: command.to_string(),
+        }));
+    }
+    let (key, secret, token) = (
+        profile.get("aws_access_key_id"),
+        profile.get("aws_secret_access_key"),
+        profile.get("aws_session_token"),
+    );
+    match (key, secret, token) {
+        (None, None, None) => Ok(None),
+        (Some(_), Some(_), _) => Ok(Some(Base::Static { profile: name })),
+        (None, _, _) => Err(config_error(
+            format!("profile {name:?} has no aws_access_key_id"),
+            "add aws_access_key_id next to aws_secret_access_key",
+        )),
+        (Some(_), None, _) => Err(config_error(
+            format!("profile {name:?} has no aws_secret_access_key"),
+            "add aws_secret_access_key next to aws_access_key_id",
+        )),
+    }
+}
+
+/// SSO settings of a profile, following `sso_session`; `None` when it has no sso_* keys.
+pub fn sso_of(profiles: &Profiles, profile: &Profile) -> Result<Option<SsoConfig>, Problem> {
+    let name = profile.name();
+    let keys = [
+        "sso_session",
+        "sso_start_url",
+        "sso_region",
+        "sso_account_id",
+        "sso_role_name",
+    ];
+    if keys.iter().all(|k| profile.get(k).is_none()) {
+        return Ok(None);
+    }
+    let session_name = profile.get("sso_session");
+    let (start_url, region) = match session_name {
+        Some(session) => {
+            for key in ["sso_start_url", "sso_region"] {
+                if profile.get(key).is_some() {
+                    return Err(config_error(
+                        format!("profile {name:?} sets {key} and sso_session; {key} belongs in [sso-session {session}]"),
+                        "remove it from the profile",
+                    ));
+                }
+            }
+            let Some(section) = profiles.set.sso_session(session) else {
+                return Err(config_error(
+                    format!("profile {name:?} names sso_session {session:?}, but there is no [sso-session {session}] section"),
+                    "add the section with sso_start_url and sso_region",
+                ));
+            };
+            (section.get("sso_start_url"), section.get("sso_region"))
+        }
+        None => (profile.get("sso_start_url"), profile.get("sso_region")),
+    };
+    let account_id = profile.get("sso_account_id");
+    let role_name = profile.get("sso_role_name");
+    match (account_id, role_name) {
+        (Some(_), None) => {
+            return Err(config_error(
+                format!("profile {name:?} sets sso_account_id but not sso_role_name"),
+                "set both, or neither to choose at login",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(config_error(
+                format!("profile {name:?} sets sso_role_name but not sso_account_id"),
+                "set both, or neither to choose at login",
+            ));
+        }
+        _ => {}
+    }
+    let missing = |key: &str| {
+        config_error(
+            format!("profile {name:?} is an SSO profile without {key}"),
+            "add it (aws configure sso writes a complete profile)",
+        )
+    };
+    Ok(Some(SsoConfig {
+        profile: name.to_string(),
+        session_name: session_name.map(str::to_string),
+        start_url: start_url.ok_or_else(|| missing("sso_start_url"))?.to_string(),
+        region: region.ok_or_else(|| missing("sso_region"))?.to_string(),
+        account_id: account_id.map(str::to_string),
+        role_name: role_name.map(str::to_string),
+    }))
+}
+
+pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
+    match plan(req.profiles)? {
+        Planned::Nothing(reason) => Ok(Step::Skip(reason)),
+        Planned::Plan(plan) => execute(req, &plan).await.map(Step::Found),
+    }
+}
+
+/// Run a plan: get the base credentials, then assume each role with the previous ones.
+pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
+    let (mut credentials, mut location) = base_credentials(req, &plan.base).await?;
+    for step in &plan.roles {
+        if let Some(serial) = &step.mfa_serial {
+            return Err(Problem::expired(format!(
+                "profile {:?} needs an MFA session (mfa_serial = {serial})",
+                step.profile
+            ))
+            .hint(format!("run: aws-cred mfa CODE --profile {}", req.profiles.selected))
+            .into());
+        }
+        credentials = sts::assume_role(
+            req.aws,
+            req.sts_region(),
+            credentials,
+            &step.role,
+            req.now(),
+        )
+        .await?;
+        location = format!(
+            "{location} -> role {} (profile {})",
+            step.role.role_arn, step.profile
+        );
+    }
+    Ok(Found {
+        credentials,
+        location,
+    })
+}
+
+fn in_file(path: &Path) -> String {
+    path.display().to_string()
+}
+
+async fn base_credentials(req: &Request<'_>, base: &Base) -> anyhow::Result<(Credentials, String)> {
+    let profiles = req.profiles;
+    match base {
+        Base::Static { profile } => {
+            let credentials = static_credentials(profiles, profile)?;
+            Ok((
+                credentials,
+                format!(
+                    "profile {profile} in {}",
+                    in_file(profiles.defining_file(profile))
+                ),
+            ))
+        }
+        Base::Process { profile, command } => {
+            let credentials = super::process::run(profile, command).await?;
+            Ok((
+                credentials,
+                format!("credential_process of profile {profile}"),
+            ))
+        }
+        Base::Sso(sso) => {
+            let token = super::sso::read_token(req.ctx, sso)?;
+            let (Some(account), Some(role)) = (&sso.account_id, &sso.role_name) else {
+                return Err(Problem::usage(format!(
+                    "SSO profile {:?} has no sso_account_id / sso_role_name",
+                    sso.profile
+                ))
+                .hint("add both to the profile, or pick them with aws-cred sso-login --profile P --account ID --role NAME")
+                .into());
+            };
+            let credentials =
+                super::sso::role_credentials(req.aws, sso, account, role, &token).await?;
+            Ok((
+                credentials,
+                format!(
+                    "SSO profile {} (role {role} in account {account}, token for {})",
+                    sso.profile, sso.start_url
+                ),
+            ))
+        }
+        Base::WebIdentity {
+            profile,
+            role,
+            token_file,
+        } => {
+            let path = crate::profile::expand_home(token_file, req.ctx.home().as_deref())
+                .unwrap_or_else(|| token_file.into());
+            let credentials = super::web_identity::assume(req, role, &path).await?;
+            Ok((
+                credentials,
+                format!(
+                    "role {} with web identity token {} (profile {profile})",
+                    role.role_arn, token_file
+                ),
+            ))
+        }
+        Base::Named { profile, source } => {
+            let found = match source {
+                NamedSource::Environment => super::env::from_env(req.ctx)?.ok_or_else(|| {
+                    Problem::usage(format!(
+                        "profile {profile:?} has credential_source = Environment, but AWS_ACCESS_KEY_ID is not set"
+                    ))
+                })?,
+                NamedSource::Ec2InstanceMetadata => super::imds::fetch(req).await?,
+                NamedSource::EcsContainer => super::ecs::fetch(req).await?,
+            };
+            Ok((
+                found.credentials,
+                format!("{} (credential_source of profile {profile})", found.location),
+            ))
+        }
+    }
+}
+
+fn static_credentials(profiles: &Profiles, name: &str) -> anyhow::Result<Credentials> {
+    let get = |key| profiles.get(name, key);
+    let (Some(key), Some(secret)) = (get("aws_access_key_id"), get("aws_secret_access_key")) else {
+        return Err(Problem::usage(format!("profile {name:?} lost its keys")).into());
+    };
+    let mut builder = Credentials::builder()
+        .access_key_id(key)
+        .secret_access_key(secret)
+        .provider_name(sts::PROVIDER);
+    builder.set_session_token(
+        get("aws_session_token")
+            .or_else(|| get("aws_security_token"))
+            .map(str::to_string),
+    );
+    builder.set_account_id(get("aws_account_id").map(Into::into));
+    if let Some(text) = get(EXPIRATION_KEY) {
+        let expiry = super::env::parse_time(text).ok_or_else(|| {
+            Problem::usage(format!(
+                "profile {name:?}: {EXPIRATION_KEY} = {text:?} is not an RFC 3339 time"
+            ))
+        })?;
+        builder.set_expiry(Some(expiry));
+    }
+    Ok(builder.build())
+}

@@ -1,0 +1,71 @@
+//! Link `web-identity`: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN [+ AWS_ROLE_SESSION_NAME]
+//! → STS AssumeRoleWithWebIdentity. Also used by profiles with `web_identity_token_file`.
+
+use super::{Found, Request, Step};
+use crate::error::Problem;
+use crate::sts::{self, RoleRequest};
+use anyhow::Context as _;
+use std::path::Path;
+
+pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
+    if req.profiles.selection == crate::profile::Selection::Flag {
+        return Ok(Step::Skip(
+            "--profile given: web identity variables are ignored".into(),
+        ));
+    }
+    let ctx = req.ctx;
+    let token_file = ctx.var("AWS_WEB_IDENTITY_TOKEN_FILE");
+    let role_arn = ctx.var("AWS_ROLE_ARN");
+    let (token_file, role_arn) = match (token_file, role_arn) {
+        (None, None) => return Ok(Step::Skip("AWS_WEB_IDENTITY_TOKEN_FILE is not set".into())),
+        (None, Some(_)) => {
+            return Ok(Step::Skip(
+                "AWS_ROLE_ARN is set but AWS_WEB_IDENTITY_TOKEN_FILE is not".into(),
+            ));
+        }
+        (Some(_), None) => {
+            return Err(Problem::usage(
+                "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not",
+            )
+            .hint("set AWS_ROLE_ARN to the role to assume with the token")
+            .into());
+        }
+        (Some(f), Some(r)) => (f, r),
+    };
+    let role = RoleRequest {
+        role_arn: role_arn.to_string(),
+        session_name: ctx.var("AWS_ROLE_SESSION_NAME").map(str::to_string),
+        ..Default::default()
+    };
+    let credentials = assume(req, &role, Path::new(token_file)).await?;
+    Ok(Step::Found(Found {
+        credentials,
+        location: format!("role {role_arn} with the token in {token_file} (AWS_WEB_IDENTITY_TOKEN_FILE)"),
+    }))
+}
+
+pub async fn assume(
+    req: &Request<'_>,
+    role: &RoleRequest,
+    token_file: &Path,
+) -> anyhow::Result<aws_credential_types::Credentials> {
+    let token = std::fs::read_to_string(token_file)
+        .map_err(|err| {
+            Problem::failure(format!(
+                "cannot read the web identity token file {}: {err}",
+                token_file.display()
+            ))
+            .hint("check the path; in EKS the token is mounted by the pod identity webhook")
+        })?;
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(Problem::failure(format!(
+            "the web identity token file {} is empty",
+            token_file.display()
+        ))
+        .into());
+    }
+    sts::assume_role_with_web_identity(req.aws, req.sts_region(), role, token, req.now())
+        .await
+        .with_context(|| format!("assuming {} with a web identity token", role.role_arn))
+}

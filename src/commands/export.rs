@@ -1,0 +1,19 @@
+//! `aws-cred export`: resolve through the chain and print or write the credentials.
+
+use super::{Setup, deliver, emit};
+use crate::cli::ExportArgs;
+use crate::output::{self, Exports};
+
+pub async fn run(setup: &Setup, args: &ExportArgs) -> anyhow::Result<()> {
+    if args.unset {
+        return emit(&output::render_unset(args.output.format));
+    }
+    let resolution = setup.resolve(args.explain).await?;
+    let exports = Exports {
+        credentials: &resolution.credentials,
+        region: setup.region.as_ref().map(|r| r.name.as_str()),
+        unset_profile: false,
+        extras: Vec::new(),
+    };
+    deliver(setup, &args.output, &exports)
+}

@@ -1,0 +1,171 @@
+//! Subcommands. Each takes validated arguments and the shared [`Setup`], and writes to stdout
+//! only through [`deliver`] / [`emit`].
+
+pub mod export;
+pub mod whoami;
+
+use crate::aws::Aws;
+use crate::chain::{self, ChainFailure, Resolution};
+use crate::cli::{GlobalArgs, OutputArgs};
+use crate::context::Context;
+use crate::error::Problem;
+use crate::output::{self, Exports};
+use crate::profile::writer::{self, HeaderStyle, WriteRequest};
+use crate::profile::Profiles;
+use std::io::Write;
+use std::time::Duration;
+
+/// A region and where it came from.
+#[derive(Debug, Clone)]
+pub struct Region {
+    pub name: String,
+    pub source: String,
+}
+
+/// What every subcommand starts from: the environment, the parsed files, the SDK settings.
+pub struct Setup {
+    pub ctx: Context,
+    pub profiles: Profiles,
+    pub aws: Aws,
+    pub region: Option<Region>,
+}
+
+impl Setup {
+    pub async fn new(ctx: Context, global: &GlobalArgs) -> anyhow::Result<Self> {
+        if let Some(name) = &global.profile {
+            if name.trim().is_empty() {
+                return Err(Problem::usage("--profile needs a name").into());
+            }
+        }
+        let profiles = Profiles::load(&ctx, global.profile.as_deref()).await?;
+        let region = resolve_region(&ctx, global.region.as_deref(), &profiles);
+        let aws = Aws::new(&ctx, &profiles);
+        Ok(Setup {
+            ctx,
+            profiles,
+            aws,
+            region,
+        })
+    }
+
+    pub fn request(&self) -> chain::Request<'_> {
+        chain::Request {
+            ctx: &self.ctx,
+            profiles: &self.profiles,
+            aws: &self.aws,
+            region: self.region.as_ref().map(|r| r.name.as_str()),
+        }
+    }
+
+    /// Run the chain; with `explain`, print the trace on stderr whatever the outcome.
+    pub async fn resolve(&self, explain: bool) -> anyhow::Result<Resolution> {
+        let result = chain::resolve(&self.request()).await;
+        if explain {
+            let trace = match &result {
+                Ok(resolution) => &resolution.trace,
+                Err(ChainFailure { trace, .. }) => trace,
+            };
+            eprintln!(
+                "credential chain (profile {} from {}):\n{}",
+                self.profiles.selected,
+                self.profiles.selection.describe(),
+                trace.render().trim_end()
+            );
+            if let Some(region) = &self.region {
+                eprintln!("region: {} (from {})", region.name, region.source);
+            }
+        }
+        result.map_err(|failure| failure.error)
+    }
+}
+
+/// `--region`, AWS_REGION, AWS_DEFAULT_REGION, then the profile's `region`.
+pub fn resolve_region(ctx: &Context, flag: Option<&str>, profiles: &Profiles) -> Option<Region> {
+    let region = |name: &str, source: String| {
+        Some(Region {
+            name: name.trim().to_string(),
+            source,
+        })
+    };
+    if let Some(name) = flag.filter(|s| !s.trim().is_empty()) {
+        return region(name, "--region".into());
+    }
+    for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
+        if let Some(name) = ctx.var(var) {
+            return region(name, var.into());
+        }
+    }
+    let name = profiles.set.get("region").filter(|s| !s.trim().is_empty())?;
+    region(
+        name,
+        format!(
+            "profile {} in {}",
+            profiles.selected,
+            profiles.files.config.display()
+        ),
+    )
+}
+
+/// Write to stdout; a closed pipe (`| head`) is not an error worth a message.
+pub fn emit(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(err) => Err(Problem::failure(format!("cannot write to stdout: {err}")).into()),
+    }
+}
+
+/// Print the credentials in the chosen format, or write them into the credentials file.
+pub fn deliver(setup: &Setup, args: &OutputArgs, exports: &Exports<'_>) -> anyhow::Result<()> {
+    match &args.write_profile {
+        Some(name) => write_profile(setup, name, args.force, exports),
+        None => {
+            let text = output::render(args.format, exports).map_err(|err| {
+                Problem::usage(err.to_string())
+                    .hint("use --format sh, fish, powershell or json, which carry any value")
+            })?;
+            emit(&text)
+        }
+    }
+}
+
+fn write_profile(setup: &Setup, name: &str, force: bool, exports: &Exports<'_>) -> anyhow::Result<()> {
+    let creds = exports.credentials;
+    let expiration = creds.expiry().map(output::rfc3339);
+    let mut entries: Vec<(&str, &str)> = vec![
+        ("aws_access_key_id", creds.access_key_id()),
+        ("aws_secret_access_key", creds.secret_access_key()),
+    ];
+    if let Some(token) = creds.session_token() {
+        entries.push(("aws_session_token", token));
+    }
+    if let Some(expiration) = &expiration {
+        entries.push((chain::profile::EXPIRATION_KEY, expiration));
+    }
+    let path = &setup.profiles.files.credentials;
+    let outcome = writer::write_profile(&WriteRequest {
+        path,
+        profile: name,
+        style: HeaderStyle::Credentials,
+        entries: &entries,
+        force,
+        lock_timeout: Duration::from_secs(10),
+    })
+    .map_err(|err| Problem::failure(err.to_string()))?;
+    let until = creds
+        .expiry()
+        .map(|t| format!(", valid until {}", output::describe_expiry(setup.ctx.now(), t)))
+        .unwrap_or_default();
+    eprintln!(
+        "wrote profile [{name}] to {}{until}{}",
+        path.display(),
+        if outcome.duplicate_sections > 0 {
+            " (note: the file has more than one [NAME] section; only the first was replaced)"
+        } else {
+            ""
+        }
+    );
+    eprintln!("use it with: --profile {name}  or  export AWS_PROFILE={name}");
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! The process environment, read once. Everything below `main` asks the context, never
+//! `std::env`, so tests can run the same code against a fake environment.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+#[derive(Debug, Clone)]
+pub struct Context {
+    env: BTreeMap<String, String>,
+    /// Fixed clock for tests; `None` means the system clock.
+    clock: Option<SystemTime>,
+    pub stdin_is_tty: bool,
+    pub stdout_is_tty: bool,
+    pub stderr_is_tty: bool,
+}
+
+impl Context {
+    /// Snapshot of the real process. The only place that reads `std::env::vars`.
+    pub fn from_process() -> Self {
+        let env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        Context {
+            env,
+            clock: None,
+            stdin_is_tty: std::io::stdin().is_terminal(),
+            stdout_is_tty: std::io::stdout().is_terminal(),
+            stderr_is_tty: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// A context with exactly these variables (tests).
+    pub fn with_env<'a>(vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Context {
+            env: vars
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            clock: None,
+            stdin_is_tty: false,
+            stdout_is_tty: false,
+            stderr_is_tty: false,
+        }
+    }
+
+    pub fn at_time(mut self, now: SystemTime) -> Self {
+        self.clock = Some(now);
+        self
+    }
+
+    /// The raw value of a variable, even if blank.
+    pub fn raw_var(&self, name: &str) -> Option<&str> {
+        self.env.get(name).map(String::as_str)
+    }
+
+    /// A variable's value, trimmed; blank values count as absent (as the AWS SDKs do).
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.raw_var(name)
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+    }
+
+    /// A boolean variable: `true` (any case) is true, anything else false.
+    pub fn flag(&self, name: &str) -> bool {
+        self.var(name)
+            .is_some_and(|value| value.eq_ignore_ascii_case("true"))
+    }
+
+    pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.env.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn home(&self) -> Option<PathBuf> {
+        match self.var("HOME") {
+            Some(home) => Some(PathBuf::from(home)),
+            None if self.clock.is_none() => dirs::home_dir(),
+            None => None,
+        }
+    }
+
+    pub fn now(&self) -> SystemTime {
+        self.clock.unwrap_or_else(SystemTime::now)
+    }
+
+    /// Where aws-cred keeps its own caches: `$AWS_CRED_CACHE_DIR`, else `~/.aws/aws-cred/cache`.
+    pub fn cache_dir(&self) -> Option<PathBuf> {
+        if let Some(dir) = self.var("AWS_CRED_CACHE_DIR") {
+            return Some(PathBuf::from(dir));
+        }
+        Some(self.home()?.join(".aws").join("aws-cred").join("cache"))
+    }
+
+    /// Variables as the aws-config shims want them.
+    pub fn sdk_env(&self) -> aws_types::os_shim_internal::Env {
+        let map: std::collections::HashMap<String, String> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        aws_types::os_shim_internal::Env::from(map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_values_count_as_absent() {
+        let ctx = Context::with_env([("A", "  "), ("B", " x "), ("C", "")]);
+        assert_eq!(ctx.var("A"), None);
+        assert_eq!(ctx.var("B"), Some("x"));
+        assert_eq!(ctx.var("C"), None);
+        assert_eq!(ctx.raw_var("C"), Some(""));
+        assert_eq!(ctx.var("D"), None);
+    }
+
+    #[test]
+    fn flags_are_case_insensitive_true() {
+        let ctx = Context::with_env([("A", "TRUE"), ("B", "1"), ("C", "True ")]);
+        assert!(ctx.flag("A"));
+        assert!(!ctx.flag("B"));
+        assert!(ctx.flag("C"));
+    }
+}

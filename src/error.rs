@@ -1,0 +1,163 @@
+//! One place that turns failures into a message, a hint and an exit code.
+//!
+//! Library code returns `anyhow::Error`; where we know what the user should do next we
+//! put a [`Problem`] in the error chain. `main` finds the first `Problem` and uses its
+//! exit code and hint; anything else is exit code 1.
+
+use std::fmt;
+
+/// Process exit codes, documented in README.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// AWS, network or I/O failure.
+    Failure,
+    /// Bad command line or bad configuration.
+    Usage,
+    /// No link of the chain had credentials.
+    NoCredentials,
+    /// Credentials exist but have expired (MFA session, SSO token, exported keys).
+    Expired,
+    /// Interrupted by Ctrl-C.
+    Interrupted,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Failure => 1,
+            Exit::Usage => 2,
+            Exit::NoCredentials => 3,
+            Exit::Expired => 4,
+            Exit::Interrupted => 130,
+        }
+    }
+}
+
+/// A failure we understand: what went wrong, which exit code, and what to do about it.
+#[derive(Debug)]
+pub struct Problem {
+    pub exit: Exit,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Problem {
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+        Problem {
+            exit,
+            message: message.into(),
+            hint: None,
+        }
+    }
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(Exit::Usage, message)
+    }
+    pub fn failure(message: impl Into<String>) -> Self {
+        Self::new(Exit::Failure, message)
+    }
+    pub fn expired(message: impl Into<String>) -> Self {
+        Self::new(Exit::Expired, message)
+    }
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Problem {}
+
+/// The exit code and hint carried by the first [`Problem`] in the chain.
+pub fn classify(err: &anyhow::Error) -> (Exit, Option<&str>) {
+    match err.chain().find_map(|e| e.downcast_ref::<Problem>()) {
+        Some(p) => (p.exit, p.hint.as_deref()),
+        None => (Exit::Failure, None),
+    }
+}
+
+/// An error and its sources as one line, `a: b: c`, each distinct message once. Use instead
+/// of `DisplayErrorContext`, which appends Debug output.
+pub fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+/// Render an error for stderr: `error:`, one `caused by:` per cause, then a `hint:`.
+pub fn render(err: &anyhow::Error) -> String {
+    let mut out = format!("error: {err}\n");
+    let mut last = err.to_string();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        // SDK errors often repeat their source's text; print each distinct message once.
+        if text.is_empty() || last.contains(&text) {
+            continue;
+        }
+        out.push_str(&format!("caused by: {text}\n"));
+        last = text;
+    }
+    if let (_, Some(hint)) = classify(err) {
+        for (i, line) in hint.lines().enumerate() {
+            let lead = if i == 0 { "hint: " } else { "      " };
+            out.push_str(lead);
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context as _;
+
+    #[test]
+    fn first_problem_in_chain_decides_exit_and_hint() {
+        let err = Err::<(), _>(Problem::expired("token expired").hint("run aws-cred sso-login"))
+            .context("resolving profile dev")
+            .unwrap_err();
+        let (exit, hint) = classify(&err);
+        assert_eq!(exit, Exit::Expired);
+        assert_eq!(hint, Some("run aws-cred sso-login"));
+        let text = render(&err);
+        assert_eq!(
+            text,
+            "error: resolving profile dev\ncaused by: token expired\nhint: run aws-cred sso-login\n"
+        );
+    }
+
+    #[test]
+    fn plain_errors_are_failures_without_hint() {
+        let err = anyhow::anyhow!("disk on fire");
+        assert_eq!(classify(&err), (Exit::Failure, None));
+        assert_eq!(render(&err), "error: disk on fire\n");
+    }
+
+    #[test]
+    fn exit_codes_are_stable() {
+        let codes: Vec<u8> = [
+            Exit::Failure,
+            Exit::Usage,
+            Exit::NoCredentials,
+            Exit::Expired,
+            Exit::Interrupted,
+        ]
+        .iter()
+        .map(|e| e.code())
+        .collect();
+        assert_eq!(codes, vec![1, 2, 3, 4, 130]);
+    }
+}

@@ -1,0 +1,361 @@
+//! Renderers: one per output format. Only these write what goes to stdout.
+
+pub mod quote;
+
+use aws_credential_types::Credentials;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+pub use quote::Unrepresentable;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// POSIX shells: bash, zsh, dash, ksh (`export K='v'`).
+    #[value(alias = "bash", alias = "zsh", alias = "env")]
+    Sh,
+    /// fish (`set -gx K 'v'`).
+    Fish,
+    /// PowerShell (`$Env:K = 'v'`).
+    #[value(alias = "pwsh")]
+    Powershell,
+    /// Windows cmd.exe (`set "K=v"`).
+    #[value(alias = "windows-cmd")]
+    Cmd,
+    /// A .env file (`K=v`).
+    Dotenv,
+    /// The credential_process JSON (Version 1).
+    #[value(alias = "process")]
+    Json,
+}
+
+/// An extra variable some flows add (Cognito tokens): its shell name and its JSON key.
+#[derive(Debug, Clone)]
+pub struct Extra {
+    pub variable: &'static str,
+    pub json_key: &'static str,
+    pub value: String,
+}
+
+/// Everything a renderer prints.
+#[derive(Debug, Clone)]
+pub struct Exports<'a> {
+    pub credentials: &'a Credentials,
+    pub region: Option<&'a str>,
+    /// `mfa` clears AWS_PROFILE so tools that prefer a profile over env keys use the session.
+    pub unset_profile: bool,
+    pub extras: Vec<Extra>,
+}
+
+/// The variables that carry credentials; `export --unset` clears them all.
+pub const CREDENTIAL_VARIABLES: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+];
+
+pub fn rfc3339(time: SystemTime) -> String {
+    DateTime::<Utc>::from(time).to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Local wall-clock time and time left, for people: `2026-11-22 18:00:00 +09:00 (in 11h 59m)`.
+pub fn describe_expiry(now: SystemTime, expiry: SystemTime) -> String {
+    let local = DateTime::<chrono::Local>::from(expiry).format("%Y-%m-%d %H:%M:%S %:z");
+    format!("{local} ({})", remaining(now, expiry))
+}
+
+/// `in 11h 59m`, `in 4m 10s`, `expired 3m ago`.
+pub fn remaining(now: SystemTime, expiry: SystemTime) -> String {
+    let (secs, past) = match expiry.duration_since(now) {
+        Ok(left) => (left.as_secs(), false),
+        Err(err) => (err.duration().as_secs(), true),
+    };
+    let text = if secs >= 3600 {
+        format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60)
+    } else if secs >= 60 {
+        format!("{}m {:02}s", secs / 60, secs % 60)
+    } else {
+        format!("{secs}s")
+    };
+    if past {
+        format!("expired {text} ago")
+    } else {
+        format!("in {text}")
+    }
+}
+
+enum Line<'a> {
+    Set(&'a str, String),
+    Unset(&'a str),
+}
+
+fn lines<'a>(exports: &'a Exports<'a>) -> Vec<Line<'a>> {
+    let creds = exports.credentials;
+    let mut out = vec![
+        Line::Set("AWS_ACCESS_KEY_ID", creds.access_key_id().to_string()),
+        Line::Set("AWS_SECRET_ACCESS_KEY", creds.secret_access_key().to_string()),
+    ];
+    match creds.session_token() {
+        Some(token) => out.push(Line::Set("AWS_SESSION_TOKEN", token.to_string())),
+        // A stale token left in the shell would break new long-term keys.
+        None => out.push(Line::Unset("AWS_SESSION_TOKEN")),
+    }
+    out.push(Line::Unset("AWS_SECURITY_TOKEN"));
+    match creds.expiry() {
+        Some(expiry) => out.push(Line::Set("AWS_CREDENTIAL_EXPIRATION", rfc3339(expiry))),
+        None => out.push(Line::Unset("AWS_CREDENTIAL_EXPIRATION")),
+    }
+    if let Some(region) = exports.region {
+        out.push(Line::Set("AWS_REGION", region.to_string()));
+        out.push(Line::Set("AWS_DEFAULT_REGION", region.to_string()));
+    }
+    for extra in &exports.extras {
+        out.push(Line::Set(extra.variable, extra.value.clone()));
+    }
+    if exports.unset_profile {
+        out.push(Line::Unset("AWS_PROFILE"));
+        out.push(Line::Unset("AWS_DEFAULT_PROFILE"));
+    }
+    out
+}
+
+fn render_lines(format: Format, lines: &[Line<'_>]) -> Result<String, Unrepresentable> {
+    let mut out = String::new();
+    for line in lines {
+        let text = match (format, line) {
+            (Format::Sh, Line::Set(k, v)) => format!("export {k}={}", quote::sh(v)),
+            (Format::Sh, Line::Unset(k)) => format!("unset {k}"),
+            (Format::Fish, Line::Set(k, v)) => format!("set -gx {k} {}", quote::fish(v)),
+            (Format::Fish, Line::Unset(k)) => format!("set -e {k}"),
+            (Format::Powershell, Line::Set(k, v)) => format!("$Env:{k} = {}", quote::powershell(v)),
+            (Format::Powershell, Line::Unset(k)) => {
+                format!("Remove-Item -ErrorAction SilentlyContinue Env:{k}")
+            }
+            (Format::Cmd, Line::Set(k, v)) => quote::cmd(k, v)?,
+            (Format::Cmd, Line::Unset(k)) => format!("set {k}="),
+            (Format::Dotenv, Line::Set(k, v)) => format!("{k}={}", quote::dotenv(k, v)?),
+            // A .env file cannot unset anything.
+            (Format::Dotenv, Line::Unset(_)) => continue,
+            (Format::Json, _) => unreachable!("json is rendered separately"),
+        };
+        out.push_str(&text);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ProcessJson<'a> {
+    version: u8,
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expiration: Option<String>,
+    #[serde(flatten)]
+    extras: BTreeMap<&'static str, &'a str>,
+}
+
+fn render_json(exports: &Exports<'_>) -> String {
+    let creds = exports.credentials;
+    let doc = ProcessJson {
+        version: 1,
+        access_key_id: creds.access_key_id(),
+        secret_access_key: creds.secret_access_key(),
+        session_token: creds.session_token(),
+        expiration: creds.expiry().map(rfc3339),
+        extras: exports
+            .extras
+            .iter()
+            .map(|e| (e.json_key, e.value.as_str()))
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&doc).expect("plain strings always serialize");
+    text.push('\n');
+    text
+}
+
+/// Render credentials in `format`.
+pub fn render(format: Format, exports: &Exports<'_>) -> Result<String, Unrepresentable> {
+    match format {
+        Format::Json => Ok(render_json(exports)),
+        _ => render_lines(format, &lines(exports)),
+    }
+}
+
+/// Lines that clear every credential variable (`export --unset`). Empty for json/dotenv,
+/// which cannot unset.
+pub fn render_unset(format: Format) -> String {
+    let lines: Vec<Line<'_>> = CREDENTIAL_VARIABLES.iter().map(|k| Line::Unset(k)).collect();
+    match format {
+        Format::Json => String::new(),
+        _ => render_lines(format, &lines).expect("unset lines carry no values"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn session() -> Credentials {
+        Credentials::builder()
+            .access_key_id("ASIAEXAMPLE")
+            .secret_access_key("se'cret")
+            .session_token("tok")
+            .expiry(UNIX_EPOCH + Duration::from_secs(1_790_000_000))
+            .provider_name("test")
+            .build()
+    }
+
+    fn long_term() -> Credentials {
+        Credentials::builder()
+            .access_key_id("AKIAEXAMPLE")
+            .secret_access_key("secret")
+            .provider_name("test")
+            .build()
+    }
+
+    #[test]
+    fn sh_session_with_region() {
+        let creds = session();
+        let text = render(
+            Format::Sh,
+            &Exports {
+                credentials: &creds,
+                region: Some("ap-northeast-1"),
+                unset_profile: true,
+                extras: vec![],
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            text,
+            "export AWS_ACCESS_KEY_ID='ASIAEXAMPLE'\n\
+             export AWS_SECRET_ACCESS_KEY='se'\\''cret'\n\
+             export AWS_SESSION_TOKEN='tok'\n\
+             unset AWS_SECURITY_TOKEN\n\
+             export AWS_CREDENTIAL_EXPIRATION='2026-09-21T14:13:20Z'\n\
+             export AWS_REGION='ap-northeast-1'\n\
+             export AWS_DEFAULT_REGION='ap-northeast-1'\n\
+             unset AWS_PROFILE\n\
+             unset AWS_DEFAULT_PROFILE\n"
+        );
+    }
+
+    #[test]
+    fn long_term_keys_unset_stale_token_in_every_shell() {
+        let creds = long_term();
+        let exports = Exports {
+            credentials: &creds,
+            region: None,
+            unset_profile: false,
+            extras: vec![],
+        };
+        let sh = render(Format::Sh, &exports).unwrap();
+        assert!(sh.contains("unset AWS_SESSION_TOKEN\n"));
+        assert!(sh.contains("unset AWS_CREDENTIAL_EXPIRATION\n"));
+        assert!(!sh.contains("AWS_REGION"));
+        let fish = render(Format::Fish, &exports).unwrap();
+        assert!(fish.contains("set -e AWS_SESSION_TOKEN\n"));
+        let ps = render(Format::Powershell, &exports).unwrap();
+        assert!(ps.contains("Remove-Item -ErrorAction SilentlyContinue Env:AWS_SESSION_TOKEN\n"));
+        let cmd = render(Format::Cmd, &exports).unwrap();
+        assert!(cmd.contains("set AWS_SESSION_TOKEN=\n"));
+        let dotenv = render(Format::Dotenv, &exports).unwrap();
+        assert_eq!(dotenv, "AWS_ACCESS_KEY_ID=AKIAEXAMPLE\nAWS_SECRET_ACCESS_KEY=secret\n");
+    }
+
+    #[test]
+    fn json_is_the_credential_process_schema() {
+        let creds = session();
+        let exports = Exports {
+            credentials: &creds,
+            region: Some("us-east-1"),
+            unset_profile: false,
+            extras: vec![],
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(&render(Format::Json, &exports).unwrap()).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "Version": 1,
+                "AccessKeyId": "ASIAEXAMPLE",
+                "SecretAccessKey": "se'cret",
+                "SessionToken": "tok",
+                "Expiration": "2026-09-21T14:13:20Z",
+            })
+        );
+        let creds = long_term();
+        let exports = Exports {
+            credentials: &creds,
+            ..exports
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(&render(Format::Json, &exports).unwrap()).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"Version": 1, "AccessKeyId": "AKIAEXAMPLE", "SecretAccessKey": "secret"})
+        );
+    }
+
+    #[test]
+    fn extras_reach_shell_and_json() {
+        let creds = session();
+        let exports = Exports {
+            credentials: &creds,
+            region: None,
+            unset_profile: false,
+            extras: vec![Extra {
+                variable: "COGNITO_ID_TOKEN",
+                json_key: "CognitoIdToken",
+                value: "eyJ".into(),
+            }],
+        };
+        assert!(render(Format::Sh, &exports)
+            .unwrap()
+            .contains("export COGNITO_ID_TOKEN='eyJ'\n"));
+        assert!(render(Format::Json, &exports)
+            .unwrap()
+            .contains("\"CognitoIdToken\": \"eyJ\""));
+    }
+
+    #[test]
+    fn unset_clears_every_credential_variable() {
+        assert_eq!(
+            render_unset(Format::Sh),
+            "unset AWS_ACCESS_KEY_ID\nunset AWS_SECRET_ACCESS_KEY\nunset AWS_SESSION_TOKEN\n\
+             unset AWS_SECURITY_TOKEN\nunset AWS_CREDENTIAL_EXPIRATION\n"
+        );
+        assert_eq!(render_unset(Format::Json), "");
+    }
+
+    #[test]
+    fn remaining_time_reads_naturally() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let at = |s: u64| now + Duration::from_secs(s);
+        assert_eq!(remaining(now, at(43_140)), "in 11h 59m");
+        assert_eq!(remaining(now, at(250)), "in 4m 10s");
+        assert_eq!(remaining(now, at(5)), "in 5s");
+        assert_eq!(remaining(at(180), now), "expired 3m 00s ago");
+    }
+
+    #[test]
+    fn cmd_refuses_unsafe_region() {
+        let creds = long_term();
+        let exports = Exports {
+            credentials: &creds,
+            region: Some("us-east-1%PATH%"),
+            unset_profile: false,
+            extras: vec![],
+        };
+        let err = render(Format::Cmd, &exports).unwrap_err();
+        assert_eq!(err.variable, "AWS_REGION");
+    }
+}

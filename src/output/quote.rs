@@ -1,0 +1,174 @@
+//! Quoting for every shell we print to. All of it lives here.
+//!
+//! The rule for each: a value goes into the one quoting form of that shell in which no
+//! character is special except the closing quote itself (and, for fish and PowerShell, the
+//! escape that quote needs). Values that a format cannot carry safely are refused, never
+//! printed half-quoted.
+
+use thiserror::Error;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("{variable} cannot be written in {format} format: its value contains {what}")]
+pub struct Unrepresentable {
+    pub variable: String,
+    pub format: &'static str,
+    pub what: &'static str,
+}
+
+/// POSIX sh, bash, dash, zsh: `'...'`, with each `'` written as `'\''`.
+pub fn sh(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        if c == '\'' {
+            out.push_str("'\\''");
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// fish: inside `'...'` only `\'` and `\\` are escapes.
+pub fn fish(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        if c == '\'' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
+/// PowerShell: verbatim `'...'` strings; a quote is doubled. PowerShell also treats the
+/// typographic single quotes U+2018..U+201B as quote characters, so those are doubled too.
+pub fn powershell(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
+/// cmd.exe: `set "NAME=value"`. Inside the quotes `& | < > ^` are literal, but `%` and `!`
+/// still expand and `"` or a line break would end the command, and cmd has no escape for
+/// them on the command line: such values are refused.
+pub fn cmd(variable: &str, value: &str) -> Result<String, Unrepresentable> {
+    let bad = |what| Unrepresentable {
+        variable: variable.to_string(),
+        format: "cmd",
+        what,
+    };
+    if value.contains('%') {
+        return Err(bad("'%'"));
+    }
+    if value.contains('!') {
+        return Err(bad("'!'"));
+    }
+    if value.contains('"') {
+        return Err(bad("a double quote"));
+    }
+    if value.contains(['\r', '\n']) {
+        return Err(bad("a line break"));
+    }
+    Ok(format!("set \"{variable}={value}\""))
+}
+
+/// dotenv: bare when the value is made of characters every dotenv reader takes literally
+/// (credential values always are), else single-quoted with `\\` and `\'` escapes as
+/// python-dotenv reads them. Line breaks are refused: readers disagree about them.
+pub fn dotenv(variable: &str, value: &str) -> Result<String, Unrepresentable> {
+    if value.contains(['\r', '\n']) {
+        return Err(Unrepresentable {
+            variable: variable.to_string(),
+            format: "dotenv",
+            what: "a line break",
+        });
+    }
+    let bare = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/+=._:@-,".contains(c));
+    if bare {
+        return Ok(value.to_string());
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        if c == '\'' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sh_quoting_table() {
+        for (input, expected) in [
+            ("", "''"),
+            ("abc", "'abc'"),
+            ("it's", r"'it'\''s'"),
+            ("$(rm -rf /)", "'$(rm -rf /)'"),
+            ("`id`;|&", "'`id`;|&'"),
+            ("a\nb", "'a\nb'"),
+            ("\\", "'\\'"),
+            ("日本語", "'日本語'"),
+        ] {
+            assert_eq!(sh(input), expected, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn fish_quoting_table() {
+        for (input, expected) in [
+            ("abc", "'abc'"),
+            ("it's", r"'it\'s'"),
+            (r"back\slash", r"'back\\slash'"),
+            ("$(x) (y)", "'$(x) (y)'"),
+        ] {
+            assert_eq!(fish(input), expected, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn powershell_quoting_table() {
+        for (input, expected) in [
+            ("abc", "'abc'"),
+            ("it's", "'it''s'"),
+            ("$env:X `n", "'$env:X `n'"),
+            ("a\u{2019}b", "'a\u{2019}\u{2019}b'"),
+        ] {
+            assert_eq!(powershell(input), expected, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn cmd_refuses_what_it_cannot_carry() {
+        assert_eq!(cmd("K", "a&b|c^").unwrap(), "set \"K=a&b|c^\"");
+        for bad in ["50%", "a!b", "a\"b", "a\nb", "a\rb"] {
+            assert!(cmd("K", bad).is_err(), "{bad:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn dotenv_bare_or_quoted() {
+        assert_eq!(dotenv("K", "AKIA/x+y=").unwrap(), "AKIA/x+y=");
+        assert_eq!(dotenv("K", "a b").unwrap(), "'a b'");
+        assert_eq!(dotenv("K", r"it's\").unwrap(), r"'it\'s\\'");
+        assert!(dotenv("K", "a\nb").is_err());
+    }
+}

@@ -1,0 +1,238 @@
+//! The ~/.aws files: where they are, reading them with aws-config's conformant parser,
+//! and (in `writer`) changing one section without touching the rest.
+
+pub mod writer;
+
+use crate::context::Context;
+use crate::error::Problem;
+use aws_config::profile::ProfileSet;
+use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+/// Where the two files are, after `AWS_CONFIG_FILE` / `AWS_SHARED_CREDENTIALS_FILE` and `~`.
+#[derive(Debug, Clone)]
+pub struct AwsFiles {
+    pub config: PathBuf,
+    pub credentials: PathBuf,
+}
+
+impl AwsFiles {
+    pub fn locate(ctx: &Context) -> Result<Self, Problem> {
+        let home = ctx.home();
+        let pick = |var: &str, default: &str| -> Result<PathBuf, Problem> {
+            let raw = ctx.var(var).unwrap_or(default);
+            expand_home(raw, home.as_deref()).ok_or_else(|| {
+                Problem::usage(format!(
+                    "cannot find the home directory to expand {raw:?}"
+                ))
+                .hint(format!("set HOME, or set {var} to an absolute path"))
+            })
+        };
+        Ok(AwsFiles {
+            config: pick("AWS_CONFIG_FILE", "~/.aws/config")?,
+            credentials: pick("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")?,
+        })
+    }
+}
+
+/// `~` or `~/...` at the start of a path means the home directory.
+pub fn expand_home(path: &str, home: Option<&Path>) -> Option<PathBuf> {
+    if path == "~" {
+        return home.map(Path::to_path_buf);
+    }
+    match path.strip_prefix("~/") {
+        Some(rest) => home.map(|h| h.join(rest)),
+        None => Some(PathBuf::from(path)),
+    }
+}
+
+/// How the profile name was chosen; an explicit choice that does not exist is an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    Flag,
+    Variable(&'static str),
+    Default,
+}
+
+impl Selection {
+    pub fn is_explicit(&self) -> bool {
+        !matches!(self, Selection::Default)
+    }
+    pub fn describe(&self) -> String {
+        match self {
+            Selection::Flag => "--profile".to_string(),
+            Selection::Variable(var) => var.to_string(),
+            Selection::Default => "default".to_string(),
+        }
+    }
+}
+
+/// The parsed files plus which profile this run is about.
+#[derive(Debug, Clone)]
+pub struct Profiles {
+    pub files: AwsFiles,
+    pub set: ProfileSet,
+    pub selected: String,
+    pub selection: Selection,
+    config_text: Option<String>,
+    credentials_text: Option<String>,
+}
+
+impl Profiles {
+    pub async fn load(ctx: &Context, flag: Option<&str>) -> anyhow::Result<Self> {
+        let files = AwsFiles::locate(ctx)?;
+        let (selected, selection) = if let Some(name) = flag {
+            (name.to_string(), Selection::Flag)
+        } else if let Some(name) = ctx.var("AWS_PROFILE") {
+            (name.to_string(), Selection::Variable("AWS_PROFILE"))
+        } else if let Some(name) = ctx.var("AWS_DEFAULT_PROFILE") {
+            (name.to_string(), Selection::Variable("AWS_DEFAULT_PROFILE"))
+        } else {
+            ("default".to_string(), Selection::Default)
+        };
+        let config_text = read_optional(&files.config)?;
+        let credentials_text = read_optional(&files.credentials)?;
+        let mut builder = EnvConfigFiles::builder()
+            .include_default_config_file(false)
+            .include_default_credentials_file(false);
+        if config_text.is_some() {
+            builder = builder.with_file(EnvConfigFileKind::Config, &files.config);
+        }
+        if credentials_text.is_some() {
+            builder = builder.with_file(EnvConfigFileKind::Credentials, &files.credentials);
+        }
+        let set = if config_text.is_none() && credentials_text.is_none() {
+            ProfileSet::default()
+        } else {
+            aws_config::profile::load(
+                &aws_types::os_shim_internal::Fs::real(),
+                &ctx.sdk_env(),
+                &builder.build(),
+                Some(Cow::Owned(selected.clone())),
+            )
+            .await
+            .map_err(|err| {
+                Problem::usage(format!("{err}")).hint(
+                    "fix the line named above; `aws configure list` shows how the AWS CLI reads it",
+                )
+            })?
+        };
+        Ok(Profiles {
+            files,
+            set,
+            selected,
+            selection,
+            config_text,
+            credentials_text,
+        })
+    }
+
+    /// Profiles parsed from in-memory text (tests).
+    #[cfg(test)]
+    pub fn from_text(config: &str, credentials: &str, selected: &str) -> Self {
+        let files = EnvConfigFiles::builder()
+            .include_default_config_file(false)
+            .include_default_credentials_file(false)
+            .with_contents(EnvConfigFileKind::Config, config)
+            .with_contents(EnvConfigFileKind::Credentials, credentials)
+            .build();
+        let set = block_on_for_tests(aws_config::profile::load(
+            &aws_types::os_shim_internal::Fs::from_slice(&[]),
+            &aws_types::os_shim_internal::Env::from_slice(&[]),
+            &files,
+            Some(Cow::Owned(selected.to_string())),
+        ))
+        .expect("test profiles parse");
+        Profiles {
+            files: AwsFiles {
+                config: PathBuf::from("/home/.aws/config"),
+                credentials: PathBuf::from("/home/.aws/credentials"),
+            },
+            set,
+            selected: selected.to_string(),
+            selection: Selection::Flag,
+            config_text: Some(config.to_string()),
+            credentials_text: Some(credentials.to_string()),
+        }
+    }
+
+    pub fn any_file_exists(&self) -> bool {
+        self.config_text.is_some() || self.credentials_text.is_some()
+    }
+
+    /// A key of a named profile.
+    pub fn get(&self, profile: &str, key: &str) -> Option<&str> {
+        self.set.get_profile(profile)?.get(key)
+    }
+
+    /// The file that holds `[name]` (credentials file) or `[profile name]` (config file);
+    /// the credentials file wins, as it does for the SDKs' merge.
+    pub fn defining_file(&self, name: &str) -> &Path {
+        let in_credentials = self.credentials_text.as_deref().is_some_and(|text| {
+            writer::find_section(text, name, writer::HeaderStyle::Credentials).is_some()
+        });
+        if in_credentials {
+            &self.files.credentials
+        } else {
+            &self.files.config
+        }
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.set.profiles().collect();
+        names.sort_unstable();
+        names
+    }
+}
+
+fn read_optional(path: &Path) -> Result<Option<String>, Problem> {
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| {
+            Problem::usage(format!("{} is not valid UTF-8", path.display()))
+                .hint("save the file as UTF-8")
+        }),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(Problem::failure(format!(
+            "cannot read {}: {err}",
+            path.display()
+        ))),
+    }
+}
+
+/// Tests parse in-memory profiles without a runtime; the loader future never waits on I/O
+/// there, so polling it once is enough.
+#[cfg(test)]
+fn block_on_for_tests<F: std::future::Future>(fut: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("test runtime")
+        .block_on(fut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn home_expansion() {
+        let home = Path::new("/h");
+        assert_eq!(expand_home("~/.aws/x", Some(home)), Some(PathBuf::from("/h/.aws/x")));
+        assert_eq!(expand_home("~", Some(home)), Some(PathBuf::from("/h")));
+        assert_eq!(expand_home("/abs/x", None), Some(PathBuf::from("/abs/x")));
+        assert_eq!(expand_home("~/x", None), None);
+        assert_eq!(expand_home("~user/x", Some(home)), Some(PathBuf::from("~user/x")));
+    }
+
+    #[test]
+    fn defining_file_prefers_credentials() {
+        let p = Profiles::from_text(
+            "[profile a]\nregion = x\n[profile b]\nregion = y\n",
+            "[a]\naws_access_key_id = k\naws_secret_access_key = s\n",
+            "a",
+        );
+        assert_eq!(p.defining_file("a"), Path::new("/home/.aws/credentials"));
+        assert_eq!(p.defining_file("b"), Path::new("/home/.aws/config"));
+        assert_eq!(p.names(), vec!["a", "b"]);
+    }
+}

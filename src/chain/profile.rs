@@ -470,3 +470,185 @@ fn static_credentials(profiles: &Profiles, name: &str) -> anyhow::Result<Credent
     }
     Ok(builder.build())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planned(config: &str, credentials: &str, selected: &str) -> Result<Planned, Problem> {
+        plan(&Profiles::from_text(config, credentials, selected))
+    }
+
+    fn role(profile: &str, arn: &str) -> RoleStep {
+        RoleStep {
+            profile: profile.into(),
+            role: RoleRequest {
+                role_arn: arn.into(),
+                ..Default::default()
+            },
+            mfa_serial: None,
+        }
+    }
+
+    #[test]
+    fn static_keys() {
+        let p = planned("", "[a]\naws_access_key_id = k\naws_secret_access_key = s\n", "a").unwrap();
+        assert_eq!(
+            p,
+            Planned::Plan(Plan {
+                base: Base::Static { profile: "a".into() },
+                roles: vec![]
+            })
+        );
+    }
+
+    #[test]
+    fn role_chain_ends_in_static_keys_and_assumes_in_order() {
+        let config = "[profile top]\nrole_arn = arn:top\nsource_profile = mid\n\
+                      [profile mid]\nrole_arn = arn:mid\nsource_profile = base\n";
+        let creds = "[base]\naws_access_key_id = k\naws_secret_access_key = s\n";
+        let Planned::Plan(p) = planned(config, creds, "top").unwrap() else {
+            panic!("expected a plan")
+        };
+        assert_eq!(p.base, Base::Static { profile: "base".into() });
+        assert_eq!(p.roles, vec![role("mid", "arn:mid"), role("top", "arn:top")]);
+    }
+
+    #[test]
+    fn source_profile_with_keys_wins_over_its_own_role() {
+        let config = "[profile top]\nrole_arn = arn:top\nsource_profile = mid\n\
+                      [profile mid]\nrole_arn = arn:mid\nsource_profile = nowhere\n\
+                      aws_access_key_id = k\naws_secret_access_key = s\n";
+        let Planned::Plan(p) = planned(config, "", "top").unwrap() else {
+            panic!()
+        };
+        assert_eq!(p.base, Base::Static { profile: "mid".into() });
+        assert_eq!(p.roles, vec![role("top", "arn:top")]);
+    }
+
+    #[test]
+    fn self_reference_uses_own_keys() {
+        let config = "[profile a]\nrole_arn = arn:a\nsource_profile = a\naws_access_key_id = k\naws_secret_access_key = s\n";
+        let Planned::Plan(p) = planned(config, "", "a").unwrap() else {
+            panic!()
+        };
+        assert_eq!(p.base, Base::Static { profile: "a".into() });
+        assert_eq!(p.roles, vec![role("a", "arn:a")]);
+    }
+
+    #[test]
+    fn loops_and_missing_sources_are_config_errors() {
+        let config = "[profile a]\nrole_arn = arn:a\nsource_profile = b\n[profile b]\nrole_arn = arn:b\nsource_profile = a\n";
+        let err = planned(config, "", "a").unwrap_err();
+        assert!(err.message.contains("a -> b -> a"), "{}", err.message);
+        let err = planned("[profile a]\nrole_arn = x\nsource_profile = ghost\n", "", "a").unwrap_err();
+        assert!(err.message.contains("ghost"));
+        let err = planned("[profile a]\nrole_arn = x\n", "", "a").unwrap_err();
+        assert!(err.message.contains("no source_profile or credential_source"));
+        let err = planned(
+            "[profile a]\nrole_arn = x\nsource_profile = b\ncredential_source = Environment\n",
+            "",
+            "a",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("both"));
+    }
+
+    #[test]
+    fn credential_source_and_web_identity_and_process() {
+        let Planned::Plan(p) =
+            planned("[profile a]\nrole_arn = arn:a\ncredential_source = EcsContainer\n", "", "a").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            p.base,
+            Base::Named {
+                profile: "a".into(),
+                source: NamedSource::EcsContainer
+            }
+        );
+        assert_eq!(p.roles.len(), 1);
+
+        let Planned::Plan(p) = planned(
+            "[profile w]\nrole_arn = arn:w\nweb_identity_token_file = /t\n",
+            "",
+            "w",
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert!(matches!(p.base, Base::WebIdentity { ref token_file, .. } if token_file == "/t"));
+        assert!(p.roles.is_empty());
+
+        let Planned::Plan(p) =
+            planned("[profile c]\ncredential_process = echo hi\n", "", "c").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            p.base,
+            Base::Process {
+                profile: "c".into(),
+                command: "echo hi".into()
+            }
+        );
+        assert!(planned("[profile w]\nweb_identity_token_file = /t\n", "", "w").is_err());
+        assert!(planned("[profile x]\ncredential_source = Moon\nrole_arn = r\n", "", "x").is_err());
+    }
+
+    #[test]
+    fn sso_session_and_legacy() {
+        let config = "[profile dev]\nsso_session = corp\nsso_account_id = 111\nsso_role_name = Dev\n\
+                      [sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = ap-northeast-1\n\
+                      [profile old]\nsso_start_url = https://old/start\nsso_region = us-east-1\nsso_account_id = 2\nsso_role_name = R\n";
+        let Planned::Plan(p) = planned(config, "", "dev").unwrap() else {
+            panic!()
+        };
+        let Base::Sso(sso) = p.base else { panic!() };
+        assert_eq!(sso.session_name.as_deref(), Some("corp"));
+        assert_eq!(sso.start_url, "https://corp.awsapps.com/start");
+        assert_eq!(sso.region, "ap-northeast-1");
+        let Planned::Plan(p) = planned(config, "", "old").unwrap() else {
+            panic!()
+        };
+        let Base::Sso(sso) = p.base else { panic!() };
+        assert_eq!(sso.session_name, None);
+        assert!(planned("[profile x]\nsso_session = nope\n", "", "x").is_err());
+        assert!(planned("[profile x]\nsso_start_url = u\nsso_region = r\nsso_account_id = 1\n", "", "x").is_err());
+    }
+
+    #[test]
+    fn empty_or_missing_profiles() {
+        assert!(matches!(
+            planned("[profile a]\nregion = x\n", "", "a").unwrap(),
+            Planned::Nothing(_)
+        ));
+        let err = planned("[profile a]\nregion = x\n", "", "zzz").unwrap_err();
+        assert!(err.message.contains("available: a"));
+        let err = planned(
+            "[profile a]\nrole_arn = r\nsource_profile = b\n[profile b]\nregion = x\n",
+            "",
+            "a",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("source profile \"b\" has no credentials"));
+        let err = planned("[profile a]\naws_access_key_id = k\n", "", "a").unwrap_err();
+        assert!(err.message.contains("aws_secret_access_key"));
+    }
+
+    #[test]
+    fn role_options_are_carried() {
+        let config = "[profile r]\nrole_arn = arn:r\nsource_profile = b\nexternal_id = ext\nrole_session_name = me\nduration_seconds = 3600\nmfa_serial = arn:mfa\n\
+                      [profile b]\naws_access_key_id = k\naws_secret_access_key = s\n";
+        let Planned::Plan(p) = planned(config, "", "r").unwrap() else {
+            panic!()
+        };
+        let step = &p.roles[0];
+        assert_eq!(step.role.external_id.as_deref(), Some("ext"));
+        assert_eq!(step.role.session_name.as_deref(), Some("me"));
+        assert_eq!(step.role.duration_seconds, Some(3600));
+        assert_eq!(step.mfa_serial.as_deref(), Some("arn:mfa"));
+        assert!(planned("[profile r]\nrole_arn = a\nsource_profile = r\nduration_seconds = soon\naws_access_key_id = k\naws_secret_access_key = s\n", "", "r").is_err());
+    }
+}

@@ -174,12 +174,8 @@ mod tests {
             account_id: None,
             role_name: None,
         };
-        // sha1("my-sso")
-        assert_eq!(c.cache_key(), hex::encode(Sha1::digest(b"my-sso")));
+        assert_eq!(c.cache_key(), "0ad374308c5a4e22f723adf10145eafad7c4031c");
         c.session_name = None;
-        assert_eq!(
-            c.cache_key(),
-            hex::encode(Sha1::digest(b"https://d-123.awsapps.com/start"))
-        );
+        assert_eq!(c.cache_key(), "2b829a45f04c9828cb45b7d092d8e4aa30818393");
     }
 }

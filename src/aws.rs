@@ -190,7 +190,10 @@ where
             crate::error::causes(&err)
         ))
         .hint("check that the endpoint (AWS_ENDPOINT_URL*) points at the real service"),
-        _ => Problem::failure(format!("{operation} failed: {}", crate::error::causes(&err))),
+        _ => Problem::failure(format!(
+            "{operation} failed: {}",
+            crate::error::causes(&err)
+        )),
     };
     anyhow::Error::new(problem)
 }
@@ -205,11 +208,15 @@ pub fn hint_for(code: &str, message: &str) -> (Exit, Option<String>) {
     match code {
         "InvalidClientTokenId" | "UnrecognizedClientException" => (
             Exit::Failure,
-            hint("AWS does not know this access key: it was deleted, deactivated or mistyped.\nSee which key was used with `aws-cred whoami --explain`, then fix the profile or variables."),
+            hint(
+                "AWS does not know this access key: it was deleted, deactivated or mistyped.\nSee which key was used with `aws-cred whoami --explain`, then fix the profile or variables.",
+            ),
         ),
         "SignatureDoesNotMatch" if message.contains("Signature expired") => (
             Exit::Failure,
-            hint("your computer's clock is off by more than 5 minutes: sync it (e.g. `sudo timedatectl set-ntp true`) and retry"),
+            hint(
+                "your computer's clock is off by more than 5 minutes: sync it (e.g. `sudo timedatectl set-ntp true`) and retry",
+            ),
         ),
         "SignatureDoesNotMatch" => (
             Exit::Failure,
@@ -217,11 +224,15 @@ pub fn hint_for(code: &str, message: &str) -> (Exit, Option<String>) {
         ),
         "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => (
             Exit::Expired,
-            hint("these session credentials have expired: get new ones (aws-cred mfa CODE, aws-cred sso-login),\nor clear stale variables with: eval \"$(aws-cred export --unset)\""),
+            hint(
+                "these session credentials have expired: get new ones (aws-cred mfa CODE, aws-cred sso-login),\nor clear stale variables with: eval \"$(aws-cred export --unset)\"",
+            ),
         ),
         "AccessDenied" | "AccessDeniedException" => (
             Exit::Failure,
-            hint("the identity is not allowed to do this; if a policy requires MFA, run `aws-cred mfa CODE` first"),
+            hint(
+                "the identity is not allowed to do this; if a policy requires MFA, run `aws-cred mfa CODE` first",
+            ),
         ),
         "Throttling" | "ThrottlingException" | "TooManyRequestsException" => (
             Exit::Failure,
@@ -229,7 +240,9 @@ pub fn hint_for(code: &str, message: &str) -> (Exit, Option<String>) {
         ),
         "RegionDisabledException" => (
             Exit::Failure,
-            hint("STS is not activated in this region: activate it in IAM account settings or use another --region"),
+            hint(
+                "STS is not activated in this region: activate it in IAM account settings or use another --region",
+            ),
         ),
         _ => (Exit::Failure, None),
     }
@@ -248,7 +261,10 @@ mod tests {
         );
         let ctx = Context::with_env([]);
         let aws = Aws::new(&ctx, &profiles);
-        assert_eq!(aws.endpoint_url("STS").as_deref(), Some("http://services-sts"));
+        assert_eq!(
+            aws.endpoint_url("STS").as_deref(),
+            Some("http://services-sts")
+        );
         assert_eq!(aws.endpoint_url("SSO").as_deref(), Some("http://profile"));
 
         let ctx = Context::with_env([

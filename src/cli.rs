@@ -32,8 +32,16 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Resolve credentials through the chain and print them for your shell or tool.
-    #[command(after_help = "Examples:\n  eval \"$(aws-cred export)\"\n  aws-cred export --profile prod --format fish | source\n  aws-cred export --format json --explain\n  aws-cred export --profile admin --write-profile admin-session\n\nChain order: env -> web-identity -> profile (~/.aws files) -> ecs -> imds.\nAs a credential_process:  credential_process = aws-cred export --format json --profile base")]
+    #[command(
+        after_help = "Examples:\n  eval \"$(aws-cred export)\"\n  aws-cred export --profile prod --format fish | source\n  aws-cred export --format json --explain\n  aws-cred export --profile admin --write-profile admin-session\n\nChain order: env -> web-identity -> profile (~/.aws files) -> ecs -> imds.\nAs a credential_process:  credential_process = aws-cred export --format json --profile base"
+    )]
     Export(ExportArgs),
+    /// Get an MFA session (STS GetSessionToken, then AssumeRole for role profiles) with a
+    /// 6-digit code; cached, so one code in the morning serves the whole day.
+    #[command(
+        after_help = "The daily routine:\n  eval \"$(aws-cred mfa 123456 --profile prod)\"   # once in the morning\n  aws s3 ls                                       # all day\n  aws-cred whoami                                 # who am I, until when\n\nMore:\n  aws-cred mfa 123456 --profile admin            # role profile with mfa_serial + source_profile\n  aws-cred mfa 123456 --profile prod --write-profile   # session into [prod], keys in [prod-long-term]\n  aws-cred mfa --profile prod                     # reuse today's session, or prompt for a code"
+    )]
+    Mfa(MfaArgs),
     /// Show who the resolved credentials belong to, and where they came from.
     #[command(after_help = "Examples:\n  aws-cred whoami\n  aws-cred whoami --profile prod --json")]
     Whoami(WhoamiArgs),
@@ -63,6 +71,37 @@ pub struct ExportArgs {
     /// Print the lines that clear every AWS credential variable instead.
     #[arg(long, conflicts_with_all = ["write_profile", "explain"])]
     pub unset: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MfaArgs {
+    /// The 6-digit code from your MFA device; without it, a cached session is reused or the
+    /// terminal asks for one.
+    pub code: Option<String>,
+    /// MFA device serial or ARN (default: AWS_MFA_SERIAL, then the profile's mfa_serial).
+    #[arg(long, value_name = "SERIAL")]
+    pub serial_number: Option<String>,
+    /// Session length for GetSessionToken, 900-129600 (root users: at most 3600).
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::mfa::DEFAULT_DURATION)]
+    pub duration_seconds: i32,
+    /// Role session length for role profiles (default: the profile's duration_seconds, else 3600).
+    #[arg(long, value_name = "SECONDS")]
+    pub role_duration_seconds: Option<i32>,
+    /// Reuse a cached session only while this many minutes remain (default 10, or
+    /// AWS_CRED_MFA_MARGIN_MINUTES).
+    #[arg(long, value_name = "MINUTES")]
+    pub margin_minutes: Option<u64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Sh)]
+    pub format: Format,
+    /// Write the session into the shared credentials file under [NAME] instead of printing it.
+    /// Without NAME: the profile itself, when its keys live in [PROFILE-long-term].
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+    pub write_profile: Option<String>,
+    /// Get a new session even if a cached one is valid; with --write-profile, also replace a
+    /// section holding long-term keys (never the one the session is made from).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -80,6 +80,27 @@ impl Context {
         }
     }
 
+    /// Ask the person at the terminal (never stdout): writes `prompt` to /dev/tty and reads
+    /// one line. `None` when there is no terminal.
+    pub fn prompt_line(&self, prompt: &str) -> Option<String> {
+        use std::io::{BufRead, BufReader, Write};
+        if !(self.stdin_is_tty || self.stderr_is_tty) {
+            return None;
+        }
+        let tty = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .ok()?;
+        let mut writer = &tty;
+        writer.write_all(prompt.as_bytes()).ok()?;
+        writer.flush().ok()?;
+        let mut line = String::new();
+        BufReader::new(&tty).read_line(&mut line).ok()?;
+        let line = line.trim_end_matches(['\r', '\n']).to_string();
+        (!line.is_empty()).then_some(line)
+    }
+
     pub fn now(&self) -> SystemTime {
         self.clock.unwrap_or_else(SystemTime::now)
     }

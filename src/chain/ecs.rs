@@ -49,7 +49,11 @@ pub async fn fetch(req: &Request<'_>) -> anyhow::Result<Found> {
         ))
         .hint("full URIs must be https, or http on a loopback or the ECS/EKS link-local address;\ncheck AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE)")
     })?;
-    let auth = if req.ctx.var("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE").is_some() {
+    let auth = if req
+        .ctx
+        .var("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+        .is_some()
+    {
         " (token from AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)"
     } else if req.ctx.var("AWS_CONTAINER_AUTHORIZATION_TOKEN").is_some() {
         " (token from AWS_CONTAINER_AUTHORIZATION_TOKEN)"

@@ -6,6 +6,7 @@
 
 mod ecs;
 mod env;
+pub use env::{from_env as env_credentials, parse_time};
 mod imds;
 pub mod process;
 pub mod profile;
@@ -184,7 +185,8 @@ pub async fn resolve(req: &Request<'_>) -> Result<Resolution, ChainFailure> {
             }
         }
     }
-    let mut message = String::from("no credentials found; every link of the chain came up empty:\n");
+    let mut message =
+        String::from("no credentials found; every link of the chain came up empty:\n");
     message.push_str(trace.render().trim_end());
     let error = anyhow::Error::new(Problem::new(Exit::NoCredentials, message).hint(
         "configure a profile (aws configure --profile NAME), choose one with --profile or AWS_PROFILE,\n\
@@ -194,7 +196,11 @@ pub async fn resolve(req: &Request<'_>) -> Result<Resolution, ChainFailure> {
 }
 
 fn first_line(err: &anyhow::Error) -> String {
-    err.to_string().lines().next().unwrap_or_default().to_string()
+    err.to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn check_not_expired(req: &Request<'_>, link: Link, found: Found) -> anyhow::Result<Found> {
@@ -206,9 +212,11 @@ fn check_not_expired(req: &Request<'_>, link: Link, found: Found) -> anyhow::Res
     }
     let when = crate::output::rfc3339(expiry);
     let hint = match link {
-        Link::Env => "the shell holds an old session: clear it with eval \"$(aws-cred export --unset)\",\n\
+        Link::Env => {
+            "the shell holds an old session: clear it with eval \"$(aws-cred export --unset)\",\n\
                       then get a new one (aws-cred mfa CODE, aws-cred sso-login)"
-            .to_string(),
+                .to_string()
+        }
         _ => format!(
             "refresh the credentials at {} (for a session written by aws-cred: run the command that wrote it again)",
             found.location

@@ -17,11 +17,23 @@ pub const EXPIRATION_KEY: &str = "aws_cred_expiration";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Base {
-    Static { profile: String },
-    Process { profile: String, command: String },
+    Static {
+        profile: String,
+    },
+    Process {
+        profile: String,
+        command: String,
+    },
     Sso(SsoConfig),
-    WebIdentity { profile: String, role: RoleRequest, token_file: String },
-    Named { profile: String, source: NamedSource },
+    WebIdentity {
+        profile: String,
+        role: RoleRequest,
+        token_file: String,
+    },
+    Named {
+        profile: String,
+        source: NamedSource,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,7 +133,10 @@ pub fn plan(profiles: &Profiles) -> Result<Planned, Problem> {
         let web_identity = profile.get("web_identity_token_file");
         if let (Some(role_arn), None) = (role_arn, web_identity) {
             roles.push(role_step(profile, role_arn)?);
-            match (profile.get("source_profile"), profile.get("credential_source")) {
+            match (
+                profile.get("source_profile"),
+                profile.get("credential_source"),
+            ) {
                 (Some(_), Some(_)) => {
                     return Err(config_error(
                         format!("profile {name:?} has both source_profile and credential_source"),
@@ -214,7 +229,10 @@ fn base_of(profiles: &Profiles, profile: &Profile) -> Result<Option<Base>, Probl
             source,
         }));
     }
-    match (profile.get("role_arn"), profile.get("web_identity_token_file")) {
+    match (
+        profile.get("role_arn"),
+        profile.get("web_identity_token_file"),
+    ) {
         (Some(role_arn), Some(token_file)) => {
             return Ok(Some(Base::WebIdentity {
                 profile: name,
@@ -281,14 +299,18 @@ pub fn sso_of(profiles: &Profiles, profile: &Profile) -> Result<Option<SsoConfig
             for key in ["sso_start_url", "sso_region"] {
                 if profile.get(key).is_some() {
                     return Err(config_error(
-                        format!("profile {name:?} sets {key} and sso_session; {key} belongs in [sso-session {session}]"),
+                        format!(
+                            "profile {name:?} sets {key} and sso_session; {key} belongs in [sso-session {session}]"
+                        ),
                         "remove it from the profile",
                     ));
                 }
             }
             let Some(section) = profiles.set.sso_session(session) else {
                 return Err(config_error(
-                    format!("profile {name:?} names sso_session {session:?}, but there is no [sso-session {session}] section"),
+                    format!(
+                        "profile {name:?} names sso_session {session:?}, but there is no [sso-session {session}] section"
+                    ),
                     "add the section with sso_start_url and sso_region",
                 ));
             };
@@ -322,7 +344,9 @@ pub fn sso_of(profiles: &Profiles, profile: &Profile) -> Result<Option<SsoConfig
     Ok(Some(SsoConfig {
         profile: name.to_string(),
         session_name: session_name.map(str::to_string),
-        start_url: start_url.ok_or_else(|| missing("sso_start_url"))?.to_string(),
+        start_url: start_url
+            .ok_or_else(|| missing("sso_start_url"))?
+            .to_string(),
         region: region.ok_or_else(|| missing("sso_region"))?.to_string(),
         account_id: account_id.map(str::to_string),
         role_name: role_name.map(str::to_string),
@@ -330,6 +354,9 @@ pub fn sso_of(profiles: &Profiles, profile: &Profile) -> Result<Option<SsoConfig
 }
 
 pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
+    if let Some(found) = long_term_convention(req)? {
+        return Ok(Step::Found(found));
+    }
     match plan(req.profiles)? {
         Planned::Nothing(reason) => Ok(Step::Skip(reason)),
         Planned::Plan(plan) => execute(req, &plan).await.map(Step::Found),
@@ -338,15 +365,35 @@ pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
 
 /// Run a plan: get the base credentials, then assume each role with the previous ones.
 pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
+    // A plain MFA profile: today's session, when `aws-cred mfa` made one.
+    if let (Base::Static { profile }, true) = (&plan.base, plan.roles.is_empty()) {
+        if let Some(serial) = crate::mfa::profile_serial(req.profiles, profile) {
+            if let Some(found) = cached_mfa_session(req, profile, &serial.value)? {
+                return Ok(found);
+            }
+        }
+    }
     let (mut credentials, mut location) = base_credentials(req, &plan.base).await?;
     for step in &plan.roles {
         if let Some(serial) = &step.mfa_serial {
-            return Err(Problem::expired(format!(
-                "profile {:?} needs an MFA session (mfa_serial = {serial})",
-                step.profile
-            ))
-            .hint(format!("run: aws-cred mfa CODE --profile {}", req.profiles.selected))
-            .into());
+            let source = match &plan.base {
+                Base::Static { profile } => profile.as_str(),
+                _ => "",
+            };
+            match cached_mfa_session(req, source, serial)? {
+                Some(found) => {
+                    credentials = found.credentials;
+                    location = found.location;
+                }
+                None => {
+                    return Err(Problem::expired(format!(
+                        "profile {} needs an MFA session (mfa_serial = {serial}) and none is cached or it has expired",
+                        step.profile
+                    ))
+                    .hint(format!("run: aws-cred mfa CODE --profile {}", req.profiles.selected))
+                    .into());
+                }
+            }
         }
         credentials = sts::assume_role(
             req.aws,
@@ -365,6 +412,57 @@ pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
         credentials,
         location,
     })
+}
+
+/// The aws-mfa convention: keys in `[P-long-term]`, today's session for `[P]`. A valid cached
+/// session wins; without one, a `[P]` that holds no keys of its own means "run aws-cred mfa".
+fn long_term_convention(req: &Request<'_>) -> anyhow::Result<Option<Found>> {
+    let profiles = req.profiles;
+    let name = profiles.selected.as_str();
+    let long = crate::mfa::long_term_name(name);
+    if profiles.get(&long, "aws_access_key_id").is_none()
+        || profiles.get(name, "role_arn").is_some()
+    {
+        return Ok(None);
+    }
+    let Some(serial) = crate::mfa::profile_serial(profiles, name) else {
+        return Ok(None);
+    };
+    if let Some(found) = cached_mfa_session(req, name, &serial.value)? {
+        return Ok(Some(found));
+    }
+    if profiles.get(name, "aws_access_key_id").is_none() {
+        return Err(Problem::expired(format!(
+            "no valid MFA session for profile {name} (keys in [{long}], device {})",
+            serial.value
+        ))
+        .hint(format!("run: aws-cred mfa CODE --profile {name}"))
+        .into());
+    }
+    Ok(None)
+}
+
+/// The cached MFA session made from `profile`'s long-term keys and `serial`, if still valid.
+fn cached_mfa_session(
+    req: &Request<'_>,
+    profile: &str,
+    serial: &str,
+) -> anyhow::Result<Option<Found>> {
+    let Some(Ok(long_term)) = crate::mfa::long_term_of_profile(req.profiles, profile) else {
+        return Ok(None);
+    };
+    let cache = crate::mfa::cache(req.ctx)?;
+    let key = crate::mfa::cache_key(long_term.credentials.access_key_id(), serial);
+    let margin = crate::mfa::margin(req.ctx, None)?;
+    Ok(
+        crate::mfa::cached(&cache, &key, req.now(), margin).map(|(_, credentials)| Found {
+            credentials,
+            location: format!(
+                "MFA session (device {serial}) made from {} by aws-cred mfa",
+                long_term.describe()
+            ),
+        }),
+    )
 }
 
 fn in_file(path: &Path) -> String {
@@ -439,13 +537,16 @@ async fn base_credentials(req: &Request<'_>, base: &Base) -> anyhow::Result<(Cre
             };
             Ok((
                 found.credentials,
-                format!("{} (credential_source of profile {profile})", found.location),
+                format!(
+                    "{} (credential_source of profile {profile})",
+                    found.location
+                ),
             ))
         }
     }
 }
 
-fn static_credentials(profiles: &Profiles, name: &str) -> anyhow::Result<Credentials> {
+pub fn static_credentials(profiles: &Profiles, name: &str) -> anyhow::Result<Credentials> {
     let get = |key| profiles.get(name, key);
     let (Some(key), Some(secret)) = (get("aws_access_key_id"), get("aws_secret_access_key")) else {
         return Err(Problem::usage(format!("profile {name:?} lost its keys")).into());
@@ -492,11 +593,18 @@ mod tests {
 
     #[test]
     fn static_keys() {
-        let p = planned("", "[a]\naws_access_key_id = k\naws_secret_access_key = s\n", "a").unwrap();
+        let p = planned(
+            "",
+            "[a]\naws_access_key_id = k\naws_secret_access_key = s\n",
+            "a",
+        )
+        .unwrap();
         assert_eq!(
             p,
             Planned::Plan(Plan {
-                base: Base::Static { profile: "a".into() },
+                base: Base::Static {
+                    profile: "a".into()
+                },
                 roles: vec![]
             })
         );
@@ -510,8 +618,16 @@ mod tests {
         let Planned::Plan(p) = planned(config, creds, "top").unwrap() else {
             panic!("expected a plan")
         };
-        assert_eq!(p.base, Base::Static { profile: "base".into() });
-        assert_eq!(p.roles, vec![role("mid", "arn:mid"), role("top", "arn:top")]);
+        assert_eq!(
+            p.base,
+            Base::Static {
+                profile: "base".into()
+            }
+        );
+        assert_eq!(
+            p.roles,
+            vec![role("mid", "arn:mid"), role("top", "arn:top")]
+        );
     }
 
     #[test]
@@ -522,7 +638,12 @@ mod tests {
         let Planned::Plan(p) = planned(config, "", "top").unwrap() else {
             panic!()
         };
-        assert_eq!(p.base, Base::Static { profile: "mid".into() });
+        assert_eq!(
+            p.base,
+            Base::Static {
+                profile: "mid".into()
+            }
+        );
         assert_eq!(p.roles, vec![role("top", "arn:top")]);
     }
 
@@ -532,7 +653,12 @@ mod tests {
         let Planned::Plan(p) = planned(config, "", "a").unwrap() else {
             panic!()
         };
-        assert_eq!(p.base, Base::Static { profile: "a".into() });
+        assert_eq!(
+            p.base,
+            Base::Static {
+                profile: "a".into()
+            }
+        );
         assert_eq!(p.roles, vec![role("a", "arn:a")]);
     }
 
@@ -541,10 +667,18 @@ mod tests {
         let config = "[profile a]\nrole_arn = arn:a\nsource_profile = b\n[profile b]\nrole_arn = arn:b\nsource_profile = a\n";
         let err = planned(config, "", "a").unwrap_err();
         assert!(err.message.contains("a -> b -> a"), "{}", err.message);
-        let err = planned("[profile a]\nrole_arn = x\nsource_profile = ghost\n", "", "a").unwrap_err();
+        let err = planned(
+            "[profile a]\nrole_arn = x\nsource_profile = ghost\n",
+            "",
+            "a",
+        )
+        .unwrap_err();
         assert!(err.message.contains("ghost"));
         let err = planned("[profile a]\nrole_arn = x\n", "", "a").unwrap_err();
-        assert!(err.message.contains("no source_profile or credential_source"));
+        assert!(
+            err.message
+                .contains("no source_profile or credential_source")
+        );
         let err = planned(
             "[profile a]\nrole_arn = x\nsource_profile = b\ncredential_source = Environment\n",
             "",
@@ -556,9 +690,12 @@ mod tests {
 
     #[test]
     fn credential_source_and_web_identity_and_process() {
-        let Planned::Plan(p) =
-            planned("[profile a]\nrole_arn = arn:a\ncredential_source = EcsContainer\n", "", "a").unwrap()
-        else {
+        let Planned::Plan(p) = planned(
+            "[profile a]\nrole_arn = arn:a\ncredential_source = EcsContainer\n",
+            "",
+            "a",
+        )
+        .unwrap() else {
             panic!()
         };
         assert_eq!(
@@ -594,7 +731,14 @@ mod tests {
             }
         );
         assert!(planned("[profile w]\nweb_identity_token_file = /t\n", "", "w").is_err());
-        assert!(planned("[profile x]\ncredential_source = Moon\nrole_arn = r\n", "", "x").is_err());
+        assert!(
+            planned(
+                "[profile x]\ncredential_source = Moon\nrole_arn = r\n",
+                "",
+                "x"
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -615,7 +759,14 @@ mod tests {
         let Base::Sso(sso) = p.base else { panic!() };
         assert_eq!(sso.session_name, None);
         assert!(planned("[profile x]\nsso_session = nope\n", "", "x").is_err());
-        assert!(planned("[profile x]\nsso_start_url = u\nsso_region = r\nsso_account_id = 1\n", "", "x").is_err());
+        assert!(
+            planned(
+                "[profile x]\nsso_start_url = u\nsso_region = r\nsso_account_id = 1\n",
+                "",
+                "x"
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -632,7 +783,10 @@ mod tests {
             "a",
         )
         .unwrap_err();
-        assert!(err.message.contains("source profile \"b\" has no credentials"));
+        assert!(
+            err.message
+                .contains("source profile \"b\" has no credentials")
+        );
         let err = planned("[profile a]\naws_access_key_id = k\n", "", "a").unwrap_err();
         assert!(err.message.contains("aws_secret_access_key"));
     }

@@ -143,7 +143,9 @@ pub async fn role_credentials(
         .role_credentials
         .ok_or_else(|| anyhow::anyhow!("GetRoleCredentials returned no credentials"))?;
     let (Some(access_key), Some(secret)) = (role.access_key_id, role.secret_access_key) else {
-        return Err(anyhow::anyhow!("GetRoleCredentials returned incomplete credentials"));
+        return Err(anyhow::anyhow!(
+            "GetRoleCredentials returned incomplete credentials"
+        ));
     };
     let mut builder = Credentials::builder()
         .access_key_id(access_key)

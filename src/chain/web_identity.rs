@@ -40,7 +40,9 @@ pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
     let credentials = assume(req, &role, Path::new(token_file)).await?;
     Ok(Step::Found(Found {
         credentials,
-        location: format!("role {role_arn} with the token in {token_file} (AWS_WEB_IDENTITY_TOKEN_FILE)"),
+        location: format!(
+            "role {role_arn} with the token in {token_file} (AWS_WEB_IDENTITY_TOKEN_FILE)"
+        ),
     }))
 }
 
@@ -49,14 +51,13 @@ pub async fn assume(
     role: &RoleRequest,
     token_file: &Path,
 ) -> anyhow::Result<aws_credential_types::Credentials> {
-    let token = std::fs::read_to_string(token_file)
-        .map_err(|err| {
-            Problem::failure(format!(
-                "cannot read the web identity token file {}: {err}",
-                token_file.display()
-            ))
-            .hint("check the path; in EKS the token is mounted by the pod identity webhook")
-        })?;
+    let token = std::fs::read_to_string(token_file).map_err(|err| {
+        Problem::failure(format!(
+            "cannot read the web identity token file {}: {err}",
+            token_file.display()
+        ))
+        .hint("check the path; in EKS the token is mounted by the pod identity webhook")
+    })?;
     let token = token.trim();
     if token.is_empty() {
         return Err(Problem::failure(format!(

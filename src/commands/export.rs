@@ -15,5 +15,5 @@ pub async fn run(setup: &Setup, args: &ExportArgs) -> anyhow::Result<()> {
         unset_profile: false,
         extras: Vec::new(),
     };
-    deliver(setup, &args.output, &exports)
+    deliver(setup, (&args.output).into(), &exports)
 }

@@ -2,6 +2,7 @@
 //! only through [`deliver`] / [`emit`].
 
 pub mod export;
+pub mod mfa;
 pub mod whoami;
 
 use crate::aws::Aws;
@@ -10,8 +11,8 @@ use crate::cli::{GlobalArgs, OutputArgs};
 use crate::context::Context;
 use crate::error::Problem;
 use crate::output::{self, Exports};
-use crate::profile::writer::{self, HeaderStyle, WriteRequest};
 use crate::profile::Profiles;
+use crate::profile::writer::{self, HeaderStyle, WriteRequest};
 use std::io::Write;
 use std::time::Duration;
 
@@ -95,7 +96,10 @@ pub fn resolve_region(ctx: &Context, flag: Option<&str>, profiles: &Profiles) ->
             return region(name, var.into());
         }
     }
-    let name = profiles.set.get("region").filter(|s| !s.trim().is_empty())?;
+    let name = profiles
+        .set
+        .get("region")
+        .filter(|s| !s.trim().is_empty())?;
     region(
         name,
         format!(
@@ -109,19 +113,40 @@ pub fn resolve_region(ctx: &Context, flag: Option<&str>, profiles: &Profiles) ->
 /// Write to stdout; a closed pipe (`| head`) is not an error worth a message.
 pub fn emit(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Ok(()) => Ok(()),
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(err) => Err(Problem::failure(format!("cannot write to stdout: {err}")).into()),
     }
 }
 
+/// Where credentials go: stdout in a format, or a section of the credentials file.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    pub format: output::Format,
+    pub write_profile: Option<&'a str>,
+    pub force: bool,
+}
+
+impl<'a> From<&'a OutputArgs> for Delivery<'a> {
+    fn from(args: &'a OutputArgs) -> Self {
+        Delivery {
+            format: args.format,
+            write_profile: args.write_profile.as_deref(),
+            force: args.force,
+        }
+    }
+}
+
 /// Print the credentials in the chosen format, or write them into the credentials file.
-pub fn deliver(setup: &Setup, args: &OutputArgs, exports: &Exports<'_>) -> anyhow::Result<()> {
-    match &args.write_profile {
-        Some(name) => write_profile(setup, name, args.force, exports),
+pub fn deliver(setup: &Setup, delivery: Delivery<'_>, exports: &Exports<'_>) -> anyhow::Result<()> {
+    match delivery.write_profile {
+        Some(name) => write_profile(setup, name, delivery.force, exports),
         None => {
-            let text = output::render(args.format, exports).map_err(|err| {
+            let text = output::render(delivery.format, exports).map_err(|err| {
                 Problem::usage(err.to_string())
                     .hint("use --format sh, fish, powershell or json, which carry any value")
             })?;
@@ -130,7 +155,12 @@ pub fn deliver(setup: &Setup, args: &OutputArgs, exports: &Exports<'_>) -> anyho
     }
 }
 
-fn write_profile(setup: &Setup, name: &str, force: bool, exports: &Exports<'_>) -> anyhow::Result<()> {
+fn write_profile(
+    setup: &Setup,
+    name: &str,
+    force: bool,
+    exports: &Exports<'_>,
+) -> anyhow::Result<()> {
     let creds = exports.credentials;
     let expiration = creds.expiry().map(output::rfc3339);
     let mut entries: Vec<(&str, &str)> = vec![
@@ -155,7 +185,12 @@ fn write_profile(setup: &Setup, name: &str, force: bool, exports: &Exports<'_>) 
     .map_err(|err| Problem::failure(err.to_string()))?;
     let until = creds
         .expiry()
-        .map(|t| format!(", valid until {}", output::describe_expiry(setup.ctx.now(), t)))
+        .map(|t| {
+            format!(
+                ", valid until {}",
+                output::describe_expiry(setup.ctx.now(), t)
+            )
+        })
         .unwrap_or_default();
     eprintln!(
         "wrote profile [{name}] to {}{until}{}",

@@ -41,12 +41,9 @@ pub async fn run(setup: &Setup, args: &WhoamiArgs) -> anyhow::Result<()> {
     let resolution = setup.resolve(args.explain).await?;
     let creds = &resolution.credentials;
     let region = setup.region.as_ref().map(|r| r.name.as_str());
-    let identity = sts::get_caller_identity(
-        &setup.aws,
-        region.unwrap_or(FALLBACK_REGION),
-        creds.clone(),
-    )
-    .await?;
+    let identity =
+        sts::get_caller_identity(&setup.aws, region.unwrap_or(FALLBACK_REGION), creds.clone())
+            .await?;
     let now = setup.ctx.now();
     if args.json {
         let doc = WhoamiJson {

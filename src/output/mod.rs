@@ -96,7 +96,10 @@ fn lines<'a>(exports: &'a Exports<'a>) -> Vec<Line<'a>> {
     let creds = exports.credentials;
     let mut out = vec![
         Line::Set("AWS_ACCESS_KEY_ID", creds.access_key_id().to_string()),
-        Line::Set("AWS_SECRET_ACCESS_KEY", creds.secret_access_key().to_string()),
+        Line::Set(
+            "AWS_SECRET_ACCESS_KEY",
+            creds.secret_access_key().to_string(),
+        ),
     ];
     match creds.session_token() {
         Some(token) => out.push(Line::Set("AWS_SESSION_TOKEN", token.to_string())),
@@ -191,7 +194,10 @@ pub fn render(format: Format, exports: &Exports<'_>) -> Result<String, Unreprese
 /// Lines that clear every credential variable (`export --unset`). Empty for json/dotenv,
 /// which cannot unset.
 pub fn render_unset(format: Format) -> String {
-    let lines: Vec<Line<'_>> = CREDENTIAL_VARIABLES.iter().map(|k| Line::Unset(k)).collect();
+    let lines: Vec<Line<'_>> = CREDENTIAL_VARIABLES
+        .iter()
+        .map(|k| Line::Unset(k))
+        .collect();
     match format {
         Format::Json => String::new(),
         _ => render_lines(format, &lines).expect("unset lines carry no values"),
@@ -268,7 +274,10 @@ mod tests {
         let cmd = render(Format::Cmd, &exports).unwrap();
         assert!(cmd.contains("set AWS_SESSION_TOKEN=\n"));
         let dotenv = render(Format::Dotenv, &exports).unwrap();
-        assert_eq!(dotenv, "AWS_ACCESS_KEY_ID=AKIAEXAMPLE\nAWS_SECRET_ACCESS_KEY=secret\n");
+        assert_eq!(
+            dotenv,
+            "AWS_ACCESS_KEY_ID=AKIAEXAMPLE\nAWS_SECRET_ACCESS_KEY=secret\n"
+        );
     }
 
     #[test]
@@ -318,12 +327,16 @@ mod tests {
                 value: "eyJ".into(),
             }],
         };
-        assert!(render(Format::Sh, &exports)
-            .unwrap()
-            .contains("export COGNITO_ID_TOKEN='eyJ'\n"));
-        assert!(render(Format::Json, &exports)
-            .unwrap()
-            .contains("\"CognitoIdToken\": \"eyJ\""));
+        assert!(
+            render(Format::Sh, &exports)
+                .unwrap()
+                .contains("export COGNITO_ID_TOKEN='eyJ'\n")
+        );
+        assert!(
+            render(Format::Json, &exports)
+                .unwrap()
+                .contains("\"CognitoIdToken\": \"eyJ\"")
+        );
     }
 
     #[test]

@@ -23,10 +23,8 @@ impl AwsFiles {
         let pick = |var: &str, default: &str| -> Result<PathBuf, Problem> {
             let raw = ctx.var(var).unwrap_or(default);
             expand_home(raw, home.as_deref()).ok_or_else(|| {
-                Problem::usage(format!(
-                    "cannot find the home directory to expand {raw:?}"
-                ))
-                .hint(format!("set HOME, or set {var} to an absolute path"))
+                Problem::usage(format!("cannot find the home directory to expand {raw:?}"))
+                    .hint(format!("set HOME, or set {var} to an absolute path"))
             })
         };
         Ok(AwsFiles {
@@ -217,11 +215,17 @@ mod tests {
     #[test]
     fn home_expansion() {
         let home = Path::new("/h");
-        assert_eq!(expand_home("~/.aws/x", Some(home)), Some(PathBuf::from("/h/.aws/x")));
+        assert_eq!(
+            expand_home("~/.aws/x", Some(home)),
+            Some(PathBuf::from("/h/.aws/x"))
+        );
         assert_eq!(expand_home("~", Some(home)), Some(PathBuf::from("/h")));
         assert_eq!(expand_home("/abs/x", None), Some(PathBuf::from("/abs/x")));
         assert_eq!(expand_home("~/x", None), None);
-        assert_eq!(expand_home("~user/x", Some(home)), Some(PathBuf::from("~user/x")));
+        assert_eq!(
+            expand_home("~user/x", Some(home)),
+            Some(PathBuf::from("~user/x"))
+        );
     }
 
     #[test]

@@ -65,7 +65,8 @@
 //! * values must be non-empty, have no control characters (CR, LF, tab, ...), no leading or
 //!   trailing whitespace, must not start with `#` or `;`, and must not contain whitespace
 //!   followed by `#` or `;` (the SDK would cut that off as a comment);
-//! * files that are not valid UTF-8 are left untouched and reported, never converted.
+//! * files that are not valid UTF-8, or start with a byte-order mark (which the parsers choke
+//!   on), are left untouched and reported, never converted.
 //!
 //! An existing section holding long-term keys (`aws_access_key_id` without `aws_session_token` or
 //! `aws_security_token`) is only overwritten with [`WriteRequest::force`].
@@ -115,6 +116,7 @@ pub enum HeaderStyle {
 }
 
 /// One write of one profile section.
+#[derive(Clone, Copy)]
 pub struct WriteRequest<'a> {
     /// The file to edit; created if missing.
     pub path: &'a Path,
@@ -272,6 +274,13 @@ pub enum WriteError {
     IndentedHeader { path: Option<PathBuf>, line: usize },
 
     #[error(
+        "{}the text starts with a byte-order mark, which the AWS profile parsers do not accept; \
+         save the file as UTF-8 without BOM and retry; the file was not changed",
+        at_path(.path.as_deref())
+    )]
+    ByteOrderMark { path: Option<PathBuf> },
+
+    #[error(
         "{} is not valid UTF-8 (first bad byte on line {line}); it was left untouched. Save it as \
          UTF-8 and retry",
         .path.display()
@@ -360,13 +369,11 @@ impl WriteError {
     fn io(action: IoAction, path: &Path, source: io::Error) -> Self {
         let path = path.to_path_buf();
         match source.kind() {
-            io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
-                WriteError::PermissionDenied {
-                    action,
-                    path,
-                    source,
-                }
-            }
+            io::ErrorKind::PermissionDenied => WriteError::PermissionDenied {
+                action,
+                path,
+                source,
+            },
             io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => WriteError::DiskFull {
                 action,
                 path,
@@ -386,6 +393,9 @@ impl WriteError {
             WriteError::IndentedHeader { path: None, line } => WriteError::IndentedHeader {
                 path: Some(file.to_path_buf()),
                 line,
+            },
+            WriteError::ByteOrderMark { path: None } => WriteError::ByteOrderMark {
+                path: Some(file.to_path_buf()),
             },
             other => other,
         }
@@ -525,7 +535,7 @@ fn locate(text: &str, name: &str, style: HeaderStyle) -> Option<Located> {
         header_has_eol: header.has_eol,
         section: header.start..section_end,
         indented_next_header,
-        duplicates: matches - 1,
+        duplicates: matches.saturating_sub(1),
     })
 }
 
@@ -551,6 +561,9 @@ fn describe_bad_char(c: char) -> String {
 }
 
 /// Refuses names the AWS profile parsers would not read back as the same profile.
+///
+/// # Errors
+/// [`WriteError::InvalidProfileName`] with the reason.
 pub fn validate_profile_name(name: &str) -> Result<(), WriteError> {
     let reason = if name.is_empty() {
         Some("it is empty".to_owned())
@@ -685,6 +698,10 @@ fn header_text(name: &str, style: HeaderStyle) -> String {
 /// Replaces the section `header_name` in `original` with `entries`, or appends it. Pure: see the
 /// module docs for the rules. Does not enforce the long-term keys guard; it reports
 /// [`Upserted::previous_was_long_term`] for the caller to decide.
+///
+/// # Errors
+/// Invalid name, keys or values, no entries, a byte-order mark, or an indented header around the
+/// section ([`WriteError::IndentedHeader`]).
 pub fn upsert_section(
     original: &str,
     header_name: &str,
@@ -693,6 +710,9 @@ pub fn upsert_section(
 ) -> Result<Upserted, WriteError> {
     validate_profile_name(header_name)?;
     validate_entries(header_name, entries)?;
+    if original.starts_with('\u{feff}') {
+        return Err(WriteError::ByteOrderMark { path: None });
+    }
     let found = locate(original, header_name, style);
     // A replaced section keeps its header's line ending; anything else uses the file's.
     let eol = match &found {
@@ -766,6 +786,11 @@ pub fn upsert_section(
 
 /// Writes one profile section into `req.path`: locked, atomic, format-preserving. See the module
 /// docs.
+///
+/// # Errors
+/// Everything [`upsert_section`] refuses, plus [`WriteError::LongTermKeys`] without `force`,
+/// [`WriteError::LockTimeout`], [`WriteError::NotUtf8`], and file system failures. On any error
+/// before the final rename the original file is unchanged.
 pub fn write_profile(req: &WriteRequest<'_>) -> Result<WriteOutcome, WriteError> {
     validate_profile_name(req.profile)?;
     validate_entries(req.profile, req.entries)?;
@@ -850,14 +875,14 @@ fn parent_dir(target: &Path) -> PathBuf {
     }
 }
 
-fn lock_path_for(target: &Path) -> PathBuf {
+pub(crate) fn lock_path_for(target: &Path) -> PathBuf {
     let mut name = target.as_os_str().to_os_string();
     name.push(".lock");
     PathBuf::from(name)
 }
 
 /// Creates `dir` and its missing ancestors with mode 0700. Existing directories are not touched.
-fn ensure_dir(dir: &Path) -> Result<(), WriteError> {
+pub(crate) fn ensure_dir(dir: &Path) -> Result<(), WriteError> {
     let mut missing = Vec::new();
     let mut current = dir;
     loop {
@@ -910,7 +935,7 @@ fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
     }
 }
 
-fn acquire_lock(lock_path: &Path, timeout: Duration) -> Result<File, WriteError> {
+pub(crate) fn acquire_lock(lock_path: &Path, timeout: Duration) -> Result<File, WriteError> {
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
@@ -935,7 +960,7 @@ fn acquire_lock(lock_path: &Path, timeout: Duration) -> Result<File, WriteError>
                 timeout,
             });
         }
-        std::thread::sleep(pause.min(timeout - waited));
+        std::thread::sleep(pause.min(timeout.saturating_sub(waited)));
         pause = (pause * 2).min(Duration::from_millis(50));
     }
 }
@@ -953,7 +978,7 @@ fn existing_metadata(target: &Path) -> Result<Option<fs::Metadata>, WriteError> 
     }
 }
 
-fn replace_file(
+pub(crate) fn replace_file(
     target: &Path,
     dir: &Path,
     contents: &[u8],
@@ -1017,10 +1042,10 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
     use aws_config::profile::ProfileSet;
-    use aws_config::profile::profile_file::{ProfileFileKind, ProfileFiles};
+    use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
     use aws_types::os_shim_internal::{Env, Fs};
     use proptest::prelude::*;
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::fs::PermissionsExt;
     use std::process::{Command, Stdio};
 
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYSECRETKEY";
@@ -1050,8 +1075,8 @@ mod tests {
     }
 
     /// Parses a file with the AWS SDK for Rust's own profile parser.
-    fn sdk_load(path: &Path, kind: ProfileFileKind) -> ProfileSet {
-        let files = ProfileFiles::builder().with_file(kind, path).build();
+    fn sdk_load(path: &Path, kind: EnvConfigFileKind) -> ProfileSet {
+        let files = EnvConfigFiles::builder().with_file(kind, path).build();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("tokio runtime");
@@ -1455,7 +1480,11 @@ mod tests {
             "existing directories are not touched"
         );
         assert_eq!(mode_of(&lock_path_for(&path)), 0o600);
-        assert_sdk_profile(&sdk_load(&path, ProfileFileKind::Credentials), "p", SESSION);
+        assert_sdk_profile(
+            &sdk_load(&path, EnvConfigFileKind::Credentials),
+            "p",
+            SESSION,
+        );
         let mut names: Vec<String> = fs::read_dir(home.join(".aws/nested"))
             .expect("read_dir")
             .map(|entry| {
@@ -1597,7 +1626,7 @@ mod tests {
         let outcome = write_profile(&forced).expect("forced write");
         assert!(outcome.replaced_existing);
         assert_sdk_profile(
-            &sdk_load(&path, ProfileFileKind::Credentials),
+            &sdk_load(&path, EnvConfigFileKind::Credentials),
             "prod",
             SESSION,
         );
@@ -1624,6 +1653,20 @@ mod tests {
         );
         assert!(err.to_string().contains("UTF-8"));
         assert_eq!(fs::read(&path).expect("read"), original);
+    }
+
+    #[test]
+    fn byte_order_mark_is_refused() {
+        let result = upsert_section(
+            "\u{feff}[p]\nx = 1\n",
+            "p",
+            HeaderStyle::Credentials,
+            &[("k", "v")],
+        );
+        assert!(matches!(
+            result,
+            Err(WriteError::ByteOrderMark { path: None })
+        ));
     }
 
     #[test]
@@ -1740,7 +1783,7 @@ mod tests {
             };
             write_profile(&req).expect("written");
         }
-        let set = sdk_load(&path, ProfileFileKind::Config);
+        let set = sdk_load(&path, EnvConfigFileKind::Config);
         assert_sdk_profile(&set, "dev", &entries);
         assert_sdk_profile(&set, "default", &entries);
         assert!(set.sso_session("s").is_some());
@@ -1761,7 +1804,7 @@ mod tests {
 
     fn assert_all_profiles(path: &Path, count: usize) {
         let text = fs::read_to_string(path).expect("read");
-        let set = sdk_load(path, ProfileFileKind::Credentials);
+        let set = sdk_load(path, EnvConfigFileKind::Credentials);
         for index in 0..count {
             let name = format!("writer-{index}");
             assert_eq!(

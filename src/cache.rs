@@ -1,0 +1,111 @@
+//! aws-cred's own caches (MFA sessions, later Cognito tokens): one JSON file per entry, mode
+//! 0600 in 0700 directories, replaced atomically, with a lock per entry so concurrent runs
+//! neither corrupt a file nor repeat a one-time action (an MFA code is accepted only once).
+
+use crate::error::Problem;
+use crate::profile::writer;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a run waits for another run holding the same entry (it may be waiting on STS).
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+}
+
+/// An exclusive hold on one cache entry; released on drop.
+pub struct EntryLock {
+    _file: File,
+}
+
+impl Cache {
+    pub fn new(dir: PathBuf) -> Self {
+        Cache { dir }
+    }
+
+    pub fn path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.json"))
+    }
+
+    /// Read an entry; a missing, unreadable or corrupt entry is simply absent (it will be
+    /// replaced), never an error that blocks the user.
+    pub fn read<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        let text = std::fs::read(self.path(key)).ok()?;
+        serde_json::from_slice(&text).ok()
+    }
+
+    pub fn write<T: Serialize>(&self, key: &str, value: &T) -> anyhow::Result<()> {
+        let path = self.path(key);
+        writer::ensure_dir(&self.dir).map_err(|e| Problem::failure(e.to_string()))?;
+        let mut bytes = serde_json::to_vec_pretty(value)?;
+        bytes.push(b'\n');
+        writer::replace_file(&path, &self.dir, &bytes, None)
+            .map_err(|e| Problem::failure(e.to_string()))?;
+        Ok(())
+    }
+
+    pub fn remove(&self, key: &str) {
+        let _ = std::fs::remove_file(self.path(key));
+    }
+
+    /// Lock one entry (a `<key>.json.lock` file beside it).
+    pub fn lock(&self, key: &str) -> anyhow::Result<EntryLock> {
+        writer::ensure_dir(&self.dir).map_err(|e| Problem::failure(e.to_string()))?;
+        let lock_path = writer::lock_path_for(&self.path(key));
+        let file = writer::acquire_lock(&lock_path, LOCK_TIMEOUT).map_err(|e| {
+            Problem::failure(e.to_string()).hint(
+                "another aws-cred is still working on the same session; wait for it or end it",
+            )
+        })?;
+        Ok(EntryLock { _file: file })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn entries_are_private_and_round_trip() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path().join("a").join("mfa"));
+        assert_eq!(cache.read::<serde_json::Value>("k"), None);
+        cache.write("k", &serde_json::json!({"x": 1})).unwrap();
+        assert_eq!(
+            cache.read::<serde_json::Value>("k"),
+            Some(serde_json::json!({"x": 1}))
+        );
+        let mode = std::fs::metadata(cache.path("k"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+        let dir_mode = std::fs::metadata(cache.dir()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(dir_mode, 0o700);
+        std::fs::write(cache.path("k"), "{corrupt").unwrap();
+        assert_eq!(cache.read::<serde_json::Value>("k"), None);
+    }
+
+    #[test]
+    fn lock_is_exclusive_between_holders() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path().to_path_buf());
+        let held = cache.lock("k").unwrap();
+        let lock_path = writer::lock_path_for(&cache.path("k"));
+        let err = writer::acquire_lock(&lock_path, Duration::from_millis(50));
+        assert!(err.is_err(), "second holder must wait and time out");
+        drop(held);
+        assert!(writer::acquire_lock(&lock_path, Duration::from_millis(50)).is_ok());
+    }
+}

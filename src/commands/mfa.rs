@@ -1,0 +1,346 @@
+//! `aws-cred mfa [CODE]`: the morning MFA session, for plain users and role profiles.
+
+use super::{Delivery, Setup, deliver};
+use crate::aws::FALLBACK_REGION;
+use crate::chain::profile::{self, Base, Planned, RoleStep};
+use crate::cli::MfaArgs;
+use crate::error::Problem;
+use crate::mfa::{self, CachedSession, LongTerm, Serial};
+use crate::output::{self, Exports};
+use crate::profile::Selection;
+use crate::sts;
+use aws_credential_types::Credentials;
+
+/// What the session is made from, and which roles to assume with it.
+struct Source {
+    long_term: LongTerm,
+    serial: Option<Serial>,
+    roles: Vec<RoleStep>,
+}
+
+pub async fn run(setup: &Setup, args: &MfaArgs) -> anyhow::Result<()> {
+    // Everything that can be checked without the network is checked first.
+    if let Some(code) = &args.code {
+        mfa::validate_code(code)?;
+    }
+    mfa::validate_duration(args.duration_seconds)?;
+    if let Some(seconds) = args.role_duration_seconds {
+        if !(900..=43_200).contains(&seconds) {
+            return Err(Problem::usage(format!(
+                "--role-duration-seconds {seconds} is out of range (900-43200, and at most the role's maximum)"
+            ))
+            .into());
+        }
+    }
+    let margin = mfa::margin(&setup.ctx, args.margin_minutes)?;
+    let source = find_source(setup)?;
+    let serial = serial(setup, args, &source)?;
+    let write_target = write_target(setup, args, &source)?;
+
+    let region = setup
+        .region
+        .as_ref()
+        .map(|r| r.name.as_str())
+        .unwrap_or(FALLBACK_REGION);
+    let (session, reused) =
+        session(setup, args, &source.long_term, &serial, region, margin).await?;
+    let mut creds = session
+        .credentials()
+        .ok_or_else(|| anyhow::anyhow!("the MFA session has an unreadable expiration"))?;
+
+    let mut assumed = None;
+    let last = source.roles.len().saturating_sub(1);
+    for (i, step) in source.roles.iter().enumerate() {
+        let mut role = step.role.clone();
+        if i == last {
+            role.duration_seconds = args.role_duration_seconds.or(role.duration_seconds);
+        }
+        creds = assume(setup, region, creds, &role, i > 0).await?;
+        assumed = Some(role.role_arn);
+    }
+
+    let now = setup.ctx.now();
+    let expiry = creds
+        .expiry()
+        .map(|t| output::describe_expiry(now, t))
+        .unwrap_or_default();
+    let who = match (&assumed, &session.arn) {
+        (Some(role), _) => format!("role {role}"),
+        (None, Some(arn)) => arn.clone(),
+        (None, None) => source.long_term.describe(),
+    };
+    eprintln!(
+        "MFA session for {who}, valid until {expiry}{}",
+        if reused {
+            " (reused today's session; --force gets a new one)"
+        } else {
+            ""
+        }
+    );
+    let exports = Exports {
+        credentials: &creds,
+        region: setup.region.as_ref().map(|r| r.name.as_str()),
+        unset_profile: true,
+        extras: Vec::new(),
+    };
+    deliver(
+        setup,
+        Delivery {
+            format: args.format,
+            write_profile: write_target.as_deref(),
+            force: args.force,
+        },
+        &exports,
+    )
+}
+
+/// Long-term keys, never yesterday's session: a role profile's source profile, the
+/// `[P-long-term]` convention, the profile's own keys, or long-term keys in the environment
+/// when no profile was chosen.
+fn find_source(setup: &Setup) -> anyhow::Result<Source> {
+    let profiles = &setup.profiles;
+    let ctx = &setup.ctx;
+    let name = profiles.selected.as_str();
+    let env_keys = crate::chain::env_credentials(ctx)?;
+
+    if profiles.selection == Selection::Default {
+        if let Some(found) = &env_keys {
+            if found.credentials.session_token().is_none() {
+                return Ok(Source {
+                    long_term: LongTerm {
+                        profile: None,
+                        credentials: found.credentials.clone(),
+                        convention_for: None,
+                    },
+                    serial: None,
+                    roles: Vec::new(),
+                });
+            }
+            eprintln!(
+                "note: ignoring the session keys in the environment (AWS_SESSION_TOKEN is set); using profile {name}"
+            );
+        }
+    }
+
+    // Role profiles: role_arn + mfa_serial (+ source_profile).
+    let is_role = profiles.get(name, "role_arn").is_some();
+    if is_role {
+        let Planned::Plan(plan) = profile::plan(profiles)? else {
+            return Err(Problem::usage(format!("profile {name} has no credentials")).into());
+        };
+        let Base::Static { profile: base } = &plan.base else {
+            return Err(Problem::usage(format!(
+                "profile {name} gets its source credentials from {:?}, not long-term keys; MFA sessions need an IAM user's keys",
+                plan.base
+            ))
+            .into());
+        };
+        let long_term = match mfa::long_term_of_profile(profiles, base) {
+            Some(result) => result?,
+            None => {
+                return Err(Problem::usage(format!("source profile {base} has no keys")).into());
+            }
+        };
+        let serial = plan.roles.iter().find_map(|s| {
+            s.mfa_serial.as_ref().map(|v| Serial {
+                value: v.trim().to_string(),
+                origin: format!("mfa_serial of profile {}", s.profile),
+            })
+        });
+        return Ok(Source {
+            long_term,
+            serial,
+            roles: plan.roles,
+        });
+    }
+
+    match mfa::long_term_of_profile(profiles, name) {
+        Some(result) => Ok(Source {
+            long_term: result?,
+            serial: mfa::profile_serial(profiles, name),
+            roles: Vec::new(),
+        }),
+        None => {
+            let mut problem =
+                if profiles.set.get_profile(name).is_none() && profiles.selection.is_explicit() {
+                    Problem::usage(format!(
+                        "profile {name} does not exist; available: {}",
+                        profiles.names().join(", ")
+                    ))
+                } else {
+                    Problem::usage(format!(
+                        "no long-term keys for an MFA session: profile {name} has none{}",
+                        if env_keys.is_some() {
+                            ", and the keys in the environment are a session"
+                        } else {
+                            ""
+                        }
+                    ))
+                };
+            problem.hint = Some(format!(
+                "put the IAM user's access keys in [{name}] or [{}] of {}",
+                mfa::long_term_name(name),
+                profiles.files.credentials.display()
+            ));
+            Err(problem.into())
+        }
+    }
+}
+
+fn serial(setup: &Setup, args: &MfaArgs, source: &Source) -> anyhow::Result<Serial> {
+    let serial = if let Some(value) = &args.serial_number {
+        Serial {
+            value: value.trim().to_string(),
+            origin: "--serial-number".into(),
+        }
+    } else if let Some(value) = setup.ctx.var("AWS_MFA_SERIAL") {
+        Serial {
+            value: value.to_string(),
+            origin: "AWS_MFA_SERIAL".into(),
+        }
+    } else if let Some(serial) = &source.serial {
+        serial.clone()
+    } else {
+        let profile = &setup.profiles.selected;
+        return Err(Problem::usage(format!("no MFA device configured for profile {profile}"))
+            .hint(format!(
+                "find it with `aws iam list-mfa-devices` (or the IAM console), then save it once:\n\
+                 aws configure set mfa_serial arn:aws:iam::ACCOUNT:mfa/NAME --profile {profile}\n\
+                 or pass --serial-number / set AWS_MFA_SERIAL"
+            ))
+            .into());
+    };
+    let valid = (9..=256).contains(&serial.value.len())
+        && serial
+            .value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=/:,.@-".contains(c));
+    if !valid {
+        return Err(Problem::usage(format!(
+            "the MFA serial {:?} (from {}) is not a device serial or ARN",
+            serial.value, serial.origin
+        ))
+        .hint("it looks like arn:aws:iam::123456789012:mfa/NAME or a hardware serial such as GAHT12345678")
+        .into());
+    }
+    Ok(serial)
+}
+
+/// `--write-profile` target; without a name, the profile whose keys are in `[P-long-term]`.
+/// Never the section the long-term keys come from.
+fn write_target(setup: &Setup, args: &MfaArgs, source: &Source) -> anyhow::Result<Option<String>> {
+    let Some(requested) = &args.write_profile else {
+        return Ok(None);
+    };
+    let target = if requested.is_empty() {
+        match &source.long_term.convention_for {
+            Some(name) => name.clone(),
+            None => {
+                return Err(Problem::usage(
+                    "--write-profile needs a NAME here (the profile's keys are not in [PROFILE-long-term])",
+                )
+                .hint(format!(
+                    "e.g. --write-profile {}-mfa",
+                    setup.profiles.selected
+                ))
+                .into());
+            }
+        }
+    } else {
+        requested.clone()
+    };
+    if source.long_term.profile.as_deref() == Some(target.as_str()) {
+        return Err(Problem::usage(format!(
+            "refusing to write the session over [{target}]: that section holds the long-term keys it is made from"
+        ))
+        .hint(format!(
+            "move the keys to [{}] (then --write-profile writes [{target}]), or write elsewhere",
+            mfa::long_term_name(&target)
+        ))
+        .into());
+    }
+    Ok(Some(target))
+}
+
+/// A cached session with enough time left, or a new one with a code; under a lock, so
+/// concurrent runs use one code once.
+async fn session(
+    setup: &Setup,
+    args: &MfaArgs,
+    long_term: &LongTerm,
+    serial: &Serial,
+    region: &str,
+    margin: std::time::Duration,
+) -> anyhow::Result<(CachedSession, bool)> {
+    let cache = mfa::cache(&setup.ctx)?;
+    let key = mfa::cache_key(long_term.credentials.access_key_id(), &serial.value);
+    let _lock = cache.lock(&key)?;
+    let now = setup.ctx.now();
+    if !args.force {
+        if let Some((session, _)) = mfa::cached(&cache, &key, now, margin) {
+            return Ok((session, true));
+        }
+    }
+    let code = match &args.code {
+        Some(code) => code.clone(),
+        None => {
+            let prompt = format!("MFA code for {}: ", serial.value);
+            let code = setup.ctx.prompt_line(&prompt).ok_or_else(|| {
+                Problem::expired("no valid MFA session and no code given (no terminal to ask on)")
+                    .hint(format!(
+                        "run aws-cred mfa CODE --profile {}",
+                        setup.profiles.selected
+                    ))
+            })?;
+            mfa::validate_code(code.trim())?;
+            code.trim().to_string()
+        }
+    };
+    let creds = mfa::get_session_token(
+        &setup.aws,
+        region,
+        long_term.credentials.clone(),
+        serial,
+        &code,
+        args.duration_seconds,
+    )
+    .await?;
+    let arn = sts::get_caller_identity(&setup.aws, region, creds.clone())
+        .await
+        .ok()
+        .map(|identity| identity.arn);
+    let session = CachedSession {
+        version: 1,
+        serial: serial.value.clone(),
+        arn,
+        access_key_id: creds.access_key_id().to_string(),
+        secret_access_key: creds.secret_access_key().to_string(),
+        session_token: creds.session_token().unwrap_or_default().to_string(),
+        expiration: creds.expiry().map(output::rfc3339).unwrap_or_default(),
+    };
+    cache.write(&key, &session)?;
+    Ok((session, false))
+}
+
+async fn assume(
+    setup: &Setup,
+    region: &str,
+    creds: Credentials,
+    role: &sts::RoleRequest,
+    chained: bool,
+) -> anyhow::Result<Credentials> {
+    sts::assume_role(&setup.aws, region, creds, role, setup.ctx.now())
+        .await
+        .map_err(|err| {
+            let text = format!("{err:#}");
+            if text.contains("DurationSeconds exceeds") || (chained && text.contains("1 hour")) {
+                err.context(Problem::usage(format!(
+                    "AWS caps sessions of roles assumed with another role's credentials (role chaining) at 1 hour; {} asked for more",
+                    role.role_arn
+                ))
+                .hint("set duration_seconds = 3600 (or less) on the chained role profile, or --role-duration-seconds 3600"))
+            } else {
+                err
+            }
+        })
+}

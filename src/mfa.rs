@@ -1,0 +1,354 @@
+//! MFA sessions: STS GetSessionToken with long-term keys and a one-time code, cached per
+//! (long-term key, MFA serial) so one code in the morning serves every profile all day.
+
+use crate::aws::{self, Aws};
+use crate::cache::Cache;
+use crate::context::Context;
+use crate::error::Problem;
+use aws_credential_types::Credentials;
+use serde::{Deserialize, Serialize};
+use sha1::{Digest, Sha1};
+use std::time::{Duration, SystemTime};
+
+pub const DEFAULT_DURATION: i32 = 43_200;
+pub const MIN_DURATION: i32 = 900;
+pub const MAX_DURATION: i32 = 129_600;
+pub const DEFAULT_MARGIN: Duration = Duration::from_secs(600);
+
+/// A cached session as stored on disk.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CachedSession {
+    pub version: u32,
+    pub serial: String,
+    /// Who the session belongs to, when known (GetCallerIdentity).
+    pub arn: Option<String>,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    pub expiration: String,
+}
+
+impl CachedSession {
+    pub fn credentials(&self) -> Option<Credentials> {
+        let expiry = crate::chain::parse_time(&self.expiration)?;
+        Some(
+            Credentials::builder()
+                .access_key_id(&self.access_key_id)
+                .secret_access_key(&self.secret_access_key)
+                .session_token(&self.session_token)
+                .expiry(expiry)
+                .provider_name(crate::sts::PROVIDER)
+                .build(),
+        )
+    }
+}
+
+pub fn cache(ctx: &Context) -> anyhow::Result<Cache> {
+    let dir = ctx.cache_dir().ok_or_else(|| {
+        Problem::usage("cannot find the home directory for the MFA session cache")
+            .hint("set HOME or AWS_CRED_CACHE_DIR")
+    })?;
+    Ok(Cache::new(dir.join("mfa")))
+}
+
+/// One entry per (long-term access key, serial). The key id is hashed so file names do not
+/// reveal it.
+pub fn cache_key(source_access_key_id: &str, serial: &str) -> String {
+    let mut hasher = Sha1::new();
+    hasher.update(source_access_key_id.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(serial.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+/// How much validity a cached session must have left to be reused:
+/// `AWS_CRED_MFA_MARGIN_MINUTES`, default 10.
+pub fn margin(ctx: &Context, flag_minutes: Option<u64>) -> anyhow::Result<Duration> {
+    if let Some(minutes) = flag_minutes {
+        return Ok(Duration::from_secs(minutes * 60));
+    }
+    match ctx.var("AWS_CRED_MFA_MARGIN_MINUTES") {
+        None => Ok(DEFAULT_MARGIN),
+        Some(text) => text
+            .parse::<u64>()
+            .ok()
+            .filter(|m| *m <= 24 * 60)
+            .map(|m| Duration::from_secs(m * 60))
+            .ok_or_else(|| {
+                Problem::usage(format!(
+                    "AWS_CRED_MFA_MARGIN_MINUTES = {text:?} is not a number of minutes (0-1440)"
+                ))
+                .into()
+            }),
+    }
+}
+
+/// A cached session with at least `margin` left.
+pub fn cached(
+    cache: &Cache,
+    key: &str,
+    now: SystemTime,
+    margin: Duration,
+) -> Option<(CachedSession, Credentials)> {
+    let session: CachedSession = cache.read(key)?;
+    let creds = session.credentials()?;
+    let expiry = creds.expiry()?;
+    (expiry > now + margin).then_some((session, creds))
+}
+
+/// Check the code before any network call: exactly six ASCII digits.
+pub fn validate_code(code: &str) -> Result<(), Problem> {
+    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(Problem::usage(format!(
+            "the MFA code must be exactly 6 digits (got {} characters)",
+            code.chars().count()
+        ))
+        .hint("type the 6-digit code your authenticator app shows now"))
+    }
+}
+
+pub fn validate_duration(seconds: i32) -> Result<(), Problem> {
+    if (MIN_DURATION..=MAX_DURATION).contains(&seconds) {
+        Ok(())
+    } else {
+        Err(Problem::usage(format!(
+            "--duration-seconds {seconds} is out of range: AWS accepts 900 to 129600 (36 h) for IAM users"
+        ))
+        .hint("the default is 43200 (12 h); root users are capped at 3600 by AWS"))
+    }
+}
+
+/// Where the serial number came from, for error messages.
+#[derive(Debug, Clone)]
+pub struct Serial {
+    pub value: String,
+    pub origin: String,
+}
+
+/// STS GetSessionToken; errors explained in the words the runbook needs.
+pub async fn get_session_token(
+    aws: &Aws,
+    region: &str,
+    source: Credentials,
+    serial: &Serial,
+    code: &str,
+    duration: i32,
+) -> anyhow::Result<Credentials> {
+    let (client, target) = aws.sts(region, Some(source));
+    let result = client
+        .get_session_token()
+        .serial_number(&serial.value)
+        .token_code(code)
+        .duration_seconds(duration)
+        .send()
+        .await;
+    let out = match result {
+        Ok(out) => out,
+        Err(err) => {
+            let known = aws::error_code(&err).map(|(c, m)| (c.to_string(), m.to_string()));
+            if let Some(problem) = known.and_then(|(c, m)| explain(&c, &m, serial)) {
+                return Err(problem.into());
+            }
+            return Err(aws::failure("GetSessionToken", &target, err));
+        }
+    };
+    let creds = out
+        .credentials
+        .ok_or_else(|| anyhow::anyhow!("GetSessionToken returned no credentials"))?;
+    let mut builder = Credentials::builder()
+        .access_key_id(creds.access_key_id)
+        .secret_access_key(creds.secret_access_key)
+        .session_token(creds.session_token)
+        .provider_name(crate::sts::PROVIDER);
+    builder.set_expiry(SystemTime::try_from(creds.expiration).ok());
+    Ok(builder.build())
+}
+
+/// The MFA-specific failures (STS error texts from the STS documentation and real answers).
+pub fn explain(code: &str, message: &str, serial: &Serial) -> Option<Problem> {
+    let lower = message.to_ascii_lowercase();
+    if code == "AccessDenied" && lower.contains("invalid mfa one time pass code") {
+        return Some(
+            Problem::failure("MFA code rejected by AWS")
+                .hint("wait for the next code and try again; if it keeps failing, check the time on the device that shows the code"),
+        );
+    }
+    if code == "AccessDenied" && lower.contains("unable to validate mfa code") {
+        return Some(
+            Problem::failure(format!(
+                "AWS could not validate the code against MFA device {} (from {})",
+                serial.value, serial.origin
+            ))
+            .hint("check that this serial is the device assigned to this IAM user (aws iam list-mfa-devices), and fix it where it came from"),
+        );
+    }
+    if code == "AccessDenied" && lower.contains("session credentials") {
+        return Some(
+            Problem::usage("GetSessionToken was called with session credentials, not long-term keys")
+                .hint("use the IAM user's access keys (AKIA...) as the source: a profile with aws_access_key_id, or [PROFILE-long-term]"),
+        );
+    }
+    if code == "InvalidClientTokenId" {
+        return Some(
+            Problem::failure("AWS does not know the long-term access key used for the MFA session")
+                .hint("the key was deleted, deactivated or mistyped: create a new access key and update the profile"),
+        );
+    }
+    if code == "ValidationError" && lower.contains("durationseconds") {
+        return Some(
+            Problem::usage(format!("AWS refused the session duration: {message}"))
+                .hint("root users are limited to 3600 seconds; IAM users to 900-129600"),
+        );
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_six_digits() {
+        assert!(validate_code("123456").is_ok());
+        for bad in ["12345", "1234567", "12345a", "１２３４５６", " 12345", ""] {
+            assert!(validate_code(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn duration_bounds() {
+        assert!(validate_duration(900).is_ok());
+        assert!(validate_duration(129_600).is_ok());
+        assert!(validate_duration(899).is_err());
+        assert!(validate_duration(129_601).is_err());
+    }
+
+    #[test]
+    fn cache_key_depends_on_key_and_serial() {
+        let a = cache_key("AKIA1", "arn:aws:iam::1:mfa/a");
+        assert_ne!(a, cache_key("AKIA2", "arn:aws:iam::1:mfa/a"));
+        assert_ne!(a, cache_key("AKIA1", "arn:aws:iam::1:mfa/b"));
+        assert!(!a.contains("AKIA"));
+        assert_eq!(a.len(), 40);
+    }
+
+    #[test]
+    fn sts_errors_become_runbook_answers() {
+        let serial = Serial {
+            value: "arn:aws:iam::1:mfa/me".into(),
+            origin: "profile prod (mfa_serial)".into(),
+        };
+        let p = explain(
+            "AccessDenied",
+            "MultiFactorAuthentication failed with invalid MFA one time pass code.",
+            &serial,
+        )
+        .unwrap();
+        assert!(p.hint.unwrap().contains("next code"));
+        let p = explain("AccessDenied", "MultiFactorAuthentication failed, unable to validate MFA code. Please verify your MFA serial number is valid and associated with this user.", &serial).unwrap();
+        assert!(p.message.contains("arn:aws:iam::1:mfa/me") && p.message.contains("profile prod"));
+        let p = explain(
+            "AccessDenied",
+            "Cannot call GetSessionToken with session credentials",
+            &serial,
+        )
+        .unwrap();
+        assert!(p.message.contains("session credentials"));
+        assert!(explain("AccessDenied", "User is not authorized", &serial).is_none());
+    }
+
+    #[test]
+    fn margin_rules() {
+        let cache_dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(cache_dir.path().to_path_buf());
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000);
+        let session = |secs_left: u64| CachedSession {
+            version: 1,
+            serial: "s".into(),
+            arn: None,
+            access_key_id: "ASIA".into(),
+            secret_access_key: "x".into(),
+            session_token: "t".into(),
+            expiration: crate::output::rfc3339(now + Duration::from_secs(secs_left)),
+        };
+        cache.write("k", &session(601)).unwrap();
+        assert!(cached(&cache, "k", now, DEFAULT_MARGIN).is_some());
+        cache.write("k", &session(599)).unwrap();
+        assert!(cached(&cache, "k", now, DEFAULT_MARGIN).is_none());
+        assert!(cached(&cache, "k", now, Duration::ZERO).is_some());
+    }
+}
+
+/// Long-term keys to make an MFA session from, and where they live.
+#[derive(Debug, Clone)]
+pub struct LongTerm {
+    /// The profile holding the keys; `None` for environment variables.
+    pub profile: Option<String>,
+    pub credentials: Credentials,
+    /// The keys are in `[NAME-long-term]`, so the session belongs in `[NAME]`.
+    pub convention_for: Option<String>,
+}
+
+impl LongTerm {
+    pub fn describe(&self) -> String {
+        match &self.profile {
+            Some(p) => format!("profile {p}"),
+            None => "environment variables".to_string(),
+        }
+    }
+}
+
+pub fn long_term_name(profile: &str) -> String {
+    format!("{profile}-long-term")
+}
+
+/// The long-term keys for `name`: `[name-long-term]` (the aws-mfa convention) first, then the
+/// profile's own keys when they are not a session. `None` when the profile has no keys.
+pub fn long_term_of_profile(
+    profiles: &crate::profile::Profiles,
+    name: &str,
+) -> Option<anyhow::Result<LongTerm>> {
+    let long = long_term_name(name);
+    let has_keys = |p: &str| profiles.get(p, "aws_access_key_id").is_some();
+    let (holder, convention_for) = if has_keys(&long) {
+        (long, Some(name.to_string()))
+    } else if has_keys(name) {
+        (name.to_string(), None)
+    } else {
+        return None;
+    };
+    let creds = match crate::chain::profile::static_credentials(profiles, &holder) {
+        Ok(c) => c,
+        Err(e) => return Some(Err(e)),
+    };
+    if creds.session_token().is_some() {
+        return Some(Err(Problem::usage(format!(
+            "profile {holder} holds session credentials (aws_session_token), not long-term keys"
+        ))
+        .hint(format!(
+            "keep the IAM user's access keys (AKIA...) in [{}] and let aws-cred write sessions to [{name}]",
+            long_term_name(name)
+        ))
+        .into()));
+    }
+    Some(Ok(LongTerm {
+        profile: Some(holder),
+        credentials: creds,
+        convention_for,
+    }))
+}
+
+/// The serial configured for a profile (or its `-long-term` twin).
+pub fn profile_serial(profiles: &crate::profile::Profiles, name: &str) -> Option<Serial> {
+    for holder in [name.to_string(), long_term_name(name)] {
+        if let Some(value) = profiles.get(&holder, "mfa_serial") {
+            return Some(Serial {
+                value: value.trim().to_string(),
+                origin: format!("mfa_serial of profile {holder}"),
+            });
+        }
+    }
+    None
+}

@@ -1,0 +1,1307 @@
+//! Shared helpers for aws-cred's integration tests: each test file does `mod support;`.
+//!
+//! - [`Sandbox`]: a temp dir with `home/.aws/`, and [`Sandbox::cmd`], the binary under a cleared,
+//!   hermetic environment.
+//! - [`run`] and friends: run a command with a bounded wait; [`OutputExt`] reads and asserts on
+//!   its output.
+//! - [`FakeHttp`]: a loopback HTTP/1.1 server driven by a closure (ECS, IMDS, STS errors, SSO), and
+//!   [`FakeHttp::blackhole`], which accepts connections and never answers.
+//! - [`Moto`]: moto_server from the CI venv on a loopback port.
+//! - [`http_request`]: a tiny HTTP client that only talks to loopback.
+//!
+//! Nothing here reaches beyond 127.0.0.1: tests must never touch real AWS or 169.254.169.254.
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Component, Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// How long [`run`] lets a command run before killing it and failing the test.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// True when running under CI (`CI=true`), where missing test tools are an error, not a skip.
+pub fn in_ci() -> bool {
+    matches!(std::env::var("CI").as_deref(), Ok("true" | "1"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sandbox
+// ---------------------------------------------------------------------------------------------
+
+/// A temporary file tree for one test: `<root>/home/` is `HOME`, with an empty `home/.aws/`.
+///
+/// Paths given to [`Sandbox::path`] and [`Sandbox::write`] are relative to the root (a leading `/`
+/// is ignored), so the layout matches the conformance suites, whose `fs/` folder is mounted at `/`
+/// with `HOME=/home`. The tree is deleted when the sandbox is dropped.
+pub struct Sandbox {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    home: PathBuf,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let dir = tempfile::Builder::new()
+            .prefix("aws-cred-test-")
+            .tempdir()
+            .expect("create the sandbox temp dir");
+        let root = dir
+            .path()
+            .canonicalize()
+            .expect("canonicalize the sandbox temp dir");
+        let home = root.join("home");
+        fs::create_dir_all(home.join(".aws")).expect("create <sandbox>/home/.aws");
+        Sandbox {
+            _dir: dir,
+            root,
+            home,
+        }
+    }
+
+    /// The sandbox root (the conformance suites' `/`).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `HOME` for commands from [`Sandbox::cmd`]: `<root>/home`.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// `<root>/home/.aws/config`, also given to the binary as `AWS_CONFIG_FILE`.
+    pub fn config_path(&self) -> PathBuf {
+        self.home.join(".aws").join("config")
+    }
+
+    /// `<root>/home/.aws/credentials`, also given as `AWS_SHARED_CREDENTIALS_FILE`.
+    pub fn credentials_path(&self) -> PathBuf {
+        self.home.join(".aws").join("credentials")
+    }
+
+    /// A path inside the sandbox, relative to the root: `path("home/.aws/sso/cache/x.json")`.
+    /// A leading `/` is ignored; `..` is refused so nothing escapes the sandbox.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        let rel = Path::new(rel.trim_start_matches('/'));
+        assert!(
+            rel.components()
+                .all(|c| matches!(c, Component::Normal(_) | Component::CurDir)),
+            "Sandbox::path: {rel:?} must stay inside the sandbox"
+        );
+        self.root.join(rel)
+    }
+
+    /// A path inside `HOME`: `home_path(".aws/sso/cache/x.json")`.
+    pub fn home_path(&self, rel: &str) -> PathBuf {
+        self.path(&format!("home/{}", rel.trim_start_matches('/')))
+    }
+
+    /// Writes a file (creating parent folders) at a root-relative path and returns its full path.
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(rel);
+        write_file(&path, contents.as_ref());
+        path
+    }
+
+    /// Reads a root-relative file as UTF-8, panicking with the path if that fails.
+    pub fn read(&self, rel: &str) -> String {
+        let path = self.path(rel);
+        fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    }
+
+    /// Replaces `~/.aws/config`.
+    pub fn write_config(&self, contents: &str) -> PathBuf {
+        let path = self.config_path();
+        write_file(&path, contents.as_bytes());
+        path
+    }
+
+    /// Replaces `~/.aws/credentials`.
+    pub fn write_credentials(&self, contents: &str) -> PathBuf {
+        let path = self.credentials_path();
+        write_file(&path, contents.as_bytes());
+        path
+    }
+
+    /// Copies a folder's contents (recursively) to a root-relative folder, e.g. a conformance
+    /// case's `fs/` to `""` (the root).
+    pub fn copy_dir(&self, src: &Path, rel: &str) {
+        copy_dir_all(src, &self.path(rel));
+    }
+
+    /// The aws-cred binary with a cleared environment: only `PATH` (the test process's), `HOME`,
+    /// `AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`, `AWS_EC2_METADATA_DISABLED=true`,
+    /// `NO_COLOR=1` and `LANG=C.UTF-8`. Working dir `HOME`, stdin null. Add what a test needs with
+    /// `.env(..)`/`.env_remove(..)`; run it with [`run`].
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_aws-cred"));
+        cmd.env_clear();
+        if let Some(path) = std::env::var_os("PATH") {
+            cmd.env("PATH", path);
+        }
+        cmd.env("HOME", &self.home)
+            .env("AWS_CONFIG_FILE", self.config_path())
+            .env("AWS_SHARED_CREDENTIALS_FILE", self.credentials_path())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("NO_COLOR", "1")
+            .env("LANG", "C.UTF-8")
+            .current_dir(&self.home)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Shorthand for `run(sandbox.cmd().args(args))`.
+    pub fn aws_cred(&self, args: &[&str]) -> Output {
+        run(self.cmd().args(args))
+    }
+}
+
+fn write_file(path: &Path, contents: &[u8]) {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).unwrap_or_else(|e| panic!("create {}: {e}", parent.display()));
+    }
+    fs::write(path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+}
+
+fn copy_dir_all(src: &Path, dst: &Path) {
+    fs::create_dir_all(dst).unwrap_or_else(|e| panic!("create {}: {e}", dst.display()));
+    let entries = fs::read_dir(src).unwrap_or_else(|e| panic!("read dir {}: {e}", src.display()));
+    for entry in entries {
+        let entry = entry.unwrap_or_else(|e| panic!("read dir {}: {e}", src.display()));
+        let (from, to) = (entry.path(), dst.join(entry.file_name()));
+        if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            copy_dir_all(&from, &to);
+        } else {
+            fs::copy(&from, &to)
+                .unwrap_or_else(|e| panic!("copy {} to {}: {e}", from.display(), to.display()));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running commands
+// ---------------------------------------------------------------------------------------------
+
+/// Runs a command to completion with stdout and stderr captured, killing it and failing the test
+/// after [`DEFAULT_TIMEOUT`]. Stdin is whatever the command has (null from [`Sandbox::cmd`]).
+pub fn run(cmd: &mut Command) -> Output {
+    run_inner(cmd, None, DEFAULT_TIMEOUT)
+}
+
+/// [`run`] with another time limit.
+pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Output {
+    run_inner(cmd, None, timeout)
+}
+
+/// [`run`] with `input` written to the command's stdin (then closed).
+pub fn run_with_input(cmd: &mut Command, input: &[u8]) -> Output {
+    run_inner(cmd, Some(input), DEFAULT_TIMEOUT)
+}
+
+fn run_inner(cmd: &mut Command, input: Option<&[u8]>, timeout: Duration) -> Output {
+    if input.is_some() {
+        cmd.stdin(Stdio::piped());
+    }
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let what = describe(cmd);
+    let started = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("failed to start {what}: {e}"));
+    if let (Some(data), Some(mut stdin)) = (input, child.stdin.take()) {
+        let data = data.to_vec();
+        // A writer thread, so a child that does not read its stdin cannot block us.
+        thread::spawn(move || {
+            let _ = stdin.write_all(&data);
+        });
+    }
+    let stdout = Collector::spawn(child.stdout.take());
+    let stderr = Collector::spawn(child.stderr.take());
+    let status = wait_bounded(&mut child, timeout);
+    let Some(status) = status else {
+        let _ = child.kill();
+        let _ = child.wait();
+        let (out, err) = (
+            stdout.finish(Duration::from_secs(2)),
+            stderr.finish(Duration::from_secs(2)),
+        );
+        panic!(
+            "timed out after {:?}: killed {what}\n--- stdout so far ---\n{}\n--- stderr so far ---\n{}",
+            started.elapsed(),
+            String::from_utf8_lossy(&out.0),
+            String::from_utf8_lossy(&err.0),
+        );
+    };
+    // The pipes close when the child exits, unless a process it started still holds them.
+    let (out, out_done) = stdout.finish(Duration::from_secs(5));
+    let (err, err_done) = stderr.finish(Duration::from_secs(5));
+    assert!(
+        out_done && err_done,
+        "{what} exited ({status}) but its stdout/stderr stayed open for 5 s: \
+         a process it started is still running\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&out),
+        String::from_utf8_lossy(&err),
+    );
+    Output {
+        status,
+        stdout: out,
+        stderr: err,
+    }
+}
+
+/// Polls `child` until it exits or `timeout` passes (then `None`; the child is left running).
+fn wait_bounded(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() >= deadline => return None,
+            Ok(None) => thread::sleep(Duration::from_millis(5)),
+            Err(e) => panic!("waiting for child {}: {e}", child.id()),
+        }
+    }
+}
+
+/// Reads a pipe to its end on a thread, so stdout and stderr drain concurrently.
+struct Collector {
+    data: Arc<Mutex<Vec<u8>>>,
+    done: Arc<AtomicBool>,
+}
+
+impl Collector {
+    fn spawn(pipe: Option<impl Read + Send + 'static>) -> Collector {
+        let data = Arc::new(Mutex::new(Vec::new()));
+        let done = Arc::new(AtomicBool::new(pipe.is_none()));
+        if let Some(mut pipe) = pipe {
+            let (data, done) = (data.clone(), done.clone());
+            thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                loop {
+                    match pipe.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => lock(&data).extend_from_slice(&buf[..n]),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                    }
+                }
+                done.store(true, Ordering::SeqCst);
+            });
+        }
+        Collector { data, done }
+    }
+
+    /// Waits up to `grace` for the end of the pipe; returns what was read and whether it ended.
+    fn finish(self, grace: Duration) -> (Vec<u8>, bool) {
+        let deadline = Instant::now() + grace;
+        while !self.done.load(Ordering::SeqCst) && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(2));
+        }
+        let done = self.done.load(Ordering::SeqCst);
+        (std::mem::take(&mut *lock(&self.data)), done)
+    }
+}
+
+/// `program arg1 arg2` for messages (arguments quoted with Debug; the environment is left out).
+fn describe(cmd: &Command) -> String {
+    let mut s = format!("`{}", cmd.get_program().to_string_lossy());
+    for arg in cmd.get_args() {
+        s.push(' ');
+        let arg = arg.to_string_lossy();
+        if arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@".contains(c))
+            && !arg.is_empty()
+        {
+            s.push_str(&arg);
+        } else {
+            s.push_str(&format!("{arg:?}"));
+        }
+    }
+    s.push('`');
+    s
+}
+
+/// Reading and asserting on a finished command's [`Output`].
+pub trait OutputExt {
+    /// Stdout as a String (lossy UTF-8).
+    fn stdout_str(&self) -> String;
+    /// Stderr as a String (lossy UTF-8).
+    fn stderr_str(&self) -> String;
+    /// The exit code, or `None` if a signal ended the process.
+    fn code(&self) -> Option<i32>;
+    /// Panics, showing both streams, unless the exit code is 0.
+    fn assert_success(&self) -> &Self;
+    /// Panics, showing both streams, unless the exit code is `code`.
+    fn assert_code(&self, code: i32) -> &Self;
+}
+
+impl OutputExt for Output {
+    fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    fn stderr_str(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+
+    fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    fn assert_success(&self) -> &Self {
+        self.assert_code(0)
+    }
+
+    fn assert_code(&self, code: i32) -> &Self {
+        assert!(
+            self.status.code() == Some(code),
+            "expected exit code {code}, got {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.status,
+            self.stdout_str(),
+            self.stderr_str(),
+        );
+        self
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding external tools
+// ---------------------------------------------------------------------------------------------
+
+/// `name` found on `PATH`, if any (e.g. `zsh`, `fish`, `dash`, `pwsh`).
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| is_executable(p))
+}
+
+/// Like [`find_program`], for tools CI installs (zsh, fish, dash): under `CI=true` a missing one
+/// fails the test; elsewhere it prints a skip line to stderr and returns `None`. Use
+/// `let Some(zsh) = require_program("zsh") else { return };`. (pwsh is never installed by CI:
+/// use [`find_program`] for it.)
+pub fn require_program(name: &str) -> Option<PathBuf> {
+    let found = find_program(name);
+    if found.is_none() {
+        missing_tool(&format!("{name} not found on PATH (run .ci/run)"));
+    }
+    found
+}
+
+/// The Python venv that `.ci/run` builds: `$AWS_CRED_VENV`, else `<crate>/.venv`; the first of the
+/// two that has `bin/<tool>`. Returns that tool's path.
+pub fn venv_tool(tool: &str) -> Option<PathBuf> {
+    let from_env = std::env::var_os("AWS_CRED_VENV").map(PathBuf::from);
+    let in_crate = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv");
+    from_env
+        .into_iter()
+        .chain([in_crate])
+        .map(|venv| venv.join("bin").join(tool))
+        .find(|p| is_executable(p))
+}
+
+/// [`venv_tool`] with the CI rule of [`require_program`] (`aws`, `python`, `moto_server`).
+pub fn require_venv_tool(tool: &str) -> Option<PathBuf> {
+    let found = venv_tool(tool);
+    if found.is_none() {
+        missing_tool(&format!(
+            "{tool} not found (run .ci/run or set AWS_CRED_VENV)"
+        ));
+    }
+    found
+}
+
+fn missing_tool(what: &str) {
+    assert!(
+        !in_ci(),
+        "{what}; CI=true, so this test must not be skipped"
+    );
+    eprintln!("skipping: {what}");
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP messages (shared by FakeHttp and http_request)
+// ---------------------------------------------------------------------------------------------
+
+/// A request as [`FakeHttp`] received it.
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    pub method: String,
+    /// The request target as sent, query string included (not decoded).
+    pub target: String,
+    /// The path part of the target, not percent-decoded.
+    pub path: String,
+    /// Query parameters in order, percent-decoded (`+` is a space).
+    pub query: Vec<(String, String)>,
+    /// Headers in order; names lower-cased, values trimmed.
+    pub headers: Vec<(String, String)>,
+    /// The body, de-chunked if it came with `Transfer-Encoding: chunked`.
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The first header called `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+
+    /// The first query parameter called `name`.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as `application/x-www-form-urlencoded` pairs (how STS and the other AWS query
+    /// protocol services get their parameters: `Action`, `Version`, `SerialNumber`, ...).
+    pub fn form(&self) -> Vec<(String, String)> {
+        parse_urlencoded(&String::from_utf8_lossy(&self.body))
+    }
+
+    /// The first form parameter called `name` in the body.
+    pub fn form_param(&self, name: &str) -> Option<String> {
+        self.form()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+
+    /// The body as a String (lossy UTF-8).
+    pub fn body_str(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A response: what a [`FakeHttp`] handler returns, and what [`http_request`] gives back.
+/// `Content-Length` and `Connection` are written by the server; don't set them.
+#[derive(Clone, Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// A response with no headers and an empty body.
+    pub fn new(status: u16) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// `application/json` (SSO, OIDC, Cognito, ECS).
+    pub fn json(status: u16, body: &str) -> Response {
+        Response::new(status)
+            .with_header("content-type", "application/json")
+            .with_body(body)
+    }
+
+    /// `text/plain; charset=utf-8` (IMDS).
+    pub fn text(status: u16, body: &str) -> Response {
+        Response::new(status)
+            .with_header("content-type", "text/plain; charset=utf-8")
+            .with_body(body)
+    }
+
+    /// `text/xml` (STS and the other query-protocol services, errors included).
+    pub fn xml(status: u16, body: &str) -> Response {
+        Response::new(status)
+            .with_header("content-type", "text/xml")
+            .with_body(body)
+    }
+
+    /// Adds a header, e.g. `x-amzn-ErrorType` or `x-aws-ec2-metadata-token-ttl-seconds`.
+    pub fn with_header(mut self, name: &str, value: &str) -> Response {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Response {
+        self.body = body.into();
+        self
+    }
+
+    /// The first header called `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+
+    pub fn body_str(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Decodes `%XX` escapes and `+` (as a space); invalid escapes are kept as they are.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex_value(bytes[i + 1]), hex_value(bytes[i + 2]))
+            {
+                (Some(hi), Some(lo)) => {
+                    out.push(hi << 4 | lo);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `k=v&k2=v2`, each part percent-encoded: for query strings and form bodies.
+pub fn form_encode(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Parses `k=v&k2=v2` (query strings, form bodies) into decoded pairs; `k` alone gives `(k, "")`.
+pub fn parse_urlencoded(s: &str) -> Vec<(String, String)> {
+    s.split('&')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+const MAX_HEAD: usize = 1 << 20;
+
+/// One CRLF- (or LF-) terminated line without its terminator; `None` at a clean end of stream.
+fn read_line(r: &mut impl BufRead, budget: &mut usize) -> io::Result<Option<String>> {
+    let mut line = Vec::new();
+    let n = r
+        .by_ref()
+        .take(*budget as u64 + 1)
+        .read_until(b'\n', &mut line)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if n > *budget {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "HTTP head too long",
+        ));
+    }
+    *budget -= n;
+    if line.last() != Some(&b'\n') {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    line.pop();
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    String::from_utf8(line)
+        .map(Some)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "HTTP head is not UTF-8"))
+}
+
+fn read_headers(r: &mut impl BufRead, budget: &mut usize) -> io::Result<Vec<(String, String)>> {
+    let mut headers = Vec::new();
+    loop {
+        let line = read_line(r, budget)?.ok_or(io::ErrorKind::UnexpectedEof)?;
+        if line.is_empty() {
+            return Ok(headers);
+        }
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "bad header line"))?;
+        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+    }
+}
+
+/// A `Transfer-Encoding: chunked` body (chunk extensions and trailers are read and dropped).
+fn read_chunked(r: &mut impl BufRead) -> io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    let mut budget = MAX_HEAD;
+    loop {
+        let line = read_line(r, &mut budget)?.ok_or(io::ErrorKind::UnexpectedEof)?;
+        let size = line.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size, 16)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad chunk size"))?;
+        if size == 0 {
+            read_headers(r, &mut budget)?; // trailers, up to the blank line
+            return Ok(body);
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        r.read_exact(&mut body[start..])?;
+        let mut crlf = [0u8; 2];
+        r.read_exact(&mut crlf)?;
+        if &crlf != b"\r\n" {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "chunk not followed by CRLF",
+            ));
+        }
+    }
+}
+
+fn is_chunked(headers: &[(String, String)]) -> bool {
+    find_header(headers, "transfer-encoding")
+        .is_some_and(|te| te.to_ascii_lowercase().contains("chunked"))
+}
+
+fn content_length(headers: &[(String, String)]) -> io::Result<Option<usize>> {
+    find_header(headers, "content-length")
+        .map(|v| {
+            v.parse()
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad content-length"))
+        })
+        .transpose()
+}
+
+/// Reads one request; `Ok(None)` when the peer closed the connection between requests.
+/// Returns the request and whether the connection stays open after the response.
+fn read_request(r: &mut impl BufRead, w: &mut impl Write) -> io::Result<Option<(Request, bool)>> {
+    let mut budget = MAX_HEAD;
+    let line = loop {
+        match read_line(r, &mut budget)? {
+            None => return Ok(None),
+            Some(line) if line.is_empty() => continue, // stray CRLF between requests
+            Some(line) => break line,
+        }
+    };
+    let mut parts = line.split_whitespace();
+    let (Some(method), Some(target), version) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("bad request line {line:?}"),
+        ));
+    };
+    let version = version.unwrap_or("HTTP/1.0");
+    let headers = read_headers(r, &mut budget)?;
+
+    let has_body = is_chunked(&headers) || content_length(&headers)?.is_some_and(|n| n > 0);
+    if has_body
+        && find_header(&headers, "expect").is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
+    {
+        w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        w.flush()?;
+    }
+    let body = if is_chunked(&headers) {
+        read_chunked(r)?
+    } else {
+        let mut body = vec![0u8; content_length(&headers)?.unwrap_or(0)];
+        r.read_exact(&mut body)?;
+        body
+    };
+
+    let connection = find_header(&headers, "connection")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let keep_alive = if version == "HTTP/1.1" {
+        !connection.contains("close")
+    } else {
+        connection.contains("keep-alive")
+    };
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let request = Request {
+        method: method.to_string(),
+        target: target.to_string(),
+        path: path.to_string(),
+        query: parse_urlencoded(query),
+        headers,
+        body,
+    };
+    Ok(Some((request, keep_alive)))
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Status",
+    }
+}
+
+fn write_response(
+    w: &mut impl Write,
+    resp: &Response,
+    head_only: bool,
+    keep_alive: bool,
+) -> io::Result<()> {
+    let mut head = format!("HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status));
+    for (name, value) in &resp.headers {
+        let lower = name.to_ascii_lowercase();
+        if !matches!(
+            lower.as_str(),
+            "content-length" | "transfer-encoding" | "connection"
+        ) {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    if !matches!(resp.status, 100..=199 | 204 | 304) {
+        head.push_str(&format!("content-length: {}\r\n", resp.body.len()));
+    }
+    head.push_str(if keep_alive {
+        "connection: keep-alive\r\n\r\n"
+    } else {
+        "connection: close\r\n\r\n"
+    });
+    w.write_all(head.as_bytes())?;
+    if !head_only {
+        w.write_all(&resp.body)?;
+    }
+    w.flush()
+}
+
+/// Reads one response (skipping `1xx` interim ones). A body with neither `Content-Length` nor
+/// chunking runs to the end of the stream.
+pub fn read_response(r: &mut impl BufRead) -> io::Result<Response> {
+    loop {
+        let mut budget = MAX_HEAD;
+        let line = read_line(r, &mut budget)?.ok_or(io::ErrorKind::UnexpectedEof)?;
+        let status = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse::<u16>().ok())
+            .filter(|_| line.starts_with("HTTP/"))
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("bad status line {line:?}"),
+                )
+            })?;
+        let headers = read_headers(r, &mut budget)?;
+        if (100..200).contains(&status) {
+            continue;
+        }
+        let body = if matches!(status, 204 | 304) {
+            Vec::new()
+        } else if is_chunked(&headers) {
+            read_chunked(r)?
+        } else if let Some(n) = content_length(&headers)? {
+            let mut body = vec![0u8; n];
+            r.read_exact(&mut body)?;
+            body
+        } else {
+            let mut body = Vec::new();
+            r.read_to_end(&mut body)?;
+            body
+        };
+        return Ok(Response {
+            status,
+            headers,
+            body,
+        });
+    }
+}
+
+/// Sends one HTTP/1.1 request (`Connection: close`) to a loopback `http://` URL and reads the
+/// response. Panics if the URL's host is not loopback. Connect timeout 2 s, I/O timeout 10 s.
+pub fn http_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> io::Result<Response> {
+    let rest = url
+        .strip_prefix("http://")
+        .unwrap_or_else(|| panic!("http_request: only http:// URLs, got {url}"));
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let addr = loopback_addr(authority)
+        .unwrap_or_else(|| panic!("http_request: {url} is not a loopback address"));
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {authority}\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut writer = &stream;
+    writer.write_all(head.as_bytes())?;
+    writer.write_all(body)?;
+    writer.flush()?;
+    read_response(&mut BufReader::new(&stream))
+}
+
+/// `127.x.x.x[:port]`, `localhost[:port]` or `[::1][:port]` (port 80 if absent) as an address.
+fn loopback_addr(authority: &str) -> Option<SocketAddr> {
+    let with_port = if authority.ends_with(']') || !authority.contains(':') {
+        format!("{authority}:80")
+    } else {
+        authority.to_string()
+    };
+    let host = with_port.rsplit_once(':')?.0;
+    if !(host == "localhost" || host == "[::1]" || host.starts_with("127.")) {
+        return None;
+    }
+    with_port
+        .to_socket_addrs()
+        .ok()?
+        .find(|a| a.ip().is_loopback())
+}
+
+// ---------------------------------------------------------------------------------------------
+// FakeHttp
+// ---------------------------------------------------------------------------------------------
+
+type Handler = dyn Fn(&Request) -> Response + Send + Sync + 'static;
+
+/// How often blocked server threads look at the stop flag.
+const POLL: Duration = Duration::from_millis(20);
+
+/// A loopback HTTP/1.1 server on `127.0.0.1:<ephemeral>` answering every request with a closure.
+///
+/// Keep-alive, `Content-Length` and chunked request bodies and `Expect: 100-continue` are handled;
+/// every request is recorded before the handler runs. A panicking handler answers 500 with the
+/// panic message. Dropping the server stops it (within about a second; it does not wait for a
+/// handler stuck in its own code).
+///
+/// ```ignore
+/// let fake = FakeHttp::new(|req| match (req.method.as_str(), req.path.as_str()) {
+///     ("PUT", "/latest/api/token") => Response::text(200, "tok")
+///         .with_header("x-aws-ec2-metadata-token-ttl-seconds", "21600"),
+///     _ => Response::text(404, "not found"),
+/// });
+/// cmd.env("AWS_EC2_METADATA_SERVICE_ENDPOINT", fake.url());
+/// ```
+pub struct FakeHttp {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+struct Shared {
+    stop: AtomicBool,
+    requests: Mutex<Vec<Request>>,
+    connections: AtomicUsize,
+    active: AtomicUsize,
+}
+
+impl FakeHttp {
+    /// Starts a server that answers with `handler`.
+    pub fn new(handler: impl Fn(&Request) -> Response + Send + Sync + 'static) -> FakeHttp {
+        FakeHttp::start(Some(Arc::new(handler)))
+    }
+
+    /// Starts a server that accepts connections, reads nothing and never answers; the sockets
+    /// stay open until the server is dropped. For timeouts (an unreachable IMDS or ECS endpoint).
+    pub fn blackhole() -> FakeHttp {
+        FakeHttp::start(None)
+    }
+
+    fn start(handler: Option<Arc<Handler>>) -> FakeHttp {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener
+            .set_nonblocking(true)
+            .expect("make the listener non-blocking");
+        let addr = listener.local_addr().expect("listener address");
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            requests: Mutex::new(Vec::new()),
+            connections: AtomicUsize::new(0),
+            active: AtomicUsize::new(0),
+        });
+        let acceptor = {
+            let shared = shared.clone();
+            thread::Builder::new()
+                .name(format!("fake-http-{}", addr.port()))
+                .spawn(move || accept_loop(listener, &shared, handler))
+                .expect("spawn the FakeHttp thread")
+        };
+        FakeHttp {
+            addr,
+            shared,
+            acceptor: Some(acceptor),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<Request> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// How many connections were accepted so far (the blackhole counts them too).
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for FakeHttp {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+        // Connection threads notice the flag within POLL unless a handler is busy.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while self.shared.active.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+fn accept_loop(listener: TcpListener, shared: &Arc<Shared>, handler: Option<Arc<Handler>>) {
+    let mut held = Vec::new(); // the blackhole's open sockets
+    while !shared.stop.load(Ordering::SeqCst) {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                shared.connections.fetch_add(1, Ordering::SeqCst);
+                let Some(handler) = &handler else {
+                    held.push(stream);
+                    continue;
+                };
+                let (handler, conn_shared) = (handler.clone(), shared.clone());
+                conn_shared.active.fetch_add(1, Ordering::SeqCst);
+                let spawned = thread::Builder::new().spawn(move || {
+                    let _active = ActiveGuard(&conn_shared);
+                    let _ = serve_connection(stream, &*handler, &conn_shared);
+                });
+                if spawned.is_err() {
+                    shared.active.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                thread::sleep(Duration::from_millis(2))
+            }
+            Err(_) => thread::sleep(Duration::from_millis(2)),
+        }
+    }
+    drop(held);
+}
+
+struct ActiveGuard<'a>(&'a Shared);
+
+impl Drop for ActiveGuard<'_> {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A socket reader that waits in POLL steps and gives up once the server is stopping.
+struct StopAwareReader<'a> {
+    stream: &'a TcpStream,
+    shared: &'a Shared,
+}
+
+impl Read for StopAwareReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match (&*self.stream).read(buf) {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    if self.shared.stop.load(Ordering::SeqCst) {
+                        return Err(io::Error::other("FakeHttp stopped"));
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+fn serve_connection(stream: TcpStream, handler: &Handler, shared: &Shared) -> io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(POLL))?;
+    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
+    let _ = stream.set_nodelay(true);
+    let mut reader = BufReader::new(StopAwareReader {
+        stream: &stream,
+        shared,
+    });
+    let mut writer = &stream;
+    while let Some((request, keep_alive)) = read_request(&mut reader, &mut writer)? {
+        lock(&shared.requests).push(request.clone());
+        let response =
+            catch_unwind(AssertUnwindSafe(|| handler(&request))).unwrap_or_else(|panic| {
+                let msg = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Response::text(500, &format!("FakeHttp handler panicked: {msg}"))
+            });
+        let keep_alive = keep_alive && !shared.stop.load(Ordering::SeqCst);
+        write_response(&mut writer, &response, request.method == "HEAD", keep_alive)?;
+        if !keep_alive {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Locks a mutex, ignoring poisoning (a panicking test thread must not hide the real failure).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Moto
+// ---------------------------------------------------------------------------------------------
+
+/// Runs in the venv's Python between the test and moto_server: it starts moto_server tied to
+/// itself (PR_SET_PDEATHSIG: moto dies with it), and kills moto when its stdin reaches EOF, which
+/// happens when the Moto value is dropped *or* when the test process dies for any reason, since
+/// the test holds the only write end of that pipe. So a Moto kept in a `static` does not leak.
+const MOTO_WRAPPER: &str = r#"
+import ctypes, os, signal, subprocess, sys, threading
+parent = os.getpid()
+libc = ctypes.CDLL(None) if sys.platform.startswith("linux") else None
+def tie_to_parent():
+    if libc is not None:
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
+child = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, preexec_fn=tie_to_parent)
+def stop(*_):
+    child.kill()
+signal.signal(signal.SIGTERM, stop)
+signal.signal(signal.SIGINT, stop)
+def watch_stdin():
+    try:
+        sys.stdin.buffer.read()
+    finally:
+        child.kill()
+threading.Thread(target=watch_stdin, daemon=True).start()
+sys.exit(child.wait())
+"#;
+
+/// moto_server (the venv's, see [`venv_tool`]) on `127.0.0.1:<free port>`, in its own temp dir,
+/// logging to a file there. Dropping it kills the server and waits for it.
+///
+/// ```ignore
+/// let Some(moto) = Moto::start() else { return }; // skipped (outside CI) without the venv
+/// cmd.env("AWS_ENDPOINT_URL", moto.url());
+/// ```
+pub struct Moto {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Moto {
+    /// Starts moto_server and waits (up to 30 s) until it answers. Returns `None` after printing
+    /// a skip line when there is no venv, except under `CI=true`, where that is a panic.
+    pub fn start() -> Option<Moto> {
+        Moto::start_with_env(&[])
+    }
+
+    /// [`Moto::start`] with extra environment for the server, e.g.
+    /// `("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")`. Its environment is otherwise
+    /// cleared except for `PATH`.
+    pub fn start_with_env(env: &[(&str, &str)]) -> Option<Moto> {
+        let moto_server = require_venv_tool("moto_server")?;
+        let python = moto_server.with_file_name("python");
+        let mut last_log = String::new();
+        // A free port can be taken by someone else before moto binds it: try a few.
+        for _ in 0..3 {
+            let port = free_port();
+            let dir = tempfile::Builder::new()
+                .prefix("aws-cred-moto-")
+                .tempdir()
+                .expect("moto temp dir");
+            let log_path = dir.path().join("moto.log");
+            let log = fs::File::create(&log_path).expect("create moto.log");
+            let mut cmd = Command::new(&python);
+            cmd.arg("-c")
+                .arg(MOTO_WRAPPER)
+                .arg(&moto_server)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .env_clear()
+                .env("HOME", dir.path())
+                .env("LANG", "C.UTF-8")
+                .env("PYTHONUNBUFFERED", "1")
+                .envs(env.iter().copied())
+                .current_dir(dir.path())
+                .stdin(Stdio::piped())
+                .stdout(log.try_clone().expect("clone moto.log handle"))
+                .stderr(log);
+            if let Some(path) = std::env::var_os("PATH") {
+                cmd.env("PATH", path);
+            }
+            let mut child = cmd
+                .spawn()
+                .unwrap_or_else(|e| panic!("start {}: {e}", moto_server.display()));
+            let stdin = child.stdin.take();
+            let mut moto = Moto {
+                child,
+                stdin,
+                port,
+                dir,
+            };
+            match moto.wait_ready(Duration::from_secs(30)) {
+                Ok(()) => return Some(moto),
+                Err(Some(_exit)) => last_log = moto.log(), // exited early (port taken?): retry
+                Err(None) => panic!(
+                    "moto_server did not answer within 30 s\n--- moto.log ---\n{}",
+                    moto.log()
+                ),
+            }
+        }
+        panic!("moto_server kept exiting at start\n--- moto.log ---\n{last_log}");
+    }
+
+    /// Polls `GET /moto-api/` until moto answers; `Err(Some(status))` if it exited, `Err(None)`
+    /// on timeout.
+    fn wait_ready(&mut self, timeout: Duration) -> Result<(), Option<ExitStatus>> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(Some(status));
+            }
+            if let Ok(resp) = http_request("GET", &format!("{}/moto-api/", self.url()), &[], b"") {
+                // Also check that this is moto, not something else that took the port.
+                if resp.status == 200 && resp.body_str().to_ascii_lowercase().contains("moto") {
+                    return match self.child.try_wait() {
+                        Ok(Some(status)) => Err(Some(status)),
+                        _ => Ok(()),
+                    };
+                }
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        Err(None)
+    }
+
+    /// `http://127.0.0.1:PORT` (no trailing slash): use it as `AWS_ENDPOINT_URL` or a
+    /// per-service `AWS_ENDPOINT_URL_<SERVICE>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Clears all of moto's state (`POST /moto-api/reset`).
+    pub fn reset(&self) {
+        let resp = http_request("POST", &format!("{}/moto-api/reset", self.url()), &[], b"")
+            .unwrap_or_else(|e| {
+                panic!(
+                    "POST /moto-api/reset: {e}\n--- moto.log ---\n{}",
+                    self.log()
+                )
+            });
+        assert_eq!(
+            resp.status,
+            200,
+            "POST /moto-api/reset: {}",
+            resp.body_str()
+        );
+    }
+
+    /// moto_server's output so far (one line per request served).
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("moto.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        // Closing stdin makes the wrapper kill moto and exit; if it does not within 5 s, kill the
+        // wrapper by its PID (moto then gets SIGKILL from PR_SET_PDEATHSIG).
+        drop(self.stdin.take());
+        if wait_bounded(&mut self.child, Duration::from_secs(5)).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A port that was free a moment ago on 127.0.0.1 (for servers that need a port number up front).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("find a free port on 127.0.0.1")
+}

@@ -9,8 +9,10 @@ Needs the venv that .ci/run builds (moto_server, aws, python): $AWS_CRED_VENV or
 socket that accepts and never answers stands in for an unreachable instance metadata service.
 
 For every command it takes N timed runs (after a few untimed warm-up runs) and reports the median
-and p90 wall time from spawn to exit, and the peak RSS of the process (wait4's ru_maxrss). Each
-run gets a cleared environment: PATH, HOME and the AWS_* variables that run needs, with
+and p90 wall time from fork to exit, and the peak RSS of the process (wait4's ru_maxrss, KiB on
+Linux). The fork, the clock and wait4 happen in a 20-line C helper compiled with `cc` at start:
+Linux carries a parent's RSS high-water mark into a child's ru_maxrss across exec, so a child
+forked straight from Python would report Python's own peak (~13 MiB or more). Each run gets a cleared environment: PATH, HOME and the AWS_* variables that run needs, with
 AWS_EC2_METADATA_DISABLED=true everywhere except the IMDS-miss case.
 
 Targets (checked unless --no-check; the exit status is 1 if any fails):
@@ -51,6 +53,49 @@ BOTOCORE_ONE_LINER = (
     "c = botocore.session.Session().get_credentials().get_frozen_credentials(); "
     "print(c.access_key)"
 )
+
+SPAWN_C = r"""
+/* spawn RESULT_FILE PROGRAM [ARG...]: runs PROGRAM (an absolute path) with this process's
+   environment and stdio, then writes "<wall ns> <ru_maxrss KiB> <wait status>" to RESULT_FILE. */
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fputs("usage: spawn RESULT_FILE PROGRAM [ARG...]\n", stderr);
+        return 2;
+    }
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        return 2;
+    }
+    if (pid == 0) {
+        execv(argv[2], argv + 2);
+        _exit(127);
+    }
+    int status;
+    struct rusage usage;
+    if (wait4(pid, &status, 0, &usage) < 0) {
+        perror("wait4");
+        return 2;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    long long ns = (long long)(end.tv_sec - start.tv_sec) * 1000000000LL + (end.tv_nsec - start.tv_nsec);
+    FILE *out = fopen(argv[1], "w");
+    if (out == NULL) {
+        perror(argv[1]);
+        return 2;
+    }
+    fprintf(out, "%lld %ld %d\n", ns, usage.ru_maxrss, status);
+    return fclose(out) == 0 ? 0 : 2;
+}
+"""
 
 BLACKHOLE = r"""
 import socket, sys, time
@@ -182,25 +227,36 @@ def check_run(case: Case) -> str | None:
     )
 
 
-def timed_run(case: Case) -> tuple[float, int]:
-    """Spawns the command with stdio on /dev/null; returns (wall seconds, ru_maxrss KiB)."""
-    actions = [
-        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-        (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
-        (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
-    ]
-    start = time.perf_counter()
-    pid = os.posix_spawn(case.argv[0], case.argv, case.env, file_actions=actions)
-    _, _, usage = os.wait4(pid, 0)
-    elapsed = time.perf_counter() - start
-    return elapsed, usage.ru_maxrss  # KiB on Linux
+def build_spawner(workdir: Path) -> Path:
+    source, binary = workdir / "spawn.c", workdir / "spawn"
+    source.write_text(SPAWN_C)
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        sys.exit("no C compiler (cc): it builds the small helper that measures each run")
+    subprocess.run([cc, "-O2", "-o", str(binary), str(source)], check=True)
+    return binary
 
 
-def measure(case: Case, runs: int, warmup: int) -> None:
+def timed_run(case: Case, spawner: Path, result: Path) -> tuple[float, int]:
+    """One run with stdio on /dev/null; returns (wall seconds, ru_maxrss KiB)."""
+    subprocess.run(
+        [str(spawner), str(result), *case.argv],
+        env=case.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+        timeout=120,
+    )
+    ns, maxrss_kib, _status = (int(x) for x in result.read_text().split())
+    return ns / 1e9, maxrss_kib
+
+
+def measure(case: Case, runs: int, warmup: int, spawner: Path, result: Path) -> None:
     for _ in range(warmup):
-        timed_run(case)
+        timed_run(case, spawner, result)
     for _ in range(runs):
-        seconds, rss = timed_run(case)
+        seconds, rss = timed_run(case, spawner, result)
         case.times.append(seconds)
         case.rss_kib.append(rss)
     print(f"  {case.name}: median {case.median_ms:.1f} ms", file=sys.stderr)
@@ -257,6 +313,7 @@ def main() -> int:
         empty_home = work / "empty-home"
         empty_home.mkdir()
 
+        spawner = build_spawner(work)
         moto, moto_url = start_moto(venv, work)
         blackhole, blackhole_port = start_blackhole()
 
@@ -288,7 +345,7 @@ def main() -> int:
             return 1
         print(f"timing {args.runs} runs each (+{args.warmup} warm-up)", file=sys.stderr)
         for case in cases:
-            measure(case, args.runs, args.warmup)
+            measure(case, args.runs, args.warmup, spawner, work / "result")
     finally:
         stop(moto)
         stop(blackhole)

@@ -74,7 +74,9 @@ impl std::error::Error for Problem {}
 
 /// The exit code and hint carried by the first [`Problem`] in the chain.
 pub fn classify(err: &anyhow::Error) -> (Exit, Option<&str>) {
-    match err.chain().find_map(|e| e.downcast_ref::<Problem>()) {
+    // A Problem attached with `.context(..)` is only visible to anyhow's own downcast.
+    let attached = err.downcast_ref::<Problem>();
+    match attached.or_else(|| err.chain().find_map(|e| e.downcast_ref::<Problem>())) {
         Some(p) => (p.exit, p.hint.as_deref()),
         None => (Exit::Failure, None),
     }
@@ -137,6 +139,13 @@ mod tests {
             text,
             "error: resolving profile dev\ncaused by: token expired\nhint: run aws-cred sso-login\n"
         );
+    }
+
+    #[test]
+    fn problem_attached_as_context_is_found() {
+        let err = anyhow::anyhow!("AssumeRole failed")
+            .context(Problem::usage("chained role").hint("use 3600"));
+        assert_eq!(classify(&err), (Exit::Usage, Some("use 3600")));
     }
 
     #[test]

@@ -1,0 +1,261 @@
+//! A faithful loopback STS for what moto does not check: MFA codes and serials, session
+//! credentials as a GetSessionToken source, duration bounds, role-chaining caps, clock skew.
+//! Error codes and messages are the ones AWS sends (STS API reference, real answers).
+
+use crate::support::{FakeHttp, Request, Response};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+pub const ACCOUNT: &str = "123456789012";
+pub const CODE: &str = "123456";
+
+#[derive(Clone, Default)]
+pub struct StsRules {
+    /// Long-term access key id → (user name, its MFA serial).
+    pub users: HashMap<String, (String, String)>,
+    /// Answer every call with "Signature expired" (clock skew).
+    pub clock_skew: bool,
+}
+
+struct Issued {
+    arn: String,
+    is_role: bool,
+}
+
+pub struct FakeSts {
+    pub http: FakeHttp,
+}
+
+fn error(status: u16, code: &str, message: &str) -> Response {
+    let kind = if status >= 500 { "Receiver" } else { "Sender" };
+    Response::xml(
+        status,
+        &format!(
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>fake-req</RequestId></ErrorResponse>"
+        ),
+    )
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    let secs = t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // civil-from-days (Howard Hinnant's algorithm)
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+fn signer(req: &Request) -> Option<String> {
+    let auth = req.header("authorization")?;
+    let start = auth.find("Credential=")? + "Credential=".len();
+    let rest = &auth[start..];
+    Some(rest.split('/').next()?.to_string())
+}
+
+fn credentials_xml(akid: &str, secret: &str, token: &str, expiration: SystemTime) -> String {
+    format!(
+        "<Credentials><AccessKeyId>{akid}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey><SessionToken>{token}</SessionToken><Expiration>{}</Expiration></Credentials>",
+        rfc3339(expiration)
+    )
+}
+
+impl FakeSts {
+    pub fn start(rules: StsRules) -> FakeSts {
+        let issued: Arc<Mutex<HashMap<String, Issued>>> = Arc::default();
+        let counter = Arc::new(AtomicUsize::new(0));
+        let http = FakeHttp::new(move |req| {
+            if rules.clock_skew {
+                return error(
+                    403,
+                    "SignatureDoesNotMatch",
+                    "Signature expired: 20261122T000000Z is now earlier than 20261122T001500Z (20261122T003000Z - 15 min.)",
+                );
+            }
+            let action = req.form_param("Action").unwrap_or_default();
+            let Some(key) = signer(req) else {
+                return error(
+                    403,
+                    "MissingAuthenticationToken",
+                    "Request is missing Authentication Token",
+                );
+            };
+            let with_token = req.header("x-amz-security-token").is_some();
+            let mut issued = issued.lock().unwrap();
+            let caller = if with_token {
+                match issued.get(&key) {
+                    Some(i) => (i.arn.clone(), i.is_role),
+                    None => {
+                        return error(
+                            403,
+                            "InvalidClientTokenId",
+                            "The security token included in the request is invalid.",
+                        );
+                    }
+                }
+            } else {
+                match rules.users.get(&key) {
+                    Some((user, _)) => (format!("arn:aws:iam::{ACCOUNT}:user/{user}"), false),
+                    None => {
+                        return error(
+                            403,
+                            "InvalidClientTokenId",
+                            "The security token included in the request is invalid.",
+                        );
+                    }
+                }
+            };
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let now = SystemTime::now();
+            match action.as_str() {
+                "GetSessionToken" => {
+                    if with_token {
+                        return error(
+                            403,
+                            "AccessDenied",
+                            "Cannot call GetSessionToken with session credentials",
+                        );
+                    }
+                    let duration: u64 = req
+                        .form_param("DurationSeconds")
+                        .and_then(|d| d.parse().ok())
+                        .unwrap_or(43_200);
+                    if !(900..=129_600).contains(&duration) {
+                        return error(
+                            400,
+                            "ValidationError",
+                            &format!(
+                                "1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 129600"
+                            ),
+                        );
+                    }
+                    let (_, serial) = &rules.users[&key];
+                    if req.form_param("SerialNumber").as_deref() != Some(serial.as_str()) {
+                        return error(
+                            403,
+                            "AccessDenied",
+                            "MultiFactorAuthentication failed, unable to validate MFA code. Please verify your MFA serial number is valid and associated with this user.",
+                        );
+                    }
+                    if req.form_param("TokenCode").as_deref() != Some(CODE) {
+                        return error(
+                            403,
+                            "AccessDenied",
+                            "MultiFactorAuthentication failed with invalid MFA one time pass code. ",
+                        );
+                    }
+                    let akid = format!("ASIASESSION{n:09}");
+                    issued.insert(
+                        akid.clone(),
+                        Issued {
+                            arn: caller.0.clone(),
+                            is_role: false,
+                        },
+                    );
+                    Response::xml(
+                        200,
+                        &format!(
+                            "<GetSessionTokenResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetSessionTokenResult>{}</GetSessionTokenResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetSessionTokenResponse>",
+                            credentials_xml(
+                                &akid,
+                                &format!("sessionsecret{n}"),
+                                &format!("sessiontoken{n}"),
+                                now + Duration::from_secs(duration)
+                            )
+                        ),
+                    )
+                }
+                "AssumeRole" => {
+                    let role_arn = req.form_param("RoleArn").unwrap_or_default();
+                    let session = req.form_param("RoleSessionName").unwrap_or_default();
+                    let duration: u64 = req
+                        .form_param("DurationSeconds")
+                        .and_then(|d| d.parse().ok())
+                        .unwrap_or(3600);
+                    if caller.1 && duration > 3600 {
+                        return error(
+                            400,
+                            "ValidationError",
+                            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+                        );
+                    }
+                    let role_name = role_arn.rsplit('/').next().unwrap_or("role").to_string();
+                    let arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/{session}");
+                    let akid = format!("ASIAROLE{n:012}");
+                    issued.insert(
+                        akid.clone(),
+                        Issued {
+                            arn: arn.clone(),
+                            is_role: true,
+                        },
+                    );
+                    Response::xml(
+                        200,
+                        &format!(
+                            "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult>{}<AssumedRoleUser><AssumedRoleId>AROAFAKE:{session}</AssumedRoleId><Arn>{arn}</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></AssumeRoleResponse>",
+                            credentials_xml(
+                                &akid,
+                                &format!("rolesecret{n}"),
+                                &format!("roletoken{n}"),
+                                now + Duration::from_secs(duration)
+                            )
+                        ),
+                    )
+                }
+                "GetCallerIdentity" => Response::xml(
+                    200,
+                    &format!(
+                        "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>{}</Arn><UserId>AIDAFAKE</UserId><Account>{ACCOUNT}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
+                        caller.0
+                    ),
+                ),
+                other => error(
+                    400,
+                    "InvalidAction",
+                    &format!("Could not find operation {other}"),
+                ),
+            }
+        });
+        FakeSts { http }
+    }
+
+    pub fn url(&self) -> String {
+        self.http.url()
+    }
+
+    /// The actions received, in order.
+    pub fn actions(&self) -> Vec<String> {
+        self.http
+            .requests()
+            .iter()
+            .map(|r| r.form_param("Action").unwrap_or_default())
+            .collect()
+    }
+
+    pub fn requests_for(&self, action: &str) -> Vec<Request> {
+        self.http
+            .requests()
+            .into_iter()
+            .filter(|r| r.form_param("Action").as_deref() == Some(action))
+            .collect()
+    }
+
+    pub fn signer_of(req: &Request) -> String {
+        signer(req).unwrap_or_default()
+    }
+}

@@ -1,0 +1,567 @@
+//! `aws-cred mfa` against a loopback STS that checks codes, serials and sources the way AWS
+//! does (moto accepts anything), plus one happy path on moto for the wire shapes.
+
+#[path = "fakes/sts.rs"]
+mod fake_sts;
+mod support;
+
+use fake_sts::{CODE, FakeSts, StsRules};
+use std::collections::HashMap;
+use support::{OutputExt, Sandbox, run};
+
+const ALICE_KEY: &str = "AKIAALICE00000000001";
+const ALICE_SERIAL: &str = "arn:aws:iam::123456789012:mfa/alice";
+const BOB_KEY: &str = "AKIABOB0000000000001";
+const BOB_SERIAL: &str = "arn:aws:iam::123456789012:mfa/bob";
+
+fn rules() -> StsRules {
+    let mut users = HashMap::new();
+    users.insert(
+        ALICE_KEY.to_string(),
+        ("alice".to_string(), ALICE_SERIAL.to_string()),
+    );
+    users.insert(
+        BOB_KEY.to_string(),
+        ("bob".to_string(), BOB_SERIAL.to_string()),
+    );
+    StsRules {
+        users,
+        ..Default::default()
+    }
+}
+
+/// alice: keys in [prod-long-term] (aws-mfa convention). bob: keys in [base], role profiles
+/// `admin` and `readonly` share his device.
+fn sandbox() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.write_credentials(&format!(
+        "# my keys\n[prod-long-term]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = alicesecret\nmfa_serial = {ALICE_SERIAL}\n\n\
+         [base]\naws_access_key_id = {BOB_KEY}\naws_secret_access_key = bobsecret\n"
+    ));
+    sb.write_config(&format!(
+        "[profile prod]\nregion = ap-northeast-1\n\n\
+         [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\nmfa_serial = {BOB_SERIAL}\n\n\
+         [profile readonly]\nrole_arn = arn:aws:iam::123456789012:role/ReadOnly\nsource_profile = base\nmfa_serial = {BOB_SERIAL}\nduration_seconds = 7200\n"
+    ));
+    sb
+}
+
+fn aws_cred(sb: &Sandbox, sts: &FakeSts, args: &[&str]) -> std::process::Output {
+    run(sb.cmd().env("AWS_ENDPOINT_URL_STS", sts.url()).args(args))
+}
+
+fn exported(stdout: &str, name: &str) -> Option<String> {
+    let prefix = format!("export {name}='");
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map(|v| v.trim_end_matches('\'').to_string())
+}
+
+#[test]
+fn morning_session_from_long_term_keys_with_the_code() {
+    let sb = sandbox();
+    let sts = FakeSts::start(rules());
+    let out = aws_cred(&sb, &sts, &["mfa", CODE, "--profile", "prod"]);
+    out.assert_success();
+    let stdout = out.stdout_str();
+    assert!(
+        exported(&stdout, "AWS_ACCESS_KEY_ID")
+            .unwrap()
+            .starts_with("ASIASESSION")
+    );
+    assert!(
+        exported(&stdout, "AWS_SESSION_TOKEN")
+            .unwrap()
+            .starts_with("sessiontoken")
+    );
+    assert_eq!(
+        exported(&stdout, "AWS_REGION").as_deref(),
+        Some("ap-northeast-1")
+    );
+    assert!(stdout.contains("\nunset AWS_PROFILE\n"));
+    assert!(
+        out.stderr_str()
+            .contains("arn:aws:iam::123456789012:user/alice")
+    );
+    let gst = sts.requests_for("GetSessionToken");
+    assert_eq!(gst.len(), 1);
+    assert_eq!(
+        FakeSts::signer_of(&gst[0]),
+        ALICE_KEY,
+        "signed with the long-term key"
+    );
+    assert_eq!(
+        gst[0].form_param("SerialNumber").as_deref(),
+        Some(ALICE_SERIAL)
+    );
+    assert_eq!(gst[0].form_param("TokenCode").as_deref(), Some(CODE));
+    assert_eq!(
+        gst[0].form_param("DurationSeconds").as_deref(),
+        Some("43200")
+    );
+    // The session never reaches stderr.
+    let stderr = out.stderr_str();
+    assert!(!stderr.contains("sessionsecret") && !stderr.contains("sessiontoken"));
+}
+
+#[test]
+fn stale_session_in_the_shell_is_not_the_source() {
+    let sb = sandbox();
+    sb.write_credentials(&format!(
+        "[default]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = alicesecret\nmfa_serial = {ALICE_SERIAL}\n"
+    ));
+    let sts = FakeSts::start(rules());
+    let out = run(sb
+        .cmd()
+        .env("AWS_ENDPOINT_URL_STS", sts.url())
+        .env("AWS_ACCESS_KEY_ID", "ASIAYESTERDAY0000001")
+        .env("AWS_SECRET_ACCESS_KEY", "old")
+        .env("AWS_SESSION_TOKEN", "yesterday")
+        .args(["mfa", CODE]));
+    out.assert_success();
+    assert!(
+        out.stderr_str()
+            .contains("ignoring the session keys in the environment")
+    );
+    let gst = sts.requests_for("GetSessionToken");
+    assert_eq!(FakeSts::signer_of(&gst[0]), ALICE_KEY);
+    assert!(gst[0].header("x-amz-security-token").is_none());
+}
+
+#[test]
+fn long_term_keys_in_the_environment_are_a_source() {
+    let sb = Sandbox::new();
+    let sts = FakeSts::start(rules());
+    let out = run(sb
+        .cmd()
+        .env("AWS_ENDPOINT_URL_STS", sts.url())
+        .env("AWS_ACCESS_KEY_ID", ALICE_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", "alicesecret")
+        .env("AWS_MFA_SERIAL", ALICE_SERIAL)
+        .args(["mfa", CODE]));
+    out.assert_success();
+    assert_eq!(
+        FakeSts::signer_of(&sts.requests_for("GetSessionToken")[0]),
+        ALICE_KEY
+    );
+}
+
+#[test]
+fn a_session_as_the_only_source_is_refused_before_calling_aws() {
+    let sb = Sandbox::new();
+    sb.write_credentials("[prod]\naws_access_key_id = ASIAX\naws_secret_access_key = s\naws_session_token = t\nmfa_serial = arn:aws:iam::1:mfa/a\n");
+    let sts = FakeSts::start(rules());
+    let out = aws_cred(&sb, &sts, &["mfa", CODE, "--profile", "prod"]);
+    out.assert_code(2);
+    assert!(out.stdout.is_empty());
+    assert!(
+        out.stderr_str().contains("holds session credentials"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(sts.actions().is_empty());
+}
+
+#[test]
+fn second_run_reuses_the_cached_session_and_force_renews_it() {
+    let sb = sandbox();
+    let sts = FakeSts::start(rules());
+    let first = aws_cred(
+        &sb,
+        &sts,
+        &["mfa", CODE, "--profile", "prod", "--format", "json"],
+    );
+    first.assert_success();
+    // A new code, no --force: the cached session is reused, no STS call.
+    let second = aws_cred(
+        &sb,
+        &sts,
+        &["mfa", "654321", "--profile", "prod", "--format", "json"],
+    );
+    second.assert_success();
+    assert_eq!(first.stdout, second.stdout);
+    assert!(second.stderr_str().contains("reused"));
+    // No code at all: still reused.
+    aws_cred(&sb, &sts, &["mfa", "--profile", "prod"]).assert_success();
+    assert_eq!(sts.requests_for("GetSessionToken").len(), 1);
+    // --force: a new session.
+    let forced = aws_cred(
+        &sb,
+        &sts,
+        &[
+            "mfa",
+            CODE,
+            "--profile",
+            "prod",
+            "--force",
+            "--format",
+            "json",
+        ],
+    );
+    forced.assert_success();
+    assert_ne!(forced.stdout, first.stdout);
+    assert_eq!(sts.requests_for("GetSessionToken").len(), 2);
+    // The cache file is private.
+    let dir = sb.home_path(".aws/aws-cred/cache/mfa");
+    let entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert_eq!(entries.len(), 1);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&entries[0]).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn no_code_and_no_terminal_exits_4_with_the_command_to_run() {
+    let sb = sandbox();
+    let sts = FakeSts::start(rules());
+    let out = aws_cred(&sb, &sts, &["mfa", "--profile", "prod"]);
+    out.assert_code(4);
+    assert!(out.stdout.is_empty());
+    assert!(
+        out.stderr_str()
+            .contains("run aws-cred mfa CODE --profile prod")
+    );
+    assert!(sts.actions().is_empty());
+}
+
+#[test]
+fn bad_code_format_and_duration_fail_before_any_call() {
+    let sb = sandbox();
+    let sts = FakeSts::start(rules());
+    for args in [
+        &["mfa", "12345", "--profile", "prod"][..],
+        &["mfa", "12345a", "--profile", "prod"],
+        &[
+            "mfa",
+            CODE,
+            "--profile",
+            "prod",
+            "--duration-seconds",
+            "899",
+        ],
+        &[
+            "mfa",
+            CODE,
+            "--profile",
+            "prod",
+            "--duration-seconds",
+            "129601",
+        ],
+    ] {
+        let out = aws_cred(&sb, &sts, args);
+        out.assert_code(2);
+        assert!(out.stdout.is_empty());
+    }
+    assert!(sts.actions().is_empty());
+}
+
+#[test]
+fn rejected_code_says_wait_for_the_next_one() {
+    let sb = sandbox();
+    let sts = FakeSts::start(rules());
+    let out = aws_cred(&sb, &sts, &["mfa", "000000", "--profile", "prod"]);
+    out.assert_code(1);
+    assert!(out.stdout.is_empty());
+    let err = out.stderr_str();
+    assert!(err.contains("MFA code rejected"), "{err}");
+    assert!(err.contains("next code"), "{err}");
+}
+
+#[test]
+fn wrong_serial_names_the_serial_and_its_origin() {
+    let sb = sandbox();
+    let sts = FakeSts::start(rules());
+    let out = aws_cred(
+        &sb,
+        &sts,
+        &[
+            "mfa",
+            CODE,
+            "--profile",
+            "prod",
+            "--serial-number",
+            "arn:aws:iam::123456789012:mfa/mallory",
+        ],
+    );
+    out.assert_code(1);
+    let err = out.stderr_str();
+    assert!(
+        err.contains("arn:aws:iam::123456789012:mfa/mallory"),
+        "{err}"
+    );
+    assert!(err.contains("--serial-number"), "{err}");
+    // From the profile: the message says so.
+    sb.write_credentials(&format!(
+        "[prod-long-term]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = s\nmfa_serial = {BOB_SERIAL}\n"
+    ));
+    let out = aws_cred(&sb, &sts, &["mfa", CODE, "--profile", "prod"]);
+    assert!(
+        out.stderr_str()
+            .contains("mfa_serial of profile prod-long-term"),
+        "{}",
+        out.stderr_str()
+    );
+}
+
+#[test]
+fn unknown_key_and_clock_skew_get_their_hints() {
+    let sb = Sandbox::new();
+    sb.write_credentials(&format!(
+        "[gone]\naws_access_key_id = AKIADELETED000000001\naws_secret_access_key = s\nmfa_serial = {ALICE_SERIAL}\n"
+    ));
+    let sts = FakeSts::start(rules());
+    let out = aws_cred(&sb, &sts, &["mfa", CODE, "--profile", "gone"]);
+    out.assert_code(1);
+    assert!(
+        out.stderr_str()
+            .contains("deleted, deactivated or mistyped"),
+        "{}",
+        out.stderr_str()
+    );
+
+    let skewed = FakeSts::start(StsRules {
+        clock_skew: true,
+        ..rules()
+    });
+    let sb = sandbox();
+    let out = aws_cred(&sb, &skewed, &["mfa", CODE, "--profile", "prod"]);
+    out.assert_code(1);
+    assert!(out.stderr_str().contains("clock"), "{}", out.stderr_str());
+}
+
+#[test]
+fn missing_serial_explains_how_to_save_one() {
+    let sb = Sandbox::new();
+    sb.write_credentials(&format!(
+        "[plain]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = s\n"
+    ));
+    let sts = FakeSts::start(rules());
+    let out = aws_cred(&sb, &sts, &["mfa", CODE, "--profile", "plain"]);
+    out.assert_code(2);
+    assert!(
+        out.stderr_str().contains("aws configure set mfa_serial"),
+        "{}",
+        out.stderr_str()
+    );
+}
+
+#[test]
+fn role_profiles_share_one_mfa_session_all_day() {
+    let sb = sandbox();
+    let sts = FakeSts::start(rules());
+    let out = aws_cred(&sb, &sts, &["mfa", CODE, "--profile", "admin"]);
+    out.assert_success();
+    assert!(
+        exported(&out.stdout_str(), "AWS_ACCESS_KEY_ID")
+            .unwrap()
+            .starts_with("ASIAROLE")
+    );
+    assert_eq!(
+        sts.actions(),
+        vec!["GetSessionToken", "GetCallerIdentity", "AssumeRole"]
+    );
+    let assume = &sts.requests_for("AssumeRole")[0];
+    assert!(
+        FakeSts::signer_of(assume).starts_with("ASIASESSION"),
+        "AssumeRole signed with the MFA session"
+    );
+    assert_eq!(
+        assume.form_param("RoleArn").as_deref(),
+        Some("arn:aws:iam::123456789012:role/Admin")
+    );
+
+    // Later in the day: export and whoami for another role profile sharing the device,
+    // no code, no GetSessionToken.
+    let out = aws_cred(
+        &sb,
+        &sts,
+        &[
+            "export",
+            "--profile",
+            "readonly",
+            "--format",
+            "json",
+            "--explain",
+        ],
+    );
+    out.assert_success();
+    assert!(
+        out.stderr_str().contains("MFA session"),
+        "{}",
+        out.stderr_str()
+    );
+    let readonly = sts.requests_for("AssumeRole").pop().unwrap();
+    assert_eq!(
+        readonly.form_param("RoleArn").as_deref(),
+        Some("arn:aws:iam::123456789012:role/ReadOnly")
+    );
+    assert_eq!(
+        readonly.form_param("DurationSeconds").as_deref(),
+        Some("7200")
+    );
+    let out = aws_cred(&sb, &sts, &["whoami", "--profile", "admin"]);
+    out.assert_success();
+    assert!(
+        out.stdout_str().contains("assumed-role/Admin"),
+        "{}",
+        out.stdout_str()
+    );
+    assert_eq!(sts.requests_for("GetSessionToken").len(), 1);
+}
+
+#[test]
+fn role_profile_without_a_session_asks_for_mfa_with_exit_4() {
+    let sb = sandbox();
+    let sts = FakeSts::start(rules());
+    let out = aws_cred(&sb, &sts, &["export", "--profile", "admin"]);
+    out.assert_code(4);
+    assert!(out.stdout.is_empty());
+    assert!(
+        out.stderr_str()
+            .contains("aws-cred mfa CODE --profile admin")
+    );
+    assert!(sts.actions().is_empty());
+}
+
+#[test]
+fn role_chaining_over_one_hour_is_explained() {
+    let sb = sandbox();
+    sb.write_config(&format!(
+        "[profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\nmfa_serial = {BOB_SERIAL}\n\
+         [profile deep]\nrole_arn = arn:aws:iam::123456789012:role/Deep\nsource_profile = admin\nduration_seconds = 7200\n"
+    ));
+    let sts = FakeSts::start(rules());
+    let out = aws_cred(&sb, &sts, &["mfa", CODE, "--profile", "deep"]);
+    out.assert_code(2);
+    assert!(out.stderr_str().contains("1 hour"), "{}", out.stderr_str());
+}
+
+#[test]
+fn write_profile_with_the_long_term_convention_writes_the_plain_name() {
+    let sb = sandbox();
+    let before = sb.read("home/.aws/credentials");
+    let sts = FakeSts::start(rules());
+    let out = aws_cred(
+        &sb,
+        &sts,
+        &["mfa", CODE, "--profile", "prod", "--write-profile"],
+    );
+    out.assert_success();
+    assert!(
+        out.stdout.is_empty(),
+        "nothing on stdout when writing a profile"
+    );
+    let after = sb.read("home/.aws/credentials");
+    assert!(after.starts_with(&before), "existing bytes untouched");
+    assert!(
+        after.contains("[prod]\naws_access_key_id = ASIASESSION"),
+        "{after}"
+    );
+    assert!(after.contains("aws_cred_expiration = "));
+    // Every other tool can now use --profile prod; aws-cred reads it back too.
+    let out = aws_cred(
+        &sb,
+        &sts,
+        &["export", "--profile", "prod", "--format", "json"],
+    );
+    out.assert_success();
+    assert!(out.stdout_str().contains("ASIASESSION"));
+}
+
+#[test]
+fn never_writes_the_session_over_its_own_long_term_keys() {
+    let sb = Sandbox::new();
+    sb.write_credentials(&format!(
+        "[alice]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = s\nmfa_serial = {ALICE_SERIAL}\n"
+    ));
+    let sts = FakeSts::start(rules());
+    for extra in [&[][..], &["--force"][..]] {
+        let mut args = vec![
+            "mfa",
+            CODE,
+            "--profile",
+            "alice",
+            "--write-profile",
+            "alice",
+        ];
+        args.extend_from_slice(extra);
+        let out = aws_cred(&sb, &sts, &args);
+        out.assert_code(2);
+        assert!(out.stderr_str().contains("long-term keys it is made from"));
+    }
+    assert!(sb.read("home/.aws/credentials").contains(ALICE_KEY));
+    assert!(sts.actions().is_empty(), "refused before any call");
+}
+
+#[test]
+fn concurrent_runs_use_the_code_once() {
+    let sb = sandbox();
+    let sts = FakeSts::start(rules());
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            sb.cmd()
+                .env("AWS_ENDPOINT_URL_STS", sts.url())
+                .args(["mfa", CODE, "--profile", "prod", "--format", "json"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for out in &outputs {
+        out.assert_success();
+        assert_eq!(
+            out.stdout, outputs[0].stdout,
+            "every run prints the same session"
+        );
+    }
+    assert_eq!(sts.requests_for("GetSessionToken").len(), 1);
+}
+
+#[test]
+fn moto_happy_path_then_whoami_with_the_session() {
+    let Some(moto) = support::Moto::start() else {
+        return;
+    };
+    let sb = sandbox();
+    let out = run(sb.cmd().env("AWS_ENDPOINT_URL", moto.url()).args([
+        "mfa",
+        CODE,
+        "--profile",
+        "admin",
+        "--format",
+        "json",
+    ]));
+    out.assert_success();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (key, secret, token) = (
+        doc["AccessKeyId"].as_str().unwrap(),
+        doc["SecretAccessKey"].as_str().unwrap(),
+        doc["SessionToken"].as_str().unwrap(),
+    );
+    let who = run(sb
+        .cmd()
+        .env("AWS_ENDPOINT_URL", moto.url())
+        .env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_SESSION_TOKEN", token)
+        .args(["whoami", "--json"]));
+    who.assert_success();
+    let doc: serde_json::Value = serde_json::from_slice(&who.stdout).unwrap();
+    assert!(
+        doc["arn"].as_str().unwrap().contains("assumed-role/Admin"),
+        "{doc}"
+    );
+    assert_eq!(doc["source"]["link"], "env");
+}

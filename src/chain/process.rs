@@ -20,21 +20,25 @@ struct ProcessOutput {
 /// Run `command` with `sh -c` (as the AWS SDKs do on Unix); its stderr goes to ours so a
 /// prompt or error from it reaches the person.
 pub async fn run(profile: &str, command: &str) -> anyhow::Result<Credentials> {
-    let output = tokio::process::Command::new("sh")
+    let child = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(command)
-        .env("AWS_CRED_PROCESS_PARENT", profile)
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
-        .output()
-        .await
+        .spawn()
         .map_err(|err| {
             Problem::failure(format!(
                 "cannot start credential_process of profile {profile}: {err}"
             ))
         })?;
+    // `output()` would capture stderr too; the process's own messages belong to the person.
+    let output = child.wait_with_output().await.map_err(|err| {
+        Problem::failure(format!(
+            "credential_process of profile {profile} could not be read: {err}"
+        ))
+    })?;
     if !output.status.success() {
         return Err(Problem::failure(format!(
             "credential_process of profile {profile} failed ({}); its own message is above",

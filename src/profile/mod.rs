@@ -111,7 +111,7 @@ impl Profiles {
             )
             .await
             .map_err(|err| {
-                Problem::usage(format!("{err}")).hint(
+                Problem::usage(crate::error::causes(&err)).hint(
                     "fix the line named above; `aws configure list` shows how the AWS CLI reads it",
                 )
             })?

@@ -366,12 +366,11 @@ pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
 /// Run a plan: get the base credentials, then assume each role with the previous ones.
 pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
     // A plain MFA profile: today's session, when `aws-cred mfa` made one.
-    if let (Base::Static { profile }, true) = (&plan.base, plan.roles.is_empty()) {
-        if let Some(serial) = crate::mfa::profile_serial(req.profiles, profile) {
-            if let Some(found) = cached_mfa_session(req, profile, &serial.value)? {
-                return Ok(found);
-            }
-        }
+    if let (Base::Static { profile }, true) = (&plan.base, plan.roles.is_empty())
+        && let Some(serial) = crate::mfa::profile_serial(req.profiles, profile)
+        && let Some(found) = cached_mfa_session(req, profile, &serial.value)?
+    {
+        return Ok(found);
     }
     let (mut credentials, mut location) = base_credentials(req, &plan.base).await?;
     for step in &plan.roles {

@@ -24,13 +24,13 @@ pub async fn run(setup: &Setup, args: &MfaArgs) -> anyhow::Result<()> {
         mfa::validate_code(code)?;
     }
     mfa::validate_duration(args.duration_seconds)?;
-    if let Some(seconds) = args.role_duration_seconds {
-        if !(900..=43_200).contains(&seconds) {
-            return Err(Problem::usage(format!(
-                "--role-duration-seconds {seconds} is out of range (900-43200, and at most the role's maximum)"
-            ))
-            .into());
-        }
+    if let Some(seconds) = args.role_duration_seconds
+        && !(900..=43_200).contains(&seconds)
+    {
+        return Err(Problem::usage(format!(
+            "--role-duration-seconds {seconds} is out of range (900-43200, and at most the role's maximum)"
+        ))
+        .into());
     }
     let margin = mfa::margin(&setup.ctx, args.margin_minutes)?;
     let source = find_source(setup)?;
@@ -103,23 +103,23 @@ fn find_source(setup: &Setup) -> anyhow::Result<Source> {
     let name = profiles.selected.as_str();
     let env_keys = crate::chain::env_credentials(ctx)?;
 
-    if profiles.selection == Selection::Default {
-        if let Some(found) = &env_keys {
-            if found.credentials.session_token().is_none() {
-                return Ok(Source {
-                    long_term: LongTerm {
-                        profile: None,
-                        credentials: found.credentials.clone(),
-                        convention_for: None,
-                    },
-                    serial: None,
-                    roles: Vec::new(),
-                });
-            }
-            eprintln!(
-                "note: ignoring the session keys in the environment (AWS_SESSION_TOKEN is set); using profile {name}"
-            );
+    if profiles.selection == Selection::Default
+        && let Some(found) = &env_keys
+    {
+        if found.credentials.session_token().is_none() {
+            return Ok(Source {
+                long_term: LongTerm {
+                    profile: None,
+                    credentials: found.credentials.clone(),
+                    convention_for: None,
+                },
+                serial: None,
+                roles: Vec::new(),
+            });
         }
+        eprintln!(
+            "note: ignoring the session keys in the environment (AWS_SESSION_TOKEN is set); using profile {name}"
+        );
     }
 
     // Role profiles: role_arn + mfa_serial (+ source_profile).
@@ -276,10 +276,10 @@ async fn session(
     let key = mfa::cache_key(long_term.credentials.access_key_id(), &serial.value);
     let _lock = cache.lock(&key)?;
     let now = setup.ctx.now();
-    if !args.force {
-        if let Some((session, _)) = mfa::cached(&cache, &key, now, margin) {
-            return Ok((session, true));
-        }
+    if !args.force
+        && let Some((session, _)) = mfa::cached(&cache, &key, now, margin)
+    {
+        return Ok((session, true));
     }
     let code = match &args.code {
         Some(code) => code.clone(),

@@ -33,10 +33,10 @@ pub struct Setup {
 
 impl Setup {
     pub async fn new(ctx: Context, global: &GlobalArgs) -> anyhow::Result<Self> {
-        if let Some(name) = &global.profile {
-            if name.trim().is_empty() {
-                return Err(Problem::usage("--profile needs a name").into());
-            }
+        if let Some(name) = &global.profile
+            && name.trim().is_empty()
+        {
+            return Err(Problem::usage("--profile needs a name").into());
         }
         let profiles = Profiles::load(&ctx, global.profile.as_deref()).await?;
         let region = resolve_region(&ctx, global.region.as_deref(), &profiles);

@@ -3,9 +3,11 @@
 
 use crate::context::Context;
 use crate::error::{Exit, Problem};
+use crate::http;
 use crate::profile::Profiles;
 use aws_credential_types::Credentials;
 use aws_runtime::env_config::EnvConfigValue;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
@@ -38,20 +40,38 @@ pub struct Aws {
     env: aws_types::os_shim_internal::Env,
     profiles: aws_config::profile::ProfileSet,
     ignore_configured_endpoints: bool,
+    aws_http: SharedHttpClient,
+    local_http: SharedHttpClient,
 }
 
 impl Aws {
-    pub fn new(ctx: &Context, profiles: &Profiles) -> Self {
+    pub fn new(ctx: &Context, profiles: &Profiles) -> Result<Self, Problem> {
         let ignore_configured_endpoints = ctx.flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
             || profiles
                 .set
                 .get("ignore_configured_endpoint_urls")
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-        Aws {
+        let ca_bundle = ctx
+            .var("AWS_CA_BUNDLE")
+            .or_else(|| profiles.set.get("ca_bundle").map(str::trim))
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                crate::profile::expand_home(p, ctx.home().as_deref()).unwrap_or_else(|| p.into())
+            });
+        let settings = http::HttpSettings::load(ca_bundle.as_deref(), ctx.var(http::REDIRECT_VAR))?;
+        Ok(Aws {
             env: ctx.sdk_env(),
             profiles: profiles.set.clone(),
             ignore_configured_endpoints,
-        }
+            aws_http: http::aws_client(&settings)?,
+            local_http: http::local_client(&settings)?,
+        })
+    }
+
+    /// The client for ECS and IMDS (no proxy), as aws-config's providers take it.
+    pub fn local_provider_config(&self) -> aws_config::provider_config::ProviderConfig {
+        aws_config::provider_config::ProviderConfig::without_region()
+            .with_http_client(self.local_http.clone())
     }
 
     /// `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, the profile's `[services]` section,
@@ -106,6 +126,7 @@ macro_rules! client_builder {
                 let mut config = $krate::Config::builder()
                     .behavior_version($krate::config::BehaviorVersion::latest())
                     .region($krate::config::Region::new(region.to_string()))
+                    .http_client(self.aws_http.clone())
                     .timeout_config(Self::timeouts())
                     .retry_config(Self::retries());
                 if let Some(credentials) = credentials {
@@ -260,7 +281,7 @@ mod tests {
             "p",
         );
         let ctx = Context::with_env([]);
-        let aws = Aws::new(&ctx, &profiles);
+        let aws = Aws::new(&ctx, &profiles).unwrap();
         assert_eq!(
             aws.endpoint_url("STS").as_deref(),
             Some("http://services-sts")
@@ -271,7 +292,7 @@ mod tests {
             ("AWS_ENDPOINT_URL", "http://global"),
             ("AWS_ENDPOINT_URL_SSO_OIDC", "http://oidc"),
         ]);
-        let aws = Aws::new(&ctx, &profiles);
+        let aws = Aws::new(&ctx, &profiles).unwrap();
         assert_eq!(aws.endpoint_url("STS").as_deref(), Some("http://global"));
         assert_eq!(aws.endpoint_url("SSO OIDC").as_deref(), Some("http://oidc"));
 
@@ -279,7 +300,7 @@ mod tests {
             ("AWS_ENDPOINT_URL", "http://global"),
             ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
         ]);
-        assert_eq!(Aws::new(&ctx, &profiles).endpoint_url("STS"), None);
+        assert_eq!(Aws::new(&ctx, &profiles).unwrap().endpoint_url("STS"), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod error;
+pub mod http;
 pub mod mfa;
 pub mod output;
 pub mod profile;

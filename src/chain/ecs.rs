@@ -5,7 +5,6 @@
 use super::{Found, Request, Step};
 use crate::error::Problem;
 use aws_config::ecs::EcsCredentialsProvider;
-use aws_config::provider_config::ProviderConfig;
 use std::time::Duration;
 
 const ECS_HOST: &str = "http://169.254.170.2";
@@ -38,7 +37,7 @@ pub async fn fetch(req: &Request<'_>) -> anyhow::Result<Found> {
         .into());
     };
     let provider = EcsCredentialsProvider::builder()
-        .configure(&ProviderConfig::without_region())
+        .configure(&req.aws.local_provider_config())
         .connect_timeout(Duration::from_secs(2))
         .read_timeout(Duration::from_secs(5))
         .build();

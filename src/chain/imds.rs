@@ -62,6 +62,7 @@ pub async fn fetch(req: &Request<'_>) -> anyhow::Result<Found> {
     let url = endpoint(req);
     let (timeout, attempts) = limits(req);
     let client = imds::Client::builder()
+        .configure(&req.aws.local_provider_config())
         .endpoint(&url)
         .map_err(|err| {
             Problem::usage(format!("invalid instance metadata endpoint {url:?}: {err}"))

@@ -40,7 +40,7 @@ impl Setup {
         }
         let profiles = Profiles::load(&ctx, global.profile.as_deref()).await?;
         let region = resolve_region(&ctx, global.region.as_deref(), &profiles);
-        let aws = Aws::new(&ctx, &profiles);
+        let aws = Aws::new(&ctx, &profiles)?;
         Ok(Setup {
             ctx,
             profiles,

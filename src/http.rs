@@ -1,0 +1,199 @@
+//! The HTTP clients every AWS call goes through: one for AWS endpoints (honouring
+//! HTTPS_PROXY / HTTP_PROXY / NO_PROXY and extra CA certificates from AWS_CA_BUNDLE or the
+//! profile's `ca_bundle`), one for the link-local credential endpoints (ECS, IMDS), which never
+//! go through a proxy.
+//!
+//! A test-only switch, `AWS_CRED_TEST_REDIRECT_ALL_HTTP=http://127.0.0.1:PORT`, sends every
+//! request to one loopback server (keeping method, path and query; the original host goes in
+//! `x-aws-cred-original-host`) so recorded traffic can be replayed whatever host it names.
+
+use crate::error::Problem;
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+use aws_smithy_http_client::{Builder, Connector};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use std::path::Path;
+
+pub const REDIRECT_VAR: &str = "AWS_CRED_TEST_REDIRECT_ALL_HTTP";
+
+/// What the clients need to know, read once from the environment and profile.
+#[derive(Debug, Clone, Default)]
+pub struct HttpSettings {
+    /// Extra trusted roots (PEM), for TLS-inspecting proxies.
+    pub ca_bundle: Option<Vec<u8>>,
+    pub redirect: Option<String>,
+}
+
+impl HttpSettings {
+    pub fn load(ca_bundle_path: Option<&Path>, redirect: Option<&str>) -> Result<Self, Problem> {
+        let ca_bundle = match ca_bundle_path {
+            None => None,
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|err| {
+                    Problem::usage(format!(
+                        "cannot read the CA bundle {}: {err}",
+                        path.display()
+                    ))
+                    .hint("fix AWS_CA_BUNDLE or the profile's ca_bundle (a PEM file)")
+                })?;
+                if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                    return Err(Problem::usage(format!(
+                        "the CA bundle {} holds no PEM certificate",
+                        path.display()
+                    ))
+                    .hint("it must contain -----BEGIN CERTIFICATE----- blocks"));
+                }
+                Some(pem)
+            }
+        };
+        Ok(HttpSettings {
+            ca_bundle,
+            redirect: redirect.map(str::to_string),
+        })
+    }
+}
+
+fn connector_fn(
+    proxy: ProxyConfig,
+    tls_context: TlsContext,
+) -> impl Fn(Option<&HttpConnectorSettings>, Option<&RuntimeComponents>) -> Connector
++ Send
++ Sync
++ 'static {
+    move |settings, components| {
+        let mut builder = Connector::builder();
+        builder.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            builder.set_sleep_impl(components.sleep_impl());
+        }
+        builder
+            .proxy_config(proxy.clone())
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::AwsLc,
+            ))
+            .tls_context(tls_context.clone())
+            .build()
+    }
+}
+
+fn tls_context(settings: &HttpSettings) -> Result<TlsContext, Problem> {
+    let mut store = TrustStore::default();
+    if let Some(pem) = &settings.ca_bundle {
+        store.add_pem_certificate(pem.clone());
+    }
+    TlsContext::builder()
+        .with_trust_store(store)
+        .build()
+        .map_err(|err| Problem::usage(format!("invalid TLS settings: {err}")))
+}
+
+/// The client for AWS service endpoints.
+pub fn aws_client(settings: &HttpSettings) -> Result<SharedHttpClient, Problem> {
+    let client = Builder::new().build_with_connector_fn(connector_fn(
+        ProxyConfig::from_env(),
+        tls_context(settings)?,
+    ));
+    Ok(redirected(client, settings))
+}
+
+/// The client for ECS and IMDS endpoints: direct, never through a proxy.
+pub fn local_client(settings: &HttpSettings) -> Result<SharedHttpClient, Problem> {
+    let client = Builder::new().build_with_connector_fn(connector_fn(
+        ProxyConfig::disabled(),
+        tls_context(settings)?,
+    ));
+    Ok(redirected(client, settings))
+}
+
+fn redirected(client: SharedHttpClient, settings: &HttpSettings) -> SharedHttpClient {
+    match &settings.redirect {
+        Some(target) => SharedHttpClient::new(Redirect {
+            inner: client,
+            target: target.trim_end_matches('/').to_string(),
+        }),
+        None => client,
+    }
+}
+
+#[derive(Debug)]
+struct Redirect {
+    inner: SharedHttpClient,
+    target: String,
+}
+
+impl HttpClient for Redirect {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(RedirectConnector {
+            inner: self.inner.http_connector(settings, components),
+            target: self.target.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct RedirectConnector {
+    inner: SharedHttpConnector,
+    target: String,
+}
+
+impl HttpConnector for RedirectConnector {
+    fn call(&self, mut request: HttpRequest) -> HttpConnectorFuture {
+        let original = request.uri().to_string();
+        let (host, path) = split_uri(&original);
+        let new_uri = format!("{}{path}", self.target);
+        if let Err(err) = request.set_uri(new_uri.as_str()) {
+            return HttpConnectorFuture::ready(Err(
+                aws_smithy_runtime_api::client::result::ConnectorError::user(Box::new(err)),
+            ));
+        }
+        request
+            .headers_mut()
+            .insert("x-aws-cred-original-host", host.to_string());
+        self.inner.call(request)
+    }
+}
+
+/// `https://host:1/p?q` → (`host:1`, `/p?q`).
+fn split_uri(uri: &str) -> (&str, &str) {
+    let rest = uri.split_once("://").map(|(_, r)| r).unwrap_or(uri);
+    match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_split_keeps_path_and_query() {
+        assert_eq!(
+            split_uri("https://sts.us-east-1.amazonaws.com/?Action=x"),
+            ("sts.us-east-1.amazonaws.com", "/?Action=x")
+        );
+        assert_eq!(
+            split_uri("http://169.254.169.254:80/latest/api/token"),
+            ("169.254.169.254:80", "/latest/api/token")
+        );
+        assert_eq!(split_uri("http://h"), ("h", "/"));
+    }
+
+    #[test]
+    fn ca_bundle_must_be_pem() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.pem");
+        std::fs::write(&bad, "not a cert").unwrap();
+        assert!(HttpSettings::load(Some(&bad), None).is_err());
+        assert!(HttpSettings::load(Some(&dir.path().join("missing.pem")), None).is_err());
+    }
+}

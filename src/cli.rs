@@ -43,8 +43,38 @@ pub enum Command {
     )]
     Mfa(MfaArgs),
     /// Show who the resolved credentials belong to, and where they came from.
-    #[command(after_help = "Examples:\n  aws-cred whoami\n  aws-cred whoami --profile prod --json")]
+    #[command(
+        after_help = "Examples:\n  aws-cred whoami\n  aws-cred whoami --profile prod --json\n  PS1='[$(aws-cred whoami --short 2>/dev/null)] $ '"
+    )]
     Whoami(WhoamiArgs),
+    /// Run a command with the resolved credentials and region in its environment
+    /// (AWS_PROFILE removed); exits with the command's exit code.
+    #[command(
+        after_help = "Examples:\n  aws-cred exec --profile admin -- terraform plan\n  aws-cred exec -- aws s3 ls"
+    )]
+    Exec(ExecArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Install:\n  bash:       aws-cred completions bash > ~/.local/share/bash-completion/completions/aws-cred\n  zsh:        aws-cred completions zsh > \"${fpath[1]}/_aws-cred\"\n  fish:       aws-cred completions fish > ~/.config/fish/completions/aws-cred.fish\n  PowerShell: aws-cred completions powershell >> $PROFILE"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    #[command(after_help = "Install:\n  aws-cred man > ~/.local/share/man/man1/aws-cred.1")]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The command and its arguments (after `--`).
+    #[arg(required = true, num_args = 1.., trailing_var_arg = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -107,8 +137,11 @@ pub struct MfaArgs {
 #[derive(Debug, Args)]
 pub struct WhoamiArgs {
     /// Machine-readable output (schema_version 1).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "short")]
     pub json: bool,
+    /// Just the ARN, for shell prompts.
+    #[arg(long)]
+    pub short: bool,
     /// Also print the chain trace on stderr.
     #[arg(long)]
     pub explain: bool,

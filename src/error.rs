@@ -19,6 +19,10 @@ pub enum Exit {
     Expired,
     /// Interrupted by Ctrl-C.
     Interrupted,
+    /// `exec`: the command could not be run (as shells report it).
+    CannotExecute,
+    /// `exec`: the command was not found.
+    CommandNotFound,
 }
 
 impl Exit {
@@ -29,6 +33,8 @@ impl Exit {
             Exit::NoCredentials => 3,
             Exit::Expired => 4,
             Exit::Interrupted => 130,
+            Exit::CannotExecute => 126,
+            Exit::CommandNotFound => 127,
         }
     }
 }

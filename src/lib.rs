@@ -19,10 +19,18 @@ use context::Context;
 
 /// Run one command line to completion.
 pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
+    // These need no configuration at all.
+    match &cli.command {
+        Command::Completions(args) => return commands::shell::completions(args.shell),
+        Command::Man => return commands::shell::man(),
+        _ => {}
+    }
     let setup = Setup::new(ctx, &cli.global).await?;
     match &cli.command {
         Command::Export(args) => commands::export::run(&setup, args).await,
         Command::Mfa(args) => commands::mfa::run(&setup, args).await,
         Command::Whoami(args) => commands::whoami::run(&setup, args).await,
+        Command::Exec(args) => commands::exec::run(&setup, args).await,
+        Command::Completions(_) | Command::Man => unreachable!("handled above"),
     }
 }

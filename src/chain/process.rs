@@ -17,12 +17,50 @@ struct ProcessOutput {
     account_id: Option<String>,
 }
 
+/// Profiles whose credential_process is running aws-cred right now, outermost first; passed
+/// down to child processes so a profile that calls aws-cred for itself fails at once instead
+/// of forking forever.
+pub const PARENTS_VAR: &str = "AWS_CRED_PROCESS_PROFILES";
+const MAX_DEPTH: usize = 8;
+
+/// Refuse to run `profile`'s credential_process again inside itself.
+pub fn check_recursion(parents: Option<&str>, profile: &str) -> Result<(), Problem> {
+    let parents: Vec<&str> = parents
+        .map(|p| p.split(',').filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
+    if parents.contains(&profile) {
+        return Err(Problem::usage(format!(
+            "credential_process recursion: profile {profile}'s credential_process runs aws-cred for profile {profile} again (chain: {} -> {profile})",
+            parents.join(" -> ")
+        ))
+        .hint("point credential_process at another profile, e.g. credential_process = aws-cred export --format json --profile BASE"));
+    }
+    if parents.len() >= MAX_DEPTH {
+        return Err(Problem::usage(format!(
+            "credential_process nested {} levels deep ({})",
+            parents.len(),
+            parents.join(" -> ")
+        )));
+    }
+    Ok(())
+}
+
 /// Run `command` with `sh -c` (as the AWS SDKs do on Unix); its stderr goes to ours so a
 /// prompt or error from it reaches the person.
-pub async fn run(profile: &str, command: &str) -> anyhow::Result<Credentials> {
+pub async fn run(
+    profile: &str,
+    command: &str,
+    parents: Option<&str>,
+) -> anyhow::Result<Credentials> {
+    check_recursion(parents, profile)?;
+    let chain = match parents {
+        Some(p) if !p.is_empty() => format!("{p},{profile}"),
+        _ => profile.to_string(),
+    };
     let child = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(command)
+        .env(PARENTS_VAR, chain)
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -90,6 +128,15 @@ pub fn parse(profile: &str, stdout: &[u8]) -> anyhow::Result<Credentials> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recursion_is_refused() {
+        assert!(check_recursion(None, "a").is_ok());
+        assert!(check_recursion(Some("b,c"), "a").is_ok());
+        let err = check_recursion(Some("b,a"), "a").unwrap_err();
+        assert!(err.message.contains("b -> a -> a"), "{}", err.message);
+        assert!(check_recursion(Some("1,2,3,4,5,6,7,8"), "x").is_err());
+    }
 
     #[test]
     fn parses_version_one() {

@@ -482,7 +482,8 @@ async fn base_credentials(req: &Request<'_>, base: &Base) -> anyhow::Result<(Cre
             ))
         }
         Base::Process { profile, command } => {
-            let credentials = super::process::run(profile, command).await?;
+            let parents = req.ctx.var(super::process::PARENTS_VAR);
+            let credentials = super::process::run(profile, command, parents).await?;
             Ok((
                 credentials,
                 format!("credential_process of profile {profile}"),

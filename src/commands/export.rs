@@ -9,6 +9,7 @@ pub async fn run(setup: &Setup, args: &ExportArgs) -> anyhow::Result<()> {
         return emit(&output::render_unset(args.output.format));
     }
     let resolution = setup.resolve(args.explain).await?;
+    super::warn_if_expiring(setup, &resolution.credentials);
     let exports = Exports {
         credentials: &resolution.credentials,
         region: setup.region.as_ref().map(|r| r.name.as_str()),

@@ -1,8 +1,10 @@
 //! Subcommands. Each takes validated arguments and the shared [`Setup`], and writes to stdout
 //! only through [`deliver`] / [`emit`].
 
+pub mod exec;
 pub mod export;
 pub mod mfa;
+pub mod shell;
 pub mod whoami;
 
 use crate::aws::Aws;
@@ -80,6 +82,19 @@ impl Setup {
     }
 }
 
+/// Warn on stderr when credentials expire within 15 minutes.
+pub fn warn_if_expiring(setup: &Setup, creds: &aws_credential_types::Credentials) {
+    let Some(expiry) = creds.expiry() else { return };
+    let now = setup.ctx.now();
+    if expiry > now && expiry <= now + Duration::from_secs(15 * 60) {
+        eprintln!(
+            "warning: these credentials expire {} ({})",
+            output::remaining(now, expiry),
+            output::rfc3339(expiry)
+        );
+    }
+}
+
 /// `--region`, AWS_REGION, AWS_DEFAULT_REGION, then the profile's `region`.
 pub fn resolve_region(ctx: &Context, flag: Option<&str>, profiles: &Profiles) -> Option<Region> {
     let region = |name: &str, source: String| {
@@ -147,8 +162,12 @@ pub fn deliver(setup: &Setup, delivery: Delivery<'_>, exports: &Exports<'_>) -> 
         Some(name) => write_profile(setup, name, delivery.force, exports),
         None => {
             let text = output::render(delivery.format, exports).map_err(|err| {
-                Problem::usage(err.to_string())
-                    .hint("use --format sh, fish, powershell or json, which carry any value")
+                let hint = if err.what == "a NUL byte" {
+                    "no environment variable can hold a NUL byte; --format json carries it"
+                } else {
+                    "use --format sh, fish, powershell or json, which carry any other value"
+                };
+                Problem::usage(err.to_string()).hint(hint)
             })?;
             emit(&text)
         }

@@ -45,6 +45,10 @@ pub async fn run(setup: &Setup, args: &WhoamiArgs) -> anyhow::Result<()> {
         sts::get_caller_identity(&setup.aws, region.unwrap_or(FALLBACK_REGION), creds.clone())
             .await?;
     let now = setup.ctx.now();
+    if args.short {
+        return emit(&format!("{}\n", identity.arn));
+    }
+    super::warn_if_expiring(setup, creds);
     if args.json {
         let doc = WhoamiJson {
             schema_version: 1,

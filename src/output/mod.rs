@@ -30,6 +30,19 @@ pub enum Format {
     Json,
 }
 
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Sh => "sh",
+            Format::Fish => "fish",
+            Format::Powershell => "powershell",
+            Format::Cmd => "cmd",
+            Format::Dotenv => "dotenv",
+            Format::Json => "json",
+        }
+    }
+}
+
 /// An extra variable some flows add (Cognito tokens): its shell name and its JSON key.
 #[derive(Debug, Clone)]
 pub struct Extra {
@@ -128,6 +141,16 @@ fn lines<'a>(exports: &'a Exports<'a>) -> Vec<Line<'a>> {
 fn render_lines(format: Format, lines: &[Line<'_>]) -> Result<String, Unrepresentable> {
     let mut out = String::new();
     for line in lines {
+        // No environment variable can hold a NUL byte; shells would cut or drop it silently.
+        if let Line::Set(k, v) = line
+            && v.contains('\0')
+        {
+            return Err(Unrepresentable {
+                variable: k.to_string(),
+                format: format.name(),
+                what: "a NUL byte",
+            });
+        }
         let text = match (format, line) {
             (Format::Sh, Line::Set(k, v)) => format!("export {k}={}", quote::sh(v)),
             (Format::Sh, Line::Unset(k)) => format!("unset {k}"),
@@ -357,6 +380,33 @@ mod tests {
         assert_eq!(remaining(now, at(250)), "in 4m 10s");
         assert_eq!(remaining(now, at(5)), "in 5s");
         assert_eq!(remaining(at(180), now), "expired 3m 00s ago");
+    }
+
+    #[test]
+    fn nul_bytes_are_refused_in_every_shell_format() {
+        let creds = Credentials::builder()
+            .access_key_id("AKIA")
+            .secret_access_key("s\0x")
+            .provider_name("test")
+            .build();
+        let exports = Exports {
+            credentials: &creds,
+            region: None,
+            unset_profile: false,
+            extras: vec![],
+        };
+        for format in [
+            Format::Sh,
+            Format::Fish,
+            Format::Powershell,
+            Format::Cmd,
+            Format::Dotenv,
+        ] {
+            let err = render(format, &exports).unwrap_err();
+            assert_eq!(err.variable, "AWS_SECRET_ACCESS_KEY");
+            assert_eq!(err.what, "a NUL byte");
+        }
+        assert!(render(Format::Json, &exports).unwrap().contains("\\u0000"));
     }
 
     #[test]

@@ -87,12 +87,19 @@ pub fn cmd(variable: &str, value: &str) -> Result<String, Unrepresentable> {
 /// (credential values always are), else single-quoted with `\\` and `\'` escapes as
 /// python-dotenv reads them. Line breaks are refused: readers disagree about them.
 pub fn dotenv(variable: &str, value: &str) -> Result<String, Unrepresentable> {
-    if value.contains(['\r', '\n']) {
-        return Err(Unrepresentable {
+    let refuse = |what| {
+        Err(Unrepresentable {
             variable: variable.to_string(),
             format: "dotenv",
-            what: "a line break",
-        });
+            what,
+        })
+    };
+    if value.contains(['\r', '\n']) {
+        return refuse("a line break");
+    }
+    // python-dotenv expands `${NAME}` even inside single quotes and has no escape for it.
+    if value.contains("${") {
+        return refuse("\"${\" (dotenv readers expand it)");
     }
     let bare = value
         .chars()
@@ -170,5 +177,7 @@ mod tests {
         assert_eq!(dotenv("K", "a b").unwrap(), "'a b'");
         assert_eq!(dotenv("K", r"it's\").unwrap(), r"'it\'s\\'");
         assert!(dotenv("K", "a\nb").is_err());
+        assert!(dotenv("K", "a${HOME}").is_err());
+        assert_eq!(dotenv("K", "a$HOME").unwrap(), "'a$HOME'");
     }
 }

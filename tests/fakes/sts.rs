@@ -1,6 +1,7 @@
 //! A faithful loopback STS for what moto does not check: MFA codes and serials, session
 //! credentials as a GetSessionToken source, duration bounds, role-chaining caps, clock skew.
 //! Error codes and messages are the ones AWS sends (STS API reference, real answers).
+#![allow(dead_code)] // each test file uses a different part
 
 use crate::support::{FakeHttp, Request, Response};
 use std::collections::HashMap;

@@ -1,0 +1,477 @@
+//! Everyday polish: exec, credential_process hygiene, corporate networks (proxy, CA bundle),
+//! completions and man page, whoami --short, expiry warnings.
+
+#[path = "fakes/sts.rs"]
+mod fake_sts;
+mod support;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use support::{FakeHttp, OutputExt, Response, Sandbox, run};
+
+fn static_profile(sb: &Sandbox) {
+    sb.write_credentials(
+        "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = basesecret\n",
+    );
+    sb.write_config("[profile base]\nregion = eu-west-3\n");
+}
+
+#[test]
+fn exec_passes_credentials_and_region_and_removes_aws_profile() {
+    let sb = Sandbox::new();
+    static_profile(&sb);
+    let out = run(sb
+        .cmd()
+        .env("AWS_PROFILE", "base")
+        .env("AWS_SESSION_TOKEN", "stale")
+        .args(["exec", "--", "sh", "-c", "printf '%s|%s|%s|%s|%s' \"$AWS_ACCESS_KEY_ID\" \"$AWS_SECRET_ACCESS_KEY\" \"$AWS_REGION\" \"${AWS_PROFILE-none}\" \"${AWS_SESSION_TOKEN-none}\""]));
+    out.assert_success();
+    assert_eq!(out.stdout_str(), "AKIABASE|basesecret|eu-west-3|none|none");
+}
+
+#[test]
+fn exec_exits_with_the_commands_code() {
+    let sb = Sandbox::new();
+    static_profile(&sb);
+    let out = sb.aws_cred(&["exec", "--profile", "base", "--", "sh", "-c", "exit 7"]);
+    out.assert_code(7);
+    let out = sb.aws_cred(&[
+        "exec",
+        "--profile",
+        "base",
+        "--",
+        "definitely-not-a-command-xyz",
+    ]);
+    out.assert_code(127);
+    assert!(
+        out.stderr_str()
+            .contains("definitely-not-a-command-xyz: not found")
+    );
+}
+
+#[test]
+fn exec_refuses_an_empty_command() {
+    let sb = Sandbox::new();
+    static_profile(&sb);
+    let out = sb.aws_cred(&["exec", "--profile", "base", "--"]);
+    out.assert_code(2);
+    let out = sb.aws_cred(&["exec", "--profile", "base"]);
+    out.assert_code(2);
+}
+
+#[test]
+fn exec_failure_to_resolve_runs_nothing() {
+    let sb = Sandbox::new();
+    let marker = sb.path("ran");
+    let out = sb.aws_cred(&["exec", "--", "touch", marker.to_str().unwrap()]);
+    out.assert_code(3);
+    assert!(!marker.exists());
+}
+
+#[test]
+fn exec_signals_reach_the_command() {
+    let sb = Sandbox::new();
+    static_profile(&sb);
+    let ready = sb.path("ready");
+    let script = format!(
+        "trap 'exit 42' INT; touch {}; i=0; while [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; exit 1",
+        ready.display()
+    );
+    let mut child = sb
+        .cmd()
+        .args(["exec", "--profile", "base", "--", "sh", "-c", &script])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready.exists() {
+        assert!(Instant::now() < deadline, "the command never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SIGINT to the pid we started: with exec it is the command itself.
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        assert!(Instant::now() < deadline, "the command ignored SIGINT");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(code, Some(42));
+}
+
+#[test]
+fn exec_uses_the_cached_mfa_session() {
+    let sb = Sandbox::new();
+    let key = "AKIAALICE00000000001";
+    let serial = "arn:aws:iam::123456789012:mfa/alice";
+    sb.write_credentials(&format!(
+        "[prod-long-term]\naws_access_key_id = {key}\naws_secret_access_key = s\nmfa_serial = {serial}\n"
+    ));
+    let mut users = std::collections::HashMap::new();
+    users.insert(key.to_string(), ("alice".to_string(), serial.to_string()));
+    let sts = fake_sts::FakeSts::start(fake_sts::StsRules {
+        users,
+        ..Default::default()
+    });
+    run(sb.cmd().env("AWS_ENDPOINT_URL_STS", sts.url()).args([
+        "mfa",
+        fake_sts::CODE,
+        "--profile",
+        "prod",
+    ]))
+    .assert_success();
+    let out = run(sb.cmd().env("AWS_ENDPOINT_URL_STS", sts.url()).args([
+        "exec",
+        "--profile",
+        "prod",
+        "--",
+        "sh",
+        "-c",
+        "printf %s \"$AWS_ACCESS_KEY_ID\"",
+    ]));
+    out.assert_success();
+    assert!(
+        out.stdout_str().starts_with("ASIASESSION"),
+        "{}",
+        out.stdout_str()
+    );
+}
+
+#[test]
+fn credential_process_calling_itself_fails_fast() {
+    let sb = Sandbox::new();
+    let exe = env!("CARGO_BIN_EXE_aws-cred");
+    sb.write_config(&format!(
+        "[profile loop]\ncredential_process = {exe} export --format json --profile loop\n"
+    ));
+    let started = Instant::now();
+    let out = sb.aws_cred(&["export", "--profile", "loop"]);
+    assert_ne!(out.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    assert!(
+        out.stderr_str().contains("credential_process recursion"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+#[test]
+fn credential_process_never_prompts_without_a_terminal() {
+    // An MFA role profile with no session: as a credential_process (no terminal, stdout a
+    // pipe) aws-cred fails at once with the command to run instead of waiting for a code.
+    let sb = Sandbox::new();
+    sb.write_credentials("[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = s\n");
+    sb.write_config("[profile admin]\nrole_arn = arn:aws:iam::1:role/A\nsource_profile = base\nmfa_serial = arn:aws:iam::1:mfa/me\n");
+    let out = sb.aws_cred(&["export", "--format", "json", "--profile", "admin"]);
+    out.assert_code(4);
+    assert!(
+        out.stderr_str()
+            .contains("aws-cred mfa CODE --profile admin")
+    );
+    let out = sb.aws_cred(&["mfa", "--profile", "admin"]);
+    out.assert_code(4);
+}
+
+fn sts_identity_xml() -> String {
+    "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/via-proxy</Arn><UserId>AIDA</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>".to_string()
+}
+
+#[test]
+fn https_proxy_and_no_proxy_are_honoured() {
+    let sb = Sandbox::new();
+    static_profile(&sb);
+    // A loopback HTTP proxy: it receives absolute-form requests and answers as STS itself, so
+    // the (unresolvable) target host is never contacted.
+    let proxy = FakeHttp::new(|_| Response::xml(200, &sts_identity_xml()));
+    let target = "http://sts.proxy-test.invalid";
+    let out = run(sb
+        .cmd()
+        .env("HTTP_PROXY", proxy.url())
+        .env("AWS_ENDPOINT_URL_STS", target)
+        .args(["whoami", "--profile", "base", "--short"]));
+    out.assert_success();
+    assert_eq!(
+        out.stdout_str(),
+        "arn:aws:iam::123456789012:user/via-proxy\n"
+    );
+    let seen = proxy.requests();
+    assert_eq!(seen.len(), 1);
+    assert!(
+        seen[0].target.starts_with("http://sts.proxy-test.invalid"),
+        "{}",
+        seen[0].target
+    );
+
+    // NO_PROXY for that host: no proxy, so the unresolvable host fails and the proxy sees nothing.
+    let out = run(sb
+        .cmd()
+        .env("HTTP_PROXY", proxy.url())
+        .env("NO_PROXY", "sts.proxy-test.invalid")
+        .env("AWS_ENDPOINT_URL_STS", target)
+        .args(["whoami", "--profile", "base"]));
+    out.assert_code(1);
+    assert_eq!(proxy.requests().len(), 1);
+}
+
+/// A CA, and a certificate for 127.0.0.1 signed by it, made with the openssl CLI.
+fn test_ca(sb: &Sandbox) -> Option<(std::path::PathBuf, std::path::PathBuf, std::path::PathBuf)> {
+    let openssl = support::require_program("openssl")?;
+    let dir = sb.path("tls");
+    std::fs::create_dir_all(&dir).unwrap();
+    let sh = |script: &str| {
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .current_dir(&dir)
+            .env("OPENSSL", &openssl)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "{script}");
+    };
+    sh(
+        "\"$OPENSSL\" req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=aws-cred-test-ca",
+    );
+    sh(
+        "\"$OPENSSL\" req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1",
+    );
+    std::fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    sh(
+        "\"$OPENSSL\" x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext.cnf",
+    );
+    Some((
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    ))
+}
+
+/// A loopback HTTPS server (Python's ssl + http.server) that answers every POST as STS.
+struct TlsSts {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl TlsSts {
+    fn start(cert: &std::path::Path, key: &std::path::Path) -> Option<TlsSts> {
+        let python = support::require_program("python3")?;
+        let port = support::free_port();
+        let script = format!(
+            r#"
+import http.server, ssl, sys, threading, os
+body = {body:?}.encode()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get('content-length', 0)))
+        self.send_response(200); self.send_header('content-type', 'text/xml'); self.send_header('content-length', str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+srv = http.server.HTTPServer(('127.0.0.1', {port}), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain({cert:?}, {key:?})
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
+srv.timeout = 0.5
+import time
+end = time.time() + 120
+while time.time() < end:
+    srv.handle_request()
+"#,
+            body = sts_identity_xml(),
+            cert = cert.display().to_string(),
+            key = key.display().to_string(),
+        );
+        let child = std::process::Command::new(python)
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "TLS test server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(TlsSts { child, port })
+    }
+}
+
+impl Drop for TlsSts {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn ca_bundle_from_env_and_profile_trusts_a_private_ca() {
+    let sb = Sandbox::new();
+    static_profile(&sb);
+    let Some((ca, cert, key)) = test_ca(&sb) else {
+        return;
+    };
+    let Some(server) = TlsSts::start(&cert, &key) else {
+        return;
+    };
+    let url = format!("https://127.0.0.1:{}", server.port);
+    // Without the CA: the certificate is not trusted.
+    let out = run(sb
+        .cmd()
+        .env("AWS_ENDPOINT_URL_STS", &url)
+        .args(["whoami", "--profile", "base"]));
+    out.assert_code(1);
+    assert!(out.stdout.is_empty());
+    // AWS_CA_BUNDLE adds the CA.
+    let out = run(sb
+        .cmd()
+        .env("AWS_ENDPOINT_URL_STS", &url)
+        .env("AWS_CA_BUNDLE", &ca)
+        .args(["whoami", "--profile", "base", "--short"]));
+    out.assert_success();
+    assert_eq!(
+        out.stdout_str(),
+        "arn:aws:iam::123456789012:user/via-proxy\n"
+    );
+    // So does the profile's ca_bundle.
+    sb.write_config(&format!(
+        "[profile base]\nregion = eu-west-3\nca_bundle = {}\n",
+        ca.display()
+    ));
+    let out = run(sb.cmd().env("AWS_ENDPOINT_URL_STS", &url).args([
+        "whoami",
+        "--profile",
+        "base",
+        "--short",
+    ]));
+    out.assert_success();
+    // A bundle that is not PEM is a clear usage error.
+    let bad = sb.write("bad.pem", "nope");
+    let out = run(sb
+        .cmd()
+        .env("AWS_CA_BUNDLE", &bad)
+        .args(["whoami", "--profile", "base"]));
+    out.assert_code(2);
+    assert!(out.stderr_str().contains("holds no PEM certificate"));
+}
+
+#[test]
+fn completions_generate_for_every_shell_and_load_in_bash() {
+    let sb = Sandbox::new();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = sb.aws_cred(&["completions", shell]);
+        out.assert_success();
+        assert!(out.stdout_str().contains("aws-cred"), "{shell}");
+    }
+    let Some(bash) = support::require_program("bash") else {
+        return;
+    };
+    let script = sb.write(
+        "completion.bash",
+        sb.aws_cred(&["completions", "bash"]).stdout,
+    );
+    let out = run(std::process::Command::new(bash).arg("-c").arg(format!(
+        "source {}; complete -p aws-cred; COMP_WORDS=(aws-cred ex); COMP_CWORD=1; _aws__cred aws-cred ex aws-cred; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display()
+    )));
+    out.assert_success();
+    let text = out.stdout_str();
+    assert!(
+        text.contains("-F _aws__cred") && text.contains(" aws-cred"),
+        "{text}"
+    );
+    assert!(text.contains("export") && text.contains("exec"), "{text}");
+}
+
+#[test]
+fn man_page_renders_every_subcommand() {
+    let sb = Sandbox::new();
+    let out = sb.aws_cred(&["man"]);
+    out.assert_success();
+    let page = out.stdout_str();
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH aws-cred"),
+        "{}",
+        &page[..200.min(page.len())]
+    );
+    for sub in ["EXPORT", "WHOAMI", "MFA", "EXEC"] {
+        assert!(page.contains(&format!(".SH \"AWS\\-CRED {sub}\"")), "{sub}");
+    }
+    if let Some(man) = support::find_program("man") {
+        let file = sb.write("aws-cred.1", page);
+        let out = run(std::process::Command::new(man)
+            .arg("-l")
+            .arg(&file)
+            .env("MANPAGER", "cat")
+            .env("TERM", "dumb"));
+        assert!(out.stdout_str().contains("aws-cred"));
+    }
+}
+
+#[test]
+fn help_texts_have_examples() {
+    let sb = Sandbox::new();
+    for sub in ["export", "whoami", "mfa", "exec", "completions", "man"] {
+        let out = sb.aws_cred(&[sub, "--help"]);
+        out.assert_success();
+        let text = out.stdout_str();
+        assert!(
+            text.contains("Examples:")
+                || text.contains("Install:")
+                || text.contains("daily routine"),
+            "{sub}: {text}"
+        );
+    }
+}
+
+#[test]
+fn expiring_credentials_get_a_warning_on_stderr() {
+    let sb = Sandbox::new();
+    let soon = std::process::Command::new("date")
+        .args(["-u", "-d", "+5 minutes", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    let soon = String::from_utf8(soon.stdout).unwrap();
+    let out = run(sb
+        .cmd()
+        .env("AWS_ACCESS_KEY_ID", "ASIA")
+        .env("AWS_SECRET_ACCESS_KEY", "s")
+        .env("AWS_SESSION_TOKEN", "t")
+        .env("AWS_CREDENTIAL_EXPIRATION", soon.trim())
+        .args(["export"]));
+    out.assert_success();
+    assert!(
+        out.stderr_str()
+            .contains("warning: these credentials expire in"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(!out.stdout_str().contains("warning"));
+}
+
+#[test]
+fn whoami_short_prints_only_the_arn() {
+    let Some(moto) = support::Moto::start() else {
+        return;
+    };
+    let sb = Sandbox::new();
+    static_profile(&sb);
+    let out = run(sb.cmd().env("AWS_ENDPOINT_URL", moto.url()).args([
+        "whoami",
+        "--profile",
+        "base",
+        "--short",
+    ]));
+    out.assert_success();
+    let text = out.stdout_str();
+    assert_eq!(text.lines().count(), 1);
+    assert!(text.starts_with("arn:aws:"), "{text}");
+}

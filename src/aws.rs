@@ -42,6 +42,7 @@ pub struct Aws {
     ignore_configured_endpoints: bool,
     aws_http: SharedHttpClient,
     local_http: SharedHttpClient,
+    read_timeout: Duration,
 }
 
 impl Aws {
@@ -59,12 +60,26 @@ impl Aws {
                 crate::profile::expand_home(p, ctx.home().as_deref()).unwrap_or_else(|| p.into())
             });
         let settings = http::HttpSettings::load(ca_bundle.as_deref(), ctx.var(http::REDIRECT_VAR))?;
+        let read_timeout = match ctx.var("AWS_CRED_READ_TIMEOUT") {
+            None => Duration::from_secs(15),
+            Some(text) => text
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s > 0.0 && *s <= 600.0)
+                .map(Duration::from_secs_f64)
+                .ok_or_else(|| {
+                    Problem::usage(format!(
+                        "AWS_CRED_READ_TIMEOUT = {text:?} is not a number of seconds (0-600)"
+                    ))
+                })?,
+        };
         Ok(Aws {
             env: ctx.sdk_env(),
             profiles: profiles.set.clone(),
             ignore_configured_endpoints,
             aws_http: http::aws_client(&settings)?,
             local_http: http::local_client(&settings)?,
+            read_timeout,
         })
     }
 
@@ -97,12 +112,15 @@ impl Aws {
         }
     }
 
-    fn timeouts() -> TimeoutConfig {
+    /// Connect 5 s; an answer within `read_timeout` (15 s, or AWS_CRED_READ_TIMEOUT seconds);
+    /// every attempt and the whole call (retries included) bounded too.
+    fn timeouts(&self) -> TimeoutConfig {
+        let read = self.read_timeout;
         TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .read_timeout(Duration::from_secs(15))
-            .operation_attempt_timeout(Duration::from_secs(20))
-            .operation_timeout(Duration::from_secs(45))
+            .connect_timeout(Duration::from_secs(5).min(read))
+            .read_timeout(read)
+            .operation_attempt_timeout(read + Duration::from_secs(5))
+            .operation_timeout(read * 3 + Duration::from_secs(10))
             .build()
     }
 
@@ -127,7 +145,7 @@ macro_rules! client_builder {
                     .behavior_version($krate::config::BehaviorVersion::latest())
                     .region($krate::config::Region::new(region.to_string()))
                     .http_client(self.aws_http.clone())
-                    .timeout_config(Self::timeouts())
+                    .timeout_config(self.timeouts())
                     .retry_config(Self::retries());
                 if let Some(credentials) = credentials {
                     config = config.credentials_provider(credentials);

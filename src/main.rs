@@ -5,6 +5,12 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A file-size limit (ulimit -f) must fail a write with an error we can report, not kill
+    // the process half-way.
+    // SAFETY: setting a signal's disposition to "ignore" at start-up, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let cli = Cli::parse();
     let ctx = Context::from_process();
     let runtime = match tokio::runtime::Builder::new_current_thread()

@@ -1,0 +1,102 @@
+//! Property tests: reading and planning arbitrary ~/.aws files never panics, and whatever the
+//! writer writes reads back through the same loading path as the keys it was given.
+
+use aws_cred::chain::profile::{Planned, plan};
+use aws_cred::context::Context;
+use aws_cred::profile::Profiles;
+use aws_cred::profile::writer::{self, HeaderStyle};
+use proptest::prelude::*;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Lines that look like AWS config files, mixed with noise.
+fn config_line() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("[default]".to_string()),
+        "[a-c]{1,3}".prop_map(|n| format!("[profile {n}]")),
+        "[a-c]{1,3}".prop_map(|n| format!("[{n}]")),
+        "[a-c]{1,3}".prop_map(|n| format!("[sso-session {n}]")),
+        "[a-c]{1,3}".prop_map(|n| format!("source_profile = {n}")),
+        Just("role_arn = arn:aws:iam::1:role/R".to_string()),
+        Just("aws_access_key_id = AKIA".to_string()),
+        Just("aws_secret_access_key = s".to_string()),
+        Just("aws_session_token = t".to_string()),
+        Just("credential_source = Environment".to_string()),
+        Just("credential_source = Moon".to_string()),
+        Just("web_identity_token_file = /nonexistent".to_string()),
+        Just("sso_session = a".to_string()),
+        Just("sso_start_url = https://x/start".to_string()),
+        Just("sso_region = us-east-1".to_string()),
+        Just("sso_account_id = 1".to_string()),
+        Just("sso_role_name = R".to_string()),
+        Just("duration_seconds = nope".to_string()),
+        Just("s3 =".to_string()),
+        Just("  max_concurrent_requests = 20".to_string()),
+        Just("# comment".to_string()),
+        Just("".to_string()),
+        "\\PC{0,20}",
+    ]
+}
+
+fn config_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(config_line(), 0..25).prop_map(|lines| lines.join("\n"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn loading_and_planning_never_panic(config in config_text(), credentials in config_text(), selected in "[a-c]{1,3}|default") {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("config");
+        let credentials_path = dir.path().join("credentials");
+        std::fs::write(&config_path, &config).unwrap();
+        std::fs::write(&credentials_path, &credentials).unwrap();
+        let ctx = Context::with_env([
+            ("HOME", dir.path().to_str().unwrap()),
+            ("AWS_CONFIG_FILE", config_path.to_str().unwrap()),
+            ("AWS_SHARED_CREDENTIALS_FILE", credentials_path.to_str().unwrap()),
+        ]);
+        // Either a parse error (a usage problem naming the file) or a plan / a reason: never a panic.
+        if let Ok(profiles) = runtime().block_on(Profiles::load(&ctx, Some(&selected))) {
+            let _ = plan(&profiles);
+        }
+    }
+
+    #[test]
+    fn written_sections_read_back_through_the_loader(
+        existing in config_text(),
+        name in "[A-Za-z0-9_.@%+:/-]{1,12}",
+        key in "AKIA[A-Z0-9]{4,16}",
+        secret in "[A-Za-z0-9/+=]{1,40}",
+    ) {
+        let entries = [("aws_access_key_id", key.as_str()), ("aws_secret_access_key", secret.as_str())];
+        let Ok(upserted) = writer::upsert_section(&existing, &name, HeaderStyle::Credentials, &entries) else {
+            // The writer may refuse a file it cannot edit safely; it must never corrupt one.
+            return Ok(());
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let credentials_path = dir.path().join("credentials");
+        std::fs::write(&credentials_path, &upserted.text).unwrap();
+        let ctx = Context::with_env([
+            ("HOME", dir.path().to_str().unwrap()),
+            ("AWS_CONFIG_FILE", dir.path().join("none").to_str().unwrap()),
+            ("AWS_SHARED_CREDENTIALS_FILE", credentials_path.to_str().unwrap()),
+        ]);
+        let Ok(profiles) = runtime().block_on(Profiles::load(&ctx, Some(&name))) else {
+            // The original text was already unparsable; the writer kept it as it was.
+            return Ok(());
+        };
+        prop_assert_eq!(profiles.get(&name, "aws_access_key_id"), Some(key.as_str()));
+        prop_assert_eq!(profiles.get(&name, "aws_secret_access_key"), Some(secret.as_str()));
+        if let Ok(Planned::Plan(p)) = plan(&profiles) {
+            let base = format!("{:?}", p.base);
+            prop_assert!(base.contains(&name), "plan base {} does not name {}", base, name);
+        }
+    }
+}

@@ -126,23 +126,24 @@ impl Profiles {
         })
     }
 
-    /// Profiles parsed from in-memory text (tests).
-    #[cfg(test)]
-    pub fn from_text(config: &str, credentials: &str, selected: &str) -> Self {
+    /// Profiles parsed from in-memory text, as if the files were at `/home/.aws/` (tests and
+    /// fuzzing). The parser does no I/O here, so `block_on` with any executor finishes at once.
+    pub async fn parse(config: &str, credentials: &str, selected: &str) -> Result<Self, Problem> {
         let files = EnvConfigFiles::builder()
             .include_default_config_file(false)
             .include_default_credentials_file(false)
             .with_contents(EnvConfigFileKind::Config, config)
             .with_contents(EnvConfigFileKind::Credentials, credentials)
             .build();
-        let set = block_on_for_tests(aws_config::profile::load(
+        let set = aws_config::profile::load(
             &aws_types::os_shim_internal::Fs::from_slice(&[]),
             &aws_types::os_shim_internal::Env::from_slice(&[]),
             &files,
             Some(Cow::Owned(selected.to_string())),
-        ))
-        .expect("test profiles parse");
-        Profiles {
+        )
+        .await
+        .map_err(|err| Problem::usage(crate::error::causes(&err)))?;
+        Ok(Profiles {
             files: AwsFiles {
                 config: PathBuf::from("/home/.aws/config"),
                 credentials: PathBuf::from("/home/.aws/credentials"),
@@ -152,7 +153,12 @@ impl Profiles {
             selection: Selection::Flag,
             config_text: Some(config.to_string()),
             credentials_text: Some(credentials.to_string()),
-        }
+        })
+    }
+
+    #[cfg(test)]
+    pub fn from_text(config: &str, credentials: &str, selected: &str) -> Self {
+        block_on_for_tests(Self::parse(config, credentials, selected)).expect("test profiles parse")
     }
 
     pub fn any_file_exists(&self) -> bool {

@@ -1128,12 +1128,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 // Moto
 // ---------------------------------------------------------------------------------------------
 
-/// Runs in the venv's Python between the test and moto_server: it starts moto_server tied to
-/// itself (PR_SET_PDEATHSIG: moto dies with it), and kills moto when its stdin reaches EOF, which
-/// happens when the Moto value is dropped *or* when the test process dies for any reason, since
-/// the test holds the only write end of that pipe. So a Moto kept in a `static` does not leak.
+/// Runs in the venv's Python between the test and moto_server, as
+/// `python -c MOTO_WRAPPER <temp dir> moto_server ARGS...`. It starts moto_server tied to itself
+/// (PR_SET_PDEATHSIG: moto dies with it), and when its stdin reaches EOF it kills moto and removes
+/// the temp dir. Stdin reaches EOF when the Moto value is dropped *or* when the test process dies
+/// for any reason, since the test holds the only write end of that pipe: so a Moto kept in a
+/// `static` (never dropped) leaks neither the server nor its dir.
 const MOTO_WRAPPER: &str = r#"
-import ctypes, os, signal, subprocess, sys, threading
+import ctypes, os, shutil, signal, subprocess, sys, threading
+workdir, argv = sys.argv[1], sys.argv[2:]
 parent = os.getpid()
 libc = ctypes.CDLL(None) if sys.platform.startswith("linux") else None
 def tie_to_parent():
@@ -1141,7 +1144,8 @@ def tie_to_parent():
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:
         os._exit(1)
-child = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, preexec_fn=tie_to_parent)
+child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, preexec_fn=tie_to_parent)
+released = threading.Event()
 def stop(*_):
     child.kill()
 signal.signal(signal.SIGTERM, stop)
@@ -1150,9 +1154,13 @@ def watch_stdin():
     try:
         sys.stdin.buffer.read()
     finally:
+        released.set()
         child.kill()
 threading.Thread(target=watch_stdin, daemon=True).start()
-sys.exit(child.wait())
+code = child.wait()
+if released.is_set() and os.path.basename(workdir).startswith("aws-cred-moto-"):
+    shutil.rmtree(workdir, ignore_errors=True)
+sys.exit(code)
 "#;
 
 /// moto_server (the venv's, see [`venv_tool`]) on `127.0.0.1:<free port>`, in its own temp dir,
@@ -1190,11 +1198,11 @@ impl Moto {
                 .prefix("aws-cred-moto-")
                 .tempdir()
                 .expect("moto temp dir");
-            let log_path = dir.path().join("moto.log");
-            let log = fs::File::create(&log_path).expect("create moto.log");
+            let log = fs::File::create(dir.path().join("moto.log")).expect("create moto.log");
             let mut cmd = Command::new(&python);
             cmd.arg("-c")
                 .arg(MOTO_WRAPPER)
+                .arg(dir.path())
                 .arg(&moto_server)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env_clear()
@@ -1282,7 +1290,12 @@ impl Moto {
 
     /// moto_server's output so far (one line per request served).
     pub fn log(&self) -> String {
-        fs::read_to_string(self.dir.path().join("moto.log")).unwrap_or_default()
+        fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Where moto_server's output goes (inside a temp dir removed when moto stops).
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("moto.log")
     }
 }
 

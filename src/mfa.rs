@@ -127,6 +127,22 @@ pub struct Serial {
     pub origin: String,
 }
 
+/// The MFA devices of the IAM user the long-term keys belong to (IAM ListMFADevices).
+pub async fn list_mfa_devices(aws: &Aws, source: Credentials) -> anyhow::Result<Vec<String>> {
+    // IAM is global; its requests are signed for us-east-1.
+    let (client, target) = aws.iam(crate::aws::FALLBACK_REGION, Some(source));
+    let out = client
+        .list_mfa_devices()
+        .send()
+        .await
+        .map_err(|e| aws::failure("IAM ListMFADevices", &target, e))?;
+    Ok(out
+        .mfa_devices
+        .into_iter()
+        .map(|device| device.serial_number)
+        .collect())
+}
+
 /// STS GetSessionToken; errors explained in the words the runbook needs.
 pub async fn get_session_token(
     aws: &Aws,

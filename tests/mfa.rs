@@ -46,8 +46,13 @@ fn sandbox() -> Sandbox {
     sb
 }
 
+/// STS and IAM both answered by the fake (same query protocol).
 fn aws_cred(sb: &Sandbox, sts: &FakeSts, args: &[&str]) -> std::process::Output {
-    run(sb.cmd().env("AWS_ENDPOINT_URL_STS", sts.url()).args(args))
+    run(sb
+        .cmd()
+        .env("AWS_ENDPOINT_URL_STS", sts.url())
+        .env("AWS_ENDPOINT_URL_IAM", sts.url())
+        .args(args))
 }
 
 fn exported(stdout: &str, name: &str) -> Option<String> {
@@ -337,18 +342,64 @@ fn unknown_key_and_clock_skew_get_their_hints() {
 }
 
 #[test]
-fn missing_serial_explains_how_to_save_one() {
+fn missing_serial_is_discovered_when_the_user_has_exactly_one_device() {
     let sb = Sandbox::new();
     sb.write_credentials(&format!(
         "[plain]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = s\n"
     ));
     let sts = FakeSts::start(rules());
     let out = aws_cred(&sb, &sts, &["mfa", CODE, "--profile", "plain"]);
+    out.assert_success();
+    let err = out.stderr_str();
+    assert!(
+        err.contains(&format!(
+            "aws configure set mfa_serial {ALICE_SERIAL} --profile plain"
+        )),
+        "{err}"
+    );
+    assert_eq!(sts.actions()[0], "ListMFADevices");
+    let gst = &sts.requests_for("GetSessionToken")[0];
+    assert_eq!(
+        gst.form_param("SerialNumber").as_deref(),
+        Some(ALICE_SERIAL)
+    );
+}
+
+#[test]
+fn missing_serial_with_no_or_several_devices_says_what_to_do() {
+    let sb = Sandbox::new();
+    sb.write_credentials(&format!(
+        "[plain]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = s\n"
+    ));
+    let mut none = rules();
+    none.devices.insert("alice".into(), vec![]);
+    let sts = FakeSts::start(none);
+    let out = aws_cred(&sb, &sts, &["mfa", CODE, "--profile", "plain"]);
     out.assert_code(2);
     assert!(
-        out.stderr_str().contains("aws configure set mfa_serial"),
+        out.stderr_str().contains("no MFA device is assigned"),
         "{}",
         out.stderr_str()
+    );
+    assert!(sts.requests_for("GetSessionToken").is_empty());
+
+    let mut two = rules();
+    two.devices.insert(
+        "alice".into(),
+        vec![
+            ALICE_SERIAL.into(),
+            "arn:aws:iam::123456789012:mfa/alice-backup".into(),
+        ],
+    );
+    let sts = FakeSts::start(two);
+    let out = aws_cred(&sb, &sts, &["mfa", CODE, "--profile", "plain"]);
+    out.assert_code(2);
+    let err = out.stderr_str();
+    assert!(
+        err.contains("2 MFA devices")
+            && err.contains("alice-backup")
+            && err.contains("--serial-number"),
+        "{err}"
     );
 }
 

@@ -34,7 +34,7 @@ pub async fn run(setup: &Setup, args: &MfaArgs) -> anyhow::Result<()> {
     }
     let margin = mfa::margin(&setup.ctx, args.margin_minutes)?;
     let source = find_source(setup)?;
-    let serial = serial(setup, args, &source)?;
+    let serial = serial(setup, args, &source).await?;
     let write_target = write_target(setup, args, &source)?;
 
     let region = setup
@@ -187,7 +187,7 @@ fn find_source(setup: &Setup) -> anyhow::Result<Source> {
     }
 }
 
-fn serial(setup: &Setup, args: &MfaArgs, source: &Source) -> anyhow::Result<Serial> {
+async fn serial(setup: &Setup, args: &MfaArgs, source: &Source) -> anyhow::Result<Serial> {
     let serial = if let Some(value) = &args.serial_number {
         Serial {
             value: value.trim().to_string(),
@@ -201,14 +201,7 @@ fn serial(setup: &Setup, args: &MfaArgs, source: &Source) -> anyhow::Result<Seri
     } else if let Some(serial) = &source.serial {
         serial.clone()
     } else {
-        let profile = &setup.profiles.selected;
-        return Err(Problem::usage(format!("no MFA device configured for profile {profile}"))
-            .hint(format!(
-                "find it with `aws iam list-mfa-devices` (or the IAM console), then save it once:\n\
-                 aws configure set mfa_serial arn:aws:iam::ACCOUNT:mfa/NAME --profile {profile}\n\
-                 or pass --serial-number / set AWS_MFA_SERIAL"
-            ))
-            .into());
+        discover_serial(setup, source).await?
     };
     let valid = (9..=256).contains(&serial.value.len())
         && serial
@@ -224,6 +217,56 @@ fn serial(setup: &Setup, args: &MfaArgs, source: &Source) -> anyhow::Result<Seri
         .into());
     }
     Ok(serial)
+}
+
+/// No serial configured: ask IAM which devices the user has; exactly one is used (and we say
+/// how to save it), none or several is an error that says what to do.
+async fn discover_serial(setup: &Setup, source: &Source) -> anyhow::Result<Serial> {
+    let profile = &setup.profiles.selected;
+    let save = |serial: &str| format!("aws configure set mfa_serial {serial} --profile {profile}");
+    let how = format!(
+        "find it with `aws iam list-mfa-devices` (or the IAM console), then save it once:\n{}\nor pass --serial-number / set AWS_MFA_SERIAL",
+        save("arn:aws:iam::ACCOUNT:mfa/NAME")
+    );
+    let devices =
+        match mfa::list_mfa_devices(&setup.aws, source.long_term.credentials.clone()).await {
+            Ok(devices) => devices,
+            Err(err) => {
+                return Err(err.context(
+                Problem::usage(format!(
+                    "no MFA device configured for profile {profile}, and IAM would not list them"
+                ))
+                .hint(how),
+            ));
+            }
+        };
+    match devices.as_slice() {
+        [one] => {
+            eprintln!(
+                "using MFA device {one} (the only one IAM lists for this user); save it with:\n  {}",
+                save(one)
+            );
+            Ok(Serial {
+                value: one.clone(),
+                origin: "IAM ListMFADevices".into(),
+            })
+        }
+        [] => Err(Problem::usage(format!(
+            "no MFA device is assigned to the IAM user of profile {profile}"
+        ))
+        .hint("assign a virtual MFA device in the IAM console (Security credentials), then retry")
+        .into()),
+        many => Err(Problem::usage(format!(
+            "the IAM user of profile {profile} has {} MFA devices: {}",
+            many.len(),
+            many.join(", ")
+        ))
+        .hint(format!(
+            "pick one with --serial-number, or save it: {}",
+            save(&many[0])
+        ))
+        .into()),
+    }
 }
 
 /// `--write-profile` target; without a name, the profile whose keys are in `[P-long-term]`.

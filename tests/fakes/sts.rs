@@ -18,6 +18,8 @@ pub struct StsRules {
     pub users: HashMap<String, (String, String)>,
     /// Answer every call with "Signature expired" (clock skew).
     pub clock_skew: bool,
+    /// IAM ListMFADevices answers: user name → device serials (default: the user's serial).
+    pub devices: HashMap<String, Vec<String>>,
 }
 
 struct Issued {
@@ -215,6 +217,27 @@ impl FakeSts {
                                 &format!("roletoken{n}"),
                                 now + Duration::from_secs(duration)
                             )
+                        ),
+                    )
+                }
+                "ListMFADevices" => {
+                    let user = caller.0.rsplit('/').next().unwrap_or_default().to_string();
+                    let serials = rules.devices.get(&user).cloned().unwrap_or_else(|| {
+                        rules
+                            .users
+                            .values()
+                            .filter(|(name, _)| *name == user)
+                            .map(|(_, serial)| serial.clone())
+                            .collect()
+                    });
+                    let members: String = serials
+                        .iter()
+                        .map(|s| format!("<member><UserName>{user}</UserName><SerialNumber>{s}</SerialNumber><EnableDate>2026-01-01T00:00:00Z</EnableDate></member>"))
+                        .collect();
+                    Response::xml(
+                        200,
+                        &format!(
+                            "<ListMFADevicesResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><ListMFADevicesResult><IsTruncated>false</IsTruncated><MFADevices>{members}</MFADevices></ListMFADevicesResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></ListMFADevicesResponse>"
                         ),
                     )
                 }

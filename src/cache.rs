@@ -65,6 +65,53 @@ impl Cache {
         Ok(EntryLock { _file: file })
     }
 
+    /// [`Cache::lock`] for async code: waits without blocking the runtime (so Ctrl-C still
+    /// works), up to `timeout`; `waiting` runs once if the wait lasts over a second.
+    pub async fn lock_async(
+        &self,
+        key: &str,
+        timeout: Duration,
+        waiting: impl FnOnce(),
+    ) -> anyhow::Result<EntryLock> {
+        writer::ensure_dir(&self.dir).map_err(|e| Problem::failure(e.to_string()))?;
+        let lock_path = writer::lock_path_for(&self.path(key));
+        let file =
+            writer::open_lock_file(&lock_path).map_err(|e| Problem::failure(e.to_string()))?;
+        let started = std::time::Instant::now();
+        let mut waiting = Some(waiting);
+        let mut pause = Duration::from_millis(10);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(EntryLock { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(Problem::failure(format!(
+                        "cannot lock {}: {e}",
+                        lock_path.display()
+                    ))
+                    .into());
+                }
+            }
+            let waited = started.elapsed();
+            if waited >= Duration::from_secs(1)
+                && let Some(tell) = waiting.take()
+            {
+                tell();
+            }
+            if waited >= timeout {
+                return Err(Problem::failure(format!(
+                    "gave up after {} s waiting for another aws-cred holding {}",
+                    timeout.as_secs(),
+                    lock_path.display()
+                ))
+                .hint("wait for the other aws-cred to finish, or end it")
+                .into());
+            }
+            tokio::time::sleep(pause.min(timeout - waited)).await;
+            pause = (pause * 2).min(Duration::from_millis(100));
+        }
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -10,6 +10,8 @@ pub mod error;
 pub mod mfa;
 pub mod output;
 pub mod profile;
+pub mod secret;
+pub mod sso;
 pub mod sts;
 
 use cli::{Cli, Command};
@@ -22,6 +24,7 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
     match &cli.command {
         Command::Export(args) => commands::export::run(&setup, args).await,
         Command::Mfa(args) => commands::mfa::run(&setup, args).await,
+        Command::SsoLogin(args) => commands::sso_login::run(&setup, args).await,
         Command::Whoami(args) => commands::whoami::run(&setup, args).await,
     }
 }

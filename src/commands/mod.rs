@@ -3,6 +3,7 @@
 
 pub mod export;
 pub mod mfa;
+pub mod sso_login;
 pub mod whoami;
 
 use crate::aws::Aws;

@@ -7,7 +7,7 @@
 mod fake_sso;
 mod support;
 
-use fake_sso::{FakeSso, SsoRules, START_URL};
+use fake_sso::{FakeSso, START_URL, SsoRules};
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -47,8 +47,7 @@ const TOKEN_FILE: &str = "home/.aws/sso/cache/ee0bfd2552fbd840c02cc48b6e82332054
 /// sha1 of the CLI's registration arguments for [sso-session corp] (known answer from Python:
 /// json.dumps({"tool": "botocore", "startUrl": ..., "region": "us-east-1",
 /// "scopes": ["sso:account:access"], "session_name": "corp"}, sort_keys=True)).
-const REGISTRATION_FILE: &str =
-    "home/.aws/sso/cache/1b56c55d6e723362537167a7f43960b8185b5a80.json";
+const REGISTRATION_FILE: &str = "home/.aws/sso/cache/1b56c55d6e723362537167a7f43960b8185b5a80.json";
 
 fn sandbox() -> Sandbox {
     let sb = Sandbox::new();
@@ -200,7 +199,10 @@ fn auth_code_login_opens_the_browser_caches_like_the_cli_and_exports_role_creden
     let visits = browser.visits();
     assert_eq!(visits.len(), 1, "{visits:?}");
     let url = &visits[0];
-    assert!(url.starts_with(&format!("{}/authorize?response_type=code&client_id=", fake.url())));
+    assert!(url.starts_with(&format!(
+        "{}/authorize?response_type=code&client_id=",
+        fake.url()
+    )));
     for part in [
         "&redirect_uri=http%3A%2F%2F127.0.0.1%3A",
         "%2Foauth%2Fcallback&state=",
@@ -270,9 +272,23 @@ fn auth_code_login_opens_the_browser_caches_like_the_cli_and_exports_role_creden
     assert_eq!(mode_of(&sb.path(REGISTRATION_FILE)), 0o600);
 
     // The chain now uses the token: export and role credentials for another profile.
-    let out = aws_cred(&sb, &fake, &["export", "--profile", "prod", "--format", "json", "--explain"]);
+    let out = aws_cred(
+        &sb,
+        &fake,
+        &[
+            "export",
+            "--profile",
+            "prod",
+            "--format",
+            "json",
+            "--explain",
+        ],
+    );
     out.assert_success();
-    assert!(out.stderr_str().contains("SSO profile prod (role ReadOnlyAccess in account 333333333333"));
+    assert!(
+        out.stderr_str()
+            .contains("SSO profile prod (role ReadOnlyAccess in account 333333333333")
+    );
     assert_eq!(fake.calls("CreateToken"), 1, "no new login or refresh");
     assert_no_secrets(&out, &fake);
 }
@@ -282,7 +298,14 @@ fn no_browser_prints_the_url_and_following_it_completes_the_login() {
     let sb = sandbox();
     let fake = FakeSso::start(SsoRules::default());
     let mut child = cmd(&sb, &fake)
-        .args(["sso-login", "--profile", "dev", "--no-browser", "--format", "json"])
+        .args([
+            "sso-login",
+            "--profile",
+            "dev",
+            "--no-browser",
+            "--format",
+            "json",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -309,7 +332,10 @@ fn no_browser_prints_the_url_and_following_it_completes_the_login() {
         let line = rx
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .expect("aws-cred printed the authorize URL within 30 s");
-        if let Some(url) = line.trim().strip_prefix(&format!("{}/authorize?", fake.url())) {
+        if let Some(url) = line
+            .trim()
+            .strip_prefix(&format!("{}/authorize?", fake.url()))
+        {
             break format!("{}/authorize?{url}", fake.url());
         }
     };
@@ -360,12 +386,25 @@ fn device_code_flow_keeps_polling_through_pending_and_slows_down() {
     let out = aws_cred(
         &sb,
         &fake,
-        &["sso-login", "--profile", "dev", "--use-device-code", "--no-browser"],
+        &[
+            "sso-login",
+            "--profile",
+            "dev",
+            "--use-device-code",
+            "--no-browser",
+        ],
     );
     out.assert_success();
     assert_no_secrets(&out, &fake);
     let err = out.stderr_str();
-    assert!(err.contains(&format!("{}/device?user_code={}", fake.url(), fake_sso::USER_CODE)), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}/device?user_code={}",
+            fake.url(),
+            fake_sso::USER_CODE
+        )),
+        "{err}"
+    );
     assert!(err.contains(fake_sso::USER_CODE));
     assert_eq!(fake.calls("StartDeviceAuthorization"), 1);
     assert_eq!(fake.calls("CreateToken:device_code"), 4);
@@ -410,7 +449,13 @@ fn an_expired_device_code_ends_with_a_clear_message() {
     let out = aws_cred(
         &sb,
         &fake,
-        &["sso-login", "--profile", "dev", "--use-device-code", "--no-browser"],
+        &[
+            "sso-login",
+            "--profile",
+            "dev",
+            "--use-device-code",
+            "--no-browser",
+        ],
     );
     out.assert_code(4);
     assert!(out.stdout.is_empty());
@@ -424,12 +469,22 @@ fn an_expired_device_code_ends_with_a_clear_message() {
 fn a_valid_token_means_no_login_and_force_logs_in_again_with_the_cached_registration() {
     let sb = sandbox();
     let fake = FakeSso::start(SsoRules::default());
-    let login = ["sso-login", "--profile", "dev", "--use-device-code", "--no-browser"];
+    let login = [
+        "sso-login",
+        "--profile",
+        "dev",
+        "--use-device-code",
+        "--no-browser",
+    ];
     aws_cred(&sb, &fake, &login).assert_success();
     let first = token_doc(&sb);
     let out = aws_cred(&sb, &fake, &login);
     out.assert_success();
-    assert!(out.stderr_str().contains("using the cached token"), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains("using the cached token"),
+        "{}",
+        out.stderr_str()
+    );
     assert_eq!(fake.calls("StartDeviceAuthorization"), 1);
     assert_eq!(fake.calls("CreateToken"), 1);
     assert_eq!(token_doc(&sb), first);
@@ -438,7 +493,11 @@ fn a_valid_token_means_no_login_and_force_logs_in_again_with_the_cached_registra
     forced.push("--force");
     aws_cred(&sb, &fake, &forced).assert_success();
     assert_eq!(fake.calls("StartDeviceAuthorization"), 2);
-    assert_eq!(fake.calls("RegisterClient"), 1, "the registration is reused");
+    assert_eq!(
+        fake.calls("RegisterClient"),
+        1,
+        "the registration is reused"
+    );
     assert_ne!(token_doc(&sb)["accessToken"], first["accessToken"]);
 }
 
@@ -447,16 +506,29 @@ fn sso_login_refreshes_a_token_near_expiry_without_a_browser() {
     let sb = sandbox();
     let fake = FakeSso::start(SsoRules::default());
     let (id, secret, access, refresh) = fake.issue_for_test(Duration::from_secs(600));
-    write_cli_token(&sb, &access, Duration::from_secs(600), Some((&id, &secret, &refresh)));
+    write_cli_token(
+        &sb,
+        &access,
+        Duration::from_secs(600),
+        Some((&id, &secret, &refresh)),
+    );
     // No BROWSER, no display: a login would have to use the device flow, and must not happen.
     let out = aws_cred(&sb, &fake, &["sso-login", "--profile", "dev"]);
     out.assert_success();
-    assert!(out.stderr_str().contains("refreshed the token"), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains("refreshed the token"),
+        "{}",
+        out.stderr_str()
+    );
     assert_eq!(fake.calls("CreateToken:refresh_token"), 1);
     assert_eq!(fake.calls("StartDeviceAuthorization"), 0);
     let doc = token_doc(&sb);
     assert_ne!(doc["accessToken"], access.as_str());
-    assert_ne!(doc["refreshToken"], refresh.as_str(), "the rotated refresh token is kept");
+    assert_ne!(
+        doc["refreshToken"],
+        refresh.as_str(),
+        "the rotated refresh token is kept"
+    );
     assert_eq!(doc["clientId"], id.as_str());
     assert_no_secrets(&out, &fake);
 }
@@ -466,11 +538,20 @@ fn export_refreshes_a_near_expiry_token_written_by_the_aws_cli() {
     let sb = sandbox();
     let fake = FakeSso::start(SsoRules::default());
     let (id, secret, access, refresh) = fake.issue_for_test(Duration::from_secs(300));
-    write_cli_token(&sb, &access, Duration::from_secs(300), Some((&id, &secret, &refresh)));
+    write_cli_token(
+        &sb,
+        &access,
+        Duration::from_secs(300),
+        Some((&id, &secret, &refresh)),
+    );
     let out = aws_cred(&sb, &fake, &["export", "--profile", "dev", "--explain"]);
     out.assert_success();
     assert_no_secrets(&out, &fake);
-    assert!(out.stderr_str().contains(", refreshed)"), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains(", refreshed)"),
+        "{}",
+        out.stderr_str()
+    );
     assert_eq!(fake.calls("CreateToken:refresh_token"), 1);
     assert_eq!(fake.calls("CreateToken"), 1);
     // Written back in the CLI's format, the registration carried over.
@@ -499,9 +580,13 @@ fn ten_parallel_logins_with_an_expired_token_log_in_once() {
         let handles: Vec<_> = (0..10)
             .map(|_| {
                 s.spawn(|| {
-                    run(browser
-                        .apply(&mut cmd(&sb, &fake))
-                        .args(["sso-login", "--profile", "dev", "--format", "json"]))
+                    run(browser.apply(&mut cmd(&sb, &fake)).args([
+                        "sso-login",
+                        "--profile",
+                        "dev",
+                        "--format",
+                        "json",
+                    ]))
                 })
             })
             .collect();
@@ -527,7 +612,12 @@ fn ten_parallel_exports_with_a_token_near_expiry_refresh_once() {
     let sb = sandbox();
     let fake = FakeSso::start(SsoRules::default());
     let (id, secret, access, refresh) = fake.issue_for_test(Duration::from_secs(120));
-    write_cli_token(&sb, &access, Duration::from_secs(120), Some((&id, &secret, &refresh)));
+    write_cli_token(
+        &sb,
+        &access,
+        Duration::from_secs(120),
+        Some((&id, &secret, &refresh)),
+    );
     let outputs: Vec<Output> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..10)
             .map(|_| s.spawn(|| aws_cred(&sb, &fake, &["export", "--profile", "dev"])))
@@ -564,7 +654,13 @@ fn botocore_resolves_credentials_from_the_token_aws_cred_wrote() {
     aws_cred(
         &sb,
         &fake,
-        &["sso-login", "--sso-session", "corp", "--use-device-code", "--no-browser"],
+        &[
+            "sso-login",
+            "--sso-session",
+            "corp",
+            "--use-device-code",
+            "--no-browser",
+        ],
     )
     .assert_success();
     let path = sb.path(TOKEN_FILE);
@@ -583,9 +679,21 @@ print(creds.access_key)
         return;
     };
     out.assert_success();
-    assert!(out.stdout_str().trim().starts_with("ASIAFAKE"), "{}", out.stderr_str());
-    assert_eq!(fake.calls("GetRoleCredentials"), 1, "botocore asked the fake portal");
-    assert_eq!(fake.calls("CreateToken:refresh_token"), 0, "fresh: no refresh");
+    assert!(
+        out.stdout_str().trim().starts_with("ASIAFAKE"),
+        "{}",
+        out.stderr_str()
+    );
+    assert_eq!(
+        fake.calls("GetRoleCredentials"),
+        1,
+        "botocore asked the fake portal"
+    );
+    assert_eq!(
+        fake.calls("CreateToken:refresh_token"),
+        0,
+        "fresh: no refresh"
+    );
 }
 
 #[test]
@@ -593,7 +701,12 @@ fn aws_cred_uses_the_token_botocore_refreshed_and_wrote() {
     let sb = sandbox();
     let fake = FakeSso::start(SsoRules::default());
     let (id, secret, access, refresh) = fake.issue_for_test(Duration::from_secs(300));
-    write_cli_token(&sb, &access, Duration::from_secs(300), Some((&id, &secret, &refresh)));
+    write_cli_token(
+        &sb,
+        &access,
+        Duration::from_secs(300),
+        Some((&id, &secret, &refresh)),
+    );
     // botocore refreshes within 15 minutes of expiry and writes the cache file itself.
     let code = r#"
 import botocore.session
@@ -604,13 +717,30 @@ print(creds.access_key)
         return;
     };
     out.assert_success();
-    assert_eq!(fake.calls("CreateToken:refresh_token"), 1, "{}", out.stderr_str());
+    assert_eq!(
+        fake.calls("CreateToken:refresh_token"),
+        1,
+        "{}",
+        out.stderr_str()
+    );
     let written = token_doc(&sb);
-    assert_ne!(written["accessToken"], access.as_str(), "botocore wrote a new token");
+    assert_ne!(
+        written["accessToken"],
+        access.as_str(),
+        "botocore wrote a new token"
+    );
 
-    let out = aws_cred(&sb, &fake, &["export", "--profile", "prod", "--format", "json"]);
+    let out = aws_cred(
+        &sb,
+        &fake,
+        &["export", "--profile", "prod", "--format", "json"],
+    );
     out.assert_success();
-    assert_eq!(fake.calls("CreateToken"), 1, "aws-cred used botocore's token as it is");
+    assert_eq!(
+        fake.calls("CreateToken"),
+        1,
+        "aws-cred used botocore's token as it is"
+    );
     assert_eq!(fake.calls("GetRoleCredentials"), 2);
 }
 
@@ -618,7 +748,13 @@ print(creds.access_key)
 fn a_revoked_token_stops_the_chain_and_sso_login_logs_in_again() {
     let sb = sandbox();
     let fake = FakeSso::start(SsoRules::default());
-    let login = ["sso-login", "--profile", "dev", "--use-device-code", "--no-browser"];
+    let login = [
+        "sso-login",
+        "--profile",
+        "dev",
+        "--use-device-code",
+        "--no-browser",
+    ];
     aws_cred(&sb, &fake, &login).assert_success();
     fake.revoke_tokens();
 
@@ -626,12 +762,22 @@ fn a_revoked_token_stops_the_chain_and_sso_login_logs_in_again() {
     out.assert_code(4);
     assert!(out.stdout.is_empty());
     let err = out.stderr_str();
-    assert!(err.contains("UnauthorizedException") || err.contains("rejected the SSO token"), "{err}");
-    assert!(err.contains("hint: run aws-cred sso-login --profile dev"), "{err}");
+    assert!(
+        err.contains("UnauthorizedException") || err.contains("rejected the SSO token"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: run aws-cred sso-login --profile dev"),
+        "{err}"
+    );
 
     let out = aws_cred(&sb, &fake, &login);
     out.assert_success();
-    assert!(out.stderr_str().contains("logging in again"), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains("logging in again"),
+        "{}",
+        out.stderr_str()
+    );
     assert_eq!(fake.calls("StartDeviceAuthorization"), 2);
     aws_cred(&sb, &fake, &["export", "--profile", "dev"]).assert_success();
 }
@@ -643,7 +789,13 @@ fn a_role_that_is_not_assigned_names_account_and_role() {
     let out = aws_cred(
         &sb,
         &fake,
-        &["sso-login", "--profile", "nope", "--use-device-code", "--no-browser"],
+        &[
+            "sso-login",
+            "--profile",
+            "nope",
+            "--use-device-code",
+            "--no-browser",
+        ],
     );
     out.assert_code(1);
     assert!(out.stdout.is_empty());
@@ -661,12 +813,23 @@ fn a_role_that_is_not_assigned_names_account_and_role() {
 fn a_cached_registration_that_is_no_longer_accepted_is_replaced_once() {
     let sb = sandbox();
     let fake = FakeSso::start(SsoRules::default());
-    let login = ["sso-login", "--profile", "dev", "--use-device-code", "--no-browser", "--force"];
+    let login = [
+        "sso-login",
+        "--profile",
+        "dev",
+        "--use-device-code",
+        "--no-browser",
+        "--force",
+    ];
     aws_cred(&sb, &fake, &login).assert_success();
     fake.forget_clients();
     let out = aws_cred(&sb, &fake, &login);
     out.assert_success();
-    assert!(out.stderr_str().contains("registering a new one"), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains("registering a new one"),
+        "{}",
+        out.stderr_str()
+    );
     assert_eq!(fake.calls("RegisterClient"), 2);
 
     // A service that refuses every client: a clear error, exit 1.
@@ -677,7 +840,10 @@ fn a_cached_registration_that_is_no_longer_accepted_is_replaced_once() {
     let out = aws_cred(&sb, &fake, &login);
     out.assert_code(1);
     let err = out.stderr_str();
-    assert!(err.contains("InvalidClientException: Invalid client provided"), "{err}");
+    assert!(
+        err.contains("InvalidClientException: Invalid client provided"),
+        "{err}"
+    );
     assert!(err.contains("hint:"), "{err}");
     assert_no_secrets(&out, &fake);
 }
@@ -718,7 +884,10 @@ fn an_expired_token_whose_refresh_is_refused_says_log_in() {
     assert!(err.contains("expired at"), "{err}");
     assert!(err.contains("could not be refreshed"), "{err}");
     assert!(err.contains("InvalidGrantException"), "{err}");
-    assert!(err.contains("hint: run aws-cred sso-login --profile dev"), "{err}");
+    assert!(
+        err.contains("hint: run aws-cred sso-login --profile dev"),
+        "{err}"
+    );
     assert_eq!(fake.calls("CreateToken:refresh_token"), 1);
     assert_no_secrets(&out, &fake);
 }
@@ -729,13 +898,25 @@ fn an_unreachable_endpoint_is_a_network_error() {
     let port = support::free_port();
     let out = run(sb
         .cmd()
-        .env("AWS_ENDPOINT_URL_SSO_OIDC", format!("http://127.0.0.1:{port}"))
+        .env(
+            "AWS_ENDPOINT_URL_SSO_OIDC",
+            format!("http://127.0.0.1:{port}"),
+        )
         .env("AWS_ENDPOINT_URL_SSO", format!("http://127.0.0.1:{port}"))
-        .args(["sso-login", "--profile", "dev", "--use-device-code", "--no-browser"]));
+        .args([
+            "sso-login",
+            "--profile",
+            "dev",
+            "--use-device-code",
+            "--no-browser",
+        ]));
     out.assert_code(1);
     let err = out.stderr_str();
     assert!(err.contains("RegisterClient"), "{err}");
-    assert!(err.contains("could not reach") || err.contains("timed out"), "{err}");
+    assert!(
+        err.contains("could not reach") || err.contains("timed out"),
+        "{err}"
+    );
     assert!(err.contains(&port.to_string()), "{err}");
     assert!(err.contains("hint:"), "{err}");
 }
@@ -788,20 +969,44 @@ fn without_account_and_role_it_lists_every_page_and_says_how_to_pick() {
     let out = aws_cred(
         &sb,
         &fake,
-        &["sso-login", "--sso-session", "corp", "--use-device-code", "--no-browser"],
+        &[
+            "sso-login",
+            "--sso-session",
+            "corp",
+            "--use-device-code",
+            "--no-browser",
+        ],
     );
     out.assert_success();
     assert!(out.stdout.is_empty(), "the listing is for people: stderr");
     let err = out.stderr_str();
-    assert!(err.contains("3 accounts are available to you (5 roles):"), "{err}");
-    assert!(err.contains("  111111111111  dev <dev@example.com>\n      PowerUserAccess\n      ReadOnlyAccess\n"), "{err}");
+    assert!(
+        err.contains("3 accounts are available to you (5 roles):"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "  111111111111  dev <dev@example.com>\n      PowerUserAccess\n      ReadOnlyAccess\n"
+        ),
+        "{err}"
+    );
     assert!(err.contains("  333333333333  prod <prod@example.com>\n      ReadOnlyAccess\n      AdministratorAccess\n"), "{err}");
     assert!(err.contains("pick one with: aws-cred sso-login --sso-session corp --account ACCOUNT_ID --role ROLE_NAME"), "{err}");
     // Page size 1: every page was read.
     assert_eq!(fake.calls("ListAccounts"), 3);
     assert_eq!(fake.calls("ListAccountRoles"), 5);
 
-    let out = aws_cred(&sb, &fake, &["sso-login", "--sso-session", "corp", "--account", "333333333333"]);
+    let out = aws_cred(
+        &sb,
+        &fake,
+        &[
+            "sso-login",
+            "--sso-session",
+            "corp",
+            "--account",
+            "333333333333",
+        ],
+    );
     out.assert_success();
     let err = out.stderr_str();
     assert!(err.contains("2 roles are available to you in account 333333333333:\n  ReadOnlyAccess\n  AdministratorAccess\n"), "{err}");
@@ -831,8 +1036,14 @@ fn account_and_role_flags_override_the_profile_and_can_write_a_profile() {
     out.assert_success();
     assert!(out.stdout.is_empty());
     let creds = sb.read("home/.aws/credentials");
-    assert!(creds.contains("[prod-admin]\naws_access_key_id = ASIAFAKE"), "{creds}");
-    assert!(creds.contains("aws_session_token = role-session-"), "{creds}");
+    assert!(
+        creds.contains("[prod-admin]\naws_access_key_id = ASIAFAKE"),
+        "{creds}"
+    );
+    assert!(
+        creds.contains("aws_session_token = role-session-"),
+        "{creds}"
+    );
     let call = fake
         .http
         .requests()
@@ -850,7 +1061,15 @@ fn legacy_profiles_key_the_token_by_start_url() {
     let out = aws_cred(
         &sb,
         &fake,
-        &["sso-login", "--profile", "legacy", "--use-device-code", "--no-browser", "--format", "json"],
+        &[
+            "sso-login",
+            "--profile",
+            "legacy",
+            "--use-device-code",
+            "--no-browser",
+            "--format",
+            "json",
+        ],
     );
     out.assert_success();
     // sha1("https://corp.awsapps.com/start")
@@ -865,15 +1084,25 @@ fn usage_errors_come_before_any_call() {
     let sb = sandbox();
     let fake = FakeSso::start(SsoRules::default());
     let cases: &[(&[&str], &str)] = &[
-        (&["sso-login", "--profile", "dev", "--account", "12345"], "12 digits"),
-        (&["sso-login", "--profile", "dev", "--sso-session", "corp"], "not both"),
+        (
+            &["sso-login", "--profile", "dev", "--account", "12345"],
+            "12 digits",
+        ),
+        (
+            &["sso-login", "--profile", "dev", "--sso-session", "corp"],
+            "not both",
+        ),
         (&["sso-login", "--sso-session", "nosuch"], "available: corp"),
         (&["sso-login", "--profile", "ghost"], "available profiles"),
     ];
     for (args, expected) in cases {
         let out = aws_cred(&sb, &fake, args);
         out.assert_code(2);
-        assert!(out.stderr_str().contains(expected), "{args:?}: {}", out.stderr_str());
+        assert!(
+            out.stderr_str().contains(expected),
+            "{args:?}: {}",
+            out.stderr_str()
+        );
     }
     sb.write_config("[profile keys]\nregion = us-east-1\n");
     let out = aws_cred(&sb, &fake, &["sso-login", "--profile", "keys"]);

@@ -130,17 +130,20 @@ pub async fn obtain(
         }
     }
 
-    let lock_timeout = match mode {
-        Mode::Login(i) => i.timeout + Duration::from_secs(60),
-        // The chain waits for someone logging in, but not longer than a login takes.
-        Mode::Chain => DEFAULT_LOGIN_TIMEOUT + Duration::from_secs(60),
+    // The chain, holding a token that still works, waits only briefly for another aws-cred
+    // refreshing it; without one it waits for a login in progress, as long as a login takes.
+    let usable_now = before_token.as_ref().filter(|t| t.is_valid(ctx.now()));
+    let lock_timeout = match (mode, usable_now) {
+        (Mode::Login(i), _) => i.timeout + Duration::from_secs(60),
+        (Mode::Chain, Some(_)) => Duration::from_secs(10),
+        (Mode::Chain, None) => DEFAULT_LOGIN_TIMEOUT + Duration::from_secs(60),
     };
     let locks = Cache::new(
         ctx.cache_dir()
             .ok_or_else(|| Problem::usage("cannot find the home directory for aws-cred's cache"))?
             .join("sso"),
     );
-    let _lock = locks
+    let locked = locks
         .lock_async(&config.cache_key(), lock_timeout, || {
             eprintln!(
                 "waiting for another aws-cred that is logging in to {} (up to {} s)...",
@@ -148,7 +151,17 @@ pub async fn obtain(
                 lock_timeout.as_secs()
             )
         })
-        .await?;
+        .await;
+    let _lock = match (locked, mode, usable_now) {
+        (Ok(lock), _, _) => lock,
+        (Err(_), Mode::Chain, Some(token)) => {
+            return Ok(Obtained {
+                token: token.clone(),
+                how: How::Cached,
+            });
+        }
+        (Err(err), _, _) => return Err(err),
+    };
 
     // Whoever held the lock may have done the work.
     let current = store.read_token(config)?;
@@ -497,4 +510,30 @@ async fn device_flow(
     .await;
     spinner.stop();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_settings_come_from_the_environment_and_are_checked() {
+        let ctx = Context::with_env([
+            ("AWS_CRED_SSO_LOGIN_TIMEOUT", "20"),
+            ("AWS_CRED_SSO_POLL_MS", "5"),
+        ]);
+        let i = Interactive::from_env(&ctx, true, false, true).unwrap();
+        assert_eq!(i.timeout, Duration::from_secs(20));
+        assert_eq!(i.poll_unit, Duration::from_millis(5));
+        assert_eq!(i.browser, Browser::PrintOnly);
+        assert!(i.force && !i.device_code);
+        let i = Interactive::from_env(&Context::with_env([]), false, true, false).unwrap();
+        assert_eq!(i.timeout, DEFAULT_LOGIN_TIMEOUT);
+        assert_eq!(i.poll_unit, Duration::from_secs(1));
+        for bad in ["0", "soon", "3601"] {
+            let ctx = Context::with_env([("AWS_CRED_SSO_LOGIN_TIMEOUT", bad)]);
+            let err = Interactive::from_env(&ctx, false, false, false).unwrap_err();
+            assert_eq!(crate::error::classify(&err).0, crate::error::Exit::Usage);
+        }
+    }
 }

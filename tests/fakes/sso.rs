@@ -165,7 +165,8 @@ fn epoch(t: SystemTime) -> u64 {
 }
 
 pub fn challenge_of(verifier: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()))
 }
 
 impl FakeSso {
@@ -247,8 +248,8 @@ fn handle(rules: &SsoRules, state: &Mutex<State>, req: &Request) -> Response {
 }
 
 fn body(req: &Request) -> Result<Value, Response> {
-    let value: Value = serde_json::from_slice(&req.body)
-        .map_err(|_| invalid_request("the body is not JSON"))?;
+    let value: Value =
+        serde_json::from_slice(&req.body).map_err(|_| invalid_request("the body is not JSON"))?;
     if !value.is_object() {
         return Err(invalid_request("the body is not a JSON object"));
     }
@@ -291,7 +292,10 @@ fn register_client(state: &Mutex<State>, req: &Request) -> Response {
         if redirect_uris.is_empty() || string(&v, "issuerUrl").is_none() {
             return invalid_request("authorization_code clients need redirectUris and issuerUrl");
         }
-        if redirect_uris.iter().any(|u| !u.starts_with("http://127.0.0.1")) {
+        if redirect_uris
+            .iter()
+            .any(|u| !u.starts_with("http://127.0.0.1"))
+        {
             return oidc_error(
                 400,
                 "InvalidRedirectUriException",
@@ -403,7 +407,10 @@ fn authorize(rules: &SsoRules, state: &Mutex<State>, req: &Request) -> Response 
     let (port, path) = rest.split_once('/').unwrap_or((rest, ""));
     if port.parse::<u16>().is_err()
         || format!("/{path}") != "/oauth/callback"
-        || !client.redirect_uris.iter().any(|u| u == REGISTERED_REDIRECT)
+        || !client
+            .redirect_uris
+            .iter()
+            .any(|u| u == REGISTERED_REDIRECT)
     {
         return page("redirect_uri does not match the registration");
     }
@@ -441,8 +448,10 @@ fn authorize(rules: &SsoRules, state: &Mutex<State>, req: &Request) -> Response 
 
 fn issue(rules: &SsoRules, st: &mut State, client_id: &str) -> Response {
     let access = st.secret("access-");
-    st.tokens
-        .insert(access.clone(), (SystemTime::now() + rules.token_lifetime, false));
+    st.tokens.insert(
+        access.clone(),
+        (SystemTime::now() + rules.token_lifetime, false),
+    );
     let mut out = json!({
         "accessToken": access,
         "tokenType": "Bearer",
@@ -526,7 +535,9 @@ fn create_token(rules: &SsoRules, state: &Mutex<State>, req: &Request) -> Respon
                 return invalid_grant("Invalid authorization code");
             };
             if auth.used || auth.client_id != client_id || auth.redirect_uri != redirect {
-                return invalid_grant("the code was used, or belongs to another client or redirect");
+                return invalid_grant(
+                    "the code was used, or belongs to another client or redirect",
+                );
             }
             // RFC 7636 4.6: S256 of the verifier must be the challenge sent to /authorize.
             if challenge_of(verifier) != auth.challenge {
@@ -580,7 +591,11 @@ fn role_credentials(rules: &SsoRules, state: &Mutex<State>, req: &Request) -> Re
     }
     let (Some(account), Some(role)) = (req.query_param("account_id"), req.query_param("role_name"))
     else {
-        return portal_error(400, "InvalidRequestException", "account_id and role_name are required");
+        return portal_error(
+            400,
+            "InvalidRequestException",
+            "account_id and role_name are required",
+        );
     };
     let assigned = rules
         .accounts
@@ -606,12 +621,22 @@ fn role_credentials(rules: &SsoRules, state: &Mutex<State>, req: &Request) -> Re
 }
 
 /// One page of `items` after `next_token` (an index), with the next token if more remain.
-fn page<T: Clone>(rules: &SsoRules, req: &Request, items: &[T]) -> Result<(Vec<T>, Option<String>), Response> {
+fn page<T: Clone>(
+    rules: &SsoRules,
+    req: &Request,
+    items: &[T],
+) -> Result<(Vec<T>, Option<String>), Response> {
     let start = match req.query_param("next_token") {
         None => 0,
         Some(t) => match t.strip_prefix("page-").and_then(|n| n.parse().ok()) {
             Some(n) => n,
-            None => return Err(portal_error(400, "InvalidRequestException", "invalid next_token")),
+            None => {
+                return Err(portal_error(
+                    400,
+                    "InvalidRequestException",
+                    "invalid next_token",
+                ));
+            }
         },
     };
     let max = req
@@ -619,7 +644,11 @@ fn page<T: Clone>(rules: &SsoRules, req: &Request, items: &[T]) -> Result<(Vec<T
         .and_then(|m| m.parse::<usize>().ok())
         .unwrap_or(100);
     if !(1..=100).contains(&max) {
-        return Err(portal_error(400, "InvalidRequestException", "max_result must be 1-100"));
+        return Err(portal_error(
+            400,
+            "InvalidRequestException",
+            "max_result must be 1-100",
+        ));
     }
     let size = max.min(rules.page_size);
     let end = (start + size).min(items.len());

@@ -293,39 +293,6 @@ pub fn sso_of(profiles: &Profiles, profile: &Profile) -> Result<Option<SsoConfig
     if keys.iter().all(|k| profile.get(k).is_none()) {
         return Ok(None);
     }
-    let session_name = profile.get("sso_session");
-    let (start_url, region, scopes) = match session_name {
-        Some(session) => {
-            for key in ["sso_start_url", "sso_region"] {
-                if profile.get(key).is_some() {
-                    return Err(config_error(
-                        format!(
-                            "profile {name:?} sets {key} and sso_session; {key} belongs in [sso-session {session}]"
-                        ),
-                        "remove it from the profile",
-                    ));
-                }
-            }
-            let Some(section) = profiles.set.sso_session(session) else {
-                return Err(config_error(
-                    format!(
-                        "profile {name:?} names sso_session {session:?}, but there is no [sso-session {session}] section"
-                    ),
-                    "add the section with sso_start_url and sso_region",
-                ));
-            };
-            (
-                section.get("sso_start_url"),
-                section.get("sso_region"),
-                section.get("sso_registration_scopes"),
-            )
-        }
-        None => (
-            profile.get("sso_start_url"),
-            profile.get("sso_region"),
-            profile.get("sso_registration_scopes"),
-        ),
-    };
     let account_id = profile.get("sso_account_id");
     let role_name = profile.get("sso_role_name");
     match (account_id, role_name) {
@@ -343,22 +310,54 @@ pub fn sso_of(profiles: &Profiles, profile: &Profile) -> Result<Option<SsoConfig
         }
         _ => {}
     }
-    let missing = |key: &str| {
-        config_error(
-            format!("profile {name:?} is an SSO profile without {key}"),
-            "add it (aws configure sso writes a complete profile)",
-        )
+    let base = match profile.get("sso_session") {
+        Some(session) => {
+            for key in ["sso_start_url", "sso_region"] {
+                if profile.get(key).is_some() {
+                    return Err(config_error(
+                        format!(
+                            "profile {name:?} sets {key} and sso_session; {key} belongs in [sso-session {session}]"
+                        ),
+                        "remove it from the profile",
+                    ));
+                }
+            }
+            if profiles.set.sso_session(session).is_none() {
+                return Err(config_error(
+                    format!(
+                        "profile {name:?} names sso_session {session:?}, but there is no [sso-session {session}] section"
+                    ),
+                    "add the section with sso_start_url and sso_region",
+                ));
+            }
+            sso_session_config(profiles, session)?
+        }
+        None => {
+            let missing = |key: &str| {
+                config_error(
+                    format!("profile {name:?} is an SSO profile without {key}"),
+                    "add it (aws configure sso writes a complete profile)",
+                )
+            };
+            let get = |key: &str| profile.get(key).ok_or_else(|| missing(key));
+            SsoConfig {
+                profile: String::new(),
+                session_name: None,
+                start_url: get("sso_start_url")?.to_string(),
+                region: get("sso_region")?.to_string(),
+                registration_scopes: profile
+                    .get("sso_registration_scopes")
+                    .map(crate::sso::parse_scopes),
+                account_id: None,
+                role_name: None,
+            }
+        }
     };
     Ok(Some(SsoConfig {
         profile: name.to_string(),
-        session_name: session_name.map(str::to_string),
-        start_url: start_url
-            .ok_or_else(|| missing("sso_start_url"))?
-            .to_string(),
-        region: region.ok_or_else(|| missing("sso_region"))?.to_string(),
-        registration_scopes: scopes.map(crate::sso::parse_scopes),
         account_id: account_id.map(str::to_string),
         role_name: role_name.map(str::to_string),
+        ..base
     }))
 }
 

@@ -27,11 +27,15 @@ const CALLBACK_PATH: &str = "/oauth/callback";
 #[derive(Debug)]
 pub struct Failure {
     pub code: Option<String>,
-    pub description: String,
     pub error: anyhow::Error,
 }
 
 impl Failure {
+    /// A failure that is not a service error (the callback, a cache file, the network).
+    pub fn other(error: anyhow::Error) -> Failure {
+        Failure { code: None, error }
+    }
+
     pub fn is(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }
@@ -257,7 +261,6 @@ impl Oidc {
     fn incomplete(&self, operation: &str) -> Failure {
         Failure {
             code: None,
-            description: String::new(),
             error: Problem::failure(format!(
                 "{operation}: {} answered without the fields it must send",
                 self.target.describe()
@@ -311,11 +314,7 @@ impl Oidc {
             }
             None => aws::failure(operation, &self.target, err),
         };
-        Failure {
-            code,
-            description,
-            error,
-        }
+        Failure { code, error }
     }
 }
 

@@ -11,7 +11,7 @@ use crate::aws::Aws;
 use crate::cache::Cache;
 use crate::context::Context;
 use crate::error::Problem;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::time::Instant;
 
 pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
@@ -125,7 +125,7 @@ pub async fn obtain(
                     token,
                     how: How::Cached,
                 }),
-                _ => Err(login_needed(&store, config, &before, ctx.now(), None)),
+                _ => Err(login_needed(&store, config, &before, None)),
             };
         }
     }
@@ -205,13 +205,7 @@ pub async fn obtain(
                 token,
                 how: How::Cached,
             }),
-            _ => Err(login_needed(
-                &store,
-                config,
-                &current,
-                ctx.now(),
-                refresh_failure,
-            )),
+            _ => Err(login_needed(&store, config, &current, refresh_failure)),
         },
         Mode::Login(interactive) => {
             if let Some(failure) = refresh_failure {
@@ -275,7 +269,6 @@ fn login_needed(
     store: &Store,
     config: &SsoConfig,
     cached: &Cached,
-    now: SystemTime,
     refresh_failure: Option<Failure>,
 ) -> anyhow::Error {
     let path = store.token_path(config);
@@ -289,10 +282,7 @@ fn login_needed(
             "the SSO token file {} cannot be used: {reason}",
             path.display()
         ),
-        Cached::Found(token) if token.is_valid(now) => format!(
-            "the SSO token for {} could not be refreshed",
-            config.describe()
-        ),
+        // The chain uses a token that still works; only expired ones get here.
         Cached::Found(token) => format!(
             "the SSO token for {} expired at {}{}",
             config.describe(),
@@ -318,16 +308,6 @@ fn first_line(err: &anyhow::Error) -> String {
         .next()
         .unwrap_or_default()
         .to_string()
-}
-
-impl Failure {
-    pub fn other(error: anyhow::Error) -> Failure {
-        Failure {
-            code: None,
-            description: String::new(),
-            error,
-        }
-    }
 }
 
 /// Log in: a registration (cached, or new), then the authorization-code flow or the device

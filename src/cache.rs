@@ -1,6 +1,7 @@
 //! aws-cred's own caches (MFA sessions, later Cognito tokens): one JSON file per entry, mode
 //! 0600 in 0700 directories, replaced atomically, with a lock per entry so concurrent runs
 //! neither corrupt a file nor repeat a one-time action (an MFA code is accepted only once).
+//! SSO uses it too: its login locks, and the AWS CLI's `~/.aws/sso/cache` files (exact bytes).
 
 use crate::error::Problem;
 use crate::profile::writer;
@@ -40,11 +41,15 @@ impl Cache {
     }
 
     pub fn write<T: Serialize>(&self, key: &str, value: &T) -> anyhow::Result<()> {
-        let path = self.path(key);
-        writer::ensure_dir(&self.dir).map_err(|e| Problem::failure(e.to_string()))?;
         let mut bytes = serde_json::to_vec_pretty(value)?;
         bytes.push(b'\n');
-        writer::replace_file(&path, &self.dir, &bytes, None)
+        self.write_bytes(key, &bytes)
+    }
+
+    /// Replace an entry with exactly these bytes (mode 0600, atomically).
+    pub fn write_bytes(&self, key: &str, bytes: &[u8]) -> anyhow::Result<()> {
+        writer::ensure_dir(&self.dir).map_err(|e| Problem::failure(e.to_string()))?;
+        writer::replace_file(&self.path(key), &self.dir, bytes, None)
             .map_err(|e| Problem::failure(e.to_string()))?;
         Ok(())
     }

@@ -6,12 +6,12 @@
 
 use super::SsoConfig;
 use super::pyjson::{self, Value};
+use crate::cache::Cache;
 use crate::context::Context;
 use crate::error::Problem;
-use crate::profile::writer;
 use crate::secret::Secret;
 use chrono::{DateTime, Utc};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 /// A token or registration this close to its expiry counts as expired (botocore's window).
@@ -164,10 +164,10 @@ pub enum Cached {
     Found(Token),
 }
 
-/// `~/.aws/sso/cache`.
+/// `~/.aws/sso/cache`: one `<key>.json` per entry, like aws-cred's own caches.
 #[derive(Debug, Clone)]
 pub struct Store {
-    dir: PathBuf,
+    files: Cache,
 }
 
 impl Store {
@@ -177,21 +177,12 @@ impl Store {
                 .hint("set HOME")
         })?;
         Ok(Store {
-            dir: home.join(".aws").join("sso").join("cache"),
+            files: Cache::new(home.join(".aws").join("sso").join("cache")),
         })
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     pub fn token_path(&self, config: &SsoConfig) -> PathBuf {
-        self.dir.join(format!("{}.json", config.cache_key()))
-    }
-
-    pub fn registration_path(&self, config: &SsoConfig) -> PathBuf {
-        self.dir
-            .join(format!("{}.json", config.registration_cache_key()))
+        self.files.path(&config.cache_key())
     }
 
     pub fn read_token(&self, config: &SsoConfig) -> Result<Cached, Problem> {
@@ -209,13 +200,15 @@ impl Store {
         }
     }
 
-    pub fn write_token(&self, config: &SsoConfig, token: &Token) -> Result<(), Problem> {
-        self.write(&self.token_path(config), token.to_cli_json().as_bytes())
+    /// Written as botocore writes it: the exact bytes, mode 0600 (whatever the old file had).
+    pub fn write_token(&self, config: &SsoConfig, token: &Token) -> anyhow::Result<()> {
+        self.files
+            .write_bytes(&config.cache_key(), token.to_cli_json().as_bytes())
     }
 
     /// A cached registration; an unreadable one counts as absent (it is replaced).
     pub fn read_registration(&self, config: &SsoConfig) -> Option<Registration> {
-        let bytes = std::fs::read(self.registration_path(config)).ok()?;
+        let bytes = std::fs::read(self.files.path(&config.registration_cache_key())).ok()?;
         Registration::parse(&bytes).ok()
     }
 
@@ -223,22 +216,15 @@ impl Store {
         &self,
         config: &SsoConfig,
         registration: &Registration,
-    ) -> Result<(), Problem> {
-        self.write(
-            &self.registration_path(config),
+    ) -> anyhow::Result<()> {
+        self.files.write_bytes(
+            &config.registration_cache_key(),
             registration.to_cli_json().as_bytes(),
         )
     }
 
     pub fn remove_registration(&self, config: &SsoConfig) {
-        let _ = std::fs::remove_file(self.registration_path(config));
-    }
-
-    fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), Problem> {
-        writer::ensure_dir(&self.dir).map_err(|e| Problem::failure(e.to_string()))?;
-        // No existing metadata: the file is always 0600, as botocore creates it.
-        writer::replace_file(path, &self.dir, bytes, None)
-            .map_err(|e| Problem::failure(e.to_string()))
+        self.files.remove(&config.registration_cache_key());
     }
 }
 

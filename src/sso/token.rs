@@ -260,7 +260,7 @@ async fn refresh(
     };
     Some(match store.write_token(config, &refreshed) {
         Ok(()) => Ok(refreshed),
-        Err(problem) => Err(Failure::other(problem.into())),
+        Err(err) => Err(Failure::other(err)),
     })
 }
 

@@ -9,6 +9,7 @@ use super::oidc::{self, Callback, Failure, Issued, Oidc, Pkce};
 use super::spinner::Spinner;
 use crate::aws::Aws;
 use crate::cache::Cache;
+use crate::chain::first_line;
 use crate::context::Context;
 use crate::error::Problem;
 use std::time::Duration;
@@ -300,14 +301,6 @@ fn login_needed(
         Some(failure) => anyhow::anyhow!("{}", first_line(&failure.error)).context(problem),
         None => problem.into(),
     }
-}
-
-fn first_line(err: &anyhow::Error) -> String {
-    err.to_string()
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// Log in: a registration (cached, or new), then the authorization-code flow or the device

@@ -1,6 +1,7 @@
 //! aws-cred's own caches (MFA sessions, later Cognito tokens): one JSON file per entry, mode
 //! 0600 in 0700 directories, replaced atomically, with a lock per entry so concurrent runs
 //! neither corrupt a file nor repeat a one-time action (an MFA code is accepted only once).
+//! SSO uses it too: its login locks, and the AWS CLI's `~/.aws/sso/cache` files (exact bytes).
 
 use crate::error::Problem;
 use crate::profile::writer;
@@ -40,11 +41,15 @@ impl Cache {
     }
 
     pub fn write<T: Serialize>(&self, key: &str, value: &T) -> anyhow::Result<()> {
-        let path = self.path(key);
-        writer::ensure_dir(&self.dir).map_err(|e| Problem::failure(e.to_string()))?;
         let mut bytes = serde_json::to_vec_pretty(value)?;
         bytes.push(b'\n');
-        writer::replace_file(&path, &self.dir, &bytes, None)
+        self.write_bytes(key, &bytes)
+    }
+
+    /// Replace an entry with exactly these bytes (mode 0600, atomically).
+    pub fn write_bytes(&self, key: &str, bytes: &[u8]) -> anyhow::Result<()> {
+        writer::ensure_dir(&self.dir).map_err(|e| Problem::failure(e.to_string()))?;
+        writer::replace_file(&self.path(key), &self.dir, bytes, None)
             .map_err(|e| Problem::failure(e.to_string()))?;
         Ok(())
     }
@@ -63,6 +68,53 @@ impl Cache {
             )
         })?;
         Ok(EntryLock { _file: file })
+    }
+
+    /// [`Cache::lock`] for async code: waits without blocking the runtime (so Ctrl-C still
+    /// works), up to `timeout`; `waiting` runs once if the wait lasts over a second.
+    pub async fn lock_async(
+        &self,
+        key: &str,
+        timeout: Duration,
+        waiting: impl FnOnce(),
+    ) -> anyhow::Result<EntryLock> {
+        writer::ensure_dir(&self.dir).map_err(|e| Problem::failure(e.to_string()))?;
+        let lock_path = writer::lock_path_for(&self.path(key));
+        let file =
+            writer::open_lock_file(&lock_path).map_err(|e| Problem::failure(e.to_string()))?;
+        let started = std::time::Instant::now();
+        let mut waiting = Some(waiting);
+        let mut pause = Duration::from_millis(10);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(EntryLock { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(Problem::failure(format!(
+                        "cannot lock {}: {e}",
+                        lock_path.display()
+                    ))
+                    .into());
+                }
+            }
+            let waited = started.elapsed();
+            if waited >= Duration::from_secs(1)
+                && let Some(tell) = waiting.take()
+            {
+                tell();
+            }
+            if waited >= timeout {
+                return Err(Problem::failure(format!(
+                    "gave up after {} s waiting for another aws-cred holding {}",
+                    timeout.as_secs(),
+                    lock_path.display()
+                ))
+                .hint("wait for the other aws-cred to finish, or end it")
+                .into());
+            }
+            tokio::time::sleep(pause.min(timeout - waited)).await;
+            pause = (pause * 2).min(Duration::from_millis(100));
+        }
     }
 
     pub fn dir(&self) -> &Path {

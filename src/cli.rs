@@ -42,6 +42,12 @@ pub enum Command {
         after_help = "The daily routine:\n  eval \"$(aws-cred mfa 123456 --profile prod)\"   # once in the morning\n  aws s3 ls                                       # all day\n  aws-cred whoami                                 # who am I, until when\n\nMore:\n  aws-cred mfa 123456 --profile admin            # role profile with mfa_serial + source_profile\n  aws-cred mfa 123456 --profile prod --write-profile   # session into [prod], keys in [prod-long-term]\n  aws-cred mfa --profile prod                     # reuse today's session, or prompt for a code"
     )]
     Mfa(MfaArgs),
+    /// Log in to IAM Identity Center (SSO) in the browser, sharing the AWS CLI's token cache;
+    /// then print the profile's role credentials, or list your accounts and roles.
+    #[command(
+        after_help = "Examples:\n  aws-cred sso-login --sso-session my-org          # log in once; every sso profile then works\n  eval \"$(aws-cred sso-login --profile dev)\"       # log in if needed, export dev's role credentials\n  aws-cred sso-login --profile dev --use-device-code   # approve with a code, on any device\n  aws-cred sso-login --sso-session my-org --account 111111111111 --role ReadOnlyAccess --format json\n\nA valid token (more than 15 minutes left) is reused; one near expiry is refreshed without a browser.\nTokens live in ~/.aws/sso/cache, where the AWS CLI and the SDKs find them."
+    )]
+    SsoLogin(SsoLoginArgs),
     /// Show who the resolved credentials belong to, and where they came from.
     #[command(
         after_help = "Examples:\n  aws-cred whoami\n  aws-cred whoami --profile prod --json\n  PS1='[$(aws-cred whoami --short 2>/dev/null)] $ '"
@@ -132,6 +138,37 @@ pub struct MfaArgs {
     /// section holding long-term keys (never the one the session is made from).
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SsoLoginArgs {
+    /// Log in to this [sso-session NAME] of ~/.aws/config (instead of --profile's).
+    #[arg(long, value_name = "NAME")]
+    pub sso_session: Option<String>,
+    /// Sign in with a device code (approve on any device) instead of the browser redirect.
+    /// Used on its own when no browser can open here (SSH session, no display).
+    #[arg(long)]
+    pub use_device_code: bool,
+    /// Do not start a browser; print the URL to open.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Log in again even if the cached token is valid; with --write-profile, also replace a
+    /// section holding long-term keys.
+    #[arg(long)]
+    pub force: bool,
+    /// Account for the role credentials (default: the profile's sso_account_id).
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+    /// Role (permission set) for the role credentials (default: the profile's sso_role_name).
+    #[arg(long, value_name = "NAME")]
+    pub role: Option<String>,
+    /// Output format for the role credentials.
+    #[arg(long, value_enum, default_value_t = Format::Sh)]
+    pub format: Format,
+    /// Write the role credentials into the shared credentials file under [NAME] instead of
+    /// printing them.
+    #[arg(long, value_name = "NAME")]
+    pub write_profile: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,8 @@ pub mod http;
 pub mod mfa;
 pub mod output;
 pub mod profile;
+pub mod secret;
+pub mod sso;
 pub mod sts;
 
 use cli::{Cli, Command};
@@ -29,6 +31,7 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
     match &cli.command {
         Command::Export(args) => commands::export::run(&setup, args).await,
         Command::Mfa(args) => commands::mfa::run(&setup, args).await,
+        Command::SsoLogin(args) => commands::sso_login::run(&setup, args).await,
         Command::Whoami(args) => commands::whoami::run(&setup, args).await,
         Command::Exec(args) => commands::exec::run(&setup, args).await,
         Command::Completions(_) | Command::Man => unreachable!("handled above"),

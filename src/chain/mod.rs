@@ -195,7 +195,8 @@ pub async fn resolve(req: &Request<'_>) -> Result<Resolution, ChainFailure> {
     Err(ChainFailure { error, trace })
 }
 
-fn first_line(err: &anyhow::Error) -> String {
+/// The first line of an error's message (for traces and one-line causes).
+pub(crate) fn first_line(err: &anyhow::Error) -> String {
     err.to_string()
         .lines()
         .next()

@@ -293,31 +293,6 @@ pub fn sso_of(profiles: &Profiles, profile: &Profile) -> Result<Option<SsoConfig
     if keys.iter().all(|k| profile.get(k).is_none()) {
         return Ok(None);
     }
-    let session_name = profile.get("sso_session");
-    let (start_url, region) = match session_name {
-        Some(session) => {
-            for key in ["sso_start_url", "sso_region"] {
-                if profile.get(key).is_some() {
-                    return Err(config_error(
-                        format!(
-                            "profile {name:?} sets {key} and sso_session; {key} belongs in [sso-session {session}]"
-                        ),
-                        "remove it from the profile",
-                    ));
-                }
-            }
-            let Some(section) = profiles.set.sso_session(session) else {
-                return Err(config_error(
-                    format!(
-                        "profile {name:?} names sso_session {session:?}, but there is no [sso-session {session}] section"
-                    ),
-                    "add the section with sso_start_url and sso_region",
-                ));
-            };
-            (section.get("sso_start_url"), section.get("sso_region"))
-        }
-        None => (profile.get("sso_start_url"), profile.get("sso_region")),
-    };
     let account_id = profile.get("sso_account_id");
     let role_name = profile.get("sso_role_name");
     match (account_id, role_name) {
@@ -335,22 +310,98 @@ pub fn sso_of(profiles: &Profiles, profile: &Profile) -> Result<Option<SsoConfig
         }
         _ => {}
     }
-    let missing = |key: &str| {
-        config_error(
-            format!("profile {name:?} is an SSO profile without {key}"),
-            "add it (aws configure sso writes a complete profile)",
-        )
+    let base = match profile.get("sso_session") {
+        Some(session) => {
+            for key in ["sso_start_url", "sso_region"] {
+                if profile.get(key).is_some() {
+                    return Err(config_error(
+                        format!(
+                            "profile {name:?} sets {key} and sso_session; {key} belongs in [sso-session {session}]"
+                        ),
+                        "remove it from the profile",
+                    ));
+                }
+            }
+            if profiles.set.sso_session(session).is_none() {
+                return Err(config_error(
+                    format!(
+                        "profile {name:?} names sso_session {session:?}, but there is no [sso-session {session}] section"
+                    ),
+                    "add the section with sso_start_url and sso_region",
+                ));
+            }
+            sso_session_config(profiles, session)?
+        }
+        None => {
+            let missing = |key: &str| {
+                config_error(
+                    format!("profile {name:?} is an SSO profile without {key}"),
+                    "add it (aws configure sso writes a complete profile)",
+                )
+            };
+            let get = |key: &str| profile.get(key).ok_or_else(|| missing(key));
+            SsoConfig {
+                profile: String::new(),
+                session_name: None,
+                start_url: get("sso_start_url")?.to_string(),
+                region: get("sso_region")?.to_string(),
+                registration_scopes: profile
+                    .get("sso_registration_scopes")
+                    .map(crate::sso::parse_scopes),
+                account_id: None,
+                role_name: None,
+            }
+        }
     };
     Ok(Some(SsoConfig {
         profile: name.to_string(),
-        session_name: session_name.map(str::to_string),
-        start_url: start_url
-            .ok_or_else(|| missing("sso_start_url"))?
-            .to_string(),
-        region: region.ok_or_else(|| missing("sso_region"))?.to_string(),
         account_id: account_id.map(str::to_string),
         role_name: role_name.map(str::to_string),
+        ..base
     }))
+}
+
+/// The settings of `[sso-session NAME]` itself (`sso-login --sso-session NAME`).
+pub fn sso_session_config(profiles: &Profiles, name: &str) -> Result<SsoConfig, Problem> {
+    let Some(section) = profiles.set.sso_session(name) else {
+        let mut sessions: Vec<&str> = profiles.set.sso_sessions().collect();
+        sessions.sort_unstable();
+        let available = if sessions.is_empty() {
+            "there are none".to_string()
+        } else {
+            format!("available: {}", sessions.join(", "))
+        };
+        return Err(config_error(
+            format!(
+                "there is no [sso-session {name}] in {}; {available}",
+                profiles.files.config.display()
+            ),
+            "add it with sso_start_url and sso_region (aws configure sso writes one)",
+        ));
+    };
+    let missing = |key: &str| {
+        config_error(
+            format!("[sso-session {name}] has no {key}"),
+            "add sso_start_url and sso_region to the section",
+        )
+    };
+    Ok(SsoConfig {
+        profile: String::new(),
+        session_name: Some(name.to_string()),
+        start_url: section
+            .get("sso_start_url")
+            .ok_or_else(|| missing("sso_start_url"))?
+            .to_string(),
+        region: section
+            .get("sso_region")
+            .ok_or_else(|| missing("sso_region"))?
+            .to_string(),
+        registration_scopes: section
+            .get("sso_registration_scopes")
+            .map(crate::sso::parse_scopes),
+        account_id: None,
+        role_name: None,
+    })
 }
 
 pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
@@ -490,7 +541,6 @@ async fn base_credentials(req: &Request<'_>, base: &Base) -> anyhow::Result<(Cre
             ))
         }
         Base::Sso(sso) => {
-            let token = super::sso::read_token(req.ctx, sso)?;
             let (Some(account), Some(role)) = (&sso.account_id, &sso.role_name) else {
                 return Err(Problem::usage(format!(
                     "SSO profile {:?} has no sso_account_id / sso_role_name",
@@ -499,12 +549,11 @@ async fn base_credentials(req: &Request<'_>, base: &Base) -> anyhow::Result<(Cre
                 .hint("add both to the profile, or pick them with aws-cred sso-login --profile P --account ID --role NAME")
                 .into());
             };
-            let credentials =
-                super::sso::role_credentials(req.aws, sso, account, role, &token).await?;
+            let (credentials, note) = super::sso::credentials(req, sso, account, role).await?;
             Ok((
                 credentials,
                 format!(
-                    "SSO profile {} (role {role} in account {account}, token for {})",
+                    "SSO profile {} (role {role} in account {account}, token for {}{note})",
                     sso.profile, sso.start_url
                 ),
             ))

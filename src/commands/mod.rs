@@ -5,6 +5,7 @@ pub mod exec;
 pub mod export;
 pub mod mfa;
 pub mod shell;
+pub mod sso_login;
 pub mod whoami;
 
 use crate::aws::Aws;

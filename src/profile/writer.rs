@@ -935,14 +935,20 @@ fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
     }
 }
 
-pub(crate) fn acquire_lock(lock_path: &Path, timeout: Duration) -> Result<File, WriteError> {
+/// Opens (creating it `0600` if needed) the file that carries an advisory lock; lock it with
+/// `File::try_lock`, as [`acquire_lock`] does.
+pub(crate) fn open_lock_file(lock_path: &Path) -> Result<File, WriteError> {
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, NEW_FILE_MODE);
-    let file = options
+    options
         .open(lock_path)
-        .map_err(|e| WriteError::io(IoAction::OpenLock, lock_path, e))?;
+        .map_err(|e| WriteError::io(IoAction::OpenLock, lock_path, e))
+}
+
+pub(crate) fn acquire_lock(lock_path: &Path, timeout: Duration) -> Result<File, WriteError> {
+    let file = open_lock_file(lock_path)?;
     let started = Instant::now();
     let mut pause = Duration::from_millis(2);
     loop {

@@ -1,0 +1,83 @@
+//! Opening the sign-in page. The browser is started through the `webbrowser` crate, which
+//! honours `BROWSER` (a command, as on every Unix) before the desktop's default; where no
+//! browser can show a page to the person (an SSH session, no display) login uses the device
+//! code flow instead.
+
+use crate::context::Context;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Browser {
+    /// Open the page and print its URL too.
+    Open,
+    /// `--no-browser`: print the URL only.
+    PrintOnly,
+    /// No browser here (the reason): use the device code flow.
+    Unavailable(String),
+}
+
+/// Decide from the environment: `BROWSER` set means a browser; an SSH session (without
+/// `BROWSER`) means the page would open on the wrong machine; on Linux and the BSDs, no
+/// `DISPLAY`/`WAYLAND_DISPLAY` means no graphical browser.
+pub fn choose(ctx: &Context, no_browser: bool) -> Browser {
+    if no_browser {
+        return Browser::PrintOnly;
+    }
+    if ctx.var("BROWSER").is_some() {
+        return Browser::Open;
+    }
+    if let Some(var) = ["SSH_CONNECTION", "SSH_TTY"]
+        .into_iter()
+        .find(|v| ctx.var(v).is_some())
+    {
+        return Browser::Unavailable(format!("this is an SSH session ({var} is set)"));
+    }
+    let needs_display = !cfg!(any(target_os = "macos", target_os = "windows"));
+    if needs_display && ctx.var("DISPLAY").is_none() && ctx.var("WAYLAND_DISPLAY").is_none() {
+        return Browser::Unavailable(
+            "there is no display (DISPLAY and WAYLAND_DISPLAY are unset)".into(),
+        );
+    }
+    Browser::Open
+}
+
+/// Start the browser on `url`. Waits up to 5 s for the launcher (a text-mode browser runs in
+/// the foreground and may take longer: it is left running).
+pub async fn open(url: &str) -> Result<(), String> {
+    let url = url.to_string();
+    let launch = tokio::task::spawn_blocking(move || {
+        webbrowser::open_browser_with_options(
+            webbrowser::Browser::Default,
+            &url,
+            webbrowser::BrowserOptions::new().with_suppress_output(true),
+        )
+    });
+    match tokio::time::timeout(Duration::from_secs(5), launch).await {
+        Ok(Ok(Ok(()))) | Err(_) => Ok(()),
+        Ok(Ok(Err(err))) => Err(err.to_string()),
+        Ok(Err(err)) => Err(err.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choice_follows_the_environment() {
+        let ctx = |vars: &[(&'static str, &'static str)]| Context::with_env(vars.iter().copied());
+        assert_eq!(choose(&ctx(&[]), true), Browser::PrintOnly);
+        assert_eq!(choose(&ctx(&[("BROWSER", "w3m")]), false), Browser::Open);
+        assert!(matches!(
+            choose(&ctx(&[("SSH_CONNECTION", "1 2 3 4"), ("DISPLAY", ":0")]), false),
+            Browser::Unavailable(r) if r.contains("SSH")
+        ));
+        if cfg!(target_os = "linux") {
+            assert!(matches!(choose(&ctx(&[]), false), Browser::Unavailable(_)));
+            assert_eq!(
+                choose(&ctx(&[("WAYLAND_DISPLAY", "wayland-0")]), false),
+                Browser::Open
+            );
+        }
+    }
+}

@@ -1,0 +1,688 @@
+//! The IAM Identity Center OIDC calls (RegisterClient, StartDeviceAuthorization, CreateToken
+//! with the device-code, authorization-code and refresh-token grants), PKCE, the authorize URL
+//! and the loopback listener that receives the browser's redirect.
+
+use super::SsoConfig;
+use super::cache::{AUTH_CODE_GRANTS, Registration};
+use crate::aws::{self, Aws, Target};
+use crate::error::Problem;
+use crate::secret::Secret;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use base64::Engine as _;
+use sha2::Digest as _;
+use std::time::{Duration, SystemTime};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
+
+pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// Registered without a port; the request carries the listener's port (RFC 8252 loopback).
+pub const REDIRECT_URI: &str = "http://127.0.0.1/oauth/callback";
+const CALLBACK_PATH: &str = "/oauth/callback";
+
+/// A failed call: the service's exception name when it answered with one, and the error to
+/// show (a [`Problem`] naming the operation and endpoint).
+#[derive(Debug)]
+pub struct Failure {
+    pub code: Option<String>,
+    pub error: anyhow::Error,
+}
+
+impl Failure {
+    /// A failure that is not a service error (the callback, a cache file, the network).
+    pub fn other(error: anyhow::Error) -> Failure {
+        Failure { code: None, error }
+    }
+
+    pub fn is(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+}
+
+impl From<Failure> for anyhow::Error {
+    fn from(f: Failure) -> Self {
+        f.error
+    }
+}
+
+/// What CreateToken gives.
+#[derive(Debug)]
+pub struct Issued {
+    pub access_token: Secret,
+    pub expires_in: Duration,
+    pub refresh_token: Option<Secret>,
+}
+
+/// StartDeviceAuthorization's answer.
+#[derive(Debug)]
+pub struct DeviceAuthorization {
+    pub device_code: Secret,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: Option<String>,
+    pub expires_in: Duration,
+    pub interval: u64,
+}
+
+pub struct Oidc {
+    client: aws_sdk_ssooidc::Client,
+    target: Target,
+}
+
+impl Oidc {
+    pub fn new(aws: &Aws, config: &SsoConfig) -> Oidc {
+        let (client, target) = aws.sso_oidc(&config.region, None);
+        Oidc { client, target }
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The OIDC endpoint the SDK talks to (an `AWS_ENDPOINT_URL_SSO_OIDC` override included):
+    /// the browser's `/authorize` URL is built on it.
+    pub async fn endpoint(&self) -> anyhow::Result<String> {
+        use aws_sdk_ssooidc::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+        let params = Params::builder()
+            .region(self.target.region.clone())
+            .set_endpoint(self.target.endpoint.clone())
+            .build()
+            .map_err(|e| {
+                Problem::usage(format!("no OIDC endpoint for {}: {e}", self.target.region))
+            })?;
+        let endpoint = DefaultResolver::new()
+            .resolve_endpoint(&params)
+            .await
+            .map_err(|e| {
+                Problem::usage(format!(
+                    "no OIDC endpoint for region {:?}: {e}",
+                    self.target.region
+                ))
+                .hint("check sso_region")
+            })?;
+        Ok(endpoint.url().trim_end_matches('/').to_string())
+    }
+
+    /// RegisterClient: a public client for the device flow, or for the authorization-code
+    /// flow with its grant types, loopback redirect and issuer URL.
+    pub async fn register(
+        &self,
+        config: &SsoConfig,
+        auth_code: bool,
+        now: SystemTime,
+    ) -> Result<Registration, Failure> {
+        let scopes = config.scopes();
+        let name = match &config.session_name {
+            Some(session) => format!("aws-cred-{session}"),
+            None => format!(
+                "aws-cred-{}",
+                now.duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs()
+            ),
+        };
+        let mut request = self
+            .client
+            .register_client()
+            .client_name(name)
+            .client_type("public")
+            .set_scopes(Some(scopes.clone()));
+        if auth_code {
+            request = request
+                .set_grant_types(Some(
+                    AUTH_CODE_GRANTS.iter().map(|g| g.to_string()).collect(),
+                ))
+                .redirect_uris(REDIRECT_URI)
+                .issuer_url(&config.start_url);
+        }
+        let out = request
+            .send()
+            .await
+            .map_err(|e| self.failure("RegisterClient", e))?;
+        let (Some(id), Some(secret)) = (out.client_id, out.client_secret) else {
+            return Err(self.incomplete("RegisterClient"));
+        };
+        Ok(Registration {
+            client_id: id,
+            client_secret: Secret::new(secret),
+            expires_at: SystemTime::UNIX_EPOCH
+                + Duration::from_secs(u64::try_from(out.client_secret_expires_at).unwrap_or(0)),
+            scopes: Some(scopes),
+            grant_types: auth_code
+                .then(|| AUTH_CODE_GRANTS.iter().map(|g| g.to_string()).collect()),
+        })
+    }
+
+    pub async fn start_device_authorization(
+        &self,
+        registration: &Registration,
+        start_url: &str,
+    ) -> Result<DeviceAuthorization, Failure> {
+        let out = self
+            .client
+            .start_device_authorization()
+            .client_id(&registration.client_id)
+            .client_secret(registration.client_secret.expose())
+            .start_url(start_url)
+            .send()
+            .await
+            .map_err(|e| self.failure("StartDeviceAuthorization", e))?;
+        let (Some(device_code), Some(user_code), Some(verification_uri)) =
+            (out.device_code, out.user_code, out.verification_uri)
+        else {
+            return Err(self.incomplete("StartDeviceAuthorization"));
+        };
+        Ok(DeviceAuthorization {
+            device_code: Secret::new(device_code),
+            user_code,
+            verification_uri,
+            verification_uri_complete: out.verification_uri_complete,
+            expires_in: Duration::from_secs(u64::try_from(out.expires_in).unwrap_or(0)),
+            interval: u64::try_from(out.interval).unwrap_or(0),
+        })
+    }
+
+    /// One CreateToken with the device-code grant (the caller polls).
+    pub async fn device_token(
+        &self,
+        registration: &Registration,
+        device: &DeviceAuthorization,
+    ) -> Result<Issued, Failure> {
+        self.create_token(
+            self.client
+                .create_token()
+                .client_id(&registration.client_id)
+                .client_secret(registration.client_secret.expose())
+                .grant_type(DEVICE_GRANT)
+                .device_code(device.device_code.expose()),
+        )
+        .await
+    }
+
+    /// CreateToken with the authorization code, its PKCE verifier and the redirect URI used.
+    pub async fn code_token(
+        &self,
+        registration: &Registration,
+        code: &Secret,
+        redirect_uri: &str,
+        verifier: &Secret,
+    ) -> Result<Issued, Failure> {
+        self.create_token(
+            self.client
+                .create_token()
+                .client_id(&registration.client_id)
+                .client_secret(registration.client_secret.expose())
+                .grant_type("authorization_code")
+                .code(code.expose())
+                .redirect_uri(redirect_uri)
+                .code_verifier(verifier.expose()),
+        )
+        .await
+    }
+
+    /// CreateToken with the refresh-token grant.
+    pub async fn refresh_token(
+        &self,
+        client_id: &str,
+        client_secret: &Secret,
+        refresh_token: &Secret,
+    ) -> Result<Issued, Failure> {
+        self.create_token(
+            self.client
+                .create_token()
+                .client_id(client_id)
+                .client_secret(client_secret.expose())
+                .grant_type("refresh_token")
+                .refresh_token(refresh_token.expose()),
+        )
+        .await
+    }
+
+    async fn create_token(
+        &self,
+        request: aws_sdk_ssooidc::operation::create_token::builders::CreateTokenFluentBuilder,
+    ) -> Result<Issued, Failure> {
+        let out = request
+            .send()
+            .await
+            .map_err(|e| self.failure("CreateToken", e))?;
+        let Some(access_token) = out.access_token else {
+            return Err(self.incomplete("CreateToken"));
+        };
+        Ok(Issued {
+            access_token: Secret::new(access_token),
+            expires_in: Duration::from_secs(u64::try_from(out.expires_in).unwrap_or(0)),
+            refresh_token: out.refresh_token.map(Secret::new),
+        })
+    }
+
+    fn incomplete(&self, operation: &str) -> Failure {
+        Failure {
+            code: None,
+            error: Problem::failure(format!(
+                "{operation}: {} answered without the fields it must send",
+                self.target.describe()
+            ))
+            .into(),
+        }
+    }
+
+    /// An SDK error as a [`Failure`]. OIDC errors carry their text in `error_description`
+    /// (not `message`), so it is read from the response body; it never holds our secrets.
+    fn failure<E>(&self, operation: &str, err: SdkError<E, HttpResponse>) -> Failure
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let code = aws::error_code(&err).map(|(c, _)| c.to_string());
+        let description = match &err {
+            SdkError::ServiceError(service) => {
+                let from_body = service
+                    .raw()
+                    .body()
+                    .bytes()
+                    .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+                    .and_then(|v| {
+                        ["error_description", "message", "Message", "error"]
+                            .iter()
+                            .find_map(|k| v.get(k).and_then(|s| s.as_str()).map(str::to_string))
+                    });
+                from_body
+                    .or_else(|| service.err().message().map(str::to_string))
+                    .unwrap_or_default()
+            }
+            _ => String::new(),
+        };
+        let error = match code.as_deref() {
+            Some(code) => {
+                let (exit, hint) = hint_for(code);
+                let mut problem = Problem::new(
+                    exit,
+                    format!(
+                        "{operation} at {} failed: {code}{}",
+                        self.target.describe(),
+                        if description.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {description}")
+                        }
+                    ),
+                );
+                problem.hint = hint.map(str::to_string);
+                problem.into()
+            }
+            None => aws::failure(operation, &self.target, err),
+        };
+        Failure { code, error }
+    }
+}
+
+fn hint_for(code: &str) -> (crate::error::Exit, Option<&'static str>) {
+    use crate::error::Exit;
+    match code {
+        "InvalidClientException" | "UnauthorizedClientException" => (
+            Exit::Failure,
+            Some(
+                "the OIDC client registration is not accepted: check sso_start_url and sso_region",
+            ),
+        ),
+        "InvalidGrantException" => (
+            Exit::Expired,
+            Some("the code or token was expired, already used or revoked: log in again"),
+        ),
+        "ExpiredTokenException" => (
+            Exit::Expired,
+            Some("the sign-in was not approved in time: run the login again and approve it"),
+        ),
+        "AccessDeniedException" => (
+            Exit::Failure,
+            Some(
+                "the sign-in was denied: approve the request in the browser, or ask your administrator",
+            ),
+        ),
+        "InvalidScopeException" => (
+            Exit::Usage,
+            Some("sso_registration_scopes names a scope this IAM Identity Center does not allow"),
+        ),
+        "InvalidRequestRegionException" => (
+            Exit::Usage,
+            Some("sso_region is not the region of this IAM Identity Center instance"),
+        ),
+        "SlowDownException" | "InternalServerException" => (
+            Exit::Failure,
+            Some("IAM Identity Center is busy: wait a little and try again"),
+        ),
+        _ => (Exit::Failure, None),
+    }
+}
+
+/// A PKCE pair: a 64-character verifier and its S256 challenge.
+#[derive(Debug)]
+pub struct Pkce {
+    pub verifier: Secret,
+    pub challenge: String,
+}
+
+impl Pkce {
+    pub fn new() -> anyhow::Result<Pkce> {
+        const ALPHABET: &[u8] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+        // Rejection sampling keeps every character equally likely (3 * 66 = 198 <= 256).
+        let limit = (256 / ALPHABET.len() * ALPHABET.len()) as u8;
+        let mut verifier = String::with_capacity(64);
+        // Each round keeps 198/256 of its bytes; 64 rounds of 64 bytes cannot all fall short.
+        for _ in 0..64 {
+            let mut bytes = [0u8; 64];
+            random(&mut bytes)?;
+            for b in bytes.into_iter().filter(|b| *b < limit) {
+                if verifier.len() == 64 {
+                    break;
+                }
+                verifier.push(ALPHABET[b as usize % ALPHABET.len()] as char);
+            }
+            if verifier.len() == 64 {
+                break;
+            }
+        }
+        if verifier.len() != 64 {
+            return Err(anyhow::anyhow!("the system random source kept failing"));
+        }
+        let challenge = challenge_of(&verifier);
+        Ok(Pkce {
+            verifier: Secret::new(verifier),
+            challenge,
+        })
+    }
+}
+
+/// base64url(SHA-256(verifier)) without padding (RFC 7636, S256).
+pub fn challenge_of(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()))
+}
+
+fn random(buf: &mut [u8]) -> anyhow::Result<()> {
+    getrandom::fill(buf).map_err(|e| anyhow::anyhow!("no system random source: {e}"))
+}
+
+/// A random UUID (version 4) for the `state` parameter, as the AWS CLI sends.
+pub fn new_state() -> anyhow::Result<String> {
+    let mut b = [0u8; 16];
+    random(&mut b)?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
+}
+
+/// `{endpoint}/authorize?response_type=code&client_id=…&redirect_uri=…&state=…&
+/// code_challenge_method=S256&scopes=…&code_challenge=…`, in the AWS CLI's order.
+pub fn authorize_url(
+    endpoint: &str,
+    client_id: &str,
+    redirect_uri: &str,
+    state: &str,
+    scopes: &[String],
+    challenge: &str,
+) -> anyhow::Result<String> {
+    let mut url = url::Url::parse(&format!("{}/authorize", endpoint.trim_end_matches('/')))
+        .map_err(|e| Problem::usage(format!("the OIDC endpoint {endpoint:?} is not a URL: {e}")))?;
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("state", state)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("scopes", &scopes.join(" "))
+        .append_pair("code_challenge", challenge);
+    Ok(url.into())
+}
+
+/// The loopback listener the browser is redirected to.
+pub struct Callback {
+    listener: TcpListener,
+    pub redirect_uri: String,
+}
+
+/// How long one browser connection may take to send its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections that are not the callback (favicon, probes) tolerated before giving up.
+const MAX_CONNECTIONS: usize = 64;
+
+impl Callback {
+    pub async fn bind() -> anyhow::Result<Callback> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| {
+            Problem::failure(format!(
+                "cannot listen on 127.0.0.1 for the browser's redirect: {e}"
+            ))
+            .hint("use --use-device-code")
+        })?;
+        let port = listener.local_addr()?.port();
+        Ok(Callback {
+            listener,
+            redirect_uri: format!("http://127.0.0.1:{port}{CALLBACK_PATH}"),
+        })
+    }
+
+    /// Wait (until `deadline`) for `GET /oauth/callback?code=…&state=…` with our state; answer
+    /// the browser with a page, and return the code.
+    pub async fn wait(self, state: &str, deadline: Instant) -> anyhow::Result<Secret> {
+        for _ in 0..MAX_CONNECTIONS {
+            let accepted = tokio::time::timeout_at(deadline, self.listener.accept()).await;
+            let Ok(accepted) = accepted else {
+                return Err(timed_out());
+            };
+            let Ok((mut stream, _)) = accepted else {
+                continue;
+            };
+            let Some(target) = read_request_target(&mut stream).await else {
+                continue;
+            };
+            let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+            if path != CALLBACK_PATH {
+                respond(
+                    &mut stream,
+                    404,
+                    "Not found",
+                    "This is aws-cred's sign-in callback.",
+                )
+                .await;
+                continue;
+            }
+            let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect();
+            let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+            if let Some(error) = get("error") {
+                let description = get("error_description").unwrap_or("");
+                respond(
+                    &mut stream,
+                    400,
+                    "Sign-in failed",
+                    &format!("{error}: {description}"),
+                )
+                .await;
+                return Err(Problem::failure(format!(
+                    "the sign-in did not complete: the browser came back with {error}{}",
+                    if description.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({description})")
+                    }
+                ))
+                .hint("run the login again and approve the request")
+                .into());
+            }
+            if get("state") != Some(state) {
+                respond(
+                    &mut stream,
+                    400,
+                    "Sign-in refused",
+                    "The answer did not belong to this sign-in (state mismatch). Nothing was saved.",
+                )
+                .await;
+                return Err(Problem::failure(
+                    "the browser's answer carried another state than this login sent (state mismatch): refused, nothing was saved",
+                )
+                .hint("run the login again; if this repeats, another program is answering on the loopback callback")
+                .into());
+            }
+            let Some(code) = get("code").filter(|c| !c.is_empty()) else {
+                respond(
+                    &mut stream,
+                    400,
+                    "Sign-in failed",
+                    "The answer carried no code.",
+                )
+                .await;
+                return Err(
+                    Problem::failure("the browser's answer carried no authorization code")
+                        .hint("run the login again")
+                        .into(),
+                );
+            };
+            respond(
+                &mut stream,
+                200,
+                "Signed in",
+                "aws-cred has your sign-in. You can close this tab.",
+            )
+            .await;
+            return Ok(Secret::new(code));
+        }
+        Err(Problem::failure(format!(
+            "gave up after {MAX_CONNECTIONS} connections to the sign-in callback that were not the browser's answer"
+        ))
+        .hint("use --use-device-code")
+        .into())
+    }
+}
+
+fn timed_out() -> anyhow::Error {
+    Problem::expired("no answer from the browser before the login timed out")
+        .hint("run the login again and finish it in the browser (or use --use-device-code); AWS_CRED_SSO_LOGIN_TIMEOUT sets the wait in seconds")
+        .into()
+}
+
+/// The request target of `GET <target> HTTP/1.x`, read within [`REQUEST_TIMEOUT`].
+async fn read_request_target(stream: &mut TcpStream) -> Option<String> {
+    let mut head = Vec::with_capacity(1024);
+    let read = async {
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+            let n = stream.read(&mut buf).await.ok()?;
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        Some(())
+    };
+    tokio::time::timeout(REQUEST_TIMEOUT, read).await.ok()??;
+    let text = String::from_utf8_lossy(&head);
+    let mut parts = text.lines().next()?.split_whitespace();
+    match (parts.next(), parts.next()) {
+        (Some("GET"), Some(target)) => Some(target.to_string()),
+        _ => None,
+    }
+}
+
+async fn respond(stream: &mut TcpStream, status: u16, title: &str, text: &str) {
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        _ => "Bad Request",
+    };
+    let body = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>aws-cred: {}</title></head><body><h1>{}</h1><p>{}</p></body></html>",
+        html_escape(title),
+        html_escape(title),
+        html_escape(text)
+    );
+    let response = format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: text/html; charset=utf-8\r\ncache-control: no-store\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(REQUEST_TIMEOUT, async {
+        let _ = stream.write_all(response.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
+}
+
+fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_verifier_and_challenge() {
+        // python3: base64.urlsafe_b64encode(hashlib.sha256(v).digest()).rstrip(b'=')
+        assert_eq!(
+            challenge_of("dBjftJeZ4CVP-mJ92K9X7YYv7Q0Rnz2D2m2RrWxzEgE"),
+            "4gWUm-h4UFyxf6XADa4cgnAo1--Q0mXO0z4vH-69ui8"
+        );
+        let pkce = Pkce::new().unwrap();
+        let v = pkce.verifier.expose();
+        assert_eq!(v.len(), 64);
+        assert!(
+            v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+        );
+        assert_eq!(pkce.challenge, challenge_of(v));
+        assert_ne!(Pkce::new().unwrap().verifier, pkce.verifier);
+    }
+
+    #[test]
+    fn state_is_a_v4_uuid() {
+        let s = new_state().unwrap();
+        assert_eq!(s.len(), 36);
+        assert_eq!(&s[14..15], "4");
+        assert!("89ab".contains(&s[19..20]));
+    }
+
+    #[test]
+    fn authorize_url_is_the_aws_cli_shape() {
+        let url = authorize_url(
+            "https://oidc.us-east-1.amazonaws.com/",
+            "talZLySVYgj361Y2ynGFfnVzLWVhc3QtMQ",
+            "http://127.0.0.1:55088/oauth/callback",
+            "23f72d2f-a7d9-43fe-ab05-af6860a59aed",
+            &["sso:account:access".to_string()],
+            "ZkAZOn61mq9YPhUqILgIeRAT519eh6PDf709IaEYAck",
+        )
+        .unwrap();
+        // The URL the AWS CLI printed in the runbook (seeds/000).
+        assert_eq!(
+            url,
+            "https://oidc.us-east-1.amazonaws.com/authorize?response_type=code&client_id=talZLySVYgj361Y2ynGFfnVzLWVhc3QtMQ&redirect_uri=http%3A%2F%2F127.0.0.1%3A55088%2Foauth%2Fcallback&state=23f72d2f-a7d9-43fe-ab05-af6860a59aed&code_challenge_method=S256&scopes=sso%3Aaccount%3Aaccess&code_challenge=ZkAZOn61mq9YPhUqILgIeRAT519eh6PDf709IaEYAck"
+        );
+    }
+
+    #[test]
+    fn callback_pages_escape_what_the_query_said() {
+        assert_eq!(html_escape("<b>&\"'"), "&lt;b&gt;&amp;&quot;&#39;");
+    }
+}

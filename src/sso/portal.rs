@@ -1,0 +1,214 @@
+//! The SSO portal (`portal.sso.<region>.amazonaws.com`, unsigned, bearer token in
+//! `x-amz-sso_bearer_token`): role credentials, and the accounts and roles assigned to the user.
+
+use super::SsoConfig;
+use crate::aws::{self, Aws, Target};
+use crate::error::Problem;
+use crate::secret::Secret;
+use aws_credential_types::Credentials;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use std::fmt::Debug;
+use std::time::{Duration, SystemTime};
+
+/// Pages read from one listing at most (100 items a page: 10,000 accounts).
+const MAX_PAGES: usize = 100;
+
+/// The portal rejected the token: revoked, or expired early (exit 4, log in again).
+pub const UNAUTHORIZED: &str = "UnauthorizedException";
+
+/// A portal error: the exception name when the service sent one.
+#[derive(Debug)]
+pub struct PortalError {
+    pub code: Option<String>,
+    pub error: anyhow::Error,
+}
+
+impl From<PortalError> for anyhow::Error {
+    fn from(e: PortalError) -> Self {
+        e.error
+    }
+}
+
+fn portal_error<E, R>(
+    config: &SsoConfig,
+    operation: &str,
+    target: &Target,
+    err: SdkError<E, R>,
+    forbidden: impl FnOnce() -> Problem,
+) -> PortalError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: Debug + Send + Sync + 'static,
+{
+    let code = aws::error_code(&err).map(|(c, _)| c.to_string());
+    let error = match code.as_deref() {
+        Some(UNAUTHORIZED) => Problem::expired(format!(
+            "{operation}: {} rejected the SSO token for {} (revoked, or ended early)",
+            target.describe(),
+            config.start_url
+        ))
+        .hint(format!("run {}", config.login_command()))
+        .into(),
+        // Not in the API model, but what AWS answers for a role the user is not assigned.
+        Some("ForbiddenException") => forbidden().into(),
+        _ => aws::failure(operation, target, err),
+    };
+    PortalError { code, error }
+}
+
+/// GetRoleCredentials with a token.
+pub async fn role_credentials(
+    aws: &Aws,
+    config: &SsoConfig,
+    account_id: &str,
+    role_name: &str,
+    token: &Secret,
+) -> Result<Credentials, PortalError> {
+    let (client, target) = aws.sso(&config.region, None);
+    let out = client
+        .get_role_credentials()
+        .account_id(account_id)
+        .role_name(role_name)
+        .access_token(token.expose())
+        .send()
+        .await
+        .map_err(|err| {
+            portal_error(
+                config,
+                &format!("GetRoleCredentials for role {role_name} in account {account_id}"),
+                &target,
+                err,
+                || {
+                    Problem::failure(format!(
+                        "no access to role {role_name} in account {account_id} for this SSO user (ForbiddenException: No access)"
+                    ))
+                    .hint(format!(
+                        "ask your administrator to assign the permission set, or pick another: {} without --account/--role lists yours",
+                        config.login_command()
+                    ))
+                },
+            )
+        })?;
+    let incomplete = |what: &str| PortalError {
+        code: None,
+        error: Problem::failure(format!(
+            "GetRoleCredentials at {} returned {what}",
+            target.describe()
+        ))
+        .into(),
+    };
+    let role = out
+        .role_credentials
+        .ok_or_else(|| incomplete("no credentials"))?;
+    let (Some(access_key), Some(secret)) = (role.access_key_id, role.secret_access_key) else {
+        return Err(incomplete("incomplete credentials"));
+    };
+    let mut builder = Credentials::builder()
+        .access_key_id(access_key)
+        .secret_access_key(secret)
+        .account_id(account_id)
+        .provider_name(crate::sts::PROVIDER);
+    builder.set_session_token(role.session_token);
+    // The portal gives epoch milliseconds.
+    builder.set_expiry(
+        u64::try_from(role.expiration)
+            .ok()
+            .filter(|ms| *ms > 0)
+            .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms)),
+    );
+    Ok(builder.build())
+}
+
+/// An account assigned to the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+/// ListAccounts, every page.
+pub async fn list_accounts(
+    aws: &Aws,
+    config: &SsoConfig,
+    token: &Secret,
+) -> Result<Vec<Account>, PortalError> {
+    let (client, target) = aws.sso(&config.region, None);
+    let mut accounts = Vec::new();
+    let mut next: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let out = client
+            .list_accounts()
+            .access_token(token.expose())
+            .max_results(100)
+            .set_next_token(next.take())
+            .send()
+            .await
+            .map_err(|err| {
+                portal_error(config, "ListAccounts", &target, err, || {
+                    Problem::failure("ListAccounts: no access (ForbiddenException)")
+                })
+            })?;
+        for account in out.account_list.unwrap_or_default() {
+            if let Some(id) = account.account_id {
+                accounts.push(Account {
+                    id,
+                    name: account.account_name,
+                    email: account.email_address,
+                });
+            }
+        }
+        match out.next_token.filter(|t| !t.is_empty()) {
+            Some(token) => next = Some(token),
+            None => return Ok(accounts),
+        }
+    }
+    Ok(accounts)
+}
+
+/// ListAccountRoles for one account, every page: the role names.
+pub async fn list_roles(
+    aws: &Aws,
+    config: &SsoConfig,
+    token: &Secret,
+    account_id: &str,
+) -> Result<Vec<String>, PortalError> {
+    let (client, target) = aws.sso(&config.region, None);
+    let mut roles = Vec::new();
+    let mut next: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let out = client
+            .list_account_roles()
+            .access_token(token.expose())
+            .account_id(account_id)
+            .max_results(100)
+            .set_next_token(next.take())
+            .send()
+            .await
+            .map_err(|err| {
+                portal_error(
+                    config,
+                    &format!("ListAccountRoles for account {account_id}"),
+                    &target,
+                    err,
+                    || {
+                        Problem::failure(format!(
+                            "no access to account {account_id} for this SSO user (ForbiddenException)"
+                        ))
+                    },
+                )
+            })?;
+        roles.extend(
+            out.role_list
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|r| r.role_name),
+        );
+        match out.next_token.filter(|t| !t.is_empty()) {
+            Some(token) => next = Some(token),
+            None => return Ok(roles),
+        }
+    }
+    Ok(roles)
+}

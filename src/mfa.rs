@@ -173,13 +173,7 @@ pub async fn get_session_token(
     let creds = out
         .credentials
         .ok_or_else(|| anyhow::anyhow!("GetSessionToken returned no credentials"))?;
-    let mut builder = Credentials::builder()
-        .access_key_id(creds.access_key_id)
-        .secret_access_key(creds.secret_access_key)
-        .session_token(creds.session_token)
-        .provider_name(crate::sts::PROVIDER);
-    builder.set_expiry(SystemTime::try_from(creds.expiration).ok());
-    Ok(builder.build())
+    Ok(crate::sts::convert(creds, None))
 }
 
 /// The MFA-specific failures (STS error texts from the STS documentation and real answers).

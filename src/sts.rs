@@ -31,7 +31,11 @@ pub fn default_session_name(now: SystemTime) -> String {
     format!("aws-cred-{secs}")
 }
 
-fn convert(creds: aws_sdk_sts::types::Credentials, account_from_arn: Option<&str>) -> Credentials {
+/// STS's credentials as the SDK's type; the account comes from an ARN when one is given.
+pub fn convert(
+    creds: aws_sdk_sts::types::Credentials,
+    account_from_arn: Option<&str>,
+) -> Credentials {
     let mut builder = Credentials::builder()
         .access_key_id(creds.access_key_id)
         .secret_access_key(creds.secret_access_key)

@@ -203,15 +203,7 @@ fn write_profile(
         lock_timeout: Duration::from_secs(10),
     })
     .map_err(|err| Problem::failure(err.to_string()))?;
-    let until = creds
-        .expiry()
-        .map(|t| {
-            format!(
-                ", valid until {}",
-                output::describe_expiry(setup.ctx.now(), t)
-            )
-        })
-        .unwrap_or_default();
+    let until = output::valid_until(setup.ctx.now(), creds);
     eprintln!(
         "wrote profile [{name}] to {}{until}{}",
         path.display(),

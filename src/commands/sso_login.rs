@@ -52,15 +52,7 @@ pub async fn run(setup: &Setup, args: &SsoLoginArgs) -> anyhow::Result<()> {
                     portal::role_credentials(&setup.aws, &config, &account, &role, &token).await
                 })
                 .await?;
-            let until = credentials
-                .expiry()
-                .map(|t| {
-                    format!(
-                        ", valid until {}",
-                        output::describe_expiry(setup.ctx.now(), t)
-                    )
-                })
-                .unwrap_or_default();
+            let until = output::valid_until(setup.ctx.now(), &credentials);
             eprintln!("role {role} in account {account}{until}");
             let exports = Exports {
                 credentials: &credentials,

@@ -80,6 +80,14 @@ pub fn describe_expiry(now: SystemTime, expiry: SystemTime) -> String {
     format!("{local} ({})", remaining(now, expiry))
 }
 
+/// `, valid until <describe_expiry>` for credentials that expire, else nothing.
+pub fn valid_until(now: SystemTime, creds: &Credentials) -> String {
+    creds
+        .expiry()
+        .map(|t| format!(", valid until {}", describe_expiry(now, t)))
+        .unwrap_or_default()
+}
+
 /// `in 11h 59m`, `in 4m 10s`, `expired 3m ago`.
 pub fn remaining(now: SystemTime, expiry: SystemTime) -> String {
     let (secs, past) = match expiry.duration_since(now) {

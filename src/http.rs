@@ -5,7 +5,8 @@
 //!
 //! A test-only switch, `AWS_CRED_TEST_REDIRECT_ALL_HTTP=http://127.0.0.1:PORT`, sends every
 //! request to one loopback server (keeping method, path and query; the original host goes in
-//! `x-aws-cred-original-host`) so recorded traffic can be replayed whatever host it names.
+//! `x-aws-cred-original-host` and the original scheme in `x-aws-cred-original-scheme`) so
+//! recorded traffic can be replayed whatever host it names.
 
 use crate::error::Problem;
 use aws_smithy_http_client::proxy::ProxyConfig;
@@ -149,6 +150,9 @@ impl HttpConnector for RedirectConnector {
     fn call(&self, mut request: HttpRequest) -> HttpConnectorFuture {
         let original = request.uri().to_string();
         let (host, path) = split_uri(&original);
+        let scheme = original
+            .split_once("://")
+            .map_or("http", |(scheme, _)| scheme);
         let new_uri = format!("{}{path}", self.target);
         if let Err(err) = request.set_uri(new_uri.as_str()) {
             return HttpConnectorFuture::ready(Err(
@@ -158,6 +162,9 @@ impl HttpConnector for RedirectConnector {
         request
             .headers_mut()
             .insert("x-aws-cred-original-host", host.to_string());
+        request
+            .headers_mut()
+            .insert("x-aws-cred-original-scheme", scheme.to_string());
         self.inner.call(request)
     }
 }

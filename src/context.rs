@@ -4,7 +4,11 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+/// Test-only switch: `AWS_CRED_TEST_NOW=<unix seconds>` freezes the clock, so recorded
+/// traffic (whose credentials expired long ago) can be replayed, as the SDKs' harnesses do.
+pub const TEST_NOW_VAR: &str = "AWS_CRED_TEST_NOW";
 
 #[derive(Debug, Clone)]
 pub struct Context {
@@ -19,12 +23,16 @@ pub struct Context {
 impl Context {
     /// Snapshot of the real process. The only place that reads `std::env::vars`.
     pub fn from_process() -> Self {
-        let env = std::env::vars_os()
+        let env: BTreeMap<String, String> = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .collect();
+        let clock = env
+            .get(TEST_NOW_VAR)
+            .and_then(|secs| secs.trim().parse::<u64>().ok())
+            .map(|secs| SystemTime::UNIX_EPOCH + Duration::from_secs(secs));
         Context {
             env,
-            clock: None,
+            clock,
             stdin_is_tty: std::io::stdin().is_terminal(),
             stdout_is_tty: std::io::stdout().is_terminal(),
             stderr_is_tty: std::io::stderr().is_terminal(),

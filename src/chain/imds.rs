@@ -15,28 +15,35 @@ pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
     if req.ctx.flag("AWS_EC2_METADATA_DISABLED") {
         return Ok(Step::Skip("AWS_EC2_METADATA_DISABLED=true".into()));
     }
-    match fetch(req).await {
+    // A misconfigured endpoint stops the chain; it is not "not on EC2".
+    let (client, url) = client(req)?;
+    match fetch_with(req, client, url).await {
         Ok(found) => Ok(Step::Found(found)),
         // No instance metadata service is the normal case off EC2: a miss, not a failure.
         Err(err) => Ok(Step::Skip(format!("{err:#}"))),
     }
 }
 
-fn endpoint(req: &Request<'_>) -> String {
+fn endpoint(req: &Request<'_>) -> Result<String, Problem> {
     let ctx = req.ctx;
     let profile = |key| req.profiles.set.get(key).map(str::trim);
     if let Some(url) = ctx
         .var("AWS_EC2_METADATA_SERVICE_ENDPOINT")
         .or_else(|| profile("ec2_metadata_service_endpoint"))
     {
-        return url.trim_end_matches('/').to_string();
+        return Ok(url.trim_end_matches('/').to_string());
     }
     let mode = ctx
         .var("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE")
         .or_else(|| profile("ec2_metadata_service_endpoint_mode"));
     match mode {
-        Some(m) if m.eq_ignore_ascii_case("ipv6") => IPV6_ENDPOINT.to_string(),
-        _ => IPV4_ENDPOINT.to_string(),
+        None => Ok(IPV4_ENDPOINT.to_string()),
+        Some(m) if m.eq_ignore_ascii_case("ipv4") => Ok(IPV4_ENDPOINT.to_string()),
+        Some(m) if m.eq_ignore_ascii_case("ipv6") => Ok(IPV6_ENDPOINT.to_string()),
+        Some(other) => Err(Problem::usage(format!(
+            "`{other}` is not a valid endpoint mode for the instance metadata service"
+        ))
+        .hint("set AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE or ec2_metadata_service_endpoint_mode to IPv4 or IPv6")),
     }
 }
 
@@ -57,9 +64,9 @@ fn limits(req: &Request<'_>) -> (Duration, u32) {
     (timeout, attempts)
 }
 
-/// Fetch from IMDS; also serves `credential_source = Ec2InstanceMetadata`.
-pub async fn fetch(req: &Request<'_>) -> anyhow::Result<Found> {
-    let url = endpoint(req);
+/// The IMDS client for the configured endpoint, and that endpoint.
+fn client(req: &Request<'_>) -> Result<(imds::Client, String), Problem> {
+    let url = endpoint(req)?;
     let (timeout, attempts) = limits(req);
     let client = imds::Client::builder()
         .configure(&req.aws.local_provider_config())
@@ -73,6 +80,17 @@ pub async fn fetch(req: &Request<'_>) -> anyhow::Result<Found> {
         .read_timeout(timeout)
         .operation_timeout(timeout * attempts * 3)
         .build();
+    Ok((client, url))
+}
+
+/// Fetch from IMDS; also serves `credential_source = Ec2InstanceMetadata`.
+pub async fn fetch(req: &Request<'_>) -> anyhow::Result<Found> {
+    let (client, url) = client(req)?;
+    fetch_with(req, client, url).await
+}
+
+async fn fetch_with(req: &Request<'_>, client: imds::Client, url: String) -> anyhow::Result<Found> {
+    let (timeout, attempts) = limits(req);
     let provider = ImdsCredentialsProvider::builder()
         .imds_client(client)
         .build();
@@ -98,4 +116,49 @@ pub async fn fetch(req: &Request<'_>) -> anyhow::Result<Found> {
         credentials,
         location: format!("instance metadata service {url}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::Aws;
+    use crate::context::Context;
+    use crate::profile::Profiles;
+
+    fn endpoint_with(vars: &[(&str, &str)], config: &str) -> Result<String, Problem> {
+        let ctx = Context::with_env(vars.iter().copied());
+        let profiles = Profiles::from_text(config, "", "default");
+        let aws = Aws::new(&ctx, &profiles).unwrap();
+        endpoint(&Request {
+            ctx: &ctx,
+            profiles: &profiles,
+            aws: &aws,
+            region: None,
+        })
+    }
+
+    #[test]
+    fn endpoint_mode_is_ipv4_or_ipv6_in_any_case() {
+        let mode = "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE";
+        assert_eq!(endpoint_with(&[], "").unwrap(), IPV4_ENDPOINT);
+        assert_eq!(endpoint_with(&[(mode, "IPv4")], "").unwrap(), IPV4_ENDPOINT);
+        assert_eq!(endpoint_with(&[(mode, "ipV6")], "").unwrap(), IPV6_ENDPOINT);
+        let config = "[default]\nec2_metadata_service_endpoint_mode = IPv6\n";
+        assert_eq!(endpoint_with(&[], config).unwrap(), IPV6_ENDPOINT);
+        let override_ = ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://override:456/");
+        assert_eq!(
+            endpoint_with(&[override_, (mode, "bogus")], "").unwrap(),
+            "http://override:456"
+        );
+    }
+
+    #[test]
+    fn an_unknown_endpoint_mode_is_a_configuration_error() {
+        let mode = "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE";
+        let err = endpoint_with(&[(mode, "error")], "").unwrap_err();
+        assert!(err.message.contains("`error` is not a valid endpoint mode"));
+        let config = "[default]\nec2_metadata_service_endpoint_mode = IPv7\n";
+        let err = endpoint_with(&[], config).unwrap_err();
+        assert!(err.message.contains("`IPv7`"));
+    }
 }

@@ -43,6 +43,10 @@ pub struct Aws {
     aws_http: SharedHttpClient,
     local_http: SharedHttpClient,
     read_timeout: Duration,
+    /// AWS_USE_FIPS_ENDPOINT / use_fips_endpoint and AWS_USE_DUALSTACK_ENDPOINT /
+    /// use_dualstack_endpoint, as every SDK client honours them.
+    use_fips: bool,
+    use_dual_stack: bool,
 }
 
 impl Aws {
@@ -73,13 +77,27 @@ impl Aws {
                     ))
                 })?,
         };
+        let env = ctx.sdk_env();
+        // The variable wins over the profile; anything but `true` means off (the SDKs warn and
+        // ignore values that are not booleans).
+        let enabled = |var: &str, key: &str| {
+            EnvConfigValue::new()
+                .env(var)
+                .profile(key)
+                .load(&env, Some(&profiles.set))
+                .is_some_and(|(value, _)| value.trim().eq_ignore_ascii_case("true"))
+        };
+        let use_fips = enabled("AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint");
+        let use_dual_stack = enabled("AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint");
         Ok(Aws {
-            env: ctx.sdk_env(),
+            env,
             profiles: profiles.set.clone(),
             ignore_configured_endpoints,
             aws_http: http::aws_client(&settings)?,
             local_http: http::local_client(&settings)?,
             read_timeout,
+            use_fips,
+            use_dual_stack,
         })
     }
 
@@ -146,7 +164,9 @@ macro_rules! client_builder {
                     .region($krate::config::Region::new(region.to_string()))
                     .http_client(self.aws_http.clone())
                     .timeout_config(self.timeouts())
-                    .retry_config(Self::retries());
+                    .retry_config(Self::retries())
+                    .use_fips(self.use_fips)
+                    .use_dual_stack(self.use_dual_stack);
                 if let Some(credentials) = credentials {
                     config = config.credentials_provider(credentials);
                 }
@@ -320,6 +340,24 @@ mod tests {
             ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
         ]);
         assert_eq!(Aws::new(&ctx, &profiles).unwrap().endpoint_url("STS"), None);
+    }
+
+    #[test]
+    fn fips_and_dual_stack_from_variable_or_profile() {
+        let profiles = crate::profile::Profiles::from_text(
+            "[profile p]\nuse_fips_endpoint = true\nuse_dualstack_endpoint = TRUE\n",
+            "",
+            "p",
+        );
+        let aws = Aws::new(&Context::with_env([]), &profiles).unwrap();
+        assert!(aws.use_fips && aws.use_dual_stack);
+        let ctx = Context::with_env([("AWS_USE_FIPS_ENDPOINT", "false")]);
+        let aws = Aws::new(&ctx, &profiles).unwrap();
+        assert!(!aws.use_fips && aws.use_dual_stack);
+        let plain = crate::profile::Profiles::from_text("[profile p]\n", "", "p");
+        let ctx = Context::with_env([("AWS_USE_DUALSTACK_ENDPOINT", "true")]);
+        let aws = Aws::new(&ctx, &plain).unwrap();
+        assert!(!aws.use_fips && aws.use_dual_stack);
     }
 
     #[test]

@@ -158,6 +158,12 @@ pub fn explain(code: &str, message: &str, request: &Request<'_>) -> Option<Probl
             Problem::usage(format!("identity pool {pool} does not allow guest (unauthenticated) identities"))
                 .hint("sign in with --user NAME, or turn on guest access in the identity pool (\"Allow unauthenticated identities\")")
         }
+        "NotAuthorizedException" if request.login.is_some() && lower.contains("expired") => {
+            Problem::failure(format!(
+                "identity pool {pool} says the ID token has expired: {message}"
+            ))
+            .hint("check this computer's clock (aws-cred refreshes tokens that have less than 5 minutes left), then run the command again")
+        }
         "NotAuthorizedException"
             if request.login.is_some()
                 && (lower.contains("issuer")

@@ -6,6 +6,7 @@
 use super::srp::{self, SrpClient};
 use super::{Asker, MfaKind, Tokens};
 use crate::aws::{self, Aws, Target};
+use crate::context::Context;
 use crate::error::Problem;
 use crate::secret::Secret;
 use aws_credential_types::Credentials;
@@ -128,7 +129,8 @@ pub struct SignIn<'a> {
     pub username: &'a str,
     /// AWS credentials for the admin flow.
     pub admin_credentials: Option<Credentials>,
-    pub now: SystemTime,
+    /// The clock: the proof's TIMESTAMP is taken when the proof is made, after any prompt.
+    pub ctx: &'a Context,
 }
 
 impl SignIn<'_> {
@@ -210,7 +212,7 @@ impl SignIn<'_> {
                 internal = name.clone();
             }
             if let Some(result) = step.result.take() {
-                return tokens_from(&result, None, &internal, self.now);
+                return tokens_from(&result, None, &internal, self.ctx.now());
             }
             let Some(challenge) = step.challenge.clone() else {
                 return Err(Problem::failure(
@@ -241,7 +243,7 @@ impl SignIn<'_> {
                                 user_id,
                             },
                             password.expose(),
-                            self.now,
+                            self.ctx.now(),
                         )
                         .map_err(|e| Problem::failure(format!("SRP sign-in: {e}")))?;
                     responses.push(("PASSWORD_CLAIM_SECRET_BLOCK", claim.secret_block));
@@ -528,6 +530,10 @@ pub fn explain(code: &str, message: &str, situation: &Situation<'_>) -> Option<P
             Problem::failure(format!("wrong user name or password for {user}"))
                 .hint("check the password (prompt, --password-stdin or AWS_CRED_COGNITO_PASSWORD) and the user name; pools that hide whether a user exists also answer this for unknown users")
         }
+        "NotAuthorizedException" if situation.flow.is_some() => Problem::failure(format!(
+            "Cognito refused the sign-in for {user}: {message}"
+        ))
+        .hint("check the password (prompt, --password-stdin or AWS_CRED_COGNITO_PASSWORD) and the user name"),
         "UserNotFoundException" => Problem::failure(format!(
             "user {user} does not exist in user pool {}",
             pool.user_pool_id
@@ -588,4 +594,109 @@ pub fn explain(code: &str, message: &str, situation: &Situation<'_>) -> Option<P
         _ => return None,
     };
     Some(problem)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(secret: bool) -> PoolClient {
+        PoolClient {
+            user_pool_id: "us-east-1_AbC123".into(),
+            region: "us-east-1".into(),
+            pool_name: "AbC123".into(),
+            client_id: "client1".into(),
+            client_secret: secret.then(|| Secret::new("s")),
+            secret_origin: secret.then(|| "--client-secret".to_string()),
+        }
+    }
+
+    #[test]
+    fn pool_ids_split_into_region_and_name() {
+        assert_eq!(
+            PoolClient::parse_pool_id("ap-northeast-1_AbCdEf123"),
+            Some(("ap-northeast-1".into(), "AbCdEf123".into()))
+        );
+        for bad in [
+            "",
+            "nounderscore",
+            "_abc",
+            "us-east-1_",
+            "us-east-1_a-b",
+            "US_abc",
+        ] {
+            assert_eq!(PoolClient::parse_pool_id(bad), None, "{bad}");
+        }
+        assert_eq!(
+            pool(false).provider_name(),
+            "cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123"
+        );
+    }
+
+    #[test]
+    fn flow_names() {
+        assert_eq!(Flow::from_name("SRP"), Some(Flow::Srp));
+        assert_eq!(Flow::from_name("user_password_auth"), Some(Flow::Password));
+        assert_eq!(Flow::from_name(" admin "), Some(Flow::Admin));
+        assert_eq!(Flow::from_name("custom"), None);
+    }
+
+    #[test]
+    fn explanations_name_the_fix() {
+        fn at(pool: &PoolClient, flow: Option<Flow>) -> Situation<'_> {
+            Situation {
+                pool,
+                flow,
+                username: "alice",
+            }
+        }
+        let (with, without) = (&pool(true), &pool(false));
+
+        let p = explain(
+            "NotAuthorizedException",
+            "Client client1 is configured with secret but SECRET_HASH was not received",
+            &at(without, Some(Flow::Srp)),
+        )
+        .unwrap();
+        assert!(p.hint.unwrap().contains("AWS_CRED_COGNITO_CLIENT_SECRET"));
+
+        let p = explain(
+            "NotAuthorizedException",
+            "Unable to verify secret hash for client client1",
+            &at(with, Some(Flow::Srp)),
+        )
+        .unwrap();
+        assert!(p.message.contains("from --client-secret"));
+
+        let p = explain(
+            "InvalidParameterException",
+            "USER_PASSWORD_AUTH flow not enabled for this client",
+            &at(without, Some(Flow::Password)),
+        )
+        .unwrap();
+        assert!(p.hint.unwrap().contains("ALLOW_USER_PASSWORD_AUTH"));
+        let p = explain(
+            "InvalidParameterException",
+            "Refresh Token flow not enabled for this client",
+            &at(without, None),
+        )
+        .unwrap();
+        assert!(p.hint.unwrap().contains("ALLOW_REFRESH_TOKEN_AUTH"));
+
+        for (code, part) in [
+            ("UserNotFoundException", "admin-get-user"),
+            ("PasswordResetRequiredException", "admin-set-user-password"),
+            ("UserNotConfirmedException", "admin-confirm-sign-up"),
+            ("TooManyRequestsException", "wait a little"),
+        ] {
+            let p = explain(code, "", &at(without, Some(Flow::Srp))).unwrap();
+            assert!(p.hint.unwrap().contains(part), "{code}");
+        }
+        assert!(
+            unsupported_challenge("MFA_SETUP")
+                .message
+                .contains("MFA_SETUP")
+        );
+        assert!(explain("SomethingNew", "", &at(without, Some(Flow::Srp))).is_none());
+    }
 }

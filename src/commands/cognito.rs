@@ -256,7 +256,7 @@ pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
     let role_arn = settings.role_arn.as_ref().map(|r| r.value.as_str());
     let ipool = &settings.identity_pool;
 
-    let (creds, identity_id, tokens, key) = match &settings.pool {
+    let (creds, identity_id, tokens) = match &settings.pool {
         None => {
             let key = cognito::guest_key(&ipool.id);
             let _lock = cache.lock(&key)?;
@@ -274,7 +274,7 @@ pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
                 ipool.id,
                 describe_credentials(setup, &creds, reused)
             );
-            (creds, identity_id, None, key)
+            (creds, identity_id, None)
         }
         Some(pool) => {
             let username = args.user.as_deref().unwrap_or_default().trim();
@@ -286,21 +286,24 @@ pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
             entry.username = Some(username.to_string());
 
             let now = setup.ctx.now();
+            let signed_in = format!("signed in with {}", settings.flow.api_name());
             let (tokens, how) = match entry.tokens.take() {
-                Some(tokens) if tokens.valid_for(now, REUSE_MARGIN) => (tokens, "cached tokens"),
+                Some(tokens) if tokens.valid_for(now, REUSE_MARGIN) => {
+                    (tokens, "cached tokens".to_string())
+                }
                 Some(old) => match user_pool::refresh(&setup.aws, pool, &old, now).await? {
-                    Some(tokens) => (tokens, "tokens refreshed"),
+                    Some(tokens) => (tokens, "tokens refreshed".to_string()),
                     None => {
                         eprintln!("note: the refresh token was not accepted; signing in again");
                         (
                             sign_in(setup, args, pool, settings.flow, username).await?,
-                            "signed in",
+                            signed_in,
                         )
                     }
                 },
                 None => (
                     sign_in(setup, args, pool, settings.flow, username).await?,
-                    "signed in",
+                    signed_in,
                 ),
             };
             entry.tokens = Some(tokens.clone());
@@ -323,11 +326,6 @@ pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
                 .expiry()
                 .map(|t| format!(", ID token valid until {}", output::describe_expiry(now, t)))
                 .unwrap_or_default();
-            let how = if how == "signed in" {
-                format!("signed in with {}", settings.flow.api_name())
-            } else {
-                how.to_string()
-            };
             eprintln!(
                 "Cognito user {username} (user pool {}): {how}{token_until}",
                 pool.user_pool_id
@@ -337,10 +335,9 @@ pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
                 role_arn.map(|r| format!(", role {r}")).unwrap_or_default(),
                 describe_credentials(setup, &creds, reused)
             );
-            (creds, identity_id, Some(tokens), key)
+            (creds, identity_id, Some(tokens))
         }
     };
-    let _ = key;
 
     let mut extras = Vec::new();
     if args.tokens {
@@ -471,7 +468,7 @@ async fn sign_in(
         flow,
         username,
         admin_credentials,
-        now: setup.ctx.now(),
+        ctx: &setup.ctx,
     }
     .run(&mut answers)
     .await

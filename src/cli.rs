@@ -135,7 +135,7 @@ pub struct CognitoArgs {
     /// App client secret, for clients that have one (default: AWS_CRED_COGNITO_CLIENT_SECRET,
     /// then cognito_client_secret). Other local users can see command lines: prefer those.
     #[arg(long, value_name = "SECRET")]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<crate::secret::Secret>,
     /// Identity pool id, REGION:UUID (default: AWS_CRED_COGNITO_IDENTITY_POOL_ID, then
     /// cognito_identity_pool_id).
     #[arg(long, value_name = "ID")]
@@ -148,9 +148,10 @@ pub struct CognitoArgs {
     #[arg(long)]
     pub password_stdin: bool,
     /// The new password when Cognito requires one (first sign-in of an admin-created user);
-    /// without it, the terminal asks (or AWS_CRED_COGNITO_NEW_PASSWORD).
+    /// without it, AWS_CRED_COGNITO_NEW_PASSWORD or the terminal (command lines are visible to
+    /// other local users).
     #[arg(long, value_name = "PASSWORD")]
-    pub new_password: Option<String>,
+    pub new_password: Option<crate::secret::Secret>,
     /// The 6-digit code when Cognito asks for MFA (authenticator app or SMS); without it, the
     /// terminal asks.
     #[arg(long, value_name = "CODE")]

@@ -63,6 +63,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn command_line_secrets_are_redacted_in_debug() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([
+            "aws-cred",
+            "cognito",
+            "--user",
+            "alice",
+            "--client-secret",
+            "client-secret-value",
+            "--new-password",
+            "new-password-value",
+        ])
+        .unwrap();
+        let text = format!("{cli:?}");
+        assert!(!text.contains("client-secret-value") && !text.contains("new-password-value"));
+        assert!(text.contains("alice"));
+    }
+
+    #[test]
     fn debug_and_display_are_redacted_serde_is_not() {
         let s = Secret::new("hunter2");
         assert!(!format!("{s:?}").contains("hunter2"));

@@ -219,8 +219,8 @@ fn settings(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Settings> {
         .into());
     }
     // Secrets are taken as they are (no trimming beyond blank = absent).
-    let secret = match args.client_secret.as_deref().filter(|s| !s.is_empty()) {
-        Some(value) => Some((Secret::new(value), "--client-secret".to_string())),
+    let secret = match args.client_secret.as_ref().filter(|s| !s.is_empty()) {
+        Some(value) => Some((value.clone(), "--client-secret".to_string())),
         None => match setup
             .ctx
             .raw_var(VAR_CLIENT_SECRET)
@@ -252,6 +252,16 @@ fn settings(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Settings> {
 
 pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
     let settings = settings(setup, args)?;
+    if args.client_secret.is_some() {
+        eprintln!(
+            "note: --client-secret is visible to other local users (ps); {VAR_CLIENT_SECRET} or cognito_client_secret keep it private"
+        );
+    }
+    if args.new_password.is_some() {
+        eprintln!(
+            "note: --new-password is visible to other local users (ps); the prompt or {VAR_NEW_PASSWORD} keep it private"
+        );
+    }
     let cache = cognito::cache(&setup.ctx)?;
     let role_arn = settings.role_arn.as_ref().map(|r| r.value.as_str());
     let ipool = &settings.identity_pool;
@@ -533,8 +543,8 @@ impl Asker for Answers<'_> {
     }
 
     async fn new_password(&mut self) -> anyhow::Result<Secret> {
-        if let Some(value) = self.args.new_password.as_deref().filter(|v| !v.is_empty()) {
-            return Ok(Secret::new(value));
+        if let Some(value) = self.args.new_password.as_ref().filter(|v| !v.is_empty()) {
+            return Ok(value.clone());
         }
         if let Some(value) = self
             .setup

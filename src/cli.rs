@@ -53,6 +53,12 @@ pub enum Command {
         after_help = "Examples:\n  aws-cred whoami\n  aws-cred whoami --profile prod --json\n  PS1='[$(aws-cred whoami --short 2>/dev/null)] $ '"
     )]
     Whoami(WhoamiArgs),
+    /// Sign in to a Cognito user pool as a user and get AWS credentials from an identity pool;
+    /// tokens are cached, so a script that calls it fifty times signs in once.
+    #[command(
+        after_help = "A test script with two users:\n  eval \"$(aws-cred cognito --user alice --profile myapp)\"\n  aws s3 cp report.csv s3://bucket/alice/      # as alice's role\n  eval \"$(aws-cred cognito --user bob --profile myapp --tokens)\"\n  curl -H \"Authorization: $COGNITO_ID_TOKEN\" https://api.example.com/me\n\nSettings come from flags, then AWS_CRED_COGNITO_* variables, then the profile's keys:\n  [profile myapp]\n  region = ap-northeast-1\n  cognito_user_pool_id = ap-northeast-1_AbCdEf123\n  cognito_client_id = 1example23456789\n  cognito_identity_pool_id = ap-northeast-1:1f392b6a-751d-4760-8849-5924149f8e67\n\nThe password: a prompt on the terminal (no echo), --password-stdin, or AWS_CRED_COGNITO_PASSWORD."
+    )]
+    Cognito(CognitoArgs),
     /// Run a command with the resolved credentials and region in its environment
     /// (AWS_PROFILE removed); exits with the command's exit code.
     #[command(
@@ -182,4 +188,56 @@ pub struct WhoamiArgs {
     /// Also print the chain trace on stderr.
     #[arg(long)]
     pub explain: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CognitoArgs {
+    /// The user to sign in as: the user name, or an alias (email, phone) if the pool allows it.
+    #[arg(long, value_name = "NAME", required_unless_present = "unauthenticated")]
+    pub user: Option<String>,
+    /// User pool id, REGION_ID (default: AWS_CRED_COGNITO_USER_POOL_ID, then the profile's
+    /// cognito_user_pool_id).
+    #[arg(long, value_name = "ID")]
+    pub user_pool_id: Option<String>,
+    /// App client id (default: AWS_CRED_COGNITO_CLIENT_ID, then cognito_client_id).
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// App client secret, for clients that have one (default: AWS_CRED_COGNITO_CLIENT_SECRET,
+    /// then cognito_client_secret). Other local users can see command lines: prefer those.
+    #[arg(long, value_name = "SECRET")]
+    pub client_secret: Option<crate::secret::Secret>,
+    /// Identity pool id, REGION:UUID (default: AWS_CRED_COGNITO_IDENTITY_POOL_ID, then
+    /// cognito_identity_pool_id).
+    #[arg(long, value_name = "ID")]
+    pub identity_pool_id: Option<String>,
+    /// How to sign in (default: AWS_CRED_COGNITO_AUTH_FLOW, then cognito_auth_flow, else srp).
+    /// admin is signed with AWS credentials from the provider chain.
+    #[arg(long, value_enum, value_name = "FLOW")]
+    pub auth_flow: Option<crate::cognito::user_pool::Flow>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// The new password when Cognito requires one (first sign-in of an admin-created user);
+    /// without it, AWS_CRED_COGNITO_NEW_PASSWORD or the terminal (command lines are visible to
+    /// other local users).
+    #[arg(long, value_name = "PASSWORD")]
+    pub new_password: Option<crate::secret::Secret>,
+    /// The 6-digit code when Cognito asks for MFA (authenticator app or SMS); without it, the
+    /// terminal asks.
+    #[arg(long, value_name = "CODE")]
+    pub mfa_code: Option<String>,
+    /// Get guest credentials from the identity pool: no user, no sign-in.
+    #[arg(long, conflicts_with_all = ["user", "auth_flow", "password_stdin", "new_password", "mfa_code"])]
+    pub unauthenticated: bool,
+    /// Ask the identity pool for this role (CustomRoleArn: rule-based or token-based roles)
+    /// (default: AWS_CRED_COGNITO_ROLE_ARN, then cognito_role_arn).
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// Also print COGNITO_ID_TOKEN, COGNITO_ACCESS_TOKEN and COGNITO_IDENTITY_ID (json:
+    /// CognitoIdToken, CognitoAccessToken, CognitoIdentityId), for APIs behind a Cognito
+    /// authorizer.
+    #[arg(long, conflicts_with = "write_profile")]
+    pub tokens: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }

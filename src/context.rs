@@ -109,6 +109,51 @@ impl Context {
         (!line.is_empty()).then_some(line)
     }
 
+    /// Like [`Context::prompt_line`], with echo turned off while the person types (passwords).
+    /// The terminal's settings come back afterwards, and also when Ctrl-C ends the run
+    /// ([`restore_terminal`]).
+    pub fn prompt_secret(&self, prompt: &str) -> Option<String> {
+        use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+        use std::io::{BufRead, BufReader, Write};
+        if !(self.stdin_is_tty || self.stderr_is_tty) {
+            return None;
+        }
+        let tty = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .ok()?;
+        let saved = tcgetattr(&tty).ok()?;
+        let mut quiet = saved.clone();
+        quiet.local_modes.remove(LocalModes::ECHO);
+        quiet.local_modes.insert(LocalModes::ECHONL);
+        *lock_saved() = Some(saved.clone());
+        struct Restore<'a>(&'a std::fs::File, rustix::termios::Termios);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                let _ = rustix::termios::tcsetattr(self.0, OptionalActions::Now, &self.1);
+                *lock_saved() = None;
+            }
+        }
+        let _restore = Restore(&tty, saved);
+        tcsetattr(&tty, OptionalActions::Now, &quiet).ok()?;
+        let mut writer = &tty;
+        writer.write_all(prompt.as_bytes()).ok()?;
+        writer.flush().ok()?;
+        let mut line = String::new();
+        BufReader::new(&tty).read_line(&mut line).ok()?;
+        let line = line.trim_end_matches(['\r', '\n']).to_string();
+        (!line.is_empty()).then_some(line)
+    }
+
+    /// The first line of standard input, without its line ending (`--password-stdin`).
+    pub fn read_stdin_line(&self) -> std::io::Result<String> {
+        use std::io::BufRead;
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+
     pub fn now(&self) -> SystemTime {
         self.clock.unwrap_or_else(SystemTime::now)
     }
@@ -129,6 +174,25 @@ impl Context {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         aws_types::os_shim_internal::Env::from(map)
+    }
+}
+
+/// The terminal settings in force before a no-echo prompt, while it runs.
+static SAVED_TERMINAL: std::sync::Mutex<Option<rustix::termios::Termios>> =
+    std::sync::Mutex::new(None);
+
+fn lock_saved() -> std::sync::MutexGuard<'static, Option<rustix::termios::Termios>> {
+    SAVED_TERMINAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Put back the terminal's echo if a no-echo prompt was interrupted (Ctrl-C).
+pub fn restore_terminal() {
+    if let Some(saved) = lock_saved().take()
+        && let Ok(tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty")
+    {
+        let _ = rustix::termios::tcsetattr(&tty, rustix::termios::OptionalActions::Now, &saved);
     }
 }
 

@@ -4,6 +4,7 @@ pub mod aws;
 pub mod cache;
 pub mod chain;
 pub mod cli;
+pub mod cognito;
 pub mod commands;
 pub mod context;
 pub mod error;
@@ -35,5 +36,6 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
         Command::Whoami(args) => commands::whoami::run(&setup, args).await,
         Command::Exec(args) => commands::exec::run(&setup, args).await,
         Command::Completions(_) | Command::Man => unreachable!("handled above"),
+        Command::Cognito(args) => commands::cognito::run(&setup, args).await,
     }
 }

@@ -29,6 +29,8 @@ fn main() -> ExitCode {
             _ = tokio::signal::ctrl_c() => None,
         }
     });
+    // Do not wait for a prompt still reading the terminal after Ctrl-C.
+    runtime.shutdown_background();
     match result {
         Some(Ok(())) => ExitCode::SUCCESS,
         Some(Err(err)) => {
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
             ExitCode::from(error::classify(&err).0.code())
         }
         None => {
+            aws_cred::context::restore_terminal();
             eprintln!("interrupted");
             ExitCode::from(Exit::Interrupted.code())
         }

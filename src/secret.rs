@@ -1,6 +1,7 @@
-//! A string that must never be printed: tokens, client secrets. Its `Debug` is redacted and
-//! `expose()` marks each place the value leaves (a request, a cache file).
+//! A string that must not leak: passwords, client secrets, tokens. Its `Debug` and
+//! `Display` are redacted; [`Secret::expose`] marks each place the value leaves.
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -11,25 +12,89 @@ impl Secret {
         Secret(value.into())
     }
 
+    /// The value itself: only for a request body, a cache file, or stdout.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Secret(<{} bytes redacted>)", self.0.len())
+        f.write_str("Secret(** redacted **)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("** redacted **")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Secret)
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret(value.to_string())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Secret;
+    use super::*;
 
     #[test]
-    fn debug_is_redacted() {
+    fn command_line_secrets_are_redacted_in_debug() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([
+            "aws-cred",
+            "cognito",
+            "--user",
+            "alice",
+            "--client-secret",
+            "client-secret-value",
+            "--new-password",
+            "new-password-value",
+        ])
+        .unwrap();
+        let text = format!("{cli:?}");
+        assert!(!text.contains("client-secret-value") && !text.contains("new-password-value"));
+        assert!(text.contains("alice"));
+    }
+
+    #[test]
+    fn debug_is_redacted_expose_is_not() {
         let s = Secret::new("aoaAAAAAGx0dG9rZW4");
         assert!(!format!("{s:?}").contains("aoa"));
         assert_eq!(s.expose(), "aoaAAAAAGx0dG9rZW4");
+    }
+
+    #[test]
+    fn debug_and_display_are_redacted_serde_is_not() {
+        let s = Secret::new("hunter2");
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert!(!format!("{s}").contains("hunter2"));
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"hunter2\"");
+        let back: Secret = serde_json::from_str("\"hunter2\"").unwrap();
+        assert_eq!(back.expose(), "hunter2");
     }
 }

@@ -1,6 +1,7 @@
 //! Subcommands. Each takes validated arguments and the shared [`Setup`], and writes to stdout
 //! only through [`deliver`] / [`emit`].
 
+pub mod cognito;
 pub mod exec;
 pub mod export;
 pub mod mfa;

@@ -1,0 +1,609 @@
+//! `aws-cred cognito --user NAME`: a user pool sign-in (cached), then identity pool
+//! credentials, printed like `export` prints them.
+
+use super::{Setup, deliver};
+use crate::cli::CognitoArgs;
+use crate::cognito::identity_pool::{self, CredentialsError, IdentityPool, Login};
+use crate::cognito::user_pool::{self, Flow, PoolClient, SignIn};
+use crate::cognito::{self, Asker, CachedCredentials, Entry, MfaKind, REUSE_MARGIN, Tokens};
+use crate::error::Problem;
+use crate::output::{self, Exports, Extra};
+use crate::secret::Secret;
+use anyhow::Context as _;
+use aws_credential_types::Credentials;
+
+pub const VAR_USER_POOL_ID: &str = "AWS_CRED_COGNITO_USER_POOL_ID";
+pub const VAR_CLIENT_ID: &str = "AWS_CRED_COGNITO_CLIENT_ID";
+pub const VAR_CLIENT_SECRET: &str = "AWS_CRED_COGNITO_CLIENT_SECRET";
+pub const VAR_IDENTITY_POOL_ID: &str = "AWS_CRED_COGNITO_IDENTITY_POOL_ID";
+pub const VAR_AUTH_FLOW: &str = "AWS_CRED_COGNITO_AUTH_FLOW";
+pub const VAR_ROLE_ARN: &str = "AWS_CRED_COGNITO_ROLE_ARN";
+pub const VAR_PASSWORD: &str = "AWS_CRED_COGNITO_PASSWORD";
+pub const VAR_NEW_PASSWORD: &str = "AWS_CRED_COGNITO_NEW_PASSWORD";
+
+/// A setting's value and where it came from.
+#[derive(Debug, Clone)]
+struct Setting {
+    value: String,
+    origin: String,
+}
+
+/// Flag, then variable, then the profile's key.
+fn pick(
+    setup: &Setup,
+    flag: Option<&str>,
+    flag_name: &str,
+    var: &str,
+    key: &str,
+) -> Option<Setting> {
+    if let Some(value) = flag.map(str::trim).filter(|v| !v.is_empty()) {
+        return Some(Setting {
+            value: value.to_string(),
+            origin: flag_name.to_string(),
+        });
+    }
+    if let Some(value) = setup.ctx.var(var) {
+        return Some(Setting {
+            value: value.to_string(),
+            origin: var.to_string(),
+        });
+    }
+    let profiles = &setup.profiles;
+    let value = profiles
+        .get(&profiles.selected, key)
+        .map(str::trim)
+        .filter(|v| !v.is_empty())?;
+    Some(Setting {
+        value: value.to_string(),
+        origin: format!(
+            "{key} in profile {} ({})",
+            profiles.selected,
+            profiles.files.config.display()
+        ),
+    })
+}
+
+fn missing(setup: &Setup, what: &str, flag: &str, var: &str, key: &str) -> Problem {
+    Problem::usage(format!("no {what} configured")).hint(format!(
+        "pass {flag}, set {var}, or add `{key} = ...` to [profile {}] in {}",
+        setup.profiles.selected,
+        setup.profiles.files.config.display()
+    ))
+}
+
+/// Everything checked before the network is touched.
+struct Settings {
+    pool: Option<PoolClient>,
+    identity_pool: IdentityPool,
+    flow: Flow,
+    role_arn: Option<Setting>,
+}
+
+fn settings(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Settings> {
+    let profiles = &setup.profiles;
+    if profiles.selection.is_explicit() && profiles.set.get_profile(&profiles.selected).is_none() {
+        return Err(Problem::usage(format!(
+            "profile {} does not exist; available: {}",
+            profiles.selected,
+            profiles.names().join(", ")
+        ))
+        .hint(format!(
+            "add [profile {}] with the cognito_* keys to {}",
+            profiles.selected,
+            profiles.files.config.display()
+        ))
+        .into());
+    }
+    if let Some(code) = &args.mfa_code {
+        crate::mfa::validate_code(code.trim())?;
+    }
+    if let Some(user) = &args.user
+        && user.trim().is_empty()
+    {
+        return Err(Problem::usage("--user needs a name").into());
+    }
+
+    let identity = pick(
+        setup,
+        args.identity_pool_id.as_deref(),
+        "--identity-pool-id",
+        VAR_IDENTITY_POOL_ID,
+        "cognito_identity_pool_id",
+    )
+    .ok_or_else(|| {
+        missing(
+            setup,
+            "identity pool id",
+            "--identity-pool-id",
+            VAR_IDENTITY_POOL_ID,
+            "cognito_identity_pool_id",
+        )
+    })?;
+    let identity_pool = IdentityPool::parse(&identity.value).ok_or_else(|| {
+        Problem::usage(format!(
+            "identity pool id {:?} (from {}) is not REGION:UUID",
+            identity.value, identity.origin
+        ))
+        .hint("it looks like ap-northeast-1:1f392b6a-751d-4760-8849-5924149f8e67 (Cognito console: identity pool > Identity pool ID)")
+    })?;
+
+    let role_arn = pick(
+        setup,
+        args.role_arn.as_deref(),
+        "--role-arn",
+        VAR_ROLE_ARN,
+        "cognito_role_arn",
+    );
+    if let Some(role) = &role_arn
+        && !(role.value.starts_with("arn:") && role.value.contains(":role/"))
+    {
+        return Err(Problem::usage(format!(
+            "{:?} (from {}) is not a role ARN",
+            role.value, role.origin
+        ))
+        .hint("it looks like arn:aws:iam::123456789012:role/NAME")
+        .into());
+    }
+
+    let flow = match &args.auth_flow {
+        Some(flow) => *flow,
+        None => match pick(setup, None, "", VAR_AUTH_FLOW, "cognito_auth_flow") {
+            None => Flow::Srp,
+            Some(setting) => Flow::from_name(&setting.value).ok_or_else(|| {
+                Problem::usage(format!(
+                    "auth flow {:?} (from {}) is not srp, password or admin",
+                    setting.value, setting.origin
+                ))
+            })?,
+        },
+    };
+
+    if args.unauthenticated {
+        return Ok(Settings {
+            pool: None,
+            identity_pool,
+            flow,
+            role_arn,
+        });
+    }
+
+    let pool_id = pick(
+        setup,
+        args.user_pool_id.as_deref(),
+        "--user-pool-id",
+        VAR_USER_POOL_ID,
+        "cognito_user_pool_id",
+    )
+    .ok_or_else(|| {
+        missing(
+            setup,
+            "user pool id",
+            "--user-pool-id",
+            VAR_USER_POOL_ID,
+            "cognito_user_pool_id",
+        )
+    })?;
+    let (region, pool_name) = PoolClient::parse_pool_id(&pool_id.value).ok_or_else(|| {
+        Problem::usage(format!(
+            "user pool id {:?} (from {}) is not REGION_ID",
+            pool_id.value, pool_id.origin
+        ))
+        .hint("it looks like ap-northeast-1_AbCdEf123 (Cognito console: user pool > User pool ID)")
+    })?;
+    let client_id = pick(
+        setup,
+        args.client_id.as_deref(),
+        "--client-id",
+        VAR_CLIENT_ID,
+        "cognito_client_id",
+    )
+    .ok_or_else(|| {
+        missing(
+            setup,
+            "app client id",
+            "--client-id",
+            VAR_CLIENT_ID,
+            "cognito_client_id",
+        )
+    })?;
+    if !client_id
+        .value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'_')
+    {
+        return Err(Problem::usage(format!(
+            "app client id {:?} (from {}) has characters Cognito client ids never have",
+            client_id.value, client_id.origin
+        ))
+        .hint("copy it from the user pool's App clients page (letters and digits, about 26 characters)")
+        .into());
+    }
+    // Secrets are taken as they are (no trimming beyond blank = absent).
+    let secret = match args.client_secret.as_ref().filter(|s| !s.is_empty()) {
+        Some(value) => Some((value.clone(), "--client-secret".to_string())),
+        None => match setup
+            .ctx
+            .raw_var(VAR_CLIENT_SECRET)
+            .filter(|s| !s.trim().is_empty())
+        {
+            Some(value) => Some((Secret::new(value), VAR_CLIENT_SECRET.to_string())),
+            None => pick(setup, None, "", "", "cognito_client_secret")
+                .map(|s| (Secret::new(s.value), s.origin)),
+        },
+    };
+    let (client_secret, secret_origin) = match secret {
+        Some((secret, origin)) => (Some(secret), Some(origin)),
+        None => (None, None),
+    };
+    Ok(Settings {
+        pool: Some(PoolClient {
+            user_pool_id: pool_id.value,
+            region,
+            pool_name,
+            client_id: client_id.value,
+            client_secret,
+            secret_origin,
+        }),
+        identity_pool,
+        flow,
+        role_arn,
+    })
+}
+
+pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
+    let settings = settings(setup, args)?;
+    if args.client_secret.is_some() {
+        eprintln!(
+            "note: --client-secret is visible to other local users (ps); {VAR_CLIENT_SECRET} or cognito_client_secret keep it private"
+        );
+    }
+    if args.new_password.is_some() {
+        eprintln!(
+            "note: --new-password is visible to other local users (ps); the prompt or {VAR_NEW_PASSWORD} keep it private"
+        );
+    }
+    let cache = cognito::cache(&setup.ctx)?;
+    let role_arn = settings.role_arn.as_ref().map(|r| r.value.as_str());
+    let ipool = &settings.identity_pool;
+
+    let (creds, identity_id, tokens) = match &settings.pool {
+        None => {
+            let key = cognito::guest_key(&ipool.id);
+            let _lock = cache.lock(&key)?;
+            let mut entry = read_entry(&cache, &key);
+            let request = identity_pool::Request {
+                pool: ipool,
+                login: None,
+                role_arn,
+            };
+            let (creds, identity_id, reused) =
+                identity_credentials(setup, &request, &mut entry).await?;
+            cache.write(&key, &entry)?;
+            eprintln!(
+                "Cognito guest identity {identity_id} (identity pool {}){}",
+                ipool.id,
+                describe_credentials(setup, &creds, reused)
+            );
+            (creds, identity_id, None)
+        }
+        Some(pool) => {
+            let username = args.user.as_deref().unwrap_or_default().trim();
+            let key = cognito::user_key(&pool.user_pool_id, &pool.client_id, username);
+            let _lock = cache.lock(&key)?;
+            let mut entry = read_entry(&cache, &key);
+            entry.user_pool_id = Some(pool.user_pool_id.clone());
+            entry.client_id = Some(pool.client_id.clone());
+            entry.username = Some(username.to_string());
+
+            let now = setup.ctx.now();
+            let signed_in = format!("signed in with {}", settings.flow.api_name());
+            let (tokens, how) = match entry.tokens.take() {
+                Some(tokens) if tokens.valid_for(now, REUSE_MARGIN) => {
+                    (tokens, "cached tokens".to_string())
+                }
+                Some(old) => match user_pool::refresh(&setup.aws, pool, &old, now).await? {
+                    Some(tokens) => (tokens, "tokens refreshed".to_string()),
+                    None => {
+                        eprintln!("note: the refresh token was not accepted; signing in again");
+                        (
+                            sign_in(setup, args, pool, settings.flow, username).await?,
+                            signed_in,
+                        )
+                    }
+                },
+                None => (
+                    sign_in(setup, args, pool, settings.flow, username).await?,
+                    signed_in,
+                ),
+            };
+            entry.tokens = Some(tokens.clone());
+            // Keep the sign-in even if the identity pool step fails below.
+            cache.write(&key, &entry)?;
+
+            let provider = pool.provider_name();
+            let request = identity_pool::Request {
+                pool: ipool,
+                login: Some(Login {
+                    provider: &provider,
+                    id_token: tokens.id_token.expose(),
+                }),
+                role_arn,
+            };
+            let (creds, identity_id, reused) =
+                identity_credentials(setup, &request, &mut entry).await?;
+            cache.write(&key, &entry)?;
+            let token_until = tokens
+                .expiry()
+                .map(|t| format!(", ID token valid until {}", output::describe_expiry(now, t)))
+                .unwrap_or_default();
+            eprintln!(
+                "Cognito user {username} (user pool {}): {how}{token_until}",
+                pool.user_pool_id
+            );
+            eprintln!(
+                "identity {identity_id}{}{}",
+                role_arn.map(|r| format!(", role {r}")).unwrap_or_default(),
+                describe_credentials(setup, &creds, reused)
+            );
+            (creds, identity_id, Some(tokens))
+        }
+    };
+
+    let mut extras = Vec::new();
+    if args.tokens {
+        if let Some(tokens) = &tokens {
+            extras.push(Extra {
+                variable: "COGNITO_ID_TOKEN",
+                json_key: "CognitoIdToken",
+                value: tokens.id_token.expose().to_string(),
+            });
+            extras.push(Extra {
+                variable: "COGNITO_ACCESS_TOKEN",
+                json_key: "CognitoAccessToken",
+                value: tokens.access_token.expose().to_string(),
+            });
+        }
+        extras.push(Extra {
+            variable: "COGNITO_IDENTITY_ID",
+            json_key: "CognitoIdentityId",
+            value: identity_id,
+        });
+    }
+    let region = setup
+        .region
+        .as_ref()
+        .map(|r| r.name.as_str())
+        .unwrap_or(ipool.region.as_str());
+    let exports = Exports {
+        credentials: &creds,
+        region: Some(region),
+        unset_profile: true,
+        extras,
+    };
+    deliver(setup, (&args.output).into(), &exports)
+}
+
+fn read_entry(cache: &crate::cache::Cache, key: &str) -> Entry {
+    cache
+        .read::<Entry>(key)
+        .filter(|e| e.version == cognito::ENTRY_VERSION)
+        .unwrap_or(Entry {
+            version: cognito::ENTRY_VERSION,
+            ..Default::default()
+        })
+}
+
+fn describe_credentials(setup: &Setup, creds: &Credentials, reused: bool) -> String {
+    let until = creds
+        .expiry()
+        .map(|t| {
+            format!(
+                ", credentials valid until {}",
+                output::describe_expiry(setup.ctx.now(), t)
+            )
+        })
+        .unwrap_or_default();
+    format!("{until}{}", if reused { " (cached)" } else { "" })
+}
+
+/// Cached credentials for this identity pool and role while they last; otherwise
+/// GetCredentialsForIdentity with the cached identity id (GetId only the first time, or when
+/// the pool no longer knows the cached id).
+async fn identity_credentials(
+    setup: &Setup,
+    request: &identity_pool::Request<'_>,
+    entry: &mut Entry,
+) -> anyhow::Result<(Credentials, String, bool)> {
+    let now = setup.ctx.now();
+    let pool_id = &request.pool.id;
+    if let (Some(cached), Some(identity_id)) = (&entry.credentials, entry.identities.get(pool_id))
+        && cached.matches(pool_id, request.role_arn)
+        && let Some(creds) = cached.credentials()
+        && creds.expiry().is_some_and(|t| t > now + REUSE_MARGIN)
+    {
+        return Ok((creds, identity_id.clone(), true));
+    }
+    let cached_id = entry.identities.get(pool_id).cloned();
+    let identity_id = match &cached_id {
+        Some(id) => id.clone(),
+        None => identity_pool::get_id(&setup.aws, request).await?,
+    };
+    entry
+        .identities
+        .insert(pool_id.clone(), identity_id.clone());
+    let result = identity_pool::credentials(&setup.aws, request, &identity_id).await;
+    let (creds, identity_id) = match result {
+        Ok(creds) => (creds, identity_id),
+        Err(CredentialsError::StaleIdentity(_)) if cached_id.is_some() => {
+            entry.identities.remove(pool_id);
+            let fresh = identity_pool::get_id(&setup.aws, request).await?;
+            entry.identities.insert(pool_id.clone(), fresh.clone());
+            match identity_pool::credentials(&setup.aws, request, &fresh).await {
+                Ok(creds) => (creds, fresh),
+                Err(CredentialsError::StaleIdentity(e) | CredentialsError::Other(e)) => {
+                    return Err(e);
+                }
+            }
+        }
+        Err(CredentialsError::StaleIdentity(e) | CredentialsError::Other(e)) => return Err(e),
+    };
+    entry.credentials = CachedCredentials::from_credentials(pool_id, request.role_arn, &creds);
+    Ok((creds, identity_id, false))
+}
+
+async fn sign_in(
+    setup: &Setup,
+    args: &CognitoArgs,
+    pool: &PoolClient,
+    flow: Flow,
+    username: &str,
+) -> anyhow::Result<Tokens> {
+    let admin_credentials = if flow == Flow::Admin {
+        let resolution = setup.resolve(false).await.context(
+            "ADMIN_USER_PASSWORD_AUTH is signed with AWS credentials from the provider chain, and it found none",
+        )?;
+        Some(resolution.credentials)
+    } else {
+        None
+    };
+    let mut answers = Answers {
+        setup,
+        args,
+        username,
+        pool_id: &pool.user_pool_id,
+    };
+    SignIn {
+        aws: &setup.aws,
+        pool,
+        flow,
+        username,
+        admin_credentials,
+        ctx: &setup.ctx,
+    }
+    .run(&mut answers)
+    .await
+}
+
+/// Answers from flags, variables, standard input or the terminal.
+struct Answers<'a> {
+    setup: &'a Setup,
+    args: &'a CognitoArgs,
+    username: &'a str,
+    pool_id: &'a str,
+}
+
+impl Answers<'_> {
+    async fn ask(&self, prompt: String, secret: bool) -> Option<String> {
+        let ctx = self.setup.ctx.clone();
+        tokio::task::spawn_blocking(move || {
+            if secret {
+                ctx.prompt_secret(&prompt)
+            } else {
+                ctx.prompt_line(&prompt)
+            }
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+}
+
+impl Asker for Answers<'_> {
+    async fn password(&mut self) -> anyhow::Result<Secret> {
+        let ctx = &self.setup.ctx;
+        if self.args.password_stdin {
+            let line = ctx.read_stdin_line().map_err(|e| {
+                Problem::failure(format!("cannot read the password from standard input: {e}"))
+            })?;
+            if line.is_empty() {
+                return Err(Problem::usage("--password-stdin: standard input has no password")
+                    .hint("pipe the password in: printf '%s\\n' \"$PASSWORD\" | aws-cred cognito --user NAME --password-stdin")
+                    .into());
+            }
+            return Ok(Secret::new(line));
+        }
+        if let Some(value) = ctx.raw_var(VAR_PASSWORD).filter(|v| !v.is_empty()) {
+            return Ok(Secret::new(value));
+        }
+        let prompt = format!(
+            "Password for {} (user pool {}): ",
+            self.username, self.pool_id
+        );
+        match self.ask(prompt, true).await {
+            Some(password) => Ok(Secret::new(password)),
+            None => Err(Problem::usage(format!(
+                "no password for {}: no cached tokens, and no terminal to ask on",
+                self.username
+            ))
+            .hint(format!(
+                "pipe it with --password-stdin, or set {VAR_PASSWORD} (CI secrets); never put it on the command line"
+            ))
+            .into()),
+        }
+    }
+
+    async fn new_password(&mut self) -> anyhow::Result<Secret> {
+        if let Some(value) = self.args.new_password.as_ref().filter(|v| !v.is_empty()) {
+            return Ok(value.clone());
+        }
+        if let Some(value) = self
+            .setup
+            .ctx
+            .raw_var(VAR_NEW_PASSWORD)
+            .filter(|v| !v.is_empty())
+        {
+            return Ok(Secret::new(value));
+        }
+        let need = || {
+            Problem::usage(format!(
+                "Cognito requires a new password for {} (first sign-in, or an administrator reset it)",
+                self.username
+            ))
+            .hint(format!(
+                "run on a terminal to choose one, or pass --new-password / set {VAR_NEW_PASSWORD}"
+            ))
+        };
+        let first = self
+            .ask(format!("New password for {}: ", self.username), true)
+            .await
+            .ok_or_else(need)?;
+        let again = self
+            .ask("Repeat the new password: ".to_string(), true)
+            .await
+            .ok_or_else(need)?;
+        if first != again {
+            return Err(Problem::usage("the two new passwords differ; nothing was changed").into());
+        }
+        Ok(Secret::new(first))
+    }
+
+    async fn mfa_code(
+        &mut self,
+        kind: MfaKind,
+        destination: Option<&str>,
+    ) -> anyhow::Result<String> {
+        if let Some(code) = &self.args.mfa_code {
+            return Ok(code.trim().to_string());
+        }
+        let prompt = match (kind, destination) {
+            (MfaKind::Totp, _) => {
+                format!("Code from the authenticator app for {}: ", self.username)
+            }
+            (MfaKind::Sms, Some(to)) => format!("Code sent by SMS to {to}: "),
+            (MfaKind::Sms, None) => format!("Code sent by SMS for {}: ", self.username),
+        };
+        let code = self.ask(prompt, false).await.ok_or_else(|| {
+            Problem::usage(format!(
+                "Cognito asks for an MFA code ({}) for {}, and there is no terminal to ask on",
+                match kind {
+                    MfaKind::Totp => "SOFTWARE_TOKEN_MFA",
+                    MfaKind::Sms => "SMS_MFA",
+                },
+                self.username
+            ))
+            .hint("pass it with --mfa-code CODE")
+        })?;
+        crate::mfa::validate_code(code.trim())?;
+        Ok(code.trim().to_string())
+    }
+}

@@ -29,7 +29,7 @@ impl Context {
         let clock = env
             .get(TEST_NOW_VAR)
             .and_then(|secs| secs.trim().parse::<u64>().ok())
-            .map(|secs| SystemTime::UNIX_EPOCH + Duration::from_secs(secs));
+            .and_then(|secs| SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs)));
         Context {
             env,
             clock,

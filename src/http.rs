@@ -52,6 +52,15 @@ impl HttpSettings {
                 Some(pem)
             }
         };
+        if let Some(target) = redirect {
+            let host = split_uri(target).0;
+            let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+            if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+                return Err(Problem::usage(format!(
+                    "{REDIRECT_VAR} may only point at a loopback address, not {target:?}"
+                )));
+            }
+        }
         Ok(HttpSettings {
             ca_bundle,
             redirect: redirect.map(str::to_string),

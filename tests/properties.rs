@@ -43,6 +43,25 @@ fn config_line() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Files the SDK parser accepts (mostly): a section first, then headers, properties and
+/// comments.
+fn parsable_text() -> impl Strategy<Value = String> {
+    let line = prop_oneof![
+        "[a-c]{1,3}".prop_map(|n| format!("[{n}]")),
+        "[a-c]{1,3}".prop_map(|n| format!("[profile {n}]")),
+        Just("aws_access_key_id = AKIAOLD".to_string()),
+        Just("aws_secret_access_key = old".to_string()),
+        Just("aws_session_token = t".to_string()),
+        Just("region = eu-west-1".to_string()),
+        Just("s3 =\n  max_concurrent_requests = 20".to_string()),
+        Just("# comment".to_string()),
+        Just("; comment".to_string()),
+        Just("".to_string()),
+        Just("\r".to_string()),
+    ];
+    prop::collection::vec(line, 0..20).prop_map(|lines| format!("[default]\n{}", lines.join("\n")))
+}
+
 fn config_text() -> impl Strategy<Value = String> {
     prop::collection::vec(config_line(), 0..25).prop_map(|lines| lines.join("\n"))
 }
@@ -70,14 +89,28 @@ proptest! {
 
     #[test]
     fn written_sections_read_back_through_the_loader(
-        existing in config_text(),
+        existing in parsable_text(),
         name in "[A-Za-z0-9_.@%+:/-]{1,12}",
         key in "AKIA[A-Z0-9]{4,16}",
         secret in "[A-Za-z0-9/+=]{1,40}",
     ) {
         let entries = [("aws_access_key_id", key.as_str()), ("aws_secret_access_key", secret.as_str())];
+        let load = |text: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("credentials");
+            std::fs::write(&path, text).unwrap();
+            let ctx = Context::with_env([
+                ("HOME", dir.path().to_str().unwrap()),
+                ("AWS_CONFIG_FILE", dir.path().join("none").to_str().unwrap()),
+                ("AWS_SHARED_CREDENTIALS_FILE", path.to_str().unwrap()),
+            ]);
+            runtime().block_on(Profiles::load(&ctx, Some(&name)))
+        };
+        // Only files the SDK parser accepts are interesting: the writer must keep them parsable.
+        prop_assume!(load(&existing).is_ok());
         let Ok(upserted) = writer::upsert_section(&existing, &name, HeaderStyle::Credentials, &entries) else {
-            // The writer may refuse a file it cannot edit safely; it must never corrupt one.
+            // The writer may refuse a file it cannot edit safely (an indented header next to
+            // the section); it must never corrupt one.
             return Ok(());
         };
         let dir = tempfile::tempdir().unwrap();
@@ -88,10 +121,9 @@ proptest! {
             ("AWS_CONFIG_FILE", dir.path().join("none").to_str().unwrap()),
             ("AWS_SHARED_CREDENTIALS_FILE", credentials_path.to_str().unwrap()),
         ]);
-        let Ok(profiles) = runtime().block_on(Profiles::load(&ctx, Some(&name))) else {
-            // The original text was already unparsable; the writer kept it as it was.
-            return Ok(());
-        };
+        let profiles = runtime()
+            .block_on(Profiles::load(&ctx, Some(&name)))
+            .expect("the writer turned a parsable file into an unparsable one");
         prop_assert_eq!(profiles.get(&name, "aws_access_key_id"), Some(key.as_str()));
         prop_assert_eq!(profiles.get(&name, "aws_secret_access_key"), Some(secret.as_str()));
         if let Ok(Planned::Plan(p)) = plan(&profiles) {

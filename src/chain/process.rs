@@ -82,7 +82,9 @@ pub async fn run(
             "credential_process of profile {profile} failed ({}); its own message is above",
             output.status
         ))
-        .hint(format!("run the command by hand to see why: {command}"))
+        .hint(format!(
+            "run the profile's credential_process command by hand to see why (profile {profile})"
+        ))
         .into());
     }
     parse(profile, &output.stdout)

@@ -424,11 +424,17 @@ pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
         return Ok(found);
     }
     let (mut credentials, mut location) = base_credentials(req, &plan.base).await?;
-    for step in &plan.roles {
-        if let Some(serial) = &step.mfa_serial {
-            let source = match &plan.base {
-                Base::Static { profile } => profile.as_str(),
-                _ => "",
+    for (i, step) in plan.roles.iter().enumerate() {
+        // The MFA session stands in for the base keys, so it can only precede the first role;
+        // later roles are assumed with the previous role's credentials, as `aws-cred mfa` does.
+        if let (0, Some(serial)) = (i, &step.mfa_serial) {
+            let Base::Static { profile: source } = &plan.base else {
+                return Err(Problem::usage(format!(
+                    "profile {} has mfa_serial, but its source credentials are not an IAM user's long-term keys",
+                    step.profile
+                ))
+                .hint("aws-cred makes MFA sessions from long-term keys (a source_profile with aws_access_key_id); remove mfa_serial or change the source")
+                .into());
             };
             match cached_mfa_session(req, source, serial)? {
                 Some(found) => {
@@ -498,8 +504,9 @@ fn cached_mfa_session(
     profile: &str,
     serial: &str,
 ) -> anyhow::Result<Option<Found>> {
-    let Some(Ok(long_term)) = crate::mfa::long_term_of_profile(req.profiles, profile) else {
-        return Ok(None);
+    let long_term = match crate::mfa::long_term_of_profile(req.profiles, profile) {
+        Some(result) => result?,
+        None => return Ok(None),
     };
     let cache = crate::mfa::cache(req.ctx)?;
     let key = crate::mfa::cache_key(long_term.credentials.access_key_id(), serial);

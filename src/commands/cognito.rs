@@ -269,7 +269,11 @@ pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
     let (creds, identity_id, tokens) = match &settings.pool {
         None => {
             let key = cognito::guest_key(&ipool.id);
-            let _lock = cache.lock(&key)?;
+            let _lock = cache
+                .lock_async(&key, crate::cache::LOCK_TIMEOUT, || {
+                    eprintln!("waiting for another aws-cred signing in as the same user...")
+                })
+                .await?;
             let mut entry = read_entry(&cache, &key);
             let request = identity_pool::Request {
                 pool: ipool,
@@ -289,7 +293,11 @@ pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
         Some(pool) => {
             let username = args.user.as_deref().unwrap_or_default().trim();
             let key = cognito::user_key(&pool.user_pool_id, &pool.client_id, username);
-            let _lock = cache.lock(&key)?;
+            let _lock = cache
+                .lock_async(&key, crate::cache::LOCK_TIMEOUT, || {
+                    eprintln!("waiting for another aws-cred signing in as the same user...")
+                })
+                .await?;
             let mut entry = read_entry(&cache, &key);
             entry.user_pool_id = Some(pool.user_pool_id.clone());
             entry.client_id = Some(pool.client_id.clone());

@@ -50,6 +50,14 @@ pub async fn run(setup: &Setup, args: &ExecArgs) -> anyhow::Result<()> {
             .env("AWS_REGION", &region.name)
             .env("AWS_DEFAULT_REGION", &region.name);
     }
+    // aws-cred ignores SIGXFSZ for its own writes; the command gets the default back.
+    // SAFETY: only async-signal-safe `signal` runs between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
+            Ok(())
+        });
+    }
     // Only returns on failure.
     let err = command.exec();
     let shown = program.to_string_lossy();

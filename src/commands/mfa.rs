@@ -317,7 +317,12 @@ async fn session(
 ) -> anyhow::Result<(CachedSession, bool)> {
     let cache = mfa::cache(&setup.ctx)?;
     let key = mfa::cache_key(long_term.credentials.access_key_id(), &serial.value);
-    let _lock = cache.lock(&key)?;
+    // Async, so Ctrl-C still works while another run holds the session.
+    let _lock = cache
+        .lock_async(&key, crate::cache::LOCK_TIMEOUT, || {
+            eprintln!("waiting for another aws-cred that is getting the same MFA session...")
+        })
+        .await?;
     let now = setup.ctx.now();
     if !args.force
         && let Some((session, _)) = mfa::cached(&cache, &key, now, margin)
@@ -328,7 +333,13 @@ async fn session(
         Some(code) => code.clone(),
         None => {
             let prompt = format!("MFA code for {}: ", serial.value);
-            let code = setup.ctx.prompt_line(&prompt).ok_or_else(|| {
+            // Off the runtime's thread, so Ctrl-C is handled while the person types.
+            let ctx = setup.ctx.clone();
+            let answer = tokio::task::spawn_blocking(move || ctx.prompt_line(&prompt))
+                .await
+                .ok()
+                .flatten();
+            let code = answer.ok_or_else(|| {
                 Problem::expired("no valid MFA session and no code given (no terminal to ask on)")
                     .hint(format!(
                         "run aws-cred mfa CODE --profile {}",

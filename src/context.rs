@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 /// traffic (whose credentials expired long ago) can be replayed, as the SDKs' harnesses do.
 pub const TEST_NOW_VAR: &str = "AWS_CRED_TEST_NOW";
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Context {
     env: BTreeMap<String, String>,
     /// Fixed clock for tests; `None` means the system clock.
@@ -18,6 +18,16 @@ pub struct Context {
     pub stdin_is_tty: bool,
     pub stdout_is_tty: bool,
     pub stderr_is_tty: bool,
+}
+
+/// Variable names only: values may be credentials.
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("variables", &self.env.keys().collect::<Vec<_>>())
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Context {
@@ -199,6 +209,16 @@ pub fn restore_terminal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_shows_names_not_values() {
+        let ctx = Context::with_env([("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI")]);
+        let text = format!("{ctx:?}");
+        assert!(
+            text.contains("AWS_SECRET_ACCESS_KEY") && !text.contains("wJalr"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn blank_values_count_as_absent() {

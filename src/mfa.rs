@@ -16,7 +16,7 @@ pub const MAX_DURATION: i32 = 129_600;
 pub const DEFAULT_MARGIN: Duration = Duration::from_secs(600);
 
 /// A cached session as stored on disk.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 pub struct CachedSession {
     pub version: u32,
     pub serial: String,
@@ -26,6 +26,17 @@ pub struct CachedSession {
     pub secret_access_key: String,
     pub session_token: String,
     pub expiration: String,
+}
+
+impl std::fmt::Debug for CachedSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedSession")
+            .field("serial", &self.serial)
+            .field("arn", &self.arn)
+            .field("access_key_id", &self.access_key_id)
+            .field("expiration", &self.expiration)
+            .finish_non_exhaustive()
+    }
 }
 
 impl CachedSession {

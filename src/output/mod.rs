@@ -44,11 +44,19 @@ impl Format {
 }
 
 /// An extra variable some flows add (Cognito tokens): its shell name and its JSON key.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Extra {
     pub variable: &'static str,
     pub json_key: &'static str,
     pub value: String,
+}
+
+impl std::fmt::Debug for Extra {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Extra")
+            .field("variable", &self.variable)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Everything a renderer prints.

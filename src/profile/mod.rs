@@ -67,7 +67,7 @@ impl Selection {
 }
 
 /// The parsed files plus which profile this run is about.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Profiles {
     pub files: AwsFiles,
     pub set: ProfileSet,
@@ -75,6 +75,18 @@ pub struct Profiles {
     pub selection: Selection,
     config_text: Option<String>,
     credentials_text: Option<String>,
+}
+
+/// The file texts (and parsed values) hold keys: Debug shows where and which, not what.
+impl std::fmt::Debug for Profiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Profiles")
+            .field("files", &self.files)
+            .field("profiles", &self.names())
+            .field("selected", &self.selected)
+            .field("selection", &self.selection)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Profiles {

@@ -501,6 +501,20 @@ impl Callback {
                 .into_owned()
                 .collect();
             let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+            if get("state") != Some(state) {
+                respond(
+                    &mut stream,
+                    400,
+                    "Sign-in refused",
+                    "The answer did not belong to this sign-in (state mismatch). Nothing was saved.",
+                )
+                .await;
+                return Err(Problem::failure(
+                    "the browser's answer carried another state than this login sent (state mismatch): refused, nothing was saved",
+                )
+                .hint("run the login again; if this repeats, another program is answering on the loopback callback")
+                .into());
+            }
             if let Some(error) = get("error") {
                 let description = get("error_description").unwrap_or("");
                 respond(
@@ -519,20 +533,6 @@ impl Callback {
                     }
                 ))
                 .hint("run the login again and approve the request")
-                .into());
-            }
-            if get("state") != Some(state) {
-                respond(
-                    &mut stream,
-                    400,
-                    "Sign-in refused",
-                    "The answer did not belong to this sign-in (state mismatch). Nothing was saved.",
-                )
-                .await;
-                return Err(Problem::failure(
-                    "the browser's answer carried another state than this login sent (state mismatch): refused, nothing was saved",
-                )
-                .hint("run the login again; if this repeats, another program is answering on the loopback callback")
                 .into());
             }
             let Some(code) = get("code").filter(|c| !c.is_empty()) else {

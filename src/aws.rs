@@ -51,6 +51,15 @@ pub struct Aws {
 
 impl Aws {
     pub fn new(ctx: &Context, profiles: &Profiles) -> Result<Self, Problem> {
+        Self::with_verification(ctx, profiles, true)
+    }
+
+    /// `verify_tls = false` is `--no-verify-ssl`: AWS endpoints' certificates are not checked.
+    pub fn with_verification(
+        ctx: &Context,
+        profiles: &Profiles,
+        verify_tls: bool,
+    ) -> Result<Self, Problem> {
         let ignore_configured_endpoints = ctx.flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
             || profiles
                 .set
@@ -93,7 +102,11 @@ impl Aws {
             env,
             profiles: profiles.set.clone(),
             ignore_configured_endpoints,
-            aws_http: http::aws_client(&settings)?,
+            aws_http: if verify_tls {
+                http::aws_client(&settings)?
+            } else {
+                http::redirected(crate::http_insecure::client(), &settings)
+            },
             local_http: http::local_client(&settings)?,
             read_timeout,
             use_fips,

@@ -27,6 +27,10 @@ pub struct GlobalArgs {
     /// then the profile's region).
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
+    /// Do NOT verify TLS certificates of AWS endpoints (a TLS-inspecting proxy you cannot add
+    /// with AWS_CA_BUNDLE). Anyone on the path can then read and change your credentials.
+    #[arg(long, global = true)]
+    pub no_verify_ssl: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -120,7 +120,7 @@ pub fn local_client(settings: &HttpSettings) -> Result<SharedHttpClient, Problem
     Ok(redirected(client, settings))
 }
 
-fn redirected(client: SharedHttpClient, settings: &HttpSettings) -> SharedHttpClient {
+pub fn redirected(client: SharedHttpClient, settings: &HttpSettings) -> SharedHttpClient {
     match &settings.redirect {
         Some(target) => SharedHttpClient::new(Redirect {
             inner: client,

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod context;
 pub mod error;
 pub mod http;
+pub mod http_insecure;
 pub mod mfa;
 pub mod output;
 pub mod profile;

@@ -473,3 +473,133 @@ fn whoami_short_prints_only_the_arn() {
     assert_eq!(text.lines().count(), 1);
     assert!(text.starts_with("arn:aws:"), "{text}");
 }
+
+/// A CONNECT proxy on loopback (Python): it tunnels to the host the client names (only
+/// 127.0.0.1 is accepted) and records each CONNECT line in `log`.
+struct ConnectProxy {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl ConnectProxy {
+    fn start(log: &std::path::Path) -> Option<ConnectProxy> {
+        let python = support::require_program("python3")?;
+        let port = support::free_port();
+        let script = format!(
+            r#"
+import socket, threading, sys, os, time
+log = open({log:?}, 'a')
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(('127.0.0.1', {port})); srv.listen(16); srv.settimeout(0.5)
+threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
+def pipe(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d: break
+            b.sendall(d)
+    except OSError: pass
+    finally:
+        for s in (a, b):
+            try: s.shutdown(socket.SHUT_RDWR)
+            except OSError: pass
+def handle(c):
+    head = b''
+    while b'\r\n\r\n' not in head and len(head) < 8192:
+        d = c.recv(1)
+        if not d: return
+        head += d
+    line = head.split(b'\r\n')[0].decode()
+    log.write(line + '\n'); log.flush()
+    method, target, _ = line.split(' ')
+    host, p = target.rsplit(':', 1)
+    if method != 'CONNECT' or host != '127.0.0.1':
+        c.sendall(b'HTTP/1.1 403 Forbidden\r\n\r\n'); c.close(); return
+    up = socket.create_connection((host, int(p)), timeout=10)
+    c.sendall(b'HTTP/1.1 200 Connection established\r\n\r\n')
+    threading.Thread(target=pipe, args=(c, up), daemon=True).start()
+    pipe(up, c)
+end = time.time() + 120
+while time.time() < end:
+    try: c, _ = srv.accept()
+    except socket.timeout: continue
+    threading.Thread(target=handle, args=(c,), daemon=True).start()
+"#,
+            log = log.display().to_string(),
+        );
+        let child = std::process::Command::new(python)
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "proxy did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(ConnectProxy { child, port })
+    }
+}
+
+impl Drop for ConnectProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn no_verify_ssl_accepts_an_untrusted_certificate_loudly_also_through_a_proxy() {
+    let sb = Sandbox::new();
+    static_profile(&sb);
+    let Some((_ca, cert, key)) = test_ca(&sb) else {
+        return;
+    };
+    let Some(server) = TlsSts::start(&cert, &key) else {
+        return;
+    };
+    let url = format!("https://127.0.0.1:{}", server.port);
+    // Verified by default: the private CA is unknown.
+    let out = run(sb
+        .cmd()
+        .env("AWS_ENDPOINT_URL_STS", &url)
+        .args(["whoami", "--profile", "base"]));
+    out.assert_code(1);
+    // --no-verify-ssl: accepted, with a warning that says what it costs.
+    let out = run(sb.cmd().env("AWS_ENDPOINT_URL_STS", &url).args([
+        "whoami",
+        "--profile",
+        "base",
+        "--short",
+        "--no-verify-ssl",
+    ]));
+    out.assert_success();
+    assert_eq!(
+        out.stdout_str(),
+        "arn:aws:iam::123456789012:user/via-proxy\n"
+    );
+    let err = out.stderr_str();
+    assert!(
+        err.contains("WARNING: --no-verify-ssl") && err.contains("AWS_CA_BUNDLE"),
+        "{err}"
+    );
+    // Through an HTTPS proxy (CONNECT tunnel), as behind a corporate proxy.
+    let log = sb.path("proxy.log");
+    let Some(proxy) = ConnectProxy::start(&log) else {
+        return;
+    };
+    let out = run(sb
+        .cmd()
+        .env("AWS_ENDPOINT_URL_STS", &url)
+        .env("HTTPS_PROXY", format!("http://127.0.0.1:{}", proxy.port))
+        .args(["whoami", "--profile", "base", "--short", "--no-verify-ssl"]));
+    out.assert_success();
+    let seen = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        seen.contains(&format!("CONNECT 127.0.0.1:{} HTTP/1.1", server.port)),
+        "{seen}"
+    );
+}

@@ -44,7 +44,14 @@ impl Setup {
         }
         let profiles = Profiles::load(&ctx, global.profile.as_deref()).await?;
         let region = resolve_region(&ctx, global.region.as_deref(), &profiles);
-        let aws = Aws::new(&ctx, &profiles)?;
+        if global.no_verify_ssl {
+            eprintln!(
+                "WARNING: --no-verify-ssl: TLS certificates of AWS endpoints are NOT verified.\n\
+                 WARNING: anyone on the network path can read and change these credentials.\n\
+                 WARNING: prefer AWS_CA_BUNDLE=/path/to/your-proxy-ca.pem, which keeps verification on."
+            );
+        }
+        let aws = Aws::with_verification(&ctx, &profiles, !global.no_verify_ssl)?;
         Ok(Setup {
             ctx,
             profiles,

@@ -253,15 +253,46 @@ fn test_ca(sb: &Sandbox) -> Option<(std::path::PathBuf, std::path::PathBuf, std:
     ))
 }
 
-/// A loopback HTTPS server (Python's ssl + http.server) that answers every POST as STS.
-struct TlsSts {
+/// A loopback server written in Python: runs `script` (which must listen on `port` and exit
+/// when its stdin closes), waits until the port answers, and is killed when dropped.
+struct PythonServer {
     child: std::process::Child,
     port: u16,
 }
 
-impl TlsSts {
-    fn start(cert: &std::path::Path, key: &std::path::Path) -> Option<TlsSts> {
+impl PythonServer {
+    fn start(script: &str, port: u16, what: &str) -> Option<PythonServer> {
         let python = support::require_program("python3")?;
+        let child = std::process::Command::new(python)
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = PythonServer { child, port };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "{what} did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(server)
+    }
+}
+
+impl Drop for PythonServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback HTTPS server (Python's ssl + http.server) that answers every POST as STS.
+struct TlsSts;
+
+impl TlsSts {
+    fn start(cert: &std::path::Path, key: &std::path::Path) -> Option<PythonServer> {
         let port = support::free_port();
         let script = format!(
             r#"
@@ -286,27 +317,7 @@ while time.time() < end:
             cert = cert.display().to_string(),
             key = key.display().to_string(),
         );
-        let child = std::process::Command::new(python)
-            .arg("-c")
-            .arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "TLS test server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(TlsSts { child, port })
-    }
-}
-
-impl Drop for TlsSts {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        PythonServer::start(&script, port, "TLS test server")
     }
 }
 
@@ -476,14 +487,10 @@ fn whoami_short_prints_only_the_arn() {
 
 /// A CONNECT proxy on loopback (Python): it tunnels to the host the client names (only
 /// 127.0.0.1 is accepted) and records each CONNECT line in `log`.
-struct ConnectProxy {
-    child: std::process::Child,
-    port: u16,
-}
+struct ConnectProxy;
 
 impl ConnectProxy {
-    fn start(log: &std::path::Path) -> Option<ConnectProxy> {
-        let python = support::require_program("python3")?;
+    fn start(log: &std::path::Path) -> Option<PythonServer> {
         let port = support::free_port();
         let script = format!(
             r#"
@@ -527,27 +534,7 @@ while time.time() < end:
 "#,
             log = log.display().to_string(),
         );
-        let child = std::process::Command::new(python)
-            .arg("-c")
-            .arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "proxy did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(ConnectProxy { child, port })
-    }
-}
-
-impl Drop for ConnectProxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        PythonServer::start(&script, port, "CONNECT proxy")
     }
 }
 

@@ -58,20 +58,9 @@ impl Cache {
         let _ = std::fs::remove_file(self.path(key));
     }
 
-    /// Lock one entry (a `<key>.json.lock` file beside it).
-    pub fn lock(&self, key: &str) -> anyhow::Result<EntryLock> {
-        writer::ensure_dir(&self.dir).map_err(|e| Problem::failure(e.to_string()))?;
-        let lock_path = writer::lock_path_for(&self.path(key));
-        let file = writer::acquire_lock(&lock_path, LOCK_TIMEOUT).map_err(|e| {
-            Problem::failure(e.to_string()).hint(
-                "another aws-cred is still working on the same session; wait for it or end it",
-            )
-        })?;
-        Ok(EntryLock { _file: file })
-    }
-
-    /// [`Cache::lock`] for async code: waits without blocking the runtime (so Ctrl-C still
-    /// works), up to `timeout`; `waiting` runs once if the wait lasts over a second.
+    /// Lock one entry (a `<key>.json.lock` file beside it). Waits without blocking the runtime
+    /// (so Ctrl-C still works), up to `timeout`; `waiting` runs once if the wait lasts over a
+    /// second.
     pub async fn lock_async(
         &self,
         key: &str,
@@ -153,7 +142,13 @@ mod tests {
     fn lock_is_exclusive_between_holders() {
         let tmp = tempfile::tempdir().unwrap();
         let cache = Cache::new(tmp.path().to_path_buf());
-        let held = cache.lock("k").unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let held = runtime
+            .block_on(cache.lock_async("k", Duration::from_secs(5), || {}))
+            .unwrap();
         let lock_path = writer::lock_path_for(&cache.path("k"));
         let err = writer::acquire_lock(&lock_path, Duration::from_millis(50));
         assert!(err.is_err(), "second holder must wait and time out");

@@ -3,11 +3,10 @@
 //! neither corrupt a file nor repeat a one-time action (an MFA code is accepted only once).
 //! SSO uses it too: its login locks, and the AWS CLI's `~/.aws/sso/cache` files (exact bytes).
 
-use crate::error::Problem;
-use crate::profile::writer;
+use crate::base::error::Problem;
+use crate::os::fs::{self, FsError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -21,7 +20,7 @@ pub struct Cache {
 
 /// An exclusive hold on one cache entry; released on drop.
 pub struct EntryLock {
-    _file: File,
+    _file: std::fs::File,
 }
 
 impl Cache {
@@ -36,7 +35,7 @@ impl Cache {
     /// Read an entry; a missing, unreadable or corrupt entry is simply absent (it will be
     /// replaced), never an error that blocks the user.
     pub fn read<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        let text = std::fs::read(self.path(key)).ok()?;
+        let text = fs::read(&self.path(key)).ok()?;
         serde_json::from_slice(&text).ok()
     }
 
@@ -48,14 +47,14 @@ impl Cache {
 
     /// Replace an entry with exactly these bytes (mode 0600, atomically).
     pub fn write_bytes(&self, key: &str, bytes: &[u8]) -> anyhow::Result<()> {
-        writer::ensure_dir(&self.dir).map_err(|e| Problem::failure(e.to_string()))?;
-        writer::replace_file(&self.path(key), &self.dir, bytes, None)
+        fs::ensure_dir(&self.dir).map_err(|e| Problem::failure(e.to_string()))?;
+        fs::replace_file(&self.path(key), &self.dir, bytes, None)
             .map_err(|e| Problem::failure(e.to_string()))?;
         Ok(())
     }
 
     pub fn remove(&self, key: &str) {
-        let _ = std::fs::remove_file(self.path(key));
+        fs::remove(&self.path(key));
     }
 
     /// Lock one entry (a `<key>.json.lock` file beside it). Waits without blocking the runtime
@@ -67,42 +66,18 @@ impl Cache {
         timeout: Duration,
         waiting: impl FnOnce(),
     ) -> anyhow::Result<EntryLock> {
-        writer::ensure_dir(&self.dir).map_err(|e| Problem::failure(e.to_string()))?;
-        let lock_path = writer::lock_path_for(&self.path(key));
-        let file =
-            writer::open_lock_file(&lock_path).map_err(|e| Problem::failure(e.to_string()))?;
-        let started = std::time::Instant::now();
-        let mut waiting = Some(waiting);
-        let mut pause = Duration::from_millis(10);
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(EntryLock { _file: file }),
-                Err(std::fs::TryLockError::WouldBlock) => {}
-                Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(Problem::failure(format!(
-                        "cannot lock {}: {e}",
-                        lock_path.display()
-                    ))
-                    .into());
-                }
-            }
-            let waited = started.elapsed();
-            if waited >= Duration::from_secs(1)
-                && let Some(tell) = waiting.take()
-            {
-                tell();
-            }
-            if waited >= timeout {
-                return Err(Problem::failure(format!(
-                    "gave up after {} s waiting for another aws-cred holding {}",
-                    timeout.as_secs(),
-                    lock_path.display()
-                ))
-                .hint("wait for the other aws-cred to finish, or end it")
-                .into());
-            }
-            tokio::time::sleep(pause.min(timeout - waited)).await;
-            pause = (pause * 2).min(Duration::from_millis(100));
+        fs::ensure_dir(&self.dir).map_err(|e| Problem::failure(e.to_string()))?;
+        let lock_path = fs::lock_path_for(&self.path(key));
+        match fs::acquire_lock_async(&lock_path, timeout, waiting).await {
+            Ok(file) => Ok(EntryLock { _file: file }),
+            Err(FsError::LockTimeout { .. }) => Err(Problem::failure(format!(
+                "gave up after {} s waiting for another aws-cred holding {}",
+                timeout.as_secs(),
+                lock_path.display()
+            ))
+            .hint("wait for the other aws-cred to finish, or end it")
+            .into()),
+            Err(e) => Err(Problem::failure(e.to_string()).into()),
         }
     }
 
@@ -149,10 +124,10 @@ mod tests {
         let held = runtime
             .block_on(cache.lock_async("k", Duration::from_secs(5), || {}))
             .unwrap();
-        let lock_path = writer::lock_path_for(&cache.path("k"));
-        let err = writer::acquire_lock(&lock_path, Duration::from_millis(50));
+        let lock_path = fs::lock_path_for(&cache.path("k"));
+        let err = fs::acquire_lock(&lock_path, Duration::from_millis(50));
         assert!(err.is_err(), "second holder must wait and time out");
         drop(held);
-        assert!(writer::acquire_lock(&lock_path, Duration::from_millis(50)).is_ok());
+        assert!(fs::acquire_lock(&lock_path, Duration::from_millis(50)).is_ok());
     }
 }

@@ -209,7 +209,7 @@ pub struct CognitoArgs {
     /// App client secret, for clients that have one (default: AWS_CRED_COGNITO_CLIENT_SECRET,
     /// then cognito_client_secret). Other local users can see command lines: prefer those.
     #[arg(long, value_name = "SECRET")]
-    pub client_secret: Option<crate::secret::Secret>,
+    pub client_secret: Option<crate::base::secret::Secret>,
     /// Identity pool id, REGION:UUID (default: AWS_CRED_COGNITO_IDENTITY_POOL_ID, then
     /// cognito_identity_pool_id).
     #[arg(long, value_name = "ID")]
@@ -225,7 +225,7 @@ pub struct CognitoArgs {
     /// without it, AWS_CRED_COGNITO_NEW_PASSWORD or the terminal (command lines are visible to
     /// other local users).
     #[arg(long, value_name = "PASSWORD")]
-    pub new_password: Option<crate::secret::Secret>,
+    pub new_password: Option<crate::base::secret::Secret>,
     /// The 6-digit code when Cognito asks for MFA (authenticator app or SMS); without it, the
     /// terminal asks.
     #[arg(long, value_name = "CODE")]
@@ -244,4 +244,26 @@ pub struct CognitoArgs {
     pub tokens: bool,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_line_secrets_are_redacted_in_debug() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([
+            "aws-cred",
+            "cognito",
+            "--user",
+            "alice",
+            "--client-secret",
+            "client-secret-value",
+            "--new-password",
+            "new-password-value",
+        ])
+        .unwrap();
+        let text = format!("{cli:?}");
+        assert!(!text.contains("client-secret-value") && !text.contains("new-password-value"));
+        assert!(text.contains("alice"));
+    }
 }

@@ -1,25 +1,42 @@
 //! aws-cred: AWS credentials the way people need them.
+//!
+//! # The layer rule
+//!
+//! Modules are layered; each imports only from the layers before it (checked by
+//! `tests/architecture.rs`, which fails on an upward `use crate::…`):
+//!
+//! 0. `base` — times, secrets, errors and exit classes.
+//! 1. `os` — the only place the OS is touched: environment, files (atomic writes, locks,
+//!    private directories), clock, child processes, terminal, browser.
+//! 2. `profile` (~/.aws read, plan input, INI writer), 3. `cache` (JSON caches),
+//!    4. `aws` (SDK clients, HTTP, service errors, STS calls).
+//! 5. flows, one module per way of getting credentials: `mfa`, `sso`, `cognito`. A flow never
+//!    imports the chain or another flow.
+//! 6. `chain` — the provider chain; one file per link; uses the flows' read side.
+//! 7. `output` — renderers; the one place that writes to stdout.
+//! 8. `cli`, 9. `commands` — the command line, and one short file per command.
+
+pub mod base;
+pub mod os;
 
 pub mod aws;
 pub mod cache;
-pub mod chain;
-pub mod cli;
-pub mod cognito;
-pub mod commands;
-pub mod context;
-pub mod error;
-pub mod http;
-pub mod http_insecure;
-pub mod mfa;
-pub mod output;
 pub mod profile;
-pub mod secret;
+
+pub mod cognito;
+pub mod mfa;
 pub mod sso;
-pub mod sts;
+
+pub mod chain;
+
+pub mod output;
+
+pub mod cli;
+pub mod commands;
 
 use cli::{Cli, Command};
 use commands::Setup;
-use context::Context;
+use os::Context;
 
 /// Run one command line to completion.
 pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {

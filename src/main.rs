@@ -1,6 +1,6 @@
+use aws_cred::base::error::{self, Exit};
 use aws_cred::cli::Cli;
-use aws_cred::context::Context;
-use aws_cred::error::{self, Exit};
+use aws_cred::os::Context;
 use clap::Parser;
 use std::process::ExitCode;
 
@@ -38,7 +38,7 @@ fn main() -> ExitCode {
             ExitCode::from(error::classify(&err).0.code())
         }
         None => {
-            aws_cred::context::restore_terminal();
+            aws_cred::os::restore_terminal();
             eprintln!("interrupted");
             ExitCode::from(Exit::Interrupted.code())
         }

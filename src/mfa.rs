@@ -2,9 +2,9 @@
 //! (long-term key, MFA serial) so one code in the morning serves every profile all day.
 
 use crate::aws::{self, Aws};
+use crate::base::error::Problem;
 use crate::cache::Cache;
-use crate::context::Context;
-use crate::error::Problem;
+use crate::os::Context;
 use aws_credential_types::Credentials;
 use serde::{Deserialize, Serialize};
 use sha1::{Digest, Sha1};
@@ -41,14 +41,14 @@ impl std::fmt::Debug for CachedSession {
 
 impl CachedSession {
     pub fn credentials(&self) -> Option<Credentials> {
-        let expiry = crate::chain::parse_time(&self.expiration)?;
+        let expiry = crate::base::time::parse_time(&self.expiration)?;
         Some(
             Credentials::builder()
                 .access_key_id(&self.access_key_id)
                 .secret_access_key(&self.secret_access_key)
                 .session_token(&self.session_token)
                 .expiry(expiry)
-                .provider_name(crate::sts::PROVIDER)
+                .provider_name(crate::base::PROVIDER)
                 .build(),
         )
     }
@@ -184,7 +184,7 @@ pub async fn get_session_token(
     let creds = out
         .credentials
         .ok_or_else(|| anyhow::anyhow!("GetSessionToken returned no credentials"))?;
-    Ok(crate::sts::convert(creds, None))
+    Ok(crate::aws::sts::convert(creds, None))
 }
 
 /// The MFA-specific failures (STS error texts from the STS documentation and real answers).
@@ -292,7 +292,7 @@ mod tests {
             access_key_id: "ASIA".into(),
             secret_access_key: "x".into(),
             session_token: "t".into(),
-            expiration: crate::output::rfc3339(now + Duration::from_secs(secs_left)),
+            expiration: crate::base::time::rfc3339(now + Duration::from_secs(secs_left)),
         };
         cache.write("k", &session(601)).unwrap();
         assert!(cached(&cache, "k", now, DEFAULT_MARGIN).is_some());
@@ -302,68 +302,12 @@ mod tests {
     }
 }
 
-/// Long-term keys to make an MFA session from, and where they live.
-#[derive(Debug, Clone)]
-pub struct LongTerm {
-    /// The profile holding the keys; `None` for environment variables.
-    pub profile: Option<String>,
-    pub credentials: Credentials,
-    /// The keys are in `[NAME-long-term]`, so the session belongs in `[NAME]`.
-    pub convention_for: Option<String>,
-}
-
-impl LongTerm {
-    pub fn describe(&self) -> String {
-        match &self.profile {
-            Some(p) => format!("profile {p}"),
-            None => "environment variables".to_string(),
-        }
-    }
-}
-
-pub fn long_term_name(profile: &str) -> String {
-    format!("{profile}-long-term")
-}
-
-/// The long-term keys for `name`: `[name-long-term]` (the aws-mfa convention) first, then the
-/// profile's own keys when they are not a session. `None` when the profile has no keys.
-pub fn long_term_of_profile(
-    profiles: &crate::profile::Profiles,
-    name: &str,
-) -> Option<anyhow::Result<LongTerm>> {
-    let long = long_term_name(name);
-    let has_keys = |p: &str| profiles.get(p, "aws_access_key_id").is_some();
-    let (holder, convention_for) = if has_keys(&long) {
-        (long, Some(name.to_string()))
-    } else if has_keys(name) {
-        (name.to_string(), None)
-    } else {
-        return None;
-    };
-    let creds = match crate::chain::profile::static_credentials(profiles, &holder) {
-        Ok(c) => c,
-        Err(e) => return Some(Err(e)),
-    };
-    if creds.session_token().is_some() {
-        return Some(Err(Problem::usage(format!(
-            "profile {holder} holds session credentials (aws_session_token), not long-term keys"
-        ))
-        .hint(format!(
-            "keep the IAM user's access keys (AKIA...) in [{}] and let aws-cred write sessions to [{name}]",
-            long_term_name(name)
-        ))
-        .into()));
-    }
-    Some(Ok(LongTerm {
-        profile: Some(holder),
-        credentials: creds,
-        convention_for,
-    }))
-}
-
 /// The serial configured for a profile (or its `-long-term` twin).
 pub fn profile_serial(profiles: &crate::profile::Profiles, name: &str) -> Option<Serial> {
-    for holder in [name.to_string(), long_term_name(name)] {
+    for holder in [
+        name.to_string(),
+        crate::profile::long_term::long_term_name(name),
+    ] {
         if let Some(value) = profiles.get(&holder, "mfa_serial") {
             return Some(Serial {
                 value: value.trim().to_string(),

@@ -2,7 +2,7 @@
 //! writer writes reads back through the same loading path as the keys it was given.
 
 use aws_cred::chain::profile::{Planned, plan};
-use aws_cred::context::Context;
+use aws_cred::os::Context;
 use aws_cred::profile::Profiles;
 use aws_cred::profile::writer::{self, HeaderStyle};
 use proptest::prelude::*;

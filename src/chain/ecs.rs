@@ -3,7 +3,7 @@
 //! or _TOKEN_FILE). aws-config's provider does the fetching and the allowed-host rules.
 
 use super::{Found, Request, Step};
-use crate::error::Problem;
+use crate::base::error::Problem;
 use aws_config::ecs::EcsCredentialsProvider;
 use std::time::Duration;
 
@@ -44,7 +44,7 @@ pub async fn fetch(req: &Request<'_>) -> anyhow::Result<Found> {
     let credentials = provider.credentials().await.map_err(|err| {
         Problem::failure(format!(
             "the container credentials endpoint {url} failed: {}",
-            crate::error::causes(&err)
+            crate::base::error::causes(&err)
         ))
         .hint("full URIs must be https, or http on a loopback or the ECS/EKS link-local address;\ncheck AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE)")
     })?;

@@ -2,10 +2,9 @@
 //! AWS_SECURITY_TOKEN) and AWS_CREDENTIAL_EXPIRATION. Blank values count as absent.
 
 use super::{Found, Request, Step};
-use crate::context::Context;
-use crate::error::Problem;
+use crate::base::error::Problem;
+use crate::os::Context;
 use aws_credential_types::Credentials;
-use std::time::SystemTime;
 
 pub fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
     if req.profiles.selection == crate::profile::Selection::Flag {
@@ -49,7 +48,7 @@ pub fn from_env(ctx: &Context) -> anyhow::Result<Option<Found>> {
         },
     };
     let expiry = match ctx.var("AWS_CREDENTIAL_EXPIRATION") {
-        Some(text) => Some(parse_time(text).ok_or_else(|| {
+        Some(text) => Some(crate::base::time::parse_time(text).ok_or_else(|| {
             Problem::usage(format!(
                 "AWS_CREDENTIAL_EXPIRATION is not an RFC 3339 time: {text:?}"
             ))
@@ -60,7 +59,7 @@ pub fn from_env(ctx: &Context) -> anyhow::Result<Option<Found>> {
     let mut builder = Credentials::builder()
         .access_key_id(access_key)
         .secret_access_key(secret_key)
-        .provider_name(crate::sts::PROVIDER);
+        .provider_name(crate::base::PROVIDER);
     builder.set_session_token(token.map(str::to_string));
     builder.set_expiry(expiry);
     let mut vars = vec!["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
@@ -69,13 +68,6 @@ pub fn from_env(ctx: &Context) -> anyhow::Result<Option<Found>> {
         credentials: builder.build(),
         location: format!("environment variables {}", vars.join(", ")),
     }))
-}
-
-/// RFC 3339 / ISO 8601 with offset, as SDKs write expirations.
-pub fn parse_time(text: &str) -> Option<SystemTime> {
-    chrono::DateTime::parse_from_rfc3339(text.trim())
-        .ok()
-        .map(SystemTime::from)
 }
 
 #[cfg(test)]
@@ -106,7 +98,7 @@ mod tests {
         let found = from_env(&ctx).unwrap().unwrap();
         assert_eq!(found.credentials.session_token(), Some("legacy"));
         assert_eq!(
-            crate::output::rfc3339(found.credentials.expiry().unwrap()),
+            crate::base::time::rfc3339(found.credentials.expiry().unwrap()),
             "2026-11-22T01:00:00Z"
         );
         assert!(found.location.contains("AWS_SECURITY_TOKEN"));

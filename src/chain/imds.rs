@@ -2,7 +2,7 @@
 //! laptop without IMDS does not wait.
 
 use super::{Found, Request, Step};
-use crate::error::Problem;
+use crate::base::error::Problem;
 use aws_config::imds;
 use aws_config::imds::credentials::ImdsCredentialsProvider;
 use aws_credential_types::provider::ProvideCredentials;
@@ -102,7 +102,7 @@ async fn fetch_with(req: &Request<'_>, client: imds::Client, url: String) -> any
         Ok(Err(err)) => {
             return Err(anyhow::anyhow!(
                 "no instance metadata credentials at {url}: {}",
-                crate::error::causes(&err)
+                crate::base::error::causes(&err)
             ));
         }
         Err(_) => {
@@ -122,7 +122,7 @@ async fn fetch_with(req: &Request<'_>, client: imds::Client, url: String) -> any
 mod tests {
     use super::*;
     use crate::aws::Aws;
-    use crate::context::Context;
+    use crate::os::Context;
     use crate::profile::Profiles;
 
     fn endpoint_with(vars: &[(&str, &str)], config: &str) -> Result<String, Problem> {

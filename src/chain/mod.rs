@@ -6,7 +6,7 @@
 
 mod ecs;
 mod env;
-pub use env::{from_env as env_credentials, parse_time};
+pub use env::from_env as env_credentials;
 mod imds;
 pub mod process;
 pub mod profile;
@@ -14,8 +14,8 @@ pub mod sso;
 mod web_identity;
 
 use crate::aws::{Aws, FALLBACK_REGION};
-use crate::context::Context;
-use crate::error::{Exit, Problem};
+use crate::base::error::{Exit, Problem, first_line};
+use crate::os::Context;
 use crate::profile::Profiles;
 use aws_credential_types::Credentials;
 use std::fmt;
@@ -195,15 +195,6 @@ pub async fn resolve(req: &Request<'_>) -> Result<Resolution, ChainFailure> {
     Err(ChainFailure { error, trace })
 }
 
-/// The first line of an error's message (for traces and one-line causes).
-pub(crate) fn first_line(err: &anyhow::Error) -> String {
-    err.to_string()
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_string()
-}
-
 fn check_not_expired(req: &Request<'_>, link: Link, found: Found) -> anyhow::Result<Found> {
     let Some(expiry) = found.credentials.expiry() else {
         return Ok(found);
@@ -211,7 +202,7 @@ fn check_not_expired(req: &Request<'_>, link: Link, found: Found) -> anyhow::Res
     if expiry > req.now() {
         return Ok(found);
     }
-    let when = crate::output::rfc3339(expiry);
+    let when = crate::base::time::rfc3339(expiry);
     let hint = match link {
         Link::Env => {
             "the shell holds an old session: clear it with eval \"$(aws-cred export --unset)\",\n\

@@ -1,7 +1,7 @@
 //! `credential_process`: run the command, read the Version 1 JSON from its stdout.
 //! The command's stdout holds secrets: it never appears in an error message.
 
-use crate::error::Problem;
+use crate::base::error::Problem;
 use aws_credential_types::Credentials;
 use serde::Deserialize;
 use std::process::Stdio;
@@ -116,10 +116,10 @@ pub fn parse(profile: &str, stdout: &[u8]) -> anyhow::Result<Credentials> {
     let mut builder = Credentials::builder()
         .access_key_id(access_key)
         .secret_access_key(secret)
-        .provider_name(crate::sts::PROVIDER);
+        .provider_name(crate::base::PROVIDER);
     builder.set_session_token(out.session_token.filter(|s| !s.is_empty()));
     if let Some(text) = out.expiration.filter(|s| !s.is_empty()) {
-        let expiry = super::env::parse_time(&text)
+        let expiry = crate::base::time::parse_time(&text)
             .ok_or_else(|| bad("an Expiration that is not an RFC 3339 time"))?;
         builder.set_expiry(Some(expiry));
     }

@@ -3,17 +3,14 @@
 //! credential_source) followed by the roles to assume, in order. Planning is pure (no I/O)
 //! so it can be tested on its own; executing the plan makes the calls.
 
-use super::sso::SsoConfig;
 use super::{Found, Request, Step};
-use crate::error::Problem;
+use crate::aws::sts::{self, RoleRequest};
+use crate::base::error::Problem;
 use crate::profile::Profiles;
-use crate::sts::{self, RoleRequest};
+use crate::sso::SsoConfig;
 use aws_config::profile::Profile;
 use aws_credential_types::Credentials;
 use std::path::Path;
-
-/// Key where aws-cred records when written session credentials expire; AWS tools ignore it.
-pub const EXPIRATION_KEY: &str = "aws_cred_expiration";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Base {
@@ -252,7 +249,7 @@ fn base_of(profiles: &Profiles, profile: &Profile) -> Result<Option<Base>, Probl
         }
         _ => {}
     }
-    if let Some(sso) = sso_of(profiles, profile)? {
+    if let Some(sso) = crate::sso::config::sso_of(profiles, profile)? {
         return Ok(Some(Base::Sso(sso)));
     }
     if let Some(command) = profile.get("credential_process") {
@@ -278,130 +275,6 @@ fn base_of(profiles: &Profiles, profile: &Profile) -> Result<Option<Base>, Probl
             "add aws_secret_access_key next to aws_access_key_id",
         )),
     }
-}
-
-/// SSO settings of a profile, following `sso_session`; `None` when it has no sso_* keys.
-pub fn sso_of(profiles: &Profiles, profile: &Profile) -> Result<Option<SsoConfig>, Problem> {
-    let name = profile.name();
-    let keys = [
-        "sso_session",
-        "sso_start_url",
-        "sso_region",
-        "sso_account_id",
-        "sso_role_name",
-    ];
-    if keys.iter().all(|k| profile.get(k).is_none()) {
-        return Ok(None);
-    }
-    let account_id = profile.get("sso_account_id");
-    let role_name = profile.get("sso_role_name");
-    match (account_id, role_name) {
-        (Some(_), None) => {
-            return Err(config_error(
-                format!("profile {name:?} sets sso_account_id but not sso_role_name"),
-                "set both, or neither to choose at login",
-            ));
-        }
-        (None, Some(_)) => {
-            return Err(config_error(
-                format!("profile {name:?} sets sso_role_name but not sso_account_id"),
-                "set both, or neither to choose at login",
-            ));
-        }
-        _ => {}
-    }
-    let base = match profile.get("sso_session") {
-        Some(session) => {
-            for key in ["sso_start_url", "sso_region"] {
-                if profile.get(key).is_some() {
-                    return Err(config_error(
-                        format!(
-                            "profile {name:?} sets {key} and sso_session; {key} belongs in [sso-session {session}]"
-                        ),
-                        "remove it from the profile",
-                    ));
-                }
-            }
-            if profiles.set.sso_session(session).is_none() {
-                return Err(config_error(
-                    format!(
-                        "profile {name:?} names sso_session {session:?}, but there is no [sso-session {session}] section"
-                    ),
-                    "add the section with sso_start_url and sso_region",
-                ));
-            }
-            sso_session_config(profiles, session)?
-        }
-        None => {
-            let missing = |key: &str| {
-                config_error(
-                    format!("profile {name:?} is an SSO profile without {key}"),
-                    "add it (aws configure sso writes a complete profile)",
-                )
-            };
-            let get = |key: &str| profile.get(key).ok_or_else(|| missing(key));
-            SsoConfig {
-                profile: String::new(),
-                session_name: None,
-                start_url: get("sso_start_url")?.to_string(),
-                region: get("sso_region")?.to_string(),
-                registration_scopes: profile
-                    .get("sso_registration_scopes")
-                    .map(crate::sso::parse_scopes),
-                account_id: None,
-                role_name: None,
-            }
-        }
-    };
-    Ok(Some(SsoConfig {
-        profile: name.to_string(),
-        account_id: account_id.map(str::to_string),
-        role_name: role_name.map(str::to_string),
-        ..base
-    }))
-}
-
-/// The settings of `[sso-session NAME]` itself (`sso-login --sso-session NAME`).
-pub fn sso_session_config(profiles: &Profiles, name: &str) -> Result<SsoConfig, Problem> {
-    let Some(section) = profiles.set.sso_session(name) else {
-        let mut sessions: Vec<&str> = profiles.set.sso_sessions().collect();
-        sessions.sort_unstable();
-        let available = if sessions.is_empty() {
-            "there are none".to_string()
-        } else {
-            format!("available: {}", sessions.join(", "))
-        };
-        return Err(config_error(
-            format!(
-                "there is no [sso-session {name}] in {}; {available}",
-                profiles.files.config.display()
-            ),
-            "add it with sso_start_url and sso_region (aws configure sso writes one)",
-        ));
-    };
-    let missing = |key: &str| {
-        config_error(
-            format!("[sso-session {name}] has no {key}"),
-            "add sso_start_url and sso_region to the section",
-        )
-    };
-    Ok(SsoConfig {
-        profile: String::new(),
-        session_name: Some(name.to_string()),
-        start_url: section
-            .get("sso_start_url")
-            .ok_or_else(|| missing("sso_start_url"))?
-            .to_string(),
-        region: section
-            .get("sso_region")
-            .ok_or_else(|| missing("sso_region"))?
-            .to_string(),
-        registration_scopes: section
-            .get("sso_registration_scopes")
-            .map(crate::sso::parse_scopes),
-        account_id: None,
-        role_name: None,
-    })
 }
 
 pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
@@ -475,7 +348,7 @@ pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
 fn long_term_convention(req: &Request<'_>) -> anyhow::Result<Option<Found>> {
     let profiles = req.profiles;
     let name = profiles.selected.as_str();
-    let long = crate::mfa::long_term_name(name);
+    let long = crate::profile::long_term::long_term_name(name);
     if profiles.get(&long, "aws_access_key_id").is_none()
         || profiles.get(name, "role_arn").is_some()
     {
@@ -504,7 +377,7 @@ fn cached_mfa_session(
     profile: &str,
     serial: &str,
 ) -> anyhow::Result<Option<Found>> {
-    let long_term = match crate::mfa::long_term_of_profile(req.profiles, profile) {
+    let long_term = match crate::profile::long_term::long_term_of_profile(req.profiles, profile) {
         Some(result) => result?,
         None => return Ok(None),
     };
@@ -530,7 +403,7 @@ async fn base_credentials(req: &Request<'_>, base: &Base) -> anyhow::Result<(Cre
     let profiles = req.profiles;
     match base {
         Base::Static { profile } => {
-            let credentials = static_credentials(profiles, profile)?;
+            let credentials = crate::profile::long_term::static_credentials(profiles, profile)?;
             Ok((
                 credentials,
                 format!(
@@ -600,32 +473,6 @@ async fn base_credentials(req: &Request<'_>, base: &Base) -> anyhow::Result<(Cre
             ))
         }
     }
-}
-
-pub fn static_credentials(profiles: &Profiles, name: &str) -> anyhow::Result<Credentials> {
-    let get = |key| profiles.get(name, key);
-    let (Some(key), Some(secret)) = (get("aws_access_key_id"), get("aws_secret_access_key")) else {
-        return Err(Problem::usage(format!("profile {name:?} lost its keys")).into());
-    };
-    let mut builder = Credentials::builder()
-        .access_key_id(key)
-        .secret_access_key(secret)
-        .provider_name(sts::PROVIDER);
-    builder.set_session_token(
-        get("aws_session_token")
-            .or_else(|| get("aws_security_token"))
-            .map(str::to_string),
-    );
-    builder.set_account_id(get("aws_account_id").map(Into::into));
-    if let Some(text) = get(EXPIRATION_KEY) {
-        let expiry = super::env::parse_time(text).ok_or_else(|| {
-            Problem::usage(format!(
-                "profile {name:?}: {EXPIRATION_KEY} = {text:?} is not an RFC 3339 time"
-            ))
-        })?;
-        builder.set_expiry(Some(expiry));
-    }
-    Ok(builder.build())
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! → STS AssumeRoleWithWebIdentity. Also used by profiles with `web_identity_token_file`.
 
 use super::{Found, Request, Step};
-use crate::error::Problem;
-use crate::sts::{self, RoleRequest};
+use crate::aws::sts::{self, RoleRequest};
+use crate::base::error::Problem;
 use anyhow::Context as _;
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! none for guests, and `CustomRoleArn` for rule- or token-based roles.
 
 use crate::aws::{self, Aws, Target};
-use crate::error::Problem;
+use crate::base::error::Problem;
 use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -115,7 +115,7 @@ pub async fn credentials(
     let mut builder = Credentials::builder()
         .access_key_id(akid)
         .secret_access_key(secret)
-        .provider_name(crate::sts::PROVIDER);
+        .provider_name(crate::base::PROVIDER);
     builder.set_session_token(creds.session_token().map(str::to_string));
     builder.set_expiry(
         creds

@@ -5,10 +5,10 @@ pub mod identity_pool;
 pub mod srp;
 pub mod user_pool;
 
+use crate::base::error::Problem;
+use crate::base::secret::Secret;
 use crate::cache::Cache;
-use crate::context::Context;
-use crate::error::Problem;
-use crate::secret::Secret;
+use crate::os::Context;
 use aws_credential_types::Credentials;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -53,7 +53,7 @@ pub struct Tokens {
 
 impl Tokens {
     pub fn expiry(&self) -> Option<SystemTime> {
-        crate::chain::parse_time(&self.expiration)
+        crate::base::time::parse_time(&self.expiration)
     }
 
     pub fn valid_for(&self, now: SystemTime, margin: Duration) -> bool {
@@ -102,7 +102,7 @@ impl CachedCredentials {
             access_key_id: creds.access_key_id().to_string(),
             secret_access_key: Secret::new(creds.secret_access_key()),
             session_token: creds.session_token().map(Secret::new),
-            expiration: crate::output::rfc3339(creds.expiry()?),
+            expiration: crate::base::time::rfc3339(creds.expiry()?),
         })
     }
 
@@ -110,8 +110,8 @@ impl CachedCredentials {
         let mut builder = Credentials::builder()
             .access_key_id(&self.access_key_id)
             .secret_access_key(self.secret_access_key.expose())
-            .provider_name(crate::sts::PROVIDER)
-            .expiry(crate::chain::parse_time(&self.expiration)?);
+            .provider_name(crate::base::PROVIDER)
+            .expiry(crate::base::time::parse_time(&self.expiration)?);
         builder.set_session_token(self.session_token.as_ref().map(|s| s.expose().to_string()));
         Some(builder.build())
     }

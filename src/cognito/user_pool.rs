@@ -6,9 +6,9 @@
 use super::srp::{self, SrpClient};
 use super::{Asker, MfaKind, Tokens};
 use crate::aws::{self, Aws, Target};
-use crate::context::Context;
-use crate::error::Problem;
-use crate::secret::Secret;
+use crate::base::error::Problem;
+use crate::base::secret::Secret;
+use crate::os::Context;
 use aws_credential_types::Credentials;
 use aws_sdk_cognitoidentityprovider::types::{
     AuthFlowType, AuthenticationResultType, ChallengeNameType,
@@ -448,7 +448,7 @@ fn tokens_from(
             .refresh_token()
             .map(Secret::new)
             .or_else(|| previous_refresh.cloned()),
-        expiration: crate::output::rfc3339(expiry),
+        expiration: crate::base::time::rfc3339(expiry),
         internal_username,
         sub: claims.and_then(|c| c.sub),
     })

@@ -2,13 +2,13 @@
 //! credentials, printed like `export` prints them.
 
 use super::{Setup, deliver};
+use crate::base::error::Problem;
+use crate::base::secret::Secret;
 use crate::cli::CognitoArgs;
 use crate::cognito::identity_pool::{self, CredentialsError, IdentityPool, Login};
 use crate::cognito::user_pool::{self, Flow, PoolClient, SignIn};
 use crate::cognito::{self, Asker, CachedCredentials, Entry, MfaKind, REUSE_MARGIN, Tokens};
-use crate::error::Problem;
-use crate::output::{self, Exports, Extra};
-use crate::secret::Secret;
+use crate::output::{Exports, Extra};
 use anyhow::Context as _;
 use aws_credential_types::Credentials;
 
@@ -342,7 +342,12 @@ pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
             cache.write(&key, &entry)?;
             let token_until = tokens
                 .expiry()
-                .map(|t| format!(", ID token valid until {}", output::describe_expiry(now, t)))
+                .map(|t| {
+                    format!(
+                        ", ID token valid until {}",
+                        crate::base::time::describe_expiry(now, t)
+                    )
+                })
                 .unwrap_or_default();
             eprintln!(
                 "Cognito user {username} (user pool {}): {how}{token_until}",
@@ -407,7 +412,7 @@ fn describe_credentials(setup: &Setup, creds: &Credentials, reused: bool) -> Str
         .map(|t| {
             format!(
                 ", credentials valid until {}",
-                output::describe_expiry(setup.ctx.now(), t)
+                crate::base::time::describe_expiry(setup.ctx.now(), t)
             )
         })
         .unwrap_or_default();

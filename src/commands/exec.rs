@@ -4,9 +4,8 @@
 //! (Ctrl-C, SIGTERM from a supervisor) directly and its exit status is the exit status.
 
 use super::Setup;
+use crate::base::error::{Exit, Problem};
 use crate::cli::ExecArgs;
-use crate::error::{Exit, Problem};
-use crate::output;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
@@ -43,7 +42,10 @@ pub async fn run(setup: &Setup, args: &ExecArgs) -> anyhow::Result<()> {
         command.env("AWS_SESSION_TOKEN", token);
     }
     if let Some(expiry) = creds.expiry() {
-        command.env("AWS_CREDENTIAL_EXPIRATION", output::rfc3339(expiry));
+        command.env(
+            "AWS_CREDENTIAL_EXPIRATION",
+            crate::base::time::rfc3339(expiry),
+        );
     }
     if let Some(region) = &setup.region {
         command

@@ -2,13 +2,14 @@
 
 use super::{Delivery, Setup, deliver};
 use crate::aws::FALLBACK_REGION;
+use crate::aws::sts;
+use crate::base::error::Problem;
 use crate::chain::profile::{self, Base, Planned, RoleStep};
 use crate::cli::MfaArgs;
-use crate::error::Problem;
-use crate::mfa::{self, CachedSession, LongTerm, Serial};
-use crate::output::{self, Exports};
+use crate::mfa::{self, CachedSession, Serial};
+use crate::output::Exports;
 use crate::profile::Selection;
-use crate::sts;
+use crate::profile::long_term::LongTerm;
 use aws_credential_types::Credentials;
 
 /// What the session is made from, and which roles to assume with it.
@@ -62,7 +63,7 @@ pub async fn run(setup: &Setup, args: &MfaArgs) -> anyhow::Result<()> {
     let now = setup.ctx.now();
     let expiry = creds
         .expiry()
-        .map(|t| output::describe_expiry(now, t))
+        .map(|t| crate::base::time::describe_expiry(now, t))
         .unwrap_or_default();
     let who = match (&assumed, &session.arn) {
         (Some(role), _) => format!("role {role}"),
@@ -135,7 +136,7 @@ fn find_source(setup: &Setup) -> anyhow::Result<Source> {
             ))
             .into());
         };
-        let long_term = match mfa::long_term_of_profile(profiles, base) {
+        let long_term = match crate::profile::long_term::long_term_of_profile(profiles, base) {
             Some(result) => result?,
             None => {
                 return Err(Problem::usage(format!("source profile {base} has no keys")).into());
@@ -154,7 +155,7 @@ fn find_source(setup: &Setup) -> anyhow::Result<Source> {
         });
     }
 
-    match mfa::long_term_of_profile(profiles, name) {
+    match crate::profile::long_term::long_term_of_profile(profiles, name) {
         Some(result) => Ok(Source {
             long_term: result?,
             serial: mfa::profile_serial(profiles, name),
@@ -179,7 +180,7 @@ fn find_source(setup: &Setup) -> anyhow::Result<Source> {
                 };
             problem.hint = Some(format!(
                 "put the IAM user's access keys in [{name}] or [{}] of {}",
-                mfa::long_term_name(name),
+                crate::profile::long_term::long_term_name(name),
                 profiles.files.credentials.display()
             ));
             Err(problem.into())
@@ -298,7 +299,7 @@ fn write_target(setup: &Setup, args: &MfaArgs, source: &Source) -> anyhow::Resul
         ))
         .hint(format!(
             "move the keys to [{}] (then --write-profile writes [{target}]), or write elsewhere",
-            mfa::long_term_name(&target)
+            crate::profile::long_term::long_term_name(&target)
         ))
         .into());
     }
@@ -370,7 +371,10 @@ async fn session(
         access_key_id: creds.access_key_id().to_string(),
         secret_access_key: creds.secret_access_key().to_string(),
         session_token: creds.session_token().unwrap_or_default().to_string(),
-        expiration: creds.expiry().map(output::rfc3339).unwrap_or_default(),
+        expiration: creds
+            .expiry()
+            .map(crate::base::time::rfc3339)
+            .unwrap_or_default(),
     };
     cache.write(&key, &session)?;
     Ok((session, false))

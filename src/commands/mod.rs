@@ -10,10 +10,10 @@ pub mod sso_login;
 pub mod whoami;
 
 use crate::aws::Aws;
+use crate::base::error::Problem;
 use crate::chain::{self, ChainFailure, Resolution};
 use crate::cli::{GlobalArgs, OutputArgs};
-use crate::context::Context;
-use crate::error::Problem;
+use crate::os::Context;
 use crate::output::{self, Exports};
 use crate::profile::Profiles;
 use crate::profile::writer::{self, HeaderStyle, WriteRequest};
@@ -98,8 +98,8 @@ pub fn warn_if_expiring(setup: &Setup, creds: &aws_credential_types::Credentials
     if expiry > now && expiry <= now + Duration::from_secs(15 * 60) {
         eprintln!(
             "warning: these credentials expire {} ({})",
-            output::remaining(now, expiry),
-            output::rfc3339(expiry)
+            crate::base::time::remaining(now, expiry),
+            crate::base::time::rfc3339(expiry)
         );
     }
 }
@@ -190,7 +190,7 @@ fn write_profile(
     exports: &Exports<'_>,
 ) -> anyhow::Result<()> {
     let creds = exports.credentials;
-    let expiration = creds.expiry().map(output::rfc3339);
+    let expiration = creds.expiry().map(crate::base::time::rfc3339);
     let mut entries: Vec<(&str, &str)> = vec![
         ("aws_access_key_id", creds.access_key_id()),
         ("aws_secret_access_key", creds.secret_access_key()),
@@ -199,7 +199,7 @@ fn write_profile(
         entries.push(("aws_session_token", token));
     }
     if let Some(expiration) = &expiration {
-        entries.push((chain::profile::EXPIRATION_KEY, expiration));
+        entries.push((crate::profile::long_term::EXPIRATION_KEY, expiration));
     }
     let path = &setup.profiles.files.credentials;
     let outcome = writer::write_profile(&WriteRequest {
@@ -211,7 +211,7 @@ fn write_profile(
         lock_timeout: Duration::from_secs(10),
     })
     .map_err(|err| Problem::failure(err.to_string()))?;
-    let until = output::valid_until(setup.ctx.now(), creds);
+    let until = crate::base::time::valid_until(setup.ctx.now(), creds);
     eprintln!(
         "wrote profile [{name}] to {}{until}{}",
         path.display(),

@@ -2,13 +2,13 @@
 //! then print the role credentials, or list the accounts and roles to pick from.
 
 use super::{Delivery, Setup, deliver};
-use crate::chain::profile::{sso_of, sso_session_config};
+use crate::base::error::Problem;
+use crate::base::secret::Secret;
 use crate::cli::SsoLoginArgs;
-use crate::error::Problem;
-use crate::output::{self, Exports};
+use crate::output::Exports;
 use crate::profile::Selection;
-use crate::secret::Secret;
 use crate::sso::SsoConfig;
+use crate::sso::config::{sso_of, sso_session_config};
 use crate::sso::portal::{self, PortalError, UNAUTHORIZED};
 use crate::sso::token::{self, How, Interactive, Mode, Obtained};
 
@@ -52,7 +52,7 @@ pub async fn run(setup: &Setup, args: &SsoLoginArgs) -> anyhow::Result<()> {
                     portal::role_credentials(&setup.aws, &config, &account, &role, &token).await
                 })
                 .await?;
-            let until = output::valid_until(setup.ctx.now(), &credentials);
+            let until = crate::base::time::valid_until(setup.ctx.now(), &credentials);
             eprintln!("role {role} in account {account}{until}");
             let exports = Exports {
                 credentials: &credentials,
@@ -127,7 +127,7 @@ impl Session<'_> {
         let ctx = &self.setup.ctx;
         let obtained =
             token::obtain(ctx, &self.setup.aws, self.config, Mode::Login(&interactive)).await?;
-        let until = output::describe_expiry(ctx.now(), obtained.token.expires_at);
+        let until = crate::base::time::describe_expiry(ctx.now(), obtained.token.expires_at);
         let what = self.config.describe();
         match obtained.how {
             How::Cached => eprintln!(

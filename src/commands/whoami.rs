@@ -3,9 +3,8 @@
 
 use super::{Setup, emit};
 use crate::aws::FALLBACK_REGION;
+use crate::aws::sts;
 use crate::cli::WhoamiArgs;
-use crate::output;
-use crate::sts;
 use serde::Serialize;
 
 /// `****WXYZ`: enough to tell keys apart, not enough to use.
@@ -60,7 +59,7 @@ pub async fn run(setup: &Setup, args: &WhoamiArgs) -> anyhow::Result<()> {
                 location: &resolution.location,
             },
             access_key: mask(creds.access_key_id()),
-            expiration: creds.expiry().map(output::rfc3339),
+            expiration: creds.expiry().map(crate::base::time::rfc3339),
             expires_in_seconds: creds.expiry().map(|t| match t.duration_since(now) {
                 Ok(d) => d.as_secs() as i64,
                 Err(e) => -(e.duration().as_secs() as i64),
@@ -72,7 +71,7 @@ pub async fn run(setup: &Setup, args: &WhoamiArgs) -> anyhow::Result<()> {
         return emit(&text);
     }
     let expires = match creds.expiry() {
-        Some(t) => output::describe_expiry(now, t),
+        Some(t) => crate::base::time::describe_expiry(now, t),
         None => "never (long-term keys)".to_string(),
     };
     let region_text = match &setup.region {

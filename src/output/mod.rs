@@ -3,10 +3,8 @@
 pub mod quote;
 
 use aws_credential_types::Credentials;
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::time::SystemTime;
 
 pub use quote::Unrepresentable;
 
@@ -78,44 +76,6 @@ pub const CREDENTIAL_VARIABLES: &[&str] = &[
     "AWS_CREDENTIAL_EXPIRATION",
 ];
 
-pub fn rfc3339(time: SystemTime) -> String {
-    DateTime::<Utc>::from(time).to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// Local wall-clock time and time left, for people: `2026-11-22 18:00:00 +09:00 (in 11h 59m)`.
-pub fn describe_expiry(now: SystemTime, expiry: SystemTime) -> String {
-    let local = DateTime::<chrono::Local>::from(expiry).format("%Y-%m-%d %H:%M:%S %:z");
-    format!("{local} ({})", remaining(now, expiry))
-}
-
-/// `, valid until <describe_expiry>` for credentials that expire, else nothing.
-pub fn valid_until(now: SystemTime, creds: &Credentials) -> String {
-    creds
-        .expiry()
-        .map(|t| format!(", valid until {}", describe_expiry(now, t)))
-        .unwrap_or_default()
-}
-
-/// `in 11h 59m`, `in 4m 10s`, `expired 3m ago`.
-pub fn remaining(now: SystemTime, expiry: SystemTime) -> String {
-    let (secs, past) = match expiry.duration_since(now) {
-        Ok(left) => (left.as_secs(), false),
-        Err(err) => (err.duration().as_secs(), true),
-    };
-    let text = if secs >= 3600 {
-        format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60)
-    } else if secs >= 60 {
-        format!("{}m {:02}s", secs / 60, secs % 60)
-    } else {
-        format!("{secs}s")
-    };
-    if past {
-        format!("expired {text} ago")
-    } else {
-        format!("in {text}")
-    }
-}
-
 enum Line<'a> {
     Set(&'a str, String),
     Unset(&'a str),
@@ -137,7 +97,10 @@ fn lines<'a>(exports: &'a Exports<'a>) -> Vec<Line<'a>> {
     }
     out.push(Line::Unset("AWS_SECURITY_TOKEN"));
     match creds.expiry() {
-        Some(expiry) => out.push(Line::Set("AWS_CREDENTIAL_EXPIRATION", rfc3339(expiry))),
+        Some(expiry) => out.push(Line::Set(
+            "AWS_CREDENTIAL_EXPIRATION",
+            crate::base::time::rfc3339(expiry),
+        )),
         None => out.push(Line::Unset("AWS_CREDENTIAL_EXPIRATION")),
     }
     if let Some(region) = exports.region {
@@ -210,7 +173,7 @@ fn render_json(exports: &Exports<'_>) -> String {
         access_key_id: creds.access_key_id(),
         secret_access_key: creds.secret_access_key(),
         session_token: creds.session_token(),
-        expiration: creds.expiry().map(rfc3339),
+        expiration: creds.expiry().map(crate::base::time::rfc3339),
         extras: exports
             .extras
             .iter()
@@ -386,16 +349,6 @@ mod tests {
              unset AWS_SECURITY_TOKEN\nunset AWS_CREDENTIAL_EXPIRATION\n"
         );
         assert_eq!(render_unset(Format::Json), "");
-    }
-
-    #[test]
-    fn remaining_time_reads_naturally() {
-        let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
-        let at = |s: u64| now + Duration::from_secs(s);
-        assert_eq!(remaining(now, at(43_140)), "in 11h 59m");
-        assert_eq!(remaining(now, at(250)), "in 4m 10s");
-        assert_eq!(remaining(now, at(5)), "in 5s");
-        assert_eq!(remaining(at(180), now), "expired 3m 00s ago");
     }
 
     #[test]

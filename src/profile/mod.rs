@@ -1,10 +1,12 @@
 //! The ~/.aws files: where they are, reading them with aws-config's conformant parser,
 //! and (in `writer`) changing one section without touching the rest.
 
+pub mod long_term;
+
 pub mod writer;
 
-use crate::context::Context;
-use crate::error::Problem;
+use crate::base::error::Problem;
+use crate::os::Context;
 use aws_config::profile::ProfileSet;
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 use std::borrow::Cow;
@@ -123,7 +125,7 @@ impl Profiles {
             )
             .await
             .map_err(|err| {
-                Problem::usage(crate::error::causes(&err)).hint(
+                Problem::usage(crate::base::error::causes(&err)).hint(
                     "fix the line named above; `aws configure list` shows how the AWS CLI reads it",
                 )
             })?
@@ -154,7 +156,7 @@ impl Profiles {
             Some(Cow::Owned(selected.to_string())),
         )
         .await
-        .map_err(|err| Problem::usage(crate::error::causes(&err)))?;
+        .map_err(|err| Problem::usage(crate::base::error::causes(&err)))?;
         Ok(Profiles {
             files: AwsFiles {
                 config: PathBuf::from("/home/.aws/config"),

@@ -84,12 +84,11 @@
 //!
 //! Key values may be secrets: they never appear in errors, `Debug` output or panics.
 
+use crate::os::fs::{self as osfs, FsError};
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long [`write_profile`] waits for the lock by default.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -101,9 +100,6 @@ const PROFILE_PREFIX: &str = "profile";
 const DEFAULT_PROFILE: &str = "default";
 const ACCESS_KEY_ID: &str = "aws_access_key_id";
 const SESSION_TOKEN_KEYS: [&str; 2] = ["aws_session_token", "aws_security_token"];
-const MAX_SYMLINK_HOPS: usize = 40;
-const NEW_FILE_MODE: u32 = 0o600;
-const NEW_DIR_MODE: u32 = 0o700;
 
 /// Which header form names a profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -198,52 +194,6 @@ impl fmt::Debug for Upserted {
     }
 }
 
-/// The file operation that failed, for error messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IoAction {
-    Inspect,
-    Read,
-    CreateDir,
-    OpenLock,
-    Lock,
-    CreateTemp,
-    WriteTemp,
-    Replace,
-    SyncDir,
-}
-
-impl IoAction {
-    fn verb(self) -> &'static str {
-        match self {
-            IoAction::Inspect => "inspect",
-            IoAction::Read => "read",
-            IoAction::CreateDir => "create directory",
-            IoAction::OpenLock => "create or open lock file",
-            IoAction::Lock => "lock",
-            IoAction::CreateTemp => "create a temporary file in",
-            IoAction::WriteTemp => "write a temporary file for",
-            IoAction::Replace => "replace",
-            IoAction::SyncDir => "sync directory",
-        }
-    }
-
-    /// What state the target file is in after this step failed.
-    fn aftermath(self) -> &'static str {
-        match self {
-            IoAction::SyncDir => {
-                "the file was replaced, but the change may not survive a crash or power loss"
-            }
-            _ => "the original file was left unchanged",
-        }
-    }
-}
-
-impl fmt::Display for IoAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.verb())
-    }
-}
-
 /// Why a profile could not be written. Messages never contain key values.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -295,69 +245,8 @@ pub enum WriteError {
     )]
     LongTermKeys { path: PathBuf, profile: String },
 
-    #[error(
-        "timed out after {:.1}s waiting for the lock {}: another process is writing the same \
-         file. Retry when it has finished; the file was not changed",
-        .timeout.as_secs_f64(),
-        .lock_path.display()
-    )]
-    LockTimeout {
-        lock_path: PathBuf,
-        timeout: Duration,
-    },
-
-    #[error(
-        "{} is not a regular file; give the path of a regular file (or of a symlink to one); \
-         nothing was written",
-        .path.display()
-    )]
-    NotAFile { path: PathBuf },
-
-    #[error(
-        "{} exists but is not a directory, so the file cannot be created in it; nothing was \
-         written",
-        .path.display()
-    )]
-    NotADirectory { path: PathBuf },
-
-    #[error(
-        "too many levels of symbolic links at {}; fix the link chain and retry",
-        .path.display()
-    )]
-    SymlinkLoop { path: PathBuf },
-
-    #[error(
-        "permission denied: cannot {action} {}; check its owner and mode (ls -l) or write to a \
-         file you own; {}",
-        .path.display(),
-        .action.aftermath()
-    )]
-    PermissionDenied {
-        action: IoAction,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-
-    #[error(
-        "no space left (disk or quota full): cannot {action} {}; {}. Free some space and retry",
-        .path.display(),
-        .action.aftermath()
-    )]
-    DiskFull {
-        action: IoAction,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-
-    #[error("cannot {action} {}; {}", .path.display(), .action.aftermath())]
-    Io {
-        action: IoAction,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Fs(#[from] FsError),
 }
 
 fn at_path(path: Option<&Path>) -> String {
@@ -366,27 +255,6 @@ fn at_path(path: Option<&Path>) -> String {
 }
 
 impl WriteError {
-    fn io(action: IoAction, path: &Path, source: io::Error) -> Self {
-        let path = path.to_path_buf();
-        match source.kind() {
-            io::ErrorKind::PermissionDenied => WriteError::PermissionDenied {
-                action,
-                path,
-                source,
-            },
-            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => WriteError::DiskFull {
-                action,
-                path,
-                source,
-            },
-            _ => WriteError::Io {
-                action,
-                path,
-                source,
-            },
-        }
-    }
-
     /// Fills in the file for errors found by the pure text functions.
     fn in_file(self, file: &Path) -> Self {
         match self {
@@ -794,15 +662,15 @@ pub fn upsert_section(
 pub fn write_profile(req: &WriteRequest<'_>) -> Result<WriteOutcome, WriteError> {
     validate_profile_name(req.profile)?;
     validate_entries(req.profile, req.entries)?;
-    let target = resolve_symlinks(req.path)?;
-    let dir = parent_dir(&target);
-    ensure_dir(&dir)?;
-    let lock_path = lock_path_for(&target);
-    let _lock = acquire_lock(&lock_path, req.lock_timeout)?;
+    let target = osfs::resolve_symlinks(req.path)?;
+    let dir = osfs::parent_dir(&target);
+    osfs::ensure_dir(&dir)?;
+    let lock_path = osfs::lock_path_for(&target);
+    let _lock = osfs::acquire_lock(&lock_path, req.lock_timeout)?;
 
-    let existing = existing_metadata(&target)?;
+    let existing = osfs::existing_metadata(&target)?;
     let original_bytes = match &existing {
-        Some(_) => fs::read(&target).map_err(|e| WriteError::io(IoAction::Read, &target, e))?,
+        Some(_) => osfs::read(&target)?,
         None => Vec::new(),
     };
     let original = String::from_utf8(original_bytes).map_err(|e| {
@@ -822,7 +690,7 @@ pub fn write_profile(req: &WriteRequest<'_>) -> Result<WriteOutcome, WriteError>
             profile: req.profile.to_owned(),
         });
     }
-    replace_file(&target, &dir, upserted.text.as_bytes(), existing.as_ref())?;
+    osfs::replace_file(&target, &dir, upserted.text.as_bytes(), existing.as_ref())?;
     Ok(WriteOutcome {
         created_file: existing.is_none(),
         replaced_existing: upserted.replaced,
@@ -830,229 +698,19 @@ pub fn write_profile(req: &WriteRequest<'_>) -> Result<WriteOutcome, WriteError>
     })
 }
 
-/// Follows symlinks so the write goes to the real file and the link survives. A dangling link is
-/// followed by hand, so its target gets created.
-fn resolve_symlinks(path: &Path) -> Result<PathBuf, WriteError> {
-    let mut current = path.to_path_buf();
-    for _ in 0..MAX_SYMLINK_HOPS {
-        let metadata = match fs::symlink_metadata(&current) {
-            Ok(metadata) => metadata,
-            // Missing, or a parent is not a directory: `ensure_dir` reports the latter.
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-                ) =>
-            {
-                return Ok(current);
-            }
-            Err(e) => return Err(WriteError::io(IoAction::Inspect, &current, e)),
-        };
-        if !metadata.file_type().is_symlink() {
-            return Ok(current);
-        }
-        match fs::canonicalize(&current) {
-            Ok(resolved) => return Ok(resolved),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(WriteError::io(IoAction::Inspect, &current, e)),
-        }
-        let link =
-            fs::read_link(&current).map_err(|e| WriteError::io(IoAction::Inspect, &current, e))?;
-        current = match current.parent() {
-            Some(parent) => parent.join(link),
-            None => link,
-        };
-    }
-    Err(WriteError::SymlinkLoop {
-        path: path.to_path_buf(),
-    })
-}
-
-fn parent_dir(target: &Path) -> PathBuf {
-    match target.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-pub(crate) fn lock_path_for(target: &Path) -> PathBuf {
-    let mut name = target.as_os_str().to_os_string();
-    name.push(".lock");
-    PathBuf::from(name)
-}
-
-/// Creates `dir` and its missing ancestors with mode 0700. Existing directories are not touched.
-pub(crate) fn ensure_dir(dir: &Path) -> Result<(), WriteError> {
-    let mut missing = Vec::new();
-    let mut current = dir;
-    loop {
-        match fs::metadata(current) {
-            Ok(metadata) if metadata.is_dir() => break,
-            Ok(_) => {
-                return Err(WriteError::NotADirectory {
-                    path: current.to_path_buf(),
-                });
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => missing.push(current),
-            Err(e) => return Err(WriteError::io(IoAction::Inspect, current, e)),
-        }
-        match current.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => current = parent,
-            _ => break,
-        }
-    }
-    for dir in missing.into_iter().rev() {
-        create_private_dir(dir)?;
-    }
-    Ok(())
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), WriteError> {
-    let mut builder = fs::DirBuilder::new();
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, NEW_DIR_MODE);
-    match builder.create(dir) {
-        Ok(()) => {
-            set_mode(dir, NEW_DIR_MODE).map_err(|e| WriteError::io(IoAction::CreateDir, dir, e))
-        }
-        // Another writer created it meanwhile: it is not ours to chmod.
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
-        Err(e) => Err(WriteError::io(IoAction::CreateDir, dir, e)),
-    }
-}
-
-/// Sets the permission bits exactly, whatever the umask.
-fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(path, fs::Permissions::from_mode(mode))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (path, mode);
-        Ok(())
-    }
-}
-
-/// Opens (creating it `0600` if needed) the file that carries an advisory lock; lock it with
-/// `File::try_lock`, as [`acquire_lock`] does.
-pub(crate) fn open_lock_file(lock_path: &Path) -> Result<File, WriteError> {
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, NEW_FILE_MODE);
-    options
-        .open(lock_path)
-        .map_err(|e| WriteError::io(IoAction::OpenLock, lock_path, e))
-}
-
-pub(crate) fn acquire_lock(lock_path: &Path, timeout: Duration) -> Result<File, WriteError> {
-    let file = open_lock_file(lock_path)?;
-    let started = Instant::now();
-    let mut pause = Duration::from_millis(2);
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(fs::TryLockError::WouldBlock) => {}
-            Err(fs::TryLockError::Error(e)) => {
-                return Err(WriteError::io(IoAction::Lock, lock_path, e));
-            }
-        }
-        let waited = started.elapsed();
-        if waited >= timeout {
-            return Err(WriteError::LockTimeout {
-                lock_path: lock_path.to_path_buf(),
-                timeout,
-            });
-        }
-        std::thread::sleep(pause.min(timeout.saturating_sub(waited)));
-        pause = (pause * 2).min(Duration::from_millis(50));
-    }
-}
-
-/// Metadata of the existing target, `None` when it does not exist. Refuses anything but a regular
-/// file (reading a FIFO would block, a directory cannot be replaced).
-fn existing_metadata(target: &Path) -> Result<Option<fs::Metadata>, WriteError> {
-    match fs::metadata(target) {
-        Ok(metadata) if metadata.is_file() => Ok(Some(metadata)),
-        Ok(_) => Err(WriteError::NotAFile {
-            path: target.to_path_buf(),
-        }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(WriteError::io(IoAction::Inspect, target, e)),
-    }
-}
-
-pub(crate) fn replace_file(
-    target: &Path,
-    dir: &Path,
-    contents: &[u8],
-    existing: Option<&fs::Metadata>,
-) -> Result<(), WriteError> {
-    let file_name = target
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut temp = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| WriteError::io(IoAction::CreateTemp, dir, e))?;
-    let write_error = |e| WriteError::io(IoAction::WriteTemp, target, e);
-    temp.write_all(contents).map_err(write_error)?;
-    temp.flush().map_err(write_error)?;
-    copy_mode_and_owner(temp.as_file(), existing).map_err(write_error)?;
-    temp.as_file().sync_all().map_err(write_error)?;
-    temp.persist(target)
-        .map_err(|e| WriteError::io(IoAction::Replace, target, e.error))?;
-    sync_dir(dir).map_err(|e| WriteError::io(IoAction::SyncDir, dir, e))
-}
-
-/// Gives the new file the old one's permission bits (0600 for a new file) and, best effort, its
-/// owner: when root edits a user's file, the user keeps it.
-fn copy_mode_and_owner(file: &File, existing: Option<&fs::Metadata>) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let mode = existing.map_or(NEW_FILE_MODE, |metadata| metadata.mode() & 0o7777);
-        if let Some(metadata) = existing {
-            let mine = file.metadata()?;
-            if mine.uid() != metadata.uid() || mine.gid() != metadata.gid() {
-                // Only root may give a file away; anyone else keeps owning the new file.
-                let _ = std::os::unix::fs::fchown(file, Some(metadata.uid()), Some(metadata.gid()));
-            }
-        }
-        file.set_permissions(fs::Permissions::from_mode(mode))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (file, existing);
-        Ok(())
-    }
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::os::fs::{IoAction, lock_path_for};
     use aws_config::profile::ProfileSet;
     use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
     use aws_types::os_shim_internal::{Env, Fs};
     use proptest::prelude::*;
+    use std::fs::{self, File};
+    use std::io;
     use std::os::unix::fs::PermissionsExt;
     use std::process::{Command, Stdio};
+    use std::time::Instant;
 
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYSECRETKEY";
     const SESSION: &[(&str, &str)] = &[
@@ -1597,7 +1255,10 @@ mod tests {
         std::os::unix::fs::symlink(&a, &b).expect("symlink");
         let err = write_profile(&request(&a, "p", &[("k", "v")])).expect_err("loop");
         assert!(
-            matches!(err, WriteError::SymlinkLoop { .. } | WriteError::Io { .. }),
+            matches!(
+                err,
+                WriteError::Fs(FsError::SymlinkLoop { .. }) | WriteError::Fs(FsError::Io { .. })
+            ),
             "{err:?}"
         );
     }
@@ -1695,12 +1356,18 @@ mod tests {
     fn target_that_is_not_a_file_is_refused() {
         let temp = tempfile::tempdir().expect("tempdir");
         let err = write_profile(&request(temp.path(), "p", &[("k", "v")])).expect_err("dir");
-        assert!(matches!(err, WriteError::NotAFile { .. }), "{err:?}");
+        assert!(
+            matches!(err, WriteError::Fs(FsError::NotAFile { .. })),
+            "{err:?}"
+        );
         let file = temp.path().join("plain");
         fs::write(&file, "").expect("write");
         let err = write_profile(&request(&file.join("credentials"), "p", &[("k", "v")]))
             .expect_err("parent is a file");
-        assert!(matches!(err, WriteError::NotADirectory { .. }), "{err:?}");
+        assert!(
+            matches!(err, WriteError::Fs(FsError::NotADirectory { .. })),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -1719,7 +1386,7 @@ mod tests {
         let err = write_profile(&request(&path, "p", &[("k", "v")])).expect_err("denied");
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).expect("chmod");
         assert!(
-            matches!(err, WriteError::PermissionDenied { .. }),
+            matches!(err, WriteError::Fs(FsError::PermissionDenied { .. })),
             "{err:?}"
         );
         assert!(
@@ -1731,20 +1398,20 @@ mod tests {
 
     #[test]
     fn io_errors_are_classified() {
-        let full = WriteError::io(
+        let full = FsError::io(
             IoAction::WriteTemp,
             Path::new("/h/.aws/credentials"),
             io::Error::from(io::ErrorKind::StorageFull),
         );
-        assert!(matches!(full, WriteError::DiskFull { .. }));
+        assert!(matches!(full, FsError::DiskFull { .. }));
         let message = full.to_string();
         assert!(message.contains("/h/.aws/credentials") && message.contains("left unchanged"));
-        let denied = WriteError::io(
+        let denied = FsError::io(
             IoAction::Replace,
             Path::new("/h/.aws/credentials"),
             io::Error::from(io::ErrorKind::PermissionDenied),
         );
-        assert!(matches!(denied, WriteError::PermissionDenied { .. }));
+        assert!(matches!(denied, FsError::PermissionDenied { .. }));
         assert!(denied.to_string().contains("/h/.aws/credentials"));
     }
 
@@ -1761,7 +1428,10 @@ mod tests {
         let started = Instant::now();
         let err = write_profile(&req).expect_err("times out");
         let waited = started.elapsed();
-        assert!(matches!(err, WriteError::LockTimeout { .. }), "{err:?}");
+        assert!(
+            matches!(err, WriteError::Fs(FsError::LockTimeout { .. })),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("credentials.lock"), "{err}");
         assert!(
             waited >= Duration::from_millis(300) && waited < Duration::from_secs(5),

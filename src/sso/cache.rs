@@ -6,10 +6,10 @@
 
 use super::SsoConfig;
 use super::pyjson::{self, Value};
+use crate::base::error::Problem;
+use crate::base::secret::Secret;
 use crate::cache::Cache;
-use crate::context::Context;
-use crate::error::Problem;
-use crate::secret::Secret;
+use crate::os::Context;
 use chrono::{DateTime, Utc};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -242,7 +242,7 @@ pub fn parse_cli_time(text: &str) -> Option<SystemTime> {
         Some(rest) => format!("{rest}Z"),
         None => text.to_string(),
     };
-    crate::chain::parse_time(&normalized)
+    crate::base::time::parse_time(&normalized)
 }
 
 /// A JSON object whose keys are matched case-insensitively, as aws-config does.

@@ -5,8 +5,8 @@
 //! [`token::obtain`] is the one entry point for a token: the chain uses it without a browser,
 //! `aws-cred sso-login` with one.
 
-pub mod browser;
 pub mod cache;
+pub mod config;
 pub mod oidc;
 pub mod portal;
 mod pyjson;

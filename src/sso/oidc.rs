@@ -5,8 +5,8 @@
 use super::SsoConfig;
 use super::cache::{AUTH_CODE_GRANTS, Registration};
 use crate::aws::{self, Aws, Target};
-use crate::error::Problem;
-use crate::secret::Secret;
+use crate::base::error::Problem;
+use crate::base::secret::Secret;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -318,8 +318,8 @@ impl Oidc {
     }
 }
 
-fn hint_for(code: &str) -> (crate::error::Exit, Option<&'static str>) {
-    use crate::error::Exit;
+fn hint_for(code: &str) -> (crate::base::error::Exit, Option<&'static str>) {
+    use crate::base::error::Exit;
     match code {
         "InvalidClientException" | "UnauthorizedClientException" => (
             Exit::Failure,

@@ -3,8 +3,8 @@
 
 use super::SsoConfig;
 use crate::aws::{self, Aws, Target};
-use crate::error::Problem;
-use crate::secret::Secret;
+use crate::base::error::Problem;
+use crate::base::secret::Secret;
 use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -108,7 +108,7 @@ pub async fn role_credentials(
         .access_key_id(access_key)
         .secret_access_key(secret)
         .account_id(account_id)
-        .provider_name(crate::sts::PROVIDER);
+        .provider_name(crate::base::PROVIDER);
     builder.set_session_token(role.session_token);
     // The portal gives epoch milliseconds.
     builder.set_expiry(

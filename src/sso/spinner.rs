@@ -1,7 +1,7 @@
 //! A spinner on stderr while waiting for the person in the browser: only when stderr is a
 //! terminal, in colour unless `NO_COLOR` is set. Never on stdout.
 
-use crate::context::Context;
+use crate::os::Context;
 use std::io::Write;
 use std::time::Duration;
 

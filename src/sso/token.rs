@@ -3,15 +3,15 @@
 //! login happen under a cross-process lock, so parallel callers share one login.
 
 use super::SsoConfig;
-use super::browser::{self, Browser};
 use super::cache::{Cached, Registration, Store, Token};
 use super::oidc::{self, Callback, Failure, Issued, Oidc, Pkce};
 use super::spinner::Spinner;
 use crate::aws::Aws;
+use crate::base::error::Problem;
+use crate::base::error::first_line;
 use crate::cache::Cache;
-use crate::chain::first_line;
-use crate::context::Context;
-use crate::error::Problem;
+use crate::os::Context;
+use crate::os::browser::{self, Browser};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -287,7 +287,7 @@ fn login_needed(
         Cached::Found(token) => format!(
             "the SSO token for {} expired at {}{}",
             config.describe(),
-            crate::output::rfc3339(token.expires_at),
+            crate::base::time::rfc3339(token.expires_at),
             if refresh_failure.is_some() {
                 " and could not be refreshed"
             } else {
@@ -506,7 +506,10 @@ mod tests {
         for bad in ["0", "soon", "3601"] {
             let ctx = Context::with_env([("AWS_CRED_SSO_LOGIN_TIMEOUT", bad)]);
             let err = Interactive::from_env(&ctx, false, false, false).unwrap_err();
-            assert_eq!(crate::error::classify(&err).0, crate::error::Exit::Usage);
+            assert_eq!(
+                crate::base::error::classify(&err).0,
+                crate::base::error::Exit::Usage
+            );
         }
     }
 }

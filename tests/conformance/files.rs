@@ -9,7 +9,7 @@
 //! that needs that).
 
 use crate::common::{self, Tally, label, str_at, string_map};
-use aws_cred::context::Context;
+use aws_cred::os::Context;
 use aws_cred::profile::{AwsFiles, Profiles};
 use serde_json::Value;
 use std::collections::BTreeSet;

@@ -4,8 +4,6 @@ use crate::aws::{self, Aws};
 use aws_credential_types::Credentials;
 use std::time::SystemTime;
 
-pub const PROVIDER: &str = "aws-cred";
-
 /// A role to assume, as a profile describes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoleRequest {
@@ -40,7 +38,7 @@ pub fn convert(
         .access_key_id(creds.access_key_id)
         .secret_access_key(creds.secret_access_key)
         .session_token(creds.session_token)
-        .provider_name(PROVIDER);
+        .provider_name(crate::base::PROVIDER);
     builder.set_expiry(SystemTime::try_from(creds.expiration).ok());
     builder.set_account_id(account_from_arn.and_then(account_of_arn).map(Into::into));
     builder.build()

@@ -1,6 +1,9 @@
 //! The process environment, read once. Everything below `main` asks the context, never
 //! `std::env`, so tests can run the same code against a fake environment.
 
+pub mod browser;
+pub mod fs;
+
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -8,7 +11,12 @@ use std::time::{Duration, SystemTime};
 
 /// Test-only switch: `AWS_CRED_TEST_NOW=<unix seconds>` freezes the clock, so recorded
 /// traffic (whose credentials expired long ago) can be replayed, as the SDKs' harnesses do.
+/// Like every `AWS_CRED_TEST_*` switch, only debug builds (what `cargo test` runs) honour it.
 pub const TEST_NOW_VAR: &str = "AWS_CRED_TEST_NOW";
+
+/// Whether `AWS_CRED_TEST_*` switches are honoured: in debug builds only, so a `cargo install`
+/// binary cannot be told to freeze its clock (and print expired keys) or redirect its traffic.
+pub const TEST_SWITCHES: bool = cfg!(debug_assertions);
 
 #[derive(Clone)]
 pub struct Context {
@@ -38,6 +46,7 @@ impl Context {
             .collect();
         let clock = env
             .get(TEST_NOW_VAR)
+            .filter(|_| TEST_SWITCHES)
             .and_then(|secs| secs.trim().parse::<u64>().ok())
             .and_then(|secs| SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs)));
         Context {
@@ -78,6 +87,11 @@ impl Context {
         self.raw_var(name)
             .map(str::trim)
             .filter(|value| !value.is_empty())
+    }
+
+    /// A test-only switch (`AWS_CRED_TEST_*`); always `None` in release builds.
+    pub fn test_switch(&self, name: &str) -> Option<&str> {
+        if TEST_SWITCHES { self.var(name) } else { None }
     }
 
     /// A boolean variable: `true` (any case) is true, anything else false.

@@ -1,9 +1,12 @@
 //! Building AWS SDK clients the same way for every service (region, endpoint overrides,
 //! timeouts, retries) and turning SDK errors into messages with a next step.
 
-use crate::context::Context;
-use crate::error::{Exit, Problem};
-use crate::http;
+pub mod http;
+pub mod http_insecure;
+pub mod sts;
+
+use crate::base::error::{Exit, Problem};
+use crate::os::Context;
 use crate::profile::Profiles;
 use aws_credential_types::Credentials;
 use aws_runtime::env_config::EnvConfigValue;
@@ -72,7 +75,8 @@ impl Aws {
             .map(|p| {
                 crate::profile::expand_home(p, ctx.home().as_deref()).unwrap_or_else(|| p.into())
             });
-        let settings = http::HttpSettings::load(ca_bundle.as_deref(), ctx.var(http::REDIRECT_VAR))?;
+        let settings =
+            http::HttpSettings::load(ca_bundle.as_deref(), ctx.test_switch(http::REDIRECT_VAR))?;
         let read_timeout = match ctx.var("AWS_CRED_READ_TIMEOUT") {
             None => Duration::from_secs(15),
             Some(text) => text
@@ -105,7 +109,7 @@ impl Aws {
             aws_http: if verify_tls {
                 http::aws_client(&settings)?
             } else {
-                http::redirected(crate::http_insecure::client(), &settings)
+                http::redirected(crate::aws::http_insecure::client(), &settings)
             },
             local_http: http::local_client(&settings)?,
             read_timeout,
@@ -252,7 +256,7 @@ where
             Problem::failure(format!(
                 "{operation}: {what} {}: {}",
                 target.describe(),
-                crate::error::causes(&err)
+                crate::base::error::causes(&err)
             ))
             .hint(network_hint())
         }
@@ -260,12 +264,12 @@ where
             "{operation}: {} sent a response that is not a valid {} answer: {}",
             target.describe(),
             target.service,
-            crate::error::causes(&err)
+            crate::base::error::causes(&err)
         ))
         .hint("check that the endpoint (AWS_ENDPOINT_URL*) points at the real service"),
         _ => Problem::failure(format!(
             "{operation} failed: {}",
-            crate::error::causes(&err)
+            crate::base::error::causes(&err)
         )),
     };
     anyhow::Error::new(problem)

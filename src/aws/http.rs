@@ -8,7 +8,7 @@
 //! `x-aws-cred-original-host` and the original scheme in `x-aws-cred-original-scheme`) so
 //! recorded traffic can be replayed whatever host it names.
 
-use crate::error::Problem;
+use crate::base::error::Problem;
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use aws_smithy_http_client::{Builder, Connector};

@@ -103,6 +103,15 @@ pub fn causes(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// The first line of an error's message (for traces and one-line causes).
+pub fn first_line(err: &anyhow::Error) -> String {
+    err.to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// Render an error for stderr: `error:`, one `caused by:` per cause, then a `hint:`.
 pub fn render(err: &anyhow::Error) -> String {
     let mut out = format!("error: {err}\n");

@@ -3,7 +3,7 @@
 //! browser can show a page to the person (an SSH session, no display) login uses the device
 //! code flow instead.
 
-use crate::context::Context;
+use crate::os::Context;
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

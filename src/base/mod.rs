@@ -1,0 +1,9 @@
+//! The lowest layer: what every other layer shares and nothing here imports from above.
+//! Times, secrets, errors and exit classes.
+
+pub mod error;
+pub mod secret;
+pub mod time;
+
+/// The provider name on every credential aws-cred makes.
+pub const PROVIDER: &str = "aws-cred";

@@ -1,0 +1,267 @@
+//! The layer rule of `src/lib.rs`, checked: a module may import (`crate::…`) only from layers
+//! below its own. Flows (one layer) do not import each other. A module missing from the table
+//! fails too, so a new module has to be given a place.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Top-level module → layer. Lower numbers are lower layers. Keep in step with `src/lib.rs`.
+const LAYERS: &[(&str, u8)] = &[
+    ("base", 0),
+    ("os", 1),
+    ("profile", 2),
+    ("cache", 3),
+    ("aws", 4),
+    // Flows: one folder per way of getting credentials. They never import the chain.
+    ("mfa", 5),
+    ("sso", 5),
+    ("cognito", 5),
+    ("login", 5),
+    ("keys", 5),
+    ("console", 5),
+    ("chain", 6),
+    ("output", 7),
+    ("settings", 8),
+    ("server", 9),
+    ("cli", 10),
+    ("commands", 11),
+];
+
+fn layer(module: &str) -> Option<u8> {
+    LAYERS
+        .iter()
+        .find(|(name, _)| *name == module)
+        .map(|(_, layer)| *layer)
+}
+
+/// The top-level module a source file belongs to (`src/chain/env.rs` → `chain`); `None` for the
+/// crate root files, which may use anything.
+fn module_of(relative: &Path) -> Option<String> {
+    let mut parts = relative.components();
+    let first = parts.next()?.as_os_str().to_str()?.to_string();
+    if parts.next().is_some() {
+        return Some(first);
+    }
+    let stem = first.strip_suffix(".rs")?;
+    (!matches!(stem, "lib" | "main")).then(|| stem.to_string())
+}
+
+/// Source text without comments and string literals, so neither can hide or fake an import.
+fn code_only(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 2;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                i += 1;
+                out.push_str("\"\"");
+            }
+            b'\'' if bytes.get(i + 2) == Some(&b'\'') => {
+                // A char literal such as '"' (lifetimes have no closing quote).
+                i += 3;
+            }
+            b'\'' if bytes.get(i + 1) == Some(&b'\\') => {
+                i += 2;
+                while i < bytes.len() && bytes[i] != b'\'' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            c => {
+                out.push(c as char);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Every top-level module named by a `crate::` path: `crate::a::b`, `crate::{a, b::c}`.
+fn imported_modules(code: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("crate::") {
+        let before = rest[..at].chars().next_back();
+        rest = &rest[at + "crate::".len()..];
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue; // `aws_cred_crate::` and the like
+        }
+        let rest_trim = rest.trim_start();
+        if let Some(group) = rest_trim.strip_prefix('{') {
+            let mut depth = 1;
+            let mut item = String::new();
+            let mut items = Vec::new();
+            for c in group.chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    ',' if depth == 1 => {
+                        items.push(std::mem::take(&mut item));
+                        continue;
+                    }
+                    _ => {}
+                }
+                if depth == 1 {
+                    item.push(c);
+                }
+            }
+            items.push(item);
+            for item in items {
+                let name: String = item
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() {
+                    found.push(name);
+                }
+            }
+        } else {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                found.push(name);
+            }
+        }
+    }
+    found
+}
+
+/// The rule for one file: each violation as a line.
+fn violations(relative: &Path, text: &str) -> Vec<String> {
+    let Some(module) = module_of(relative) else {
+        return Vec::new();
+    };
+    let Some(own) = layer(&module) else {
+        return vec![format!(
+            "{}: module `{module}` has no layer; add it to LAYERS in tests/architecture.rs and to the rule in src/lib.rs",
+            relative.display()
+        )];
+    };
+    let mut out = Vec::new();
+    for target in imported_modules(&code_only(text)) {
+        if target == module || matches!(target.as_str(), "self" | "super") {
+            continue;
+        }
+        match layer(&target) {
+            None => out.push(format!(
+                "{}: imports crate::{target}, which has no layer",
+                relative.display()
+            )),
+            Some(theirs) if theirs >= own => out.push(format!(
+                "{}: `{module}` (layer {own}) imports crate::{target} (layer {theirs}); a module may only import from lower layers",
+                relative.display()
+            )),
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("read src")
+        .map(|e| e.expect("dir entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn no_module_imports_from_a_layer_above_its_own() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(
+        files.len() > 20,
+        "found only {} files under src",
+        files.len()
+    );
+    let mut all = Vec::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for path in &files {
+        let relative = path.strip_prefix(&src).expect("under src");
+        if let Some(module) = module_of(relative) {
+            *seen.entry(module).or_default() += 1;
+        }
+        let text = std::fs::read_to_string(path).expect("read source");
+        all.extend(violations(relative, &text));
+    }
+    assert!(all.is_empty(), "layer violations:\n{}", all.join("\n"));
+    for must in ["base", "os", "chain", "commands"] {
+        assert!(seen.contains_key(must), "no files for module {must}");
+    }
+}
+
+#[test]
+fn the_checker_catches_upward_imports() {
+    let upward = violations(
+        Path::new("base/time.rs"),
+        "use crate::chain::Request;\nfn f() {}\n",
+    );
+    assert_eq!(upward.len(), 1, "{upward:?}");
+    let grouped = violations(
+        Path::new("mfa.rs"),
+        "use crate::{aws::Aws, chain::parse_time, sso::SsoConfig};\n",
+    );
+    assert_eq!(
+        grouped.len(),
+        2,
+        "chain (above) and sso (a sibling flow): {grouped:?}"
+    );
+    let inline = violations(
+        Path::new("sso/token.rs"),
+        "fn f() { crate::chain::first_line(&e); }\n",
+    );
+    assert_eq!(inline.len(), 1, "{inline:?}");
+    let unknown = violations(Path::new("newthing/mod.rs"), "");
+    assert_eq!(unknown.len(), 1, "{unknown:?}");
+}
+
+#[test]
+fn the_checker_allows_downward_imports_and_ignores_comments_and_strings() {
+    let ok = violations(
+        Path::new("commands/export.rs"),
+        "use crate::{chain, output::Format};\n// crate::commands is fine anyway\nlet s = \"crate::cli\";\n",
+    );
+    assert!(ok.is_empty(), "{ok:?}");
+    let hidden = violations(
+        Path::new("os/fs.rs"),
+        "// use crate::chain;\n/* crate::commands */\nlet s = \"crate::chain\";\n",
+    );
+    assert!(hidden.is_empty(), "{hidden:?}");
+    assert!(violations(Path::new("lib.rs"), "use crate::commands;").is_empty());
+}

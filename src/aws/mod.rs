@@ -39,6 +39,7 @@ impl Target {
 }
 
 /// Per-run settings shared by every SDK client.
+#[derive(Clone)]
 pub struct Aws {
     env: aws_types::os_shim_internal::Env,
     profiles: aws_config::profile::ProfileSet,

@@ -69,6 +69,17 @@ impl Setup {
         }
     }
 
+    /// A session over the chain that can be asked again and refreshes itself (the credential
+    /// server's source).
+    pub fn session(&self) -> chain::Session {
+        chain::Session::new(
+            self.ctx.clone(),
+            self.profiles.clone(),
+            self.aws.clone(),
+            self.region.as_ref().map(|r| r.name.clone()),
+        )
+    }
+
     /// Run the chain; with `explain`, print the trace on stderr whatever the outcome.
     pub async fn resolve(&self, explain: bool) -> anyhow::Result<Resolution> {
         let result = chain::resolve(&self.request()).await;

@@ -221,7 +221,7 @@ fn write_profile(
         force,
         lock_timeout: Duration::from_secs(10),
     })
-    .map_err(|err| Problem::failure(err.to_string()))?;
+    .map_err(writer::WriteError::into_problem)?;
     let until = crate::base::time::valid_until(setup.ctx.now(), creds);
     eprintln!(
         "wrote profile [{name}] to {}{until}{}",

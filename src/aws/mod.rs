@@ -214,6 +214,32 @@ client_builder!(
     "Cognito Identity Provider"
 );
 
+/// A failed AWS call, the one shape every flow uses: the service's exception name when it
+/// answered with one (so callers can react to `InvalidGrantException`, `UnauthorizedException`…)
+/// and the error to show (a [`Problem`] naming the operation and endpoint).
+#[derive(Debug)]
+pub struct ServiceError {
+    pub code: Option<String>,
+    pub error: anyhow::Error,
+}
+
+impl ServiceError {
+    /// A failure that is not a service's answer (a callback, a cache file, the network).
+    pub fn other(error: anyhow::Error) -> ServiceError {
+        ServiceError { code: None, error }
+    }
+
+    pub fn is(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+}
+
+impl From<ServiceError> for anyhow::Error {
+    fn from(e: ServiceError) -> Self {
+        e.error
+    }
+}
+
 /// The service error's code and message, if the service answered with one.
 pub fn error_code<E, R>(err: &SdkError<E, R>) -> Option<(&str, &str)>
 where

@@ -78,19 +78,20 @@ impl Aws {
             });
         let settings =
             http::HttpSettings::load(ca_bundle.as_deref(), ctx.test_switch(http::REDIRECT_VAR))?;
-        let read_timeout = match ctx.var("AWS_CRED_READ_TIMEOUT") {
-            None => Duration::from_secs(15),
-            Some(text) => text
-                .parse::<f64>()
-                .ok()
-                .filter(|s| s.is_finite() && *s > 0.0 && *s <= 600.0)
-                .map(Duration::from_secs_f64)
-                .ok_or_else(|| {
-                    Problem::usage(format!(
-                        "AWS_CRED_READ_TIMEOUT = {text:?} is not a number of seconds (0-600)"
-                    ))
-                })?,
-        };
+        let read_timeout = crate::settings::READ_TIMEOUT
+            .parse(
+                None,
+                ctx,
+                Some(profiles),
+                "a number of seconds (0-600)",
+                |text| {
+                    text.parse::<f64>()
+                        .ok()
+                        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 600.0)
+                        .map(Duration::from_secs_f64)
+                },
+            )?
+            .map_or(Duration::from_secs(15), |(timeout, _)| timeout);
         let env = ctx.sdk_env();
         // The variable wins over the profile; anything but `true` means off (the SDKs warn and
         // ignore values that are not booleans).

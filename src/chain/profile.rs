@@ -401,7 +401,7 @@ fn cached_mfa_session(
     };
     let cache = crate::mfa::cache(req.ctx)?;
     let key = crate::mfa::cache_key(long_term.credentials.access_key_id(), serial);
-    let margin = crate::mfa::margin(req.ctx, None)?;
+    let margin = crate::mfa::margin(req.ctx, req.profiles, None)?;
     Ok(
         crate::mfa::cached(&cache, &key, req.now(), margin).map(|(_, credentials)| Found {
             credentials,

@@ -45,7 +45,10 @@ pub fn refresh_due(obtained: SystemTime, expiry: Option<SystemTime>, now: System
     let Some(expiry) = expiry else {
         return false;
     };
-    let lifetime = expiry.duration_since(obtained).unwrap_or(Duration::ZERO);
+    let Ok(lifetime) = expiry.duration_since(obtained) else {
+        // Expired when obtained (a skewed clock): nothing to keep.
+        return true;
+    };
     let window = REFRESH_BEFORE.min(lifetime / REFRESH_FRACTION);
     match expiry.duration_since(now) {
         Ok(left) => left <= window,

@@ -17,6 +17,7 @@ use crate::os::Context;
 use crate::output::{self, Exports};
 use crate::profile::Profiles;
 use crate::profile::writer::{self, HeaderStyle, WriteRequest};
+use crate::settings;
 use std::io::Write;
 use std::time::Duration;
 
@@ -115,34 +116,15 @@ pub fn warn_if_expiring(setup: &Setup, creds: &aws_credential_types::Credentials
     }
 }
 
-/// `--region`, AWS_REGION, AWS_DEFAULT_REGION, then the profile's `region`.
+/// `--region`, AWS_REGION, AWS_DEFAULT_REGION, then the profile's `region`
+/// ([`settings::REGION`]).
 pub fn resolve_region(ctx: &Context, flag: Option<&str>, profiles: &Profiles) -> Option<Region> {
-    let region = |name: &str, source: String| {
-        Some(Region {
-            name: name.trim().to_string(),
-            source,
+    settings::REGION
+        .resolve(flag, ctx, Some(profiles))
+        .map(|found| Region {
+            name: found.value,
+            source: found.source.to_string(),
         })
-    };
-    if let Some(name) = flag.filter(|s| !s.trim().is_empty()) {
-        return region(name, "--region".into());
-    }
-    for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
-        if let Some(name) = ctx.var(var) {
-            return region(name, var.into());
-        }
-    }
-    let name = profiles
-        .set
-        .get("region")
-        .filter(|s| !s.trim().is_empty())?;
-    region(
-        name,
-        format!(
-            "profile {} in {}",
-            profiles.selected,
-            profiles.files.config.display()
-        ),
-    )
 }
 
 /// Write to stdout; a closed pipe (`| head`) is not an error worth a message.

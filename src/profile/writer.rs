@@ -236,7 +236,7 @@ pub enum WriteError {
 
     #[error(
         "profile [{profile}] in {} holds long-term access keys (aws_access_key_id without a \
-         session token); refusing to overwrite them",
+         session token); refusing to overwrite them without --force",
         .path.display()
     )]
     LongTermKeys { path: PathBuf, profile: String },

@@ -17,6 +17,7 @@ use crate::os::browser::{self, Browser};
 use crate::output::Format;
 use crate::sso::SsoConfig;
 use crate::sso::config::sso_of;
+use std::time::Duration;
 
 pub async fn run(setup: &Setup, args: &ConsoleArgs) -> anyhow::Result<()> {
     let place = place(args);
@@ -76,11 +77,16 @@ pub async fn run(setup: &Setup, args: &ConsoleArgs) -> anyhow::Result<()> {
         eprintln!("note: {note}");
     }
     let now = setup.ctx.now();
-    if let Some(expiry) = sign_in.credentials_expiry {
-        eprintln!(
-            "the credentials signed in with end {}",
+    match (sign_in.session_duration, sign_in.credentials_expiry) {
+        (Some(seconds), _) => eprintln!(
+            "the console session lasts until {} (--duration)",
+            crate::base::time::describe_expiry(now, now + Duration::from_secs(seconds.into()))
+        ),
+        (None, Some(expiry)) => eprintln!(
+            "the console session lasts as long as the credentials: until {}",
             crate::base::time::describe_expiry(now, expiry)
-        );
+        ),
+        (None, None) => {}
     }
     eprintln!(
         "the sign-in URL works once, for 15 minutes; it is a secret (anyone holding it is signed in as you)"

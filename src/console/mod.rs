@@ -205,8 +205,9 @@ pub struct Request<'a> {
 pub struct SignIn {
     pub url: Secret,
     pub notes: Vec<String>,
-    /// When the credentials federated end (for role-chained and federation-token sessions,
-    /// the console session ends then too).
+    /// The `SessionDuration` sent; without one the console session lasts as long as the
+    /// credentials federated, which end at `credentials_expiry`.
+    pub session_duration: Option<u32>,
     pub credentials_expiry: Option<std::time::SystemTime>,
 }
 
@@ -275,6 +276,7 @@ pub async fn sign_in(request: Request<'_>) -> anyhow::Result<SignIn> {
     Ok(SignIn {
         url,
         notes,
+        session_duration,
         credentials_expiry: credentials.expiry(),
     })
 }

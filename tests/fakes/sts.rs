@@ -29,6 +29,8 @@ struct Issued {
 
 pub struct FakeSts {
     pub http: FakeHttp,
+    /// Access key ids of role sessions assumed with another role's session (role chaining).
+    pub chained_roles: Arc<Mutex<Vec<String>>>,
 }
 
 fn error(status: u16, code: &str, message: &str) -> Response {
@@ -82,6 +84,8 @@ impl FakeSts {
     pub fn start(rules: StsRules) -> FakeSts {
         let issued: Arc<Mutex<HashMap<String, Issued>>> = Arc::default();
         let counter = Arc::new(AtomicUsize::new(0));
+        let chained_roles: Arc<Mutex<Vec<String>>> = Arc::default();
+        let chained = chained_roles.clone();
         let http = FakeHttp::new(move |req| {
             if rules.clock_skew {
                 return error(
@@ -200,6 +204,9 @@ impl FakeSts {
                     let role_name = role_arn.rsplit('/').next().unwrap_or("role").to_string();
                     let arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/{session}");
                     let akid = format!("ASIAROLE{n:012}");
+                    if caller.1 {
+                        chained.lock().unwrap().push(akid.clone());
+                    }
                     issued.insert(
                         akid.clone(),
                         Issued {
@@ -255,7 +262,10 @@ impl FakeSts {
                 ),
             }
         });
-        FakeSts { http }
+        FakeSts {
+            http,
+            chained_roles,
+        }
     }
 
     pub fn url(&self) -> String {

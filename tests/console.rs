@@ -210,6 +210,53 @@ fn role_profile_signs_in_with_the_role_session() {
 }
 
 #[test]
+fn web_identity_and_container_roles_sign_in_directly() {
+    let sb = Sandbox::new();
+    let sts = FakeSts::start(sts_rules());
+    let fed = federation_for(&sts);
+    let token = sb.write(
+        "token.jwt",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2ln\n",
+    );
+    let out = run(cmd(&sb, &fed)
+        .env("AWS_ENDPOINT_URL_STS", sts.url())
+        .env("AWS_WEB_IDENTITY_TOKEN_FILE", &token)
+        .env("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/WebRole")
+        .args(["console", "--print", "--duration", "43200"]));
+    accepted(&fed, &printed_url(&out));
+    assert_eq!(sts.actions(), ["AssumeRoleWithWebIdentity"]);
+    assert_eq!(fed.seen()[0].session_duration.as_deref(), Some("43200"));
+    assert_quiet_stderr(&out, &fed, &["rolesecret", "roletoken"]);
+
+    // A container role (ECS): a role session too.
+    let expiration = "2099-01-01T00:00:00Z";
+    let ecs = support::FakeHttp::new(move |_| {
+        support::Response::json(
+            200,
+            &format!(
+                r#"{{"AccessKeyId":"ASIAECS","SecretAccessKey":"ecs/secret","Token":"ecs+token","Expiration":"{expiration}"}}"#
+            ),
+        )
+    });
+    fed.know("ASIAECS", "ecs/secret", "ecs+token", Kind::Role);
+    let out = run(cmd(&sb, &fed)
+        .env(
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            format!("{}/creds", ecs.url()),
+        )
+        .args(["console", "--print", "--service", "ecs"]));
+    accepted(&fed, &printed_url(&out));
+    assert_eq!(fed.seen()[1].session["sessionId"], "ASIAECS");
+    assert!(
+        out.stderr_str()
+            .contains("role session: container endpoint"),
+        "{}",
+        out.stderr_str()
+    );
+    assert_quiet_stderr(&out, &fed, &["ecs/secret", "ecs+token"]);
+}
+
+#[test]
 fn role_chained_session_sends_no_session_duration_and_says_why() {
     let sb = sandbox();
     let sts = FakeSts::start(sts_rules());

@@ -836,3 +836,47 @@ fn cognito_identity_credentials_sign_in_at_moto() {
     );
     assert_quiet_stderr(&out, &fed, &[secret, token, password]);
 }
+
+#[test]
+fn a_failing_or_unreachable_sign_in_endpoint_is_reported_without_secrets() {
+    let sb = Sandbox::new();
+    let env_cmd = |endpoint: &str| {
+        let mut c = sb.cmd();
+        c.env("AWS_ENDPOINT_URL_SIGNIN", endpoint)
+            .env("AWS_CRED_READ_TIMEOUT", "5")
+            .env("AWS_ACCESS_KEY_ID", ENV_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", ENV_SECRET)
+            .env("AWS_SESSION_TOKEN", ENV_TOKEN)
+            .args(["console", "--print"]);
+        c
+    };
+    let no_secret = |out: &Output| {
+        assert!(out.stdout.is_empty());
+        let err = out.stderr_str();
+        for secret in [ENV_SECRET, ENV_TOKEN, "sessionKey", "Session="] {
+            assert!(!err.contains(secret), "stderr leaks {secret}:\n{err}");
+        }
+        err
+    };
+
+    // 5xx: retried, then reported.
+    let failing = support::FakeHttp::new(|_| support::Response::text(503, "slow down"));
+    let out = run(&mut env_cmd(&failing.url()));
+    out.assert_code(1);
+    let err = no_secret(&out);
+    assert!(err.contains("failed (HTTP 503)"), "{err}");
+    assert_eq!(failing.requests().len(), 3, "three attempts");
+
+    // 200 without a SigninToken: not a sign-in endpoint.
+    let odd = support::FakeHttp::new(|_| support::Response::json(200, "{}"));
+    let out = run(&mut env_cmd(&odd.url()));
+    out.assert_code(1);
+    assert!(no_secret(&out).contains("without a SigninToken"));
+
+    // Nothing listening.
+    let closed = format!("http://127.0.0.1:{}", support::free_port());
+    let out = run(&mut env_cmd(&closed));
+    out.assert_code(1);
+    let err = no_secret(&out);
+    assert!(err.contains("could not reach"), "{err}");
+}

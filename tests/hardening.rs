@@ -262,7 +262,14 @@ fn no_subcommand_prints_a_secret_to_stderr() {
             ],
             &["exec", "--profile", "admin", "--", "true"],
             &["console", "--profile", "base", "--print"],
-            &["console", "--profile", "admin", "--print", "--duration", "3600"],
+            &[
+                "console",
+                "--profile",
+                "admin",
+                "--print",
+                "--duration",
+                "3600",
+            ],
         ] {
             let out = run(sb
                 .cmd()

@@ -76,22 +76,27 @@ pub async fn run(setup: &Setup, args: &ConsoleArgs) -> anyhow::Result<()> {
     for note in &sign_in.notes {
         eprintln!("note: {note}");
     }
+    eprintln!("{}", how_long(setup, &sign_in));
+    eprintln!(
+        "the sign-in URL works for 15 minutes; it is a secret (anyone holding it is signed in as you)"
+    );
+    deliver(setup, args, &sign_in.url).await
+}
+
+/// How long the console session will last, for stderr.
+fn how_long(setup: &Setup, sign_in: &console::SignIn) -> String {
     let now = setup.ctx.now();
     match (sign_in.session_duration, sign_in.credentials_expiry) {
-        (Some(seconds), _) => eprintln!(
+        (Some(seconds), _) => format!(
             "the console session lasts until {} (--duration)",
             crate::base::time::describe_expiry(now, now + Duration::from_secs(seconds.into()))
         ),
-        (None, Some(expiry)) => eprintln!(
+        (None, Some(expiry)) => format!(
             "the console session lasts as long as the credentials: until {}",
             crate::base::time::describe_expiry(now, expiry)
         ),
-        (None, None) => {}
+        (None, None) => "the console session lasts as long as the credentials".to_string(),
     }
-    eprintln!(
-        "the sign-in URL works once, for 15 minutes; it is a secret (anyone holding it is signed in as you)"
-    );
-    deliver(setup, args, &sign_in.url).await
 }
 
 fn place(args: &ConsoleArgs) -> Place {

@@ -408,11 +408,16 @@ fn service_destination_and_region_make_the_url() {
 }
 
 #[test]
-fn partition_hosts_for_china_and_govcloud() {
+fn partition_hosts_for_china_and_govcloud_and_regional_sign_in() {
     let sb = Sandbox::new();
     let fed = FakeFederation::start();
     fed.know(ENV_KEY, ENV_SECRET, ENV_TOKEN, Kind::Role);
     for (region, signin, console) in [
+        (
+            "eu-west-1",
+            "eu-west-1.signin.aws.amazon.com",
+            "eu-west-1.console.aws.amazon.com",
+        ),
         ("cn-north-1", "signin.amazonaws.cn", "console.amazonaws.cn"),
         (
             "us-gov-west-1",
@@ -494,6 +499,12 @@ fn the_browser_gets_the_url_and_logout_first_goes_through_the_logout_url() {
         accepted(&fed, &login),
         "https://console.aws.amazon.com/console/home?region=us-east-1"
     );
+
+    // --help says the URL is a secret.
+    let help = sb.aws_cred(&["console", "--help"]);
+    help.assert_success();
+    assert!(help.stdout_str().contains("bearer credential"));
+    assert!(help.stdout_str().contains("--print"));
 
     // --no-browser: the URL on stdout, no browser started.
     let out = with_env_session(&sb, &fed, &["console", "--no-browser"]);

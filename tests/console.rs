@@ -846,6 +846,18 @@ fn cognito_identity_credentials_sign_in_at_moto() {
         out.stderr_str()
     );
     assert_quiet_stderr(&out, &fed, &[secret, token, password]);
+
+    // Guests of the identity pool (moto gives every identity the same keys).
+    let out = run(moto_cmd().args([
+        "console",
+        "--profile",
+        "myapp",
+        "--cognito-guest",
+        "--print",
+    ]));
+    accepted(&fed, &printed_url(&out));
+    assert_eq!(fed.seen().len(), 2);
+    assert_quiet_stderr(&out, &fed, &[secret, token]);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 pub mod http;
 pub mod http_insecure;
+pub mod plain;
 pub mod sts;
 
 use crate::base::error::{Exit, Problem};
@@ -20,6 +21,10 @@ use std::time::Duration;
 
 /// STS and friends need a region to sign; without one we use the global partition's default.
 pub const FALLBACK_REGION: &str = "us-east-1";
+
+/// The service id of AWS Sign-In (console federation): `AWS_ENDPOINT_URL_SIGNIN`, or
+/// `signin = endpoint_url = ...` in a `[services]` section.
+pub const SIGNIN_SERVICE_ID: &str = "Signin";
 
 /// What a client talks to, for messages.
 #[derive(Debug, Clone)]
@@ -379,6 +384,24 @@ mod tests {
         let aws = Aws::new(&ctx, &profiles).unwrap();
         assert_eq!(aws.endpoint_url("STS").as_deref(), Some("http://global"));
         assert_eq!(aws.endpoint_url("SSO OIDC").as_deref(), Some("http://oidc"));
+
+        // The console federation endpoint: service id "Signin".
+        let ctx = Context::with_env([("AWS_ENDPOINT_URL_SIGNIN", "http://127.0.0.1:9")]);
+        let aws = Aws::new(&ctx, &profiles).unwrap();
+        assert_eq!(
+            aws.endpoint_url(SIGNIN_SERVICE_ID).as_deref(),
+            Some("http://127.0.0.1:9")
+        );
+        let services = crate::profile::Profiles::from_text(
+            "[profile p]\nservices = local\n[services local]\nsignin =\n  endpoint_url = http://services-signin\n",
+            "",
+            "p",
+        );
+        let aws = Aws::new(&Context::with_env([]), &services).unwrap();
+        assert_eq!(
+            aws.endpoint_url(SIGNIN_SERVICE_ID).as_deref(),
+            Some("http://services-signin")
+        );
 
         let ctx = Context::with_env([
             ("AWS_ENDPOINT_URL", "http://global"),

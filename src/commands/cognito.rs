@@ -162,7 +162,54 @@ fn settings(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Settings> {
     })
 }
 
+/// What a Cognito sign-in gave: the identity pool's AWS credentials, the identity, the user's
+/// tokens (none for guests), and the region (`--region`, else the identity pool's).
+pub struct Obtained {
+    pub credentials: Credentials,
+    pub identity_id: String,
+    pub tokens: Option<Tokens>,
+    pub region: String,
+}
+
 pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
+    let Obtained {
+        credentials: creds,
+        identity_id,
+        tokens,
+        region,
+    } = obtain(setup, args).await?;
+    let mut extras = Vec::new();
+    if args.tokens {
+        if let Some(tokens) = &tokens {
+            extras.push(Extra {
+                variable: "COGNITO_ID_TOKEN",
+                json_key: "CognitoIdToken",
+                value: tokens.id_token.expose().to_string(),
+            });
+            extras.push(Extra {
+                variable: "COGNITO_ACCESS_TOKEN",
+                json_key: "CognitoAccessToken",
+                value: tokens.access_token.expose().to_string(),
+            });
+        }
+        extras.push(Extra {
+            variable: "COGNITO_IDENTITY_ID",
+            json_key: "CognitoIdentityId",
+            value: identity_id,
+        });
+    }
+    let exports = Exports {
+        credentials: &creds,
+        region: Some(&region),
+        unset_profile: true,
+        extras,
+    };
+    deliver(setup, (&args.output).into(), &exports)
+}
+
+/// Sign in (or reuse the cache) and get the identity pool's credentials: what `cognito`
+/// prints and what `console --cognito-user` federates.
+pub async fn obtain(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Obtained> {
     let settings = settings(setup, args)?;
     if args.client_secret.is_some() {
         eprintln!(
@@ -233,38 +280,17 @@ pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
     let (creds, identity_id) = (obtained.credentials, obtained.identity_id);
     let tokens = obtained.tokens.map(|(tokens, _)| tokens);
 
-    let mut extras = Vec::new();
-    if args.tokens {
-        if let Some(tokens) = &tokens {
-            extras.push(Extra {
-                variable: "COGNITO_ID_TOKEN",
-                json_key: "CognitoIdToken",
-                value: tokens.id_token.expose().to_string(),
-            });
-            extras.push(Extra {
-                variable: "COGNITO_ACCESS_TOKEN",
-                json_key: "CognitoAccessToken",
-                value: tokens.access_token.expose().to_string(),
-            });
-        }
-        extras.push(Extra {
-            variable: "COGNITO_IDENTITY_ID",
-            json_key: "CognitoIdentityId",
-            value: identity_id,
-        });
-    }
     let region = setup
         .region
         .as_ref()
-        .map(|r| r.name.as_str())
-        .unwrap_or(ipool.region.as_str());
-    let exports = Exports {
-        credentials: &creds,
-        region: Some(region),
-        unset_profile: true,
-        extras,
-    };
-    deliver(setup, (&args.output).into(), &exports)
+        .map(|r| r.name.clone())
+        .unwrap_or_else(|| ipool.region.clone());
+    Ok(Obtained {
+        credentials: creds,
+        identity_id,
+        tokens,
+        region,
+    })
 }
 
 fn describe_credentials(setup: &Setup, creds: &Credentials, reused: bool) -> String {

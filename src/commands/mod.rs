@@ -2,6 +2,7 @@
 //! only through [`deliver`] / [`emit`].
 
 pub mod cognito;
+pub mod console;
 pub mod exec;
 pub mod export;
 pub mod mfa;

@@ -226,6 +226,22 @@ pub fn explain(code: &str, message: &str, serial: &Serial) -> Option<Problem> {
     None
 }
 
+/// The serial configured for a profile (or its `-long-term` twin).
+pub fn profile_serial(profiles: &crate::profile::Profiles, name: &str) -> Option<Serial> {
+    for holder in [
+        name.to_string(),
+        crate::profile::long_term::long_term_name(name),
+    ] {
+        if let Some(value) = profiles.get(&holder, "mfa_serial") {
+            return Some(Serial {
+                value: value.trim().to_string(),
+                origin: format!("mfa_serial of profile {holder}"),
+            });
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,20 +316,4 @@ mod tests {
         assert!(cached(&cache, "k", now, DEFAULT_MARGIN).is_none());
         assert!(cached(&cache, "k", now, Duration::ZERO).is_some());
     }
-}
-
-/// The serial configured for a profile (or its `-long-term` twin).
-pub fn profile_serial(profiles: &crate::profile::Profiles, name: &str) -> Option<Serial> {
-    for holder in [
-        name.to_string(),
-        crate::profile::long_term::long_term_name(name),
-    ] {
-        if let Some(value) = profiles.get(&holder, "mfa_serial") {
-            return Some(Serial {
-                value: value.trim().to_string(),
-                origin: format!("mfa_serial of profile {holder}"),
-            });
-        }
-    }
-    None
 }

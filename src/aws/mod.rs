@@ -6,6 +6,7 @@ pub mod http_insecure;
 pub mod sts;
 
 use crate::base::error::{Exit, Problem};
+use crate::base::text::escape;
 use crate::os::Context;
 use crate::profile::Profiles;
 use aws_credential_types::Credentials;
@@ -15,6 +16,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
+use std::borrow::Cow;
 use std::fmt::Debug;
 use std::time::Duration;
 
@@ -213,15 +215,19 @@ client_builder!(
     "Cognito Identity Provider"
 );
 
-/// The service error's code and message, if the service answered with one.
-pub fn error_code<E, R>(err: &SdkError<E, R>) -> Option<(&str, &str)>
+/// The service error's code and message, if the service answered with one. Both are escaped
+/// for a terminal (control and bidi characters, line breaks included): a server's text.
+pub fn error_code<E, R>(err: &SdkError<E, R>) -> Option<(Cow<'_, str>, Cow<'_, str>)>
 where
     E: ProvideErrorMetadata,
 {
     match err {
         SdkError::ServiceError(service) => {
             let e = service.err();
-            Some((e.code().unwrap_or("Unknown"), e.message().unwrap_or("")))
+            Some((
+                escape(e.code().unwrap_or("Unknown")),
+                escape(e.message().unwrap_or("")),
+            ))
         }
         _ => None,
     }
@@ -236,8 +242,8 @@ where
 {
     let problem = match &err {
         SdkError::ServiceError(_) => {
-            let (code, message) = error_code(&err).unwrap_or(("Unknown", ""));
-            let (exit, hint) = hint_for(code, message);
+            let (code, message) = error_code(&err).unwrap_or(("Unknown".into(), "".into()));
+            let (exit, hint) = hint_for(&code, &message);
             let mut p = Problem::new(exit, format!("{operation} failed: {code}: {message}"));
             p.hint = hint;
             p

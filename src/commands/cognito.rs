@@ -4,6 +4,7 @@
 use super::{Setup, deliver};
 use crate::base::error::Problem;
 use crate::base::secret::Secret;
+use crate::base::text::escape;
 use crate::cli::CognitoArgs;
 use crate::cognito::identity_pool::{self, CredentialsError, IdentityPool, Login};
 use crate::cognito::user_pool::{self, Flow, PoolClient, SignIn};
@@ -284,8 +285,9 @@ pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
                 identity_credentials(setup, &request, &mut entry).await?;
             cache.write(&key, &entry)?;
             eprintln!(
-                "Cognito guest identity {identity_id} (identity pool {}){}",
-                ipool.id,
+                "Cognito guest identity {} (identity pool {}){}",
+                escape(&identity_id),
+                escape(&ipool.id),
                 describe_credentials(setup, &creds, reused)
             );
             (creds, identity_id, None)
@@ -350,12 +352,16 @@ pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
                 })
                 .unwrap_or_default();
             eprintln!(
-                "Cognito user {username} (user pool {}): {how}{token_until}",
-                pool.user_pool_id
+                "Cognito user {} (user pool {}): {how}{token_until}",
+                escape(username),
+                escape(&pool.user_pool_id)
             );
             eprintln!(
-                "identity {identity_id}{}{}",
-                role_arn.map(|r| format!(", role {r}")).unwrap_or_default(),
+                "identity {}{}{}",
+                escape(&identity_id),
+                role_arn
+                    .map(|r| format!(", role {}", escape(r)))
+                    .unwrap_or_default(),
                 describe_credentials(setup, &creds, reused)
             );
             (creds, identity_id, Some(tokens))

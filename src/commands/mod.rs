@@ -11,6 +11,7 @@ pub mod whoami;
 
 use crate::aws::Aws;
 use crate::base::error::Problem;
+use crate::base::text::escape;
 use crate::chain::{self, ChainFailure, Resolution};
 use crate::cli::{GlobalArgs, OutputArgs};
 use crate::os::Context;
@@ -79,12 +80,12 @@ impl Setup {
             };
             eprintln!(
                 "credential chain (profile {} from {}):\n{}",
-                self.profiles.selected,
+                escape(&self.profiles.selected),
                 self.profiles.selection.describe(),
                 trace.render().trim_end()
             );
             if let Some(region) = &self.region {
-                eprintln!("region: {} (from {})", region.name, region.source);
+                eprintln!("region: {} (from {})", escape(&region.name), region.source);
             }
         }
         result.map_err(|failure| failure.error)

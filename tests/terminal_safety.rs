@@ -143,3 +143,39 @@ fn a_role_arn_with_escape_sequences_in_the_config_is_escaped_in_messages() {
         "{err}"
     );
 }
+
+#[test]
+fn secrets_starting_with_a_hyphen_are_never_repeated_by_an_error() {
+    // issue 11 item 17: `--new-password --SECRET` printed the secret in clap's error.
+    let sb = Sandbox::new();
+    for args in [
+        &["cognito", "--user", "alice", "--new-password", "--SECRET-1"][..],
+        &["cognito", "--user", "alice", "--client-secret", "-SECRET-2"],
+        &[
+            "cognito",
+            "--unauthenticated",
+            "--new-password",
+            "--SECRET-3",
+        ],
+        &["cognito", "--new-password", "--SECRET-4", "--bogus"],
+        &[
+            "cognito",
+            "--user",
+            "a",
+            "--new-password",
+            "--SECRET-5",
+            "--new-password",
+            "x",
+        ],
+        &["cognito", "--client-secret=--SECRET-6", "--user"],
+    ] {
+        let out = run(sb.cmd().args(args));
+        assert_ne!(out.code(), Some(0), "{args:?}");
+        assert_eq!(out.code(), Some(2), "{args:?}: {}", out.stderr_str());
+        let err = out.stderr_str();
+        assert!(
+            !err.contains("SECRET"),
+            "{args:?} repeats the secret:\n{err}"
+        );
+    }
+}

@@ -179,3 +179,24 @@ fn secrets_starting_with_a_hyphen_are_never_repeated_by_an_error() {
         );
     }
 }
+
+#[test]
+fn export_unset_needs_no_configuration() {
+    // issue 11 item 18: a malformed config file made `export --unset` fail.
+    let sb = Sandbox::new();
+    sb.write_config("[profile broken\nregion = \u{1b}\n= nothing\n");
+    sb.write_credentials("[[[\n");
+    let out = run(sb
+        .cmd()
+        .env("AWS_PROFILE", "does-not-exist")
+        .args(["export", "--unset"]));
+    out.assert_success();
+    let text = out.stdout_str();
+    assert!(text.contains("unset AWS_ACCESS_KEY_ID\n"), "{text}");
+    assert!(text.contains("unset AWS_SESSION_TOKEN\n"), "{text}");
+    assert!(out.stderr_str().is_empty(), "{}", out.stderr_str());
+    // The same for another format.
+    let out = run(sb.cmd().args(["export", "--unset", "--format", "fish"]));
+    out.assert_success();
+    assert!(out.stdout_str().contains("AWS_ACCESS_KEY_ID"));
+}

@@ -93,10 +93,21 @@ pub fn classify(err: &anyhow::Error) -> (Exit, Option<&str>) {
 /// of `DisplayErrorContext`, which appends Debug output. Sources quote servers and files, so
 /// each part is escaped for a terminal ([`escape`], line breaks included).
 pub fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    causes_with(err, |text| escape(text).into_owned())
+}
+
+/// [`causes`] for a local parser whose messages span lines by design (aws-config's profile
+/// parser names the file and line, then the problem on the next): line breaks stay, every
+/// other control character is escaped.
+pub fn causes_keeping_lines(err: &(dyn std::error::Error + 'static)) -> String {
+    causes_with(err, |text| escape_lines(text).into_owned())
+}
+
+fn causes_with(err: &(dyn std::error::Error + 'static), clean: impl Fn(&str) -> String) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(err);
     while let Some(e) = next {
-        let text = escape(&e.to_string()).into_owned();
+        let text = clean(&e.to_string());
         if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }

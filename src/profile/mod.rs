@@ -125,7 +125,7 @@ impl Profiles {
             )
             .await
             .map_err(|err| {
-                Problem::usage(crate::base::error::causes(&err)).hint(
+                Problem::usage(crate::base::error::causes_keeping_lines(&err)).hint(
                     "fix the line named above; `aws configure list` shows how the AWS CLI reads it",
                 )
             })?
@@ -156,7 +156,7 @@ impl Profiles {
             Some(Cow::Owned(selected.to_string())),
         )
         .await
-        .map_err(|err| Problem::usage(crate::base::error::causes(&err)))?;
+        .map_err(|err| Problem::usage(crate::base::error::causes_keeping_lines(&err)))?;
         Ok(Profiles {
             files: AwsFiles {
                 config: PathBuf::from("/home/.aws/config"),

@@ -1332,3 +1332,56 @@ fn a_denied_sign_in_says_what_happened_and_escapes_the_description() {
     assert!(!err.lines().any(|l| l.starts_with("hint: run rm")), "{err}");
     assert_eq!(fake.calls("CreateToken"), 0);
 }
+
+#[test]
+fn the_device_flow_opens_only_https_or_loopback_pages() {
+    // issue 11 item 14: `verificationUriComplete` was opened as given (file://, smb://, ...).
+    let sb = sandbox();
+    let Some(browser) = FakeBrowser::new(&sb) else {
+        return;
+    };
+    let fake = FakeSso::start(SsoRules {
+        verification_uri_complete: Some("file:///etc/shadow"),
+        ..Default::default()
+    });
+    let out = run(browser
+        .apply(&mut cmd(&sb, &fake))
+        .env("FAKE_BROWSER_MODE", "ignore")
+        .args(["sso-login", "--profile", "dev", "--use-device-code"]));
+    out.assert_success();
+    let err = out.stderr_str();
+    assert!(err.contains("not using the sign-in link"), "{err}");
+    assert!(err.contains("file:"), "{err}");
+    // The browser command runs detached: give it a moment to log its visit.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while browser.visits().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        browser.visits(),
+        vec![format!("{}/device", fake.url())],
+        "{err}"
+    );
+
+    // Nothing safe to open: a clear error, no browser.
+    let sb = sandbox();
+    let Some(browser) = FakeBrowser::new(&sb) else {
+        return;
+    };
+    let fake = FakeSso::start(SsoRules {
+        verification_uri: Some("x-custom-handler://run?cmd=sh"),
+        verification_uri_complete: Some("smb://evil/share"),
+        ..Default::default()
+    });
+    let out = run(browser
+        .apply(&mut cmd(&sb, &fake))
+        .env("FAKE_BROWSER_MODE", "ignore")
+        .args(["sso-login", "--profile", "dev", "--use-device-code"]));
+    out.assert_code(1);
+    let err = out.stderr_str();
+    assert!(err.contains("will not open"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(browser.visits().is_empty());
+    assert_eq!(fake.calls("CreateToken"), 0);
+}

@@ -508,6 +508,30 @@ fn capitalized(text: &str) -> String {
     }
 }
 
+/// The device flow's page: `verificationUriComplete` (the code filled in), else
+/// `verificationUri`, whichever the browser may open (https://; see [`browser::check_url`]).
+fn device_url(device: &oidc::DeviceAuthorization) -> anyhow::Result<&str> {
+    let complete = device.verification_uri_complete.as_deref();
+    if let Some(url) = complete {
+        match browser::check_url(url) {
+            Ok(()) => return Ok(url),
+            Err(why) => eprintln!(
+                "warning: not using the sign-in link IAM Identity Center sent ({}): {why}",
+                escape(url)
+            ),
+        }
+    }
+    let url = device.verification_uri.as_str();
+    browser::check_url(url).map_err(|why| {
+        Problem::failure(format!(
+            "IAM Identity Center sent a sign-in page that aws-cred will not open or show ({}): {why}",
+            escape(url)
+        ))
+        .hint("check sso_region and AWS_ENDPOINT_URL_SSO_OIDC: the real service sends https:// pages")
+    })?;
+    Ok(url)
+}
+
 async fn device_flow(
     ctx: &Context,
     oidc: &Oidc,
@@ -519,14 +543,12 @@ async fn device_flow(
     let device = oidc
         .start_device_authorization(registration, &config.start_url)
         .await?;
-    let url = device
-        .verification_uri_complete
-        .clone()
-        .unwrap_or_else(|| device.verification_uri.clone());
+    let url = device_url(&device).map_err(Failure::other)?.to_string();
     eprintln!(
-        "To sign in to {}, open this URL on any device:\n\n  {url}\n\nand check that the page shows this code: {}\n",
+        "To sign in to {}, open this URL on any device:\n\n  {}\n\nand check that the page shows this code: {}\n",
         config.describe(),
-        device.user_code
+        escape(&url),
+        escape(&device.user_code)
     );
     show_and_open(interactive, &url).await;
     let deadline = if device.expires_in.is_zero() {

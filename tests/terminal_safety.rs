@@ -200,3 +200,81 @@ fn export_unset_needs_no_configuration() {
     out.assert_success();
     assert!(out.stdout_str().contains("AWS_ACCESS_KEY_ID"));
 }
+
+/// Runs aws-cred on a pseudo-terminal (its controlling terminal), waits for the password
+/// prompt, checks that echo is off, sends `signal`, and prints `exit=<code> echo=<0|1>` after
+/// the process ended: whether the terminal's echo is back on.
+const PTY_SCRIPT: &str = r#"
+import fcntl, os, select, signal, subprocess, sys, termios, time
+master, slave = os.openpty()
+def child_setup():
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+proc = subprocess.Popen(sys.argv[2:], stdin=slave, stdout=slave, stderr=slave,
+                        preexec_fn=child_setup, close_fds=True)
+seen, deadline = b"", time.time() + 20
+while b"Password for" not in seen and time.time() < deadline and proc.poll() is None:
+    ready, _, _ = select.select([master], [], [], 0.2)
+    if ready:
+        seen += os.read(master, 4096)
+if b"Password for" not in seen:
+    proc.kill()
+    sys.exit("no prompt: %r" % seen)
+echo_during = bool(termios.tcgetattr(slave)[3] & termios.ECHO)
+proc.send_signal(int(sys.argv[1]))
+try:
+    code = proc.wait(timeout=10)
+except subprocess.TimeoutExpired:
+    proc.kill()
+    sys.exit("did not exit after the signal")
+echo_after = bool(termios.tcgetattr(slave)[3] & termios.ECHO)
+print("during=%d exit=%d echo=%d" % (echo_during, code, echo_after))
+"#;
+
+#[test]
+fn a_signal_during_a_password_prompt_restores_the_terminal_echo() {
+    // issue 11 item 16: SIGTERM/SIGHUP during a password prompt left echo off.
+    let Some(python) = support::find_program("python3") else {
+        eprintln!("skipping: python3 not found");
+        return;
+    };
+    let sb = Sandbox::new();
+    for (signal, code) in [(15, 143), (1, 129), (2, 130)] {
+        // The sandbox's environment, with python (which runs aws-cred on a pty) as the program.
+        let aws_cred = sb.cmd();
+        let mut cmd = std::process::Command::new(&python);
+        cmd.env_clear();
+        for (k, v) in aws_cred.get_envs() {
+            if let Some(v) = v {
+                cmd.env(k, v);
+            }
+        }
+        cmd.current_dir(sb.home())
+            .stdin(std::process::Stdio::null())
+            .arg("-c")
+            .arg(PTY_SCRIPT)
+            .arg(signal.to_string())
+            .args([
+                env!("CARGO_BIN_EXE_aws-cred"),
+                "cognito",
+                "--user",
+                "alice",
+                "--user-pool-id",
+                "us-east-1_AbCdEf123",
+                "--client-id",
+                "1example23456789",
+                "--identity-pool-id",
+                "us-east-1:1f392b6a-751d-4760-8849-5924149f8e67",
+                "--region",
+                "us-east-1",
+            ]);
+        let out = run(&mut cmd);
+        out.assert_success();
+        assert_eq!(
+            out.stdout_str().trim(),
+            format!("during=0 exit={code} echo=1"),
+            "signal {signal}: {}",
+            out.stderr_str()
+        );
+    }
+}

@@ -18,8 +18,12 @@ pub enum Exit {
     NoCredentials,
     /// Credentials exist but have expired (MFA session, SSO token, exported keys).
     Expired,
-    /// Interrupted by Ctrl-C.
+    /// Interrupted by Ctrl-C (SIGINT).
     Interrupted,
+    /// Ended by SIGHUP (the terminal went away): 128 + 1.
+    HungUp,
+    /// Ended by SIGTERM: 128 + 15.
+    Terminated,
     /// `exec`: the command could not be run (as shells report it).
     CannotExecute,
     /// `exec`: the command was not found.
@@ -34,6 +38,8 @@ impl Exit {
             Exit::NoCredentials => 3,
             Exit::Expired => 4,
             Exit::Interrupted => 130,
+            Exit::HungUp => 129,
+            Exit::Terminated => 143,
             Exit::CannotExecute => 126,
             Exit::CommandNotFound => 127,
         }

@@ -278,3 +278,95 @@ fn a_signal_during_a_password_prompt_restores_the_terminal_echo() {
         );
     }
 }
+
+fn bytes(b: &[u8]) -> std::ffi::OsString {
+    use std::os::unix::ffi::OsStringExt;
+    std::ffi::OsString::from_vec(b.to_vec())
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn a_profile_name_that_is_not_utf8_is_a_usage_error() {
+    // issue 11 item 13: AWS_PROFILE=$'prod\xff' exported [default]'s keys with exit 0.
+    let sb = Sandbox::new();
+    static_profile(&sb);
+    for var in ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"] {
+        let out = run(sb.cmd().env(var, bytes(b"prod\xff")).args(["export"]));
+        out.assert_code(2);
+        assert!(out.stdout.is_empty(), "{}", out.stdout_str());
+        let err = out.stderr_str();
+        assert!(err.contains(var) && err.contains("UTF-8"), "{err}");
+        assert!(err.contains("hint:"), "{err}");
+    }
+    // Key variables too: never a silent fall-through to another identity.
+    let out = run(sb
+        .cmd()
+        .env("AWS_ACCESS_KEY_ID", bytes(b"AKIA\xff"))
+        .env("AWS_SECRET_ACCESS_KEY", "s")
+        .args(["export"]));
+    out.assert_code(2);
+    assert!(out.stderr_str().contains("AWS_ACCESS_KEY_ID"));
+}
+
+#[test]
+fn a_file_variable_that_is_not_utf8_is_used_as_a_path() {
+    // issue 11 item 13: a non-UTF-8 AWS_SHARED_CREDENTIALS_FILE wrote into ~/.aws/credentials.
+    use std::os::unix::ffi::OsStrExt;
+    let sb = Sandbox::new();
+    let mut path = sb.root().as_os_str().as_bytes().to_vec();
+    path.extend_from_slice(b"/creds-\xff");
+    let path = std::path::PathBuf::from(bytes(&path));
+    let out = run(sb
+        .cmd()
+        .env("AWS_SHARED_CREDENTIALS_FILE", &path)
+        .env("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .args(["export", "--write-profile", "w"]));
+    out.assert_success();
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        written.contains("[w]") && written.contains("AKIAEXAMPLE"),
+        "{written}"
+    );
+    assert!(
+        !sb.credentials_path().exists(),
+        "~/.aws/credentials untouched"
+    );
+    // And read from there.
+    let out =
+        run(sb
+            .cmd()
+            .env("AWS_SHARED_CREDENTIALS_FILE", &path)
+            .args(["export", "--profile", "w"]));
+    out.assert_success();
+    assert!(out.stdout_str().contains("AKIAEXAMPLE"));
+}
+
+#[test]
+fn exec_passes_every_variable_through_unchanged() {
+    // issue 11 item 13: `exec` dropped variables that are not UTF-8.
+    let sb = Sandbox::new();
+    let out = run(sb
+        .cmd()
+        .env("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("WEIRD_VALUE", bytes(b"ab\xff\xfecd"))
+        .env(bytes(b"WEIRD_NAME_\xff"), "1")
+        .args(["exec", "--", "env"]));
+    out.assert_success();
+    let lines = [b"\n", out.stdout.as_slice()].concat();
+    assert!(
+        contains(&lines, b"\nWEIRD_VALUE=ab\xff\xfecd\n"),
+        "{}",
+        out.stdout_str()
+    );
+    assert!(
+        contains(&lines, b"\nWEIRD_NAME_\xff=1\n"),
+        "{}",
+        out.stdout_str()
+    );
+    assert!(contains(&lines, b"\nAWS_ACCESS_KEY_ID=AKIAEXAMPLE\n"));
+}

@@ -70,13 +70,21 @@ impl Aws {
                 .set
                 .get("ignore_configured_endpoint_urls")
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-        let ca_bundle = ctx
-            .var("AWS_CA_BUNDLE")
-            .or_else(|| profiles.set.get("ca_bundle").map(str::trim))
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                crate::profile::expand_home(p, ctx.home().as_deref()).unwrap_or_else(|| p.into())
-            });
+        // The variable is a path in any encoding; the profile key is text.
+        let home = ctx.home();
+        let ca_bundle = match ctx.path_var("AWS_CA_BUNDLE") {
+            Some(path) => {
+                Some(crate::profile::expand_home_path(&path, home.as_deref()).unwrap_or(path))
+            }
+            None => profiles
+                .set
+                .get("ca_bundle")
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    crate::profile::expand_home(p, home.as_deref()).unwrap_or_else(|| p.into())
+                }),
+        };
         let settings =
             http::HttpSettings::load(ca_bundle.as_deref(), ctx.test_switch(http::REDIRECT_VAR))?;
         let read_timeout = match ctx.var("AWS_CRED_READ_TIMEOUT") {

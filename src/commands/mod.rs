@@ -44,6 +44,14 @@ impl Setup {
             return Err(Problem::usage("--profile needs a name").into());
         }
         let profiles = Profiles::load(&ctx, global.profile.as_deref()).await?;
+        // A region variable that is not UTF-8 is an error, not a silent fallback.
+        if global.region.is_none() {
+            for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
+                if ctx.text_var(var)?.is_some() {
+                    break;
+                }
+            }
+        }
         let region = resolve_region(&ctx, global.region.as_deref(), &profiles);
         if global.no_verify_ssl {
             eprintln!(

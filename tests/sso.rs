@@ -297,48 +297,8 @@ fn auth_code_login_opens_the_browser_caches_like_the_cli_and_exports_role_creden
 fn no_browser_prints_the_url_and_following_it_completes_the_login() {
     let sb = sandbox();
     let fake = FakeSso::start(SsoRules::default());
-    let mut child = cmd(&sb, &fake)
-        .args([
-            "sso-login",
-            "--profile",
-            "dev",
-            "--no-browser",
-            "--format",
-            "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line.clone());
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    let out_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let url = loop {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("aws-cred printed the authorize URL within 30 s");
-        if let Some(url) = line
-            .trim()
-            .strip_prefix(&format!("{}/authorize?", fake.url()))
-        {
-            break format!("{}/authorize?{url}", fake.url());
-        }
-    };
+    let login = PendingLogin::start(&sb, &fake, &["--format", "json"]);
+    let url = login.url.clone();
     // Be the browser: the authorize page redirects to the loopback callback.
     let answer = http_request("GET", &url, &[], b"").unwrap();
     assert_eq!(answer.status, 302, "{}", answer.body_str());
@@ -348,19 +308,7 @@ fn no_browser_prints_the_url_and_following_it_completes_the_login() {
     assert_eq!(page.status, 200);
     assert!(page.body_str().contains("close this tab"));
 
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("aws-cred did not finish after the callback");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let err = reader.join().unwrap();
-    let stdout = out_reader.join().unwrap();
+    let (status, err, stdout) = login.finish(Duration::from_secs(30));
     assert!(status.success(), "{err}");
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(doc["Version"], 1);
@@ -1122,9 +1070,10 @@ struct PendingLogin {
 }
 
 impl PendingLogin {
-    fn start(sb: &Sandbox, fake: &FakeSso) -> PendingLogin {
+    fn start(sb: &Sandbox, fake: &FakeSso, extra: &[&str]) -> PendingLogin {
         let mut child = cmd(sb, fake)
             .args(["sso-login", "--profile", "dev", "--no-browser"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -1178,8 +1127,8 @@ impl PendingLogin {
         self.param("redirect_uri")
     }
 
-    /// Wait (bounded) for the exit: (exit code, stderr, stdout).
-    fn finish(mut self, within: Duration) -> (Option<i32>, String, String) {
+    /// Wait (bounded) for the exit: (status, stderr, stdout).
+    fn finish(mut self, within: Duration) -> (std::process::ExitStatus, String, String) {
         let deadline = Instant::now() + within;
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -1193,7 +1142,7 @@ impl PendingLogin {
             std::thread::sleep(Duration::from_millis(10));
         };
         (
-            status.code(),
+            status,
             self.stderr.join().unwrap(),
             self.stdout.join().unwrap(),
         )
@@ -1205,7 +1154,7 @@ fn an_idle_connection_to_the_callback_does_not_delay_the_login() {
     // issue 11 item 19: a browser's spare pre-connected socket stalled the login for 10 s.
     let sb = sandbox();
     let fake = FakeSso::start(SsoRules::default());
-    let login = PendingLogin::start(&sb, &fake);
+    let login = PendingLogin::start(&sb, &fake, &[]);
     let port = login
         .redirect_uri()
         .strip_prefix("http://127.0.0.1:")
@@ -1220,8 +1169,8 @@ fn an_idle_connection_to_the_callback_does_not_delay_the_login() {
     let page = http_request("GET", answer.header("location").unwrap(), &[], b"").unwrap();
     assert_eq!(page.status, 200, "{}", page.body_str());
     assert!(page.body_str().contains("close this tab"));
-    let (code, err, _) = login.finish(Duration::from_secs(20));
-    assert_eq!(code, Some(0), "{err}");
+    let (status, err, _) = login.finish(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0), "{err}");
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "the login took {:?}",
@@ -1234,7 +1183,7 @@ fn junk_and_wrong_state_requests_are_ignored_until_the_right_answer() {
     // issue 11 item 15: any local user could abort a login with `?state=wrong`.
     let sb = sandbox();
     let fake = FakeSso::start(SsoRules::default());
-    let login = PendingLogin::start(&sb, &fake);
+    let login = PendingLogin::start(&sb, &fake, &[]);
     let callback = login.redirect_uri();
     let base = callback.trim_end_matches("/oauth/callback").to_string();
     let wrong = http_request(
@@ -1260,22 +1209,14 @@ fn junk_and_wrong_state_requests_are_ignored_until_the_right_answer() {
     assert_eq!(answer.status, 302, "{}", answer.body_str());
     let page = http_request("GET", answer.header("location").unwrap(), &[], b"").unwrap();
     assert_eq!(page.status, 200, "{}", page.body_str());
-    let (code, err, stdout) = login.finish(Duration::from_secs(20));
-    assert_eq!(code, Some(0), "{err}");
+    let (status, err, stdout) = login.finish(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0), "{err}");
     assert!(
-        exported_text(&stdout, "AWS_ACCESS_KEY_ID").is_some(),
+        stdout.contains("export AWS_ACCESS_KEY_ID='ASIAFAKE"),
         "{stdout}"
     );
     assert_eq!(fake.calls("CreateToken:authorization_code"), 1);
     assert!(sb.path(TOKEN_FILE).exists());
-}
-
-fn exported_text(stdout: &str, name: &str) -> Option<String> {
-    let prefix = format!("export {name}='");
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map(|v| v.trim_end_matches('\'').to_string())
 }
 
 #[test]
@@ -1286,7 +1227,7 @@ fn the_browser_page_tells_the_outcome_of_the_code_exchange() {
         reject_codes: true,
         ..Default::default()
     });
-    let login = PendingLogin::start(&sb, &fake);
+    let login = PendingLogin::start(&sb, &fake, &[]);
     let answer = http_request("GET", &login.url, &[], b"").unwrap();
     assert_eq!(answer.status, 302, "{}", answer.body_str());
     let page = http_request("GET", answer.header("location").unwrap(), &[], b"").unwrap();
@@ -1295,8 +1236,8 @@ fn the_browser_page_tells_the_outcome_of_the_code_exchange() {
     assert!(!body.contains("close this tab"), "{body}");
     assert!(body.contains("InvalidGrantException"), "{body}");
     assert!(body.contains("terminal"), "{body}");
-    let (code, err, _) = login.finish(Duration::from_secs(20));
-    assert_eq!(code, Some(4), "{err}");
+    let (status, err, _) = login.finish(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(4), "{err}");
     assert!(err.contains("InvalidGrantException"), "{err}");
     assert!(!sb.path(TOKEN_FILE).exists());
 }
@@ -1307,7 +1248,7 @@ fn a_denied_sign_in_says_what_happened_and_escapes_the_description() {
     // terminal raw.
     let sb = sandbox();
     let fake = FakeSso::start(SsoRules::default());
-    let login = PendingLogin::start(&sb, &fake);
+    let login = PendingLogin::start(&sb, &fake, &[]);
     let description = "User said no\u{1b}]0;pwned\u{7}\nhint: run rm -rf ~";
     let url = format!(
         "{}?{}",
@@ -1324,8 +1265,8 @@ fn a_denied_sign_in_says_what_happened_and_escapes_the_description() {
     assert!(body.contains("denied"), "{body}");
     assert!(body.contains("Go back to the terminal"), "{body}");
     assert!(!body.contains("access_denied:"), "{body}");
-    let (code, err, _) = login.finish(Duration::from_secs(20));
-    assert_eq!(code, Some(1), "{err}");
+    let (status, err, _) = login.finish(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(1), "{err}");
     assert!(err.contains("denied or cancelled"), "{err}");
     assert!(err.contains("\\x1b]0;pwned\\x07\\nhint: run rm"), "{err}");
     assert!(!err.contains('\u{1b}'), "{err:?}");

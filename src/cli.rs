@@ -255,7 +255,9 @@ pub struct CognitoArgs {
     pub client_id: Option<String>,
     /// App client secret, for clients that have one (default: AWS_CRED_COGNITO_CLIENT_SECRET,
     /// then cognito_client_secret). Other local users can see command lines: prefer those.
-    #[arg(long, value_name = "SECRET")]
+    // Secret-taking options accept values starting with `-`: clap's "unexpected argument"
+    // error would otherwise repeat the secret.
+    #[arg(long, value_name = "SECRET", allow_hyphen_values = true)]
     pub client_secret: Option<crate::base::secret::Secret>,
     /// Identity pool id, REGION:UUID (default: AWS_CRED_COGNITO_IDENTITY_POOL_ID, then
     /// cognito_identity_pool_id).
@@ -271,7 +273,7 @@ pub struct CognitoArgs {
     /// The new password when Cognito requires one (first sign-in of an admin-created user);
     /// without it, AWS_CRED_COGNITO_NEW_PASSWORD or the terminal (command lines are visible to
     /// other local users).
-    #[arg(long, value_name = "PASSWORD")]
+    #[arg(long, value_name = "PASSWORD", allow_hyphen_values = true)]
     pub new_password: Option<crate::base::secret::Secret>,
     /// The 6-digit code when Cognito asks for MFA (authenticator app or SMS); without it, the
     /// terminal asks.

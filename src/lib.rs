@@ -47,6 +47,7 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
     match &cli.command {
         Command::Completions(args) => return commands::shell::completions(args.shell),
         Command::Man => return commands::shell::man(),
+        Command::Export(args) if args.unset => return commands::export::unset(args),
         _ => {}
     }
     let setup = Setup::new(ctx, &cli.global).await?;

@@ -4,6 +4,7 @@
 use super::{Setup, deliver};
 use crate::base::error::Problem;
 use crate::base::secret::Secret;
+use crate::base::text::escape;
 use crate::cli::CognitoArgs;
 use crate::cognito::identity_pool::IdentityPool;
 use crate::cognito::session::{self, TokensFrom};
@@ -234,8 +235,8 @@ pub async fn obtain(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Obtaine
             let obtained = session::guest(&setup.aws, &cache, &target, now).await?;
             eprintln!(
                 "Cognito guest identity {} (identity pool {}){}",
-                obtained.identity_id,
-                ipool.id,
+                escape(&obtained.identity_id),
+                escape(&ipool.id),
                 describe_credentials(setup, &obtained.credentials, obtained.reused)
             );
             obtained
@@ -264,14 +265,17 @@ pub async fn obtain(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Obtaine
                     })
                     .unwrap_or_default();
                 eprintln!(
-                    "Cognito user {username} (user pool {}): {how}{token_until}",
-                    pool.user_pool_id
+                    "Cognito user {} (user pool {}): {how}{token_until}",
+                    escape(username),
+                    escape(&pool.user_pool_id)
                 );
             }
             eprintln!(
                 "identity {}{}{}",
-                obtained.identity_id,
-                role_arn.map(|r| format!(", role {r}")).unwrap_or_default(),
+                escape(&obtained.identity_id),
+                role_arn
+                    .map(|r| format!(", role {}", escape(r)))
+                    .unwrap_or_default(),
                 describe_credentials(setup, &obtained.credentials, obtained.reused)
             );
             obtained

@@ -94,17 +94,24 @@ pub fn margin(ctx: &Context, flag_minutes: Option<u64>) -> anyhow::Result<Durati
     }
 }
 
-/// A cached session with at least `margin` left.
+/// A cached session with at least `margin` left. An entry another user could have planted is
+/// an error (see [`Cache::read`]).
 pub fn cached(
     cache: &Cache,
     key: &str,
     now: SystemTime,
     margin: Duration,
-) -> Option<(CachedSession, Credentials)> {
-    let session: CachedSession = cache.read(key)?;
-    let creds = session.credentials()?;
-    let expiry = creds.expiry()?;
-    (expiry > now + margin).then_some((session, creds))
+) -> Result<Option<(CachedSession, Credentials)>, Problem> {
+    let Some(session) = cache.read::<CachedSession>(key)? else {
+        return Ok(None);
+    };
+    let Some(creds) = session.credentials() else {
+        return Ok(None);
+    };
+    let fresh = creds
+        .expiry()
+        .is_some_and(|expiry| now.checked_add(margin).is_some_and(|limit| expiry > limit));
+    Ok(fresh.then_some((session, creds)))
 }
 
 /// Check the code before any network call: exactly six ASCII digits.
@@ -295,10 +302,10 @@ mod tests {
             expiration: crate::base::time::rfc3339(now + Duration::from_secs(secs_left)),
         };
         cache.write("k", &session(601)).unwrap();
-        assert!(cached(&cache, "k", now, DEFAULT_MARGIN).is_some());
+        assert!(cached(&cache, "k", now, DEFAULT_MARGIN).unwrap().is_some());
         cache.write("k", &session(599)).unwrap();
-        assert!(cached(&cache, "k", now, DEFAULT_MARGIN).is_none());
-        assert!(cached(&cache, "k", now, Duration::ZERO).is_some());
+        assert!(cached(&cache, "k", now, DEFAULT_MARGIN).unwrap().is_none());
+        assert!(cached(&cache, "k", now, Duration::ZERO).unwrap().is_some());
     }
 }
 

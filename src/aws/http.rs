@@ -35,13 +35,15 @@ impl HttpSettings {
         let ca_bundle = match ca_bundle_path {
             None => None,
             Some(path) => {
-                let pem = std::fs::read(path).map_err(|err| {
-                    Problem::usage(format!(
-                        "cannot read the CA bundle {}: {err}",
-                        path.display()
-                    ))
-                    .hint("fix AWS_CA_BUNDLE or the profile's ca_bundle (a PEM file)")
-                })?;
+                let pem = crate::os::fs::read_regular(path, crate::os::fs::MAX_CA_BUNDLE)
+                    .map_err(|err| {
+                        Problem::usage(format!(
+                            "cannot read the CA bundle: {}",
+                            crate::base::error::causes(&err)
+                        )).hint(
+                            "fix AWS_CA_BUNDLE or the profile's ca_bundle (a PEM file of at most 16 MiB)",
+                        )
+                    })?;
                 if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
                     return Err(Problem::usage(format!(
                         "the CA bundle {} holds no PEM certificate",

@@ -274,7 +274,7 @@ pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
                     eprintln!("waiting for another aws-cred signing in as the same user...")
                 })
                 .await?;
-            let mut entry = read_entry(&cache, &key);
+            let mut entry = read_entry(&cache, &key)?;
             let request = identity_pool::Request {
                 pool: ipool,
                 login: None,
@@ -298,7 +298,7 @@ pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
                     eprintln!("waiting for another aws-cred signing in as the same user...")
                 })
                 .await?;
-            let mut entry = read_entry(&cache, &key);
+            let mut entry = read_entry(&cache, &key)?;
             entry.user_pool_id = Some(pool.user_pool_id.clone());
             entry.client_id = Some(pool.client_id.clone());
             entry.username = Some(username.to_string());
@@ -396,14 +396,14 @@ pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
     deliver(setup, (&args.output).into(), &exports)
 }
 
-fn read_entry(cache: &crate::cache::Cache, key: &str) -> Entry {
-    cache
-        .read::<Entry>(key)
+fn read_entry(cache: &crate::cache::Cache, key: &str) -> anyhow::Result<Entry> {
+    Ok(cache
+        .read::<Entry>(key)?
         .filter(|e| e.version == cognito::ENTRY_VERSION)
         .unwrap_or(Entry {
             version: cognito::ENTRY_VERSION,
             ..Default::default()
-        })
+        }))
 }
 
 fn describe_credentials(setup: &Setup, creds: &Credentials, reused: bool) -> String {

@@ -211,6 +211,14 @@ fn write_profile(
         lock_timeout: Duration::from_secs(10),
     })
     .map_err(|err| Problem::failure(err.to_string()))?;
+    if let Some(change) = outcome.tightened_mode {
+        eprintln!(
+            "warning: {} was mode {:04o}; it holds secrets, so aws-cred made it {:04o} (owner only)",
+            path.display(),
+            change.from,
+            change.to
+        );
+    }
     let until = crate::base::time::valid_until(setup.ctx.now(), creds);
     eprintln!(
         "wrote profile [{name}] to {}{until}{}",

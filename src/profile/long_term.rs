@@ -13,7 +13,11 @@ pub const EXPIRATION_KEY: &str = "aws_cred_expiration";
 pub fn static_credentials(profiles: &Profiles, name: &str) -> anyhow::Result<Credentials> {
     let get = |key| profiles.get(name, key);
     let (Some(key), Some(secret)) = (get("aws_access_key_id"), get("aws_secret_access_key")) else {
-        return Err(Problem::usage(format!("profile {name:?} lost its keys")).into());
+        return Err(Problem::usage(format!(
+            "profile {name:?} needs both aws_access_key_id and aws_secret_access_key (blank values count as absent)"
+        ))
+        .hint("fill in both keys, or remove the section")
+        .into());
     };
     let mut builder = Credentials::builder()
         .access_key_id(key)

@@ -188,10 +188,7 @@ pub async fn get_session_token(
             return Err(aws::failure("GetSessionToken", &target, err));
         }
     };
-    let creds = out
-        .credentials
-        .ok_or_else(|| anyhow::anyhow!("GetSessionToken returned no credentials"))?;
-    Ok(crate::aws::sts::convert(creds, None))
+    crate::aws::sts::convert("GetSessionToken", &target, out.credentials, None)
 }
 
 /// The MFA-specific failures (STS error texts from the STS documentation and real answers).
@@ -229,6 +226,22 @@ pub fn explain(code: &str, message: &str, serial: &Serial) -> Option<Problem> {
             Problem::usage(format!("AWS refused the session duration: {message}"))
                 .hint("root users are limited to 3600 seconds; IAM users to 900-129600"),
         );
+    }
+    None
+}
+
+/// The serial configured for a profile (or its `-long-term` twin).
+pub fn profile_serial(profiles: &crate::profile::Profiles, name: &str) -> Option<Serial> {
+    for holder in [
+        name.to_string(),
+        crate::profile::long_term::long_term_name(name),
+    ] {
+        if let Some(value) = profiles.get(&holder, "mfa_serial") {
+            return Some(Serial {
+                value: value.trim().to_string(),
+                origin: format!("mfa_serial of profile {holder}"),
+            });
+        }
     }
     None
 }
@@ -307,20 +320,4 @@ mod tests {
         assert!(cached(&cache, "k", now, DEFAULT_MARGIN).unwrap().is_none());
         assert!(cached(&cache, "k", now, Duration::ZERO).unwrap().is_some());
     }
-}
-
-/// The serial configured for a profile (or its `-long-term` twin).
-pub fn profile_serial(profiles: &crate::profile::Profiles, name: &str) -> Option<Serial> {
-    for holder in [
-        name.to_string(),
-        crate::profile::long_term::long_term_name(name),
-    ] {
-        if let Some(value) = profiles.get(&holder, "mfa_serial") {
-            return Some(Serial {
-                value: value.trim().to_string(),
-                origin: format!("mfa_serial of profile {holder}"),
-            });
-        }
-    }
-    None
 }

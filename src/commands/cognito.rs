@@ -362,6 +362,12 @@ pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
         }
     };
 
+    super::refuse_expired(
+        setup,
+        &creds,
+        &format!("identity pool {}", ipool.id),
+        "run aws-cred cognito again; if the identity pool keeps answering with expired credentials, check its roles",
+    )?;
     let mut extras = Vec::new();
     if args.tokens {
         if let Some(tokens) = &tokens {

@@ -91,6 +91,27 @@ impl Setup {
     }
 }
 
+/// Credentials that have already expired are an error (exit 4), whichever command got them,
+/// as the chain treats them for `export`: printing them would only fail later, elsewhere.
+pub fn refuse_expired(
+    setup: &Setup,
+    creds: &aws_credential_types::Credentials,
+    source: &str,
+    hint: &str,
+) -> anyhow::Result<()> {
+    match creds.expiry() {
+        Some(expiry) if expiry <= setup.ctx.now() => Err(Problem::expired(format!(
+            "the credentials from {source} expired at {} (before they could be used)",
+            crate::base::time::rfc3339(expiry)
+        ))
+        .hint(format!(
+            "{hint}; if this repeats, check this computer's clock (e.g. `timedatectl`)"
+        ))
+        .into()),
+        _ => Ok(()),
+    }
+}
+
 /// Warn on stderr when credentials expire within 15 minutes.
 pub fn warn_if_expiring(setup: &Setup, creds: &aws_credential_types::Credentials) {
     let Some(expiry) = creds.expiry() else { return };

@@ -52,6 +52,12 @@ pub async fn run(setup: &Setup, args: &SsoLoginArgs) -> anyhow::Result<()> {
                     portal::role_credentials(&setup.aws, &config, &account, &role, &token).await
                 })
                 .await?;
+            super::refuse_expired(
+                setup,
+                &credentials,
+                &format!("GetRoleCredentials (role {role} in account {account})"),
+                "run the same aws-cred sso-login command again with --force",
+            )?;
             let until = crate::base::time::valid_until(setup.ctx.now(), &credentials);
             eprintln!("role {role} in account {account}{until}");
             let exports = Exports {

@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod fs;
+pub mod process;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;

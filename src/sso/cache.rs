@@ -10,7 +10,6 @@ use crate::base::error::Problem;
 use crate::base::secret::Secret;
 use crate::cache::Cache;
 use crate::os::Context;
-use chrono::{DateTime, Utc};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -239,9 +238,7 @@ impl Store {
 
 /// `2026-11-22T06:20:00Z`: botocore's `%Y-%m-%dT%H:%M:%SZ`.
 pub fn cli_time(time: SystemTime) -> String {
-    DateTime::<Utc>::from(time)
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    crate::base::time::format_utc(time, "%Y-%m-%dT%H:%M:%SZ")
 }
 
 /// RFC 3339, and the `2019-11-14T04:05:45UTC` form older AWS CLI versions wrote.

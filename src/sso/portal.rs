@@ -9,7 +9,6 @@ use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::fmt::Debug;
-use std::time::{Duration, SystemTime};
 
 /// Pages read from one listing at most (100 items a page: 10,000 accounts).
 const MAX_PAGES: usize = 100;
@@ -111,12 +110,21 @@ pub async fn role_credentials(
         .provider_name(crate::base::PROVIDER);
     builder.set_session_token(role.session_token);
     // The portal gives epoch milliseconds.
-    builder.set_expiry(
-        u64::try_from(role.expiration)
-            .ok()
-            .filter(|ms| *ms > 0)
-            .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms)),
-    );
+    if role.expiration > 0 {
+        let expiry =
+            crate::base::time::from_unix_millis("expiration", role.expiration).map_err(|err| {
+                PortalError {
+                    code: None,
+                    error: Problem::failure(format!(
+                        "GetRoleCredentials at {} answered with {err}",
+                        target.describe()
+                    ))
+                    .hint("check that the endpoint (AWS_ENDPOINT_URL_SSO) is the real service")
+                    .into(),
+                }
+            })?;
+        builder.set_expiry(Some(expiry));
+    }
     Ok(builder.build())
 }
 

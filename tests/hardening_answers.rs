@@ -169,6 +169,28 @@ fn issue11_6_huge_ecs_body_is_capped() {
     );
 }
 
+#[test]
+fn issue11_6_huge_imds_body_is_capped() {
+    let sb = Sandbox::new();
+    let big = "x".repeat(2 * MIB);
+    let imds = FakeHttp::new(move |req| match (req.method.as_str(), req.path.as_str()) {
+        ("PUT", "/latest/api/token") => Response::text(200, "imds-token")
+            .with_header("x-aws-ec2-metadata-token-ttl-seconds", "21600"),
+        _ => Response::text(200, &big),
+    });
+    let out = run(sb
+        .cmd()
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url())
+        .env("AWS_METADATA_SERVICE_TIMEOUT", "5")
+        .args(["export", "--explain"]));
+    no_panic(&out);
+    // IMDS failing is a miss (not on EC2), so the chain ends with "no credentials".
+    out.assert_code(3);
+    let err = out.stderr_str();
+    assert!(err.contains(&MIB.to_string()), "{err}");
+}
+
 fn process_profile(sb: &Sandbox, command: &str) {
     sb.write_config(&format!("[profile p]\ncredential_process = {command}\n"));
 }
@@ -292,6 +314,43 @@ fn issue11_7_interrupt_kills_the_credential_process_group() {
     };
     assert_eq!(status.code(), Some(130));
     wait_dead(pid);
+}
+
+#[test]
+fn issue11_7_credential_process_in_its_own_group_can_still_prompt_on_the_terminal() {
+    // Its own process group would be a background job, stopped (SIGTTIN) when it reads the
+    // terminal; aws-cred hands it the terminal while it runs. `script` gives us a terminal.
+    let Some(script) = support::require_program("script") else {
+        return;
+    };
+    let sb = Sandbox::new();
+    process_profile(
+        &sb,
+        r#"sh -c 'printf "code: " > /dev/tty; read x < /dev/tty; printf "{\"Version\":1,\"AccessKeyId\":\"AKTTY\",\"SecretAccessKey\":\"%s\"}" "$x"'"#,
+    );
+    let exe = env!("CARGO_BIN_EXE_aws-cred");
+    let mut cmd = std::process::Command::new(script);
+    cmd.args([
+        "-qec",
+        &format!("{exe} export --profile p --format json"),
+        "/dev/null",
+    ])
+    .env_clear()
+    .env("PATH", std::env::var("PATH").unwrap())
+    .env("HOME", sb.home())
+    .env("AWS_CONFIG_FILE", sb.config_path())
+    .env("AWS_SHARED_CREDENTIALS_FILE", sb.credentials_path())
+    .env("AWS_EC2_METADATA_DISABLED", "true")
+    .env("AWS_CRED_PROCESS_TIMEOUT", "20");
+    let started = Instant::now();
+    let out = support::run_with_input(&mut cmd, b"typed-on-tty\n");
+    out.assert_success();
+    let text = out.stdout_str();
+    assert!(
+        text.contains("AKTTY") && text.contains("typed-on-tty"),
+        "{text}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(15));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -100,6 +100,13 @@ pub async fn run(
         };
         Problem::failure(format!("credential_process of profile {profile}: {err}")).hint(hint)
     })?;
+    if output.interrupted() {
+        return Err(Problem::new(
+            crate::base::error::Exit::Interrupted,
+            format!("credential_process of profile {profile} was interrupted (Ctrl-C)"),
+        )
+        .into());
+    }
     if !output.status.success() {
         return Err(Problem::failure(format!(
             "credential_process of profile {profile} failed ({}); its own message is above",

@@ -35,6 +35,14 @@ pub struct Finished {
     pub stdout: Vec<u8>,
 }
 
+impl Finished {
+    /// Ended by SIGINT: Ctrl-C at the terminal while it was the foreground job.
+    pub fn interrupted(&self) -> bool {
+        use std::os::unix::process::ExitStatusExt;
+        self.status.signal() == Some(libc::SIGINT)
+    }
+}
+
 /// Kills the child's process group when dropped, unless the child finished on its own.
 struct GroupGuard {
     pgid: Option<rustix::process::Pid>,

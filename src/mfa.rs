@@ -236,7 +236,7 @@ pub fn profile_serial(profiles: &crate::profile::Profiles, name: &str) -> Option
         name.to_string(),
         crate::profile::long_term::long_term_name(name),
     ] {
-        if let Some(value) = profiles.get(&holder, "mfa_serial") {
+        if let Some(value) = profiles.credential(&holder, "mfa_serial") {
             return Some(Serial {
                 value: value.trim().to_string(),
                 origin: format!("mfa_serial of profile {holder}"),

@@ -354,7 +354,7 @@ fn long_term_convention(req: &Request<'_>) -> anyhow::Result<Option<Found>> {
     let profiles = req.profiles;
     let name = profiles.selected.as_str();
     let long = crate::profile::long_term::long_term_name(name);
-    if profiles.get(&long, "aws_access_key_id").is_none()
+    if profiles.credential(&long, "aws_access_key_id").is_none()
         || profiles.get(name, "role_arn").is_some()
     {
         return Ok(None);
@@ -365,7 +365,7 @@ fn long_term_convention(req: &Request<'_>) -> anyhow::Result<Option<Found>> {
     if let Some(found) = cached_mfa_session(req, name, &serial.value)? {
         return Ok(Some(found));
     }
-    if profiles.get(name, "aws_access_key_id").is_none() {
+    if profiles.credential(name, "aws_access_key_id").is_none() {
         return Err(Problem::expired(format!(
             "no valid MFA session for profile {name} (keys in [{long}], device {})",
             serial.value
@@ -535,7 +535,12 @@ mod tests {
         let config = "[profile top]\nrole_arn = arn:top\nsource_profile = a\n";
         assert!(planned(config, blank, "top").is_err());
         let profiles = Profiles::from_text("", blank, "a");
-        assert_eq!(profiles.get("a", "aws_access_key_id"), None);
+        assert_eq!(profiles.credential("a", "aws_access_key_id"), None);
+        assert_eq!(
+            profiles.get("a", "aws_access_key_id"),
+            Some(""),
+            "as written"
+        );
         assert!(crate::profile::long_term::long_term_of_profile(&profiles, "a").is_none());
     }
 

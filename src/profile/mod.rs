@@ -184,10 +184,17 @@ impl Profiles {
         self.config_text.is_some() || self.credentials_text.is_some()
     }
 
-    /// A key of a named profile; a blank value (`aws_access_key_id =`) counts as absent, as
-    /// blank variables do (the Go and JavaScript SDKs agree).
+    /// A key of a named profile, as written (an empty value is a value: the profile
+    /// conformance suites say so).
     pub fn get(&self, profile: &str, key: &str) -> Option<&str> {
-        nonblank(self.set.get_profile(profile)?.get(key))
+        self.set.get_profile(profile)?.get(key)
+    }
+
+    /// A credential setting (keys, token, `mfa_serial`) of a named profile: a blank value
+    /// (`aws_access_key_id =`) counts as absent, as blank variables do (the Go and JavaScript
+    /// SDKs agree).
+    pub fn credential(&self, profile: &str, key: &str) -> Option<&str> {
+        nonblank(self.get(profile, key))
     }
 
     /// The file that holds `[name]` (credentials file) or `[profile name]` (config file);

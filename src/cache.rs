@@ -2,6 +2,10 @@
 //! 0600 in 0700 directories, replaced atomically, with a lock per entry so concurrent runs
 //! neither corrupt a file nor repeat a one-time action (an MFA code is accepted only once).
 //! SSO uses it too: its login locks, and the AWS CLI's `~/.aws/sso/cache` files (exact bytes).
+//!
+//! Nothing is trusted that another user could have planted: see [`Trust`]. Entries are read
+//! with [`fs::read_regular_checked`] (no FIFOs or devices, at most [`fs::MAX_CACHE_FILE`]),
+//! and lock files are never followed if they are links.
 
 use crate::base::error::Problem;
 use crate::os::fs::{self, FsError, Strictness};

@@ -435,6 +435,23 @@ fn issue11_7_fifo_and_devices_at_file_paths_are_refused() {
             out.stderr_str()
         );
     }
+    // The container authorization token file (read by the SDK's ECS provider).
+    let out = run_with_timeout(
+        sb.cmd()
+            .env(
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                "http://127.0.0.1:9/creds",
+            )
+            .env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", &fifo)
+            .args(["export"]),
+        Duration::from_secs(20),
+    );
+    out.assert_code(1);
+    assert!(
+        out.stderr_str().contains("not a regular file"),
+        "{}",
+        out.stderr_str()
+    );
     let out = run_with_timeout(
         sb.cmd()
             .env("AWS_CA_BUNDLE", "/dev/zero")

@@ -417,7 +417,11 @@ fn portal_with_expiration(expiration: String) -> FakeHttp {
 
 #[test]
 fn issue11_9_sso_expiration_out_of_range_is_an_error() {
-    for expiration in [i64::MAX.to_string(), "253402300800000".to_string()] {
+    for expiration in [
+        i64::MAX.to_string(),
+        "253402300800000".to_string(),
+        "-1".to_string(),
+    ] {
         let sb = sso_sandbox();
         cache_sso_token(&sb);
         let portal = portal_with_expiration(expiration.clone());
@@ -688,6 +692,10 @@ fn issue11_11_expired_sso_login_credentials_exit_4() {
     assert!(out.stdout.is_empty(), "{}", out.stdout_str());
     let err = out.stderr_str();
     assert!(err.contains("expired") && err.contains("hint:"), "{err}");
+    assert!(
+        err.contains("aws-cred sso-login --profile dev --force"),
+        "{err}"
+    );
     assert!(!err.contains("ssosecret"));
 }
 

@@ -56,7 +56,7 @@ pub async fn run(setup: &Setup, args: &SsoLoginArgs) -> anyhow::Result<()> {
                 setup,
                 &credentials,
                 &format!("GetRoleCredentials (role {role} in account {account})"),
-                "run the same aws-cred sso-login command again with --force",
+                &format!("log in again: {} --force", config.login_command()),
             )?;
             let until = crate::base::time::valid_until(setup.ctx.now(), &credentials);
             eprintln!("role {role} in account {account}{until}");

@@ -89,13 +89,16 @@ pub async fn role_credentials(
                 },
             )
         })?;
-    let incomplete = |what: &str| PortalError {
+    let incomplete = |what: &str| {
+        PortalError {
         code: None,
         error: Problem::failure(format!(
             "GetRoleCredentials at {} returned {what}",
             target.describe()
         ))
+        .hint("retry; if it persists, check that the endpoint (AWS_ENDPOINT_URL_SSO) is the real service")
         .into(),
+    }
     };
     let role = out
         .role_credentials
@@ -109,22 +112,14 @@ pub async fn role_credentials(
         .account_id(account_id)
         .provider_name(crate::base::PROVIDER);
     builder.set_session_token(role.session_token);
-    // The portal gives epoch milliseconds.
-    if role.expiration > 0 {
-        let expiry =
-            crate::base::time::from_unix_millis("expiration", role.expiration).map_err(|err| {
-                PortalError {
-                    code: None,
-                    error: Problem::failure(format!(
-                        "GetRoleCredentials at {} answered with {err}",
-                        target.describe()
-                    ))
-                    .hint("check that the endpoint (AWS_ENDPOINT_URL_SSO) is the real service")
-                    .into(),
-                }
-            })?;
-        builder.set_expiry(Some(expiry));
+    // The portal gives epoch milliseconds; a missing one (read as 0) is a truncated answer,
+    // not credentials that never expire.
+    if role.expiration == 0 {
+        return Err(incomplete("credentials without an expiration"));
     }
+    let expiry = crate::base::time::from_unix_millis("expiration", role.expiration)
+        .map_err(|err| incomplete(&format!("credentials whose {err}")))?;
+    builder.set_expiry(Some(expiry));
     Ok(builder.build())
 }
 

@@ -614,6 +614,30 @@ fn issue11_10_truncated_assume_role_is_not_expired_at_1970() {
 }
 
 #[test]
+fn issue11_10_sso_role_credentials_without_expiration_are_an_error() {
+    let sb = sso_sandbox();
+    cache_sso_token(&sb);
+    let portal = FakeHttp::new(|_| {
+        Response::json(
+            200,
+            r#"{"roleCredentials":{"accessKeyId":"ASIASSO","secretAccessKey":"ssosecret","sessionToken":"ssotoken"}}"#,
+        )
+    });
+    let out = run(sb.cmd().env("AWS_ENDPOINT_URL_SSO", portal.url()).args([
+        "export",
+        "--profile",
+        "dev",
+    ]));
+    out.assert_code(1);
+    assert!(out.stdout.is_empty());
+    let err = out.stderr_str();
+    assert!(
+        err.contains(&portal.url()) && err.contains("expiration"),
+        "{err}"
+    );
+}
+
+#[test]
 fn issue11_10_caller_identity_without_account_is_an_error() {
     let sb = Sandbox::new();
     sb.write_credentials("[default]\naws_access_key_id = AKIA\naws_secret_access_key = s\n");

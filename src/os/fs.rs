@@ -4,7 +4,12 @@
 //!
 //! The credentials writer and every cache go through here, so the promises are kept in one place:
 //! a reader never sees a half-written file, a failure before the rename leaves the original
-//! intact, new directories are `0700` and new files `0600`.
+//! intact, new directories are `0700` and files holding secrets `0600`.
+//!
+//! And the defences against files aws-cred did not write (docs/SECURITY.md): reads refuse
+//! FIFOs, devices and files over a size limit ([`read_regular`]); [`check_owner_and_mode`]
+//! tells whether another user could have planted a file or directory; lock files are never
+//! followed through a symbolic link ([`open_lock_file`]).
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};

@@ -233,6 +233,34 @@ mod tests {
     }
 
     #[test]
+    fn private_caches_refuse_what_others_could_plant_shared_ones_warn() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("c");
+        let private = Cache::new(dir.clone());
+        let shared = Cache::shared(dir.clone());
+        private.write("k", &serde_json::json!({"x": 1})).unwrap();
+        let chmod = |path: &Path, mode| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        chmod(&private.path("k"), 0o666);
+        let err = private.read::<serde_json::Value>("k").unwrap_err();
+        assert!(err.message.contains("0666") && err.hint.is_some(), "{err}");
+        assert!(shared.read::<serde_json::Value>("k").unwrap().is_some());
+        chmod(&private.path("k"), 0o600);
+        chmod(&dir, 0o777);
+        assert!(private.read::<serde_json::Value>("k").is_err());
+        assert!(private.write("k", &1).is_err(), "nothing is written there");
+        assert!(shared.read::<serde_json::Value>("k").unwrap().is_some());
+        chmod(&dir, 0o700);
+        if fs::current_uid() == 0 {
+            std::os::unix::fs::chown(private.path("k"), Some(65534), None).unwrap();
+            let err = private.read::<serde_json::Value>("k").unwrap_err();
+            assert!(err.message.contains("uid 65534"), "{err}");
+            assert_eq!(shared.read_bytes("k").unwrap(), None, "never used");
+        }
+    }
+
+    #[test]
     fn lock_is_exclusive_between_holders() {
         let tmp = tempfile::tempdir().unwrap();
         let cache = Cache::new(tmp.path().to_path_buf());

@@ -699,6 +699,30 @@ fn issue11_10_html_page_or_redirect_names_endpoint_and_status() {
     }
 }
 
+#[test]
+fn issue11_10_html_page_from_the_sso_oidc_endpoint_names_endpoint_and_status() {
+    let sb = sso_sandbox();
+    let oidc = FakeHttp::new(|_| {
+        Response::new(403)
+            .with_header("content-type", "text/html")
+            .with_body("<html><body>Access denied by the corporate proxy</body></html>")
+    });
+    let out = run(sb.cmd().env("AWS_ENDPOINT_URL_SSO_OIDC", oidc.url()).args([
+        "sso-login",
+        "--profile",
+        "dev",
+        "--use-device-code",
+        "--no-browser",
+    ]));
+    no_panic(&out);
+    out.assert_code(1);
+    let err = out.stderr_str();
+    assert!(
+        err.contains(&oidc.url()) && err.contains("HTTP 403") && !err.contains("Unknown"),
+        "{err}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Item 11: credentials that arrive expired.
 

@@ -310,7 +310,12 @@ impl Oidc {
             }
             _ => String::new(),
         };
+        let foreign = matches!(&err, SdkError::ServiceError(s) if s.err().code().is_none())
+            && description.is_empty();
         let error = match code.as_deref() {
+            // No AWS error code and no OIDC error text: not an OIDC answer (an HTML page, a
+            // redirect); aws::failure names the endpoint and the HTTP status.
+            Some(_) if foreign => aws::failure(operation, &self.target, err),
             Some(code) => {
                 let (exit, hint) = hint_for(code);
                 let mut problem = Problem::new(

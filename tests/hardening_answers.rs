@@ -677,12 +677,10 @@ fn issue11_10_html_page_or_redirect_names_endpoint_and_status() {
     ] {
         let sb = Sandbox::new();
         sb.write_credentials("[default]\naws_access_key_id = AKIA\naws_secret_access_key = s\n");
-        let served = std::sync::Mutex::new(Some(response));
-        let template = served.lock().unwrap().take().unwrap();
-        let sts = FakeHttp::new(move |_| {
-            let mut r = Response::new(template.status).with_body(template.body.clone());
-            r.headers = template.headers.clone();
-            r
+        let sts = FakeHttp::new(move |_| Response {
+            status: response.status,
+            headers: response.headers.clone(),
+            body: response.body.clone(),
         });
         let out = run(sb
             .cmd()

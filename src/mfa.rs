@@ -93,17 +93,24 @@ pub fn margin(
     Ok(found.map_or(DEFAULT_MARGIN, |(margin, _)| margin))
 }
 
-/// A cached session with at least `margin` left.
+/// A cached session with at least `margin` left. An entry another user could have planted is
+/// an error (see [`Cache::read`]).
 pub fn cached(
     cache: &Cache,
     key: &str,
     now: SystemTime,
     margin: Duration,
-) -> Option<(CachedSession, Credentials)> {
-    let session: CachedSession = cache.read(key)?;
-    let creds = session.credentials()?;
-    let expiry = creds.expiry()?;
-    (expiry > now + margin).then_some((session, creds))
+) -> Result<Option<(CachedSession, Credentials)>, Problem> {
+    let Some(session) = cache.read::<CachedSession>(key)? else {
+        return Ok(None);
+    };
+    let Some(creds) = session.credentials() else {
+        return Ok(None);
+    };
+    let fresh = creds
+        .expiry()
+        .is_some_and(|expiry| now.checked_add(margin).is_some_and(|limit| expiry > limit));
+    Ok(fresh.then_some((session, creds)))
 }
 
 /// Check the code before any network call: exactly six ASCII digits.
@@ -180,10 +187,7 @@ pub async fn get_session_token(
             return Err(aws::failure("GetSessionToken", &target, err));
         }
     };
-    let creds = out
-        .credentials
-        .ok_or_else(|| anyhow::anyhow!("GetSessionToken returned no credentials"))?;
-    Ok(crate::aws::sts::convert(creds, None))
+    crate::aws::sts::convert("GetSessionToken", &target, out.credentials, None)
 }
 
 /// The MFA-specific failures (STS error texts from the STS documentation and real answers).
@@ -231,7 +235,7 @@ pub fn profile_serial(profiles: &crate::profile::Profiles, name: &str) -> Option
         name.to_string(),
         crate::profile::long_term::long_term_name(name),
     ] {
-        if let Some(value) = profiles.get(&holder, "mfa_serial") {
+        if let Some(value) = profiles.credential(&holder, "mfa_serial") {
             return Some(Serial {
                 value: value.trim().to_string(),
                 origin: format!("mfa_serial of profile {holder}"),
@@ -310,9 +314,9 @@ mod tests {
             expiration: crate::base::time::rfc3339(now + Duration::from_secs(secs_left)),
         };
         cache.write("k", &session(601)).unwrap();
-        assert!(cached(&cache, "k", now, DEFAULT_MARGIN).is_some());
+        assert!(cached(&cache, "k", now, DEFAULT_MARGIN).unwrap().is_some());
         cache.write("k", &session(599)).unwrap();
-        assert!(cached(&cache, "k", now, DEFAULT_MARGIN).is_none());
-        assert!(cached(&cache, "k", now, Duration::ZERO).is_some());
+        assert!(cached(&cache, "k", now, DEFAULT_MARGIN).unwrap().is_none());
+        assert!(cached(&cache, "k", now, Duration::ZERO).unwrap().is_some());
     }
 }

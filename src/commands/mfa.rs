@@ -329,7 +329,7 @@ async fn session(
         .await?;
     let now = setup.ctx.now();
     if !args.force
-        && let Some((session, _)) = mfa::cached(&cache, &key, now, margin)
+        && let Some((session, _)) = mfa::cached(&cache, &key, now, margin)?
     {
         return Ok((session, true));
     }

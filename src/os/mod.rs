@@ -9,6 +9,7 @@
 pub mod browser;
 pub mod callback;
 pub mod fs;
+pub mod process;
 
 use crate::base::error::Problem;
 use std::collections::BTreeMap;

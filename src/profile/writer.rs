@@ -76,10 +76,13 @@
 //! [`write_profile`] takes an exclusive advisory lock on `<file>.lock` (created `0600`, never
 //! removed: removing lock files reintroduces the race they prevent), waits for it at most
 //! [`WriteRequest::lock_timeout`], then reads, edits, writes a temporary file in the same
-//! directory, syncs it, gives it the old file's permission mode (`0600` for a new file), renames it
-//! over the target and syncs the directory. A reader never sees a half-written file and a failure
-//! before the rename leaves the original intact. A symlinked file is written through to its
-//! target, so the link survives. A missing parent directory (typically `~/.aws`) is created with
+//! directory, syncs it, gives it the old file's owner and a private mode (`0600` for a new file;
+//! an existing file keeps only its owner's read/write bits: group and other bits, setuid and
+//! setgid are dropped, and [`WriteOutcome::tightened_mode`] says so), renames it over the target
+//! and syncs the directory. A reader never sees a half-written file and a failure before the
+//! rename leaves the original intact. A temporary file left by a killed writer is removed by the
+//! next write once it is a minute old. Files over [`osfs::MAX_PROFILE_FILE`] are refused. A
+//! symlinked file is written through to its target, so the link survives. A missing parent directory (typically `~/.aws`) is created with
 //! mode `0700`; existing directories are never changed.
 //!
 //! Key values may be secrets: they never appear in errors, `Debug` output or panics.
@@ -168,6 +171,9 @@ pub struct WriteOutcome {
     /// Further sections with the same name, left untouched; the SDKs merge them over ours, so
     /// the caller should warn when this is not zero.
     pub duplicate_sections: usize,
+    /// The file was readable or writable by others, or had setuid/setgid: its mode was
+    /// tightened (the caller says so once).
+    pub tightened_mode: Option<osfs::Tightened>,
 }
 
 /// Result of [`upsert_section`].
@@ -700,7 +706,7 @@ pub fn write_profile(req: &WriteRequest<'_>) -> Result<WriteOutcome, WriteError>
 
     let existing = osfs::existing_metadata(&target)?;
     let original_bytes = match &existing {
-        Some(_) => osfs::read(&target)?,
+        Some(_) => osfs::read_regular(&target, osfs::MAX_PROFILE_FILE)?,
         None => Vec::new(),
     };
     let original = String::from_utf8(original_bytes).map_err(|e| {
@@ -720,11 +726,12 @@ pub fn write_profile(req: &WriteRequest<'_>) -> Result<WriteOutcome, WriteError>
             profile: req.profile.to_owned(),
         });
     }
-    osfs::replace_file(&target, &dir, upserted.text.as_bytes(), existing.as_ref())?;
+    let tightened = osfs::replace_file(&target, &dir, upserted.text.as_bytes(), existing.as_ref())?;
     Ok(WriteOutcome {
         created_file: existing.is_none(),
         replaced_existing: upserted.replaced,
         duplicate_sections: upserted.duplicates,
+        tightened_mode: tightened,
     })
 }
 
@@ -1162,7 +1169,8 @@ mod tests {
             WriteOutcome {
                 created_file: true,
                 replaced_existing: false,
-                duplicate_sections: 0
+                duplicate_sections: 0,
+                tightened_mode: None,
             }
         );
         assert_eq!(mode_of(&path), 0o600);
@@ -1198,14 +1206,24 @@ mod tests {
     }
 
     #[test]
-    fn existing_mode_is_preserved() {
+    fn loose_mode_is_tightened_and_reported() {
+        // Was `existing_mode_is_preserved` (0640 kept): a file holding secrets is now made 0600.
         let temp = tempfile::tempdir().expect("tempdir");
         let path = temp.path().join("credentials");
         fs::write(&path, "[a]\nx = 1\n").expect("write");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).expect("chmod");
         let outcome = write_profile(&request(&path, "p", &[("k", "v")])).expect("written");
         assert!(!outcome.created_file);
-        assert_eq!(mode_of(&path), 0o640);
+        assert_eq!(mode_of(&path), 0o600);
+        assert_eq!(
+            outcome.tightened_mode,
+            Some(osfs::Tightened {
+                from: 0o640,
+                to: 0o600
+            })
+        );
+        let again = write_profile(&request(&path, "p", &[("k", "v")])).expect("written");
+        assert_eq!(again.tightened_mode, None, "said once");
         assert_eq!(
             fs::read_to_string(&path).expect("read"),
             "[a]\nx = 1\n\n[p]\nk = v\n"

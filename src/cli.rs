@@ -63,6 +63,12 @@ pub enum Command {
         after_help = "A test script with two users:\n  eval \"$(aws-cred cognito --user alice --profile myapp)\"\n  aws s3 cp report.csv s3://bucket/alice/      # as alice's role\n  eval \"$(aws-cred cognito --user bob --profile myapp --tokens)\"\n  curl -H \"Authorization: $COGNITO_ID_TOKEN\" https://api.example.com/me\n\nSettings come from flags, then AWS_CRED_COGNITO_* variables, then the profile's keys:\n  [profile myapp]\n  region = ap-northeast-1\n  cognito_user_pool_id = ap-northeast-1_AbCdEf123\n  cognito_client_id = 1example23456789\n  cognito_identity_pool_id = ap-northeast-1:1f392b6a-751d-4760-8849-5924149f8e67\n\nThe password: a prompt on the terminal (no echo), --password-stdin, or AWS_CRED_COGNITO_PASSWORD."
     )]
     Cognito(CognitoArgs),
+    /// Keep an IAM user's access key in the OS keyring instead of ~/.aws/credentials; every AWS
+    /// tool reads it through credential_process. Rotate it in one command.
+    #[command(
+        after_help = "Examples:\n  aws-cred keys add --profile prod --from-credentials-file   # move the keys out of ~/.aws/credentials\n  aws-cred keys add --profile prod                           # type them (the secret is not shown)\n  printf '%s\\n%s\\n' \"$ID\" \"$SECRET\" | aws-cred keys add --profile prod --stdin\n  aws-cred keys list --check\n  aws-cred keys rotate --profile prod\n  aws-cred mfa 123456 --profile prod                         # the morning session, from the keyring\n\nOn Linux the keyring is a Secret Service (gnome-keyring, KeePassXC) on the D-Bus session bus.\nWithout one, or with it locked, keys commands fail with exit 4; there is no plain-text fallback."
+    )]
+    Keys(KeysArgs),
     /// Run a command with the resolved credentials and region in its environment
     /// (AWS_PROFILE removed); exits with the command's exit code.
     #[command(
@@ -77,6 +83,56 @@ pub enum Command {
     /// Print the man page (roff).
     #[command(after_help = "Install:\n  aws-cred man > ~/.local/share/man/man1/aws-cred.1")]
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    pub command: KeysCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Store the profile's access key in the OS keyring and point [profile P] of ~/.aws/config
+    /// at it (credential_process = aws-cred keys process --profile P).
+    Add(KeysAddArgs),
+    /// Print the profile's stored key as credential_process JSON (Version 1); never prompts.
+    Process,
+    /// The profiles whose keys are in the keyring, key ids masked.
+    List(KeysListArgs),
+    /// Delete the profile's key from the keyring, and its credential_process line.
+    Remove,
+    /// Make a new access key in IAM, store it where the old one was, check it works, delete the
+    /// old one.
+    Rotate,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysAddArgs {
+    /// Read two lines from standard input: the access key id, then the secret access key.
+    #[arg(long, conflicts_with = "from_credentials_file")]
+    pub stdin: bool,
+    /// Move the keys of [PROFILE] in the shared credentials file: stored in the keyring, then
+    /// removed from the file (other lines of the file stay as they were).
+    #[arg(long)]
+    pub from_credentials_file: bool,
+    /// Store the key without checking it with STS GetCallerIdentity first.
+    #[arg(long)]
+    pub no_check: bool,
+    /// Replace another key already stored for the profile, or a credential_process that is not
+    /// aws-cred's.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysListArgs {
+    /// Ask IAM (ListAccessKeys, signed by each key) how old each key is and whether it is active.
+    #[arg(long)]
+    pub check: bool,
+    /// Machine-readable output (schema_version 1).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -10,8 +10,8 @@
 //!    private directories), clock, child processes, terminal, browser.
 //! 2. `profile` (~/.aws read, plan input, INI writer), 3. `cache` (JSON caches),
 //!    4. `aws` (SDK clients, HTTP, service errors, STS calls).
-//! 5. flows, one module per way of getting credentials: `mfa`, `sso`, `cognito`. A flow never
-//!    imports the chain or another flow.
+//! 5. flows, one module per way of getting credentials: `mfa`, `sso`, `cognito`, `keys` (long-term
+//!    keys in the OS keyring). A flow never imports the chain or another flow.
 //! 6. `chain` — the provider chain; one file per link; uses the flows' read side.
 //! 7. `output` — renderers; the one place that writes to stdout.
 //! 8. `cli`, 9. `commands` — the command line, and one short file per command.
@@ -24,6 +24,7 @@ pub mod cache;
 pub mod profile;
 
 pub mod cognito;
+pub mod keys;
 pub mod mfa;
 pub mod sso;
 
@@ -55,5 +56,6 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
         Command::Exec(args) => commands::exec::run(&setup, args).await,
         Command::Completions(_) | Command::Man => unreachable!("handled above"),
         Command::Cognito(args) => commands::cognito::run(&setup, args).await,
+        Command::Keys(args) => commands::keys::run(&setup, args).await,
     }
 }

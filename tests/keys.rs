@@ -12,7 +12,14 @@ fn the_test_secret_service_stores_and_reads_back() {
         return;
     };
     let out = ss.secret_tool_with_input(
-        &["store", "--label=t", "service", "aws-cred-test", "username", "u"],
+        &[
+            "store",
+            "--label=t",
+            "service",
+            "aws-cred-test",
+            "username",
+            "u",
+        ],
         b"hello",
     );
     assert!(out.status.success(), "{out:?}\n{}", ss.log());

@@ -17,6 +17,9 @@ pub enum Exit {
     NoCredentials,
     /// Credentials exist but have expired (MFA session, SSO token, exported keys).
     Expired,
+    /// The OS keyring holding the keys is locked or not available (same code as `Expired`:
+    /// the credentials exist, and a person has to act before they can be used).
+    KeyringUnavailable,
     /// Interrupted by Ctrl-C.
     Interrupted,
     /// `exec`: the command could not be run (as shells report it).
@@ -31,7 +34,7 @@ impl Exit {
             Exit::Failure => 1,
             Exit::Usage => 2,
             Exit::NoCredentials => 3,
-            Exit::Expired => 4,
+            Exit::Expired | Exit::KeyringUnavailable => 4,
             Exit::Interrupted => 130,
             Exit::CannotExecute => 126,
             Exit::CommandNotFound => 127,

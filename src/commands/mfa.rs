@@ -113,6 +113,7 @@ fn find_source(setup: &Setup) -> anyhow::Result<Source> {
                     profile: None,
                     credentials: found.credentials.clone(),
                     convention_for: None,
+                    keyring_entry: None,
                 },
                 serial: None,
                 roles: Vec::new(),
@@ -129,7 +130,8 @@ fn find_source(setup: &Setup) -> anyhow::Result<Source> {
         let Planned::Plan(plan) = profile::plan(profiles)? else {
             return Err(Problem::usage(format!("profile {name} has no credentials")).into());
         };
-        let Base::Static { profile: base } = &plan.base else {
+        let (Base::Static { profile: base } | Base::Keyring { profile: base, .. }) = &plan.base
+        else {
             return Err(Problem::usage(format!(
                 "profile {name} gets its source credentials from {:?}, not long-term keys; MFA sessions need an IAM user's keys",
                 plan.base

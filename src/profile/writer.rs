@@ -1021,7 +1021,12 @@ mod tests {
     #[test]
     fn edit_removes_keys_and_their_continuations_and_keeps_the_rest() {
         let before = "# c\n[a]\nx = 1\n\n[p]  # mine\nregion = r\nAWS_ACCESS_KEY_ID = K\naws_secret_access_key = S\n  continued\n; inner\nout = json\n# c2\n\n[q]\ny = 2\n";
-        let edited = edit(before, "p", &[], &["aws_access_key_id", "aws_secret_access_key"]);
+        let edited = edit(
+            before,
+            "p",
+            &[],
+            &["aws_access_key_id", "aws_secret_access_key"],
+        );
         assert_eq!(
             edited.text,
             "# c\n[a]\nx = 1\n\n[p]  # mine\nregion = r\n; inner\nout = json\n# c2\n\n[q]\ny = 2\n"
@@ -1032,11 +1037,19 @@ mod tests {
     #[test]
     fn edit_removes_a_section_left_empty() {
         let before = "[a]\nx = 1\n\n[p]\naws_access_key_id = K\naws_secret_access_key = S\n\n# about q\n[q]\ny = 2\n";
-        let edited = edit(before, "p", &[], &["aws_access_key_id", "aws_secret_access_key"]);
+        let edited = edit(
+            before,
+            "p",
+            &[],
+            &["aws_access_key_id", "aws_secret_access_key"],
+        );
         assert_eq!(edited.text, "[a]\nx = 1\n\n\n# about q\n[q]\ny = 2\n");
         assert!(edited.removed_section);
         let last = "[a]\nx = 1\n[p]\naws_access_key_id = K";
-        assert_eq!(edit(last, "p", &[], &["aws_access_key_id"]).text, "[a]\nx = 1\n");
+        assert_eq!(
+            edit(last, "p", &[], &["aws_access_key_id"]).text,
+            "[a]\nx = 1\n"
+        );
     }
 
     #[test]
@@ -1063,7 +1076,10 @@ mod tests {
             &[],
         )
         .unwrap();
-        assert_eq!(edited.text, "[profile p]\nregion = r\ncredential_process = c\n");
+        assert_eq!(
+            edited.text,
+            "[profile p]\nregion = r\ncredential_process = c\n"
+        );
         let header_only = "[a]\nx = 1\n[profile p]";
         let edited =
             edit_section(header_only, "p", HeaderStyle::Config, &[("k", "v")], &[]).unwrap();
@@ -1078,7 +1094,9 @@ mod tests {
         assert!(!edited.changed);
         let edited = edit(before, "p", &[("k", "v")], &[]);
         assert_eq!(edited.text, "[a]\nx = 1\n\n[p]\nk = v\n");
-        assert!(edit_section(before, "p", HeaderStyle::Credentials, &[("k", "a\nb")], &[]).is_err());
+        assert!(
+            edit_section(before, "p", HeaderStyle::Credentials, &[("k", "a\nb")], &[]).is_err()
+        );
         assert!(edit_section(" [p]\nk = v\n", "p", HeaderStyle::Credentials, &[], &["k"]).is_err());
     }
 

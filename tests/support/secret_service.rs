@@ -110,10 +110,7 @@ impl SecretService {
             .env("XDG_RUNTIME_DIR", root.join("run"))
             .env("XDG_CONFIG_HOME", root.join("config"))
             .env("LANG", "C.UTF-8")
-            .env(
-                "KEYRING_MODE",
-                if unlocked { "unlocked" } else { "locked" },
-            )
+            .env("KEYRING_MODE", if unlocked { "unlocked" } else { "locked" })
             .env("KEYRING_PASSWORD", PASSWORD)
             .env("KEYRING_LOG", root.join("daemon.log"))
             .current_dir(&root)

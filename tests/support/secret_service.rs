@@ -80,10 +80,12 @@ impl SecretService {
         Some(SecretService::spawn(dir, true))
     }
 
-    /// A keyring that exists (it was created with [`PASSWORD`], holding one unrelated item)
-    /// and is locked: the daemon was restarted on the same files without `--unlock`.
-    pub fn start_locked() -> Option<SecretService> {
+    /// A keyring that exists (it was created with [`PASSWORD`], holding one unrelated item and
+    /// whatever `prepare` stored) and is locked: the daemon was restarted on the same files
+    /// without `--unlock`.
+    pub fn start_locked(prepare: impl FnOnce(&SecretService)) -> Option<SecretService> {
         let first = SecretService::start()?;
+        prepare(&first);
         let out = first.secret_tool_with_input(
             &[
                 "store",

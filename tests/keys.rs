@@ -849,3 +849,69 @@ fn rotate_against_the_fake_iam_verifies_then_deletes_the_old_key() {
     let verify = sts.requests_for("GetCallerIdentity");
     assert_eq!(FakeSts::signer_of(verify.last().unwrap()), new_id);
 }
+
+#[test]
+fn list_check_asks_iam_and_role_profiles_use_keyring_keys_for_mfa() {
+    let Some(ss) = SecretService::start() else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let sts = FakeSts::start(rules());
+    add_from_stdin(&sb, &ss, &sts, "base").assert_success();
+    let out = run(keys_cmd(&sb, &ss, &sts.url()).args(["keys", "list", "--check", "--json"]));
+    out.assert_success();
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed["schema_version"], 1);
+    let key = &listed["keys"][0];
+    assert_eq!(key["profile"], "base");
+    assert_eq!(key["access_key"], "AKIA****0001");
+    assert_eq!(key["status"], "Active");
+    assert_eq!(key["created"], "2026-01-01T00:00:00Z");
+    assert_eq!(key["configured"], true);
+    let list_calls = sts.requests_for("ListAccessKeys");
+    assert_eq!(FakeSts::signer_of(&list_calls[0]), ALICE_KEY);
+
+    // A role profile on top of the keyring profile: MFA session, then the role.
+    let config = sb.read("home/.aws/config");
+    sb.write_config(&format!(
+        "{config}\n[profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\nmfa_serial = {ALICE_SERIAL}\n"
+    ));
+    let out = run(keys_cmd(&sb, &ss, &sts.url()).args([
+        "mfa",
+        CODE,
+        "--profile",
+        "admin",
+        "--format",
+        "json",
+    ]));
+    out.assert_success();
+    let creds: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        creds["AccessKeyId"]
+            .as_str()
+            .unwrap()
+            .starts_with("ASIAROLE"),
+        "{creds}"
+    );
+    assert_eq!(
+        FakeSts::signer_of(&sts.requests_for("GetSessionToken")[0]),
+        ALICE_KEY
+    );
+    // Later runs of the chain reuse the morning session for the role.
+    let out = run(keys_cmd(&sb, &ss, &sts.url()).args([
+        "export",
+        "--profile",
+        "admin",
+        "--format",
+        "json",
+    ]));
+    out.assert_success();
+    assert_eq!(sts.requests_for("GetSessionToken").len(), 1);
+    // The role profile itself cannot hold a key.
+    let out = run_with_input(
+        keys_cmd(&sb, &ss, &sts.url()).args(["keys", "add", "--profile", "admin", "--stdin"]),
+        format!("{ALICE_KEY}\n{ALICE_SECRET}\n").as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", out.stderr_str());
+    assert!(out.stderr_str().contains("has role_arn"));
+}

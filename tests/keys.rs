@@ -915,3 +915,50 @@ fn list_check_asks_iam_and_role_profiles_use_keyring_keys_for_mfa() {
     assert_eq!(out.status.code(), Some(2), "{}", out.stderr_str());
     assert!(out.stderr_str().contains("has role_arn"));
 }
+
+#[test]
+fn no_keys_subcommand_prints_the_secret_to_stderr() {
+    let Some(ss) = SecretService::start() else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let sts = FakeSts::start(rules());
+    add_from_stdin(&sb, &ss, &sts, "prod").assert_success();
+    let refused = support::FakeHttp::new(|_| {
+        support::Response::xml(
+            403,
+            "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>nope</Message></Error></ErrorResponse>",
+        )
+    });
+    let down = format!("http://127.0.0.1:{}", support::free_port());
+    for endpoint in [refused.url(), down] {
+        for args in [
+            &["keys", "rotate", "--profile", "prod"][..],
+            &["keys", "list", "--check"],
+            &["whoami", "--profile", "prod", "--explain"],
+            &[
+                "mfa",
+                CODE,
+                "--profile",
+                "prod",
+                "--serial-number",
+                ALICE_SERIAL,
+            ],
+        ] {
+            let out = run(keys_cmd(&sb, &ss, &endpoint)
+                .env("AWS_CRED_READ_TIMEOUT", "2")
+                .args(args));
+            assert_no_secret(&out, ALICE_SECRET);
+            assert!(!out.stdout_str().contains(ALICE_SECRET), "{args:?}");
+        }
+        let out = run_with_input(
+            keys_cmd(&sb, &ss, &endpoint)
+                .env("AWS_CRED_READ_TIMEOUT", "2")
+                .args(["keys", "add", "--profile", "other", "--stdin"]),
+            format!("{ALICE_KEY}\n{ALICE_SECRET}\n").as_bytes(),
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", out.stderr_str());
+        assert_no_secret(&out, ALICE_SECRET);
+    }
+    assert_eq!(stored(&ss, "prod").unwrap()["AccessKeyId"], ALICE_KEY);
+}

@@ -366,9 +366,9 @@ fn long_term_convention(req: &Request<'_>) -> anyhow::Result<Option<Found>> {
     let profiles = req.profiles;
     let name = profiles.selected.as_str();
     let long = crate::profile::long_term::long_term_name(name);
-    if profiles.get(&long, "aws_access_key_id").is_none()
-        || profiles.get(name, "role_arn").is_some()
-    {
+    let long_has_keys = profiles.get(&long, "aws_access_key_id").is_some()
+        || crate::profile::long_term::keyring_entry_of_profile(profiles, &long).is_some();
+    if !long_has_keys || profiles.get(name, "role_arn").is_some() {
         return Ok(None);
     }
     let Some(serial) = crate::mfa::profile_serial(profiles, name) else {

@@ -181,7 +181,7 @@ fn find_source(setup: &Setup) -> anyhow::Result<Source> {
                     ))
                 };
             problem.hint = Some(format!(
-                "put the IAM user's access keys in [{name}] or [{}] of {}",
+                "put the IAM user's access keys in [{name}] or [{}] of {}, or in the OS keyring: aws-cred keys add --profile {name}",
                 crate::profile::long_term::long_term_name(name),
                 profiles.files.credentials.display()
             ));

@@ -34,7 +34,7 @@ fi
 daemon=$!
 unset KEYRING_PASSWORD
 i=0
-while [ "$i" -lt 200 ]; do
+while [ "$i" -lt 600 ]; do
   if dbus-send --session --print-reply --dest=org.freedesktop.DBus / \
        org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q 'boolean true'; then
     echo "ADDRESS=$DBUS_SESSION_BUS_ADDRESS"
@@ -133,7 +133,7 @@ impl SecretService {
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
-        let line = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
+        let line = rx.recv_timeout(Duration::from_secs(40)).unwrap_or_default();
         let mut service = SecretService {
             child,
             stdin,
@@ -149,7 +149,7 @@ impl SecretService {
                 let log = service.log();
                 drop(service);
                 panic!(
-                    "the Secret Service did not come up within 10 s (got {line:?})\n--- daemon log ---\n{log}"
+                    "the Secret Service did not come up within 30 s (got {line:?})\n--- daemon log ---\n{log}"
                 );
             }
         }

@@ -137,6 +137,12 @@ fn add_from_the_credentials_file_moves_the_keys_and_keeps_every_other_byte() {
     // Checked once with the key itself.
     assert_eq!(sts.actions(), vec!["GetCallerIdentity"]);
     let entry = stored(&ss, "prod").expect("an entry for prod");
+    let search = ss.secret_tool(&["search", "service", "aws-cred", "username", "prod"]);
+    assert!(
+        String::from_utf8_lossy(&search.stdout)
+            .contains("label = aws-cred: AWS access key of profile prod"),
+        "{search:?}"
+    );
     assert_eq!(entry["Version"], 1);
     assert_eq!(entry["AccessKeyId"], ALICE_KEY);
     assert_eq!(entry["SecretAccessKey"], ALICE_SECRET);
@@ -961,4 +967,38 @@ fn no_keys_subcommand_prints_the_secret_to_stderr() {
         assert_no_secret(&out, ALICE_SECRET);
     }
     assert_eq!(stored(&ss, "prod").unwrap()["AccessKeyId"], ALICE_KEY);
+}
+
+#[test]
+fn rotate_when_the_new_key_never_works_puts_the_old_key_back() {
+    let mut rules = rules();
+    rules.created_keys_never_work = true;
+    let Some((ss, sb, sts)) = rotate_setup(rules) else {
+        return;
+    };
+    let out = run(keys_cmd(&sb, &ss, &sts.url())
+        .env("AWS_CRED_TEST_KEY_PROPAGATION_SECONDS", "2")
+        .args(["keys", "rotate", "--profile", "prod"]));
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr_str());
+    let err = out.stderr_str();
+    assert!(err.contains("did not work within 2 s"), "{err}");
+    assert!(
+        err.contains(
+            "the old key AKIA****0001 is stored again in the OS keyring (entry prod) and works"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("was deleted again in IAM"), "{err}");
+    assert_eq!(stored(&ss, "prod").unwrap()["AccessKeyId"], ALICE_KEY);
+    assert_eq!(sts.live_keys(), vec![ALICE_KEY.to_string()]);
+    assert!(
+        !sts.actions().contains(&"DeleteAccessKey".to_string()) || {
+            let deleted = sts.requests_for("DeleteAccessKey");
+            deleted.iter().all(|r| {
+                r.form_param("AccessKeyId")
+                    .unwrap_or_default()
+                    .starts_with("AKIAROTATED")
+            })
+        }
+    );
 }

@@ -205,7 +205,7 @@ async fn rotate(setup: &Setup) -> anyhow::Result<()> {
         aws: &setup.aws,
         region: region(setup),
         profile,
-        propagation: keys::rotate::PROPAGATION,
+        propagation: keys::rotate::propagation(&setup.ctx),
     })
     .await?;
     let forgotten = crate::mfa::cache(&setup.ctx)

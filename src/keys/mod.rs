@@ -346,7 +346,8 @@ async fn read_key(req: &AddRequest<'_>) -> anyhow::Result<NewKey> {
 /// Store keys in entry `name` and read them back.
 pub fn store(name: &str, keys: &StoredKeys) -> Result<(), Problem> {
     let text = keys.encode();
-    keyring::set(name, &text).map_err(|err| {
+    let label = format!("aws-cred: AWS access key of profile {name}");
+    keyring::set(name, &text, &label).map_err(|err| {
         keyring_problem(
             err,
             &format!("cannot store the key in keyring entry {name}"),

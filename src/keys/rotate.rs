@@ -28,6 +28,16 @@ use zeroize::Zeroizing;
 /// How long a new key may take to work (IAM is eventually consistent).
 pub const PROPAGATION: Duration = Duration::from_secs(15);
 
+/// Test-only switch (debug builds): seconds to wait for a new key instead of [`PROPAGATION`].
+pub const PROPAGATION_TEST_VAR: &str = "AWS_CRED_TEST_KEY_PROPAGATION_SECONDS";
+
+/// [`PROPAGATION`], or the test switch's value.
+pub fn propagation(ctx: &Context) -> Duration {
+    ctx.test_switch(PROPAGATION_TEST_VAR)
+        .and_then(|s| s.parse::<u64>().ok())
+        .map_or(PROPAGATION, Duration::from_secs)
+}
+
 /// One access key as IAM lists it.
 #[derive(Debug, Clone)]
 pub struct KeyInfo {

@@ -47,9 +47,17 @@ pub fn get(name: &str) -> Result<Option<Zeroizing<String>>, KeyringError> {
     }
 }
 
-/// Store (or replace) the secret under `name`.
-pub fn set(name: &str, secret: &str) -> Result<(), KeyringError> {
-    entry(name)?.set_password(secret).map_err(classify)
+/// Store (or replace) the secret under `name`; a new entry gets `label`, which keyring
+/// managers (Passwords and Keys, Keychain Access) show, where the store takes one.
+pub fn set(name: &str, secret: &str, label: &str) -> Result<(), KeyringError> {
+    store()?;
+    let modifiers: HashMap<&str, &str> = HashMap::from([("label", label)]);
+    match keyring_core::Entry::new_with_modifiers(SERVICE, name, &modifiers) {
+        Ok(labelled) => labelled.set_password(secret).map_err(classify),
+        // A store without labels.
+        Err(keyring::Error::Invalid(..)) => entry(name)?.set_password(secret).map_err(classify),
+        Err(err) => Err(classify(err)),
+    }
 }
 
 /// Delete the entry `name`; `false` when there was none.

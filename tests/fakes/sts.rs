@@ -29,6 +29,8 @@ pub struct StsRules {
     pub limit_on_create_key: bool,
     /// IAM DeleteAccessKey answers AccessDenied.
     pub refuse_delete_key: bool,
+    /// STS never accepts the keys CreateAccessKey made (they never propagate).
+    pub created_keys_never_work: bool,
 }
 
 struct Issued {
@@ -112,6 +114,16 @@ impl FakeSts {
                 );
             };
             let with_token = req.header("x-amz-security-token").is_some();
+            if rules.created_keys_never_work
+                && key.starts_with("AKIAROTATED")
+                && action == "GetCallerIdentity"
+            {
+                return error(
+                    403,
+                    "InvalidClientTokenId",
+                    "The security token included in the request is invalid.",
+                );
+            }
             let mut issued = issued.lock().unwrap();
             let caller = if with_token {
                 match issued.get(&key) {

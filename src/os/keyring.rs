@@ -26,6 +26,19 @@ pub enum KeyringError {
     Failure(String),
 }
 
+/// What to do when no keyring answers, for this platform.
+#[cfg(all(unix, not(target_os = "macos")))]
+pub const UNAVAILABLE_HINT: &str = "aws-cred keeps these keys in the OS keyring, and none answered. On Linux that is a Secret Service\n\
+     (gnome-keyring, KeePassXC) on the D-Bus session bus: log in to a desktop session, or on a headless machine run\n\
+     dbus-run-session -- sh -c 'printf PASSWORD | gnome-keyring-daemon --unlock --components=secrets; exec $SHELL'.\n\
+     Or keep the keys in ~/.aws/credentials instead: aws-cred never falls back to plain text on its own.";
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+pub const UNAVAILABLE_HINT: &str = "aws-cred keeps these keys in the OS keyring (Keychain on macOS, Credential Manager on Windows), and it did not answer.\n\
+     Or keep the keys in ~/.aws/credentials instead: aws-cred never falls back to plain text on its own.";
+
+/// What to do when the keyring is locked.
+pub const LOCKED_HINT: &str = "unlock the keyring (log in to the desktop session, or unlock it in your keyring manager: Passwords and Keys, KeePassXC, Keychain Access), then retry";
+
 fn store() -> Result<(), KeyringError> {
     match keyring::Entry::store_status() {
         Ok(()) => Ok(()),

@@ -186,15 +186,12 @@ impl StoredKeys {
 pub fn keyring_problem(err: KeyringError, doing: &str) -> Problem {
     let message = format!("{doing}: {err}");
     match err {
-        KeyringError::Unavailable(_) => Problem::new(Exit::KeyringUnavailable, message).hint(
-            "aws-cred keeps these keys in the OS keyring, and none answered. On Linux that is a Secret Service\n\
-             (gnome-keyring, KeePassXC) on the D-Bus session bus: log in to a desktop session, or on a headless machine run\n\
-             dbus-run-session -- sh -c 'printf PASSWORD | gnome-keyring-daemon --unlock --components=secrets; exec $SHELL'.\n\
-             Or keep the keys in ~/.aws/credentials instead: aws-cred never falls back to plain text on its own.",
-        ),
-        KeyringError::Locked(_) => Problem::new(Exit::KeyringUnavailable, message).hint(
-            "unlock the keyring (log in to the desktop session, or unlock it in Passwords and Keys / seahorse), then retry",
-        ),
+        KeyringError::Unavailable(_) => {
+            Problem::new(Exit::KeyringUnavailable, message).hint(keyring::UNAVAILABLE_HINT)
+        }
+        KeyringError::Locked(_) => {
+            Problem::new(Exit::KeyringUnavailable, message).hint(keyring::LOCKED_HINT)
+        }
         KeyringError::Failure(_) => Problem::failure(message),
     }
 }

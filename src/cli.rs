@@ -66,7 +66,7 @@ pub enum Command {
     /// Keep an IAM user's access key in the OS keyring instead of ~/.aws/credentials; every AWS
     /// tool reads it through credential_process. Rotate it in one command.
     #[command(
-        after_help = "Examples:\n  aws-cred keys add --profile prod --from-credentials-file   # move the keys out of ~/.aws/credentials\n  aws-cred keys add --profile prod                           # type them (the secret is not shown)\n  printf '%s\\n%s\\n' \"$ID\" \"$SECRET\" | aws-cred keys add --profile prod --stdin\n  aws-cred keys list --check\n  aws-cred keys rotate --profile prod\n  aws-cred mfa 123456 --profile prod                         # the morning session, from the keyring\n\nOn Linux the keyring is a Secret Service (gnome-keyring, KeePassXC) on the D-Bus session bus.\nWithout one, or with it locked, keys commands fail with exit 4; there is no plain-text fallback."
+        after_help = "Examples:\n  aws-cred keys add --profile prod --from-credentials-file   # move them out of the file\n  aws-cred keys add --profile prod                           # type them (secret not shown)\n  printf '%s\\n%s\\n' \"$ID\" \"$SECRET\" | aws-cred keys add --profile prod --stdin\n  aws-cred keys list --check\n  aws-cred keys rotate --profile prod\n  aws-cred mfa 123456 --profile prod                         # the morning session, from the keyring\n\nOn Linux the keyring is a Secret Service (gnome-keyring, KeePassXC) on the D-Bus session bus.\nWithout one, or with it locked, keys commands fail with exit 4; there is no plain-text fallback."
     )]
     Keys(KeysArgs),
     /// Run a command with the resolved credentials and region in its environment

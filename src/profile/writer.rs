@@ -934,10 +934,13 @@ pub fn edit_profile(req: &EditRequest<'_>) -> Result<EditOutcome, WriteError> {
             line,
         }
     })?;
+    // Both texts may hold keys: zeroed when they go, whatever happens.
+    let original = zeroize::Zeroizing::new(original);
     let edited = edit_section(&original, req.profile, req.style, req.set, req.remove)
         .map_err(|e| e.in_file(&target))?;
+    let text = zeroize::Zeroizing::new(edited.text);
     if edited.changed {
-        osfs::replace_file(&target, &dir, edited.text.as_bytes(), existing.as_ref())?;
+        osfs::replace_file(&target, &dir, text.as_bytes(), existing.as_ref())?;
     }
     Ok(EditOutcome {
         changed: edited.changed,

@@ -57,6 +57,22 @@ impl Cache {
         fs::remove(&self.path(key));
     }
 
+    /// Remove an entry and say whether it was there.
+    pub fn remove_entry(&self, key: &str) -> anyhow::Result<bool> {
+        fs::remove_existing(&self.path(key)).map_err(|e| Problem::failure(e.to_string()).into())
+    }
+
+    /// The keys of every entry (`<key>.json`), sorted; none when the directory is missing.
+    pub fn keys(&self) -> anyhow::Result<Vec<String>> {
+        let files =
+            fs::list_files(&self.dir, ".json").map_err(|e| Problem::failure(e.to_string()))?;
+        Ok(files
+            .iter()
+            .filter_map(|path| path.file_name()?.to_str()?.strip_suffix(".json"))
+            .map(str::to_string)
+            .collect())
+    }
+
     /// Lock one entry (a `<key>.json.lock` file beside it). Waits without blocking the runtime
     /// (so Ctrl-C still works), up to `timeout`; `waiting` runs once if the wait lasts over a
     /// second.

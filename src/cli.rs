@@ -69,6 +69,13 @@ pub enum Command {
         after_help = "Examples:\n  aws-cred exec --profile admin -- terraform plan\n  aws-cred exec -- aws s3 ls"
     )]
     Exec(ExecArgs),
+    /// Every profile of ~/.aws/config and ~/.aws/credentials in one table: its kind, region and
+    /// the state of what it depends on (SSO token, MFA session, login session, written
+    /// session), plus cached Cognito sign-ins. Reads files only; --check asks AWS.
+    #[command(
+        after_help = "Examples:\n  aws-cred status\n  aws-cred status --profile admin      # one profile, its plan step by step\n  aws-cred status --json | jq -r '.profiles[] | select(.state == \"expired\") | .name'\n  aws-cred status --check              # one GetCallerIdentity per profile\n\nStates: valid, refreshable (renewed on next use without a login), expired, missing, unusable,\nlong-term (keys that do not expire), not-checked (only using it tells), none, error."
+    )]
+    Status(StatusArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Install:\n  bash:       aws-cred completions bash > ~/.local/share/bash-completion/completions/aws-cred\n  zsh:        aws-cred completions zsh > \"${fpath[1]}/_aws-cred\"\n  fish:       aws-cred completions fish > ~/.config/fish/completions/aws-cred.fish\n  PowerShell: aws-cred completions powershell >> $PROFILE"
@@ -77,6 +84,17 @@ pub enum Command {
     /// Print the man page (roff).
     #[command(after_help = "Install:\n  aws-cred man > ~/.local/share/man/man1/aws-cred.1")]
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Machine-readable output (schema_version 1).
+    #[arg(long)]
+    pub json: bool,
+    /// Also confirm each profile with AWS: one GetCallerIdentity per profile (this resolves
+    /// its credentials: runs credential_process, assumes roles, asks the SSO portal).
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]

@@ -57,5 +57,6 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
         Command::Exec(args) => commands::exec::run(&setup, args).await,
         Command::Completions(_) | Command::Man => unreachable!("handled above"),
         Command::Cognito(args) => commands::cognito::run(&setup, args).await,
+        Command::Status(args) => commands::status::run(&setup, args).await,
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::aws::{self, Aws};
 use crate::base::error::Problem;
+use crate::base::validity::Validity;
 use crate::cache::Cache;
 use crate::os::Context;
 use crate::profile::Profiles;
@@ -104,6 +105,42 @@ pub fn cached(
     let creds = session.credentials()?;
     let expiry = creds.expiry()?;
     (expiry > now + margin).then_some((session, creds))
+}
+
+/// Where the cached session made from `profile`'s long-term keys and `serial` lives: the cache
+/// and the entry's key. `None` when the profile has no long-term keys.
+pub fn session_entry(
+    ctx: &Context,
+    profiles: &Profiles,
+    profile: &str,
+    serial: &str,
+) -> Option<anyhow::Result<(Cache, String)>> {
+    let long_term = match crate::profile::long_term::long_term_of_profile(profiles, profile)? {
+        Ok(long_term) => long_term,
+        Err(err) => return Some(Err(err)),
+    };
+    let key = cache_key(long_term.credentials.access_key_id(), serial);
+    Some(cache(ctx).map(|cache| (cache, key)))
+}
+
+/// The state of the MFA session for `profile`'s keys and `serial`, for `status` (whatever the
+/// reuse margin: the chain stops reusing it [`margin`] before this time).
+pub fn session_state(ctx: &Context, profiles: &Profiles, profile: &str, serial: &str) -> Validity {
+    let (cache, key) = match session_entry(ctx, profiles, profile, serial) {
+        None => return Validity::Unusable(format!("profile {profile} has no long-term keys")),
+        Some(Err(err)) => return Validity::Unusable(crate::base::error::first_line(&err)),
+        Some(Ok(entry)) => entry,
+    };
+    if !crate::os::fs::exists(&cache.path(&key)) {
+        return Validity::Missing;
+    }
+    match cache
+        .read::<CachedSession>(&key)
+        .and_then(|session| session.credentials()?.expiry())
+    {
+        Some(expiry) => Validity::from_expiry(ctx.now(), expiry),
+        None => Validity::Unusable("the cache entry cannot be read".into()),
+    }
 }
 
 /// Check the code before any network call: exactly six ASCII digits.

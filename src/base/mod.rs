@@ -4,6 +4,7 @@
 pub mod error;
 pub mod secret;
 pub mod time;
+pub mod validity;
 
 /// The provider name on every credential aws-cred makes.
 pub const PROVIDER: &str = "aws-cred";

@@ -28,6 +28,7 @@ pub enum IoAction {
     WriteTemp,
     Replace,
     SyncDir,
+    Remove,
 }
 
 impl IoAction {
@@ -42,6 +43,7 @@ impl IoAction {
             IoAction::WriteTemp => "write a temporary file for",
             IoAction::Replace => "replace",
             IoAction::SyncDir => "sync directory",
+            IoAction::Remove => "remove",
         }
     }
 
@@ -162,6 +164,51 @@ pub fn read(path: &Path) -> Result<Vec<u8>, FsError> {
 /// Remove a file; a file already gone is fine.
 pub fn remove(path: &Path) {
     let _ = fs::remove_file(path);
+}
+
+/// The whole file, or `None` when it does not exist.
+pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, FsError> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(FsError::io(IoAction::Read, path, e)),
+    }
+}
+
+/// Whether a path exists (follows symlinks; an unreadable parent counts as absent).
+pub fn exists(path: &Path) -> bool {
+    fs::metadata(path).is_ok()
+}
+
+/// Remove a file and say whether it was there: `Ok(false)` when it was already gone.
+pub fn remove_existing(path: &Path) -> Result<bool, FsError> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(FsError::io(IoAction::Remove, path, e)),
+    }
+}
+
+/// The regular files directly in `dir` whose names end with `suffix`, sorted; a missing
+/// directory has none.
+pub fn list_files(dir: &Path, suffix: &str) -> Result<Vec<PathBuf>, FsError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(FsError::io(IoAction::Read, dir, e)),
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(suffix) && !n.starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Follows symlinks so the write goes to the real file and the link survives. A dangling link is

@@ -36,6 +36,16 @@ pub fn static_credentials(profiles: &Profiles, name: &str) -> anyhow::Result<Cre
     Ok(builder.build())
 }
 
+/// When the session aws-cred wrote into a profile expires (`aws_cred_expiration`): `None` when
+/// the profile has no such key, `Some(Err(text))` when the value is not a time.
+pub fn written_session_expiry(
+    profiles: &Profiles,
+    name: &str,
+) -> Option<Result<std::time::SystemTime, String>> {
+    let text = profiles.get(name, EXPIRATION_KEY)?;
+    Some(crate::base::time::parse_time(text).ok_or_else(|| text.to_string()))
+}
+
 /// Long-term keys to make an MFA session from, and where they live.
 #[derive(Debug, Clone)]
 pub struct LongTerm {

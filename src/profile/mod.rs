@@ -1,6 +1,7 @@
 //! The ~/.aws files: where they are, reading them with aws-config's conformant parser,
 //! and (in `writer`) changing one section without touching the rest.
 
+pub mod login_session;
 pub mod long_term;
 
 pub mod writer;
@@ -195,6 +196,38 @@ impl Profiles {
         } else {
             &self.files.config
         }
+    }
+
+    /// The same files with another profile selected (`status --check` asks each profile).
+    pub fn with_selected(&self, name: &str) -> Profiles {
+        Profiles {
+            selected: name.to_string(),
+            selection: Selection::Flag,
+            ..self.clone()
+        }
+    }
+
+    /// The profile names each file defines: (config, credentials), in one pass over each.
+    pub fn defined_in(
+        &self,
+    ) -> (
+        std::collections::HashSet<&str>,
+        std::collections::HashSet<&str>,
+    ) {
+        fn names(
+            text: Option<&str>,
+            style: writer::HeaderStyle,
+        ) -> std::collections::HashSet<&str> {
+            text.map(|t| writer::section_names(t, style).into_iter().collect())
+                .unwrap_or_default()
+        }
+        (
+            names(self.config_text.as_deref(), writer::HeaderStyle::Config),
+            names(
+                self.credentials_text.as_deref(),
+                writer::HeaderStyle::Credentials,
+            ),
+        )
     }
 
     pub fn names(&self) -> Vec<&str> {

@@ -444,6 +444,36 @@ pub fn find_section(text: &str, header_name: &str, style: HeaderStyle) -> Option
     locate(text, header_name, style).map(|found| found.section)
 }
 
+/// The profile names the text's headers name, in file order (duplicates kept): `[NAME]` in
+/// [`HeaderStyle::Credentials`]; `[profile NAME]` and `[default]` in [`HeaderStyle::Config`].
+/// One pass over the text.
+pub fn section_names(text: &str, style: HeaderStyle) -> Vec<&str> {
+    let mut names = Vec::new();
+    for line in lines(text) {
+        if !is_header_line(line.content) {
+            continue;
+        }
+        let Some(inner) = header_inner(line.content) else {
+            continue;
+        };
+        let inner = inner.trim_matches(WHITESPACE);
+        let (prefix, suffix) = match inner.split_once(WHITESPACE) {
+            Some((prefix, suffix)) => (Some(prefix.trim()), suffix.trim_matches(WHITESPACE)),
+            None => (None, inner),
+        };
+        let name = match (style, prefix) {
+            (HeaderStyle::Credentials, None) => suffix,
+            (HeaderStyle::Config, Some(PROFILE_PREFIX)) => suffix,
+            (HeaderStyle::Config, None) if suffix == DEFAULT_PROFILE => suffix,
+            _ => continue,
+        };
+        if !name.is_empty() {
+            names.push(name);
+        }
+    }
+    names
+}
+
 fn is_identifier_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '/' | '.' | '%' | '@' | ':' | '+')
 }

@@ -8,6 +8,7 @@ use super::SsoConfig;
 use super::pyjson::{self, Value};
 use crate::base::error::Problem;
 use crate::base::secret::Secret;
+use crate::base::validity::Validity;
 use crate::cache::Cache;
 use crate::os::Context;
 use chrono::{DateTime, Utc};
@@ -53,6 +54,24 @@ impl Token {
             self.client_secret.as_ref()?,
             self.refresh_token.as_ref()?,
         ))
+    }
+
+    /// Its state for `status`: valid until it expires; once expired, refreshable while the
+    /// cache holds what a refresh needs.
+    pub fn validity(&self, now: SystemTime) -> Validity {
+        if self.is_valid(now) {
+            Validity::Valid {
+                until: self.expires_at,
+            }
+        } else if self.refresh_parts(now).is_some() {
+            Validity::Refreshable {
+                expired: self.expires_at,
+            }
+        } else {
+            Validity::Expired {
+                at: self.expires_at,
+            }
+        }
     }
 
     /// The file's bytes, exactly as botocore's `_sso_json_dumps` writes this dictionary.
@@ -198,6 +217,21 @@ impl Store {
                 path.display()
             ))),
         }
+    }
+
+    /// The token's state, for `status` (read-only: nothing is refreshed).
+    pub fn token_state(&self, config: &SsoConfig, now: SystemTime) -> Validity {
+        match self.read_token(config) {
+            Ok(Cached::Found(token)) => token.validity(now),
+            Ok(Cached::Missing) => Validity::Missing,
+            Ok(Cached::Unusable(reason)) => Validity::Unusable(reason),
+            Err(problem) => Validity::Unusable(problem.message),
+        }
+    }
+
+    /// Remove the token file (`logout`); `Ok(false)` when there was none.
+    pub fn remove_token(&self, config: &SsoConfig) -> anyhow::Result<bool> {
+        self.files.remove_entry(&config.cache_key())
     }
 
     /// Written as botocore writes it: the exact bytes, mode 0600 (whatever the old file had).

@@ -76,6 +76,13 @@ pub enum Command {
         after_help = "Examples:\n  aws-cred status\n  aws-cred status --profile admin      # one profile, its plan step by step\n  aws-cred status --json | jq -r '.profiles[] | select(.state == \"expired\") | .name'\n  aws-cred status --check              # one GetCallerIdentity per profile\n\nStates: valid, refreshable (renewed on next use without a login), expired, missing, unusable,\nlong-term (keys that do not expire), not-checked (only using it tells), none, error."
     )]
     Status(StatusArgs),
+    /// End sessions: SSO (the portal's Logout, then the token file, as `aws sso logout`), cached
+    /// MFA sessions, `aws login` sessions, Cognito sign-ins, and session sections aws-cred wrote
+    /// into ~/.aws/credentials (never a section with long-term keys). Says what it removed.
+    #[command(
+        after_help = "Examples:\n  aws-cred logout --profile dev          # what profile dev depends on\n  aws-cred logout --sso-session corp     # one SSO session (every profile using it)\n  aws-cred logout --all                  # everything; asks first on a terminal\n  aws-cred logout --all --yes            # in a script"
+    )]
+    Logout(LogoutArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Install:\n  bash:       aws-cred completions bash > ~/.local/share/bash-completion/completions/aws-cred\n  zsh:        aws-cred completions zsh > \"${fpath[1]}/_aws-cred\"\n  fish:       aws-cred completions fish > ~/.config/fish/completions/aws-cred.fish\n  PowerShell: aws-cred completions powershell >> $PROFILE"
@@ -95,6 +102,19 @@ pub struct StatusArgs {
     /// its credentials: runs credential_process, assumes roles, asks the SSO portal).
     #[arg(long)]
     pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// End this [sso-session NAME]'s token (every profile that uses it).
+    #[arg(long, value_name = "NAME", conflicts_with = "all")]
+    pub sso_session: Option<String>,
+    /// End every session aws-cred and the AWS CLI cached.
+    #[arg(long)]
+    pub all: bool,
+    /// Do not ask before --all (required without a terminal).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -58,5 +58,6 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
         Command::Completions(_) | Command::Man => unreachable!("handled above"),
         Command::Cognito(args) => commands::cognito::run(&setup, args).await,
         Command::Status(args) => commands::status::run(&setup, args).await,
+        Command::Logout(args) => commands::logout::run(&setup, args).await,
     }
 }

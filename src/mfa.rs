@@ -143,6 +143,33 @@ pub fn session_state(ctx: &Context, profiles: &Profiles, profile: &str, serial: 
     }
 }
 
+/// Remove the cached session made from `profile`'s keys and `serial` (`logout`); the file it
+/// was in, or `None` when there was none.
+pub fn remove_session(
+    ctx: &Context,
+    profiles: &Profiles,
+    profile: &str,
+    serial: &str,
+) -> anyhow::Result<Option<std::path::PathBuf>> {
+    let Some(entry) = session_entry(ctx, profiles, profile, serial) else {
+        return Ok(None);
+    };
+    let (cache, key) = entry?;
+    Ok(cache.remove_entry(&key)?.then(|| cache.path(&key)))
+}
+
+/// Remove every cached MFA session (`logout --all`); the files removed.
+pub fn remove_all_sessions(ctx: &Context) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let cache = cache(ctx)?;
+    let mut removed = Vec::new();
+    for key in cache.keys()? {
+        if cache.remove_entry(&key)? {
+            removed.push(cache.path(&key));
+        }
+    }
+    Ok(removed)
+}
+
 /// Check the code before any network call: exactly six ASCII digits.
 pub fn validate_code(code: &str) -> Result<(), Problem> {
     if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {

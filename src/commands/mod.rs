@@ -4,6 +4,7 @@
 pub mod cognito;
 pub mod exec;
 pub mod export;
+pub mod logout;
 pub mod mfa;
 pub mod shell;
 pub mod sso_login;

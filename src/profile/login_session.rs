@@ -58,9 +58,28 @@ fn parse_state(bytes: &[u8], now: SystemTime) -> Validity {
     }
 }
 
-/// The session files in `dir` (`logout --all`).
-pub fn cache_files(dir: &Path) -> Vec<PathBuf> {
-    fs::list_files(dir, ".json").unwrap_or_default()
+/// Remove one session's cache file (`logout`); the file, or `None` when there was none.
+pub fn remove(dir: &Path, login_session: &str) -> Result<Option<PathBuf>, fs::FsError> {
+    let path = cache_path(dir, login_session);
+    Ok(fs::remove_existing(&path)?.then_some(path))
+}
+
+/// Remove every session file in `dir` of the documented shape (a JSON object with
+/// `accessToken.expiresAt`); anything else there is left alone (`logout --all`).
+pub fn remove_all(dir: &Path) -> Result<Vec<PathBuf>, fs::FsError> {
+    let mut removed = Vec::new();
+    for path in fs::list_files(dir, ".json")? {
+        let shaped = fs::read(&path).is_ok_and(|bytes| {
+            !matches!(
+                parse_state(&bytes, SystemTime::UNIX_EPOCH),
+                Validity::Unusable(_)
+            )
+        });
+        if shaped && fs::remove_existing(&path)? {
+            removed.push(path);
+        }
+    }
+    Ok(removed)
 }
 
 #[cfg(test)]

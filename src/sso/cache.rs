@@ -234,6 +234,19 @@ impl Store {
         self.files.remove_entry(&config.cache_key())
     }
 
+    /// Every token file in the cache (files with an accessToken and expiresAt, as the AWS CLI's
+    /// logout picks them; registrations are not tokens), with its token.
+    pub fn tokens(&self) -> Vec<(PathBuf, Token)> {
+        let files = crate::os::fs::list_files(self.files.dir(), ".json").unwrap_or_default();
+        files
+            .into_iter()
+            .filter_map(|path| {
+                let bytes = crate::os::fs::read(&path).ok()?;
+                Some((path, Token::parse(&bytes).ok()?))
+            })
+            .collect()
+    }
+
     /// Written as botocore writes it: the exact bytes, mode 0600 (whatever the old file had).
     pub fn write_token(&self, config: &SsoConfig, token: &Token) -> anyhow::Result<()> {
         self.files

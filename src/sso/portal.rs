@@ -110,6 +110,19 @@ pub async fn role_credentials(
     Ok(builder.build())
 }
 
+/// Logout: the portal ends the session behind the token (what `aws sso logout` calls before it
+/// deletes the token file).
+pub async fn logout(aws: &Aws, region: &str, token: &Secret) -> anyhow::Result<()> {
+    let (client, target) = aws.sso(region, None);
+    client
+        .logout()
+        .access_token(token.expose())
+        .send()
+        .await
+        .map_err(|err| aws::failure("Logout", &target, err))?;
+    Ok(())
+}
+
 /// An account assigned to the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {

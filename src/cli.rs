@@ -76,6 +76,10 @@ pub enum Command {
         after_help = "Examples:\n  aws-cred status\n  aws-cred status --profile admin      # one profile, its plan step by step\n  aws-cred status --json | jq -r '.profiles[] | select(.state == \"expired\") | .name'\n  aws-cred status --check              # one GetCallerIdentity per profile\n\nStates: valid, refreshable (renewed on next use without a login), expired, missing, unusable,\nlong-term (keys that do not expire), not-checked (only using it tells), none, error."
     )]
     Status(StatusArgs),
+    /// IAM Identity Center inventory: the accounts and roles your SSO token can see, and one
+    /// profile per (account, role) in ~/.aws/config.
+    #[command(subcommand)]
+    Sso(SsoCommand),
     /// End sessions: SSO (the portal's Logout, then the token file, as `aws sso logout`), cached
     /// MFA sessions, `aws login` sessions, Cognito sign-ins, and session sections aws-cred wrote
     /// into ~/.aws/credentials (never a section with long-term keys). Says what it removed.
@@ -102,6 +106,48 @@ pub struct StatusArgs {
     /// its credentials: runs credential_process, assumes roles, asks the SSO portal).
     #[arg(long)]
     pub check: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SsoCommand {
+    /// Every account and role the SSO token can see (all pages), with account names and
+    /// e-mails. Uses the cached token (refreshed if needed); log in with sso-login first.
+    #[command(
+        after_help = "Examples:\n  aws-cred sso roles                      # the only [sso-session] of ~/.aws/config\n  aws-cred sso roles --sso-session corp --json\n  aws-cred sso roles --profile dev        # the token of profile dev's SSO settings"
+    )]
+    Roles(SsoRolesArgs),
+    /// Write one [profile NAME] per (account, role) into ~/.aws/config, marked
+    /// `aws_cred_populated = <sso-session>`; hand-written profiles are never touched.
+    #[command(
+        after_help = "Examples:\n  aws-cred sso populate --sso-session corp --dry-run\n  aws-cred sso populate --sso-session corp --region eu-west-1\n  aws-cred sso populate --template '{sso_session}-{account_id}-{role_name}' --prune\n\nTemplate fields: {account_name} {account_id} {role_name} {sso_session}. Characters a profile name\ncannot hold become '-'. --region defaults to the sso-session's sso_region."
+    )]
+    Populate(SsoPopulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SsoRolesArgs {
+    /// The [sso-session NAME] whose token to use (default: --profile's, or the only one).
+    #[arg(long, value_name = "NAME")]
+    pub sso_session: Option<String>,
+    /// Machine-readable output (schema_version 1).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SsoPopulateArgs {
+    /// The [sso-session NAME] to populate from (default: the only one in ~/.aws/config).
+    #[arg(long, value_name = "NAME")]
+    pub sso_session: Option<String>,
+    /// How to name each profile.
+    #[arg(long, value_name = "TEMPLATE", default_value = crate::sso::populate::DEFAULT_TEMPLATE)]
+    pub template: String,
+    /// Remove profiles this command wrote for the sso-session that are no longer assigned.
+    #[arg(long)]
+    pub prune: bool,
+    /// Print what would change (a diff on stdout) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

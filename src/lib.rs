@@ -58,6 +58,7 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
         Command::Completions(_) | Command::Man => unreachable!("handled above"),
         Command::Cognito(args) => commands::cognito::run(&setup, args).await,
         Command::Status(args) => commands::status::run(&setup, args).await,
+        Command::Sso(command) => commands::sso::run(&setup, command).await,
         Command::Logout(args) => commands::logout::run(&setup, args).await,
     }
 }

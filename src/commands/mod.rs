@@ -7,6 +7,7 @@ pub mod export;
 pub mod logout;
 pub mod mfa;
 pub mod shell;
+pub mod sso;
 pub mod sso_login;
 pub mod status;
 pub mod whoami;

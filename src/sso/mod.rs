@@ -9,6 +9,7 @@ pub mod cache;
 pub mod config;
 pub mod logout;
 pub mod oidc;
+pub mod populate;
 pub mod portal;
 mod pyjson;
 pub mod spinner;

@@ -215,3 +215,17 @@ pub async fn list_roles(
     }
     Ok(roles)
 }
+
+/// Every account and its roles (all pages of each listing).
+pub async fn assignments(
+    aws: &Aws,
+    config: &SsoConfig,
+    token: &Secret,
+) -> Result<Vec<super::populate::Assignment>, PortalError> {
+    let mut out = Vec::new();
+    for account in list_accounts(aws, config, token).await? {
+        let roles = list_roles(aws, config, token, &account.id).await?;
+        out.push(super::populate::Assignment { account, roles });
+    }
+    Ok(out)
+}

@@ -11,7 +11,7 @@ use crate::os::Context;
 use crate::profile::{Profiles, login_session, long_term};
 use crate::sso::SsoConfig;
 use crate::sso::cache::Store;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 /// What kind of profile it is, as `status` names it.
@@ -113,17 +113,45 @@ pub struct Inspector<'a> {
     login_dir: Option<PathBuf>,
     sso_store: Option<Store>,
     sso_tokens: HashMap<String, Validity>,
+    /// The profiles each file defines, found in one pass each.
+    in_config: HashSet<&'a str>,
+    in_credentials: HashSet<&'a str>,
 }
 
 impl<'a> Inspector<'a> {
     /// `login_dir`: where `aws login` keeps its sessions (settings::LOGIN_CACHE_DIRECTORY).
     pub fn new(ctx: &'a Context, profiles: &'a Profiles, login_dir: Option<PathBuf>) -> Self {
+        let (in_config, in_credentials) = profiles.defined_in();
         Inspector {
             ctx,
             profiles,
             login_dir,
             sso_store: Store::new(ctx).ok(),
             sso_tokens: HashMap::new(),
+            in_config,
+            in_credentials,
+        }
+    }
+
+    /// The files that define `name`: `config`, `credentials`, or both.
+    pub fn files_of(&self, name: &str) -> Vec<&'static str> {
+        let mut files = Vec::new();
+        if self.in_config.contains(name) {
+            files.push("config");
+        }
+        if self.in_credentials.contains(name) {
+            files.push("credentials");
+        }
+        files
+    }
+
+    /// `credentials` or `config`: the file a profile's keys come from (the credentials file
+    /// wins, as in the SDKs' merge).
+    fn file_word(&self, name: &str) -> &'static str {
+        if self.in_credentials.contains(name) {
+            "credentials"
+        } else {
+            "config"
         }
     }
 
@@ -242,7 +270,7 @@ impl<'a> Inspector<'a> {
         let profiles = self.profiles;
         match base {
             Base::Static { profile } => {
-                let file = file_word(profiles, profile);
+                let file = self.file_word(profile);
                 if let Some(serial) = crate::mfa::profile_serial(profiles, profile)
                     && profile == name
                 {
@@ -359,7 +387,7 @@ impl<'a> Inspector<'a> {
         }
         let serial = crate::mfa::profile_serial(profiles, name)?;
         let status = self.mfa_status(name, &serial.value, name);
-        let file = file_word(profiles, &long);
+        let file = self.file_word(&long);
         Some(Inspection {
             kind: ProfileKind::Mfa,
             source: format!(
@@ -438,15 +466,6 @@ impl<'a> Inspector<'a> {
                 status: Some(status),
             }],
         }
-    }
-}
-
-/// `credentials` or `config`: the file a profile's keys come from.
-fn file_word(profiles: &Profiles, name: &str) -> &'static str {
-    if profiles.defining_file(name) == profiles.files.credentials {
-        "credentials"
-    } else {
-        "config"
     }
 }
 

@@ -25,17 +25,10 @@ pub async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> {
     } else {
         profiles.names()
     };
-    let (in_config, in_credentials) = profiles.defined_in();
     let mut inspector = Inspector::new(ctx, profiles, settings::login_cache_dir(ctx));
     let mut rows = Vec::with_capacity(names.len());
     for name in names {
-        let mut files = Vec::new();
-        if in_config.contains(name) {
-            files.push("config");
-        }
-        if in_credentials.contains(name) {
-            files.push("credentials");
-        }
+        let files = inspector.files_of(name);
         let region = profiles.get(name, "region").map(str::to_string);
         let check = match args.check {
             true => Some(check(setup, name, region.as_deref()).await),

@@ -48,7 +48,12 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
         Command::Man => return commands::shell::man(),
         _ => {}
     }
-    let setup = Setup::new(ctx, &cli.global).await?;
+    // The hot paths need only the selected profile parsed (fast on a 10,000-profile config).
+    let scope = match &cli.command {
+        Command::Export(_) | Command::Whoami(_) | Command::Exec(_) => profile::Scope::Selected,
+        _ => profile::Scope::All,
+    };
+    let setup = Setup::new(ctx, &cli.global, scope).await?;
     match &cli.command {
         Command::Export(args) => commands::export::run(&setup, args).await,
         Command::Mfa(args) => commands::mfa::run(&setup, args).await,

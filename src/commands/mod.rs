@@ -18,8 +18,8 @@ use crate::chain::{self, ChainFailure, Resolution};
 use crate::cli::{GlobalArgs, OutputArgs};
 use crate::os::Context;
 use crate::output::{self, Exports};
-use crate::profile::Profiles;
 use crate::profile::writer::{self, HeaderStyle, WriteRequest};
+use crate::profile::{Profiles, Scope};
 use crate::settings;
 use std::io::Write;
 use std::time::Duration;
@@ -40,13 +40,13 @@ pub struct Setup {
 }
 
 impl Setup {
-    pub async fn new(ctx: Context, global: &GlobalArgs) -> anyhow::Result<Self> {
+    pub async fn new(ctx: Context, global: &GlobalArgs, scope: Scope) -> anyhow::Result<Self> {
         if let Some(name) = &global.profile
             && name.trim().is_empty()
         {
             return Err(Problem::usage("--profile needs a name").into());
         }
-        let profiles = Profiles::load(&ctx, global.profile.as_deref()).await?;
+        let profiles = Profiles::load_scoped(&ctx, global.profile.as_deref(), scope).await?;
         let region = resolve_region(&ctx, global.region.as_deref(), &profiles);
         if global.no_verify_ssl {
             eprintln!(

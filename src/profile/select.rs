@@ -22,10 +22,25 @@ use std::collections::HashSet;
 const WHITESPACE: &[char] = &[' ', '\t'];
 const COMMENT: &[char] = &['#', ';'];
 
+/// `str::trim_matches(WHITESPACE)` on bytes (space and tab are ASCII, so the cuts are on
+/// character boundaries); the scan's hot path.
+fn trim_ws(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    let start = bytes
+        .iter()
+        .position(|b| *b != b' ' && *b != b'\t')
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| *b != b' ' && *b != b'\t')
+        .map_or(start, |last| last + 1);
+    text.get(start..end).unwrap_or_default()
+}
+
 /// `prepare_line` of the SDK's parser: trim, cut a comment (one after whitespace only, for
 /// property lines), trim again.
 fn prepare_line(line: &str, comments_need_whitespace: bool) -> &str {
-    let line = line.trim_matches(WHITESPACE);
+    let line = trim_ws(line);
     let mut prev_char_whitespace = false;
     let mut comment_idx = None;
     for (idx, chr) in line.char_indices() {
@@ -35,19 +50,23 @@ fn prepare_line(line: &str, comments_need_whitespace: bool) -> &str {
         }
         prev_char_whitespace = chr.is_whitespace();
     }
-    comment_idx
-        .and_then(|idx| line.get(..idx))
-        .unwrap_or(line)
-        .trim_matches(WHITESPACE)
+    trim_ws(comment_idx.and_then(|idx| line.get(..idx)).unwrap_or(line))
 }
 
 /// A property line's value, or `None` where the SDK's parser reports an error.
 fn property_value(line: &str) -> Option<&str> {
-    let (key, value) = prepare_line(line, true).split_once('=')?;
-    if key.trim_matches(WHITESPACE).is_empty() {
+    // Without `#` or `;` there is no comment to cut: prepare_line is a trim (the common case,
+    // kept on bytes for speed).
+    let prepared = if line.bytes().any(|b| b == b'#' || b == b';') {
+        prepare_line(line, true)
+    } else {
+        line
+    };
+    let (key, value) = prepared.split_once('=')?;
+    if trim_ws(key).is_empty() {
         return None;
     }
-    Some(value.trim_matches(WHITESPACE))
+    Some(trim_ws(value))
 }
 
 /// Whether a section header keeps its section: not a profile (any prefix but `profile`), the
@@ -80,7 +99,7 @@ pub fn sections_for(text: &str, wanted: &HashSet<String>) -> Option<String> {
             Some(without) => without.strip_suffix('\r').unwrap_or(without),
             None => raw,
         };
-        if line.trim_matches(WHITESPACE).is_empty() || line.starts_with(COMMENT) {
+        if line.bytes().all(|b| b == b' ' || b == b'\t') || line.starts_with(COMMENT) {
             if keeping {
                 out.push_str(raw);
             }
@@ -161,6 +180,18 @@ mod tests {
             assert_eq!(sections_for(bad, &w), None, "{bad:?}");
         }
         assert!(sections_for("[profile a]\nk = v\n  more\n[b]\n", &w).is_some());
+    }
+
+    #[test]
+    fn the_byte_trim_is_the_parsers_trim() {
+        for text in ["", " ", "\t a b \t", "a", " é ", "\u{a0}x\u{a0}", "  =  "] {
+            assert_eq!(trim_ws(text), text.trim_matches(WHITESPACE), "{text:?}");
+        }
+        assert_eq!(property_value(" k = v # not a comment"), Some("v"));
+        assert_eq!(property_value("k = v;x"), Some("v;x"));
+        assert_eq!(property_value("k=#x"), Some("#x"));
+        assert_eq!(property_value("k = "), Some(""));
+        assert_eq!(property_value(" = v"), None);
     }
 
     #[test]

@@ -167,12 +167,35 @@ impl Cache {
     pub fn write_bytes(&self, key: &str, bytes: &[u8]) -> anyhow::Result<()> {
         fs::ensure_dir(&self.dir).map_err(problem)?;
         self.check_dirs()?;
-        fs::replace_file(&self.path(key), &self.dir, bytes, None).map_err(problem)?;
+        fs::replace_file(
+            &self.path(key),
+            &self.dir,
+            bytes,
+            None,
+            fs::FileMode::Private,
+        )
+        .map_err(problem)?;
         Ok(())
     }
 
     pub fn remove(&self, key: &str) {
         fs::remove(&self.path(key));
+    }
+
+    /// Remove an entry and say whether it was there.
+    pub fn remove_entry(&self, key: &str) -> anyhow::Result<bool> {
+        fs::remove_existing(&self.path(key)).map_err(|e| Problem::failure(e.to_string()).into())
+    }
+
+    /// The keys of every entry (`<key>.json`), sorted; none when the directory is missing.
+    pub fn keys(&self) -> anyhow::Result<Vec<String>> {
+        let files =
+            fs::list_files(&self.dir, ".json").map_err(|e| Problem::failure(e.to_string()))?;
+        Ok(files
+            .iter()
+            .filter_map(|path| path.file_name()?.to_str()?.strip_suffix(".json"))
+            .map(str::to_string)
+            .collect())
     }
 
     /// Lock one entry (a `<key>.json.lock` file beside it, never followed if it is a link).
@@ -202,16 +225,6 @@ impl Cache {
 
     pub fn dir(&self) -> &Path {
         &self.dir
-    }
-
-    /// The keys of every entry, sorted.
-    pub fn keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = fs::file_names(&self.dir)
-            .into_iter()
-            .filter_map(|name| name.strip_suffix(".json").map(str::to_string))
-            .collect();
-        keys.sort();
-        keys
     }
 }
 

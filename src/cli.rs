@@ -83,6 +83,24 @@ pub enum Command {
         after_help = "Examples:\n  aws-cred exec --profile admin -- terraform plan\n  aws-cred exec -- aws s3 ls"
     )]
     Exec(ExecArgs),
+    /// Every profile of ~/.aws/config and ~/.aws/credentials in one table: its kind, region and
+    /// the state of what it depends on (SSO token, MFA session, login session, written
+    /// session), plus cached Cognito sign-ins. Reads files only; --check asks AWS.
+    #[command(
+        after_help = "Examples:\n  aws-cred status\n  aws-cred status --profile admin      # one profile, its plan step by step\n  aws-cred status --json | jq -r '.profiles[] | select(.state == \"expired\") | .name'\n  aws-cred status --check              # one GetCallerIdentity per profile\n\nStates: valid, refreshable (renewed on next use without a login), expired, missing, unusable,\nlong-term (keys that do not expire), not-checked (only using it tells), none, error."
+    )]
+    Status(StatusArgs),
+    /// IAM Identity Center inventory: the accounts and roles your SSO token can see, and one
+    /// profile per (account, role) in ~/.aws/config.
+    #[command(subcommand)]
+    Sso(SsoCommand),
+    /// End sessions: SSO (the portal's Logout, then the token file, as `aws sso logout`), cached
+    /// MFA sessions, `aws login` sessions, Cognito sign-ins, and session sections aws-cred wrote
+    /// into ~/.aws/credentials (never a section with long-term keys). Says what it removed.
+    #[command(
+        after_help = "Examples:\n  aws-cred logout --profile dev          # what profile dev depends on\n  aws-cred logout --sso-session corp     # one SSO session (every profile using it)\n  aws-cred logout --all                  # everything; asks first on a terminal\n  aws-cred logout --all --yes            # in a script"
+    )]
+    Logout(LogoutArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Install:\n  bash:       aws-cred completions bash > ~/.local/share/bash-completion/completions/aws-cred\n  zsh:        aws-cred completions zsh > \"${fpath[1]}/_aws-cred\"\n  fish:       aws-cred completions fish > ~/.config/fish/completions/aws-cred.fish\n  PowerShell: aws-cred completions powershell >> $PROFILE"
@@ -180,6 +198,72 @@ pub struct KeysListArgs {
     /// Machine-readable output (schema_version 1).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Machine-readable output (schema_version 1).
+    #[arg(long)]
+    pub json: bool,
+    /// Also confirm each profile with AWS: one GetCallerIdentity per profile (this resolves
+    /// its credentials: runs credential_process, assumes roles, asks the SSO portal).
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SsoCommand {
+    /// Every account and role the SSO token can see (all pages), with account names and
+    /// e-mails. Uses the cached token (refreshed if needed); log in with sso-login first.
+    #[command(
+        after_help = "Examples:\n  aws-cred sso roles                      # the only [sso-session] of ~/.aws/config\n  aws-cred sso roles --sso-session corp --json\n  aws-cred sso roles --profile dev        # the token of profile dev's SSO settings"
+    )]
+    Roles(SsoRolesArgs),
+    /// Write one [profile NAME] per (account, role) into ~/.aws/config, marked
+    /// `aws_cred_populated = <sso-session>`; hand-written profiles are never touched.
+    #[command(
+        after_help = "Examples:\n  aws-cred sso populate --sso-session corp --dry-run\n  aws-cred sso populate --sso-session corp --region eu-west-1\n  aws-cred sso populate --template '{sso_session}-{account_id}-{role_name}' --prune\n\nTemplate fields: {account_name} {account_id} {role_name} {sso_session}. Characters a profile name\ncannot hold become '-'. --region defaults to the sso-session's sso_region."
+    )]
+    Populate(SsoPopulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SsoRolesArgs {
+    /// The [sso-session NAME] whose token to use (default: --profile's, or the only one).
+    #[arg(long, value_name = "NAME")]
+    pub sso_session: Option<String>,
+    /// Machine-readable output (schema_version 1).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SsoPopulateArgs {
+    /// The [sso-session NAME] to populate from (default: the only one in ~/.aws/config).
+    #[arg(long, value_name = "NAME")]
+    pub sso_session: Option<String>,
+    /// How to name each profile.
+    #[arg(long, value_name = "TEMPLATE", default_value = crate::sso::populate::DEFAULT_TEMPLATE)]
+    pub template: String,
+    /// Remove profiles this command wrote for the sso-session that are no longer assigned.
+    #[arg(long)]
+    pub prune: bool,
+    /// Print what would change (a diff on stdout) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// End this [sso-session NAME]'s token (every profile that uses it).
+    #[arg(long, value_name = "NAME", conflicts_with = "all")]
+    pub sso_session: Option<String>,
+    /// End every session aws-cred and the AWS CLI cached.
+    #[arg(long)]
+    pub all: bool,
+    /// Do not ask before --all (required without a terminal).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -51,7 +51,12 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
         Command::Export(args) if args.unset => return commands::export::unset(args),
         _ => {}
     }
-    let setup = Setup::new(ctx, &cli.global).await?;
+    // The hot paths need only the selected profile parsed (fast on a 10,000-profile config).
+    let scope = match &cli.command {
+        Command::Export(_) | Command::Whoami(_) | Command::Exec(_) => profile::Scope::Selected,
+        _ => profile::Scope::All,
+    };
+    let setup = Setup::new(ctx, &cli.global, scope).await?;
     match &cli.command {
         Command::Export(args) => commands::export::run(&setup, args).await,
         Command::Mfa(args) => commands::mfa::run(&setup, args).await,
@@ -62,5 +67,8 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
         Command::Cognito(args) => commands::cognito::run(&setup, args).await,
         Command::Console(args) => commands::console::run(&setup, args).await,
         Command::Keys(args) => commands::keys::run(&setup, args).await,
+        Command::Status(args) => commands::status::run(&setup, args).await,
+        Command::Sso(command) => commands::sso::run(&setup, command).await,
+        Command::Logout(args) => commands::logout::run(&setup, args).await,
     }
 }

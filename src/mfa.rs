@@ -3,6 +3,7 @@
 
 use crate::aws::{self, Aws};
 use crate::base::error::Problem;
+use crate::base::validity::Validity;
 use crate::cache::Cache;
 use crate::os::Context;
 use crate::profile::Profiles;
@@ -79,7 +80,7 @@ pub fn cache_key(source_access_key_id: &str, serial: &str) -> String {
 /// sessions for any device are found.
 pub fn forget_sessions_of(cache: &Cache, source_access_key_id: &str) -> usize {
     let mut removed = 0;
-    for key in cache.keys() {
+    for key in cache.keys().unwrap_or_default() {
         let Ok(Some(session)) = cache.read::<CachedSession>(&key) else {
             continue;
         };
@@ -128,6 +129,69 @@ pub fn cached(
         .expiry()
         .is_some_and(|expiry| now.checked_add(margin).is_some_and(|limit| expiry > limit));
     Ok(fresh.then_some((session, creds)))
+}
+
+/// Where the cached session made from `profile`'s long-term keys and `serial` lives: the cache
+/// and the entry's key. `None` when the profile has no long-term keys.
+pub fn session_entry(
+    ctx: &Context,
+    profiles: &Profiles,
+    profile: &str,
+    serial: &str,
+) -> Option<anyhow::Result<(Cache, String)>> {
+    let long_term = match crate::profile::long_term::long_term_of_profile(profiles, profile)? {
+        Ok(long_term) => long_term,
+        Err(err) => return Some(Err(err)),
+    };
+    let key = cache_key(long_term.credentials.access_key_id(), serial);
+    Some(cache(ctx).map(|cache| (cache, key)))
+}
+
+/// The state of the MFA session for `profile`'s keys and `serial`, for `status` (whatever the
+/// reuse margin: the chain stops reusing it [`margin`] before this time).
+pub fn session_state(ctx: &Context, profiles: &Profiles, profile: &str, serial: &str) -> Validity {
+    let (cache, key) = match session_entry(ctx, profiles, profile, serial) {
+        None => return Validity::Unusable(format!("profile {profile} has no long-term keys")),
+        Some(Err(err)) => return Validity::Unusable(crate::base::error::first_line(&err)),
+        Some(Ok(entry)) => entry,
+    };
+    if !crate::os::fs::exists(&cache.path(&key)) {
+        return Validity::Missing;
+    }
+    match cache.read::<CachedSession>(&key) {
+        Err(problem) => Validity::Unusable(problem.message),
+        Ok(session) => match session.and_then(|s| s.credentials()?.expiry()) {
+            Some(expiry) => Validity::from_expiry(ctx.now(), expiry),
+            None => Validity::Unusable("the cache entry cannot be read".into()),
+        },
+    }
+}
+
+/// Remove the cached session made from `profile`'s keys and `serial` (`logout`); the file it
+/// was in, or `None` when there was none.
+pub fn remove_session(
+    ctx: &Context,
+    profiles: &Profiles,
+    profile: &str,
+    serial: &str,
+) -> anyhow::Result<Option<std::path::PathBuf>> {
+    let Some(entry) = session_entry(ctx, profiles, profile, serial) else {
+        return Ok(None);
+    };
+    let (cache, key) = entry?;
+    Ok(cache.remove_entry(&key)?.then(|| cache.path(&key)))
+}
+
+/// Remove every cached MFA session (`logout --all`); the files removed.
+pub fn remove_all_sessions(ctx: &Context) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let cache = cache(ctx)?;
+    let mut removed = Vec::new();
+    for key in cache.keys()? {
+        if cache.remove_entry(&key)? {
+            removed.push(cache.path(&key));
+        }
+    }
+    Ok(removed)
 }
 
 /// Check the code before any network call: exactly six ASCII digits.
@@ -340,7 +404,7 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(forget_sessions_of(&cache, "AKIAOLD"), 2);
-        assert_eq!(cache.keys(), vec![cache_key("AKIANEW", "s1")]);
+        assert_eq!(cache.keys().unwrap(), vec![cache_key("AKIANEW", "s1")]);
     }
 
     #[test]

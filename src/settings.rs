@@ -227,6 +227,28 @@ pub const READ_TIMEOUT: Setting = Setting::new("AWS answer timeout")
     .vars(&["AWS_CRED_READ_TIMEOUT"])
     .default("15");
 
+/// <https://no-color.org>: any non-empty value turns colour off.
+pub const NO_COLOR: Setting = Setting::new("no colour").vars(&["NO_COLOR"]);
+
+/// Where `aws login` keeps its sessions (the AWS CLI's variable); default `~/.aws/login/cache`.
+pub const LOGIN_CACHE_DIRECTORY: Setting =
+    Setting::new("login session cache directory").vars(&["AWS_LOGIN_CACHE_DIRECTORY"]);
+
+/// Whether people-facing output may use colour: on a terminal, without `NO_COLOR`.
+pub fn colour(ctx: &Context) -> bool {
+    ctx.stdout_is_tty && NO_COLOR.resolve(None, ctx, None).is_none()
+}
+
+/// The `aws login` session cache: [`LOGIN_CACHE_DIRECTORY`] (`~` expanded), else
+/// `~/.aws/login/cache`.
+pub fn login_cache_dir(ctx: &Context) -> Option<PathBuf> {
+    let home = ctx.home();
+    match LOGIN_CACHE_DIRECTORY.resolve(None, ctx, None) {
+        Some(found) => crate::profile::expand_home(&found.value, home.as_deref()),
+        None => Some(home?.join(".aws").join("login").join("cache")),
+    }
+}
+
 pub const SSO_LOGIN_TIMEOUT: Setting = Setting::new("SSO login timeout")
     .vars(&["AWS_CRED_SSO_LOGIN_TIMEOUT"])
     .default("300");

@@ -13,7 +13,6 @@
 
 #[path = "fakes/federation.rs"]
 mod fake_federation;
-#[allow(dead_code)]
 #[path = "fakes/sso.rs"]
 mod fake_sso;
 #[path = "fakes/sts.rs"]

@@ -7,10 +7,10 @@
     reason = "tests drive the binary and set up files and processes directly"
 )]
 
-use aws_cred::chain::profile::{Planned, plan};
+use aws_cred::chain::profile::{Base, Planned, plan};
 use aws_cred::os::Context;
-use aws_cred::profile::Profiles;
 use aws_cred::profile::writer::{self, HeaderStyle};
+use aws_cred::profile::{Profiles, Scope};
 use proptest::prelude::*;
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -135,6 +135,65 @@ proptest! {
         if let Ok(Planned::Plan(p)) = plan(&profiles) {
             let base = format!("{:?}", p.base);
             prop_assert!(base.contains(&name), "plan base {} does not name {}", base, name);
+        }
+    }
+
+    /// The fast path for large files (only the sections the selected profile needs reach the
+    /// parser) answers exactly as the full parse: the same error, or the same plan and the same
+    /// keys for every profile of the plan.
+    #[test]
+    fn the_selected_profile_fast_path_answers_as_the_full_parse(
+        config in config_text(),
+        credentials in config_text(),
+        selected in "[a-c]{1,3}|default",
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("config");
+        let credentials_path = dir.path().join("credentials");
+        std::fs::write(&config_path, &config).unwrap();
+        std::fs::write(&credentials_path, &credentials).unwrap();
+        let ctx = Context::with_env([
+            ("HOME", dir.path().to_str().unwrap()),
+            ("AWS_CONFIG_FILE", config_path.to_str().unwrap()),
+            ("AWS_SHARED_CREDENTIALS_FILE", credentials_path.to_str().unwrap()),
+        ]);
+        let full = runtime().block_on(Profiles::load_scoped(&ctx, Some(&selected), Scope::All));
+        let fast = runtime().block_on(Profiles::load_scoped(&ctx, Some(&selected), Scope::Selected));
+        match (full, fast) {
+            (Err(a), Err(b)) => prop_assert_eq!(format!("{a:#}"), format!("{b:#}")),
+            (Ok(full), Ok(fast)) => {
+                let (a, b) = (plan(&full), plan(&fast));
+                prop_assert_eq!(format!("{a:?}"), format!("{b:?}"));
+                let mut names = vec![selected.clone(), format!("{selected}-long-term")];
+                if let Ok(Planned::Plan(p)) = &a {
+                    names.extend(p.roles.iter().map(|r| r.profile.clone()));
+                    names.push(match &p.base {
+                        Base::Static { profile }
+                        | Base::Process { profile, .. }
+                        | Base::Keyring { profile, .. }
+                        | Base::WebIdentity { profile, .. }
+                        | Base::Named { profile, .. } => profile.clone(),
+                        Base::Sso(sso) => sso.profile.clone(),
+                    });
+                }
+                for name in names {
+                    let props = |set: &Profiles| {
+                        set.set.get_profile(&name).map(|p| {
+                            let mut keys: Vec<(String, String)> = ["role_arn", "source_profile", "aws_access_key_id",
+                                "aws_secret_access_key", "aws_session_token", "mfa_serial", "region",
+                                "credential_source", "sso_session", "sso_start_url", "s3"]
+                                .iter()
+                                .filter_map(|k| p.get(k).map(|v| (k.to_string(), v.to_string())))
+                                .collect();
+                            keys.sort();
+                            keys
+                        })
+                    };
+                    prop_assert_eq!(props(&full), props(&fast), "profile {}", name);
+                }
+                prop_assert_eq!(full.set.get("region"), fast.set.get("region"));
+            }
+            (a, b) => prop_assert!(false, "full {:?} vs fast {:?}", a.map(|_| ()), b.map(|_| ())),
         }
     }
 }

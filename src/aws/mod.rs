@@ -50,7 +50,7 @@ impl Target {
 #[derive(Clone)]
 pub struct Aws {
     env: aws_types::os_shim_internal::Env,
-    profiles: aws_config::profile::ProfileSet,
+    profiles: std::sync::Arc<aws_config::profile::ProfileSet>,
     ignore_configured_endpoints: bool,
     aws_http: SharedHttpClient,
     local_http: SharedHttpClient,
@@ -115,7 +115,7 @@ impl Aws {
             EnvConfigValue::new()
                 .env(var)
                 .profile(key)
-                .load(&env, Some(&profiles.set))
+                .load(&env, Some(&*profiles.set))
                 .is_some_and(|(value, _)| value.trim().eq_ignore_ascii_case("true"))
         };
         let use_fips = enabled("AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint");
@@ -152,7 +152,7 @@ impl Aws {
             .env("AWS_ENDPOINT_URL")
             .profile("endpoint_url")
             .service_id(service_id)
-            .load(&self.env, Some(&self.profiles))
+            .load(&self.env, Some(&*self.profiles))
             .map(|(value, _)| value.trim().to_string())
             .filter(|value| !value.is_empty())
     }

@@ -5,6 +5,7 @@ pub mod error;
 pub mod secret;
 pub mod text;
 pub mod time;
+pub mod validity;
 
 /// The provider name on every credential aws-cred makes.
 pub const PROVIDER: &str = "aws-cred";

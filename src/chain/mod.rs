@@ -9,6 +9,7 @@ mod env;
 pub use env::from_env as env_credentials;
 pub use session::Session;
 mod imds;
+pub mod inspect;
 pub mod process;
 pub mod profile;
 pub mod session;

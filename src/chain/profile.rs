@@ -101,7 +101,13 @@ pub fn plan(profiles: &Profiles) -> Result<Planned, Problem> {
             )
         }));
     }
+    plan_named(profiles, selected)
+}
 
+/// The plan of the profile `selected`, which exists (`status` plans every profile with it;
+/// pure, like [`plan`]).
+pub fn plan_named(profiles: &Profiles, selected: &str) -> Result<Planned, Problem> {
+    let set = &profiles.set;
     let mut roles: Vec<RoleStep> = Vec::new();
     let mut visited: Vec<&str> = Vec::new();
     let mut name = selected;

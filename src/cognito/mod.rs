@@ -8,6 +8,7 @@ pub mod user_pool;
 
 use crate::base::error::Problem;
 use crate::base::secret::Secret;
+use crate::base::validity::Validity;
 use crate::cache::Cache;
 use crate::os::Context;
 use aws_credential_types::Credentials;
@@ -165,6 +166,76 @@ pub fn user_key(user_pool_id: &str, client_id: &str, username: &str) -> String {
 /// The file for guests of an identity pool.
 pub fn guest_key(identity_pool_id: &str) -> String {
     sha256_hex(&["guest", identity_pool_id])
+}
+
+/// One cached sign-in, for `status` and `logout`: no token, only whom and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignIn {
+    /// The cache entry's key (its file is `<key>.json`).
+    pub key: String,
+    pub user_pool_id: Option<String>,
+    pub client_id: Option<String>,
+    /// `None` for an identity pool's guests.
+    pub username: Option<String>,
+    pub identity_pools: Vec<String>,
+    /// The user pool tokens: valid, refreshable (expired with a refresh token), expired.
+    pub tokens: Option<Validity>,
+    /// The last AWS credentials from the identity pool.
+    pub credentials: Option<Validity>,
+}
+
+/// Every cached sign-in, in file order; an unreadable entry is listed as such.
+pub fn sign_ins(ctx: &Context) -> anyhow::Result<Vec<SignIn>> {
+    let cache = cache(ctx)?;
+    let now = ctx.now();
+    let mut out = Vec::new();
+    for key in cache.keys()? {
+        let Ok(Some(entry)) = cache.read::<Entry>(&key) else {
+            out.push(SignIn {
+                key,
+                user_pool_id: None,
+                client_id: None,
+                username: None,
+                identity_pools: Vec::new(),
+                tokens: Some(Validity::Unusable("the cache entry cannot be read".into())),
+                credentials: None,
+            });
+            continue;
+        };
+        let tokens = entry.tokens.as_ref().map(|tokens| match tokens.expiry() {
+            None => Validity::Unusable("no expiry".into()),
+            Some(at) if at > now => Validity::Valid { until: at },
+            Some(at) if tokens.refresh_token.is_some() => Validity::Refreshable { expired: at },
+            Some(at) => Validity::Expired { at },
+        });
+        let credentials = entry.credentials.as_ref().map(|c| {
+            match crate::base::time::parse_time(&c.expiration) {
+                Some(at) => Validity::from_expiry(now, at),
+                None => Validity::Unusable("no expiry".into()),
+            }
+        });
+        let mut identity_pools: Vec<String> = entry.identities.keys().cloned().collect();
+        if let Some(c) = &entry.credentials
+            && !identity_pools.contains(&c.identity_pool_id)
+        {
+            identity_pools.push(c.identity_pool_id.clone());
+        }
+        out.push(SignIn {
+            key,
+            user_pool_id: entry.user_pool_id,
+            client_id: entry.client_id,
+            username: entry.username,
+            identity_pools,
+            tokens,
+            credentials,
+        });
+    }
+    Ok(out)
+}
+
+/// Remove one cached sign-in (`logout`); `Ok(false)` when it was gone already.
+pub fn remove_sign_in(ctx: &Context, key: &str) -> anyhow::Result<bool> {
+    cache(ctx)?.remove_entry(key)
 }
 
 #[cfg(test)]

@@ -6,9 +6,12 @@ pub mod console;
 pub mod exec;
 pub mod export;
 pub mod keys;
+pub mod logout;
 pub mod mfa;
 pub mod shell;
+pub mod sso;
 pub mod sso_login;
+pub mod status;
 pub mod whoami;
 
 use crate::aws::Aws;
@@ -18,8 +21,8 @@ use crate::chain::{self, ChainFailure, Resolution};
 use crate::cli::{GlobalArgs, OutputArgs};
 use crate::os::Context;
 use crate::output::{self, Exports};
-use crate::profile::Profiles;
 use crate::profile::writer::{self, HeaderStyle, WriteRequest};
+use crate::profile::{Profiles, Scope};
 use crate::settings;
 use std::io::Write;
 use std::time::Duration;
@@ -40,13 +43,13 @@ pub struct Setup {
 }
 
 impl Setup {
-    pub async fn new(ctx: Context, global: &GlobalArgs) -> anyhow::Result<Self> {
+    pub async fn new(ctx: Context, global: &GlobalArgs, scope: Scope) -> anyhow::Result<Self> {
         if let Some(name) = &global.profile
             && name.trim().is_empty()
         {
             return Err(Problem::usage("--profile needs a name").into());
         }
-        let profiles = Profiles::load(&ctx, global.profile.as_deref()).await?;
+        let profiles = Profiles::load_scoped(&ctx, global.profile.as_deref(), scope).await?;
         // A region variable that is not UTF-8 is an error, not a silent fallback.
         if global.region.is_none() {
             for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {

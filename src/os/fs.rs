@@ -52,6 +52,7 @@ pub enum IoAction {
     WriteTemp,
     Replace,
     SyncDir,
+    Remove,
 }
 
 impl IoAction {
@@ -66,6 +67,7 @@ impl IoAction {
             IoAction::WriteTemp => "write a temporary file for",
             IoAction::Replace => "replace",
             IoAction::SyncDir => "sync directory",
+            IoAction::Remove => "remove",
         }
     }
 
@@ -404,6 +406,37 @@ pub fn remove(path: &Path) {
     let _ = fs::remove_file(path);
 }
 
+/// Remove a file and say whether it was there: `Ok(false)` when it was already gone.
+pub fn remove_existing(path: &Path) -> Result<bool, FsError> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(FsError::io(IoAction::Remove, path, e)),
+    }
+}
+
+/// The regular files directly in `dir` whose names end with `suffix`, sorted; a missing
+/// directory has none.
+pub fn list_files(dir: &Path, suffix: &str) -> Result<Vec<PathBuf>, FsError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(FsError::io(IoAction::Read, dir, e)),
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(suffix) && !n.starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 /// Follows symlinks so the write goes to the real file and the link survives. A dangling link is
 /// followed by hand, so its target gets created.
 pub fn resolve_symlinks(path: &Path) -> Result<PathBuf, FsError> {
@@ -675,6 +708,16 @@ pub struct Tightened {
     pub to: u32,
 }
 
+/// The permission bits a replaced file gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileMode {
+    /// The file holds secrets: owner-only ([`secret_mode`]), and the caller says so when that
+    /// tightened it.
+    Private,
+    /// The old file's permission bits (without setuid, setgid, sticky); `0600` for a new file.
+    Keep,
+}
+
 /// Replace `target` (in `dir`) with `contents`: a temporary file in the same directory, synced,
 /// given the old file's owner and a private mode ([`secret_mode`]), renamed over the target,
 /// then the directory synced. Temporary files a killed writer left behind (named like ours,
@@ -685,6 +728,7 @@ pub fn replace_file(
     dir: &Path,
     contents: &[u8],
     existing: Option<&fs::Metadata>,
+    mode: FileMode,
 ) -> Result<Option<Tightened>, FsError> {
     let file_name = target
         .file_name()
@@ -701,7 +745,7 @@ pub fn replace_file(
     let write_error = |e| FsError::io(IoAction::WriteTemp, target, e);
     temp.write_all(contents).map_err(write_error)?;
     temp.flush().map_err(write_error)?;
-    let tightened = copy_owner_with_private_mode(temp.as_file(), existing).map_err(write_error)?;
+    let tightened = copy_owner_and_mode(temp.as_file(), existing, mode).map_err(write_error)?;
     temp.as_file().sync_all().map_err(write_error)?;
     temp.persist(target)
         .map_err(|e| FsError::io(IoAction::Replace, target, e.error))?;
@@ -753,15 +797,20 @@ fn remove_stale_temps(dir: &Path, prefix: &str) {
 
 /// Gives the new file the old one's owner (best effort: when root edits a user's file, the
 /// user keeps it) and [`secret_mode`] of the old one's mode.
-fn copy_owner_with_private_mode(
+fn copy_owner_and_mode(
     file: &File,
     existing: Option<&fs::Metadata>,
+    policy: FileMode,
 ) -> io::Result<Option<Tightened>> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
         let old = existing.map(|metadata| metadata.mode() & 0o7777);
-        let mode = secret_mode(old);
+        let mode = match policy {
+            FileMode::Private => secret_mode(old),
+            // Never setuid, setgid or sticky; a new file is private.
+            FileMode::Keep => old.map_or(NEW_FILE_MODE, |old| old & 0o777),
+        };
         if let Some(metadata) = existing {
             let mine = file.metadata()?;
             if mine.uid() != metadata.uid() || mine.gid() != metadata.gid() {
@@ -772,12 +821,12 @@ fn copy_owner_with_private_mode(
         // After fchown, which may clear setuid/setgid anyway.
         file.set_permissions(fs::Permissions::from_mode(mode))?;
         Ok(old
-            .filter(|old| *old != mode)
+            .filter(|old| *old != mode && policy == FileMode::Private)
             .map(|from| Tightened { from, to: mode }))
     }
     #[cfg(not(unix))]
     {
-        let _ = (file, existing);
+        let _ = (file, existing, policy);
         Ok(None)
     }
 }
@@ -928,7 +977,7 @@ mod tests {
         let fresh = plant(".credentials.d4E5f6.tmp", std::time::SystemTime::now());
         let other = plant(".credentials.keep.tmp", old);
         let unrelated = plant(".config.a1B2c3.tmp", old);
-        replace_file(&target, dir.path(), b"x", None).unwrap();
+        replace_file(&target, dir.path(), b"x", None, FileMode::Private).unwrap();
         assert!(
             !stale.exists(),
             "a killed writer's temporary file is removed"

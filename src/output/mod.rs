@@ -1,6 +1,8 @@
 //! Renderers: one per output format. Only these write what goes to stdout.
 
 pub mod quote;
+pub mod sso;
+pub mod status;
 
 use aws_credential_types::Credentials;
 use serde::Serialize;

@@ -46,6 +46,54 @@ pub fn static_credentials(profiles: &Profiles, name: &str) -> anyhow::Result<Cre
     Ok(builder.build())
 }
 
+/// When the session aws-cred wrote into a profile expires (`aws_cred_expiration`): `None` when
+/// the profile has no such key, `Some(Err(text))` when the value is not a time.
+pub fn written_session_expiry(
+    profiles: &Profiles,
+    name: &str,
+) -> Option<Result<std::time::SystemTime, String>> {
+    let text = profiles.get(name, EXPIRATION_KEY)?;
+    Some(crate::base::time::parse_time(text).ok_or_else(|| text.to_string()))
+}
+
+/// Remove the sessions aws-cred wrote into the credentials file at `path` (`logout`): sections
+/// with [`EXPIRATION_KEY`] and a session token, never one holding long-term keys. `only`
+/// limits it to one profile. Decided on the text read under the writer's lock; the names
+/// removed.
+pub fn remove_written_sessions(
+    path: &std::path::Path,
+    only: Option<&str>,
+) -> Result<Vec<String>, super::writer::WriteError> {
+    use super::writer::{self, HeaderStyle};
+    writer::edit_file(path, writer::DEFAULT_LOCK_TIMEOUT, |original| {
+        let mut text = original.to_string();
+        let mut names: Vec<String> = writer::section_names(original, HeaderStyle::Credentials)
+            .into_iter()
+            .filter(|name| only.is_none_or(|only| only == *name))
+            .map(str::to_string)
+            .collect();
+        names.dedup();
+        let mut removed = Vec::new();
+        for name in names {
+            let Some(entries) = writer::section_entries(&text, &name, HeaderStyle::Credentials)
+            else {
+                continue;
+            };
+            let has = |key: &str| entries.iter().any(|(k, _)| k == key);
+            let written =
+                has(EXPIRATION_KEY) && (has("aws_session_token") || has("aws_security_token"));
+            if !written {
+                continue;
+            }
+            if let Some(next) = writer::remove_section(&text, &name, HeaderStyle::Credentials)? {
+                text = next;
+                removed.push(name);
+            }
+        }
+        Ok(((!removed.is_empty()).then_some(text), removed))
+    })
+}
+
 /// Long-term keys to make an MFA session from, and where they live.
 #[derive(Debug, Clone)]
 pub struct LongTerm {

@@ -1,7 +1,9 @@
 //! The ~/.aws files: where they are, reading them with aws-config's conformant parser,
 //! and (in `writer`) changing one section without touching the rest.
 
+pub mod login_session;
 pub mod long_term;
+pub mod select;
 
 pub mod writer;
 
@@ -90,11 +92,26 @@ impl Selection {
     }
 }
 
+/// How much of the files a run needs parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every profile (`status`, `sso populate`, ...).
+    All,
+    /// The selected profile and what it refers to (`export`, `whoami`, `exec`): only those
+    /// sections reach the parser ([`select`]), so a 10,000-profile config stays fast. Falls
+    /// back to [`Scope::All`] whenever the shortcut could differ.
+    Selected,
+}
+
+/// Rounds of following `source_profile` before the fast path gives up and parses everything.
+const MAX_SELECT_ROUNDS: usize = 32;
+
 /// The parsed files plus which profile this run is about.
 #[derive(Clone)]
 pub struct Profiles {
     pub files: AwsFiles,
-    pub set: ProfileSet,
+    /// Shared: the SDK clients' settings read the same set without a copy.
+    pub set: std::sync::Arc<ProfileSet>,
     pub selected: String,
     pub selection: Selection,
     config_text: Option<String>,
@@ -114,7 +131,16 @@ impl std::fmt::Debug for Profiles {
 }
 
 impl Profiles {
+    /// Every profile of both files.
     pub async fn load(ctx: &Context, flag: Option<&str>) -> anyhow::Result<Self> {
+        Self::load_scoped(ctx, flag, Scope::All).await
+    }
+
+    pub async fn load_scoped(
+        ctx: &Context,
+        flag: Option<&str>,
+        scope: Scope,
+    ) -> anyhow::Result<Self> {
         let files = AwsFiles::locate(ctx)?;
         let (selected, selection) = if let Some(name) = flag {
             (name.to_string(), Selection::Flag)
@@ -136,8 +162,23 @@ impl Profiles {
         if credentials_text.is_some() {
             builder = builder.with_file(EnvConfigFileKind::Credentials, &files.credentials);
         }
+        let any_file = config_text.is_some() || credentials_text.is_some();
+        let selected_only = match scope {
+            Scope::Selected if any_file => {
+                parse_selected(
+                    ctx,
+                    config_text.as_deref(),
+                    credentials_text.as_deref(),
+                    &selected,
+                )
+                .await
+            }
+            Scope::Selected | Scope::All => None,
+        };
         let set = if config_text.is_none() && credentials_text.is_none() {
             ProfileSet::default()
+        } else if let Some(set) = selected_only {
+            set
         } else {
             aws_config::profile::load(
                 &aws_types::os_shim_internal::Fs::real(),
@@ -154,7 +195,7 @@ impl Profiles {
         };
         Ok(Profiles {
             files,
-            set,
+            set: std::sync::Arc::new(set),
             selected,
             selection,
             config_text,
@@ -180,11 +221,11 @@ impl Profiles {
         .await
         .map_err(|err| Problem::usage(crate::base::error::causes_keeping_lines(&err)))?;
         Ok(Profiles {
+            set: std::sync::Arc::new(set),
             files: AwsFiles {
                 config: PathBuf::from("/home/.aws/config"),
                 credentials: PathBuf::from("/home/.aws/credentials"),
             },
-            set,
             selected: selected.to_string(),
             selection: Selection::Flag,
             config_text: Some(config.to_string()),
@@ -227,11 +268,100 @@ impl Profiles {
         }
     }
 
+    /// The same files with another profile selected (`status --check` asks each profile).
+    pub fn with_selected(&self, name: &str) -> Profiles {
+        Profiles {
+            selected: name.to_string(),
+            selection: Selection::Flag,
+            ..self.clone()
+        }
+    }
+
+    /// The profile names each file defines: (config, credentials), in one pass over each.
+    pub fn defined_in(
+        &self,
+    ) -> (
+        std::collections::HashSet<&str>,
+        std::collections::HashSet<&str>,
+    ) {
+        fn names(
+            text: Option<&str>,
+            style: writer::HeaderStyle,
+        ) -> std::collections::HashSet<&str> {
+            text.map(|t| writer::section_names(t, style).into_iter().collect())
+                .unwrap_or_default()
+        }
+        (
+            names(self.config_text.as_deref(), writer::HeaderStyle::Config),
+            names(
+                self.credentials_text.as_deref(),
+                writer::HeaderStyle::Credentials,
+            ),
+        )
+    }
+
     pub fn names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.set.profiles().collect();
         names.sort_unstable();
         names
     }
+}
+
+/// The fast path of [`Scope::Selected`]: parse only the sections `selected` needs (itself, its
+/// `-long-term` twin, its `source_profile` chain, the default profile and every non-profile
+/// section), growing the set until it is closed. `None` whenever the answer could differ from a
+/// full parse: a line the parser would refuse, a selected profile that is not there, a parse
+/// error, too long a chain.
+async fn parse_selected(
+    ctx: &Context,
+    config: Option<&str>,
+    credentials: Option<&str>,
+    selected: &str,
+) -> Option<ProfileSet> {
+    let mut wanted: std::collections::HashSet<String> =
+        [selected.to_string(), long_term::long_term_name(selected)].into();
+    let env = ctx.sdk_env();
+    for _ in 0..MAX_SELECT_ROUNDS {
+        let mut builder = EnvConfigFiles::builder()
+            .include_default_config_file(false)
+            .include_default_credentials_file(false);
+        if let Some(text) = config {
+            builder = builder.with_contents(
+                EnvConfigFileKind::Config,
+                select::sections_for(text, &wanted)?,
+            );
+        }
+        if let Some(text) = credentials {
+            builder = builder.with_contents(
+                EnvConfigFileKind::Credentials,
+                select::sections_for(text, &wanted)?,
+            );
+        }
+        let set = aws_config::profile::load(
+            &aws_types::os_shim_internal::Fs::from_slice(&[]),
+            &env,
+            &builder.build(),
+            Some(Cow::Owned(selected.to_string())),
+        )
+        .await
+        .ok()?;
+        set.get_profile(selected)?;
+        let mut more = Vec::new();
+        for name in &wanted {
+            if let Some(source) = set.get_profile(name).and_then(|p| p.get("source_profile")) {
+                for needed in [source.to_string(), long_term::long_term_name(source)] {
+                    if !wanted.contains(&needed) {
+                        more.push(needed);
+                    }
+                }
+            }
+        }
+        if more.is_empty() {
+            return Some(set);
+        }
+        wanted.extend(more);
+    }
+    None
 }
 
 /// A config or credentials file: absent is fine; a FIFO, a device or a file over
@@ -286,6 +416,22 @@ mod tests {
             expand_home("~user/x", Some(home)),
             Some(PathBuf::from("~user/x"))
         );
+    }
+
+    #[test]
+    fn the_fast_path_without_any_file_is_an_empty_set() {
+        let ctx = Context::with_env([
+            ("HOME", "/nonexistent-home"),
+            ("AWS_CONFIG_FILE", "/nonexistent-home/config"),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent-home/credentials",
+            ),
+        ]);
+        let profiles =
+            block_on_for_tests(Profiles::load_scoped(&ctx, Some("x"), Scope::Selected)).unwrap();
+        assert!(profiles.names().is_empty());
+        assert!(!profiles.any_file_exists());
     }
 
     #[test]

@@ -86,6 +86,17 @@
 //! mode `0700`; existing directories are never changed.
 //!
 //! Key values may be secrets: they never appear in errors, `Debug` output or panics.
+//!
+//! # Removing a section, and several edits at once
+//!
+//! [`remove_section`] takes out the section that [`find_section`] finds (its header line to its
+//! last line that is not blank or a comment) and the blank lines right after it; comments after
+//! it stay with what follows, and every other byte is kept. The same indented-header refusal
+//! applies. [`edit_file`] runs any such pure edits (upserts and removals) under the same lock,
+//! with the same atomic replacement and mode, re-reading the file inside the lock so concurrent
+//! writers never lose each other's changes; [`section_entries`] reads a section's keys from the
+//! text read under that lock, so decisions ("is this section ours?") are made on what is
+//! replaced.
 
 use crate::base::error::{Exit, Problem};
 use crate::os::fs::{self as osfs, FsError};
@@ -113,6 +124,17 @@ pub enum HeaderStyle {
     Credentials,
     /// `~/.aws/config`: `[profile NAME]`, and `[default]` for the default profile.
     Config,
+}
+
+impl HeaderStyle {
+    /// The credentials file holds secrets and is kept owner-only; the config file keeps the
+    /// mode its owner gave it.
+    pub fn file_mode(self) -> osfs::FileMode {
+        match self {
+            HeaderStyle::Credentials => osfs::FileMode::Private,
+            HeaderStyle::Config => osfs::FileMode::Keep,
+        }
+    }
 }
 
 /// One write of one profile section.
@@ -448,6 +470,36 @@ fn locate(text: &str, name: &str, style: HeaderStyle) -> Option<Located> {
 /// (see the module docs for which header wins when several match). `None` when no header names it.
 pub fn find_section(text: &str, header_name: &str, style: HeaderStyle) -> Option<Range<usize>> {
     locate(text, header_name, style).map(|found| found.section)
+}
+
+/// The profile names the text's headers name, in file order (duplicates kept): `[NAME]` in
+/// [`HeaderStyle::Credentials`]; `[profile NAME]` and `[default]` in [`HeaderStyle::Config`].
+/// One pass over the text.
+pub fn section_names(text: &str, style: HeaderStyle) -> Vec<&str> {
+    let mut names = Vec::new();
+    for line in lines(text) {
+        if !is_header_line(line.content) {
+            continue;
+        }
+        let Some(inner) = header_inner(line.content) else {
+            continue;
+        };
+        let inner = inner.trim_matches(WHITESPACE);
+        let (prefix, suffix) = match inner.split_once(WHITESPACE) {
+            Some((prefix, suffix)) => (Some(prefix.trim()), suffix.trim_matches(WHITESPACE)),
+            None => (None, inner),
+        };
+        let name = match (style, prefix) {
+            (HeaderStyle::Credentials, None) => suffix,
+            (HeaderStyle::Config, Some(PROFILE_PREFIX)) => suffix,
+            (HeaderStyle::Config, None) if suffix == DEFAULT_PROFILE => suffix,
+            _ => continue,
+        };
+        if !name.is_empty() {
+            names.push(name);
+        }
+    }
+    names
 }
 
 fn is_identifier_char(c: char) -> bool {
@@ -848,8 +900,110 @@ pub fn edit_section(
     })
 }
 
+/// The `key = value` lines of the section `header_name` (keys lower-cased, both trimmed), as
+/// the SDK reads them; `None` when no header names it. Values may be secrets.
+pub fn section_entries(
+    text: &str,
+    header_name: &str,
+    style: HeaderStyle,
+) -> Option<Vec<(String, String)>> {
+    let found = locate(text, header_name, style)?;
+    let body = text
+        .get(found.header_end..found.section.end)
+        .unwrap_or_default();
+    Some(
+        lines(body)
+            .filter_map(|line| {
+                let key = property_key(line.content)?;
+                let (_, value) = line.content.split_once('=')?;
+                Some((key, value.trim_matches(WHITESPACE).to_string()))
+            })
+            .collect(),
+    )
+}
+
+/// Removes the section `header_name` (see the module docs); `Ok(None)` when no header names it.
+/// The returned text holds the file's values: do not log it.
+///
+/// # Errors
+/// A byte-order mark, or an indented header around the section.
+pub fn remove_section(
+    original: &str,
+    header_name: &str,
+    style: HeaderStyle,
+) -> Result<Option<String>, WriteError> {
+    if original.starts_with('\u{feff}') {
+        return Err(WriteError::ByteOrderMark { path: None });
+    }
+    let Some(found) = locate(original, header_name, style) else {
+        return Ok(None);
+    };
+    if found.header_indented {
+        return Err(WriteError::IndentedHeader {
+            path: None,
+            line: found.header_line,
+        });
+    }
+    if let Some(line) = found.indented_next_header {
+        return Err(WriteError::IndentedHeader { path: None, line });
+    }
+    let tail = original.get(found.section.end..).unwrap_or_default();
+    let blank_run: usize = lines(tail)
+        .take_while(|line| line.has_eol && is_blank(line.content))
+        .map(|line| line.end - line.start)
+        .sum();
+    let mut text = String::with_capacity(original.len());
+    text.push_str(original.get(..found.section.start).unwrap_or_default());
+    text.push_str(tail.get(blank_run..).unwrap_or_default());
+    Ok(Some(text))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Files
+
+/// Locks `path`, reads it (empty when missing), lets `edit` compute the new text, and replaces
+/// the file atomically (mode kept; `0600` when new) when `edit` returns one. See the module docs.
+///
+/// # Errors
+/// The lock timed out, the file is not UTF-8, `edit` refused, or the file system failed; the
+/// file is then unchanged.
+pub fn edit_file<T>(
+    path: &Path,
+    lock_timeout: Duration,
+    edit: impl FnOnce(&str) -> Result<(Option<String>, T), WriteError>,
+) -> Result<T, WriteError> {
+    let target = osfs::resolve_symlinks(path)?;
+    let dir = osfs::parent_dir(&target);
+    osfs::ensure_dir(&dir)?;
+    let lock_path = osfs::lock_path_for(&target);
+    let _lock = osfs::acquire_lock(&lock_path, lock_timeout)?;
+    let existing = osfs::existing_metadata(&target)?;
+    let original_bytes = match &existing {
+        Some(_) => osfs::read_regular(&target, osfs::MAX_PROFILE_FILE)?,
+        None => Vec::new(),
+    };
+    let original = String::from_utf8(original_bytes).map_err(|e| {
+        let valid = e.as_bytes().get(..e.utf8_error().valid_up_to());
+        let line = 1 + valid.map_or(0, |bytes| bytes.iter().filter(|b| **b == b'\n').count());
+        WriteError::NotUtf8 {
+            path: target.clone(),
+            line,
+        }
+    })?;
+    let (new_text, result) = edit(&original).map_err(|e| e.in_file(&target))?;
+    if let Some(text) = new_text
+        && text != original
+    {
+        osfs::replace_file(
+            &target,
+            &dir,
+            text.as_bytes(),
+            existing.as_ref(),
+            osfs::FileMode::Keep,
+        )?;
+    }
+    Ok(result)
+}
 
 /// Writes one profile section into `req.path`: locked, atomic, format-preserving. See the module
 /// docs.
@@ -889,7 +1043,13 @@ pub fn write_profile(req: &WriteRequest<'_>) -> Result<WriteOutcome, WriteError>
             profile: req.profile.to_owned(),
         });
     }
-    let tightened = osfs::replace_file(&target, &dir, upserted.text.as_bytes(), existing.as_ref())?;
+    let tightened = osfs::replace_file(
+        &target,
+        &dir,
+        upserted.text.as_bytes(),
+        existing.as_ref(),
+        req.style.file_mode(),
+    )?;
     Ok(WriteOutcome {
         created_file: existing.is_none(),
         replaced_existing: upserted.replaced,
@@ -977,7 +1137,13 @@ pub fn edit_profile(req: &EditRequest<'_>) -> Result<EditOutcome, WriteError> {
         .map_err(|e| e.in_file(&target))?;
     let text = zeroize::Zeroizing::new(edited.text);
     if edited.changed {
-        osfs::replace_file(&target, &dir, text.as_bytes(), existing.as_ref())?;
+        osfs::replace_file(
+            &target,
+            &dir,
+            text.as_bytes(),
+            existing.as_ref(),
+            req.style.file_mode(),
+        )?;
     }
     Ok(EditOutcome {
         changed: edited.changed,
@@ -2068,6 +2234,89 @@ mod tests {
                 (key.trim().to_owned(), value.trim().to_owned())
             })
             .collect()
+    }
+
+    #[test]
+    fn remove_section_keeps_every_other_byte() {
+        let text = "# top\r\n[a]\r\nk = 1\r\n\r\n[profile b] ; note\r\nk = 2\r\n# inside\r\nj = 3\r\n\r\n\r\n# about c\r\n[profile c]\r\nk = 3";
+        let out = remove_section(text, "b", HeaderStyle::Config)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            out,
+            "# top\r\n[a]\r\nk = 1\r\n\r\n# about c\r\n[profile c]\r\nk = 3"
+        );
+        let out = remove_section(text, "c", HeaderStyle::Config)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            out,
+            "# top\r\n[a]\r\nk = 1\r\n\r\n[profile b] ; note\r\nk = 2\r\n# inside\r\nj = 3\r\n\r\n\r\n# about c\r\n"
+        );
+        assert_eq!(
+            remove_section(text, "zz", HeaderStyle::Config).unwrap(),
+            None
+        );
+        assert!(matches!(
+            remove_section("[a]\nk = 1\n  [b]\n", "a", HeaderStyle::Credentials),
+            Err(WriteError::IndentedHeader { line: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn removing_then_appending_gives_the_same_bytes() {
+        let text = "[profile a]\nk = 1\n\n[profile b]\nk = 2\n";
+        let removed = remove_section(text, "b", HeaderStyle::Config)
+            .unwrap()
+            .unwrap();
+        assert_eq!(removed, "[profile a]\nk = 1\n\n");
+        let back = upsert_section(&removed, "b", HeaderStyle::Config, &[("k", "2")]).unwrap();
+        assert_eq!(back.text, text);
+    }
+
+    #[test]
+    fn section_entries_read_keys_as_the_sdk() {
+        let text =
+            "[profile x]\nSSO_Session = corp \n# c\n  continued\nregion=eu-west-1\n[profile y]\n";
+        assert_eq!(
+            section_entries(text, "x", HeaderStyle::Config),
+            Some(vec![
+                ("sso_session".to_string(), "corp".to_string()),
+                ("region".to_string(), "eu-west-1".to_string())
+            ])
+        );
+        assert_eq!(
+            section_entries(text, "y", HeaderStyle::Config),
+            Some(vec![])
+        );
+        assert_eq!(section_entries(text, "z", HeaderStyle::Config), None);
+        assert_eq!(
+            section_names(
+                "[default]\n[profile a]\n[sso-session s]\n[b]\n",
+                HeaderStyle::Config
+            ),
+            vec!["default", "a"]
+        );
+    }
+
+    #[test]
+    fn edit_file_keeps_mode_and_skips_unchanged_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        fs::write(&path, "[profile a]\nk = 1\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        let removed = edit_file(&path, Duration::from_secs(5), |text| {
+            let out = remove_section(text, "a", HeaderStyle::Config)?;
+            let found = out.is_some();
+            Ok((out, found))
+        })
+        .unwrap();
+        assert!(removed);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "");
+        assert_eq!(mode_of(&path), 0o640);
+        let missing = dir.path().join("none");
+        edit_file(&missing, Duration::from_secs(5), |_| Ok((None, ()))).unwrap();
+        assert!(!missing.exists(), "no change, no file");
     }
 
     proptest! {

@@ -8,6 +8,7 @@ use super::SsoConfig;
 use super::pyjson::{self, Value};
 use crate::base::error::Problem;
 use crate::base::secret::Secret;
+use crate::base::validity::Validity;
 use crate::cache::Cache;
 use crate::os::Context;
 use std::path::PathBuf;
@@ -52,6 +53,24 @@ impl Token {
             self.client_secret.as_ref()?,
             self.refresh_token.as_ref()?,
         ))
+    }
+
+    /// Its state for `status`: valid until it expires; once expired, refreshable while the
+    /// cache holds what a refresh needs.
+    pub fn validity(&self, now: SystemTime) -> Validity {
+        if self.is_valid(now) {
+            Validity::Valid {
+                until: self.expires_at,
+            }
+        } else if self.refresh_parts(now).is_some() {
+            Validity::Refreshable {
+                expired: self.expires_at,
+            }
+        } else {
+            Validity::Expired {
+                at: self.expires_at,
+            }
+        }
     }
 
     /// The file's bytes, exactly as botocore's `_sso_json_dumps` writes this dictionary.
@@ -202,6 +221,35 @@ impl Store {
                     .to_string(),
             ),
         })
+    }
+
+    /// The token's state, for `status` (read-only: nothing is refreshed).
+    pub fn token_state(&self, config: &SsoConfig, now: SystemTime) -> Validity {
+        match self.read_token(config) {
+            Ok(Cached::Found(token)) => token.validity(now),
+            Ok(Cached::Missing) => Validity::Missing,
+            Ok(Cached::Unusable(reason)) => Validity::Unusable(reason),
+            Err(problem) => Validity::Unusable(problem.message),
+        }
+    }
+
+    /// Remove the token file (`logout`); `Ok(false)` when there was none.
+    pub fn remove_token(&self, config: &SsoConfig) -> anyhow::Result<bool> {
+        self.files.remove_entry(&config.cache_key())
+    }
+
+    /// Every token file in the cache (files with an accessToken and expiresAt, as the AWS CLI's
+    /// logout picks them; registrations are not tokens), with its token.
+    pub fn tokens(&self) -> Vec<(PathBuf, Token)> {
+        let files = crate::os::fs::list_files(self.files.dir(), ".json").unwrap_or_default();
+        files
+            .into_iter()
+            .filter_map(|path| {
+                let bytes =
+                    crate::os::fs::read_regular(&path, crate::os::fs::MAX_CACHE_FILE).ok()?;
+                Some((path, Token::parse(&bytes).ok()?))
+            })
+            .collect()
     }
 
     /// Written as botocore writes it: the exact bytes, mode 0600 (whatever the old file had).

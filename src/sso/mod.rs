@@ -7,7 +7,9 @@
 
 pub mod cache;
 pub mod config;
+pub mod logout;
 pub mod oidc;
+pub mod populate;
 pub mod portal;
 mod pyjson;
 pub mod spinner;

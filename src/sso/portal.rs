@@ -113,6 +113,19 @@ pub async fn role_credentials(
     Ok(builder.build())
 }
 
+/// Logout: the portal ends the session behind the token (what `aws sso logout` calls before it
+/// deletes the token file).
+pub async fn logout(aws: &Aws, region: &str, token: &Secret) -> anyhow::Result<()> {
+    let (client, target) = aws.sso(region, None);
+    client
+        .logout()
+        .access_token(token.expose())
+        .send()
+        .await
+        .map_err(|err| aws::failure("Logout", &target, err))?;
+    Ok(())
+}
+
 /// An account assigned to the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
@@ -204,4 +217,18 @@ pub async fn list_roles(
         }
     }
     Ok(roles)
+}
+
+/// Every account and its roles (all pages of each listing).
+pub async fn assignments(
+    aws: &Aws,
+    config: &SsoConfig,
+    token: &Secret,
+) -> Result<Vec<super::populate::Assignment>, PortalError> {
+    let mut out = Vec::new();
+    for account in list_accounts(aws, config, token).await? {
+        let roles = list_roles(aws, config, token, &account.id).await?;
+        out.push(super::populate::Assignment { account, roles });
+    }
+    Ok(out)
 }

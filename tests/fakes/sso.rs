@@ -5,8 +5,10 @@
 //! registries covers SSO, so this follows the API models (botocore `data/sso-oidc` and
 //! `data/sso`, 2019-06-10): paths, JSON member names, required members, error names with their
 //! HTTP statuses in `x-amzn-ErrorType`, OIDC error bodies `{"error", "error_description"}`,
-//! portal error bodies `{"message"}`, and the 403 ForbiddenException "No access" AWS sends for
+//! portal error bodies `{"message"}`, Logout (revokes the token), and the 403 ForbiddenException "No access" AWS sends for
 //! a role that is not assigned.
+
+#![allow(dead_code)] // tests/sso.rs and tests/logout.rs each use a different part
 
 use crate::support::{FakeHttp, Request, Response, form_encode};
 use base64::Engine as _;
@@ -210,6 +212,14 @@ impl FakeSso {
         }
     }
 
+    /// Whether an access token still works (not revoked by Logout, not expired).
+    pub fn token_works(&self, access: &str) -> bool {
+        lock(&self.state)
+            .tokens
+            .get(access)
+            .is_some_and(|(expires, revoked)| !revoked && *expires > SystemTime::now())
+    }
+
     /// Forget every registered client (cached registrations become invalid).
     pub fn forget_clients(&self) {
         lock(&self.state).clients.clear();
@@ -249,6 +259,7 @@ fn handle(rules: &SsoRules, state: &Mutex<State>, req: &Request) -> Response {
         ("GET", "/federation/credentials") => role_credentials(rules, state, req),
         ("GET", "/assignment/accounts") => list_accounts(rules, state, req),
         ("GET", "/assignment/roles") => list_roles(rules, state, req),
+        ("POST", "/logout") => logout(state, req),
         _ => Response::json(404, r#"{"message":"no such operation in the fake"}"#),
     }
 }
@@ -628,6 +639,23 @@ fn role_credentials(rules: &SsoRules, state: &Mutex<State>, req: &Request) -> Re
         }})
         .to_string(),
     )
+}
+
+/// Logout: the token stops working; an unknown or expired one is 401, as for any portal call.
+fn logout(state: &Mutex<State>, req: &Request) -> Response {
+    let mut st = lock(state);
+    st.count("Logout");
+    if let Err(r) = check_token(&st, req) {
+        return r;
+    }
+    if let Some(entry) = req
+        .header("x-amz-sso_bearer_token")
+        .map(str::to_string)
+        .and_then(|t| st.tokens.get_mut(&t))
+    {
+        entry.1 = true;
+    }
+    Response::new(200)
 }
 
 /// One page of `items` after `next_token` (an index), with the next token if more remain.

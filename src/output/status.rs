@@ -1,0 +1,516 @@
+//! `aws-cred status`: a table for people, one profile in detail, and JSON for scripts
+//! (`schema_version` 1). Text from the files is shown with its control characters escaped;
+//! JSON keeps exact values. Colour only when the caller says so (a terminal, no `NO_COLOR`).
+
+use crate::base::time::{remaining, rfc3339};
+use crate::base::validity::Validity;
+use crate::chain::inspect::{Inspection, PlanStep, Status};
+use crate::cognito::SignIn;
+use serde::Serialize;
+use std::time::SystemTime;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One profile's line.
+#[derive(Debug, Clone)]
+pub struct ProfileRow {
+    pub name: String,
+    /// `config`, `credentials` or both: where it is defined.
+    pub files: Vec<&'static str>,
+    pub region: Option<String>,
+    pub inspection: Inspection,
+    /// `--check`: the ARN GetCallerIdentity gave, or why it failed.
+    pub check: Option<Result<String, String>>,
+}
+
+/// Everything `status` shows.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub now: SystemTime,
+    pub profiles: Vec<ProfileRow>,
+    pub cognito: Vec<SignIn>,
+}
+
+/// [`crate::base::text::escape`] as an owned string, for table cells.
+pub fn escape(text: &str) -> String {
+    crate::base::text::escape(text).into_owned()
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    schema_version: u32,
+    now: String,
+    profiles: Vec<JsonProfile<'a>>,
+    cognito: Vec<JsonSignIn<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonProfile<'a> {
+    name: &'a str,
+    files: &'a [&'static str],
+    kind: &'static str,
+    source: &'a str,
+    region: Option<&'a str>,
+    #[serde(flatten)]
+    state: JsonState<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan: Option<Vec<JsonStep<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check: Option<JsonCheck<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonState<'a> {
+    state: &'static str,
+    until: Option<String>,
+    expires_in_seconds: Option<i64>,
+    depends_on: Option<&'a str>,
+    fix: Option<&'a str>,
+    reason: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonStep<'a> {
+    step: &'a str,
+    #[serde(flatten)]
+    state: Option<JsonState<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonCheck<'a> {
+    ok: bool,
+    arn: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonSignIn<'a> {
+    user_pool_id: Option<&'a str>,
+    client_id: Option<&'a str>,
+    username: Option<&'a str>,
+    identity_pools: &'a [String],
+    tokens: Option<JsonState<'a>>,
+    credentials: Option<JsonState<'a>>,
+}
+
+fn seconds_left(now: SystemTime, at: SystemTime) -> i64 {
+    match at.duration_since(now) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}
+
+fn validity_json(now: SystemTime, validity: &Validity) -> JsonState<'_> {
+    JsonState {
+        state: validity.word(),
+        until: validity.time().map(rfc3339),
+        expires_in_seconds: validity.time().map(|t| seconds_left(now, t)),
+        depends_on: None,
+        fix: None,
+        reason: match validity {
+            Validity::Unusable(reason) => Some(reason),
+            _ => None,
+        },
+    }
+}
+
+fn state_json(now: SystemTime, status: &Status) -> JsonState<'_> {
+    match status {
+        Status::Depends {
+            what,
+            validity,
+            fix,
+        } => JsonState {
+            depends_on: Some(what),
+            fix: (!matches!(
+                validity,
+                Validity::Valid { .. } | Validity::Refreshable { .. }
+            ))
+            .then_some(fix.as_deref())
+            .flatten(),
+            ..validity_json(now, validity)
+        },
+        Status::LongTerm => JsonState {
+            state: status.word(),
+            until: None,
+            expires_in_seconds: None,
+            depends_on: None,
+            fix: None,
+            reason: None,
+        },
+        Status::NotChecked(reason) | Status::NoCredentials(reason) | Status::Error(reason) => {
+            JsonState {
+                state: status.word(),
+                until: None,
+                expires_in_seconds: None,
+                depends_on: None,
+                fix: None,
+                reason: Some(reason),
+            }
+        }
+    }
+}
+
+fn steps_json(now: SystemTime, steps: &[PlanStep]) -> Vec<JsonStep<'_>> {
+    steps
+        .iter()
+        .map(|step| JsonStep {
+            step: &step.text,
+            state: step.status.as_ref().map(|s| state_json(now, s)),
+        })
+        .collect()
+}
+
+/// The report as JSON; `detail` adds each profile's plan.
+pub fn render_json(report: &Report, detail: bool) -> serde_json::Result<String> {
+    let now = report.now;
+    let doc = JsonReport {
+        schema_version: SCHEMA_VERSION,
+        now: rfc3339(now),
+        profiles: report
+            .profiles
+            .iter()
+            .map(|row| JsonProfile {
+                name: &row.name,
+                files: &row.files,
+                kind: row.inspection.kind.word(),
+                source: &row.inspection.source,
+                region: row.region.as_deref(),
+                state: state_json(now, &row.inspection.status),
+                plan: detail.then(|| steps_json(now, &row.inspection.steps)),
+                check: row.check.as_ref().map(|check| match check {
+                    Ok(arn) => JsonCheck {
+                        ok: true,
+                        arn: Some(arn),
+                        error: None,
+                    },
+                    Err(error) => JsonCheck {
+                        ok: false,
+                        arn: None,
+                        error: Some(error),
+                    },
+                }),
+            })
+            .collect(),
+        cognito: report
+            .cognito
+            .iter()
+            .map(|s| JsonSignIn {
+                user_pool_id: s.user_pool_id.as_deref(),
+                client_id: s.client_id.as_deref(),
+                username: s.username.as_deref(),
+                identity_pools: &s.identity_pools,
+                tokens: s.tokens.as_ref().map(|v| validity_json(now, v)),
+                credentials: s.credentials.as_ref().map(|v| validity_json(now, v)),
+            })
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&doc)?;
+    text.push('\n');
+    Ok(text)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text
+
+#[derive(Clone, Copy)]
+enum Tone {
+    Good,
+    Warn,
+    Bad,
+    Plain,
+}
+
+fn paint(text: &str, tone: Tone, colour: bool) -> String {
+    let code = match tone {
+        Tone::Good => "32",
+        Tone::Warn => "33",
+        Tone::Bad => "31",
+        Tone::Plain => return text.to_string(),
+    };
+    if colour {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+fn validity_text(now: SystemTime, validity: &Validity) -> (String, Tone) {
+    match validity {
+        Validity::Valid { until } => (format!("valid, {} left", left(now, *until)), Tone::Good),
+        Validity::Refreshable { .. } => ("refreshable".into(), Tone::Warn),
+        Validity::Expired { at } => (format!("expired {}", remaining(now, *at)), Tone::Bad),
+        Validity::Missing => ("missing".into(), Tone::Bad),
+        Validity::Unusable(_) => ("unusable".into(), Tone::Bad),
+    }
+}
+
+/// `3h 00m` from `in 3h 00m`.
+fn left(now: SystemTime, until: SystemTime) -> String {
+    let text = remaining(now, until);
+    text.strip_prefix("in ").map(str::to_string).unwrap_or(text)
+}
+
+fn status_text(now: SystemTime, status: &Status) -> (String, Tone) {
+    match status {
+        Status::Depends { validity, .. } => validity_text(now, validity),
+        Status::LongTerm => ("long-term keys".into(), Tone::Plain),
+        Status::NotChecked(_) => ("not checked".into(), Tone::Plain),
+        Status::NoCredentials(_) => ("no credentials".into(), Tone::Plain),
+        Status::Error(_) => ("config error".into(), Tone::Bad),
+    }
+}
+
+/// What to run, for states that need something done.
+fn fix_of(status: &Status) -> Option<String> {
+    match status {
+        Status::Depends {
+            what,
+            validity,
+            fix,
+        } if !validity.is_usable() => {
+            let why = match validity {
+                Validity::Unusable(reason) => format!("{what}: {reason}"),
+                _ => what.clone(),
+            };
+            Some(match fix {
+                Some(fix) => format!("{why}: {fix}"),
+                None => why,
+            })
+        }
+        Status::Error(message) => Some(message.clone()),
+        _ => None,
+    }
+}
+
+/// One line per profile, then what to run for those that need it, then Cognito sign-ins.
+pub fn render_table(report: &Report, colour: bool) -> String {
+    let now = report.now;
+    let header = ["PROFILE", "KIND", "REGION", "STATE", "SOURCE"];
+    let rows: Vec<([String; 5], Tone)> = report
+        .profiles
+        .iter()
+        .map(|row| {
+            let (state, tone) = status_text(now, &row.inspection.status);
+            let state = match &row.check {
+                Some(Ok(_)) => format!("{state}; checked"),
+                Some(Err(_)) => format!("{state}; CHECK FAILED"),
+                None => state,
+            };
+            (
+                [
+                    escape(&row.name),
+                    row.inspection.kind.word().to_string(),
+                    escape(row.region.as_deref().unwrap_or("-")),
+                    state,
+                    escape(&row.inspection.source),
+                ],
+                tone,
+            )
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for (cells, _) in &rows {
+        for (width, cell) in widths.iter_mut().zip(cells) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: [&str; 5], tone: Tone, colour: bool| {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let pad = widths[i].saturating_sub(cell.chars().count());
+            if i == 4 {
+                text.push_str(cell);
+            } else {
+                let shown = if i == 3 {
+                    paint(cell, tone, colour)
+                } else {
+                    cell.to_string()
+                };
+                text.push_str(&shown);
+                text.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        text.trim_end().to_string()
+    };
+    if rows.is_empty() {
+        out.push_str("no profiles in the config or credentials file\n");
+    } else {
+        out.push_str(&line(header, Tone::Plain, false));
+        out.push('\n');
+        for (cells, tone) in &rows {
+            let refs = [
+                cells[0].as_str(),
+                cells[1].as_str(),
+                cells[2].as_str(),
+                cells[3].as_str(),
+                cells[4].as_str(),
+            ];
+            out.push_str(&line(refs, *tone, colour));
+            out.push('\n');
+        }
+    }
+    let fixes: Vec<String> = report
+        .profiles
+        .iter()
+        .filter_map(|row| {
+            let mut text = fix_of(&row.inspection.status)?;
+            if let Some(Err(error)) = &row.check {
+                text.push_str(&format!("; check: {error}"));
+            }
+            Some(format!("  {}: {}", escape(&row.name), escape(&text)))
+        })
+        .chain(report.profiles.iter().filter_map(|row| match &row.check {
+            Some(Err(error)) if fix_of(&row.inspection.status).is_none() => Some(format!(
+                "  {}: check failed: {}",
+                escape(&row.name),
+                escape(error)
+            )),
+            _ => None,
+        }))
+        .collect();
+    if !fixes.is_empty() {
+        out.push_str("\nto fix:\n");
+        for fix in fixes {
+            out.push_str(&fix);
+            out.push('\n');
+        }
+    }
+    if !report.cognito.is_empty() {
+        out.push_str("\nCognito sign-ins (aws-cred cognito):\n");
+        for sign_in in &report.cognito {
+            out.push_str(&format!("  {}\n", sign_in_line(now, sign_in, colour)));
+        }
+    }
+    out
+}
+
+fn sign_in_line(now: SystemTime, s: &SignIn, colour: bool) -> String {
+    let who = match (&s.username, &s.user_pool_id) {
+        (Some(user), Some(pool)) => format!("user {} in {}", escape(user), escape(pool)),
+        (Some(user), None) => format!("user {}", escape(user)),
+        (None, _) if !s.identity_pools.is_empty() => {
+            format!("guest of {}", escape(&s.identity_pools.join(", ")))
+        }
+        (None, _) => format!("entry {}", s.key),
+    };
+    let mut parts = vec![who];
+    if let Some(tokens) = &s.tokens {
+        let (text, tone) = validity_text(now, tokens);
+        parts.push(format!("tokens {}", paint(&text, tone, colour)));
+    }
+    if let Some(credentials) = &s.credentials {
+        let (text, tone) = validity_text(now, credentials);
+        parts.push(format!("AWS credentials {}", paint(&text, tone, colour)));
+    }
+    parts.join(": ")
+}
+
+/// One profile in detail: where it is, its kind, its state, and its plan as the chain would walk
+/// it (nothing was called).
+pub fn render_detail(report: &Report, colour: bool) -> String {
+    let now = report.now;
+    let mut out = String::new();
+    for row in &report.profiles {
+        let inspection = &row.inspection;
+        let (state, tone) = status_text(now, &inspection.status);
+        let mut state = paint(&state, tone, colour);
+        if let Status::Depends { what, validity, .. } = &inspection.status {
+            state.push_str(&format!(" ({}", escape(what)));
+            if let Some(at) = validity.time() {
+                state.push_str(&format!(", until {}", rfc3339(at)));
+            }
+            state.push(')');
+        }
+        out.push_str(&format!(
+            "profile: {}\nfile:    {}\nkind:    {}\nregion:  {}\nstate:   {state}\nsource:  {}\n",
+            escape(&row.name),
+            row.files.join(", "),
+            inspection.kind.word(),
+            escape(row.region.as_deref().unwrap_or("-")),
+            escape(&inspection.source),
+        ));
+        if !inspection.steps.is_empty() {
+            out.push_str("plan (as `export --explain` would walk it; nothing was called):\n");
+            for (i, step) in inspection.steps.iter().enumerate() {
+                let state = match &step.status {
+                    Some(Status::Depends { validity, .. }) => {
+                        let (text, tone) = validity_text(now, validity);
+                        format!(": {}", paint(&text, tone, colour))
+                    }
+                    _ => String::new(),
+                };
+                out.push_str(&format!("  {}. {}{state}\n", i + 1, escape(&step.text)));
+            }
+        }
+        if let Some(fix) = fix_of(&inspection.status) {
+            out.push_str(&format!("fix:     {}\n", escape(&fix)));
+        }
+        match &row.check {
+            Some(Ok(arn)) => out.push_str(&format!("checked: {}\n", escape(arn))),
+            Some(Err(error)) => out.push_str(&format!("checked: FAILED: {}\n", escape(error))),
+            None => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
+mod tests {
+    use super::*;
+    use crate::chain::inspect::ProfileKind;
+    use std::time::Duration;
+
+    fn report(status: Status) -> Report {
+        Report {
+            now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+            profiles: vec![ProfileRow {
+                name: "dev\x1b[2J".into(),
+                files: vec!["config"],
+                region: Some("eu-west-1".into()),
+                inspection: Inspection {
+                    kind: ProfileKind::Sso,
+                    source: "sso-session corp".into(),
+                    status,
+                    steps: Vec::new(),
+                },
+                check: None,
+            }],
+            cognito: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn control_characters_are_escaped_and_colour_is_optional() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let r = report(Status::Depends {
+            what: "SSO token of sso-session corp".into(),
+            validity: Validity::Expired {
+                at: now - Duration::from_secs(180),
+            },
+            fix: Some("aws-cred sso-login --sso-session corp".into()),
+        });
+        let plain = render_table(&r, false);
+        assert!(plain.contains("dev\\x1b[2J"), "{plain}");
+        assert!(!plain.contains('\x1b'), "{plain}");
+        assert!(plain.contains("expired 3m 00s ago"), "{plain}");
+        assert!(
+            plain.contains("to fix:\n  dev\\x1b[2J: SSO token of sso-session corp: aws-cred sso-login --sso-session corp"),
+            "{plain}"
+        );
+        let coloured = render_table(&r, true);
+        assert!(coloured.contains("\x1b[31mexpired"), "{coloured}");
+        let json = render_json(&r, false).unwrap();
+        assert!(json.contains(r#""name": "dev\u001b[2J""#), "{json}");
+        assert!(json.contains(r#""expires_in_seconds": -180"#), "{json}");
+    }
+}

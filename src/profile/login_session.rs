@@ -1,0 +1,130 @@
+//! Read side of `aws login` sessions (a profile's `login_session = <ARN>`), enough for
+//! `status` and `logout`: the cache file's place and its expiry. The file is the AWS CLI's
+//! (PROTOCOLS-login-federation.md): `<dir>/<sha256 hex of login_session>.json`, where the
+//! directory is `$AWS_LOGIN_CACHE_DIRECTORY` or `~/.aws/login/cache`, holding
+//! `{"accessToken": {..., "expiresAt"}, "clientId", "refreshToken", ...}`.
+//!
+//! TO MERGE: the login flow (`src/login/cache.rs`, in progress elsewhere) owns this cache; when
+//! it lands, these functions move there and `status`/`logout` call them from it.
+
+use crate::base::validity::Validity;
+use crate::os::fs;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// The profile key that names a login session.
+pub const KEY: &str = "login_session";
+
+/// The cache file of a session (the value hashed as written, as the AWS CLI does).
+pub fn cache_path(dir: &Path, login_session: &str) -> PathBuf {
+    dir.join(format!(
+        "{}.json",
+        hex::encode(Sha256::digest(login_session.as_bytes()))
+    ))
+}
+
+/// The session's state: valid until `accessToken.expiresAt`; once expired, refreshable while a
+/// refresh token and client id are cached.
+pub fn state(dir: &Path, login_session: &str, now: SystemTime) -> Validity {
+    let path = cache_path(dir, login_session);
+    let bytes = match fs::read_optional(&path, fs::MAX_CACHE_FILE) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Validity::Missing,
+        Err(err) => return Validity::Unusable(err.to_string()),
+    };
+    parse_state(&bytes, now)
+}
+
+fn parse_state(bytes: &[u8], now: SystemTime) -> Validity {
+    let Ok(serde_json::Value::Object(doc)) = serde_json::from_slice::<serde_json::Value>(bytes)
+    else {
+        return Validity::Unusable("it is not a JSON object".into());
+    };
+    let expires = doc
+        .get("accessToken")
+        .and_then(|t| t.get("expiresAt"))
+        .and_then(serde_json::Value::as_str)
+        .and_then(crate::base::time::parse_time);
+    let Some(expires) = expires else {
+        return Validity::Unusable("it has no accessToken.expiresAt".into());
+    };
+    let refreshable = ["refreshToken", "clientId"]
+        .iter()
+        .all(|k| doc.get(*k).and_then(serde_json::Value::as_str).is_some());
+    match Validity::from_expiry(now, expires) {
+        Validity::Expired { at } if refreshable => Validity::Refreshable { expired: at },
+        other => other,
+    }
+}
+
+/// Remove one session's cache file (`logout`); the file, or `None` when there was none.
+pub fn remove(dir: &Path, login_session: &str) -> Result<Option<PathBuf>, fs::FsError> {
+    let path = cache_path(dir, login_session);
+    Ok(fs::remove_existing(&path)?.then_some(path))
+}
+
+/// Remove every session file in `dir` of the documented shape (a JSON object with
+/// `accessToken.expiresAt`); anything else there is left alone (`logout --all`).
+pub fn remove_all(dir: &Path) -> Result<Vec<PathBuf>, fs::FsError> {
+    let mut removed = Vec::new();
+    for path in fs::list_files(dir, ".json")? {
+        let shaped = fs::read_regular(&path, fs::MAX_CACHE_FILE).is_ok_and(|bytes| {
+            !matches!(
+                parse_state(&bytes, SystemTime::UNIX_EPOCH),
+                Validity::Unusable(_)
+            )
+        });
+        if shaped && fs::remove_existing(&path)? {
+            removed.push(path);
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn file_name_is_sha256_of_the_arn() {
+        let path = cache_path(Path::new("/c"), "arn:aws:iam::0123456789012:user/Admin");
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert_eq!(name.len(), 64 + 5);
+        assert!(name.ends_with(".json"));
+    }
+
+    #[test]
+    fn states_from_the_cli_shape() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let doc = |expires: &str, refresh: bool| {
+            let extra = if refresh {
+                r#", "clientId": "c", "refreshToken": "r""#
+            } else {
+                ""
+            };
+            format!(r#"{{"accessToken": {{"accessKeyId": "A", "expiresAt": "{expires}"}}{extra}}}"#)
+        };
+        let later = "2027-02-01T00:00:00Z";
+        let earlier = "2020-01-01T00:00:00Z";
+        assert_eq!(
+            parse_state(doc(later, false).as_bytes(), now).word(),
+            "valid"
+        );
+        assert_eq!(
+            parse_state(doc(earlier, true).as_bytes(), now).word(),
+            "refreshable"
+        );
+        assert_eq!(
+            parse_state(doc(earlier, false).as_bytes(), now).word(),
+            "expired"
+        );
+        assert_eq!(parse_state(b"[]", now).word(), "unusable");
+    }
+}

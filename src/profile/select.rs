@@ -1,0 +1,211 @@
+//! The fast path for large files: the sections one profile needs, cut out of the text before
+//! the SDK's parser sees it, so a 10,000-profile config costs a line scan instead of a parse
+//! into 10,000 maps.
+//!
+//! It keeps the parse's meaning by construction: [`sections_for`] drops whole sections (a
+//! header line and every line up to the next line that starts with `[`, exactly where the SDK's
+//! parser, `aws-runtime`'s `env_config::parse`, switches section), and the SDK's parser and
+//! normaliser then run unchanged on what is left. A section of a profile the run needs is kept
+//! with all its duplicates, in order; so are `[default]`, `[profile default]` and every section
+//! that is not a profile (`[sso-session …]`, `[services …]`, …). A section is matched the way
+//! the normaliser does it (prefix and name split at the first space or tab, each trimmed).
+//!
+//! Dropping a section must not hide an error the full parse would report: every line of the
+//! file is checked against the parser's error conditions (a property before any section, a
+//! property without `=` or without a name, a header without `[`…`]`, a continuation line with
+//! no property to continue, a sub-property line without `=`), and on any of them — or on any
+//! line it is unsure of — [`sections_for`] returns `None` and the caller parses the whole file,
+//! which reports the error as before.
+
+use std::collections::HashSet;
+
+const WHITESPACE: &[char] = &[' ', '\t'];
+const COMMENT: &[char] = &['#', ';'];
+
+/// `str::trim_matches(WHITESPACE)` on bytes (space and tab are ASCII, so the cuts are on
+/// character boundaries); the scan's hot path.
+fn trim_ws(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    let start = bytes
+        .iter()
+        .position(|b| *b != b' ' && *b != b'\t')
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| *b != b' ' && *b != b'\t')
+        .map_or(start, |last| last + 1);
+    text.get(start..end).unwrap_or_default()
+}
+
+/// `prepare_line` of the SDK's parser: trim, cut a comment (one after whitespace only, for
+/// property lines), trim again.
+fn prepare_line(line: &str, comments_need_whitespace: bool) -> &str {
+    let line = trim_ws(line);
+    let mut prev_char_whitespace = false;
+    let mut comment_idx = None;
+    for (idx, chr) in line.char_indices() {
+        if COMMENT.contains(&chr) && (prev_char_whitespace || !comments_need_whitespace) {
+            comment_idx = Some(idx);
+            break;
+        }
+        prev_char_whitespace = chr.is_whitespace();
+    }
+    trim_ws(comment_idx.and_then(|idx| line.get(..idx)).unwrap_or(line))
+}
+
+/// A property line's value, or `None` where the SDK's parser reports an error.
+fn property_value(line: &str) -> Option<&str> {
+    // Without `#` or `;` there is no comment to cut: prepare_line is a trim (the common case,
+    // kept on bytes for speed).
+    let prepared = if line.bytes().any(|b| b == b'#' || b == b';') {
+        prepare_line(line, true)
+    } else {
+        line
+    };
+    let (key, value) = prepared.split_once('=')?;
+    if trim_ws(key).is_empty() {
+        return None;
+    }
+    Some(trim_ws(value))
+}
+
+/// Whether a section header keeps its section: not a profile (any prefix but `profile`), the
+/// default profile, or a profile in `wanted`.
+fn keeps(inner: &str, wanted: &HashSet<String>) -> bool {
+    let inner = inner.trim_matches(WHITESPACE);
+    let (prefix, name) = match inner.split_once(WHITESPACE) {
+        Some((prefix, name)) => (Some(prefix.trim()), name.trim()),
+        None => (None, inner.trim()),
+    };
+    match prefix {
+        Some(prefix) if prefix != "profile" => true,
+        _ => name == "default" || wanted.contains(name),
+    }
+}
+
+/// The text of the sections `wanted` needs (see the module docs); `None` when the file has a
+/// line the full parse would refuse, or one this scan is not sure of: parse it whole.
+pub fn sections_for(text: &str, wanted: &HashSet<String>) -> Option<String> {
+    #[derive(PartialEq)]
+    enum State {
+        Starting,
+        InSection { property: bool, sub: bool },
+    }
+    let mut state = State::Starting;
+    let mut out = String::new();
+    let mut keeping = false;
+    for raw in text.split_inclusive('\n') {
+        let line = match raw.strip_suffix('\n') {
+            Some(without) => without.strip_suffix('\r').unwrap_or(without),
+            None => raw,
+        };
+        if line.bytes().all(|b| b == b' ' || b == b'\t') || line.starts_with(COMMENT) {
+            if keeping {
+                out.push_str(raw);
+            }
+            continue;
+        }
+        if line.starts_with('[') {
+            let inner = prepare_line(line, false)
+                .strip_prefix('[')?
+                .strip_suffix(']')?;
+            keeping = keeps(inner, wanted);
+            state = State::InSection {
+                property: false,
+                sub: false,
+            };
+        } else if line.starts_with(WHITESPACE) {
+            match state {
+                State::InSection {
+                    property: true,
+                    sub,
+                } => {
+                    if sub {
+                        property_value(line)?;
+                    }
+                }
+                _ => return None,
+            }
+        } else {
+            if state == State::Starting {
+                return None;
+            }
+            let value = property_value(line)?;
+            state = State::InSection {
+                property: true,
+                sub: value.is_empty(),
+            };
+        }
+        if keeping {
+            out.push_str(raw);
+            if !raw.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
+mod tests {
+    use super::*;
+
+    fn wanted(names: &[&str]) -> HashSet<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn keeps_the_wanted_profiles_default_and_every_other_section() {
+        let text = "# top\n[default]\nregion = a\n[profile a]\nk = 1\n[profile b]\nk = 2\n\
+                    s3 =\n  max = 3\n[sso-session s]\nx = y\n[ profile\ta ] ; dup\nj = 2\n[b]\nk=3\n";
+        let out = sections_for(text, &wanted(&["a"])).unwrap();
+        assert_eq!(
+            out,
+            "[default]\nregion = a\n[profile a]\nk = 1\n[sso-session s]\nx = y\n[ profile\ta ] ; dup\nj = 2\n"
+        );
+    }
+
+    #[test]
+    fn what_the_parser_refuses_means_parse_it_all() {
+        let w = wanted(&["a"]);
+        for bad in [
+            "k = v\n[profile a]\n",
+            "[profile a]\n[profile b]\nno equals\n",
+            "[profile a]\n[profile b]\n= v\n",
+            "[profile a]\n[profile b\nk = v\n",
+            "[profile a]\n[profile b]\n  continued\n",
+            "[profile a]\n[profile b]\ns3 =\n  nope\n",
+            "  indented = before\n[profile a]\n",
+        ] {
+            assert_eq!(sections_for(bad, &w), None, "{bad:?}");
+        }
+        assert!(sections_for("[profile a]\nk = v\n  more\n[b]\n", &w).is_some());
+    }
+
+    #[test]
+    fn the_byte_trim_is_the_parsers_trim() {
+        for text in ["", " ", "\t a b \t", "a", " é ", "\u{a0}x\u{a0}", "  =  "] {
+            assert_eq!(trim_ws(text), text.trim_matches(WHITESPACE), "{text:?}");
+        }
+        assert_eq!(property_value(" k = v # not a comment"), Some("v"));
+        assert_eq!(property_value("k = v;x"), Some("v;x"));
+        assert_eq!(property_value("k=#x"), Some("#x"));
+        assert_eq!(property_value("k = "), Some(""));
+        assert_eq!(property_value(" = v"), None);
+    }
+
+    #[test]
+    fn crlf_and_a_missing_final_newline() {
+        let out = sections_for(
+            "[profile a]\r\nk = v\r\n[profile b]\r\nk = w",
+            &wanted(&["b"]),
+        )
+        .unwrap();
+        assert_eq!(out, "[profile b]\r\nk = w\n");
+    }
+}

@@ -14,7 +14,8 @@
 //!    imports the chain or another flow.
 //! 6. `chain` — the provider chain; one file per link; uses the flows' read side.
 //! 7. `output` — renderers; the one place that writes to stdout.
-//! 8. `cli`, 9. `commands` — the command line, and one short file per command.
+//! 8. `settings` (reserved), 9. `server` — the credential server over a refreshing session.
+//! 10. `cli`, 11. `commands` — the command line, and one short file per command.
 
 pub mod base;
 pub mod os;
@@ -30,6 +31,8 @@ pub mod sso;
 pub mod chain;
 
 pub mod output;
+
+pub mod server;
 
 pub mod cli;
 pub mod commands;
@@ -55,5 +58,16 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
         Command::Exec(args) => commands::exec::run(&setup, args).await,
         Command::Completions(_) | Command::Man => unreachable!("handled above"),
         Command::Cognito(args) => commands::cognito::run(&setup, args).await,
+        Command::Serve(args) => commands::serve::run(&setup, args).await,
+    }
+}
+
+/// Whether the command handles SIGINT/SIGTERM itself (`serve` ends cleanly on them, `exec
+/// --server` passes them on to its command), instead of `main` ending on Ctrl-C.
+pub fn handles_own_signals(cli: &Cli) -> bool {
+    match &cli.command {
+        Command::Serve(_) => true,
+        Command::Exec(args) => args.server,
+        _ => false,
     }
 }

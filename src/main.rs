@@ -23,7 +23,12 @@ fn main() -> ExitCode {
             return ExitCode::from(Exit::Failure.code());
         }
     };
+    let own_signals = aws_cred::handles_own_signals(&cli);
     let result = runtime.block_on(async {
+        if own_signals {
+            // `serve` and `exec --server` decide themselves what Ctrl-C means.
+            return Some(aws_cred::run(cli, ctx).await);
+        }
         tokio::select! {
             result = aws_cred::run(cli, ctx) => Some(result),
             _ = tokio::signal::ctrl_c() => None,
@@ -33,6 +38,9 @@ fn main() -> ExitCode {
     runtime.shutdown_background();
     match result {
         Some(Ok(())) => ExitCode::SUCCESS,
+        Some(Err(err)) if matches!(error::classify(&err).0, Exit::Child(_)) => {
+            ExitCode::from(error::classify(&err).0.code())
+        }
         Some(Err(err)) => {
             eprint!("{}", error::render(&err));
             ExitCode::from(error::classify(&err).0.code())

@@ -14,6 +14,7 @@ use super::{ChainFailure, Request, Resolution};
 use crate::aws::Aws;
 use crate::os::Context;
 use crate::profile::Profiles;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::Mutex;
 
@@ -32,11 +33,17 @@ pub struct Session {
     current: Mutex<Option<Held>>,
 }
 
-#[derive(Clone)]
 struct Held {
-    resolution: Resolution,
+    resolution: Arc<Resolution>,
     obtained: SystemTime,
+    /// When the last refresh of these failed: they are served while valid, and the chain is
+    /// asked again only after [`RETRY_AFTER`].
+    failed_at: Option<SystemTime>,
 }
+
+/// After a failed refresh, how long still-valid credentials are served before the chain is
+/// asked again (so a slow or failing source is not called on every request).
+pub const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// When credentials obtained at `obtained` and expiring at `expiry` should be replaced: less
 /// than [`REFRESH_BEFORE`] left, or less than a quarter of their lifetime if that is shorter.
@@ -45,7 +52,10 @@ pub fn refresh_due(obtained: SystemTime, expiry: Option<SystemTime>, now: System
     let Some(expiry) = expiry else {
         return false;
     };
-    let lifetime = expiry.duration_since(obtained).unwrap_or(Duration::ZERO);
+    let Ok(lifetime) = expiry.duration_since(obtained) else {
+        // Already past their expiry when obtained (clock skew): ask again at once.
+        return true;
+    };
     let window = REFRESH_BEFORE.min(lifetime / REFRESH_FRACTION);
     match expiry.duration_since(now) {
         Ok(left) => left <= window,
@@ -84,14 +94,43 @@ impl Session {
     /// Credentials valid at `now`: the ones held, unless a refresh is due, else the chain's
     /// new answer. Never expired ones: the chain refuses those with the command that renews
     /// them, and so does this.
-    pub async fn credentials(&self, now: SystemTime) -> Result<Resolution, ChainFailure> {
+    ///
+    /// When a refresh fails while the held credentials are still valid (STS unreachable for a
+    /// moment, an MFA session that ends before the role session does), the held ones are
+    /// served until they expire, and the chain is asked again [`RETRY_AFTER`] later.
+    pub async fn credentials(&self, now: SystemTime) -> Result<Arc<Resolution>, ChainFailure> {
         let mut current = self.current.lock().await;
-        if let Some(held) = current.as_ref()
-            && !refresh_due(held.obtained, held.resolution.credentials.expiry(), now)
-        {
-            return Ok(held.resolution.clone());
+        if let Some(held) = current.as_ref() {
+            let expiry = held.resolution.credentials.expiry();
+            let valid = expiry.is_none_or(|expiry| expiry > now);
+            let retry_later = held
+                .failed_at
+                .is_some_and(|failed| now < failed + RETRY_AFTER);
+            if valid && (retry_later || !refresh_due(held.obtained, expiry, now)) {
+                return Ok(held.resolution.clone());
+            }
         }
-        let resolution = super::resolve(&self.request()).await?;
+        let resolution = match super::resolve(&self.request()).await {
+            Ok(resolution) => Arc::new(resolution),
+            Err(failure) => {
+                return match current.as_mut() {
+                    Some(held)
+                        if held
+                            .resolution
+                            .credentials
+                            .expiry()
+                            .is_none_or(|expiry| expiry > now) =>
+                    {
+                        held.failed_at = Some(now);
+                        Ok(held.resolution.clone())
+                    }
+                    _ => {
+                        *current = None;
+                        Err(failure)
+                    }
+                };
+            }
+        };
         // The chain may answer with what it answered before (a cached MFA session, an ECS
         // endpoint that has not rotated yet): keep the first time we saw those, so their
         // lifetime is not reset and an expiring answer is asked again next time.
@@ -102,6 +141,7 @@ impl Session {
         *current = Some(Held {
             resolution: resolution.clone(),
             obtained,
+            failed_at: None,
         });
         Ok(resolution)
     }

@@ -5,6 +5,7 @@ pub mod cognito;
 pub mod exec;
 pub mod export;
 pub mod mfa;
+pub mod serve;
 pub mod shell;
 pub mod sso_login;
 pub mod whoami;

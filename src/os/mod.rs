@@ -2,6 +2,7 @@
 //! `std::env`, so tests can run the same code against a fake environment.
 
 pub mod browser;
+pub mod child;
 pub mod fs;
 
 use std::collections::BTreeMap;

@@ -20,11 +20,15 @@ pub struct StsRules {
     pub clock_skew: bool,
     /// IAM ListMFADevices answers: user name → device serials (default: the user's serial).
     pub devices: HashMap<String, Vec<String>>,
+    /// Role sessions last this long whatever DurationSeconds asked (short-lived credentials for
+    /// refresh tests; AWS's minimum is 900 s).
+    pub role_lifetime: Option<Duration>,
 }
 
 struct Issued {
     arn: String,
     is_role: bool,
+    expires: SystemTime,
 }
 
 pub struct FakeSts {
@@ -102,6 +106,13 @@ impl FakeSts {
             let mut issued = issued.lock().unwrap();
             let caller = if with_token {
                 match issued.get(&key) {
+                    Some(i) if i.expires <= SystemTime::now() => {
+                        return error(
+                            403,
+                            "ExpiredToken",
+                            "The security token included in the request is expired",
+                        );
+                    }
                     Some(i) => (i.arn.clone(), i.is_role),
                     None => {
                         return error(
@@ -168,6 +179,7 @@ impl FakeSts {
                         Issued {
                             arn: caller.0.clone(),
                             is_role: false,
+                            expires: now + Duration::from_secs(duration),
                         },
                     );
                     Response::xml(
@@ -200,11 +212,13 @@ impl FakeSts {
                     let role_name = role_arn.rsplit('/').next().unwrap_or("role").to_string();
                     let arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/{session}");
                     let akid = format!("ASIAROLE{n:012}");
+                    let lifetime = rules.role_lifetime.unwrap_or(Duration::from_secs(duration));
                     issued.insert(
                         akid.clone(),
                         Issued {
                             arn: arn.clone(),
                             is_role: true,
+                            expires: now + lifetime,
                         },
                     );
                     Response::xml(
@@ -215,7 +229,7 @@ impl FakeSts {
                                 &akid,
                                 &format!("rolesecret{n}"),
                                 &format!("roletoken{n}"),
-                                now + Duration::from_secs(duration)
+                                now + lifetime
                             )
                         ),
                     )
@@ -269,6 +283,11 @@ impl FakeSts {
             .iter()
             .map(|r| r.form_param("Action").unwrap_or_default())
             .collect()
+    }
+
+    /// How many calls of `action` were received.
+    pub fn count(&self, action: &str) -> usize {
+        self.requests_for(action).len()
     }
 
     pub fn requests_for(&self, action: &str) -> Vec<Request> {

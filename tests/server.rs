@@ -854,3 +854,22 @@ fn exec_server_passes_sigint_sigterm_and_sighup_to_the_command() {
         );
     }
 }
+
+#[test]
+fn a_default_profile_with_keys_is_warned_about() {
+    let sb = sandbox();
+    let sts = FakeSts::start(rules());
+    let text = sb.read("home/.aws/credentials");
+    sb.write_credentials(&format!(
+        "{text}\n[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = x\n"
+    ));
+    let out = run(cmd(&sb, &sts).args(["exec", "--server", "--profile", "admin", "--", "true"]));
+    out.assert_success();
+    assert!(
+        out.stderr_str()
+            .contains("the [default] profile has aws_access_key_id"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(!out.stderr_str().contains("AKIADEFAULT"));
+}

@@ -47,6 +47,7 @@ pub async fn start(setup: &Setup, options: &Options) -> anyhow::Result<(Endpoint
              WARNING: use it only on a network you control (a Docker bridge), never on a public interface."
         );
     }
+    warn_if_default_profile_has_credentials(setup);
     let session = Arc::new(setup.session());
     match session.credentials(setup.ctx.now()).await {
         Ok(resolution) if resolution.credentials.session_token().is_none() => {
@@ -75,4 +76,28 @@ pub async fn start(setup: &Setup, options: &Options) -> anyhow::Result<(Endpoint
     }
     let endpoint = Endpoint::bind(options).await?;
     Ok((endpoint, session))
+}
+
+/// SDKs look at the `[default]` profile before container credentials: one that holds
+/// credentials wins over the endpoint in every client that does not name a profile.
+fn warn_if_default_profile_has_credentials(setup: &Setup) {
+    const KEYS: [&str; 7] = [
+        "aws_access_key_id",
+        "role_arn",
+        "credential_process",
+        "sso_session",
+        "sso_start_url",
+        "web_identity_token_file",
+        "credential_source",
+    ];
+    if let Some(key) = KEYS
+        .iter()
+        .find(|key| setup.profiles.get("default", key).is_some())
+    {
+        eprintln!(
+            "warning: the [default] profile has {key} ({}): SDKs use it before the credential server;\n\
+             warning: clients that name no profile will not use the server. Move those settings to a named profile.",
+            setup.profiles.defining_file("default").display()
+        );
+    }
 }

@@ -873,3 +873,51 @@ fn a_default_profile_with_keys_is_warned_about() {
     );
     assert!(!out.stderr_str().contains("AKIADEFAULT"));
 }
+
+#[test]
+fn a_failed_refresh_serves_the_still_valid_credentials_and_never_expired_ones() {
+    let sb = sandbox();
+    let lifetime = Duration::from_secs(12);
+    let rules = StsRules {
+        role_lifetime: Some(lifetime),
+        ..rules()
+    };
+    let deny = rules.deny_assume_role.clone();
+    let sts = FakeSts::start(rules);
+    let served = serve(&sb, &sts, &["--profile", "admin"]);
+    let started = Instant::now();
+    let token = served.token().to_string();
+    let first: serde_json::Value =
+        serde_json::from_str(&served.get(Some(&token)).body_str()).unwrap();
+    let expiry = chrono::DateTime::parse_from_rfc3339(first["Expiration"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    deny.store(true, std::sync::atomic::Ordering::SeqCst);
+    // In the last quarter of the session (refresh due), the refresh fails: the held
+    // credentials are still valid, so they are served.
+    std::thread::sleep((started + lifetime * 4 / 5).saturating_duration_since(Instant::now()));
+    for _ in 0..3 {
+        let resp = served.get(Some(&token));
+        assert_eq!(resp.status, 200, "{}", resp.body_str());
+        let doc: serde_json::Value = serde_json::from_str(&resp.body_str()).unwrap();
+        assert_eq!(doc["AccessKeyId"], first["AccessKeyId"]);
+    }
+    let tries = sts.count("AssumeRole");
+    assert_eq!(
+        tries, 2,
+        "one failed refresh, then a pause before the next try"
+    );
+    // Past their expiry: an error, never the expired credentials.
+    while chrono::Utc::now().timestamp() <= expiry {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let resp = served.get(Some(&token));
+    assert_eq!(resp.status, 502, "{}", resp.body_str());
+    assert!(!resp.body_str().contains("AccessKeyId"));
+    // The source recovers: the next request gets new credentials.
+    deny.store(false, std::sync::atomic::Ordering::SeqCst);
+    let resp = served.get(Some(&token));
+    assert_eq!(resp.status, 200, "{}", resp.body_str());
+    let doc: serde_json::Value = serde_json::from_str(&resp.body_str()).unwrap();
+    assert_ne!(doc["AccessKeyId"], first["AccessKeyId"]);
+}

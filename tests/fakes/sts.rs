@@ -23,6 +23,8 @@ pub struct StsRules {
     /// Role sessions last this long whatever DurationSeconds asked (short-lived credentials for
     /// refresh tests; AWS's minimum is 900 s).
     pub role_lifetime: Option<Duration>,
+    /// While true, AssumeRole answers AccessDenied (a source that fails for a while).
+    pub deny_assume_role: Arc<std::sync::atomic::AtomicBool>,
 }
 
 struct Issued {
@@ -195,6 +197,11 @@ impl FakeSts {
                         ),
                     )
                 }
+                "AssumeRole" if rules.deny_assume_role.load(Ordering::SeqCst) => error(
+                    403,
+                    "AccessDenied",
+                    "User is not authorized to perform: sts:AssumeRole",
+                ),
                 "AssumeRole" => {
                     let role_arn = req.form_param("RoleArn").unwrap_or_default();
                     let session = req.form_param("RoleSessionName").unwrap_or_default();

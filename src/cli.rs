@@ -106,7 +106,8 @@ pub struct ExecArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// How to print the variables to set.
+    /// How to print the variables to set (json here: {"schema_version": 1, "variables": {..},
+    /// "unset": [..]}).
     #[arg(long, value_enum, default_value_t = Format::Sh)]
     pub format: Format,
     /// Port on 127.0.0.1 (default: any free one).

@@ -215,8 +215,13 @@ fn get_with_host(port: u16, host: &str, token: &str) -> support::Response {
 
 /// The distinct access keys that signed GetCallerIdentity, in order of first use.
 fn keys_used(sts: &FakeSts) -> Vec<String> {
+    keys_used_after(sts, 0)
+}
+
+/// [`keys_used`], after the first `skip` calls.
+fn keys_used_after(sts: &FakeSts, skip: usize) -> Vec<String> {
     let mut seen = Vec::new();
-    for req in sts.requests_for("GetCallerIdentity") {
+    for req in sts.requests_for("GetCallerIdentity").into_iter().skip(skip) {
         let key = FakeSts::signer_of(&req);
         if !seen.contains(&key) {
             seen.push(key);
@@ -226,11 +231,16 @@ fn keys_used(sts: &FakeSts) -> Vec<String> {
 }
 
 /// A client ran across three expiries: no error, four or more role sessions each used, one
-/// AssumeRole for each.
-fn assert_refreshed_across_expiries(sts: &FakeSts, summary: &serde_json::Value) {
+/// AssumeRole for each. `earlier`: AssumeRole and GetCallerIdentity calls made before the
+/// server started.
+fn assert_refreshed_across_expiries(
+    sts: &FakeSts,
+    summary: &serde_json::Value,
+    earlier: (usize, usize),
+) {
     assert_eq!(summary["errors"], serde_json::json!([]), "{summary}");
     assert!(summary["calls"].as_u64().unwrap() >= 20, "{summary}");
-    let keys = keys_used(sts);
+    let keys = keys_used_after(sts, earlier.1);
     assert!(
         keys.len() >= 4,
         "expected four role sessions or more, got {keys:?}"
@@ -238,10 +248,9 @@ fn assert_refreshed_across_expiries(sts: &FakeSts, summary: &serde_json::Value) 
     assert!(keys.iter().all(|k| k.starts_with("ASIAROLE")), "{keys:?}");
     assert_eq!(
         sts.count("AssumeRole"),
-        keys.len(),
+        keys.len() + earlier.0,
         "one AssumeRole per refresh, each session used"
     );
-    assert_eq!(sts.count("GetSessionToken"), 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -619,7 +628,42 @@ fn botocore_under_exec_server_keeps_working_across_three_expiries() {
     out.assert_success();
     let summary: serde_json::Value = serde_json::from_str(out.stdout_str().trim())
         .unwrap_or_else(|_| panic!("{}\n{}", out.stdout_str(), out.stderr_str()));
-    assert_refreshed_across_expiries(&sts, &summary);
+    assert_refreshed_across_expiries(&sts, &summary, (0, 0));
+    assert_eq!(sts.count("GetSessionToken"), 0);
+}
+
+/// The case: a role profile with mfa_serial. One `aws-cred mfa CODE` in the morning;
+/// every refresh re-assumes the role with the cached MFA session, never asking for a code.
+#[test]
+fn botocore_under_exec_server_with_an_mfa_role_profile_reassumes_from_the_mfa_session() {
+    let Some(python) = require_venv_tool("python") else {
+        return;
+    };
+    let sb = sandbox();
+    let sts = FakeSts::start(rules());
+    run(cmd(&sb, &sts).args(["mfa", CODE, "--profile", "mfa-admin"])).assert_success();
+    let before = (sts.count("AssumeRole"), sts.count("GetCallerIdentity"));
+    let script = sb.write("long_job.py", BOTOCORE_CLIENT);
+    let out = support::run_with_timeout(
+        cmd(&sb, &sts)
+            .args(["exec", "--server", "--profile", "mfa-admin", "--"])
+            .arg(&python)
+            .arg(&script)
+            .arg(CLIENT_SECONDS.to_string()),
+        Duration::from_secs(CLIENT_SECONDS + 40),
+    );
+    out.assert_success();
+    let summary: serde_json::Value = serde_json::from_str(out.stdout_str().trim())
+        .unwrap_or_else(|_| panic!("{}\n{}", out.stdout_str(), out.stderr_str()));
+    assert_refreshed_across_expiries(&sts, &summary, before);
+    assert_eq!(
+        sts.count("GetSessionToken"),
+        1,
+        "the code was asked for once"
+    );
+    for req in sts.requests_for("AssumeRole") {
+        assert!(FakeSts::signer_of(&req).starts_with("ASIASESSION"));
+    }
 }
 
 #[test]
@@ -713,7 +757,7 @@ fn rust_sdk_default_chain_keeps_working_across_three_expiries() {
         .find_map(|l| l.split_once("RUST_CLIENT ").map(|(_, json)| json))
         .unwrap_or_else(|| panic!("no summary: {stdout}"));
     let summary: serde_json::Value = serde_json::from_str(line).unwrap();
-    assert_refreshed_across_expiries(&sts, &summary);
+    assert_refreshed_across_expiries(&sts, &summary, (0, 0));
     let (status, _) = served.stop();
     assert!(status.success());
 }

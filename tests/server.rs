@@ -965,3 +965,44 @@ fn a_failed_refresh_serves_the_still_valid_credentials_and_never_expired_ones() 
     let doc: serde_json::Value = serde_json::from_str(&resp.body_str()).unwrap();
     assert_ne!(doc["AccessKeyId"], first["AccessKeyId"]);
 }
+
+/// aws-cred killed outright (no signal to pass on): the command is told with SIGTERM rather
+/// than left running without its credential server (Linux: PR_SET_PDEATHSIG).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_command_gets_sigterm_when_aws_cred_is_killed() {
+    let sb = sandbox();
+    let sts = FakeSts::start(rules());
+    let marker = sb.path("got-term");
+    let script = format!(
+        "trap 'echo term > {}; exit 0' TERM; echo ready; i=0; while [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done",
+        marker.display()
+    );
+    let mut child = cmd(&sb, &sts)
+        .args([
+            "exec",
+            "--server",
+            "--profile",
+            "admin",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "ready\n");
+    signal(child.id(), libc::SIGKILL);
+    let _ = wait_bounded(&mut child, Duration::from_secs(10));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !marker.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(marker.exists(), "the command got SIGTERM");
+}

@@ -60,11 +60,15 @@ pub fn spawn(spec: &Spec) -> std::io::Result<Child> {
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
         .kill_on_drop(false);
-    // aws-cred ignores SIGXFSZ for its own writes; the command gets the default back.
-    // SAFETY: only async-signal-safe `signal` runs between fork and exec.
+    // aws-cred ignores SIGXFSZ for its own writes; the command gets the default back. On
+    // Linux the command also gets SIGTERM if aws-cred dies without passing a signal on
+    // (SIGKILL, a crash): its credentials would stop refreshing without a word otherwise.
+    // SAFETY: only async-signal-safe calls (signal, prctl) run between fork and exec.
     unsafe {
         command.pre_exec(|| {
             libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
+            #[cfg(target_os = "linux")]
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
             Ok(())
         });
     }

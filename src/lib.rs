@@ -8,13 +8,13 @@
 //! 0. `base` — times, secrets, errors and exit classes.
 //! 1. `os` — the only place the OS is touched: environment, files (atomic writes, locks,
 //!    private directories), clock, child processes, terminal, browser.
-//! 2. `profile` (~/.aws read, plan input, INI writer), 3. `cache` (JSON caches),
-//!    4. `aws` (SDK clients, HTTP, service errors, STS calls).
-//! 5. flows, one module per way of getting credentials: `mfa`, `sso`, `cognito`. A flow never
-//!    imports the chain or another flow.
-//! 6. `chain` — the provider chain; one file per link; uses the flows' read side.
-//! 7. `output` — renderers; the one place that writes to stdout.
-//! 8. `settings` (reserved), 9. `server` — the credential server over a refreshing session.
+//! 2. `profile` — ~/.aws read, the `[P-long-term]` rule, the format-preserving writer.
+//! 3. `settings` — flag → variable → profile key → default, each setting declared once.
+//! 4. `cache` — aws-cred's JSON caches. 5. `aws` — SDK clients, HTTP, service errors, STS.
+//! 6. flows, one module per way of getting (or using) credentials: `mfa`, `sso`, `cognito`,
+//!    `console`. A flow never imports the chain or another flow.
+//! 7. `chain` — the provider chain, one file per link, and refreshable sessions.
+//! 8. `output` — renderers; the one place that writes to stdout. 9. `server`.
 //! 10. `cli`, 11. `commands` — the command line, and one short file per command.
 
 pub mod base;
@@ -23,8 +23,10 @@ pub mod os;
 pub mod aws;
 pub mod cache;
 pub mod profile;
+pub mod settings;
 
 pub mod cognito;
+pub mod console;
 pub mod mfa;
 pub mod sso;
 
@@ -47,6 +49,7 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
     match &cli.command {
         Command::Completions(args) => return commands::shell::completions(args.shell),
         Command::Man => return commands::shell::man(),
+        Command::Export(args) if args.unset => return commands::export::unset(args),
         _ => {}
     }
     let setup = Setup::new(ctx, &cli.global).await?;
@@ -58,6 +61,7 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
         Command::Exec(args) => commands::exec::run(&setup, args).await,
         Command::Completions(_) | Command::Man => unreachable!("handled above"),
         Command::Cognito(args) => commands::cognito::run(&setup, args).await,
+        Command::Console(args) => commands::console::run(&setup, args).await,
         Command::Serve(args) => commands::serve::run(&setup, args).await,
     }
 }

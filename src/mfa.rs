@@ -5,6 +5,8 @@ use crate::aws::{self, Aws};
 use crate::base::error::Problem;
 use crate::cache::Cache;
 use crate::os::Context;
+use crate::profile::Profiles;
+use crate::settings;
 use aws_credential_types::Credentials;
 use serde::{Deserialize, Serialize};
 use sha1::{Digest, Sha1};
@@ -72,39 +74,43 @@ pub fn cache_key(source_access_key_id: &str, serial: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// How much validity a cached session must have left to be reused:
-/// `AWS_CRED_MFA_MARGIN_MINUTES`, default 10.
-pub fn margin(ctx: &Context, flag_minutes: Option<u64>) -> anyhow::Result<Duration> {
-    if let Some(minutes) = flag_minutes {
-        return Ok(Duration::from_secs(minutes * 60));
-    }
-    match ctx.var("AWS_CRED_MFA_MARGIN_MINUTES") {
-        None => Ok(DEFAULT_MARGIN),
-        Some(text) => text
-            .parse::<u64>()
-            .ok()
-            .filter(|m| *m <= 24 * 60)
-            .map(|m| Duration::from_secs(m * 60))
-            .ok_or_else(|| {
-                Problem::usage(format!(
-                    "AWS_CRED_MFA_MARGIN_MINUTES = {text:?} is not a number of minutes (0-1440)"
-                ))
-                .into()
-            }),
-    }
+/// How much validity a cached session must have left to be reused
+/// ([`settings::MFA_MARGIN_MINUTES`]: `--margin-minutes`, `AWS_CRED_MFA_MARGIN_MINUTES`, 10).
+pub fn margin(
+    ctx: &Context,
+    profiles: &Profiles,
+    flag_minutes: Option<u64>,
+) -> anyhow::Result<Duration> {
+    let flag = flag_minutes.map(|m| m.to_string());
+    let found = settings::MFA_MARGIN_MINUTES.duration(
+        flag.as_deref(),
+        ctx,
+        Some(profiles),
+        (0, 24 * 60),
+        Duration::from_secs(60),
+        "minutes",
+    )?;
+    Ok(found.map_or(DEFAULT_MARGIN, |(margin, _)| margin))
 }
 
-/// A cached session with at least `margin` left.
+/// A cached session with at least `margin` left. An entry another user could have planted is
+/// an error (see [`Cache::read`]).
 pub fn cached(
     cache: &Cache,
     key: &str,
     now: SystemTime,
     margin: Duration,
-) -> Option<(CachedSession, Credentials)> {
-    let session: CachedSession = cache.read(key)?;
-    let creds = session.credentials()?;
-    let expiry = creds.expiry()?;
-    (expiry > now + margin).then_some((session, creds))
+) -> Result<Option<(CachedSession, Credentials)>, Problem> {
+    let Some(session) = cache.read::<CachedSession>(key)? else {
+        return Ok(None);
+    };
+    let Some(creds) = session.credentials() else {
+        return Ok(None);
+    };
+    let fresh = creds
+        .expiry()
+        .is_some_and(|expiry| now.checked_add(margin).is_some_and(|limit| expiry > limit));
+    Ok(fresh.then_some((session, creds)))
 }
 
 /// Check the code before any network call: exactly six ASCII digits.
@@ -181,10 +187,7 @@ pub async fn get_session_token(
             return Err(aws::failure("GetSessionToken", &target, err));
         }
     };
-    let creds = out
-        .credentials
-        .ok_or_else(|| anyhow::anyhow!("GetSessionToken returned no credentials"))?;
-    Ok(crate::aws::sts::convert(creds, None))
+    crate::aws::sts::convert("GetSessionToken", &target, out.credentials, None)
 }
 
 /// The MFA-specific failures (STS error texts from the STS documentation and real answers).
@@ -232,7 +235,7 @@ pub fn profile_serial(profiles: &crate::profile::Profiles, name: &str) -> Option
         name.to_string(),
         crate::profile::long_term::long_term_name(name),
     ] {
-        if let Some(value) = profiles.get(&holder, "mfa_serial") {
+        if let Some(value) = profiles.credential(&holder, "mfa_serial") {
             return Some(Serial {
                 value: value.trim().to_string(),
                 origin: format!("mfa_serial of profile {holder}"),
@@ -311,9 +314,9 @@ mod tests {
             expiration: crate::base::time::rfc3339(now + Duration::from_secs(secs_left)),
         };
         cache.write("k", &session(601)).unwrap();
-        assert!(cached(&cache, "k", now, DEFAULT_MARGIN).is_some());
+        assert!(cached(&cache, "k", now, DEFAULT_MARGIN).unwrap().is_some());
         cache.write("k", &session(599)).unwrap();
-        assert!(cached(&cache, "k", now, DEFAULT_MARGIN).is_none());
-        assert!(cached(&cache, "k", now, Duration::ZERO).is_some());
+        assert!(cached(&cache, "k", now, DEFAULT_MARGIN).unwrap().is_none());
+        assert!(cached(&cache, "k", now, Duration::ZERO).unwrap().is_some());
     }
 }

@@ -3,23 +3,31 @@
 
 pub mod http;
 pub mod http_insecure;
+pub mod plain;
 pub mod sts;
 
 use crate::base::error::{Exit, Problem};
+use crate::base::text::escape;
 use crate::os::Context;
 use crate::profile::Profiles;
 use aws_credential_types::Credentials;
 use aws_runtime::env_config::EnvConfigValue;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
+use std::borrow::Cow;
 use std::fmt::Debug;
 use std::time::Duration;
 
 /// STS and friends need a region to sign; without one we use the global partition's default.
 pub const FALLBACK_REGION: &str = "us-east-1";
+
+/// The service id of AWS Sign-In (console federation): `AWS_ENDPOINT_URL_SIGNIN`, or
+/// `signin = endpoint_url = ...` in a `[services]` section.
+pub const SIGNIN_SERVICE_ID: &str = "Signin";
 
 /// What a client talks to, for messages.
 #[derive(Debug, Clone)]
@@ -69,28 +77,37 @@ impl Aws {
                 .set
                 .get("ignore_configured_endpoint_urls")
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-        let ca_bundle = ctx
-            .var("AWS_CA_BUNDLE")
-            .or_else(|| profiles.set.get("ca_bundle").map(str::trim))
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                crate::profile::expand_home(p, ctx.home().as_deref()).unwrap_or_else(|| p.into())
-            });
+        // The variable is a path in any encoding; the profile key is text.
+        let home = ctx.home();
+        let ca_bundle = match ctx.path_var("AWS_CA_BUNDLE") {
+            Some(path) => {
+                Some(crate::profile::expand_home_path(&path, home.as_deref()).unwrap_or(path))
+            }
+            None => profiles
+                .set
+                .get("ca_bundle")
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    crate::profile::expand_home(p, home.as_deref()).unwrap_or_else(|| p.into())
+                }),
+        };
         let settings =
             http::HttpSettings::load(ca_bundle.as_deref(), ctx.test_switch(http::REDIRECT_VAR))?;
-        let read_timeout = match ctx.var("AWS_CRED_READ_TIMEOUT") {
-            None => Duration::from_secs(15),
-            Some(text) => text
-                .parse::<f64>()
-                .ok()
-                .filter(|s| s.is_finite() && *s > 0.0 && *s <= 600.0)
-                .map(Duration::from_secs_f64)
-                .ok_or_else(|| {
-                    Problem::usage(format!(
-                        "AWS_CRED_READ_TIMEOUT = {text:?} is not a number of seconds (0-600)"
-                    ))
-                })?,
-        };
+        let read_timeout = crate::settings::READ_TIMEOUT
+            .parse(
+                None,
+                ctx,
+                Some(profiles),
+                "a number of seconds (0-600)",
+                |text| {
+                    text.parse::<f64>()
+                        .ok()
+                        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 600.0)
+                        .map(Duration::from_secs_f64)
+                },
+            )?
+            .map_or(Duration::from_secs(15), |(timeout, _)| timeout);
         let env = ctx.sdk_env();
         // The variable wins over the profile; anything but `true` means off (the SDKs warn and
         // ignore values that are not booleans).
@@ -214,15 +231,45 @@ client_builder!(
     "Cognito Identity Provider"
 );
 
-/// The service error's code and message, if the service answered with one.
-pub fn error_code<E, R>(err: &SdkError<E, R>) -> Option<(&str, &str)>
+/// A failed AWS call, the one shape every flow uses: the service's exception name when it
+/// answered with one (so callers can react to `InvalidGrantException`, `UnauthorizedException`…)
+/// and the error to show (a [`Problem`] naming the operation and endpoint).
+#[derive(Debug)]
+pub struct ServiceError {
+    pub code: Option<String>,
+    pub error: anyhow::Error,
+}
+
+impl ServiceError {
+    /// A failure that is not a service's answer (a callback, a cache file, the network).
+    pub fn other(error: anyhow::Error) -> ServiceError {
+        ServiceError { code: None, error }
+    }
+
+    pub fn is(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+}
+
+impl From<ServiceError> for anyhow::Error {
+    fn from(e: ServiceError) -> Self {
+        e.error
+    }
+}
+
+/// The service error's code and message, if the service answered with one. Both are escaped
+/// for a terminal (control and bidi characters, line breaks included): a server's text.
+pub fn error_code<E, R>(err: &SdkError<E, R>) -> Option<(Cow<'_, str>, Cow<'_, str>)>
 where
     E: ProvideErrorMetadata,
 {
     match err {
         SdkError::ServiceError(service) => {
             let e = service.err();
-            Some((e.code().unwrap_or("Unknown"), e.message().unwrap_or("")))
+            Some((
+                escape(e.code().unwrap_or("Unknown")),
+                escape(e.message().unwrap_or("")),
+            ))
         }
         _ => None,
     }
@@ -235,10 +282,37 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: Debug + Send + Sync + 'static,
 {
+    let status = err
+        .raw_response()
+        .and_then(|raw| (raw as &dyn std::any::Any).downcast_ref::<HttpResponse>())
+        .map(|raw| raw.status().as_u16());
+    let too_large = std::iter::successors(Some(&err as &(dyn std::error::Error + 'static)), |e| {
+        e.source()
+    })
+    .any(|e| e.is::<http::BodyTooLarge>());
+    if too_large {
+        return anyhow::Error::new(
+            Problem::failure(format!(
+                "{operation}: {} sent an answer larger than {} bytes; aws-cred stopped reading it",
+                target.describe(),
+                http::MAX_RESPONSE_BODY
+            ))
+            .hint("check that the endpoint (AWS_ENDPOINT_URL*) points at the real service"),
+        );
+    }
     let problem = match &err {
+        SdkError::ServiceError(service) if service.err().code().is_none() => {
+            // Not an AWS error document: an HTML page from a proxy, a redirect, a wrong URL.
+            let status = status.map_or("an unknown status".to_string(), |s| format!("HTTP {s}"));
+            Problem::failure(format!(
+                "{operation} failed: {} answered {status} without an AWS error code (not an AWS answer: a proxy, a login page, a redirect or a wrong endpoint?)",
+                target.describe()
+            ))
+            .hint("check the endpoint (AWS_ENDPOINT_URL*) and any proxy (HTTPS_PROXY, NO_PROXY)")
+        }
         SdkError::ServiceError(_) => {
-            let (code, message) = error_code(&err).unwrap_or(("Unknown", ""));
-            let (exit, hint) = hint_for(code, message);
+            let (code, message) = error_code(&err).unwrap_or(("Unknown".into(), "".into()));
+            let (exit, hint) = hint_for(&code, &message);
             let mut p = Problem::new(exit, format!("{operation} failed: {code}: {message}"));
             p.hint = hint;
             p
@@ -262,8 +336,9 @@ where
             .hint(network_hint())
         }
         SdkError::ResponseError(_) => Problem::failure(format!(
-            "{operation}: {} sent a response that is not a valid {} answer: {}",
+            "{operation}: {} sent a response{} that is not a valid {} answer: {}",
             target.describe(),
+            status.map_or(String::new(), |s| format!(" (HTTP {s})")),
             target.service,
             crate::base::error::causes(&err)
         ))
@@ -352,6 +427,24 @@ mod tests {
         let aws = Aws::new(&ctx, &profiles).unwrap();
         assert_eq!(aws.endpoint_url("STS").as_deref(), Some("http://global"));
         assert_eq!(aws.endpoint_url("SSO OIDC").as_deref(), Some("http://oidc"));
+
+        // The console federation endpoint: service id "Signin".
+        let ctx = Context::with_env([("AWS_ENDPOINT_URL_SIGNIN", "http://127.0.0.1:9")]);
+        let aws = Aws::new(&ctx, &profiles).unwrap();
+        assert_eq!(
+            aws.endpoint_url(SIGNIN_SERVICE_ID).as_deref(),
+            Some("http://127.0.0.1:9")
+        );
+        let services = crate::profile::Profiles::from_text(
+            "[profile p]\nservices = local\n[services local]\nsignin =\n  endpoint_url = http://services-signin\n",
+            "",
+            "p",
+        );
+        let aws = Aws::new(&Context::with_env([]), &services).unwrap();
+        assert_eq!(
+            aws.endpoint_url(SIGNIN_SERVICE_ID).as_deref(),
+            Some("http://services-signin")
+        );
 
         let ctx = Context::with_env([
             ("AWS_ENDPOINT_URL", "http://global"),

@@ -176,8 +176,13 @@ pub fn plan(profiles: &Profiles) -> Result<Planned, Problem> {
     Ok(Planned::Plan(Plan { base, roles }))
 }
 
+/// A key of one profile; blank values count as absent (see [`Profiles::get`]).
+fn key<'a>(profile: &'a Profile, name: &str) -> Option<&'a str> {
+    crate::profile::nonblank(profile.get(name))
+}
+
 fn has_static_keys(profile: &Profile) -> bool {
-    profile.get("aws_access_key_id").is_some() && profile.get("aws_secret_access_key").is_some()
+    key(profile, "aws_access_key_id").is_some() && key(profile, "aws_secret_access_key").is_some()
 }
 
 fn role_step(profile: &Profile, role_arn: &str) -> Result<RoleStep, Problem> {
@@ -259,9 +264,9 @@ fn base_of(profiles: &Profiles, profile: &Profile) -> Result<Option<Base>, Probl
         }));
     }
     let (key, secret, token) = (
-        profile.get("aws_access_key_id"),
-        profile.get("aws_secret_access_key"),
-        profile.get("aws_session_token"),
+        key(profile, "aws_access_key_id"),
+        key(profile, "aws_secret_access_key"),
+        key(profile, "aws_session_token"),
     );
     match (key, secret, token) {
         (None, None, None) => Ok(None),
@@ -367,7 +372,7 @@ fn long_term_convention(req: &Request<'_>) -> anyhow::Result<Option<Found>> {
     let profiles = req.profiles;
     let name = profiles.selected.as_str();
     let long = crate::profile::long_term::long_term_name(name);
-    if profiles.get(&long, "aws_access_key_id").is_none()
+    if profiles.credential(&long, "aws_access_key_id").is_none()
         || profiles.get(name, "role_arn").is_some()
     {
         return Ok(None);
@@ -378,7 +383,7 @@ fn long_term_convention(req: &Request<'_>) -> anyhow::Result<Option<Found>> {
     if let Some(found) = cached_mfa_session(req, name, &serial.value)? {
         return Ok(Some(found));
     }
-    if profiles.get(name, "aws_access_key_id").is_none() {
+    if profiles.credential(name, "aws_access_key_id").is_none() {
         return Err(Problem::expired(format!(
             "no valid MFA session for profile {name} (keys in [{long}], device {})",
             serial.value
@@ -401,9 +406,9 @@ fn cached_mfa_session(
     };
     let cache = crate::mfa::cache(req.ctx)?;
     let key = crate::mfa::cache_key(long_term.credentials.access_key_id(), serial);
-    let margin = crate::mfa::margin(req.ctx, None)?;
+    let margin = crate::mfa::margin(req.ctx, req.profiles, None)?;
     Ok(
-        crate::mfa::cached(&cache, &key, req.now(), margin).map(|(_, credentials)| Found {
+        crate::mfa::cached(&cache, &key, req.now(), margin)?.map(|(_, credentials)| Found {
             credentials,
             kind: Kind::MfaSession,
             location: format!(
@@ -433,7 +438,8 @@ async fn base_credentials(req: &Request<'_>, base: &Base) -> anyhow::Result<(Cre
         }
         Base::Process { profile, command } => {
             let parents = req.ctx.var(super::process::PARENTS_VAR);
-            let credentials = super::process::run(profile, command, parents).await?;
+            let timeout = super::process::timeout(req.ctx.var(super::process::TIMEOUT_VAR))?;
+            let credentials = super::process::run(profile, command, parents, timeout).await?;
             Ok((
                 credentials,
                 format!("credential_process of profile {profile}"),
@@ -530,6 +536,31 @@ mod tests {
                 roles: vec![]
             })
         );
+    }
+
+    #[test]
+    fn blank_keys_count_as_absent() {
+        // Issue 11 item 4: `aws_access_key_id =` used to export empty keys with exit 0.
+        let blank = "[a]\naws_access_key_id =\naws_secret_access_key =   \n";
+        assert!(matches!(planned("", blank, "a"), Ok(Planned::Nothing(_))));
+        let key_only = "[a]\naws_access_key_id = k\naws_secret_access_key =\n";
+        let err = planned("", key_only, "a").unwrap_err();
+        assert!(
+            err.message.contains("aws_secret_access_key"),
+            "{}",
+            err.message
+        );
+        // A blank source profile is no source either.
+        let config = "[profile top]\nrole_arn = arn:top\nsource_profile = a\n";
+        assert!(planned(config, blank, "top").is_err());
+        let profiles = Profiles::from_text("", blank, "a");
+        assert_eq!(profiles.credential("a", "aws_access_key_id"), None);
+        assert_eq!(
+            profiles.get("a", "aws_access_key_id"),
+            Some(""),
+            "as written"
+        );
+        assert!(crate::profile::long_term::long_term_of_profile(&profiles, "a").is_none());
     }
 
     #[test]

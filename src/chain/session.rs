@@ -56,7 +56,7 @@ pub fn refresh_due(obtained: SystemTime, expiry: Option<SystemTime>, now: System
         return false;
     };
     let Ok(lifetime) = expiry.duration_since(obtained) else {
-        // Already past their expiry when obtained (clock skew): ask again at once.
+        // Expired when obtained (a skewed clock): nothing to keep.
         return true;
     };
     let window = REFRESH_BEFORE.min(lifetime / REFRESH_FRACTION);

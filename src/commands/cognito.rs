@@ -4,71 +4,24 @@
 use super::{Setup, deliver};
 use crate::base::error::Problem;
 use crate::base::secret::Secret;
+use crate::base::text::escape;
 use crate::cli::CognitoArgs;
-use crate::cognito::identity_pool::{self, CredentialsError, IdentityPool, Login};
-use crate::cognito::user_pool::{self, Flow, PoolClient, SignIn};
-use crate::cognito::{self, Asker, CachedCredentials, Entry, MfaKind, REUSE_MARGIN, Tokens};
+use crate::cognito::identity_pool::IdentityPool;
+use crate::cognito::session::{self, TokensFrom};
+use crate::cognito::user_pool::{Flow, PoolClient, SignIn};
+use crate::cognito::{self, Asker, MfaKind, Tokens};
 use crate::output::{Exports, Extra};
+use crate::settings::{self, Value};
 use anyhow::Context as _;
 use aws_credential_types::Credentials;
 
-pub const VAR_USER_POOL_ID: &str = "AWS_CRED_COGNITO_USER_POOL_ID";
-pub const VAR_CLIENT_ID: &str = "AWS_CRED_COGNITO_CLIENT_ID";
 pub const VAR_CLIENT_SECRET: &str = "AWS_CRED_COGNITO_CLIENT_SECRET";
-pub const VAR_IDENTITY_POOL_ID: &str = "AWS_CRED_COGNITO_IDENTITY_POOL_ID";
-pub const VAR_AUTH_FLOW: &str = "AWS_CRED_COGNITO_AUTH_FLOW";
-pub const VAR_ROLE_ARN: &str = "AWS_CRED_COGNITO_ROLE_ARN";
 pub const VAR_PASSWORD: &str = "AWS_CRED_COGNITO_PASSWORD";
 pub const VAR_NEW_PASSWORD: &str = "AWS_CRED_COGNITO_NEW_PASSWORD";
 
-/// A setting's value and where it came from.
-#[derive(Debug, Clone)]
-struct Setting {
-    value: String,
-    origin: String,
-}
-
-/// Flag, then variable, then the profile's key.
-fn pick(
-    setup: &Setup,
-    flag: Option<&str>,
-    flag_name: &str,
-    var: &str,
-    key: &str,
-) -> Option<Setting> {
-    if let Some(value) = flag.map(str::trim).filter(|v| !v.is_empty()) {
-        return Some(Setting {
-            value: value.to_string(),
-            origin: flag_name.to_string(),
-        });
-    }
-    if let Some(value) = setup.ctx.var(var) {
-        return Some(Setting {
-            value: value.to_string(),
-            origin: var.to_string(),
-        });
-    }
-    let profiles = &setup.profiles;
-    let value = profiles
-        .get(&profiles.selected, key)
-        .map(str::trim)
-        .filter(|v| !v.is_empty())?;
-    Some(Setting {
-        value: value.to_string(),
-        origin: format!(
-            "{key} in profile {} ({})",
-            profiles.selected,
-            profiles.files.config.display()
-        ),
-    })
-}
-
-fn missing(setup: &Setup, what: &str, flag: &str, var: &str, key: &str) -> Problem {
-    Problem::usage(format!("no {what} configured")).hint(format!(
-        "pass {flag}, set {var}, or add `{key} = ...` to [profile {}] in {}",
-        setup.profiles.selected,
-        setup.profiles.files.config.display()
-    ))
+/// Flag, then variable, then the profile's key ([`settings`] declares each).
+fn pick(setup: &Setup, setting: &settings::Setting, flag: Option<&str>) -> Option<Value> {
+    setting.resolve(flag, &setup.ctx, Some(&setup.profiles))
 }
 
 /// Everything checked before the network is touched.
@@ -76,7 +29,7 @@ struct Settings {
     pool: Option<PoolClient>,
     identity_pool: IdentityPool,
     flow: Flow,
-    role_arn: Option<Setting>,
+    role_arn: Option<Value>,
 }
 
 fn settings(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Settings> {
@@ -105,41 +58,25 @@ fn settings(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Settings> {
 
     let identity = pick(
         setup,
+        &settings::COGNITO_IDENTITY_POOL_ID,
         args.identity_pool_id.as_deref(),
-        "--identity-pool-id",
-        VAR_IDENTITY_POOL_ID,
-        "cognito_identity_pool_id",
     )
-    .ok_or_else(|| {
-        missing(
-            setup,
-            "identity pool id",
-            "--identity-pool-id",
-            VAR_IDENTITY_POOL_ID,
-            "cognito_identity_pool_id",
-        )
-    })?;
+    .ok_or_else(|| settings::COGNITO_IDENTITY_POOL_ID.missing(profiles))?;
     let identity_pool = IdentityPool::parse(&identity.value).ok_or_else(|| {
         Problem::usage(format!(
             "identity pool id {:?} (from {}) is not REGION:UUID",
-            identity.value, identity.origin
+            identity.value, identity.source
         ))
         .hint("it looks like ap-northeast-1:1f392b6a-751d-4760-8849-5924149f8e67 (Cognito console: identity pool > Identity pool ID)")
     })?;
 
-    let role_arn = pick(
-        setup,
-        args.role_arn.as_deref(),
-        "--role-arn",
-        VAR_ROLE_ARN,
-        "cognito_role_arn",
-    );
+    let role_arn = pick(setup, &settings::COGNITO_ROLE_ARN, args.role_arn.as_deref());
     if let Some(role) = &role_arn
         && !(role.value.starts_with("arn:") && role.value.contains(":role/"))
     {
         return Err(Problem::usage(format!(
             "{:?} (from {}) is not a role ARN",
-            role.value, role.origin
+            role.value, role.source
         ))
         .hint("it looks like arn:aws:iam::123456789012:role/NAME")
         .into());
@@ -147,12 +84,12 @@ fn settings(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Settings> {
 
     let flow = match &args.auth_flow {
         Some(flow) => *flow,
-        None => match pick(setup, None, "", VAR_AUTH_FLOW, "cognito_auth_flow") {
+        None => match pick(setup, &settings::COGNITO_AUTH_FLOW, None) {
             None => Flow::Srp,
             Some(setting) => Flow::from_name(&setting.value).ok_or_else(|| {
                 Problem::usage(format!(
                     "auth flow {:?} (from {}) is not srp, password or admin",
-                    setting.value, setting.origin
+                    setting.value, setting.source
                 ))
             })?,
         },
@@ -169,43 +106,23 @@ fn settings(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Settings> {
 
     let pool_id = pick(
         setup,
+        &settings::COGNITO_USER_POOL_ID,
         args.user_pool_id.as_deref(),
-        "--user-pool-id",
-        VAR_USER_POOL_ID,
-        "cognito_user_pool_id",
     )
-    .ok_or_else(|| {
-        missing(
-            setup,
-            "user pool id",
-            "--user-pool-id",
-            VAR_USER_POOL_ID,
-            "cognito_user_pool_id",
-        )
-    })?;
+    .ok_or_else(|| settings::COGNITO_USER_POOL_ID.missing(profiles))?;
     let (region, pool_name) = PoolClient::parse_pool_id(&pool_id.value).ok_or_else(|| {
         Problem::usage(format!(
             "user pool id {:?} (from {}) is not REGION_ID",
-            pool_id.value, pool_id.origin
+            pool_id.value, pool_id.source
         ))
         .hint("it looks like ap-northeast-1_AbCdEf123 (Cognito console: user pool > User pool ID)")
     })?;
     let client_id = pick(
         setup,
+        &settings::COGNITO_CLIENT_ID,
         args.client_id.as_deref(),
-        "--client-id",
-        VAR_CLIENT_ID,
-        "cognito_client_id",
     )
-    .ok_or_else(|| {
-        missing(
-            setup,
-            "app client id",
-            "--client-id",
-            VAR_CLIENT_ID,
-            "cognito_client_id",
-        )
-    })?;
+    .ok_or_else(|| settings::COGNITO_CLIENT_ID.missing(profiles))?;
     if !client_id
         .value
         .bytes()
@@ -213,26 +130,22 @@ fn settings(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Settings> {
     {
         return Err(Problem::usage(format!(
             "app client id {:?} (from {}) has characters Cognito client ids never have",
-            client_id.value, client_id.origin
+            client_id.value, client_id.source
         ))
         .hint("copy it from the user pool's App clients page (letters and digits, about 26 characters)")
         .into());
     }
     // Secrets are taken as they are (no trimming beyond blank = absent).
-    let secret = match args.client_secret.as_ref().filter(|s| !s.is_empty()) {
-        Some(value) => Some((value.clone(), "--client-secret".to_string())),
-        None => match setup
-            .ctx
-            .raw_var(VAR_CLIENT_SECRET)
-            .filter(|s| !s.trim().is_empty())
-        {
-            Some(value) => Some((Secret::new(value), VAR_CLIENT_SECRET.to_string())),
-            None => pick(setup, None, "", "", "cognito_client_secret")
-                .map(|s| (Secret::new(s.value), s.origin)),
-        },
-    };
+    let secret = pick(
+        setup,
+        &settings::COGNITO_CLIENT_SECRET,
+        args.client_secret.as_ref().map(Secret::expose),
+    );
     let (client_secret, secret_origin) = match secret {
-        Some((secret, origin)) => (Some(secret), Some(origin)),
+        Some(found) => (
+            Some(Secret::new(found.value)),
+            Some(found.source.to_string()),
+        ),
         None => (None, None),
     };
     Ok(Settings {
@@ -250,118 +163,22 @@ fn settings(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Settings> {
     })
 }
 
+/// What a Cognito sign-in gave: the identity pool's AWS credentials, the identity, the user's
+/// tokens (none for guests), and the region (`--region`, else the identity pool's).
+pub struct Obtained {
+    pub credentials: Credentials,
+    pub identity_id: String,
+    pub tokens: Option<Tokens>,
+    pub region: String,
+}
+
 pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
-    let settings = settings(setup, args)?;
-    if args.client_secret.is_some() {
-        eprintln!(
-            "note: --client-secret is visible to other local users (ps); {VAR_CLIENT_SECRET} or cognito_client_secret keep it private"
-        );
-    }
-    if args.new_password.is_some() {
-        eprintln!(
-            "note: --new-password is visible to other local users (ps); the prompt or {VAR_NEW_PASSWORD} keep it private"
-        );
-    }
-    let cache = cognito::cache(&setup.ctx)?;
-    let role_arn = settings.role_arn.as_ref().map(|r| r.value.as_str());
-    let ipool = &settings.identity_pool;
-
-    let (creds, identity_id, tokens) = match &settings.pool {
-        None => {
-            let key = cognito::guest_key(&ipool.id);
-            let _lock = cache
-                .lock_async(&key, crate::cache::LOCK_TIMEOUT, || {
-                    eprintln!("waiting for another aws-cred signing in as the same user...")
-                })
-                .await?;
-            let mut entry = read_entry(&cache, &key);
-            let request = identity_pool::Request {
-                pool: ipool,
-                login: None,
-                role_arn,
-            };
-            let (creds, identity_id, reused) =
-                identity_credentials(setup, &request, &mut entry).await?;
-            cache.write(&key, &entry)?;
-            eprintln!(
-                "Cognito guest identity {identity_id} (identity pool {}){}",
-                ipool.id,
-                describe_credentials(setup, &creds, reused)
-            );
-            (creds, identity_id, None)
-        }
-        Some(pool) => {
-            let username = args.user.as_deref().unwrap_or_default().trim();
-            let key = cognito::user_key(&pool.user_pool_id, &pool.client_id, username);
-            let _lock = cache
-                .lock_async(&key, crate::cache::LOCK_TIMEOUT, || {
-                    eprintln!("waiting for another aws-cred signing in as the same user...")
-                })
-                .await?;
-            let mut entry = read_entry(&cache, &key);
-            entry.user_pool_id = Some(pool.user_pool_id.clone());
-            entry.client_id = Some(pool.client_id.clone());
-            entry.username = Some(username.to_string());
-
-            let now = setup.ctx.now();
-            let signed_in = format!("signed in with {}", settings.flow.api_name());
-            let (tokens, how) = match entry.tokens.take() {
-                Some(tokens) if tokens.valid_for(now, REUSE_MARGIN) => {
-                    (tokens, "cached tokens".to_string())
-                }
-                Some(old) => match user_pool::refresh(&setup.aws, pool, &old, now).await? {
-                    Some(tokens) => (tokens, "tokens refreshed".to_string()),
-                    None => {
-                        eprintln!("note: the refresh token was not accepted; signing in again");
-                        (
-                            sign_in(setup, args, pool, settings.flow, username).await?,
-                            signed_in,
-                        )
-                    }
-                },
-                None => (
-                    sign_in(setup, args, pool, settings.flow, username).await?,
-                    signed_in,
-                ),
-            };
-            entry.tokens = Some(tokens.clone());
-            // Keep the sign-in even if the identity pool step fails below.
-            cache.write(&key, &entry)?;
-
-            let provider = pool.provider_name();
-            let request = identity_pool::Request {
-                pool: ipool,
-                login: Some(Login {
-                    provider: &provider,
-                    id_token: tokens.id_token.expose(),
-                }),
-                role_arn,
-            };
-            let (creds, identity_id, reused) =
-                identity_credentials(setup, &request, &mut entry).await?;
-            cache.write(&key, &entry)?;
-            let token_until = tokens
-                .expiry()
-                .map(|t| {
-                    format!(
-                        ", ID token valid until {}",
-                        crate::base::time::describe_expiry(now, t)
-                    )
-                })
-                .unwrap_or_default();
-            eprintln!(
-                "Cognito user {username} (user pool {}): {how}{token_until}",
-                pool.user_pool_id
-            );
-            eprintln!(
-                "identity {identity_id}{}{}",
-                role_arn.map(|r| format!(", role {r}")).unwrap_or_default(),
-                describe_credentials(setup, &creds, reused)
-            );
-            (creds, identity_id, Some(tokens))
-        }
-    };
-
+    let Obtained {
+        credentials: creds,
+        identity_id,
+        tokens,
+        region,
+    } = obtain(setup, args).await?;
     let mut extras = Vec::new();
     if args.tokens {
         if let Some(tokens) = &tokens {
@@ -382,28 +199,108 @@ pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
             value: identity_id,
         });
     }
-    let region = setup
-        .region
-        .as_ref()
-        .map(|r| r.name.as_str())
-        .unwrap_or(ipool.region.as_str());
     let exports = Exports {
         credentials: &creds,
-        region: Some(region),
+        region: Some(&region),
         unset_profile: true,
         extras,
     };
     deliver(setup, (&args.output).into(), &exports)
 }
 
-fn read_entry(cache: &crate::cache::Cache, key: &str) -> Entry {
-    cache
-        .read::<Entry>(key)
-        .filter(|e| e.version == cognito::ENTRY_VERSION)
-        .unwrap_or(Entry {
-            version: cognito::ENTRY_VERSION,
-            ..Default::default()
-        })
+/// Sign in (or reuse the cache) and get the identity pool's credentials: what `cognito`
+/// prints and what `console --cognito-user` federates.
+pub async fn obtain(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Obtained> {
+    let settings = settings(setup, args)?;
+    if args.client_secret.is_some() {
+        eprintln!(
+            "note: --client-secret is visible to other local users (ps); {VAR_CLIENT_SECRET} or cognito_client_secret keep it private"
+        );
+    }
+    if args.new_password.is_some() {
+        eprintln!(
+            "note: --new-password is visible to other local users (ps); the prompt or {VAR_NEW_PASSWORD} keep it private"
+        );
+    }
+    let cache = cognito::cache(&setup.ctx)?;
+    let role_arn = settings.role_arn.as_ref().map(|r| r.value.as_str());
+    let ipool = &settings.identity_pool;
+    let target = session::Target {
+        identity_pool: ipool,
+        role_arn,
+    };
+    let now = setup.ctx.now();
+    let obtained = match &settings.pool {
+        None => {
+            let obtained = session::guest(&setup.aws, &cache, &target, now).await?;
+            eprintln!(
+                "Cognito guest identity {} (identity pool {}){}",
+                escape(&obtained.identity_id),
+                escape(&ipool.id),
+                describe_credentials(setup, &obtained.credentials, obtained.reused)
+            );
+            obtained
+        }
+        Some(pool) => {
+            let username = args.user.as_deref().unwrap_or_default().trim();
+            let flow = settings.flow;
+            let sign_in = async || sign_in(setup, args, pool, flow, username).await;
+            let obtained =
+                session::user(&setup.aws, &cache, pool, username, &target, now, sign_in).await?;
+            if let Some((tokens, from)) = &obtained.tokens {
+                let how = match from {
+                    TokensFrom::Cache => "cached tokens".to_string(),
+                    TokensFrom::Refreshed => "tokens refreshed".to_string(),
+                    TokensFrom::SignIn | TokensFrom::SignInAfterRefusedRefresh => {
+                        format!("signed in with {}", flow.api_name())
+                    }
+                };
+                let token_until = tokens
+                    .expiry()
+                    .map(|t| {
+                        format!(
+                            ", ID token valid until {}",
+                            crate::base::time::describe_expiry(now, t)
+                        )
+                    })
+                    .unwrap_or_default();
+                eprintln!(
+                    "Cognito user {} (user pool {}): {how}{token_until}",
+                    escape(username),
+                    escape(&pool.user_pool_id)
+                );
+            }
+            eprintln!(
+                "identity {}{}{}",
+                escape(&obtained.identity_id),
+                role_arn
+                    .map(|r| format!(", role {}", escape(r)))
+                    .unwrap_or_default(),
+                describe_credentials(setup, &obtained.credentials, obtained.reused)
+            );
+            obtained
+        }
+    };
+    let (creds, identity_id) = (obtained.credentials, obtained.identity_id);
+    let tokens = obtained.tokens.map(|(tokens, _)| tokens);
+    super::refuse_expired(
+        setup,
+        &creds,
+        &format!("identity pool {}", ipool.id),
+        "run aws-cred cognito again; if the identity pool keeps answering with expired credentials, check its roles",
+    )?;
+
+    let region = setup
+        .region
+        .as_ref()
+        .map(|r| r.name.clone())
+        .unwrap_or_else(|| ipool.region.clone());
+    Ok(Obtained {
+        credentials: creds,
+        identity_id,
+        tokens,
+        region,
+    })
 }
 
 fn describe_credentials(setup: &Setup, creds: &Credentials, reused: bool) -> String {
@@ -417,51 +314,6 @@ fn describe_credentials(setup: &Setup, creds: &Credentials, reused: bool) -> Str
         })
         .unwrap_or_default();
     format!("{until}{}", if reused { " (cached)" } else { "" })
-}
-
-/// Cached credentials for this identity pool and role while they last; otherwise
-/// GetCredentialsForIdentity with the cached identity id (GetId only the first time, or when
-/// the pool no longer knows the cached id).
-async fn identity_credentials(
-    setup: &Setup,
-    request: &identity_pool::Request<'_>,
-    entry: &mut Entry,
-) -> anyhow::Result<(Credentials, String, bool)> {
-    let now = setup.ctx.now();
-    let pool_id = &request.pool.id;
-    if let (Some(cached), Some(identity_id)) = (&entry.credentials, entry.identities.get(pool_id))
-        && cached.matches(pool_id, request.role_arn)
-        && let Some(creds) = cached.credentials()
-        && creds.expiry().is_some_and(|t| t > now + REUSE_MARGIN)
-    {
-        return Ok((creds, identity_id.clone(), true));
-    }
-    let cached_id = entry.identities.get(pool_id).cloned();
-    let identity_id = match &cached_id {
-        Some(id) => id.clone(),
-        None => identity_pool::get_id(&setup.aws, request).await?,
-    };
-    entry
-        .identities
-        .insert(pool_id.clone(), identity_id.clone());
-    let result = identity_pool::credentials(&setup.aws, request, &identity_id).await;
-    let (creds, identity_id) = match result {
-        Ok(creds) => (creds, identity_id),
-        Err(CredentialsError::StaleIdentity(_)) if cached_id.is_some() => {
-            entry.identities.remove(pool_id);
-            let fresh = identity_pool::get_id(&setup.aws, request).await?;
-            entry.identities.insert(pool_id.clone(), fresh.clone());
-            match identity_pool::credentials(&setup.aws, request, &fresh).await {
-                Ok(creds) => (creds, fresh),
-                Err(CredentialsError::StaleIdentity(e) | CredentialsError::Other(e)) => {
-                    return Err(e);
-                }
-            }
-        }
-        Err(CredentialsError::StaleIdentity(e) | CredentialsError::Other(e)) => return Err(e),
-    };
-    entry.credentials = CachedCredentials::from_credentials(pool_id, request.role_arn, &creds);
-    Ok((creds, identity_id, false))
 }
 
 async fn sign_in(

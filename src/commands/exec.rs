@@ -31,16 +31,18 @@ pub async fn run(setup: &Setup, args: &ExecArgs) -> anyhow::Result<()> {
 
     let mut command = Command::new(program);
     command.args(rest).env_clear();
-    // The command sees the same environment we were given, less anything that would make it
-    // pick other credentials than these.
-    for (key, value) in setup.ctx.vars() {
+    // The command sees the same environment we were given (every variable, in any encoding,
+    // unchanged), less anything that would make it pick other credentials than these.
+    for (key, value) in setup.ctx.vars_os() {
         if !matches!(
-            key,
-            "AWS_PROFILE"
-                | "AWS_DEFAULT_PROFILE"
-                | "AWS_SESSION_TOKEN"
-                | "AWS_SECURITY_TOKEN"
-                | "AWS_CREDENTIAL_EXPIRATION"
+            key.to_str(),
+            Some(
+                "AWS_PROFILE"
+                    | "AWS_DEFAULT_PROFILE"
+                    | "AWS_SESSION_TOKEN"
+                    | "AWS_SECURITY_TOKEN"
+                    | "AWS_CREDENTIAL_EXPIRATION"
+            )
         ) {
             command.env(key, value);
         }
@@ -89,15 +91,23 @@ async fn run_with_server(
     let variables = server::variables(&endpoint, setup.region.as_ref().map(|r| r.name.as_str()));
     // The command sees the environment we were given, less what would make its SDK pick
     // other credentials than the endpoint's, plus the endpoint.
-    let mut env: Vec<(String, String)> = setup
+    let mut env: Vec<(OsString, OsString)> = setup
         .ctx
-        .vars()
+        .vars_os()
         .filter(|(key, _)| {
-            !variables.unset.contains(key) && !variables.set.iter().any(|(k, _)| k == key)
+            let key = key.to_str();
+            !key.is_some_and(|key| {
+                variables.unset.contains(&key) || variables.set.iter().any(|(k, _)| *k == key)
+            })
         })
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .map(|(k, v)| (k.to_os_string(), v.to_os_string()))
         .collect();
-    env.extend(variables.set.into_iter().map(|(k, v)| (k.to_string(), v)));
+    env.extend(
+        variables
+            .set
+            .into_iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+    );
     let spec = child::Spec {
         program: program.clone(),
         args: rest.to_vec(),

@@ -4,6 +4,7 @@ use super::{Delivery, Setup, deliver};
 use crate::aws::FALLBACK_REGION;
 use crate::aws::sts;
 use crate::base::error::Problem;
+use crate::base::text::escape;
 use crate::chain::profile::{self, Base, Planned, RoleStep};
 use crate::cli::MfaArgs;
 use crate::mfa::{self, CachedSession, Serial};
@@ -33,7 +34,7 @@ pub async fn run(setup: &Setup, args: &MfaArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let margin = mfa::margin(&setup.ctx, args.margin_minutes)?;
+    let margin = mfa::margin(&setup.ctx, &setup.profiles, args.margin_minutes)?;
     let source = find_source(setup)?;
     let serial = serial(setup, args, &source).await?;
     let write_target = write_target(setup, args, &source)?;
@@ -71,7 +72,8 @@ pub async fn run(setup: &Setup, args: &MfaArgs) -> anyhow::Result<()> {
         (None, None) => source.long_term.describe(),
     };
     eprintln!(
-        "MFA session for {who}, valid until {expiry}{}",
+        "MFA session for {}, valid until {expiry}{}",
+        escape(&who),
         if reused {
             " (reused today's session; --force gets a new one)"
         } else {
@@ -244,8 +246,9 @@ async fn discover_serial(setup: &Setup, source: &Source) -> anyhow::Result<Seria
     match devices.as_slice() {
         [one] => {
             eprintln!(
-                "using MFA device {one} (the only one IAM lists for this user); save it with:\n  {}",
-                save(one)
+                "using MFA device {} (the only one IAM lists for this user); save it with:\n  {}",
+                escape(one),
+                escape(&save(one))
             );
             Ok(Serial {
                 value: one.clone(),
@@ -326,7 +329,7 @@ async fn session(
         .await?;
     let now = setup.ctx.now();
     if !args.force
-        && let Some((session, _)) = mfa::cached(&cache, &key, now, margin)
+        && let Some((session, _)) = mfa::cached(&cache, &key, now, margin)?
     {
         return Ok((session, true));
     }

@@ -2,6 +2,7 @@
 //! only through [`deliver`] / [`emit`].
 
 pub mod cognito;
+pub mod console;
 pub mod exec;
 pub mod export;
 pub mod mfa;
@@ -12,12 +13,14 @@ pub mod whoami;
 
 use crate::aws::Aws;
 use crate::base::error::Problem;
+use crate::base::text::escape;
 use crate::chain::{self, ChainFailure, Resolution};
 use crate::cli::{GlobalArgs, OutputArgs};
 use crate::os::Context;
 use crate::output::{self, Exports};
 use crate::profile::Profiles;
 use crate::profile::writer::{self, HeaderStyle, WriteRequest};
+use crate::settings;
 use std::io::Write;
 use std::time::Duration;
 
@@ -44,6 +47,14 @@ impl Setup {
             return Err(Problem::usage("--profile needs a name").into());
         }
         let profiles = Profiles::load(&ctx, global.profile.as_deref()).await?;
+        // A region variable that is not UTF-8 is an error, not a silent fallback.
+        if global.region.is_none() {
+            for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
+                if ctx.text_var(var)?.is_some() {
+                    break;
+                }
+            }
+        }
         let region = resolve_region(&ctx, global.region.as_deref(), &profiles);
         if global.no_verify_ssl {
             eprintln!(
@@ -91,15 +102,36 @@ impl Setup {
             };
             eprintln!(
                 "credential chain (profile {} from {}):\n{}",
-                self.profiles.selected,
+                escape(&self.profiles.selected),
                 self.profiles.selection.describe(),
                 trace.render().trim_end()
             );
             if let Some(region) = &self.region {
-                eprintln!("region: {} (from {})", region.name, region.source);
+                eprintln!("region: {} (from {})", escape(&region.name), region.source);
             }
         }
         result.map_err(|failure| failure.error)
+    }
+}
+
+/// Credentials that have already expired are an error (exit 4), whichever command got them,
+/// as the chain treats them for `export`: printing them would only fail later, elsewhere.
+pub fn refuse_expired(
+    setup: &Setup,
+    creds: &aws_credential_types::Credentials,
+    source: &str,
+    hint: &str,
+) -> anyhow::Result<()> {
+    match creds.expiry() {
+        Some(expiry) if expiry <= setup.ctx.now() => Err(Problem::expired(format!(
+            "the credentials from {source} expired at {} (before they could be used)",
+            crate::base::time::rfc3339(expiry)
+        ))
+        .hint(format!(
+            "{hint}; if this repeats, check this computer's clock (e.g. `timedatectl`)"
+        ))
+        .into()),
+        _ => Ok(()),
     }
 }
 
@@ -116,34 +148,15 @@ pub fn warn_if_expiring(setup: &Setup, creds: &aws_credential_types::Credentials
     }
 }
 
-/// `--region`, AWS_REGION, AWS_DEFAULT_REGION, then the profile's `region`.
+/// `--region`, AWS_REGION, AWS_DEFAULT_REGION, then the profile's `region`
+/// ([`settings::REGION`]).
 pub fn resolve_region(ctx: &Context, flag: Option<&str>, profiles: &Profiles) -> Option<Region> {
-    let region = |name: &str, source: String| {
-        Some(Region {
-            name: name.trim().to_string(),
-            source,
+    settings::REGION
+        .resolve(flag, ctx, Some(profiles))
+        .map(|found| Region {
+            name: found.value,
+            source: found.source.to_string(),
         })
-    };
-    if let Some(name) = flag.filter(|s| !s.trim().is_empty()) {
-        return region(name, "--region".into());
-    }
-    for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
-        if let Some(name) = ctx.var(var) {
-            return region(name, var.into());
-        }
-    }
-    let name = profiles
-        .set
-        .get("region")
-        .filter(|s| !s.trim().is_empty())?;
-    region(
-        name,
-        format!(
-            "profile {} in {}",
-            profiles.selected,
-            profiles.files.config.display()
-        ),
-    )
 }
 
 /// Write to stdout; a closed pipe (`| head`) is not an error worth a message.
@@ -222,7 +235,15 @@ fn write_profile(
         force,
         lock_timeout: Duration::from_secs(10),
     })
-    .map_err(|err| Problem::failure(err.to_string()))?;
+    .map_err(writer::WriteError::into_problem)?;
+    if let Some(change) = outcome.tightened_mode {
+        eprintln!(
+            "warning: {} was mode {:04o}; it holds secrets, so aws-cred made it {:04o} (owner only)",
+            path.display(),
+            change.from,
+            change.to
+        );
+    }
     let until = crate::base::time::valid_until(setup.ctx.now(), creds);
     eprintln!(
         "wrote profile [{name}] to {}{until}{}",

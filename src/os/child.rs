@@ -10,11 +10,12 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
 use tokio::signal::unix::{SignalKind, signal};
 
-/// What to run: a program, its arguments, and its whole environment (nothing is inherited).
+/// What to run: a program, its arguments, and its whole environment (nothing is inherited),
+/// variables as bytes, whatever their encoding.
 pub struct Spec {
     pub program: OsString,
     pub args: Vec<OsString>,
-    pub env: Vec<(String, String)>,
+    pub env: Vec<(OsString, OsString)>,
 }
 
 /// Variable names only: values may be credentials or the server's token.
@@ -24,7 +25,11 @@ impl std::fmt::Debug for Spec {
             .field("program", &self.program)
             .field(
                 "env",
-                &self.env.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+                &self
+                    .env
+                    .iter()
+                    .map(|(k, _)| k.as_os_str())
+                    .collect::<Vec<_>>(),
             )
             .finish_non_exhaustive()
     }

@@ -11,9 +11,13 @@ pub const EXPIRATION_KEY: &str = "aws_cred_expiration";
 
 /// The credentials a profile holds as keys (long-term or a written session).
 pub fn static_credentials(profiles: &Profiles, name: &str) -> anyhow::Result<Credentials> {
-    let get = |key| profiles.get(name, key);
+    let get = |key| profiles.credential(name, key);
     let (Some(key), Some(secret)) = (get("aws_access_key_id"), get("aws_secret_access_key")) else {
-        return Err(Problem::usage(format!("profile {name:?} lost its keys")).into());
+        return Err(Problem::usage(format!(
+            "profile {name:?} needs both aws_access_key_id and aws_secret_access_key (blank values count as absent)"
+        ))
+        .hint("fill in both keys, or remove the section")
+        .into());
     };
     let mut builder = Credentials::builder()
         .access_key_id(key)
@@ -63,7 +67,7 @@ pub fn long_term_name(profile: &str) -> String {
 /// profile's own keys when they are not a session. `None` when the profile has no keys.
 pub fn long_term_of_profile(profiles: &Profiles, name: &str) -> Option<anyhow::Result<LongTerm>> {
     let long = long_term_name(name);
-    let has_keys = |p: &str| profiles.get(p, "aws_access_key_id").is_some();
+    let has_keys = |p: &str| profiles.credential(p, "aws_access_key_id").is_some();
     let (holder, convention_for) = if has_keys(&long) {
         (long, Some(name.to_string()))
     } else if has_keys(name) {

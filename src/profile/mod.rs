@@ -22,11 +22,15 @@ pub struct AwsFiles {
 impl AwsFiles {
     pub fn locate(ctx: &Context) -> Result<Self, Problem> {
         let home = ctx.home();
+        // Paths are bytes: a variable that is not UTF-8 still names its file.
         let pick = |var: &str, default: &str| -> Result<PathBuf, Problem> {
-            let raw = ctx.var(var).unwrap_or(default);
-            expand_home(raw, home.as_deref()).ok_or_else(|| {
-                Problem::usage(format!("cannot find the home directory to expand {raw:?}"))
-                    .hint(format!("set HOME, or set {var} to an absolute path"))
+            let raw = ctx.path_var(var).unwrap_or_else(|| PathBuf::from(default));
+            expand_home_path(&raw, home.as_deref()).ok_or_else(|| {
+                Problem::usage(format!(
+                    "cannot find the home directory to expand {:?}",
+                    raw.display().to_string()
+                ))
+                .hint(format!("set HOME, or set {var} to an absolute path"))
             })
         };
         Ok(AwsFiles {
@@ -34,6 +38,11 @@ impl AwsFiles {
             credentials: pick("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")?,
         })
     }
+}
+
+/// A value that is only spaces counts as absent.
+pub fn nonblank(value: Option<&str>) -> Option<&str> {
+    value.filter(|v| !v.trim().is_empty())
 }
 
 /// `~` or `~/...` at the start of a path means the home directory.
@@ -44,6 +53,19 @@ pub fn expand_home(path: &str, home: Option<&Path>) -> Option<PathBuf> {
     match path.strip_prefix("~/") {
         Some(rest) => home.map(|h| h.join(rest)),
         None => Some(PathBuf::from(path)),
+    }
+}
+
+/// [`expand_home`] for a path in any encoding.
+pub fn expand_home_path(path: &Path, home: Option<&Path>) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    if bytes == b"~" {
+        return home.map(Path::to_path_buf);
+    }
+    match bytes.strip_prefix(b"~/") {
+        Some(rest) => home.map(|h| h.join(std::ffi::OsStr::from_bytes(rest))),
+        None => Some(path.to_path_buf()),
     }
 }
 
@@ -96,9 +118,9 @@ impl Profiles {
         let files = AwsFiles::locate(ctx)?;
         let (selected, selection) = if let Some(name) = flag {
             (name.to_string(), Selection::Flag)
-        } else if let Some(name) = ctx.var("AWS_PROFILE") {
+        } else if let Some(name) = ctx.text_var("AWS_PROFILE")? {
             (name.to_string(), Selection::Variable("AWS_PROFILE"))
-        } else if let Some(name) = ctx.var("AWS_DEFAULT_PROFILE") {
+        } else if let Some(name) = ctx.text_var("AWS_DEFAULT_PROFILE")? {
             (name.to_string(), Selection::Variable("AWS_DEFAULT_PROFILE"))
         } else {
             ("default".to_string(), Selection::Default)
@@ -125,7 +147,7 @@ impl Profiles {
             )
             .await
             .map_err(|err| {
-                Problem::usage(crate::base::error::causes(&err)).hint(
+                Problem::usage(crate::base::error::causes_keeping_lines(&err)).hint(
                     "fix the line named above; `aws configure list` shows how the AWS CLI reads it",
                 )
             })?
@@ -156,7 +178,7 @@ impl Profiles {
             Some(Cow::Owned(selected.to_string())),
         )
         .await
-        .map_err(|err| Problem::usage(crate::base::error::causes(&err)))?;
+        .map_err(|err| Problem::usage(crate::base::error::causes_keeping_lines(&err)))?;
         Ok(Profiles {
             files: AwsFiles {
                 config: PathBuf::from("/home/.aws/config"),
@@ -179,9 +201,17 @@ impl Profiles {
         self.config_text.is_some() || self.credentials_text.is_some()
     }
 
-    /// A key of a named profile.
+    /// A key of a named profile, as written (an empty value is a value: the profile
+    /// conformance suites say so).
     pub fn get(&self, profile: &str, key: &str) -> Option<&str> {
         self.set.get_profile(profile)?.get(key)
+    }
+
+    /// A credential setting (keys, token, `mfa_serial`) of a named profile: a blank value
+    /// (`aws_access_key_id =`) counts as absent, as blank variables do (the Go and JavaScript
+    /// SDKs agree).
+    pub fn credential(&self, profile: &str, key: &str) -> Option<&str> {
+        nonblank(self.get(profile, key))
     }
 
     /// The file that holds `[name]` (credentials file) or `[profile name]` (config file);
@@ -204,17 +234,22 @@ impl Profiles {
     }
 }
 
+/// A config or credentials file: absent is fine; a FIFO, a device or a file over
+/// [`MAX_PROFILE_FILE`](crate::os::fs::MAX_PROFILE_FILE) is refused before anything is read.
 fn read_optional(path: &Path) -> Result<Option<String>, Problem> {
-    match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| {
+    use crate::os::fs::{FsError, MAX_PROFILE_FILE, read_optional};
+    match read_optional(path, MAX_PROFILE_FILE) {
+        Ok(Some(bytes)) => String::from_utf8(bytes).map(Some).map_err(|_| {
             Problem::usage(format!("{} is not valid UTF-8", path.display()))
                 .hint("save the file as UTF-8")
         }),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(Problem::failure(format!(
-            "cannot read {}: {err}",
-            path.display()
-        ))),
+        Ok(None) => Ok(None),
+        Err(err @ (FsError::NotRegular { .. } | FsError::TooLarge { .. })) => {
+            Err(Problem::usage(err.to_string()).hint(
+                "AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE must name regular files of at most 16 MiB",
+            ))
+        }
+        Err(err) => Err(Problem::failure(crate::base::error::causes(&err))),
     }
 }
 

@@ -76,14 +76,18 @@
 //! [`write_profile`] takes an exclusive advisory lock on `<file>.lock` (created `0600`, never
 //! removed: removing lock files reintroduces the race they prevent), waits for it at most
 //! [`WriteRequest::lock_timeout`], then reads, edits, writes a temporary file in the same
-//! directory, syncs it, gives it the old file's permission mode (`0600` for a new file), renames it
-//! over the target and syncs the directory. A reader never sees a half-written file and a failure
-//! before the rename leaves the original intact. A symlinked file is written through to its
-//! target, so the link survives. A missing parent directory (typically `~/.aws`) is created with
+//! directory, syncs it, gives it the old file's owner and a private mode (`0600` for a new file;
+//! an existing file keeps only its owner's read/write bits: group and other bits, setuid and
+//! setgid are dropped, and [`WriteOutcome::tightened_mode`] says so), renames it over the target
+//! and syncs the directory. A reader never sees a half-written file and a failure before the
+//! rename leaves the original intact. A temporary file left by a killed writer is removed by the
+//! next write once it is a minute old. Files over [`osfs::MAX_PROFILE_FILE`] are refused. A
+//! symlinked file is written through to its target, so the link survives. A missing parent directory (typically `~/.aws`) is created with
 //! mode `0700`; existing directories are never changed.
 //!
 //! Key values may be secrets: they never appear in errors, `Debug` output or panics.
 
+use crate::base::error::{Exit, Problem};
 use crate::os::fs::{self as osfs, FsError};
 use std::fmt;
 use std::ops::Range;
@@ -167,6 +171,9 @@ pub struct WriteOutcome {
     /// Further sections with the same name, left untouched; the SDKs merge them over ours, so
     /// the caller should warn when this is not zero.
     pub duplicate_sections: usize,
+    /// The file was readable or writable by others, or had setuid/setgid: its mode was
+    /// tightened (the caller says so once).
+    pub tightened_mode: Option<osfs::Tightened>,
 }
 
 /// Result of [`upsert_section`].
@@ -198,9 +205,7 @@ impl fmt::Debug for Upserted {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WriteError {
-    #[error(
-        "invalid profile name {name:?}: {reason}; use only letters, digits and _ - / . % @ : +"
-    )]
+    #[error("invalid profile name {name:?}: {reason}")]
     InvalidProfileName { name: String, reason: String },
 
     #[error("invalid key {key:?}: {reason}")]
@@ -217,30 +222,27 @@ pub enum WriteError {
 
     #[error(
         "{}line {line}: the section header is indented; the AWS SDK for Rust reads an indented \
-         line as the continuation of the previous value. Remove the leading whitespace and retry; \
-         the file was not changed",
+         line as the continuation of the previous value; the file was not changed",
         at_path(.path.as_deref())
     )]
     IndentedHeader { path: Option<PathBuf>, line: usize },
 
     #[error(
         "{}the text starts with a byte-order mark, which the AWS profile parsers do not accept; \
-         save the file as UTF-8 without BOM and retry; the file was not changed",
+         the file was not changed",
         at_path(.path.as_deref())
     )]
     ByteOrderMark { path: Option<PathBuf> },
 
     #[error(
-        "{} is not valid UTF-8 (first bad byte on line {line}); it was left untouched. Save it as \
-         UTF-8 and retry",
+        "{} is not valid UTF-8 (first bad byte on line {line}); it was left untouched",
         .path.display()
     )]
     NotUtf8 { path: PathBuf, line: usize },
 
     #[error(
         "profile [{profile}] in {} holds long-term access keys (aws_access_key_id without a \
-         session token); refusing to overwrite them. Use --force to overwrite, or write to \
-         another profile name",
+         session token); refusing to overwrite them without --force",
         .path.display()
     )]
     LongTermKeys { path: PathBuf, profile: String },
@@ -255,6 +257,40 @@ fn at_path(path: Option<&Path>) -> String {
 }
 
 impl WriteError {
+    /// The exit class: what the person asked for cannot be written (usage, 2), or the file
+    /// system failed (1).
+    pub fn exit(&self) -> Exit {
+        match self {
+            WriteError::Fs(_) => Exit::Failure,
+            _ => Exit::Usage,
+        }
+    }
+
+    /// What to do about it, for the `hint:` line.
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            WriteError::InvalidProfileName { .. } => {
+                "use only letters, digits and _ - / . % @ : + in profile names"
+            }
+            WriteError::IndentedHeader { .. } => "remove the leading whitespace and retry",
+            WriteError::ByteOrderMark { .. } => "save the file as UTF-8 without BOM and retry",
+            WriteError::NotUtf8 { .. } => "save the file as UTF-8 and retry",
+            WriteError::LongTermKeys { .. } => {
+                "use --force to overwrite them, or write to another profile name"
+            }
+            _ => return None,
+        })
+    }
+
+    /// As the one error type every command renders.
+    pub fn into_problem(self) -> Problem {
+        let problem = Problem::new(self.exit(), self.to_string());
+        match self.hint() {
+            Some(hint) => problem.hint(hint),
+            None => problem,
+        }
+    }
+
     /// Fills in the file for errors found by the pure text functions.
     fn in_file(self, file: &Path) -> Self {
         match self {
@@ -670,7 +706,7 @@ pub fn write_profile(req: &WriteRequest<'_>) -> Result<WriteOutcome, WriteError>
 
     let existing = osfs::existing_metadata(&target)?;
     let original_bytes = match &existing {
-        Some(_) => osfs::read(&target)?,
+        Some(_) => osfs::read_regular(&target, osfs::MAX_PROFILE_FILE)?,
         None => Vec::new(),
     };
     let original = String::from_utf8(original_bytes).map_err(|e| {
@@ -690,11 +726,12 @@ pub fn write_profile(req: &WriteRequest<'_>) -> Result<WriteOutcome, WriteError>
             profile: req.profile.to_owned(),
         });
     }
-    osfs::replace_file(&target, &dir, upserted.text.as_bytes(), existing.as_ref())?;
+    let tightened = osfs::replace_file(&target, &dir, upserted.text.as_bytes(), existing.as_ref())?;
     Ok(WriteOutcome {
         created_file: existing.is_none(),
         replaced_existing: upserted.replaced,
         duplicate_sections: upserted.duplicates,
+        tightened_mode: tightened,
     })
 }
 
@@ -1132,7 +1169,8 @@ mod tests {
             WriteOutcome {
                 created_file: true,
                 replaced_existing: false,
-                duplicate_sections: 0
+                duplicate_sections: 0,
+                tightened_mode: None,
             }
         );
         assert_eq!(mode_of(&path), 0o600);
@@ -1168,14 +1206,24 @@ mod tests {
     }
 
     #[test]
-    fn existing_mode_is_preserved() {
+    fn loose_mode_is_tightened_and_reported() {
+        // Was `existing_mode_is_preserved` (0640 kept): a file holding secrets is now made 0600.
         let temp = tempfile::tempdir().expect("tempdir");
         let path = temp.path().join("credentials");
         fs::write(&path, "[a]\nx = 1\n").expect("write");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).expect("chmod");
         let outcome = write_profile(&request(&path, "p", &[("k", "v")])).expect("written");
         assert!(!outcome.created_file);
-        assert_eq!(mode_of(&path), 0o640);
+        assert_eq!(mode_of(&path), 0o600);
+        assert_eq!(
+            outcome.tightened_mode,
+            Some(osfs::Tightened {
+                from: 0o640,
+                to: 0o600
+            })
+        );
+        let again = write_profile(&request(&path, "p", &[("k", "v")])).expect("written");
+        assert_eq!(again.tightened_mode, None, "said once");
         assert_eq!(
             fs::read_to_string(&path).expect("read"),
             "[a]\nx = 1\n\n[p]\nk = v\n"

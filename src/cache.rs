@@ -203,6 +203,16 @@ impl Cache {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+
+    /// The keys of every entry, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = fs::file_names(&self.dir)
+            .into_iter()
+            .filter_map(|name| name.strip_suffix(".json").map(str::to_string))
+            .collect();
+        keys.sort();
+        keys
+    }
 }
 
 #[cfg(test)]

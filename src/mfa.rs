@@ -74,6 +74,23 @@ pub fn cache_key(source_access_key_id: &str, serial: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// Remove every cached session made from the long-term key `source_access_key_id` (after the
+/// key was rotated or removed); returns how many went. The serial is read from each entry, so
+/// sessions for any device are found.
+pub fn forget_sessions_of(cache: &Cache, source_access_key_id: &str) -> usize {
+    let mut removed = 0;
+    for key in cache.keys() {
+        let Ok(Some(session)) = cache.read::<CachedSession>(&key) else {
+            continue;
+        };
+        if cache_key(source_access_key_id, &session.serial) == key {
+            cache.remove(&key);
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// How much validity a cached session must have left to be reused
 /// ([`settings::MFA_MARGIN_MINUTES`]: `--margin-minutes`, `AWS_CRED_MFA_MARGIN_MINUTES`, 10).
 pub fn margin(
@@ -297,6 +314,28 @@ mod tests {
         .unwrap();
         assert!(p.message.contains("session credentials"));
         assert!(explain("AccessDenied", "User is not authorized", &serial).is_none());
+    }
+
+    #[test]
+    fn forgetting_a_key_removes_only_its_sessions() {
+        let cache_dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(cache_dir.path().to_path_buf());
+        let session = |serial: &str| CachedSession {
+            version: 1,
+            serial: serial.into(),
+            arn: None,
+            access_key_id: "ASIA".into(),
+            secret_access_key: "x".into(),
+            session_token: "t".into(),
+            expiration: "2030-01-01T00:00:00Z".into(),
+        };
+        for (key, serial) in [("AKIAOLD", "s1"), ("AKIAOLD", "s2"), ("AKIANEW", "s1")] {
+            cache
+                .write(&cache_key(key, serial), &session(serial))
+                .unwrap();
+        }
+        assert_eq!(forget_sessions_of(&cache, "AKIAOLD"), 2);
+        assert_eq!(cache.keys(), vec![cache_key("AKIANEW", "s1")]);
     }
 
     #[test]

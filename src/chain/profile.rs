@@ -21,6 +21,12 @@ pub enum Base {
         profile: String,
         command: String,
     },
+    /// `credential_process = aws-cred keys process --profile ENTRY`: the keys are in the OS
+    /// keyring, read directly (no process).
+    Keyring {
+        profile: String,
+        entry: String,
+    },
     Sso(SsoConfig),
     WebIdentity {
         profile: String,
@@ -258,6 +264,12 @@ fn base_of(profiles: &Profiles, profile: &Profile) -> Result<Option<Base>, Probl
         return Ok(Some(Base::Sso(sso)));
     }
     if let Some(command) = profile.get("credential_process") {
+        if let Some(entry) = crate::profile::long_term::keyring_entry_of(command) {
+            return Ok(Some(Base::Keyring {
+                profile: name,
+                entry: entry.to_string(),
+            }));
+        }
         return Ok(Some(Base::Process {
             profile: name,
             command: command.to_string(),
@@ -295,7 +307,8 @@ pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
 /// Run a plan: get the base credentials, then assume each role with the previous ones.
 pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
     // A plain MFA profile: today's session, when `aws-cred mfa` made one.
-    if let (Base::Static { profile }, true) = (&plan.base, plan.roles.is_empty())
+    if let (Base::Static { profile } | Base::Keyring { profile, .. }, true) =
+        (&plan.base, plan.roles.is_empty())
         && let Some(serial) = crate::mfa::profile_serial(req.profiles, profile)
         && let Some(found) = cached_mfa_session(req, profile, &serial.value)?
     {
@@ -307,7 +320,11 @@ pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
         // The MFA session stands in for the base keys, so it can only precede the first role;
         // later roles are assumed with the previous role's credentials, as `aws-cred mfa` does.
         if let (0, Some(serial)) = (i, &step.mfa_serial) {
-            let Base::Static { profile: source } = &plan.base else {
+            let (Base::Static { profile: source }
+            | Base::Keyring {
+                profile: source, ..
+            }) = &plan.base
+            else {
                 return Err(Problem::usage(format!(
                     "profile {} has mfa_serial, but its source credentials are not an IAM user's long-term keys",
                     step.profile
@@ -355,7 +372,9 @@ pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
 /// The kind of credentials a plan's base gives.
 fn kind_of_base(base: &Base, credentials: &Credentials) -> Kind {
     match base {
-        Base::Static { .. } | Base::Process { .. } => Kind::of_keys(credentials),
+        Base::Static { .. } | Base::Process { .. } | Base::Keyring { .. } => {
+            Kind::of_keys(credentials)
+        }
         Base::Named {
             source: NamedSource::Environment,
             ..
@@ -372,9 +391,9 @@ fn long_term_convention(req: &Request<'_>) -> anyhow::Result<Option<Found>> {
     let profiles = req.profiles;
     let name = profiles.selected.as_str();
     let long = crate::profile::long_term::long_term_name(name);
-    if profiles.credential(&long, "aws_access_key_id").is_none()
-        || profiles.get(name, "role_arn").is_some()
-    {
+    let long_has_keys = profiles.credential(&long, "aws_access_key_id").is_some()
+        || crate::profile::long_term::keyring_entry_of_profile(profiles, &long).is_some();
+    if !long_has_keys || profiles.get(name, "role_arn").is_some() {
         return Ok(None);
     }
     let Some(serial) = crate::mfa::profile_serial(profiles, name) else {
@@ -443,6 +462,15 @@ async fn base_credentials(req: &Request<'_>, base: &Base) -> anyhow::Result<(Cre
             Ok((
                 credentials,
                 format!("credential_process of profile {profile}"),
+            ))
+        }
+        Base::Keyring { profile, entry } => {
+            let keys = crate::profile::long_term::keyring_credentials(entry)?;
+            Ok((
+                keys.credentials(),
+                format!(
+                    "profile {profile}: keys in the OS keyring (entry {entry}, read directly for its credential_process)"
+                ),
             ))
         }
         Base::Sso(sso) => {
@@ -681,6 +709,21 @@ mod tests {
             Base::Process {
                 profile: "c".into(),
                 command: "echo hi".into()
+            }
+        );
+        let Planned::Plan(p) = planned(
+            "[profile k]\ncredential_process = aws-cred keys process --profile k\n",
+            "",
+            "k",
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            p.base,
+            Base::Keyring {
+                profile: "k".into(),
+                entry: "k".into()
             }
         );
         assert!(planned("[profile w]\nweb_identity_token_file = /t\n", "", "w").is_err());

@@ -5,6 +5,7 @@ pub mod cognito;
 pub mod console;
 pub mod exec;
 pub mod export;
+pub mod keys;
 pub mod mfa;
 pub mod serve;
 pub mod shell;

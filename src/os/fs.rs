@@ -387,6 +387,18 @@ pub fn exists(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok()
 }
 
+/// The names of the files in `dir` (not sorted); an unreadable or missing folder has none.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .collect()
+}
+
 /// Remove a file; a file already gone is fine.
 pub fn remove(path: &Path) {
     let _ = fs::remove_file(path);

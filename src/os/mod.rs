@@ -10,6 +10,7 @@ pub mod browser;
 pub mod callback;
 pub mod child;
 pub mod fs;
+pub mod keyring;
 pub mod process;
 
 use crate::base::error::Problem;
@@ -218,7 +219,9 @@ impl Context {
         writer.flush().ok()?;
         let mut line = String::new();
         BufReader::new(&tty).read_line(&mut line).ok()?;
-        let line = line.trim_end_matches(['\r', '\n']).to_string();
+        // Trimmed in place: a password must not leave copies behind.
+        let len = line.trim_end_matches(['\r', '\n']).len();
+        line.truncate(len);
         (!line.is_empty()).then_some(line)
     }
 
@@ -227,7 +230,10 @@ impl Context {
         use std::io::BufRead;
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
-        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+        // Trimmed in place: the line may be a password, which must not leave copies behind.
+        let len = line.trim_end_matches(['\r', '\n']).len();
+        line.truncate(len);
+        Ok(line)
     }
 
     pub fn now(&self) -> SystemTime {

@@ -64,6 +64,10 @@ fn render(profiles: &Profiles, base: &Base, roles: &[aws_cred::chain::profile::R
             json!({ "Sso": fields })
         }
         Base::Process { command, .. } => json!({ "CredentialProcess": command }),
+        // aws-cred reads the keyring itself; to the SDKs it is a credential_process.
+        Base::Keyring { profile, .. } => {
+            json!({ "CredentialProcess": profiles.get(profile, "credential_process") })
+        }
     };
     let mut chain = vec![base];
     for step in roles {

@@ -3,6 +3,12 @@
 //! out of range, truncated or foreign answers, and credentials that arrive expired. Each test
 //! failed before the fix (hung, grew without bound, panicked with exit 101, or succeeded).
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 mod support;
 
 use std::io::{Read, Write};

@@ -2,6 +2,12 @@
 //! files that are links, loose credentials files, blank keys, FIFOs and devices at the paths
 //! aws-cred reads, and files too big to be real. Each test failed before the fix.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 mod support;
 
 use sha1::{Digest, Sha1};

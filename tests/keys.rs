@@ -1,6 +1,12 @@
 //! `aws-cred keys`: long-term keys in the OS keyring (a real Secret Service: gnome-keyring in a
 //! private `dbus-run-session`, see tests/support/secret_service.rs).
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 mod support;
 
 use std::time::{Duration, Instant};

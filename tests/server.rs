@@ -3,6 +3,12 @@
 //! six-second role sessions, so a client crosses three expiries in under twenty seconds. Also
 //! the security points, the MFA-expired answer and the signals and exit codes of exec --server.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 #[path = "fakes/sts.rs"]
 mod fake_sts;
 mod support;

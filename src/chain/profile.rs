@@ -529,6 +529,11 @@ async fn base_credentials(req: &Request<'_>, base: &Base) -> anyhow::Result<(Cre
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
 mod tests {
     use super::*;
 

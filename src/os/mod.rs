@@ -5,6 +5,14 @@
 //! (UTF-8) callers, [`Context::text_var`] says when a variable read as text is not UTF-8 (a
 //! usage error naming it, never a silent fallback), [`Context::path_var`] takes a path as
 //! bytes, and [`Context::vars_os`] hands every variable on unchanged (`exec`).
+//!
+//! This module is the OS seam: `clippy.toml` bans `std::env::var*`, `std::fs` and
+//! `std::process::Command` everywhere else, and allows them here.
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "src/os is the one place that touches the OS"
+)]
 
 pub mod browser;
 pub mod callback;

@@ -169,6 +169,28 @@ pub async fn run_shell(
     result
 }
 
+/// Replace this process with `program` (exec(2)), with exactly the environment `env`: the
+/// command then gets every signal directly and its exit status is the exit status. SIGXFSZ,
+/// which aws-cred ignores for its own writes, is back to its default for the command. Returns
+/// only when the exec failed.
+pub fn exec_replacing(
+    program: &std::ffi::OsStr,
+    args: &[std::ffi::OsString],
+    env: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> std::io::Error {
+    use std::os::unix::process::CommandExt;
+    let mut command = std::process::Command::new(program);
+    command.args(args).env_clear().envs(env);
+    // SAFETY: only async-signal-safe `signal` runs between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    command.exec()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -264,6 +264,11 @@ fn block_on_for_tests<F: std::future::Future>(fut: F) -> F::Output {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
 mod tests {
     use super::*;
 

@@ -80,7 +80,7 @@ pub enum Command {
     /// Run a command with the resolved credentials and region in its environment
     /// (AWS_PROFILE removed); exits with the command's exit code.
     #[command(
-        after_help = "Examples:\n  aws-cred exec --profile admin -- terraform plan\n  aws-cred exec -- aws s3 ls"
+        after_help = "Examples:\n  aws-cred exec --profile admin -- terraform plan\n  aws-cred exec -- aws s3 ls\n  aws-cred exec --server --profile admin -- terraform apply   # credentials that refresh\n\nWith --server, COMMAND gets AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN\ninstead of keys: its SDK asks aws-cred for new credentials before they expire, so a job can\noutlast a one-hour role session. aws-cred stays the parent, passes on Ctrl-C, SIGTERM and SIGHUP,\nand exits with the command's status."
     )]
     Exec(ExecArgs),
     /// Every profile of ~/.aws/config and ~/.aws/credentials in one table: its kind, region and
@@ -101,6 +101,12 @@ pub enum Command {
         after_help = "Examples:\n  aws-cred logout --profile dev          # what profile dev depends on\n  aws-cred logout --sso-session corp     # one SSO session (every profile using it)\n  aws-cred logout --all                  # everything; asks first on a terminal\n  aws-cred logout --all --yes            # in a script"
     )]
     Logout(LogoutArgs),
+    /// Serve refreshing credentials on 127.0.0.1 in the ECS container-credentials format, and
+    /// print the variables that point the AWS SDKs and CLIs at it; serves until Ctrl-C.
+    #[command(
+        after_help = "Examples:\n  (umask 077; aws-cred serve --profile admin > ~/.aws-serve.sh) &   # keep it running\n  . ~/.aws-serve.sh && terraform apply                               # in any shell\n  aws-cred serve --profile admin --format dotenv --verbose           # access log on stderr\n\nThe variables: AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:PORT/ and\nAWS_CONTAINER_AUTHORIZATION_TOKEN (random, new each run: treat it as a password).\nEvery SDK asks the endpoint again before its credentials expire; the server refreshes them\nfrom the profile (role re-assumed, SSO token refreshed) ahead of expiry.\nFor one command's lifetime only: aws-cred exec --server -- COMMAND."
+    )]
+    Serve(ServeArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Install:\n  bash:       aws-cred completions bash > ~/.local/share/bash-completion/completions/aws-cred\n  zsh:        aws-cred completions zsh > \"${fpath[1]}/_aws-cred\"\n  fish:       aws-cred completions fish > ~/.config/fish/completions/aws-cred.fish\n  PowerShell: aws-cred completions powershell >> $PROFILE"
@@ -268,9 +274,39 @@ pub struct LogoutArgs {
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
+    /// Serve refreshing credentials to the command from 127.0.0.1 (ECS container-credentials
+    /// format) instead of putting keys in its environment.
+    #[arg(long)]
+    pub server: bool,
+    /// With --server: listen on this address instead of 127.0.0.1 (e.g. a container network).
+    /// Anyone who can reach it and has the token gets your credentials.
+    #[arg(long, value_name = "ADDR:PORT", requires = "server")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// With --server: an access log on stderr (time, path, status, expiry served; never keys
+    /// or tokens).
+    #[arg(long, requires = "server")]
+    pub verbose: bool,
     /// The command and its arguments (after `--`).
     #[arg(required = true, num_args = 1.., trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// How to print the variables to set (json here: {"schema_version": 1, "variables": {..},
+    /// "unset": [..]}).
+    #[arg(long, value_enum, default_value_t = Format::Sh)]
+    pub format: Format,
+    /// Port on 127.0.0.1 (default: any free one).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub port: u16,
+    /// Listen on this address instead of 127.0.0.1, e.g. for containers on a Docker network.
+    /// Anyone who can reach it and has the token gets your credentials.
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "port")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// An access log on stderr (time, path, status, expiry served; never keys or tokens).
+    #[arg(long)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]

@@ -35,6 +35,8 @@ pub mod chain;
 
 pub mod output;
 
+pub mod server;
+
 pub mod cli;
 pub mod commands;
 
@@ -70,5 +72,16 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
         Command::Status(args) => commands::status::run(&setup, args).await,
         Command::Sso(command) => commands::sso::run(&setup, command).await,
         Command::Logout(args) => commands::logout::run(&setup, args).await,
+        Command::Serve(args) => commands::serve::run(&setup, args).await,
+    }
+}
+
+/// Whether the command handles SIGINT/SIGTERM itself (`serve` ends cleanly on them, `exec
+/// --server` passes them on to its command), instead of `main` ending on Ctrl-C.
+pub fn handles_own_signals(cli: &Cli) -> bool {
+    match &cli.command {
+        Command::Serve(_) => true,
+        Command::Exec(args) => args.server,
+        _ => false,
     }
 }

@@ -23,7 +23,12 @@ fn main() -> ExitCode {
             return ExitCode::from(Exit::Failure.code());
         }
     };
+    let own_signals = aws_cred::handles_own_signals(&cli);
     let result = runtime.block_on(async {
+        if own_signals {
+            // `serve` and `exec --server` decide themselves what Ctrl-C means.
+            return Ok(aws_cred::run(cli, ctx).await);
+        }
         use tokio::signal::unix::SignalKind;
         tokio::select! {
             result = aws_cred::run(cli, ctx) => Ok(result),
@@ -36,6 +41,10 @@ fn main() -> ExitCode {
     runtime.shutdown_background();
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
+        // `exec --server`: the command's own status, passed on without a message.
+        Ok(Err(err)) if matches!(error::classify(&err).0, Exit::Child(_)) => {
+            ExitCode::from(error::classify(&err).0.code())
+        }
         Ok(Err(err)) => {
             eprint!("{}", error::render(&err));
             ExitCode::from(error::classify(&err).0.code())

@@ -31,6 +31,9 @@ pub enum Exit {
     CannotExecute,
     /// `exec`: the command was not found.
     CommandNotFound,
+    /// `exec --server`: the command's own exit status (128 + signal when a signal ended it),
+    /// passed on without a message.
+    Child(u8),
 }
 
 impl Exit {
@@ -45,6 +48,7 @@ impl Exit {
             Exit::Terminated => 143,
             Exit::CannotExecute => 126,
             Exit::CommandNotFound => 127,
+            Exit::Child(code) => code,
         }
     }
 }

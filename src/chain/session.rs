@@ -14,6 +14,7 @@ use super::{ChainFailure, Request, Resolution};
 use crate::aws::Aws;
 use crate::os::Context;
 use crate::profile::Profiles;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::Mutex;
 
@@ -29,14 +30,23 @@ pub struct Session {
     profiles: Profiles,
     aws: Aws,
     region: Option<String>,
-    current: Mutex<Option<Held>>,
+    /// What was found last; locked only to read or replace it, never across an await.
+    current: std::sync::Mutex<Option<Held>>,
+    /// Held by the one caller running the chain (single flight).
+    refreshing: Mutex<()>,
 }
 
-#[derive(Clone)]
 struct Held {
-    resolution: Resolution,
+    resolution: Arc<Resolution>,
     obtained: SystemTime,
+    /// When the last refresh of these failed: they are served while valid, and the chain is
+    /// asked again only after [`RETRY_AFTER`].
+    failed_at: Option<SystemTime>,
 }
+
+/// After a failed refresh, how long still-valid credentials are served before the chain is
+/// asked again (so a slow or failing source is not called on every request).
+pub const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// When credentials obtained at `obtained` and expiring at `expiry` should be replaced: less
 /// than [`REFRESH_BEFORE`] left, or less than a quarter of their lifetime if that is shorter.
@@ -63,7 +73,8 @@ impl Session {
             profiles,
             aws,
             region,
-            current: Mutex::new(None),
+            current: std::sync::Mutex::new(None),
+            refreshing: Mutex::new(()),
         }
     }
 
@@ -87,14 +98,50 @@ impl Session {
     /// Credentials valid at `now`: the ones held, unless a refresh is due, else the chain's
     /// new answer. Never expired ones: the chain refuses those with the command that renews
     /// them, and so does this.
-    pub async fn credentials(&self, now: SystemTime) -> Result<Resolution, ChainFailure> {
-        let mut current = self.current.lock().await;
-        if let Some(held) = current.as_ref()
-            && !refresh_due(held.obtained, held.resolution.credentials.expiry(), now)
-        {
-            return Ok(held.resolution.clone());
+    ///
+    /// One caller at a time runs the chain; the others are given the held credentials while
+    /// those are still valid (they are refreshed ahead of expiry, so nobody waits for STS),
+    /// and wait for the refresh only when nothing valid is held.
+    ///
+    /// When a refresh fails while the held credentials are still valid (STS unreachable for a
+    /// moment, an MFA session that ends before the role session does), the held ones are
+    /// served until they expire, and the chain is asked again [`RETRY_AFTER`] later.
+    pub async fn credentials(&self, now: SystemTime) -> Result<Arc<Resolution>, ChainFailure> {
+        if let Some(fresh) = self.held(now, true) {
+            return Ok(fresh);
         }
-        let resolution = super::resolve(&self.request()).await?;
+        let _flight = match self.refreshing.try_lock() {
+            Ok(flight) => flight,
+            Err(_) => {
+                // Someone is running the chain: what we hold will do while it is valid.
+                if let Some(valid) = self.held(now, false) {
+                    return Ok(valid);
+                }
+                self.refreshing.lock().await
+            }
+        };
+        // A refresh may have ended while we waited for the lock, and time has passed.
+        let now = now.max(self.ctx.now());
+        if let Some(fresh) = self.held(now, true) {
+            return Ok(fresh);
+        }
+        let result = super::resolve(&self.request()).await;
+        let mut current = self.lock_current();
+        let resolution = match result {
+            Ok(resolution) => Arc::new(resolution),
+            Err(failure) => {
+                return match current.as_mut() {
+                    Some(held) if valid_at(&held.resolution, now) => {
+                        held.failed_at = Some(now);
+                        Ok(held.resolution.clone())
+                    }
+                    _ => {
+                        *current = None;
+                        Err(failure)
+                    }
+                };
+            }
+        };
         // The chain may answer with what it answered before (a cached MFA session, an ECS
         // endpoint that has not rotated yet): keep the first time we saw those, so their
         // lifetime is not reset and an expiring answer is asked again next time.
@@ -105,14 +152,43 @@ impl Session {
         *current = Some(Held {
             resolution: resolution.clone(),
             obtained,
+            failed_at: None,
         });
         Ok(resolution)
     }
 
+    /// The held credentials if valid at `now` and, with `fresh`, not due for a refresh (or
+    /// a failed refresh is not to be retried yet).
+    fn held(&self, now: SystemTime, fresh: bool) -> Option<Arc<Resolution>> {
+        let current = self.lock_current();
+        let held = current.as_ref()?;
+        if !valid_at(&held.resolution, now) {
+            return None;
+        }
+        let retry_later = held
+            .failed_at
+            .is_some_and(|failed| now < failed + RETRY_AFTER);
+        let due = refresh_due(held.obtained, held.resolution.credentials.expiry(), now);
+        (!fresh || retry_later || !due).then(|| held.resolution.clone())
+    }
+
+    fn lock_current(&self) -> std::sync::MutexGuard<'_, Option<Held>> {
+        self.current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Forget what is held, so the next call runs the chain (after a person fixed the source).
     pub async fn forget(&self) {
-        *self.current.lock().await = None;
+        *self.lock_current() = None;
     }
+}
+
+fn valid_at(resolution: &Resolution, now: SystemTime) -> bool {
+    resolution
+        .credentials
+        .expiry()
+        .is_none_or(|expiry| expiry > now)
 }
 
 fn same_keys(a: &Resolution, b: &Resolution) -> bool {

@@ -2,10 +2,16 @@
 //!
 //! aws-cred replaces itself with the command (exec), so the command gets every signal
 //! (Ctrl-C, SIGTERM from a supervisor) directly and its exit status is the exit status.
+//!
+//! With `--server`, aws-cred stays the parent instead: it serves refreshing credentials on
+//! 127.0.0.1 for as long as the command runs, passes SIGINT, SIGTERM and SIGHUP on to it, and
+//! exits with its status (128 + the signal that ended it).
 
 use super::Setup;
 use crate::base::error::{Exit, Problem};
 use crate::cli::ExecArgs;
+use crate::os::child;
+use crate::server::{self, Options};
 use std::ffi::OsString;
 
 pub async fn run(setup: &Setup, args: &ExecArgs) -> anyhow::Result<()> {
@@ -14,6 +20,9 @@ pub async fn run(setup: &Setup, args: &ExecArgs) -> anyhow::Result<()> {
             Problem::usage("exec needs a command: aws-cred exec -- COMMAND [ARGS...]").into(),
         );
     };
+    if args.server {
+        return run_with_server(setup, args, program, rest).await;
+    }
     let resolution = setup.resolve(false).await?;
     super::warn_if_expiring(setup, &resolution.credentials);
     let creds = &resolution.credentials;
@@ -56,14 +65,74 @@ pub async fn run(setup: &Setup, args: &ExecArgs) -> anyhow::Result<()> {
         set("AWS_DEFAULT_REGION", &region.name);
     }
     // Only returns on failure.
-    let err = crate::os::process::exec_replacing(program, rest, env);
+    Err(cannot_run(
+        program,
+        crate::os::process::exec_replacing(program, rest, env),
+    ))
+}
+
+async fn run_with_server(
+    setup: &Setup,
+    args: &ExecArgs,
+    program: &OsString,
+    rest: &[OsString],
+) -> anyhow::Result<()> {
+    let options = Options {
+        listen: args.listen,
+        port: 0,
+        verbose: args.verbose,
+    };
+    let (endpoint, session) = super::serve::start(setup, &options).await?;
+    let variables = server::variables(&endpoint, setup.region.as_ref().map(|r| r.name.as_str()));
+    // The command sees the environment we were given, less what would make its SDK pick
+    // other credentials than the endpoint's, plus the endpoint.
+    let mut env: Vec<(OsString, OsString)> = setup
+        .ctx
+        .vars_os()
+        .filter(|(key, _)| {
+            let key = key.to_str();
+            !key.is_some_and(|key| {
+                variables.unset.contains(&key) || variables.set.iter().any(|(k, _)| *k == key)
+            })
+        })
+        .map(|(k, v)| (k.to_os_string(), v.to_os_string()))
+        .collect();
+    env.extend(
+        variables
+            .set
+            .into_iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+    );
+    let spec = child::Spec {
+        program: program.clone(),
+        args: rest.to_vec(),
+        env,
+    };
+    let child = child::spawn(&spec).map_err(|err| cannot_run(program, err))?;
+    // Serving ends when the command does: the future is dropped with the listener.
+    let status = tokio::select! {
+        status = child.wait_forwarding() => status?,
+        result = endpoint.serve(session, std::future::pending()) => {
+            result?;
+            unreachable!("the server only stops when told to")
+        }
+    };
+    match status {
+        0 => Ok(()),
+        code => {
+            Err(Problem::new(Exit::Child(code), format!("the command exited with {code}")).into())
+        }
+    }
+}
+
+fn cannot_run(program: &OsString, err: std::io::Error) -> anyhow::Error {
     let shown = program.to_string_lossy();
     let (exit, what) = match err.kind() {
         std::io::ErrorKind::NotFound => (Exit::CommandNotFound, "not found"),
         std::io::ErrorKind::PermissionDenied => (Exit::CannotExecute, "not executable"),
         _ => (Exit::CannotExecute, "cannot be run"),
     };
-    Err(Problem::new(exit, format!("{shown}: {what} ({err})"))
+    Problem::new(exit, format!("{shown}: {what} ({err})"))
         .hint("check the command name and your PATH")
-        .into())
+        .into()
 }

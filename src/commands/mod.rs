@@ -8,6 +8,7 @@ pub mod export;
 pub mod keys;
 pub mod logout;
 pub mod mfa;
+pub mod serve;
 pub mod shell;
 pub mod sso;
 pub mod sso_login;

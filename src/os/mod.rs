@@ -16,6 +16,7 @@
 
 pub mod browser;
 pub mod callback;
+pub mod child;
 pub mod fs;
 pub mod keyring;
 pub mod process;

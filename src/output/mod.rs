@@ -195,6 +195,52 @@ pub fn render(format: Format, exports: &Exports<'_>) -> Result<String, Unreprese
     }
 }
 
+/// A set of variables to set and to clear, other than credentials (`serve`: the endpoint's URL
+/// and token). JSON: `{"schema_version": 1, "variables": {NAME: VALUE}, "unset": [NAME]}`.
+#[derive(Clone)]
+pub struct Variables<'a> {
+    pub set: Vec<(&'a str, String)>,
+    pub unset: Vec<&'a str>,
+}
+
+/// Names only: values may be tokens.
+impl std::fmt::Debug for Variables<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Variables")
+            .field("set", &self.set.iter().map(|(k, _)| *k).collect::<Vec<_>>())
+            .field("unset", &self.unset)
+            .finish()
+    }
+}
+
+/// Render a variable set in `format`: the clearing lines first, then the settings.
+pub fn render_variables(
+    format: Format,
+    variables: &Variables<'_>,
+) -> Result<String, Unrepresentable> {
+    if format == Format::Json {
+        let doc = serde_json::json!({
+            "schema_version": 1,
+            "variables": variables
+                .set
+                .iter()
+                .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone())))
+                .collect::<serde_json::Map<_, _>>(),
+            "unset": variables.unset,
+        });
+        let mut text = serde_json::to_string_pretty(&doc).expect("plain strings always serialize");
+        text.push('\n');
+        return Ok(text);
+    }
+    let lines: Vec<Line<'_>> = variables
+        .unset
+        .iter()
+        .map(|k| Line::Unset(k))
+        .chain(variables.set.iter().map(|(k, v)| Line::Set(k, v.clone())))
+        .collect();
+    render_lines(format, &lines)
+}
+
 /// Lines that clear every credential variable (`export --unset`). Empty for json/dotenv,
 /// which cannot unset.
 pub fn render_unset(format: Format) -> String {
@@ -383,6 +429,33 @@ mod tests {
             assert_eq!(err.what, "a NUL byte");
         }
         assert!(render(Format::Json, &exports).unwrap().contains("\\u0000"));
+    }
+
+    #[test]
+    fn variable_sets_clear_then_set_and_json_lists_both() {
+        let variables = Variables {
+            set: vec![("AWS_CONTAINER_AUTHORIZATION_TOKEN", "t'k".to_string())],
+            unset: vec!["AWS_PROFILE"],
+        };
+        assert_eq!(
+            render_variables(Format::Sh, &variables).unwrap(),
+            "unset AWS_PROFILE\nexport AWS_CONTAINER_AUTHORIZATION_TOKEN='t'\\''k'\n"
+        );
+        assert_eq!(
+            render_variables(Format::Dotenv, &variables).unwrap(),
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN='t\\'k'\n"
+        );
+        let value: serde_json::Value =
+            serde_json::from_str(&render_variables(Format::Json, &variables).unwrap()).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "schema_version": 1,
+                "variables": {"AWS_CONTAINER_AUTHORIZATION_TOKEN": "t'k"},
+                "unset": ["AWS_PROFILE"],
+            })
+        );
+        assert!(!format!("{variables:?}").contains("t'k"));
     }
 
     #[test]

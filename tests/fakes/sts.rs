@@ -23,6 +23,11 @@ pub struct StsRules {
     pub clock_skew: bool,
     /// IAM ListMFADevices answers: user name → device serials (default: the user's serial).
     pub devices: HashMap<String, Vec<String>>,
+    /// Role sessions last this long whatever DurationSeconds asked (short-lived credentials for
+    /// refresh tests; AWS's minimum is 900 s).
+    pub role_lifetime: Option<Duration>,
+    /// While true, AssumeRole answers AccessDenied (a source that fails for a while).
+    pub deny_assume_role: Arc<std::sync::atomic::AtomicBool>,
     /// IAM CreateAccessKey answers AccessDenied.
     pub refuse_create_key: bool,
     /// IAM CreateAccessKey answers LimitExceeded (as when a key was made meanwhile).
@@ -36,6 +41,7 @@ pub struct StsRules {
 struct Issued {
     arn: String,
     is_role: bool,
+    expires: SystemTime,
 }
 
 pub struct FakeSts {
@@ -129,11 +135,13 @@ impl FakeSts {
                 let arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/{session}");
                 let n = counter.fetch_add(1, Ordering::SeqCst);
                 let akid = format!("ASIAROLE{n:012}");
+                let expires = SystemTime::now() + Duration::from_secs(3600);
                 issued.lock().unwrap().insert(
                     akid.clone(),
                     Issued {
                         arn: arn.clone(),
                         is_role: true,
+                        expires,
                     },
                 );
                 return Response::xml(
@@ -144,7 +152,7 @@ impl FakeSts {
                             &akid,
                             &format!("rolesecret{n}"),
                             &format!("roletoken{n}"),
-                            SystemTime::now() + Duration::from_secs(3600)
+                            expires
                         )
                     ),
                 );
@@ -170,6 +178,13 @@ impl FakeSts {
             let mut issued = issued.lock().unwrap();
             let caller = if with_token {
                 match issued.get(&key) {
+                    Some(i) if i.expires <= SystemTime::now() => {
+                        return error(
+                            403,
+                            "ExpiredToken",
+                            "The security token included in the request is expired",
+                        );
+                    }
                     Some(i) => (i.arn.clone(), i.is_role),
                     None => {
                         return error(
@@ -236,6 +251,7 @@ impl FakeSts {
                         Issued {
                             arn: caller.0.clone(),
                             is_role: false,
+                            expires: now + Duration::from_secs(duration),
                         },
                     );
                     Response::xml(
@@ -251,6 +267,11 @@ impl FakeSts {
                         ),
                     )
                 }
+                "AssumeRole" if rules.deny_assume_role.load(Ordering::SeqCst) => error(
+                    403,
+                    "AccessDenied",
+                    "User is not authorized to perform: sts:AssumeRole",
+                ),
                 "AssumeRole" => {
                     let role_arn = req.form_param("RoleArn").unwrap_or_default();
                     let session = req.form_param("RoleSessionName").unwrap_or_default();
@@ -271,11 +292,13 @@ impl FakeSts {
                     if caller.1 {
                         chained.lock().unwrap().push(akid.clone());
                     }
+                    let lifetime = rules.role_lifetime.unwrap_or(Duration::from_secs(duration));
                     issued.insert(
                         akid.clone(),
                         Issued {
                             arn: arn.clone(),
                             is_role: true,
+                            expires: now + lifetime,
                         },
                     );
                     Response::xml(
@@ -286,7 +309,7 @@ impl FakeSts {
                                 &akid,
                                 &format!("rolesecret{n}"),
                                 &format!("roletoken{n}"),
-                                now + Duration::from_secs(duration)
+                                now + lifetime
                             )
                         ),
                     )
@@ -430,6 +453,11 @@ impl FakeSts {
             .iter()
             .map(|r| r.form_param("Action").unwrap_or_default())
             .collect()
+    }
+
+    /// How many calls of `action` were received.
+    pub fn count(&self, action: &str) -> usize {
+        self.requests_for(action).len()
     }
 
     pub fn requests_for(&self, action: &str) -> Vec<Request> {

@@ -10,7 +10,7 @@
 //!    private directories), clock, child processes, terminal, browser.
 //! 2. `profile` (~/.aws read, plan input, INI writer), 3. `cache` (JSON caches),
 //!    4. `aws` (SDK clients, HTTP, service errors, STS calls).
-//! 5. flows, one module per way of getting credentials: `mfa`, `sso`, `cognito`. A flow never
+//! 5. flows, one module per way of getting credentials: `mfa`, `sso`, `cognito`, `login`. A flow never
 //!    imports the chain or another flow.
 //! 6. `chain` — the provider chain; one file per link; uses the flows' read side.
 //! 7. `output` — renderers; the one place that writes to stdout.
@@ -24,6 +24,7 @@ pub mod cache;
 pub mod profile;
 
 pub mod cognito;
+pub mod login;
 pub mod mfa;
 pub mod sso;
 

@@ -8,13 +8,14 @@
 //! 0. `base` — times, secrets, errors and exit classes.
 //! 1. `os` — the only place the OS is touched: environment, files (atomic writes, locks,
 //!    private directories), clock, child processes, terminal, browser.
-//! 2. `profile` (~/.aws read, plan input, INI writer), 3. `cache` (JSON caches),
-//!    4. `aws` (SDK clients, HTTP, service errors, STS calls).
-//! 5. flows, one module per way of getting credentials: `mfa`, `sso`, `cognito`, `login`. A flow never
+//! 2. `profile` — ~/.aws read, the `[P-long-term]` rule, the format-preserving writer.
+//! 3. `settings` — flag → variable → profile key → default, each setting declared once.
+//! 4. `cache` — aws-cred's JSON caches. 5. `aws` — SDK clients, HTTP, service errors, STS.
+//! 6. flows, one module per way of getting credentials: `mfa`, `sso`, `cognito`, `login`. A flow never
 //!    imports the chain or another flow.
-//! 6. `chain` — the provider chain; one file per link; uses the flows' read side.
-//! 7. `output` — renderers; the one place that writes to stdout.
-//! 8. `cli`, 9. `commands` — the command line, and one short file per command.
+//! 7. `chain` — the provider chain, one file per link, and refreshable sessions.
+//! 8. `output` — renderers; the one place that writes to stdout. 9. `server`.
+//! 10. `cli`, 11. `commands` — the command line, and one short file per command.
 
 pub mod base;
 pub mod os;
@@ -22,6 +23,7 @@ pub mod os;
 pub mod aws;
 pub mod cache;
 pub mod profile;
+pub mod settings;
 
 pub mod cognito;
 pub mod login;

@@ -5,6 +5,8 @@ use crate::aws::{self, Aws};
 use crate::base::error::Problem;
 use crate::cache::Cache;
 use crate::os::Context;
+use crate::profile::Profiles;
+use crate::settings;
 use aws_credential_types::Credentials;
 use serde::{Deserialize, Serialize};
 use sha1::{Digest, Sha1};
@@ -72,26 +74,23 @@ pub fn cache_key(source_access_key_id: &str, serial: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// How much validity a cached session must have left to be reused:
-/// `AWS_CRED_MFA_MARGIN_MINUTES`, default 10.
-pub fn margin(ctx: &Context, flag_minutes: Option<u64>) -> anyhow::Result<Duration> {
-    if let Some(minutes) = flag_minutes {
-        return Ok(Duration::from_secs(minutes * 60));
-    }
-    match ctx.var("AWS_CRED_MFA_MARGIN_MINUTES") {
-        None => Ok(DEFAULT_MARGIN),
-        Some(text) => text
-            .parse::<u64>()
-            .ok()
-            .filter(|m| *m <= 24 * 60)
-            .map(|m| Duration::from_secs(m * 60))
-            .ok_or_else(|| {
-                Problem::usage(format!(
-                    "AWS_CRED_MFA_MARGIN_MINUTES = {text:?} is not a number of minutes (0-1440)"
-                ))
-                .into()
-            }),
-    }
+/// How much validity a cached session must have left to be reused
+/// ([`settings::MFA_MARGIN_MINUTES`]: `--margin-minutes`, `AWS_CRED_MFA_MARGIN_MINUTES`, 10).
+pub fn margin(
+    ctx: &Context,
+    profiles: &Profiles,
+    flag_minutes: Option<u64>,
+) -> anyhow::Result<Duration> {
+    let flag = flag_minutes.map(|m| m.to_string());
+    let found = settings::MFA_MARGIN_MINUTES.duration(
+        flag.as_deref(),
+        ctx,
+        Some(profiles),
+        (0, 24 * 60),
+        Duration::from_secs(60),
+        "minutes",
+    )?;
+    Ok(found.map_or(DEFAULT_MARGIN, |(margin, _)| margin))
 }
 
 /// A cached session with at least `margin` left.
@@ -226,6 +225,22 @@ pub fn explain(code: &str, message: &str, serial: &Serial) -> Option<Problem> {
     None
 }
 
+/// The serial configured for a profile (or its `-long-term` twin).
+pub fn profile_serial(profiles: &crate::profile::Profiles, name: &str) -> Option<Serial> {
+    for holder in [
+        name.to_string(),
+        crate::profile::long_term::long_term_name(name),
+    ] {
+        if let Some(value) = profiles.get(&holder, "mfa_serial") {
+            return Some(Serial {
+                value: value.trim().to_string(),
+                origin: format!("mfa_serial of profile {holder}"),
+            });
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,20 +315,4 @@ mod tests {
         assert!(cached(&cache, "k", now, DEFAULT_MARGIN).is_none());
         assert!(cached(&cache, "k", now, Duration::ZERO).is_some());
     }
-}
-
-/// The serial configured for a profile (or its `-long-term` twin).
-pub fn profile_serial(profiles: &crate::profile::Profiles, name: &str) -> Option<Serial> {
-    for holder in [
-        name.to_string(),
-        crate::profile::long_term::long_term_name(name),
-    ] {
-        if let Some(value) = profiles.get(&holder, "mfa_serial") {
-            return Some(Serial {
-                value: value.trim().to_string(),
-                origin: format!("mfa_serial of profile {holder}"),
-            });
-        }
-    }
-    None
 }

@@ -781,3 +781,36 @@ fn unset_prints_lines_that_clear_everything() {
         "unset AWS_ACCESS_KEY_ID\nunset AWS_SECRET_ACCESS_KEY\nunset AWS_SESSION_TOKEN\nunset AWS_SECURITY_TOKEN\nunset AWS_CREDENTIAL_EXPIRATION\n"
     );
 }
+
+#[test]
+fn write_profile_errors_keep_their_class_and_hint() {
+    let sb = Sandbox::new();
+    sb.write_credentials(
+        "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = basesecret\n",
+    );
+    // A name that cannot round-trip is a usage error (exit 2), the fix on the hint line.
+    let out = run(sb
+        .cmd()
+        .args(["export", "--profile", "base", "--write-profile", "[z"]));
+    out.assert_code(2);
+    assert!(out.stdout.is_empty());
+    let err = out.stderr_str();
+    assert!(err.contains("invalid profile name"), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("hint: ") && l.contains("letters, digits")),
+        "{err}"
+    );
+    // Long-term keys are not overwritten without --force: usage, with the flag on the hint line.
+    let out = run(sb
+        .cmd()
+        .args(["export", "--profile", "base", "--write-profile", "base"]));
+    out.assert_code(2);
+    let err = out.stderr_str();
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("hint: ") && l.contains("--force")),
+        "{err}"
+    );
+    assert!(!err.contains("basesecret"), "{err}");
+}

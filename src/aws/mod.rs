@@ -39,6 +39,7 @@ impl Target {
 }
 
 /// Per-run settings shared by every SDK client.
+#[derive(Clone)]
 pub struct Aws {
     env: aws_types::os_shim_internal::Env,
     profiles: aws_config::profile::ProfileSet,
@@ -77,19 +78,20 @@ impl Aws {
             });
         let settings =
             http::HttpSettings::load(ca_bundle.as_deref(), ctx.test_switch(http::REDIRECT_VAR))?;
-        let read_timeout = match ctx.var("AWS_CRED_READ_TIMEOUT") {
-            None => Duration::from_secs(15),
-            Some(text) => text
-                .parse::<f64>()
-                .ok()
-                .filter(|s| s.is_finite() && *s > 0.0 && *s <= 600.0)
-                .map(Duration::from_secs_f64)
-                .ok_or_else(|| {
-                    Problem::usage(format!(
-                        "AWS_CRED_READ_TIMEOUT = {text:?} is not a number of seconds (0-600)"
-                    ))
-                })?,
-        };
+        let read_timeout = crate::settings::READ_TIMEOUT
+            .parse(
+                None,
+                ctx,
+                Some(profiles),
+                "a number of seconds (0-600)",
+                |text| {
+                    text.parse::<f64>()
+                        .ok()
+                        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 600.0)
+                        .map(Duration::from_secs_f64)
+                },
+            )?
+            .map_or(Duration::from_secs(15), |(timeout, _)| timeout);
         let env = ctx.sdk_env();
         // The variable wins over the profile; anything but `true` means off (the SDKs warn and
         // ignore values that are not booleans).
@@ -213,6 +215,32 @@ client_builder!(
     "Cognito user pools",
     "Cognito Identity Provider"
 );
+
+/// A failed AWS call, the one shape every flow uses: the service's exception name when it
+/// answered with one (so callers can react to `InvalidGrantException`, `UnauthorizedException`…)
+/// and the error to show (a [`Problem`] naming the operation and endpoint).
+#[derive(Debug)]
+pub struct ServiceError {
+    pub code: Option<String>,
+    pub error: anyhow::Error,
+}
+
+impl ServiceError {
+    /// A failure that is not a service's answer (a callback, a cache file, the network).
+    pub fn other(error: anyhow::Error) -> ServiceError {
+        ServiceError { code: None, error }
+    }
+
+    pub fn is(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+}
+
+impl From<ServiceError> for anyhow::Error {
+    fn from(e: ServiceError) -> Self {
+        e.error
+    }
+}
 
 /// The service error's code and message, if the service answered with one.
 pub fn error_code<E, R>(err: &SdkError<E, R>) -> Option<(&str, &str)>

@@ -61,6 +61,7 @@ pub async fn fetch(req: &Request<'_>) -> anyhow::Result<Found> {
     };
     Ok(Found {
         credentials,
+        kind: super::Kind::RoleSession { chained: false },
         location: format!("container endpoint {url}{auth}"),
     })
 }

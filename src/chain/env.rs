@@ -64,8 +64,10 @@ pub fn from_env(ctx: &Context) -> anyhow::Result<Option<Found>> {
     builder.set_expiry(expiry);
     let mut vars = vec!["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
     vars.extend(token_var);
+    let credentials = builder.build();
     Ok(Some(Found {
-        credentials: builder.build(),
+        kind: super::Kind::of_keys(&credentials),
+        credentials,
         location: format!("environment variables {}", vars.join(", ")),
     }))
 }

@@ -114,6 +114,7 @@ async fn fetch_with(req: &Request<'_>, client: imds::Client, url: String) -> any
     };
     Ok(Found {
         credentials,
+        kind: super::Kind::RoleSession { chained: false },
         location: format!("instance metadata service {url}"),
     })
 }

@@ -7,9 +7,11 @@
 mod ecs;
 mod env;
 pub use env::from_env as env_credentials;
+pub use session::Session;
 mod imds;
 pub mod process;
 pub mod profile;
+pub mod session;
 pub mod sso;
 mod web_identity;
 
@@ -55,10 +57,57 @@ impl fmt::Display for Link {
     }
 }
 
-/// Credentials a link found, and where.
+/// What kind of credentials a link found, as far as the chain can tell. It decides what they
+/// can be used for (the console federates role sessions, not GetSessionToken sessions) and
+/// whether asking again can give new ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An IAM user's long-term keys (no session token).
+    LongTerm,
+    /// A GetSessionToken session made with an MFA code (`aws-cred mfa`).
+    MfaSession,
+    /// A role session: AssumeRole*, SSO role credentials, a container or instance role.
+    /// `chained` when the role was assumed with another role's session (AWS caps those at
+    /// one hour and the console federation refuses a `SessionDuration` for them).
+    RoleSession { chained: bool },
+    /// Other temporary credentials whose origin the chain cannot see (a session token in the
+    /// environment, a credential_process, a session written into a profile).
+    Session,
+}
+
+impl Kind {
+    /// Keys with a session token are some session; without, long-term keys.
+    pub fn of_keys(credentials: &Credentials) -> Kind {
+        if credentials.session_token().is_some() {
+            Kind::Session
+        } else {
+            Kind::LongTerm
+        }
+    }
+
+    /// What a role assumed with credentials of this kind is.
+    pub fn assume_role(self) -> Kind {
+        Kind::RoleSession {
+            chained: matches!(self, Kind::RoleSession { .. }),
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::LongTerm => "long-term keys",
+            Kind::MfaSession => "MFA session (GetSessionToken)",
+            Kind::RoleSession { chained: false } => "role session",
+            Kind::RoleSession { chained: true } => "role session (role chaining)",
+            Kind::Session => "session credentials",
+        }
+    }
+}
+
+/// Credentials a link found, what kind they are, and where.
 #[derive(Debug, Clone)]
 pub struct Found {
     pub credentials: Credentials,
+    pub kind: Kind,
     pub location: String,
 }
 
@@ -138,6 +187,7 @@ impl Request<'_> {
 #[derive(Debug, Clone)]
 pub struct Resolution {
     pub credentials: Credentials,
+    pub kind: Kind,
     pub link: Link,
     pub location: String,
     pub trace: Trace,
@@ -171,6 +221,7 @@ pub async fn resolve(req: &Request<'_>) -> Result<Resolution, ChainFailure> {
                 trace.fill_not_tried();
                 return Ok(Resolution {
                     credentials: found.credentials,
+                    kind: found.kind,
                     link,
                     location: found.location,
                     trace,

@@ -3,7 +3,7 @@
 //! credential_source) followed by the roles to assume, in order. Planning is pure (no I/O)
 //! so it can be tested on its own; executing the plan makes the calls.
 
-use super::{Found, Request, Step};
+use super::{Found, Kind, Request, Step};
 use crate::aws::sts::{self, RoleRequest};
 use crate::base::error::Problem;
 use crate::login::{How, LoginSession};
@@ -315,6 +315,7 @@ pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
         return Ok(found);
     }
     let (mut credentials, mut location) = base_credentials(req, &plan.base).await?;
+    let mut kind = kind_of_base(&plan.base, &credentials);
     for (i, step) in plan.roles.iter().enumerate() {
         // The MFA session stands in for the base keys, so it can only precede the first role;
         // later roles are assumed with the previous role's credentials, as `aws-cred mfa` does.
@@ -331,6 +332,7 @@ pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
                 Some(found) => {
                     credentials = found.credentials;
                     location = found.location;
+                    kind = found.kind;
                 }
                 None => {
                     return Err(Problem::expired(format!(
@@ -354,11 +356,29 @@ pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
             "{location} -> role {} (profile {})",
             step.role.role_arn, step.profile
         );
+        kind = kind.assume_role();
     }
     Ok(Found {
         credentials,
+        kind,
         location,
     })
+}
+
+/// The kind of credentials a plan's base gives.
+fn kind_of_base(base: &Base, credentials: &Credentials) -> Kind {
+    match base {
+        Base::Static { .. } | Base::Process { .. } => Kind::of_keys(credentials),
+        // Console-session credentials from AWS Sign-In: neither a role nor GetSessionToken.
+        Base::Login(_) => Kind::Session,
+        Base::Named {
+            source: NamedSource::Environment,
+            ..
+        } => Kind::of_keys(credentials),
+        Base::Sso(_) | Base::WebIdentity { .. } | Base::Named { .. } => {
+            Kind::RoleSession { chained: false }
+        }
+    }
 }
 
 /// The aws-mfa convention: keys in `[P-long-term]`, today's session for `[P]`. A valid cached
@@ -401,10 +421,11 @@ fn cached_mfa_session(
     };
     let cache = crate::mfa::cache(req.ctx)?;
     let key = crate::mfa::cache_key(long_term.credentials.access_key_id(), serial);
-    let margin = crate::mfa::margin(req.ctx, None)?;
+    let margin = crate::mfa::margin(req.ctx, req.profiles, None)?;
     Ok(
         crate::mfa::cached(&cache, &key, req.now(), margin).map(|(_, credentials)| Found {
             credentials,
+            kind: Kind::MfaSession,
             location: format!(
                 "MFA session (device {serial}) made from {} by aws-cred mfa",
                 long_term.describe()

@@ -40,6 +40,7 @@ pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
     let credentials = assume(req, &role, Path::new(token_file)).await?;
     Ok(Step::Found(Found {
         credentials,
+        kind: super::Kind::RoleSession { chained: false },
         location: format!(
             "role {role_arn} with the token in {token_file} (AWS_WEB_IDENTITY_TOKEN_FILE)"
         ),

@@ -9,66 +9,17 @@ use crate::cognito::identity_pool::{self, CredentialsError, IdentityPool, Login}
 use crate::cognito::user_pool::{self, Flow, PoolClient, SignIn};
 use crate::cognito::{self, Asker, CachedCredentials, Entry, MfaKind, REUSE_MARGIN, Tokens};
 use crate::output::{Exports, Extra};
+use crate::settings::{self, Value};
 use anyhow::Context as _;
 use aws_credential_types::Credentials;
 
-pub const VAR_USER_POOL_ID: &str = "AWS_CRED_COGNITO_USER_POOL_ID";
-pub const VAR_CLIENT_ID: &str = "AWS_CRED_COGNITO_CLIENT_ID";
 pub const VAR_CLIENT_SECRET: &str = "AWS_CRED_COGNITO_CLIENT_SECRET";
-pub const VAR_IDENTITY_POOL_ID: &str = "AWS_CRED_COGNITO_IDENTITY_POOL_ID";
-pub const VAR_AUTH_FLOW: &str = "AWS_CRED_COGNITO_AUTH_FLOW";
-pub const VAR_ROLE_ARN: &str = "AWS_CRED_COGNITO_ROLE_ARN";
 pub const VAR_PASSWORD: &str = "AWS_CRED_COGNITO_PASSWORD";
 pub const VAR_NEW_PASSWORD: &str = "AWS_CRED_COGNITO_NEW_PASSWORD";
 
-/// A setting's value and where it came from.
-#[derive(Debug, Clone)]
-struct Setting {
-    value: String,
-    origin: String,
-}
-
-/// Flag, then variable, then the profile's key.
-fn pick(
-    setup: &Setup,
-    flag: Option<&str>,
-    flag_name: &str,
-    var: &str,
-    key: &str,
-) -> Option<Setting> {
-    if let Some(value) = flag.map(str::trim).filter(|v| !v.is_empty()) {
-        return Some(Setting {
-            value: value.to_string(),
-            origin: flag_name.to_string(),
-        });
-    }
-    if let Some(value) = setup.ctx.var(var) {
-        return Some(Setting {
-            value: value.to_string(),
-            origin: var.to_string(),
-        });
-    }
-    let profiles = &setup.profiles;
-    let value = profiles
-        .get(&profiles.selected, key)
-        .map(str::trim)
-        .filter(|v| !v.is_empty())?;
-    Some(Setting {
-        value: value.to_string(),
-        origin: format!(
-            "{key} in profile {} ({})",
-            profiles.selected,
-            profiles.files.config.display()
-        ),
-    })
-}
-
-fn missing(setup: &Setup, what: &str, flag: &str, var: &str, key: &str) -> Problem {
-    Problem::usage(format!("no {what} configured")).hint(format!(
-        "pass {flag}, set {var}, or add `{key} = ...` to [profile {}] in {}",
-        setup.profiles.selected,
-        setup.profiles.files.config.display()
-    ))
+/// Flag, then variable, then the profile's key ([`settings`] declares each).
+fn pick(setup: &Setup, setting: &settings::Setting, flag: Option<&str>) -> Option<Value> {
+    setting.resolve(flag, &setup.ctx, Some(&setup.profiles))
 }
 
 /// Everything checked before the network is touched.
@@ -76,7 +27,7 @@ struct Settings {
     pool: Option<PoolClient>,
     identity_pool: IdentityPool,
     flow: Flow,
-    role_arn: Option<Setting>,
+    role_arn: Option<Value>,
 }
 
 fn settings(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Settings> {
@@ -105,41 +56,25 @@ fn settings(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Settings> {
 
     let identity = pick(
         setup,
+        &settings::COGNITO_IDENTITY_POOL_ID,
         args.identity_pool_id.as_deref(),
-        "--identity-pool-id",
-        VAR_IDENTITY_POOL_ID,
-        "cognito_identity_pool_id",
     )
-    .ok_or_else(|| {
-        missing(
-            setup,
-            "identity pool id",
-            "--identity-pool-id",
-            VAR_IDENTITY_POOL_ID,
-            "cognito_identity_pool_id",
-        )
-    })?;
+    .ok_or_else(|| settings::COGNITO_IDENTITY_POOL_ID.missing(profiles))?;
     let identity_pool = IdentityPool::parse(&identity.value).ok_or_else(|| {
         Problem::usage(format!(
             "identity pool id {:?} (from {}) is not REGION:UUID",
-            identity.value, identity.origin
+            identity.value, identity.source
         ))
         .hint("it looks like ap-northeast-1:1f392b6a-751d-4760-8849-5924149f8e67 (Cognito console: identity pool > Identity pool ID)")
     })?;
 
-    let role_arn = pick(
-        setup,
-        args.role_arn.as_deref(),
-        "--role-arn",
-        VAR_ROLE_ARN,
-        "cognito_role_arn",
-    );
+    let role_arn = pick(setup, &settings::COGNITO_ROLE_ARN, args.role_arn.as_deref());
     if let Some(role) = &role_arn
         && !(role.value.starts_with("arn:") && role.value.contains(":role/"))
     {
         return Err(Problem::usage(format!(
             "{:?} (from {}) is not a role ARN",
-            role.value, role.origin
+            role.value, role.source
         ))
         .hint("it looks like arn:aws:iam::123456789012:role/NAME")
         .into());
@@ -147,12 +82,12 @@ fn settings(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Settings> {
 
     let flow = match &args.auth_flow {
         Some(flow) => *flow,
-        None => match pick(setup, None, "", VAR_AUTH_FLOW, "cognito_auth_flow") {
+        None => match pick(setup, &settings::COGNITO_AUTH_FLOW, None) {
             None => Flow::Srp,
             Some(setting) => Flow::from_name(&setting.value).ok_or_else(|| {
                 Problem::usage(format!(
                     "auth flow {:?} (from {}) is not srp, password or admin",
-                    setting.value, setting.origin
+                    setting.value, setting.source
                 ))
             })?,
         },
@@ -169,43 +104,23 @@ fn settings(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Settings> {
 
     let pool_id = pick(
         setup,
+        &settings::COGNITO_USER_POOL_ID,
         args.user_pool_id.as_deref(),
-        "--user-pool-id",
-        VAR_USER_POOL_ID,
-        "cognito_user_pool_id",
     )
-    .ok_or_else(|| {
-        missing(
-            setup,
-            "user pool id",
-            "--user-pool-id",
-            VAR_USER_POOL_ID,
-            "cognito_user_pool_id",
-        )
-    })?;
+    .ok_or_else(|| settings::COGNITO_USER_POOL_ID.missing(profiles))?;
     let (region, pool_name) = PoolClient::parse_pool_id(&pool_id.value).ok_or_else(|| {
         Problem::usage(format!(
             "user pool id {:?} (from {}) is not REGION_ID",
-            pool_id.value, pool_id.origin
+            pool_id.value, pool_id.source
         ))
         .hint("it looks like ap-northeast-1_AbCdEf123 (Cognito console: user pool > User pool ID)")
     })?;
     let client_id = pick(
         setup,
+        &settings::COGNITO_CLIENT_ID,
         args.client_id.as_deref(),
-        "--client-id",
-        VAR_CLIENT_ID,
-        "cognito_client_id",
     )
-    .ok_or_else(|| {
-        missing(
-            setup,
-            "app client id",
-            "--client-id",
-            VAR_CLIENT_ID,
-            "cognito_client_id",
-        )
-    })?;
+    .ok_or_else(|| settings::COGNITO_CLIENT_ID.missing(profiles))?;
     if !client_id
         .value
         .bytes()
@@ -213,26 +128,22 @@ fn settings(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Settings> {
     {
         return Err(Problem::usage(format!(
             "app client id {:?} (from {}) has characters Cognito client ids never have",
-            client_id.value, client_id.origin
+            client_id.value, client_id.source
         ))
         .hint("copy it from the user pool's App clients page (letters and digits, about 26 characters)")
         .into());
     }
     // Secrets are taken as they are (no trimming beyond blank = absent).
-    let secret = match args.client_secret.as_ref().filter(|s| !s.is_empty()) {
-        Some(value) => Some((value.clone(), "--client-secret".to_string())),
-        None => match setup
-            .ctx
-            .raw_var(VAR_CLIENT_SECRET)
-            .filter(|s| !s.trim().is_empty())
-        {
-            Some(value) => Some((Secret::new(value), VAR_CLIENT_SECRET.to_string())),
-            None => pick(setup, None, "", "", "cognito_client_secret")
-                .map(|s| (Secret::new(s.value), s.origin)),
-        },
-    };
+    let secret = pick(
+        setup,
+        &settings::COGNITO_CLIENT_SECRET,
+        args.client_secret.as_ref().map(Secret::expose),
+    );
     let (client_secret, secret_origin) = match secret {
-        Some((secret, origin)) => (Some(secret), Some(origin)),
+        Some(found) => (
+            Some(Secret::new(found.value)),
+            Some(found.source.to_string()),
+        ),
         None => (None, None),
     };
     Ok(Settings {

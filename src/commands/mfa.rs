@@ -33,7 +33,7 @@ pub async fn run(setup: &Setup, args: &MfaArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let margin = mfa::margin(&setup.ctx, args.margin_minutes)?;
+    let margin = mfa::margin(&setup.ctx, &setup.profiles, args.margin_minutes)?;
     let source = find_source(setup)?;
     let serial = serial(setup, args, &source).await?;
     let write_target = write_target(setup, args, &source)?;

@@ -17,6 +17,7 @@ use crate::os::Context;
 use crate::output::{self, Exports};
 use crate::profile::Profiles;
 use crate::profile::writer::{self, HeaderStyle, WriteRequest};
+use crate::settings;
 use std::io::Write;
 use std::time::Duration;
 
@@ -69,6 +70,17 @@ impl Setup {
         }
     }
 
+    /// A session over the chain that can be asked again and refreshes itself (the credential
+    /// server's source).
+    pub fn session(&self) -> chain::Session {
+        chain::Session::new(
+            self.ctx.clone(),
+            self.profiles.clone(),
+            self.aws.clone(),
+            self.region.as_ref().map(|r| r.name.clone()),
+        )
+    }
+
     /// Run the chain; with `explain`, print the trace on stderr whatever the outcome.
     pub async fn resolve(&self, explain: bool) -> anyhow::Result<Resolution> {
         let result = chain::resolve(&self.request()).await;
@@ -104,34 +116,15 @@ pub fn warn_if_expiring(setup: &Setup, creds: &aws_credential_types::Credentials
     }
 }
 
-/// `--region`, AWS_REGION, AWS_DEFAULT_REGION, then the profile's `region`.
+/// `--region`, AWS_REGION, AWS_DEFAULT_REGION, then the profile's `region`
+/// ([`settings::REGION`]).
 pub fn resolve_region(ctx: &Context, flag: Option<&str>, profiles: &Profiles) -> Option<Region> {
-    let region = |name: &str, source: String| {
-        Some(Region {
-            name: name.trim().to_string(),
-            source,
+    settings::REGION
+        .resolve(flag, ctx, Some(profiles))
+        .map(|found| Region {
+            name: found.value,
+            source: found.source.to_string(),
         })
-    };
-    if let Some(name) = flag.filter(|s| !s.trim().is_empty()) {
-        return region(name, "--region".into());
-    }
-    for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
-        if let Some(name) = ctx.var(var) {
-            return region(name, var.into());
-        }
-    }
-    let name = profiles
-        .set
-        .get("region")
-        .filter(|s| !s.trim().is_empty())?;
-    region(
-        name,
-        format!(
-            "profile {} in {}",
-            profiles.selected,
-            profiles.files.config.display()
-        ),
-    )
 }
 
 /// Write to stdout; a closed pipe (`| head`) is not an error worth a message.
@@ -210,7 +203,7 @@ fn write_profile(
         force,
         lock_timeout: Duration::from_secs(10),
     })
-    .map_err(|err| Problem::failure(err.to_string()))?;
+    .map_err(writer::WriteError::into_problem)?;
     let until = crate::base::time::valid_until(setup.ctx.now(), creds);
     eprintln!(
         "wrote profile [{name}] to {}{until}{}",

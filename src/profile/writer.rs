@@ -84,6 +84,7 @@
 //!
 //! Key values may be secrets: they never appear in errors, `Debug` output or panics.
 
+use crate::base::error::{Exit, Problem};
 use crate::os::fs::{self as osfs, FsError};
 use std::fmt;
 use std::ops::Range;
@@ -198,9 +199,7 @@ impl fmt::Debug for Upserted {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WriteError {
-    #[error(
-        "invalid profile name {name:?}: {reason}; use only letters, digits and _ - / . % @ : +"
-    )]
+    #[error("invalid profile name {name:?}: {reason}")]
     InvalidProfileName { name: String, reason: String },
 
     #[error("invalid key {key:?}: {reason}")]
@@ -217,30 +216,27 @@ pub enum WriteError {
 
     #[error(
         "{}line {line}: the section header is indented; the AWS SDK for Rust reads an indented \
-         line as the continuation of the previous value. Remove the leading whitespace and retry; \
-         the file was not changed",
+         line as the continuation of the previous value; the file was not changed",
         at_path(.path.as_deref())
     )]
     IndentedHeader { path: Option<PathBuf>, line: usize },
 
     #[error(
         "{}the text starts with a byte-order mark, which the AWS profile parsers do not accept; \
-         save the file as UTF-8 without BOM and retry; the file was not changed",
+         the file was not changed",
         at_path(.path.as_deref())
     )]
     ByteOrderMark { path: Option<PathBuf> },
 
     #[error(
-        "{} is not valid UTF-8 (first bad byte on line {line}); it was left untouched. Save it as \
-         UTF-8 and retry",
+        "{} is not valid UTF-8 (first bad byte on line {line}); it was left untouched",
         .path.display()
     )]
     NotUtf8 { path: PathBuf, line: usize },
 
     #[error(
         "profile [{profile}] in {} holds long-term access keys (aws_access_key_id without a \
-         session token); refusing to overwrite them. Use --force to overwrite, or write to \
-         another profile name",
+         session token); refusing to overwrite them without --force",
         .path.display()
     )]
     LongTermKeys { path: PathBuf, profile: String },
@@ -255,6 +251,40 @@ fn at_path(path: Option<&Path>) -> String {
 }
 
 impl WriteError {
+    /// The exit class: what the person asked for cannot be written (usage, 2), or the file
+    /// system failed (1).
+    pub fn exit(&self) -> Exit {
+        match self {
+            WriteError::Fs(_) => Exit::Failure,
+            _ => Exit::Usage,
+        }
+    }
+
+    /// What to do about it, for the `hint:` line.
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            WriteError::InvalidProfileName { .. } => {
+                "use only letters, digits and _ - / . % @ : + in profile names"
+            }
+            WriteError::IndentedHeader { .. } => "remove the leading whitespace and retry",
+            WriteError::ByteOrderMark { .. } => "save the file as UTF-8 without BOM and retry",
+            WriteError::NotUtf8 { .. } => "save the file as UTF-8 and retry",
+            WriteError::LongTermKeys { .. } => {
+                "use --force to overwrite them, or write to another profile name"
+            }
+            _ => return None,
+        })
+    }
+
+    /// As the one error type every command renders.
+    pub fn into_problem(self) -> Problem {
+        let problem = Problem::new(self.exit(), self.to_string());
+        match self.hint() {
+            Some(hint) => problem.hint(hint),
+            None => problem,
+        }
+    }
+
     /// Fills in the file for errors found by the pure text functions.
     fn in_file(self, file: &Path) -> Self {
         match self {

@@ -22,30 +22,8 @@ pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 pub const REDIRECT_URI: &str = "http://127.0.0.1/oauth/callback";
 const CALLBACK_PATH: &str = "/oauth/callback";
 
-/// A failed call: the service's exception name when it answered with one, and the error to
-/// show (a [`Problem`] naming the operation and endpoint).
-#[derive(Debug)]
-pub struct Failure {
-    pub code: Option<String>,
-    pub error: anyhow::Error,
-}
-
-impl Failure {
-    /// A failure that is not a service error (the callback, a cache file, the network).
-    pub fn other(error: anyhow::Error) -> Failure {
-        Failure { code: None, error }
-    }
-
-    pub fn is(&self, code: &str) -> bool {
-        self.code.as_deref() == Some(code)
-    }
-}
-
-impl From<Failure> for anyhow::Error {
-    fn from(f: Failure) -> Self {
-        f.error
-    }
-}
+/// A failed call (the one service-error type, under the name this module has always used).
+pub use crate::aws::ServiceError as Failure;
 
 /// What CreateToken gives.
 #[derive(Debug)]

@@ -17,18 +17,8 @@ const MAX_PAGES: usize = 100;
 /// The portal rejected the token: revoked, or expired early (exit 4, log in again).
 pub const UNAUTHORIZED: &str = "UnauthorizedException";
 
-/// A portal error: the exception name when the service sent one.
-#[derive(Debug)]
-pub struct PortalError {
-    pub code: Option<String>,
-    pub error: anyhow::Error,
-}
-
-impl From<PortalError> for anyhow::Error {
-    fn from(e: PortalError) -> Self {
-        e.error
-    }
-}
+/// A portal error: the one service-error type.
+pub use crate::aws::ServiceError as PortalError;
 
 fn portal_error<E, R>(
     config: &SsoConfig,

@@ -42,29 +42,17 @@ impl Interactive {
         device_code: bool,
         no_browser: bool,
     ) -> anyhow::Result<Interactive> {
-        let number = |var: &str, max: u64| -> anyhow::Result<Option<u64>> {
-            match ctx.var(var) {
-                None => Ok(None),
-                Some(text) => text
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| (1..=max).contains(n))
-                    .map(Some)
-                    .ok_or_else(|| {
-                        Problem::usage(format!("{var} = {text:?} is not a number from 1 to {max}"))
-                            .into()
-                    }),
-            }
-        };
+        use crate::settings::{SSO_LOGIN_TIMEOUT, SSO_POLL_MS};
+        let seconds = Duration::from_secs(1);
+        let timeout = SSO_LOGIN_TIMEOUT.duration(None, ctx, None, (1, 3600), seconds, "seconds")?;
+        let millis = Duration::from_millis(1);
+        let poll = SSO_POLL_MS.duration(None, ctx, None, (1, 60_000), millis, "milliseconds")?;
         Ok(Interactive {
             force,
             device_code,
             browser: browser::choose(ctx, no_browser),
-            timeout: number("AWS_CRED_SSO_LOGIN_TIMEOUT", 3600)?
-                .map_or(DEFAULT_LOGIN_TIMEOUT, Duration::from_secs),
-            poll_unit: Duration::from_millis(
-                number("AWS_CRED_SSO_POLL_MS", 60_000)?.unwrap_or(1000),
-            ),
+            timeout: timeout.map_or(DEFAULT_LOGIN_TIMEOUT, |(t, _)| t),
+            poll_unit: poll.map_or(Duration::from_secs(1), |(p, _)| p),
         })
     }
 }

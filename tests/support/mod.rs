@@ -12,8 +12,11 @@
 //! Nothing here reaches beyond 127.0.0.1: tests must never touch real AWS or 169.254.169.254.
 #![allow(dead_code)]
 
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper_util::rt::TokioIo;
 use std::fs;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Component, Path, PathBuf};
@@ -706,117 +709,6 @@ fn content_length(headers: &[(String, String)]) -> io::Result<Option<usize>> {
         .transpose()
 }
 
-/// Reads one request; `Ok(None)` when the peer closed the connection between requests.
-/// Returns the request and whether the connection stays open after the response.
-fn read_request(r: &mut impl BufRead, w: &mut impl Write) -> io::Result<Option<(Request, bool)>> {
-    let mut budget = MAX_HEAD;
-    let line = loop {
-        match read_line(r, &mut budget)? {
-            None => return Ok(None),
-            Some(line) if line.is_empty() => continue, // stray CRLF between requests
-            Some(line) => break line,
-        }
-    };
-    let mut parts = line.split_whitespace();
-    let (Some(method), Some(target), version) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("bad request line {line:?}"),
-        ));
-    };
-    let version = version.unwrap_or("HTTP/1.0");
-    let headers = read_headers(r, &mut budget)?;
-
-    let has_body = is_chunked(&headers) || content_length(&headers)?.is_some_and(|n| n > 0);
-    if has_body
-        && find_header(&headers, "expect").is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
-    {
-        w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
-        w.flush()?;
-    }
-    let body = if is_chunked(&headers) {
-        read_chunked(r)?
-    } else {
-        let mut body = vec![0u8; content_length(&headers)?.unwrap_or(0)];
-        r.read_exact(&mut body)?;
-        body
-    };
-
-    let connection = find_header(&headers, "connection")
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let keep_alive = if version == "HTTP/1.1" {
-        !connection.contains("close")
-    } else {
-        connection.contains("keep-alive")
-    };
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let request = Request {
-        method: method.to_string(),
-        target: target.to_string(),
-        path: path.to_string(),
-        query: parse_urlencoded(query),
-        headers,
-        body,
-    };
-    Ok(Some((request, keep_alive)))
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        100 => "Continue",
-        200 => "OK",
-        201 => "Created",
-        204 => "No Content",
-        301 => "Moved Permanently",
-        302 => "Found",
-        304 => "Not Modified",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => "Status",
-    }
-}
-
-fn write_response(
-    w: &mut impl Write,
-    resp: &Response,
-    head_only: bool,
-    keep_alive: bool,
-) -> io::Result<()> {
-    let mut head = format!("HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status));
-    for (name, value) in &resp.headers {
-        let lower = name.to_ascii_lowercase();
-        if !matches!(
-            lower.as_str(),
-            "content-length" | "transfer-encoding" | "connection"
-        ) {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-    }
-    if !matches!(resp.status, 100..=199 | 204 | 304) {
-        head.push_str(&format!("content-length: {}\r\n", resp.body.len()));
-    }
-    head.push_str(if keep_alive {
-        "connection: keep-alive\r\n\r\n"
-    } else {
-        "connection: close\r\n\r\n"
-    });
-    w.write_all(head.as_bytes())?;
-    if !head_only {
-        w.write_all(&resp.body)?;
-    }
-    w.flush()
-}
-
 /// Reads one response (skipping `1xx` interim ones). A body with neither `Content-Length` nor
 /// chunking runs to the end of the stream.
 pub fn read_response(r: &mut impl BufRead) -> io::Result<Response> {
@@ -859,8 +751,8 @@ pub fn read_response(r: &mut impl BufRead) -> io::Result<Response> {
     }
 }
 
-/// Sends one HTTP/1.1 request (`Connection: close`) to a loopback `http://` URL and reads the
-/// response. Panics if the URL's host is not loopback. Connect timeout 2 s, I/O timeout 10 s.
+/// Sends one HTTP/1.1 request to a loopback `http://` URL with hyper's client and reads the
+/// response. Panics if the URL's host is not loopback. Connect timeout 2 s, whole exchange 10 s.
 pub fn http_request(
     method: &str,
     url: &str,
@@ -877,21 +769,41 @@ pub fn http_request(
     let addr = loopback_addr(authority)
         .unwrap_or_else(|| panic!("http_request: {url} is not a loopback address"));
     let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {authority}\r\ncontent-length: {}\r\nconnection: close\r\n",
-        body.len()
-    );
+    stream.set_nonblocking(true)?;
+    let mut request = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", authority);
     for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
+        request = request.header(*name, *value);
     }
-    head.push_str("\r\n");
-    let mut writer = &stream;
-    writer.write_all(head.as_bytes())?;
-    writer.write_all(body)?;
-    writer.flush()?;
-    read_response(&mut BufReader::new(&stream))
+    let request = request
+        .body(Full::new(Bytes::copy_from_slice(body)))
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    runtime().block_on(async move {
+        let exchange = async {
+            let stream = tokio::net::TcpStream::from_std(stream)?;
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(io::Error::other)?;
+            tokio::spawn(conn);
+            let answer = sender
+                .send_request(request)
+                .await
+                .map_err(io::Error::other)?;
+            let status = answer.status().as_u16();
+            let headers = headers_of(answer.headers());
+            let body = collect(answer.into_body()).await?;
+            Ok(Response {
+                status,
+                headers,
+                body,
+            })
+        };
+        tokio::time::timeout(Duration::from_secs(10), exchange)
+            .await
+            .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))?
+    })
 }
 
 /// `127.x.x.x[:port]`, `localhost[:port]` or `[::1][:port]` (port 80 if absent) as an address.
@@ -917,13 +829,40 @@ fn loopback_addr(authority: &str) -> Option<SocketAddr> {
 
 type Handler = dyn Fn(&Request) -> Response + Send + Sync + 'static;
 
-/// How often blocked server threads look at the stop flag.
-const POLL: Duration = Duration::from_millis(20);
+/// The most a fake or the client reads of one body (a runaway must not take the machine).
+const MAX_BODY: usize = 64 << 20;
 
-/// A loopback HTTP/1.1 server on `127.0.0.1:<ephemeral>` answering every request with a closure.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime for the test HTTP helpers")
+}
+
+fn headers_of(map: &hyper::HeaderMap) -> Vec<(String, String)> {
+    map.iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(value.as_bytes()).trim().to_string(),
+            )
+        })
+        .collect()
+}
+
+async fn collect(body: Incoming) -> io::Result<Vec<u8>> {
+    let collected = http_body_util::Limited::new(body, MAX_BODY)
+        .collect()
+        .await
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+    Ok(collected.to_bytes().to_vec())
+}
+
+/// A loopback HTTP/1.1 server on `127.0.0.1:<ephemeral>` answering every request with a closure,
+/// on hyper's server (keep-alive, `Content-Length` and chunked bodies, `Expect: 100-continue`).
 ///
-/// Keep-alive, `Content-Length` and chunked request bodies and `Expect: 100-continue` are handled;
-/// every request is recorded before the handler runs. A panicking handler answers 500 with the
+/// Every request is recorded before the handler runs. Connections are served concurrently; the
+/// handler runs on a blocking thread, so it may sleep. A panicking handler answers 500 with the
 /// panic message. Dropping the server stops it (within about a second; it does not wait for a
 /// handler stuck in its own code).
 ///
@@ -938,14 +877,13 @@ const POLL: Duration = Duration::from_millis(20);
 pub struct FakeHttp {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    acceptor: Option<JoinHandle<()>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
 }
 
 struct Shared {
-    stop: AtomicBool,
     requests: Mutex<Vec<Request>>,
     connections: AtomicUsize,
-    active: AtomicUsize,
 }
 
 impl FakeHttp {
@@ -967,22 +905,28 @@ impl FakeHttp {
             .expect("make the listener non-blocking");
         let addr = listener.local_addr().expect("listener address");
         let shared = Arc::new(Shared {
-            stop: AtomicBool::new(false),
             requests: Mutex::new(Vec::new()),
             connections: AtomicUsize::new(0),
-            active: AtomicUsize::new(0),
         });
-        let acceptor = {
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let server = {
             let shared = shared.clone();
             thread::Builder::new()
                 .name(format!("fake-http-{}", addr.port()))
-                .spawn(move || accept_loop(listener, &shared, handler))
+                .spawn(move || {
+                    let runtime = runtime();
+                    runtime.block_on(serve(listener, shared, handler, stopped));
+                    // Connection tasks still running end with the runtime; a handler busy on a
+                    // blocking thread is not waited for beyond this.
+                    runtime.shutdown_timeout(Duration::from_secs(1));
+                })
                 .expect("spawn the FakeHttp thread")
         };
         FakeHttp {
             addr,
             shared,
-            acceptor: Some(acceptor),
+            stop: Some(stop),
+            server: Some(server),
         }
     }
 
@@ -1012,111 +956,112 @@ impl FakeHttp {
 
 impl Drop for FakeHttp {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
         }
-        // Connection threads notice the flag within POLL unless a handler is busy.
-        let deadline = Instant::now() + Duration::from_secs(1);
-        while self.shared.active.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(2));
+        if let Some(server) = self.server.take() {
+            let _ = server.join();
         }
     }
 }
 
-fn accept_loop(listener: TcpListener, shared: &Arc<Shared>, handler: Option<Arc<Handler>>) {
+async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    handler: Option<Arc<Handler>>,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
     let mut held = Vec::new(); // the blackhole's open sockets
-    while !shared.stop.load(Ordering::SeqCst) {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                shared.connections.fetch_add(1, Ordering::SeqCst);
-                let Some(handler) = &handler else {
-                    held.push(stream);
+    loop {
+        let stream = tokio::select! {
+            _ = &mut stopped => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
                     continue;
-                };
-                let (handler, conn_shared) = (handler.clone(), shared.clone());
-                conn_shared.active.fetch_add(1, Ordering::SeqCst);
-                let spawned = thread::Builder::new().spawn(move || {
-                    let _active = ActiveGuard(&conn_shared);
-                    let _ = serve_connection(stream, &*handler, &conn_shared);
-                });
-                if spawned.is_err() {
-                    shared.active.fetch_sub(1, Ordering::SeqCst);
                 }
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                thread::sleep(Duration::from_millis(2))
-            }
-            Err(_) => thread::sleep(Duration::from_millis(2)),
-        }
+            },
+        };
+        shared.connections.fetch_add(1, Ordering::SeqCst);
+        let Some(handler) = &handler else {
+            held.push(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let (handler, shared) = (handler.clone(), shared.clone());
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                let (handler, shared) = (handler.clone(), shared.clone());
+                async move { answer(req, &handler, &shared).await }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
     }
     drop(held);
 }
 
-struct ActiveGuard<'a>(&'a Shared);
-
-impl Drop for ActiveGuard<'_> {
-    fn drop(&mut self) {
-        self.0.active.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// A socket reader that waits in POLL steps and gives up once the server is stopping.
-struct StopAwareReader<'a> {
-    stream: &'a TcpStream,
-    shared: &'a Shared,
-}
-
-impl Read for StopAwareReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            match (&*self.stream).read(buf) {
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                    ) =>
-                {
-                    if self.shared.stop.load(Ordering::SeqCst) {
-                        return Err(io::Error::other("FakeHttp stopped"));
-                    }
-                }
-                other => return other,
-            }
+async fn answer(
+    req: hyper::Request<Incoming>,
+    handler: &Arc<Handler>,
+    shared: &Arc<Shared>,
+) -> Result<hyper::Response<Full<Bytes>>, io::Error> {
+    let (parts, body) = req.into_parts();
+    let body = collect(body).await?;
+    // As sent: origin form (`/path?q`), or absolute form (`http://host/path`) to a proxy.
+    let target = parts.uri.to_string();
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let request = Request {
+        method: parts.method.as_str().to_string(),
+        target: target.clone(),
+        path: path.to_string(),
+        query: parse_urlencoded(query),
+        headers: headers_of(&parts.headers),
+        body,
+    };
+    lock(&shared.requests).push(request.clone());
+    let closing = request
+        .header("connection")
+        .is_some_and(|c| c.to_ascii_lowercase().contains("close"));
+    let handler = handler.clone();
+    let response = tokio::task::spawn_blocking(move || {
+        catch_unwind(AssertUnwindSafe(|| handler(&request))).unwrap_or_else(|panic| {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Response::text(500, &format!("FakeHttp handler panicked: {msg}"))
+        })
+    })
+    .await
+    .map_err(io::Error::other)?;
+    let mut builder = hyper::Response::builder().status(response.status);
+    for (name, value) in &response.headers {
+        let lower = name.to_ascii_lowercase();
+        if !matches!(
+            lower.as_str(),
+            "content-length" | "transfer-encoding" | "connection"
+        ) {
+            builder = builder.header(name.as_str(), value.as_str());
         }
     }
-}
-
-fn serve_connection(stream: TcpStream, handler: &Handler, shared: &Shared) -> io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(POLL))?;
-    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
-    let _ = stream.set_nodelay(true);
-    let mut reader = BufReader::new(StopAwareReader {
-        stream: &stream,
-        shared,
-    });
-    let mut writer = &stream;
-    while let Some((request, keep_alive)) = read_request(&mut reader, &mut writer)? {
-        lock(&shared.requests).push(request.clone());
-        let response =
-            catch_unwind(AssertUnwindSafe(|| handler(&request))).unwrap_or_else(|panic| {
-                let msg = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                Response::text(500, &format!("FakeHttp handler panicked: {msg}"))
-            });
-        let keep_alive = keep_alive && !shared.stop.load(Ordering::SeqCst);
-        write_response(&mut writer, &response, request.method == "HEAD", keep_alive)?;
-        if !keep_alive {
-            break;
-        }
+    // hyper keeps HTTP/1.1 connections open and says `connection: close` when it will not;
+    // say the first out loud too, as clients that log headers expect.
+    if !closing {
+        builder = builder.header("connection", "keep-alive");
     }
-    Ok(())
+    builder
+        .body(Full::new(Bytes::from(response.body)))
+        .map_err(|e| {
+            io::Error::other(format!(
+                "FakeHttp: the handler's response is not valid HTTP: {e}"
+            ))
+        })
 }
 
 /// Locks a mutex, ignoring poisoning (a panicking test thread must not hide the real failure).

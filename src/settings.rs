@@ -1,0 +1,366 @@
+//! Settings, each declared once: which flag, which variables, which key of the selected profile,
+//! and the default. Every setting is resolved with the same precedence — the flag, then the
+//! variables in order, then the profile's key, then the default — and comes back with its
+//! [`Source`], so messages and `--explain` can say where a value came from.
+//!
+//! Blank values count as absent at every level (as the AWS SDKs do for variables). Values are
+//! trimmed, except for settings declared `raw` (secrets are taken as they are).
+
+use crate::base::error::Problem;
+use crate::os::Context;
+use crate::profile::Profiles;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// One setting's declaration.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    /// What it is, for messages: "region", "user pool id".
+    pub what: &'static str,
+    pub flag: Option<&'static str>,
+    pub vars: &'static [&'static str],
+    /// Key in the selected profile's section of the config files.
+    pub key: Option<&'static str>,
+    pub default: Option<&'static str>,
+    /// Keep surrounding whitespace (secrets are used exactly as given).
+    pub raw: bool,
+}
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Flag(&'static str),
+    Var(&'static str),
+    Profile {
+        key: &'static str,
+        profile: String,
+        file: PathBuf,
+    },
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Flag(flag) => f.write_str(flag),
+            Source::Var(var) => f.write_str(var),
+            Source::Profile { key, profile, file } => {
+                write!(f, "{key} in profile {profile} ({})", file.display())
+            }
+            Source::Default => f.write_str("the default"),
+        }
+    }
+}
+
+/// A resolved value and its source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Value {
+    pub value: String,
+    pub source: Source,
+}
+
+impl Setting {
+    /// A setting with only a description; add the places it is read from with the builders.
+    pub const fn new(what: &'static str) -> Setting {
+        Setting {
+            what,
+            flag: None,
+            vars: &[],
+            key: None,
+            default: None,
+            raw: false,
+        }
+    }
+    pub const fn flag(mut self, flag: &'static str) -> Setting {
+        self.flag = Some(flag);
+        self
+    }
+    pub const fn vars(mut self, vars: &'static [&'static str]) -> Setting {
+        self.vars = vars;
+        self
+    }
+    pub const fn key(mut self, key: &'static str) -> Setting {
+        self.key = Some(key);
+        self
+    }
+    pub const fn default(mut self, default: &'static str) -> Setting {
+        self.default = Some(default);
+        self
+    }
+    pub const fn raw(mut self) -> Setting {
+        self.raw = true;
+        self
+    }
+
+    fn clean<'a>(&self, value: &'a str) -> Option<&'a str> {
+        if value.trim().is_empty() {
+            None
+        } else if self.raw {
+            Some(value)
+        } else {
+            Some(value.trim())
+        }
+    }
+
+    /// The first place that has a value: `flag_value` (what the command line gave for
+    /// [`Setting::flag`]), the variables, the selected profile's key, the default.
+    pub fn resolve(
+        &self,
+        flag_value: Option<&str>,
+        ctx: &Context,
+        profiles: Option<&Profiles>,
+    ) -> Option<Value> {
+        let value = |value: &str, source| Value {
+            value: value.to_string(),
+            source,
+        };
+        if let (Some(flag), Some(given)) = (self.flag, flag_value.and_then(|v| self.clean(v))) {
+            return Some(value(given, Source::Flag(flag)));
+        }
+        for var in self.vars {
+            if let Some(given) = ctx.raw_var(var).and_then(|v| self.clean(v)) {
+                return Some(value(given, Source::Var(var)));
+            }
+        }
+        if let (Some(key), Some(profiles)) = (self.key, profiles)
+            && let Some(given) = profiles
+                .get(&profiles.selected, key)
+                .and_then(|v| self.clean(v))
+        {
+            let file = profiles.files.config.clone();
+            let profile = profiles.selected.clone();
+            return Some(value(given, Source::Profile { key, profile, file }));
+        }
+        self.default.map(|d| value(d, Source::Default))
+    }
+
+    /// Resolve and convert; a value that does not convert is a usage error naming the value,
+    /// its source and what was expected.
+    pub fn parse<T>(
+        &self,
+        flag_value: Option<&str>,
+        ctx: &Context,
+        profiles: Option<&Profiles>,
+        expected: &str,
+        convert: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<Option<(T, Source)>, Problem> {
+        let Some(found) = self.resolve(flag_value, ctx, profiles) else {
+            return Ok(None);
+        };
+        match convert(&found.value) {
+            Some(value) => Ok(Some((value, found.source))),
+            None => Err(Problem::usage(format!(
+                "{} = {:?} (from {}) is not {expected}",
+                self.what, found.value, found.source
+            ))),
+        }
+    }
+
+    /// A whole number of `unit_secs`-second units between `min` and `max`, as a duration.
+    pub fn duration(
+        &self,
+        flag_value: Option<&str>,
+        ctx: &Context,
+        profiles: Option<&Profiles>,
+        (min, max): (u64, u64),
+        unit: Duration,
+        unit_name: &str,
+    ) -> Result<Option<(Duration, Source)>, Problem> {
+        self.parse(
+            flag_value,
+            ctx,
+            profiles,
+            &format!("a number of {unit_name} ({min}-{max})"),
+            |text| {
+                let n = text
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (min..=max).contains(n))?;
+                unit.checked_mul(u32::try_from(n).ok()?)
+            },
+        )
+    }
+
+    /// The error for a setting that is required and has no value: every place it can be given.
+    pub fn missing(&self, profiles: &Profiles) -> Problem {
+        let mut places = Vec::new();
+        if let Some(flag) = self.flag {
+            places.push(format!("pass {flag}"));
+        }
+        if !self.vars.is_empty() {
+            places.push(format!("set {}", self.vars.join(" or ")));
+        }
+        if let Some(key) = self.key {
+            places.push(format!(
+                "add `{key} = ...` to [profile {}] in {}",
+                profiles.selected,
+                profiles.files.config.display()
+            ));
+        }
+        let hint = match places.len() {
+            0 => String::new(),
+            1 => places.remove(0),
+            _ => {
+                let last = places.pop().unwrap_or_default();
+                format!("{}, or {last}", places.join(", "))
+            }
+        };
+        Problem::usage(format!("no {} configured", self.what)).hint(hint)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The declarations.
+
+pub const REGION: Setting = Setting::new("region")
+    .flag("--region")
+    .vars(&["AWS_REGION", "AWS_DEFAULT_REGION"])
+    .key("region");
+
+pub const MFA_MARGIN_MINUTES: Setting = Setting::new("MFA session reuse margin")
+    .flag("--margin-minutes")
+    .vars(&["AWS_CRED_MFA_MARGIN_MINUTES"])
+    .default("10");
+
+pub const READ_TIMEOUT: Setting = Setting::new("AWS answer timeout")
+    .vars(&["AWS_CRED_READ_TIMEOUT"])
+    .default("15");
+
+pub const SSO_LOGIN_TIMEOUT: Setting = Setting::new("SSO login timeout")
+    .vars(&["AWS_CRED_SSO_LOGIN_TIMEOUT"])
+    .default("300");
+
+pub const SSO_POLL_MS: Setting = Setting::new("SSO device-flow polling unit")
+    .vars(&["AWS_CRED_SSO_POLL_MS"])
+    .default("1000");
+
+pub const COGNITO_USER_POOL_ID: Setting = Setting::new("user pool id")
+    .flag("--user-pool-id")
+    .vars(&["AWS_CRED_COGNITO_USER_POOL_ID"])
+    .key("cognito_user_pool_id");
+
+pub const COGNITO_CLIENT_ID: Setting = Setting::new("app client id")
+    .flag("--client-id")
+    .vars(&["AWS_CRED_COGNITO_CLIENT_ID"])
+    .key("cognito_client_id");
+
+pub const COGNITO_CLIENT_SECRET: Setting = Setting::new("app client secret")
+    .flag("--client-secret")
+    .vars(&["AWS_CRED_COGNITO_CLIENT_SECRET"])
+    .key("cognito_client_secret")
+    .raw();
+
+pub const COGNITO_IDENTITY_POOL_ID: Setting = Setting::new("identity pool id")
+    .flag("--identity-pool-id")
+    .vars(&["AWS_CRED_COGNITO_IDENTITY_POOL_ID"])
+    .key("cognito_identity_pool_id");
+
+pub const COGNITO_AUTH_FLOW: Setting = Setting::new("auth flow")
+    .flag("--auth-flow")
+    .vars(&["AWS_CRED_COGNITO_AUTH_FLOW"])
+    .key("cognito_auth_flow")
+    .default("srp");
+
+pub const COGNITO_ROLE_ARN: Setting = Setting::new("role")
+    .flag("--role-arn")
+    .vars(&["AWS_CRED_COGNITO_ROLE_ARN"])
+    .key("cognito_role_arn");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEMO: Setting = Setting::new("demo")
+        .flag("--demo")
+        .vars(&["DEMO_A", "DEMO_B"])
+        .key("demo")
+        .default("d");
+
+    fn profiles() -> Profiles {
+        Profiles::from_text("[profile p]\ndemo = from-profile\n", "", "p")
+    }
+
+    #[test]
+    fn flag_then_variables_in_order_then_profile_then_default() {
+        let p = profiles();
+        let ctx = Context::with_env([("DEMO_A", " a "), ("DEMO_B", "b")]);
+        let v = DEMO.resolve(Some("f"), &ctx, Some(&p)).unwrap();
+        assert_eq!((v.value.as_str(), v.source), ("f", Source::Flag("--demo")));
+        let v = DEMO.resolve(None, &ctx, Some(&p)).unwrap();
+        assert_eq!((v.value.as_str(), v.source), ("a", Source::Var("DEMO_A")));
+        let ctx = Context::with_env([("DEMO_A", "  "), ("DEMO_B", "b")]);
+        assert_eq!(DEMO.resolve(Some(" "), &ctx, Some(&p)).unwrap().value, "b");
+        let ctx = Context::with_env([]);
+        let v = DEMO.resolve(None, &ctx, Some(&p)).unwrap();
+        assert_eq!(v.value, "from-profile");
+        assert!(v.source.to_string().starts_with("demo in profile p ("));
+        let other = Profiles::from_text("[profile q]\n", "", "q");
+        let v = DEMO.resolve(None, &ctx, Some(&other)).unwrap();
+        assert_eq!((v.value.as_str(), v.source), ("d", Source::Default));
+    }
+
+    #[test]
+    fn raw_settings_keep_whitespace_but_blank_is_still_absent() {
+        const SECRET: Setting = Setting::new("secret").vars(&["S"]).raw();
+        let p = profiles();
+        let ctx = Context::with_env([("S", " x ")]);
+        assert_eq!(SECRET.resolve(None, &ctx, Some(&p)).unwrap().value, " x ");
+        let ctx = Context::with_env([("S", "   ")]);
+        assert_eq!(SECRET.resolve(None, &ctx, Some(&p)), None);
+    }
+
+    #[test]
+    fn bad_values_name_their_source_and_missing_ones_every_place() {
+        let p = profiles();
+        let ctx = Context::with_env([("DEMO_B", "soon")]);
+        let err = DEMO
+            .duration(
+                None,
+                &ctx,
+                Some(&p),
+                (0, 60),
+                Duration::from_secs(1),
+                "seconds",
+            )
+            .unwrap_err();
+        assert_eq!(
+            err.message,
+            "demo = \"soon\" (from DEMO_B) is not a number of seconds (0-60)"
+        );
+        let ctx = Context::with_env([("DEMO_B", "61")]);
+        assert!(
+            DEMO.duration(None, &ctx, Some(&p), (0, 60), Duration::from_secs(1), "s")
+                .is_err()
+        );
+        let ctx = Context::with_env([("DEMO_B", "7")]);
+        let (d, source) = DEMO
+            .duration(
+                None,
+                &ctx,
+                Some(&p),
+                (0, 60),
+                Duration::from_secs(60),
+                "minutes",
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (d, source),
+            (Duration::from_secs(420), Source::Var("DEMO_B"))
+        );
+        let missing = Setting::new("thing")
+            .flag("--thing")
+            .vars(&["THING"])
+            .key("thing")
+            .missing(&p);
+        assert_eq!(missing.message, "no thing configured");
+        assert!(
+            missing
+                .hint
+                .as_deref()
+                .unwrap()
+                .starts_with("pass --thing, set THING, or add `thing = ...` to [profile p]")
+        );
+    }
+}

@@ -64,6 +64,8 @@ fn render(profiles: &Profiles, base: &Base, roles: &[aws_cred::chain::profile::R
             json!({ "Sso": fields })
         }
         Base::Process { command, .. } => json!({ "CredentialProcess": command }),
+        // smithy-rs `BaseProvider::LoginSession`; the suite has no such case yet.
+        Base::Login(session) => json!({ "LoginSession": session.arn }),
     };
     let mut chain = vec![base];
     for step in roles {

@@ -58,5 +58,7 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
         Command::Exec(args) => commands::exec::run(&setup, args).await,
         Command::Completions(_) | Command::Man => unreachable!("handled above"),
         Command::Cognito(args) => commands::cognito::run(&setup, args).await,
+        Command::Login(args) => commands::login::run(&setup, args).await,
+        Command::Logout => commands::logout::run(&setup).await,
     }
 }

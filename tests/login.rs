@@ -453,3 +453,178 @@ fn the_cache_directory_variable_and_services_section_move_things() {
     assert!(written.contains("ASIALOGIN00000000001"));
     assert!(!world.sandbox.path(&cache_file(SESSION_ARN)).exists());
 }
+
+/// Run `aws-cred login … --remote`: read the URL from stderr, be the browser on "another
+/// device" (authorize page → confirmation page), paste the code it shows on stdin.
+fn remote_login(world: &World, args: &[&str], tamper: Option<&str>) -> Output {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut child = world
+        .cmd()
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let mut url = None;
+    for _ in 0..50 {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        seen.push_str(&line);
+        if let Some(at) = line.find("http://") {
+            url = Some(line[at..].trim().to_string());
+            break;
+        }
+    }
+    let url = url.unwrap_or_else(|| panic!("no URL on stderr:\n{seen}"));
+    assert!(
+        url.contains("client_id=arn%3Aaws%3Asignin%3A%3A%3Adevtools%2Fcross-device"),
+        "{url}"
+    );
+    let page = support::http_request("GET", &url, &[], b"").unwrap();
+    assert_eq!(page.status, 302, "{}", page.body_str());
+    let location = page.header("location").unwrap().to_string();
+    assert!(location.starts_with(&format!("{}/v1/sessions/confirmation?", world.signin.url())));
+    let confirmation = support::http_request("GET", &location, &[], b"").unwrap();
+    let code = confirmation.body_str().lines().nth(1).unwrap().to_string();
+    let code = tamper.map_or(code, str::to_string);
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{code}").unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    let mut out = child.wait_with_output().unwrap();
+    out.stderr = format!("{seen}{rest}").into_bytes();
+    out
+}
+
+#[test]
+fn remote_login_writes_the_cache_and_the_profile_then_prints_credentials() {
+    let world = World::new(SigninRules::default());
+    world.sandbox.write_config(
+        "# my config\n[default]\nregion = ap-northeast-1\n\n[profile console]\noutput = json\n\n[sso-session corp]\nsso_region = us-east-1\n",
+    );
+    let out = remote_login(
+        &world,
+        &[
+            "login",
+            "--profile",
+            "console",
+            "--remote",
+            "--region",
+            "eu-west-1",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    out.assert_success();
+    assert_eq!(world.signin.code_grants(), 1);
+    assert_eq!(world.signin.rejections(), Vec::<String>::new());
+    let doc = json_out(&out);
+    assert_eq!(doc["AccessKeyId"], "ASIALOGIN00000000002");
+    // The profile, edited in place; everything else byte for byte.
+    assert_eq!(
+        world.sandbox.read("home/.aws/config"),
+        format!(
+            "# my config\n[default]\nregion = ap-northeast-1\n\n[profile console]\noutput = json\nlogin_session = {SESSION_ARN}\nregion = eu-west-1\n\n[sso-session corp]\nsso_region = us-east-1\n"
+        )
+    );
+    // The cache, as `aws login` writes it, mode 0600.
+    let text = world.cache_text();
+    let cache = world.cache_json();
+    let keys: Vec<&str> = cache
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert!(text.starts_with(r#"{"accessToken": {"accessKeyId": "ASIALOGIN00000000002", "secretAccessKey": "login-secret-2", "sessionToken": "login-session-token-2", "accountId": "123456789012", "expiresAt": ""#), "{text}");
+    assert!(text.contains(r#""tokenType": "aws_sigv4", "clientId": "arn:aws:signin:::devtools/cross-device", "refreshToken": "rt-2-"#));
+    assert!(
+        text.ends_with("-----END EC PRIVATE KEY-----\\n\"}"),
+        "{text}"
+    );
+    assert_eq!(keys.len(), 6);
+    let mode = std::fs::metadata(world.sandbox.path(&cache_file(SESSION_ARN)))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    // The chain uses it; near expiry it refreshes with the key the login made.
+    let out = world.aws_cred(&["export", "--profile", "console", "--format", "json"]);
+    out.assert_success();
+    assert_eq!(json_out(&out)["AccessKeyId"], "ASIALOGIN00000000002");
+    let near = text.replace(
+        cache["accessToken"]["expiresAt"].as_str().unwrap(),
+        &chrono_like(now() + 60),
+    );
+    world.sandbox.write(&cache_file(SESSION_ARN), near);
+    let out = world.aws_cred(&["export", "--profile", "console", "--format", "json"]);
+    out.assert_success();
+    assert_eq!(json_out(&out)["AccessKeyId"], "ASIALOGIN00000000003");
+    assert_eq!(world.signin.refreshes(), 1);
+    // A second login reuses the valid session; --force signs in again.
+    let out = world.aws_cred(&["login", "--profile", "console", "--format", "json"]);
+    out.assert_success();
+    assert!(
+        out.stderr_str().contains("using the login session"),
+        "{}",
+        out.stderr_str()
+    );
+    assert_eq!(json_out(&out)["AccessKeyId"], "ASIALOGIN00000000003");
+    assert_eq!(world.signin.code_grants(), 1);
+    let out = remote_login(
+        &world,
+        &["login", "--profile", "console", "--remote", "--force"],
+        None,
+    );
+    out.assert_success();
+    assert_eq!(world.signin.code_grants(), 2);
+    assert!(
+        out.stdout_str()
+            .contains("export AWS_ACCESS_KEY_ID='ASIALOGIN00000000005'")
+    );
+
+    // logout deletes that session's cache; then the chain says to log in.
+    let out = world.aws_cred(&["logout", "--profile", "console"]);
+    out.assert_success();
+    assert!(out.stderr_str().contains("removed"), "{}", out.stderr_str());
+    assert!(!world.sandbox.path(&cache_file(SESSION_ARN)).exists());
+    let out = world.aws_cred(&["export", "--profile", "console"]);
+    assert_stops(&out, 4, &["hint: run aws-cred login --profile console"]);
+}
+
+#[test]
+fn a_pasted_code_of_another_login_is_refused_and_nothing_is_written() {
+    use base64::Engine as _;
+    let world = World::new(SigninRules::default());
+    let foreign =
+        base64::engine::general_purpose::STANDARD.encode("code=code-1&state=someone-else");
+    let out = remote_login(
+        &world,
+        &["login", "--profile", "console", "--remote"],
+        Some(&foreign),
+    );
+    assert_stops(&out, 2, &["another login"]);
+    assert_eq!(world.signin.token_calls(), 0);
+    assert!(!world.sandbox.path(&cache_file(SESSION_ARN)).exists());
+    assert_eq!(world.sandbox.read("home/.aws/config"), CONFIG);
+}
+
+#[test]
+fn login_refuses_profiles_with_other_credentials() {
+    let world = World::new(SigninRules::default());
+    let out = world.aws_cred(&["login", "--profile", "admin", "--remote"]);
+    assert_stops(
+        &out,
+        2,
+        &["role_arn", "hint: log in with a profile of its own"],
+    );
+    assert_eq!(world.sandbox.read("home/.aws/config"), CONFIG);
+}

@@ -4,6 +4,8 @@
 pub mod cognito;
 pub mod exec;
 pub mod export;
+pub mod login;
+pub mod logout;
 pub mod mfa;
 pub mod shell;
 pub mod sso_login;

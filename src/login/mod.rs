@@ -12,6 +12,7 @@
 pub mod cache;
 pub mod dpop;
 mod pyjson;
+pub mod sign_in;
 pub mod signin;
 
 use crate::aws::{Aws, FALLBACK_REGION};
@@ -202,21 +203,7 @@ pub async fn obtain(
 
     // Holding credentials that still work, wait only briefly for another aws-cred refreshing.
     let lock_timeout = Duration::from_secs(if still_valid { 10 } else { 60 });
-    let locks = Cache::new(
-        ctx.cache_dir()
-            .ok_or_else(|| Problem::usage("cannot find the home directory for aws-cred's cache"))?
-            .join("login"),
-    );
-    let key = cache::file_name(&session.arn);
-    let key = key.trim_end_matches(".json");
-    let locked = locks
-        .lock_async(key, lock_timeout, || {
-            eprintln!(
-                "waiting for another aws-cred refreshing the login session of profile {}...",
-                session.profile
-            )
-        })
-        .await;
+    let locked = lock(ctx, session, lock_timeout).await;
     let _lock = match locked {
         Ok(lock) => lock,
         Err(_) if still_valid => return Ok(obtained(&entry, How::Cached)),
@@ -276,18 +263,70 @@ pub async fn obtain(
         }
     };
     let bytes = current.refreshed(&issued, now, &session.arn);
-    let files = Cache::new(crate::os::fs::parent_dir(&path));
-    files
-        .write_bytes(key, bytes.expose().as_bytes())
-        .map_err(|e| {
-            e.context(format!(
-                "cannot write the refreshed login session to {}",
-                path.display()
-            ))
-        })?;
+    replace(&path, &bytes)?;
     let refreshed = Entry::parse(bytes.expose().as_bytes())
         .map_err(|reason| anyhow::anyhow!("the refreshed login cache does not parse: {reason}"))?;
     Ok(obtained(&refreshed, How::Refreshed))
+}
+
+/// The cross-process lock of one session's cache file (in aws-cred's own cache directory, so
+/// the shared login cache holds only what the AWS CLI puts there).
+async fn lock(
+    ctx: &Context,
+    session: &LoginSession,
+    timeout: Duration,
+) -> anyhow::Result<crate::cache::EntryLock> {
+    let locks = Cache::new(
+        ctx.cache_dir()
+            .ok_or_else(|| Problem::usage("cannot find the home directory for aws-cred's cache"))?
+            .join("login"),
+    );
+    let key = cache::file_name(&session.arn);
+    locks
+        .lock_async(key.trim_end_matches(".json"), timeout, || {
+            eprintln!(
+                "waiting for another aws-cred using the login session of profile {}...",
+                session.profile
+            )
+        })
+        .await
+}
+
+/// Replace the cache file atomically, mode 0600.
+fn replace(path: &std::path::Path, bytes: &crate::base::secret::Secret) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Cache::new(crate::os::fs::parent_dir(path))
+        .write_bytes(name.trim_end_matches(".json"), bytes.expose().as_bytes())
+        .map_err(|e| e.context(format!("cannot write the login cache {}", path.display())))
+}
+
+/// Write a new login's cache file (under the session's lock); its path.
+pub async fn write_cache(
+    ctx: &Context,
+    session: &LoginSession,
+    bytes: &crate::base::secret::Secret,
+) -> anyhow::Result<PathBuf> {
+    let path = cache_path(ctx, &session.arn)?;
+    let _lock = lock(ctx, session, Duration::from_secs(60)).await?;
+    replace(&path, bytes)?;
+    Ok(path)
+}
+
+/// `aws-cred logout`: delete the session's cache file; its path if there was one.
+pub async fn logout(ctx: &Context, session: &LoginSession) -> anyhow::Result<Option<PathBuf>> {
+    let path = cache_path(ctx, &session.arn)?;
+    let _lock = lock(ctx, session, Duration::from_secs(60)).await?;
+    if crate::os::fs::existing_metadata(&path)
+        .map_err(|e| Problem::failure(e.to_string()))?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    crate::os::fs::remove(&path);
+    Ok(Some(path))
 }
 
 fn found(session: &LoginSession, path: &std::path::Path, cached: Cached) -> anyhow::Result<Entry> {

@@ -679,6 +679,94 @@ pub fn upsert_section(
     })
 }
 
+/// Sets `entries` in the section `header_name` and leaves its other lines as they are: a line
+/// that sets one of the keys (`key = …` in the first column) is replaced in place, keys not there
+/// yet are added after the section's last line. A missing section is appended as
+/// [`upsert_section`] does. Same refusals as [`upsert_section`]; never removes a key, so
+/// [`Upserted::previous_was_long_term`] is false.
+pub fn set_keys_in_section(
+    original: &str,
+    header_name: &str,
+    style: HeaderStyle,
+    entries: &[(&str, &str)],
+) -> Result<Upserted, WriteError> {
+    validate_profile_name(header_name)?;
+    validate_entries(header_name, entries)?;
+    if original.starts_with('\u{feff}') {
+        return Err(WriteError::ByteOrderMark { path: None });
+    }
+    let Some(found) = locate(original, header_name, style) else {
+        return upsert_section(original, header_name, style, entries);
+    };
+    if found.header_indented {
+        return Err(WriteError::IndentedHeader {
+            path: None,
+            line: found.header_line,
+        });
+    }
+    if let Some(line) = found.indented_next_header {
+        return Err(WriteError::IndentedHeader { path: None, line });
+    }
+    let eol = if found.header_has_eol {
+        original
+            .get(found.section.start..found.header_end)
+            .filter(|header| header.ends_with("\r\n"))
+            .map_or("\n", |_| "\r\n")
+    } else {
+        dominant_line_ending(original)
+    };
+    let sets = |content: &str, key: &str| {
+        !content.starts_with(WHITESPACE)
+            && content
+                .split_once('=')
+                .is_some_and(|(k, _)| k.trim_matches(WHITESPACE) == key)
+    };
+    let head = original.get(..found.header_end).unwrap_or(original);
+    let body = original
+        .get(found.header_end..found.section.end)
+        .unwrap_or_default();
+    let tail = original.get(found.section.end..).unwrap_or_default();
+    let mut text = String::with_capacity(original.len() + 128);
+    text.push_str(head);
+    if !found.header_has_eol {
+        text.push_str(eol);
+    }
+    let mut written = vec![false; entries.len()];
+    for line in body.split_inclusive('\n') {
+        let content = line.trim_end_matches('\n').trim_end_matches('\r');
+        match entries.iter().position(|(key, _)| sets(content, key)) {
+            Some(i) => {
+                let (key, value) = entries[i];
+                text.push_str(key);
+                text.push_str(" = ");
+                text.push_str(value);
+                let ending = &line[content.len()..];
+                text.push_str(if ending.is_empty() { eol } else { ending });
+                written[i] = true;
+            }
+            None => text.push_str(line),
+        }
+    }
+    if !text.ends_with('\n') && written.iter().any(|w| !w) {
+        text.push_str(eol);
+    }
+    for ((key, value), done) in entries.iter().zip(&written) {
+        if !done {
+            text.push_str(key);
+            text.push_str(" = ");
+            text.push_str(value);
+            text.push_str(eol);
+        }
+    }
+    text.push_str(tail);
+    Ok(Upserted {
+        text,
+        replaced: true,
+        duplicates: found.duplicates,
+        previous_was_long_term: false,
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Files
 
@@ -690,6 +778,19 @@ pub fn upsert_section(
 /// [`WriteError::LockTimeout`], [`WriteError::NotUtf8`], and file system failures. On any error
 /// before the final rename the original file is unchanged.
 pub fn write_profile(req: &WriteRequest<'_>) -> Result<WriteOutcome, WriteError> {
+    edit_file(req, upsert_section)
+}
+
+/// Sets `req.entries` in the section and keeps its other keys (see [`set_keys_in_section`]):
+/// `login_session` and `region` into `[profile P]` of `~/.aws/config`. Locked, atomic,
+/// format-preserving like [`write_profile`].
+pub fn set_profile_keys(req: &WriteRequest<'_>) -> Result<WriteOutcome, WriteError> {
+    edit_file(req, set_keys_in_section)
+}
+
+type Edit = fn(&str, &str, HeaderStyle, &[(&str, &str)]) -> Result<Upserted, WriteError>;
+
+fn edit_file(req: &WriteRequest<'_>, edit: Edit) -> Result<WriteOutcome, WriteError> {
     validate_profile_name(req.profile)?;
     validate_entries(req.profile, req.entries)?;
     let target = osfs::resolve_symlinks(req.path)?;
@@ -712,8 +813,8 @@ pub fn write_profile(req: &WriteRequest<'_>) -> Result<WriteOutcome, WriteError>
         }
     })?;
 
-    let upserted = upsert_section(&original, req.profile, req.style, req.entries)
-        .map_err(|e| e.in_file(&target))?;
+    let upserted =
+        edit(&original, req.profile, req.style, req.entries).map_err(|e| e.in_file(&target))?;
     if upserted.previous_was_long_term && !req.force {
         return Err(WriteError::LongTermKeys {
             path: target,
@@ -748,6 +849,36 @@ mod tests {
         ("aws_secret_access_key", SECRET),
         ("aws_session_token", "FwoGZXIvYXdzE+token/with=base64=="),
     ];
+
+    #[test]
+    fn set_keys_keeps_the_rest_of_the_section() {
+        let config = "# top\r\n[default]\r\nregion = eu-west-1\r\n\r\n[profile console] # mine\r\nregion = us-east-1\r\noutput=json\r\ns3 =\r\n  region = x\r\nlogin_session=old\r\n\r\n# about sso\r\n[sso-session s]\r\nsso_region = us-east-1";
+        let set = |text: &str, name: &str| {
+            set_keys_in_section(
+                text,
+                name,
+                HeaderStyle::Config,
+                &[
+                    ("login_session", "arn:aws:iam::1:user/a"),
+                    ("region", "eu-central-1"),
+                ],
+            )
+            .unwrap()
+            .text
+        };
+        assert_eq!(
+            set(config, "console"),
+            "# top\r\n[default]\r\nregion = eu-west-1\r\n\r\n[profile console] # mine\r\nregion = eu-central-1\r\noutput=json\r\ns3 =\r\n  region = x\r\nlogin_session = arn:aws:iam::1:user/a\r\n\r\n# about sso\r\n[sso-session s]\r\nsso_region = us-east-1"
+        );
+        assert_eq!(
+            set("[default]\nregion = eu-west-1", "default"),
+            "[default]\nregion = eu-central-1\nlogin_session = arn:aws:iam::1:user/a\n"
+        );
+        assert_eq!(
+            set("[profile other]\nregion = a\n", "new"),
+            "[profile other]\nregion = a\n\n[profile new]\nlogin_session = arn:aws:iam::1:user/a\nregion = eu-central-1\n"
+        );
+    }
 
     fn upsert(text: &str, name: &str, entries: &[(&str, &str)]) -> Upserted {
         upsert_section(text, name, HeaderStyle::Credentials, entries).expect("upsert succeeds")

@@ -73,6 +73,14 @@ pub enum Command {
         after_help = "A test script with two users:\n  eval \"$(aws-cred cognito --user alice --profile myapp)\"\n  aws s3 cp report.csv s3://bucket/alice/      # as alice's role\n  eval \"$(aws-cred cognito --user bob --profile myapp --tokens)\"\n  curl -H \"Authorization: $COGNITO_ID_TOKEN\" https://api.example.com/me\n\nSettings come from flags, then AWS_CRED_COGNITO_* variables, then the profile's keys:\n  [profile myapp]\n  region = ap-northeast-1\n  cognito_user_pool_id = ap-northeast-1_AbCdEf123\n  cognito_client_id = 1example23456789\n  cognito_identity_pool_id = ap-northeast-1:1f392b6a-751d-4760-8849-5924149f8e67\n\nThe password: a prompt on the terminal (no echo), --password-stdin, or AWS_CRED_COGNITO_PASSWORD."
     )]
     Cognito(CognitoArgs),
+    /// Open the AWS console in the browser as the resolved identity (console federation).
+    ///
+    /// The sign-in URL is a bearer credential: whoever has it is signed in as you for 15
+    /// minutes. aws-cred never writes it to stderr or logs; --print writes it to stdout only.
+    #[command(
+        after_help = "Examples:\n  aws-cred console --profile admin                  # the console home, in the browser\n  aws-cred console --profile admin --service s3 --region eu-west-1\n  aws-cred console --profile dev --sso-portal      # IAM Identity Center shortcut (multi-session)\n  aws-cred console --profile myapp --cognito-user alice\n  aws-cred console --profile admin --print | xclip  # the URL on stdout only\n\nSources: role sessions (role profiles, SSO, web identity, ECS/EC2 roles, Cognito) sign in\ndirectly; IAM user keys through STS GetFederationToken (name aws-cred-<user>, the user's own\npermissions); MFA sessions (GetSessionToken) cannot be federated: use the role profile.\nThe sign-in endpoint is AWS_ENDPOINT_URL_SIGNIN (or [services] signin) when set.\n\nThe printed URL is a secret: do not paste it into chats, tickets or shell history."
+    )]
+    Console(ConsoleArgs),
     /// Run a command with the resolved credentials and region in its environment
     /// (AWS_PROFILE removed); exits with the command's exit code.
     #[command(
@@ -87,6 +95,45 @@ pub enum Command {
     /// Print the man page (roff).
     #[command(after_help = "Install:\n  aws-cred man > ~/.local/share/man/man1/aws-cred.1")]
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsoleArgs {
+    /// Open this service's console home in the region (s3, ec2, iam, lambda, ...).
+    #[arg(long, value_name = "SERVICE", conflicts_with = "destination")]
+    pub service: Option<String>,
+    /// Open this console page (an https:// URL on the partition's console host).
+    #[arg(long, value_name = "URL")]
+    pub destination: Option<String>,
+    /// Console session length in seconds: 900-43200 for role sessions (default: as long as the
+    /// credentials); for IAM user keys the federation token's, 900-129600 (default 3600).
+    /// AWS allows none for role-chained sessions, which end with the role session.
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<u32>,
+    /// Write the sign-in URL to stdout, and nothing else there, instead of opening a browser.
+    /// The URL is a bearer credential for 15 minutes: treat it like a password.
+    #[arg(long)]
+    pub print: bool,
+    /// Do not start a browser; the URL goes to stdout (as with --print).
+    #[arg(long, conflicts_with = "print")]
+    pub no_browser: bool,
+    /// Go through the console logout URL first, so an existing console session does not win.
+    #[arg(long)]
+    pub logout_first: bool,
+    /// SSO profiles: open the IAM Identity Center access portal's shortcut for the profile's
+    /// account and role instead (no federation; the console's multi-session sign-in).
+    #[arg(long, conflicts_with_all = ["cognito_user", "cognito_guest", "duration", "logout_first"])]
+    pub sso_portal: bool,
+    /// Use this Cognito user's identity pool credentials (the cognito command's settings,
+    /// variables and cache; sign in with `aws-cred cognito --user NAME` for more options).
+    #[arg(long, value_name = "NAME")]
+    pub cognito_user: Option<String>,
+    /// Use the Cognito identity pool's guest credentials.
+    #[arg(long, conflicts_with = "cognito_user")]
+    pub cognito_guest: bool,
+    /// Print the chain trace (which link resolved, why the others did not) on stderr.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 #[derive(Debug, Args)]
@@ -240,7 +287,9 @@ pub struct CognitoArgs {
     pub client_id: Option<String>,
     /// App client secret, for clients that have one (default: AWS_CRED_COGNITO_CLIENT_SECRET,
     /// then cognito_client_secret). Other local users can see command lines: prefer those.
-    #[arg(long, value_name = "SECRET")]
+    // Secret-taking options accept values starting with `-`: clap's "unexpected argument"
+    // error would otherwise repeat the secret.
+    #[arg(long, value_name = "SECRET", allow_hyphen_values = true)]
     pub client_secret: Option<crate::base::secret::Secret>,
     /// Identity pool id, REGION:UUID (default: AWS_CRED_COGNITO_IDENTITY_POOL_ID, then
     /// cognito_identity_pool_id).
@@ -256,7 +305,7 @@ pub struct CognitoArgs {
     /// The new password when Cognito requires one (first sign-in of an admin-created user);
     /// without it, AWS_CRED_COGNITO_NEW_PASSWORD or the terminal (command lines are visible to
     /// other local users).
-    #[arg(long, value_name = "PASSWORD")]
+    #[arg(long, value_name = "PASSWORD", allow_hyphen_values = true)]
     pub new_password: Option<crate::base::secret::Secret>,
     /// The 6-digit code when Cognito asks for MFA (authenticator app or SMS); without it, the
     /// terminal asks.

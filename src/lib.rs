@@ -11,8 +11,8 @@
 //! 2. `profile` — ~/.aws read, the `[P-long-term]` rule, the format-preserving writer.
 //! 3. `settings` — flag → variable → profile key → default, each setting declared once.
 //! 4. `cache` — aws-cred's JSON caches. 5. `aws` — SDK clients, HTTP, service errors, STS.
-//! 6. flows, one module per way of getting credentials: `mfa`, `sso`, `cognito`, `login`. A flow never
-//!    imports the chain or another flow.
+//! 6. flows, one module per way of getting (or using) credentials: `mfa`, `sso`, `cognito`,
+//!    `console`, `login`. A flow never imports the chain or another flow.
 //! 7. `chain` — the provider chain, one file per link, and refreshable sessions.
 //! 8. `output` — renderers; the one place that writes to stdout. 9. `server`.
 //! 10. `cli`, 11. `commands` — the command line, and one short file per command.
@@ -26,6 +26,7 @@ pub mod profile;
 pub mod settings;
 
 pub mod cognito;
+pub mod console;
 pub mod login;
 pub mod mfa;
 pub mod sso;
@@ -47,6 +48,7 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
     match &cli.command {
         Command::Completions(args) => return commands::shell::completions(args.shell),
         Command::Man => return commands::shell::man(),
+        Command::Export(args) if args.unset => return commands::export::unset(args),
         _ => {}
     }
     let setup = Setup::new(ctx, &cli.global).await?;
@@ -58,6 +60,7 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
         Command::Exec(args) => commands::exec::run(&setup, args).await,
         Command::Completions(_) | Command::Man => unreachable!("handled above"),
         Command::Cognito(args) => commands::cognito::run(&setup, args).await,
+        Command::Console(args) => commands::console::run(&setup, args).await,
         Command::Login(args) => commands::login::run(&setup, args).await,
         Command::Logout => commands::logout::run(&setup).await,
     }

@@ -24,23 +24,45 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
+        use tokio::signal::unix::SignalKind;
         tokio::select! {
-            result = aws_cred::run(cli, ctx) => Some(result),
-            _ = tokio::signal::ctrl_c() => None,
+            result = aws_cred::run(cli, ctx) => Ok(result),
+            _ = tokio::signal::ctrl_c() => Err(Exit::Interrupted),
+            _ = signalled(SignalKind::terminate()) => Err(Exit::Terminated),
+            _ = signalled(SignalKind::hangup()) => Err(Exit::HungUp),
         }
     });
-    // Do not wait for a prompt still reading the terminal after Ctrl-C.
+    // Do not wait for a prompt still reading the terminal after a signal.
     runtime.shutdown_background();
     match result {
-        Some(Ok(())) => ExitCode::SUCCESS,
-        Some(Err(err)) => {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(err)) => {
             eprint!("{}", error::render(&err));
             ExitCode::from(error::classify(&err).0.code())
         }
-        None => {
+        // Ctrl-C, SIGTERM or SIGHUP: put the terminal's echo back (a password prompt turns it
+        // off), say so, and exit 130 / 143 / 129 as shells report a signal.
+        Err(exit) => {
             aws_cred::os::restore_terminal();
-            eprintln!("interrupted");
-            ExitCode::from(Exit::Interrupted.code())
+            eprintln!(
+                "{}",
+                match exit {
+                    Exit::Terminated => "terminated",
+                    Exit::HungUp => "hung up",
+                    _ => "interrupted",
+                }
+            );
+            ExitCode::from(exit.code())
         }
+    }
+}
+
+/// Resolves when the signal arrives; never if it cannot be watched.
+async fn signalled(kind: tokio::signal::unix::SignalKind) {
+    match tokio::signal::unix::signal(kind) {
+        Ok(mut signal) => {
+            signal.recv().await;
+        }
+        Err(_) => std::future::pending().await,
     }
 }

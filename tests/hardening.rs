@@ -261,6 +261,15 @@ fn no_subcommand_prints_a_secret_to_stderr() {
                 "json",
             ],
             &["exec", "--profile", "admin", "--", "true"],
+            &["console", "--profile", "base", "--print"],
+            &[
+                "console",
+                "--profile",
+                "admin",
+                "--print",
+                "--duration",
+                "3600",
+            ],
         ] {
             let out = run(sb
                 .cmd()

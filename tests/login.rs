@@ -628,3 +628,78 @@ fn login_refuses_profiles_with_other_credentials() {
     );
     assert_eq!(world.sandbox.read("home/.aws/config"), CONFIG);
 }
+
+/// A `BROWSER` command that follows the authorize URL like a signed-in browser: Sign-In's
+/// redirect leads to aws-cred's loopback listener. `None` (skip) without the venv's Python,
+/// except under CI=true.
+fn fake_browser(sandbox: &Sandbox) -> Option<PathBuf> {
+    let python = support::require_venv_tool("python")?;
+    let script = sandbox.write(
+        "bin/browser",
+        format!(
+            "#!{}\nimport os, sys, urllib.request, urllib.error\nurl = sys.argv[-1]\nopen(os.environ['FAKE_BROWSER_LOG'], 'a').write(url + '\\n')\ntry:\n    urllib.request.urlopen(url, timeout=20).read()\nexcept urllib.error.HTTPError:\n    pass\n",
+            python.display()
+        ),
+    );
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    Some(script)
+}
+
+#[test]
+fn browser_login_on_this_computer_uses_pkce_and_the_loopback_redirect() {
+    let world = World::new(SigninRules::default());
+    let Some(browser) = fake_browser(&world.sandbox) else {
+        return;
+    };
+    let log = world.sandbox.path("browser.log");
+    let out = run(world
+        .cmd()
+        .env("BROWSER", &browser)
+        .env("FAKE_BROWSER_LOG", &log)
+        .args(["login", "--profile", "console", "--format", "json"]));
+    out.assert_success();
+    assert_eq!(
+        world.signin.code_grants(),
+        1,
+        "{:?}",
+        world.signin.rejections()
+    );
+    let opened = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        opened.contains("client_id=arn%3Aaws%3Asignin%3A%3A%3Adevtools%2Fsame-device")
+            && opened.contains("code_challenge_method=SHA-256")
+            && opened.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A"),
+        "{opened}"
+    );
+    assert_eq!(json_out(&out)["AccessKeyId"], "ASIALOGIN00000000002");
+    // The profile keeps its region (it had one) and gains login_session.
+    assert!(world.sandbox.read("home/.aws/config").starts_with(
+        "[profile console]\nlogin_session = arn:aws:iam::123456789012:user/alice\nregion = us-west-2\n\n[profile admin]"
+    ));
+    assert!(
+        world
+            .cache_text()
+            .contains(r#""clientId": "arn:aws:signin:::devtools/same-device""#)
+    );
+}
+
+#[test]
+fn a_redirect_with_another_state_is_refused_and_nothing_is_saved() {
+    let world = World::new(SigninRules {
+        tamper_state: true,
+        ..SigninRules::default()
+    });
+    let Some(browser) = fake_browser(&world.sandbox) else {
+        return;
+    };
+    let out = run(world
+        .cmd()
+        .env("BROWSER", &browser)
+        .env("FAKE_BROWSER_LOG", world.sandbox.path("browser.log"))
+        .env("AWS_CRED_LOGIN_TIMEOUT", "3")
+        .args(["login", "--profile", "console"]));
+    assert_stops(&out, 1, &["another state", "nothing was saved"]);
+    assert_eq!(world.signin.token_calls(), 0);
+    assert!(!world.sandbox.path(&cache_file(SESSION_ARN)).exists());
+    assert_eq!(world.sandbox.read("home/.aws/config"), CONFIG);
+}

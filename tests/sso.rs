@@ -297,48 +297,8 @@ fn auth_code_login_opens_the_browser_caches_like_the_cli_and_exports_role_creden
 fn no_browser_prints_the_url_and_following_it_completes_the_login() {
     let sb = sandbox();
     let fake = FakeSso::start(SsoRules::default());
-    let mut child = cmd(&sb, &fake)
-        .args([
-            "sso-login",
-            "--profile",
-            "dev",
-            "--no-browser",
-            "--format",
-            "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line.clone());
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    let out_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let url = loop {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("aws-cred printed the authorize URL within 30 s");
-        if let Some(url) = line
-            .trim()
-            .strip_prefix(&format!("{}/authorize?", fake.url()))
-        {
-            break format!("{}/authorize?{url}", fake.url());
-        }
-    };
+    let login = PendingLogin::start(&sb, &fake, &["--format", "json"]);
+    let url = login.url.clone();
     // Be the browser: the authorize page redirects to the loopback callback.
     let answer = http_request("GET", &url, &[], b"").unwrap();
     assert_eq!(answer.status, 302, "{}", answer.body_str());
@@ -348,19 +308,7 @@ fn no_browser_prints_the_url_and_following_it_completes_the_login() {
     assert_eq!(page.status, 200);
     assert!(page.body_str().contains("close this tab"));
 
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("aws-cred did not finish after the callback");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let err = reader.join().unwrap();
-    let stdout = out_reader.join().unwrap();
+    let (status, err, stdout) = login.finish(Duration::from_secs(30));
     assert!(status.success(), "{err}");
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(doc["Version"], 1);
@@ -931,8 +879,10 @@ fn a_callback_with_another_state_is_refused_and_nothing_is_saved() {
         tamper_state: true,
         ..Default::default()
     });
+    // A wrong state is ignored until the timeout (another program cannot end a login).
     let out = run(browser
         .apply(&mut cmd(&sb, &fake))
+        .env("AWS_CRED_SSO_LOGIN_TIMEOUT", "3")
         .args(["sso-login", "--profile", "dev"]));
     out.assert_code(1);
     let err = out.stderr_str();
@@ -1109,4 +1059,270 @@ fn usage_errors_come_before_any_call() {
     out.assert_code(2);
     assert!(out.stderr_str().contains("has no SSO settings"));
     assert!(fake.http.requests().is_empty());
+}
+
+/// `sso-login --no-browser` running, with the authorize URL it printed; the test is the browser.
+struct PendingLogin {
+    child: std::process::Child,
+    url: String,
+    stderr: std::thread::JoinHandle<String>,
+    stdout: std::thread::JoinHandle<String>,
+}
+
+impl PendingLogin {
+    fn start(sb: &Sandbox, fake: &FakeSso, extra: &[&str]) -> PendingLogin {
+        let mut child = cmd(sb, fake)
+            .args(["sso-login", "--profile", "dev", "--no-browser"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let stderr = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line.clone());
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        let stdout = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stdout.read_to_string(&mut s);
+            s
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let prefix = format!("{}/authorize?", fake.url());
+        let url = loop {
+            let line = rx
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("aws-cred printed the authorize URL within 30 s");
+            if line.trim().starts_with(&prefix) {
+                break line.trim().to_string();
+            }
+        };
+        PendingLogin {
+            child,
+            url,
+            stderr,
+            stdout,
+        }
+    }
+
+    fn param(&self, name: &str) -> String {
+        let query = self.url.split_once('?').unwrap().1;
+        support::parse_urlencoded(query)
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+            .unwrap()
+    }
+
+    /// The loopback callback, e.g. `http://127.0.0.1:PORT/oauth/callback`.
+    fn redirect_uri(&self) -> String {
+        self.param("redirect_uri")
+    }
+
+    /// Wait (bounded) for the exit: (status, stderr, stdout).
+    fn finish(mut self, within: Duration) -> (std::process::ExitStatus, String, String) {
+        let deadline = Instant::now() + within;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("aws-cred did not finish within {within:?}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        (
+            status,
+            self.stderr.join().unwrap(),
+            self.stdout.join().unwrap(),
+        )
+    }
+}
+
+#[test]
+fn an_idle_connection_to_the_callback_does_not_delay_the_login() {
+    // issue 11 item 19: a browser's spare pre-connected socket stalled the login for 10 s.
+    let sb = sandbox();
+    let fake = FakeSso::start(SsoRules::default());
+    let login = PendingLogin::start(&sb, &fake, &[]);
+    let port = login
+        .redirect_uri()
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|r| r.split('/').next())
+        .unwrap()
+        .parse::<u16>()
+        .unwrap();
+    let _idle = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let started = Instant::now();
+    let answer = http_request("GET", &login.url, &[], b"").unwrap();
+    assert_eq!(answer.status, 302, "{}", answer.body_str());
+    let page = http_request("GET", answer.header("location").unwrap(), &[], b"").unwrap();
+    assert_eq!(page.status, 200, "{}", page.body_str());
+    assert!(page.body_str().contains("close this tab"));
+    let (status, err, _) = login.finish(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the login took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn junk_and_wrong_state_requests_are_ignored_until_the_right_answer() {
+    // issue 11 item 15: any local user could abort a login with `?state=wrong`.
+    let sb = sandbox();
+    let fake = FakeSso::start(SsoRules::default());
+    let login = PendingLogin::start(&sb, &fake, &[]);
+    let callback = login.redirect_uri();
+    let base = callback.trim_end_matches("/oauth/callback").to_string();
+    let wrong = http_request(
+        "GET",
+        &format!("{callback}?code=stolen&state=wrong"),
+        &[],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.body_str().contains("state mismatch"));
+    for i in 0..64 {
+        let url = match i % 4 {
+            0 => format!("{base}/favicon.ico"),
+            1 => format!("{callback}?code=junk{i}"),
+            2 => format!("{callback}?error=access_denied&state=nope"),
+            _ => format!("{base}/oauth/callback/../x?state={}", login.param("state")),
+        };
+        let answer = http_request("GET", &url, &[], b"").unwrap();
+        assert_eq!(answer.status, 400, "{url}");
+    }
+    let answer = http_request("GET", &login.url, &[], b"").unwrap();
+    assert_eq!(answer.status, 302, "{}", answer.body_str());
+    let page = http_request("GET", answer.header("location").unwrap(), &[], b"").unwrap();
+    assert_eq!(page.status, 200, "{}", page.body_str());
+    let (status, err, stdout) = login.finish(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(
+        stdout.contains("export AWS_ACCESS_KEY_ID='ASIAFAKE"),
+        "{stdout}"
+    );
+    assert_eq!(fake.calls("CreateToken:authorization_code"), 1);
+    assert!(sb.path(TOKEN_FILE).exists());
+}
+
+#[test]
+fn the_browser_page_tells_the_outcome_of_the_code_exchange() {
+    // issue 11 item 20: the page said "Signed in" before CreateToken refused the code.
+    let sb = sandbox();
+    let fake = FakeSso::start(SsoRules {
+        reject_codes: true,
+        ..Default::default()
+    });
+    let login = PendingLogin::start(&sb, &fake, &[]);
+    let answer = http_request("GET", &login.url, &[], b"").unwrap();
+    assert_eq!(answer.status, 302, "{}", answer.body_str());
+    let page = http_request("GET", answer.header("location").unwrap(), &[], b"").unwrap();
+    let body = page.body_str();
+    assert_eq!(page.status, 400, "{body}");
+    assert!(!body.contains("close this tab"), "{body}");
+    assert!(body.contains("InvalidGrantException"), "{body}");
+    assert!(body.contains("terminal"), "{body}");
+    let (status, err, _) = login.finish(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(4), "{err}");
+    assert!(err.contains("InvalidGrantException"), "{err}");
+    assert!(!sb.path(TOKEN_FILE).exists());
+}
+
+#[test]
+fn a_denied_sign_in_says_what_happened_and_escapes_the_description() {
+    // issue 11 item 21 (and 12): a bare `access_denied:` page; the description reached the
+    // terminal raw.
+    let sb = sandbox();
+    let fake = FakeSso::start(SsoRules::default());
+    let login = PendingLogin::start(&sb, &fake, &[]);
+    let description = "User said no\u{1b}]0;pwned\u{7}\nhint: run rm -rf ~";
+    let url = format!(
+        "{}?{}",
+        login.redirect_uri(),
+        support::form_encode(&[
+            ("error", "access_denied"),
+            ("error_description", description),
+            ("state", &login.param("state")),
+        ])
+    );
+    let page = http_request("GET", &url, &[], b"").unwrap();
+    let body = page.body_str();
+    assert_eq!(page.status, 400, "{body}");
+    assert!(body.contains("denied"), "{body}");
+    assert!(body.contains("Go back to the terminal"), "{body}");
+    assert!(!body.contains("access_denied:"), "{body}");
+    let (status, err, _) = login.finish(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("denied or cancelled"), "{err}");
+    assert!(err.contains("\\x1b]0;pwned\\x07\\nhint: run rm"), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    assert!(!err.lines().any(|l| l.starts_with("hint: run rm")), "{err}");
+    assert_eq!(fake.calls("CreateToken"), 0);
+}
+
+#[test]
+fn the_device_flow_opens_only_https_or_loopback_pages() {
+    // issue 11 item 14: `verificationUriComplete` was opened as given (file://, smb://, ...).
+    let sb = sandbox();
+    let Some(browser) = FakeBrowser::new(&sb) else {
+        return;
+    };
+    let fake = FakeSso::start(SsoRules {
+        verification_uri_complete: Some("file:///etc/shadow"),
+        ..Default::default()
+    });
+    let out = run(browser
+        .apply(&mut cmd(&sb, &fake))
+        .env("FAKE_BROWSER_MODE", "ignore")
+        .args(["sso-login", "--profile", "dev", "--use-device-code"]));
+    out.assert_success();
+    let err = out.stderr_str();
+    assert!(err.contains("not using the sign-in link"), "{err}");
+    assert!(err.contains("file:"), "{err}");
+    // The browser command runs detached: give it a moment to log its visit.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while browser.visits().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        browser.visits(),
+        vec![format!("{}/device", fake.url())],
+        "{err}"
+    );
+
+    // Nothing safe to open: a clear error, no browser.
+    let sb = sandbox();
+    let Some(browser) = FakeBrowser::new(&sb) else {
+        return;
+    };
+    let fake = FakeSso::start(SsoRules {
+        verification_uri: Some("x-custom-handler://run?cmd=sh"),
+        verification_uri_complete: Some("smb://evil/share"),
+        ..Default::default()
+    });
+    let out = run(browser
+        .apply(&mut cmd(&sb, &fake))
+        .env("FAKE_BROWSER_MODE", "ignore")
+        .args(["sso-login", "--profile", "dev", "--use-device-code"]));
+    out.assert_code(1);
+    let err = out.stderr_str();
+    assert!(err.contains("will not open"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(browser.visits().is_empty());
+    assert_eq!(fake.calls("CreateToken"), 0);
 }

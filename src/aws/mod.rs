@@ -3,9 +3,11 @@
 
 pub mod http;
 pub mod http_insecure;
+pub mod plain;
 pub mod sts;
 
 use crate::base::error::{Exit, Problem};
+use crate::base::text::escape;
 use crate::os::Context;
 use crate::profile::Profiles;
 use aws_credential_types::Credentials;
@@ -15,11 +17,16 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
+use std::borrow::Cow;
 use std::fmt::Debug;
 use std::time::Duration;
 
 /// STS and friends need a region to sign; without one we use the global partition's default.
 pub const FALLBACK_REGION: &str = "us-east-1";
+
+/// The service id of AWS Sign-In (console federation): `AWS_ENDPOINT_URL_SIGNIN`, or
+/// `signin = endpoint_url = ...` in a `[services]` section.
+pub const SIGNIN_SERVICE_ID: &str = "Signin";
 
 /// What a client talks to, for messages.
 #[derive(Debug, Clone)]
@@ -69,13 +76,21 @@ impl Aws {
                 .set
                 .get("ignore_configured_endpoint_urls")
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-        let ca_bundle = ctx
-            .var("AWS_CA_BUNDLE")
-            .or_else(|| profiles.set.get("ca_bundle").map(str::trim))
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                crate::profile::expand_home(p, ctx.home().as_deref()).unwrap_or_else(|| p.into())
-            });
+        // The variable is a path in any encoding; the profile key is text.
+        let home = ctx.home();
+        let ca_bundle = match ctx.path_var("AWS_CA_BUNDLE") {
+            Some(path) => {
+                Some(crate::profile::expand_home_path(&path, home.as_deref()).unwrap_or(path))
+            }
+            None => profiles
+                .set
+                .get("ca_bundle")
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    crate::profile::expand_home(p, home.as_deref()).unwrap_or_else(|| p.into())
+                }),
+        };
         let settings =
             http::HttpSettings::load(ca_bundle.as_deref(), ctx.test_switch(http::REDIRECT_VAR))?;
         let read_timeout = crate::settings::READ_TIMEOUT
@@ -242,15 +257,19 @@ impl From<ServiceError> for anyhow::Error {
     }
 }
 
-/// The service error's code and message, if the service answered with one.
-pub fn error_code<E, R>(err: &SdkError<E, R>) -> Option<(&str, &str)>
+/// The service error's code and message, if the service answered with one. Both are escaped
+/// for a terminal (control and bidi characters, line breaks included): a server's text.
+pub fn error_code<E, R>(err: &SdkError<E, R>) -> Option<(Cow<'_, str>, Cow<'_, str>)>
 where
     E: ProvideErrorMetadata,
 {
     match err {
         SdkError::ServiceError(service) => {
             let e = service.err();
-            Some((e.code().unwrap_or("Unknown"), e.message().unwrap_or("")))
+            Some((
+                escape(e.code().unwrap_or("Unknown")),
+                escape(e.message().unwrap_or("")),
+            ))
         }
         _ => None,
     }
@@ -265,8 +284,8 @@ where
 {
     let problem = match &err {
         SdkError::ServiceError(_) => {
-            let (code, message) = error_code(&err).unwrap_or(("Unknown", ""));
-            let (exit, hint) = hint_for(code, message);
+            let (code, message) = error_code(&err).unwrap_or(("Unknown".into(), "".into()));
+            let (exit, hint) = hint_for(&code, &message);
             let mut p = Problem::new(exit, format!("{operation} failed: {code}: {message}"));
             p.hint = hint;
             p
@@ -380,6 +399,24 @@ mod tests {
         let aws = Aws::new(&ctx, &profiles).unwrap();
         assert_eq!(aws.endpoint_url("STS").as_deref(), Some("http://global"));
         assert_eq!(aws.endpoint_url("SSO OIDC").as_deref(), Some("http://oidc"));
+
+        // The console federation endpoint: service id "Signin".
+        let ctx = Context::with_env([("AWS_ENDPOINT_URL_SIGNIN", "http://127.0.0.1:9")]);
+        let aws = Aws::new(&ctx, &profiles).unwrap();
+        assert_eq!(
+            aws.endpoint_url(SIGNIN_SERVICE_ID).as_deref(),
+            Some("http://127.0.0.1:9")
+        );
+        let services = crate::profile::Profiles::from_text(
+            "[profile p]\nservices = local\n[services local]\nsignin =\n  endpoint_url = http://services-signin\n",
+            "",
+            "p",
+        );
+        let aws = Aws::new(&Context::with_env([]), &services).unwrap();
+        assert_eq!(
+            aws.endpoint_url(SIGNIN_SERVICE_ID).as_deref(),
+            Some("http://services-signin")
+        );
 
         let ctx = Context::with_env([
             ("AWS_ENDPOINT_URL", "http://global"),

@@ -112,6 +112,38 @@ pub async fn assume_role_with_web_identity(
     Ok(convert(creds, arn.as_deref()))
 }
 
+/// A federation token request: the federated user's name (2-32 characters of `[\w+=,.@-]`), the
+/// session policy, and its duration (900-129600 seconds; AWS caps root at 3600).
+#[derive(Debug, Clone)]
+pub struct FederationRequest<'a> {
+    pub name: &'a str,
+    pub policy: &'a str,
+    pub duration_seconds: i32,
+}
+
+/// GetFederationToken with an IAM user's long-term keys.
+pub async fn get_federation_token(
+    aws: &Aws,
+    region: &str,
+    keys: Credentials,
+    request: &FederationRequest<'_>,
+) -> anyhow::Result<Credentials> {
+    let (client, target) = aws.sts(region, Some(keys));
+    let out = client
+        .get_federation_token()
+        .name(request.name)
+        .policy(request.policy)
+        .duration_seconds(request.duration_seconds)
+        .send()
+        .await
+        .map_err(|e| aws::failure("GetFederationToken", &target, e))?;
+    let creds = out
+        .credentials
+        .ok_or_else(|| anyhow::anyhow!("GetFederationToken returned no credentials"))?;
+    let arn = out.federated_user.map(|u| u.arn);
+    Ok(convert(creds, arn.as_deref()))
+}
+
 pub async fn get_caller_identity(
     aws: &Aws,
     region: &str,

@@ -4,6 +4,7 @@
 //! put a [`Problem`] in the error chain. `main` finds the first `Problem` and uses its
 //! exit code and hint; anything else is exit code 1.
 
+use crate::base::text::{escape, escape_lines};
 use std::fmt;
 
 /// Process exit codes, documented in README.md.
@@ -17,8 +18,12 @@ pub enum Exit {
     NoCredentials,
     /// Credentials exist but have expired (MFA session, SSO token, exported keys).
     Expired,
-    /// Interrupted by Ctrl-C.
+    /// Interrupted by Ctrl-C (SIGINT).
     Interrupted,
+    /// Ended by SIGHUP (the terminal went away): 128 + 1.
+    HungUp,
+    /// Ended by SIGTERM: 128 + 15.
+    Terminated,
     /// `exec`: the command could not be run (as shells report it).
     CannotExecute,
     /// `exec`: the command was not found.
@@ -33,6 +38,8 @@ impl Exit {
             Exit::NoCredentials => 3,
             Exit::Expired => 4,
             Exit::Interrupted => 130,
+            Exit::HungUp => 129,
+            Exit::Terminated => 143,
             Exit::CannotExecute => 126,
             Exit::CommandNotFound => 127,
         }
@@ -89,12 +96,24 @@ pub fn classify(err: &anyhow::Error) -> (Exit, Option<&str>) {
 }
 
 /// An error and its sources as one line, `a: b: c`, each distinct message once. Use instead
-/// of `DisplayErrorContext`, which appends Debug output.
+/// of `DisplayErrorContext`, which appends Debug output. Sources quote servers and files, so
+/// each part is escaped for a terminal ([`escape`], line breaks included).
 pub fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    causes_with(err, |text| escape(text).into_owned())
+}
+
+/// [`causes`] for a local parser whose messages span lines by design (aws-config's profile
+/// parser names the file and line, then the problem on the next): line breaks stay, every
+/// other control character is escaped.
+pub fn causes_keeping_lines(err: &(dyn std::error::Error + 'static)) -> String {
+    causes_with(err, |text| escape_lines(text).into_owned())
+}
+
+fn causes_with(err: &(dyn std::error::Error + 'static), clean: impl Fn(&str) -> String) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(err);
     while let Some(e) = next {
-        let text = e.to_string();
+        let text = clean(&e.to_string());
         if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }
@@ -112,9 +131,12 @@ pub fn first_line(err: &anyhow::Error) -> String {
         .to_string()
 }
 
-/// Render an error for stderr: `error:`, one `caused by:` per cause, then a `hint:`.
+/// Render an error for stderr: `error:`, one `caused by:` per cause, then a `hint:`. Control
+/// and bidi characters are escaped ([`escape_lines`]): messages quote servers and files; text
+/// from a server is escaped where it enters a message, line breaks included, so that it cannot
+/// forge a `hint:` line.
 pub fn render(err: &anyhow::Error) -> String {
-    let mut out = format!("error: {err}\n");
+    let mut out = format!("error: {}\n", escape_lines(&err.to_string()));
     let mut last = err.to_string();
     for cause in err.chain().skip(1) {
         let text = cause.to_string();
@@ -122,14 +144,14 @@ pub fn render(err: &anyhow::Error) -> String {
         if text.is_empty() || last.contains(&text) {
             continue;
         }
-        out.push_str(&format!("caused by: {text}\n"));
+        out.push_str(&format!("caused by: {}\n", escape_lines(&text)));
         last = text;
     }
     if let (_, Some(hint)) = classify(err) {
         for (i, line) in hint.lines().enumerate() {
             let lead = if i == 0 { "hint: " } else { "      " };
             out.push_str(lead);
-            out.push_str(line);
+            out.push_str(&escape_lines(line));
             out.push('\n');
         }
     }
@@ -168,6 +190,17 @@ mod tests {
         let err = anyhow::anyhow!("disk on fire");
         assert_eq!(classify(&err), (Exit::Failure, None));
         assert_eq!(render(&err), "error: disk on fire\n");
+    }
+
+    #[test]
+    fn render_escapes_control_characters() {
+        let err = anyhow::anyhow!("AssumeRole of arn:aws:iam::1:role/x\u{1b}]0;t\u{7}")
+            .context(Problem::usage("bad \u{202e}profile\r").hint("fix it\u{1b}[2J"));
+        let text = render(&err);
+        assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text:?}");
+        assert!(text.contains("\\x1b]0;t\\x07"), "{text}");
+        assert!(text.contains("bad \\u{202e}profile\\r"), "{text}");
+        assert!(text.contains("hint: fix it\\x1b[2J\n"), "{text}");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The lowest layer: what every other layer shares and nothing here imports from above.
-//! Times, secrets, errors and exit classes.
+//! Times, secrets, errors and exit classes, and escaping untrusted text for a terminal.
 
 pub mod error;
 pub mod secret;
+pub mod text;
 pub mod time;
 
 /// The provider name on every credential aws-cred makes.

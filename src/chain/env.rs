@@ -20,8 +20,9 @@ pub fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
 
 /// Credentials from the environment, shared with `credential_source = Environment`.
 pub fn from_env(ctx: &Context) -> anyhow::Result<Option<Found>> {
-    let access_key = ctx.var("AWS_ACCESS_KEY_ID");
-    let secret_key = ctx.var("AWS_SECRET_ACCESS_KEY");
+    // A key variable that is not UTF-8 is an error, never "unset" (another identity).
+    let access_key = ctx.text_var("AWS_ACCESS_KEY_ID")?;
+    let secret_key = ctx.text_var("AWS_SECRET_ACCESS_KEY")?;
     let (access_key, secret_key) = match (access_key, secret_key) {
         (None, None) => return Ok(None),
         (Some(a), Some(s)) => (a, s),
@@ -40,9 +41,9 @@ pub fn from_env(ctx: &Context) -> anyhow::Result<Option<Found>> {
             .into());
         }
     };
-    let (token, token_var) = match ctx.var("AWS_SESSION_TOKEN") {
+    let (token, token_var) = match ctx.text_var("AWS_SESSION_TOKEN")? {
         Some(t) => (Some(t), Some("AWS_SESSION_TOKEN")),
-        None => match ctx.var("AWS_SECURITY_TOKEN") {
+        None => match ctx.text_var("AWS_SECURITY_TOKEN")? {
             Some(t) => (Some(t), Some("AWS_SECURITY_TOKEN")),
             None => (None, None),
         },

@@ -155,10 +155,15 @@ impl Trace {
                 Outcome::Failed(t) => ("FAILED", t.as_str()),
                 Outcome::NotTried => ("not tried", ""),
             };
+            // Reasons quote files, variables and servers: one escaped line each.
             let line = if text.is_empty() {
                 format!("  {:<13} {verb}\n", attempt.link.name())
             } else {
-                format!("  {:<13} {verb}: {text}\n", attempt.link.name())
+                format!(
+                    "  {:<13} {verb}: {}\n",
+                    attempt.link.name(),
+                    crate::base::text::escape(text)
+                )
             };
             out.push_str(&line);
         }

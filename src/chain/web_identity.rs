@@ -14,8 +14,9 @@ pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
         ));
     }
     let ctx = req.ctx;
-    let token_file = ctx.var("AWS_WEB_IDENTITY_TOKEN_FILE");
-    let role_arn = ctx.var("AWS_ROLE_ARN");
+    // The token file is a path (any encoding); the role is text.
+    let token_file = ctx.path_var("AWS_WEB_IDENTITY_TOKEN_FILE");
+    let role_arn = ctx.text_var("AWS_ROLE_ARN")?;
     let (token_file, role_arn) = match (token_file, role_arn) {
         (None, None) => return Ok(Step::Skip("AWS_WEB_IDENTITY_TOKEN_FILE is not set".into())),
         (None, Some(_)) => {
@@ -34,15 +35,16 @@ pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
     };
     let role = RoleRequest {
         role_arn: role_arn.to_string(),
-        session_name: ctx.var("AWS_ROLE_SESSION_NAME").map(str::to_string),
+        session_name: ctx.text_var("AWS_ROLE_SESSION_NAME")?.map(str::to_string),
         ..Default::default()
     };
-    let credentials = assume(req, &role, Path::new(token_file)).await?;
+    let credentials = assume(req, &role, &token_file).await?;
     Ok(Step::Found(Found {
         credentials,
         kind: super::Kind::RoleSession { chained: false },
         location: format!(
-            "role {role_arn} with the token in {token_file} (AWS_WEB_IDENTITY_TOKEN_FILE)"
+            "role {role_arn} with the token in {} (AWS_WEB_IDENTITY_TOKEN_FILE)",
+            token_file.display()
         ),
     }))
 }

@@ -2,6 +2,7 @@
 //! token cache per (user pool, app client, user) so a script signs in once.
 
 pub mod identity_pool;
+pub mod session;
 pub mod srp;
 pub mod user_pool;
 

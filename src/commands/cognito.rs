@@ -4,10 +4,12 @@
 use super::{Setup, deliver};
 use crate::base::error::Problem;
 use crate::base::secret::Secret;
+use crate::base::text::escape;
 use crate::cli::CognitoArgs;
-use crate::cognito::identity_pool::{self, CredentialsError, IdentityPool, Login};
-use crate::cognito::user_pool::{self, Flow, PoolClient, SignIn};
-use crate::cognito::{self, Asker, CachedCredentials, Entry, MfaKind, REUSE_MARGIN, Tokens};
+use crate::cognito::identity_pool::IdentityPool;
+use crate::cognito::session::{self, TokensFrom};
+use crate::cognito::user_pool::{Flow, PoolClient, SignIn};
+use crate::cognito::{self, Asker, MfaKind, Tokens};
 use crate::output::{Exports, Extra};
 use crate::settings::{self, Value};
 use anyhow::Context as _;
@@ -161,118 +163,22 @@ fn settings(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Settings> {
     })
 }
 
+/// What a Cognito sign-in gave: the identity pool's AWS credentials, the identity, the user's
+/// tokens (none for guests), and the region (`--region`, else the identity pool's).
+pub struct Obtained {
+    pub credentials: Credentials,
+    pub identity_id: String,
+    pub tokens: Option<Tokens>,
+    pub region: String,
+}
+
 pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
-    let settings = settings(setup, args)?;
-    if args.client_secret.is_some() {
-        eprintln!(
-            "note: --client-secret is visible to other local users (ps); {VAR_CLIENT_SECRET} or cognito_client_secret keep it private"
-        );
-    }
-    if args.new_password.is_some() {
-        eprintln!(
-            "note: --new-password is visible to other local users (ps); the prompt or {VAR_NEW_PASSWORD} keep it private"
-        );
-    }
-    let cache = cognito::cache(&setup.ctx)?;
-    let role_arn = settings.role_arn.as_ref().map(|r| r.value.as_str());
-    let ipool = &settings.identity_pool;
-
-    let (creds, identity_id, tokens) = match &settings.pool {
-        None => {
-            let key = cognito::guest_key(&ipool.id);
-            let _lock = cache
-                .lock_async(&key, crate::cache::LOCK_TIMEOUT, || {
-                    eprintln!("waiting for another aws-cred signing in as the same user...")
-                })
-                .await?;
-            let mut entry = read_entry(&cache, &key);
-            let request = identity_pool::Request {
-                pool: ipool,
-                login: None,
-                role_arn,
-            };
-            let (creds, identity_id, reused) =
-                identity_credentials(setup, &request, &mut entry).await?;
-            cache.write(&key, &entry)?;
-            eprintln!(
-                "Cognito guest identity {identity_id} (identity pool {}){}",
-                ipool.id,
-                describe_credentials(setup, &creds, reused)
-            );
-            (creds, identity_id, None)
-        }
-        Some(pool) => {
-            let username = args.user.as_deref().unwrap_or_default().trim();
-            let key = cognito::user_key(&pool.user_pool_id, &pool.client_id, username);
-            let _lock = cache
-                .lock_async(&key, crate::cache::LOCK_TIMEOUT, || {
-                    eprintln!("waiting for another aws-cred signing in as the same user...")
-                })
-                .await?;
-            let mut entry = read_entry(&cache, &key);
-            entry.user_pool_id = Some(pool.user_pool_id.clone());
-            entry.client_id = Some(pool.client_id.clone());
-            entry.username = Some(username.to_string());
-
-            let now = setup.ctx.now();
-            let signed_in = format!("signed in with {}", settings.flow.api_name());
-            let (tokens, how) = match entry.tokens.take() {
-                Some(tokens) if tokens.valid_for(now, REUSE_MARGIN) => {
-                    (tokens, "cached tokens".to_string())
-                }
-                Some(old) => match user_pool::refresh(&setup.aws, pool, &old, now).await? {
-                    Some(tokens) => (tokens, "tokens refreshed".to_string()),
-                    None => {
-                        eprintln!("note: the refresh token was not accepted; signing in again");
-                        (
-                            sign_in(setup, args, pool, settings.flow, username).await?,
-                            signed_in,
-                        )
-                    }
-                },
-                None => (
-                    sign_in(setup, args, pool, settings.flow, username).await?,
-                    signed_in,
-                ),
-            };
-            entry.tokens = Some(tokens.clone());
-            // Keep the sign-in even if the identity pool step fails below.
-            cache.write(&key, &entry)?;
-
-            let provider = pool.provider_name();
-            let request = identity_pool::Request {
-                pool: ipool,
-                login: Some(Login {
-                    provider: &provider,
-                    id_token: tokens.id_token.expose(),
-                }),
-                role_arn,
-            };
-            let (creds, identity_id, reused) =
-                identity_credentials(setup, &request, &mut entry).await?;
-            cache.write(&key, &entry)?;
-            let token_until = tokens
-                .expiry()
-                .map(|t| {
-                    format!(
-                        ", ID token valid until {}",
-                        crate::base::time::describe_expiry(now, t)
-                    )
-                })
-                .unwrap_or_default();
-            eprintln!(
-                "Cognito user {username} (user pool {}): {how}{token_until}",
-                pool.user_pool_id
-            );
-            eprintln!(
-                "identity {identity_id}{}{}",
-                role_arn.map(|r| format!(", role {r}")).unwrap_or_default(),
-                describe_credentials(setup, &creds, reused)
-            );
-            (creds, identity_id, Some(tokens))
-        }
-    };
-
+    let Obtained {
+        credentials: creds,
+        identity_id,
+        tokens,
+        region,
+    } = obtain(setup, args).await?;
     let mut extras = Vec::new();
     if args.tokens {
         if let Some(tokens) = &tokens {
@@ -293,28 +199,102 @@ pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
             value: identity_id,
         });
     }
-    let region = setup
-        .region
-        .as_ref()
-        .map(|r| r.name.as_str())
-        .unwrap_or(ipool.region.as_str());
     let exports = Exports {
         credentials: &creds,
-        region: Some(region),
+        region: Some(&region),
         unset_profile: true,
         extras,
     };
     deliver(setup, (&args.output).into(), &exports)
 }
 
-fn read_entry(cache: &crate::cache::Cache, key: &str) -> Entry {
-    cache
-        .read::<Entry>(key)
-        .filter(|e| e.version == cognito::ENTRY_VERSION)
-        .unwrap_or(Entry {
-            version: cognito::ENTRY_VERSION,
-            ..Default::default()
-        })
+/// Sign in (or reuse the cache) and get the identity pool's credentials: what `cognito`
+/// prints and what `console --cognito-user` federates.
+pub async fn obtain(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Obtained> {
+    let settings = settings(setup, args)?;
+    if args.client_secret.is_some() {
+        eprintln!(
+            "note: --client-secret is visible to other local users (ps); {VAR_CLIENT_SECRET} or cognito_client_secret keep it private"
+        );
+    }
+    if args.new_password.is_some() {
+        eprintln!(
+            "note: --new-password is visible to other local users (ps); the prompt or {VAR_NEW_PASSWORD} keep it private"
+        );
+    }
+    let cache = cognito::cache(&setup.ctx)?;
+    let role_arn = settings.role_arn.as_ref().map(|r| r.value.as_str());
+    let ipool = &settings.identity_pool;
+    let target = session::Target {
+        identity_pool: ipool,
+        role_arn,
+    };
+    let now = setup.ctx.now();
+    let obtained = match &settings.pool {
+        None => {
+            let obtained = session::guest(&setup.aws, &cache, &target, now).await?;
+            eprintln!(
+                "Cognito guest identity {} (identity pool {}){}",
+                escape(&obtained.identity_id),
+                escape(&ipool.id),
+                describe_credentials(setup, &obtained.credentials, obtained.reused)
+            );
+            obtained
+        }
+        Some(pool) => {
+            let username = args.user.as_deref().unwrap_or_default().trim();
+            let flow = settings.flow;
+            let sign_in = async || sign_in(setup, args, pool, flow, username).await;
+            let obtained =
+                session::user(&setup.aws, &cache, pool, username, &target, now, sign_in).await?;
+            if let Some((tokens, from)) = &obtained.tokens {
+                let how = match from {
+                    TokensFrom::Cache => "cached tokens".to_string(),
+                    TokensFrom::Refreshed => "tokens refreshed".to_string(),
+                    TokensFrom::SignIn | TokensFrom::SignInAfterRefusedRefresh => {
+                        format!("signed in with {}", flow.api_name())
+                    }
+                };
+                let token_until = tokens
+                    .expiry()
+                    .map(|t| {
+                        format!(
+                            ", ID token valid until {}",
+                            crate::base::time::describe_expiry(now, t)
+                        )
+                    })
+                    .unwrap_or_default();
+                eprintln!(
+                    "Cognito user {} (user pool {}): {how}{token_until}",
+                    escape(username),
+                    escape(&pool.user_pool_id)
+                );
+            }
+            eprintln!(
+                "identity {}{}{}",
+                escape(&obtained.identity_id),
+                role_arn
+                    .map(|r| format!(", role {}", escape(r)))
+                    .unwrap_or_default(),
+                describe_credentials(setup, &obtained.credentials, obtained.reused)
+            );
+            obtained
+        }
+    };
+    let (creds, identity_id) = (obtained.credentials, obtained.identity_id);
+    let tokens = obtained.tokens.map(|(tokens, _)| tokens);
+
+    let region = setup
+        .region
+        .as_ref()
+        .map(|r| r.name.clone())
+        .unwrap_or_else(|| ipool.region.clone());
+    Ok(Obtained {
+        credentials: creds,
+        identity_id,
+        tokens,
+        region,
+    })
 }
 
 fn describe_credentials(setup: &Setup, creds: &Credentials, reused: bool) -> String {
@@ -328,51 +308,6 @@ fn describe_credentials(setup: &Setup, creds: &Credentials, reused: bool) -> Str
         })
         .unwrap_or_default();
     format!("{until}{}", if reused { " (cached)" } else { "" })
-}
-
-/// Cached credentials for this identity pool and role while they last; otherwise
-/// GetCredentialsForIdentity with the cached identity id (GetId only the first time, or when
-/// the pool no longer knows the cached id).
-async fn identity_credentials(
-    setup: &Setup,
-    request: &identity_pool::Request<'_>,
-    entry: &mut Entry,
-) -> anyhow::Result<(Credentials, String, bool)> {
-    let now = setup.ctx.now();
-    let pool_id = &request.pool.id;
-    if let (Some(cached), Some(identity_id)) = (&entry.credentials, entry.identities.get(pool_id))
-        && cached.matches(pool_id, request.role_arn)
-        && let Some(creds) = cached.credentials()
-        && creds.expiry().is_some_and(|t| t > now + REUSE_MARGIN)
-    {
-        return Ok((creds, identity_id.clone(), true));
-    }
-    let cached_id = entry.identities.get(pool_id).cloned();
-    let identity_id = match &cached_id {
-        Some(id) => id.clone(),
-        None => identity_pool::get_id(&setup.aws, request).await?,
-    };
-    entry
-        .identities
-        .insert(pool_id.clone(), identity_id.clone());
-    let result = identity_pool::credentials(&setup.aws, request, &identity_id).await;
-    let (creds, identity_id) = match result {
-        Ok(creds) => (creds, identity_id),
-        Err(CredentialsError::StaleIdentity(_)) if cached_id.is_some() => {
-            entry.identities.remove(pool_id);
-            let fresh = identity_pool::get_id(&setup.aws, request).await?;
-            entry.identities.insert(pool_id.clone(), fresh.clone());
-            match identity_pool::credentials(&setup.aws, request, &fresh).await {
-                Ok(creds) => (creds, fresh),
-                Err(CredentialsError::StaleIdentity(e) | CredentialsError::Other(e)) => {
-                    return Err(e);
-                }
-            }
-        }
-        Err(CredentialsError::StaleIdentity(e) | CredentialsError::Other(e)) => return Err(e),
-    };
-    entry.credentials = CachedCredentials::from_credentials(pool_id, request.role_arn, &creds);
-    Ok((creds, identity_id, false))
 }
 
 async fn sign_in(

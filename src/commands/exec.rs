@@ -21,16 +21,18 @@ pub async fn run(setup: &Setup, args: &ExecArgs) -> anyhow::Result<()> {
 
     let mut command = Command::new(program);
     command.args(rest).env_clear();
-    // The command sees the same environment we were given, less anything that would make it
-    // pick other credentials than these.
-    for (key, value) in setup.ctx.vars() {
+    // The command sees the same environment we were given (every variable, in any encoding,
+    // unchanged), less anything that would make it pick other credentials than these.
+    for (key, value) in setup.ctx.vars_os() {
         if !matches!(
-            key,
-            "AWS_PROFILE"
-                | "AWS_DEFAULT_PROFILE"
-                | "AWS_SESSION_TOKEN"
-                | "AWS_SECURITY_TOKEN"
-                | "AWS_CREDENTIAL_EXPIRATION"
+            key.to_str(),
+            Some(
+                "AWS_PROFILE"
+                    | "AWS_DEFAULT_PROFILE"
+                    | "AWS_SESSION_TOKEN"
+                    | "AWS_SECURITY_TOKEN"
+                    | "AWS_CREDENTIAL_EXPIRATION"
+            )
         ) {
             command.env(key, value);
         }

@@ -4,9 +4,15 @@ use super::{Setup, deliver, emit};
 use crate::cli::ExportArgs;
 use crate::output::{self, Exports};
 
+/// `export --unset`: lines that clear the credential variables. It needs no configuration, so
+/// it runs before (and whatever) the files say.
+pub fn unset(args: &ExportArgs) -> anyhow::Result<()> {
+    emit(&output::render_unset(args.output.format))
+}
+
 pub async fn run(setup: &Setup, args: &ExportArgs) -> anyhow::Result<()> {
     if args.unset {
-        return emit(&output::render_unset(args.output.format));
+        return unset(args);
     }
     let resolution = setup.resolve(args.explain).await?;
     super::warn_if_expiring(setup, &resolution.credentials);

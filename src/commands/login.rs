@@ -5,8 +5,9 @@
 use super::{Delivery, Setup, deliver};
 use crate::base::error::{Exit, Problem, classify, first_line};
 use crate::cli::LoginArgs;
-use crate::login::sign_in::{self, CodeSource, LoggedIn, Pasted};
+use crate::login::sign_in::{self, Loopback, Pasted};
 use crate::login::{self, LoginSession};
+use crate::os::browser::{self, Browser};
 use crate::output::Exports;
 use crate::profile::writer::{self, HeaderStyle, WriteRequest};
 use aws_credential_types::Credentials;
@@ -76,22 +77,62 @@ pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
                 "pass --region REGION (it is saved in the profile), or set region in [profile {profile}]"
             ))
     })?;
-    let logged_in = if args.remote {
+    let timeout = login_timeout(&setup.ctx)?;
+    let browser = browser::choose(&setup.ctx, args.no_browser);
+    let remote = match (&browser, args.remote) {
+        (_, true) => true,
+        (Browser::Unavailable(reason), false) => {
+            eprintln!("{reason}: signing in on another device instead (as with --remote)");
+            true
+        }
+        _ => false,
+    };
+    let state = sign_in::new_state();
+    let logged_in = if remote {
         let base = sign_in::base_url(&setup.aws, &region).await?;
         let ctx = setup.ctx.clone();
         let mut source = Pasted::new(&base, move || read_code(&ctx));
-        let pending = sign_in::start(&setup.aws, &region, &source).await?;
+        let pending = sign_in::start(&setup.aws, &region, &source, state).await?;
         eprintln!(
             "Sign in on any device: open this URL in a browser there\n\n  {}\n\nthen paste here the code the page shows.",
             pending.url
         );
-        finish(setup, &profile, pending, &mut source).await?
-    } else {
-        return Err(Problem::usage(
-            "signing in with a browser on this computer is not available yet",
+        sign_in::finish(
+            &setup.ctx,
+            &setup.aws,
+            &profile,
+            pending,
+            &mut source,
+            timeout,
         )
-        .hint("use --remote: open the URL in any browser and paste the code back")
-        .into());
+        .await?
+    } else {
+        let mut source = Loopback::bind(&state).await?;
+        let pending = sign_in::start(&setup.aws, &region, &source, state).await?;
+        match browser {
+            Browser::Open => eprintln!(
+                "Signing in to AWS in your browser.\nIf no browser opens, open this URL in a browser on this computer:\n\n  {}\n",
+                pending.url
+            ),
+            _ => eprintln!(
+                "To sign in, open this URL in a browser on this computer:\n\n  {}\n",
+                pending.url
+            ),
+        }
+        if browser == Browser::Open
+            && let Err(err) = browser::open(&pending.url).await
+        {
+            eprintln!("could not start a browser ({err}): open the URL above yourself");
+        }
+        sign_in::finish(
+            &setup.ctx,
+            &setup.aws,
+            &profile,
+            pending,
+            &mut source,
+            timeout,
+        )
+        .await?
     };
 
     let mut entries = vec![("login_session", logged_in.session_arn.as_str())];
@@ -117,21 +158,22 @@ pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
     print(setup, args, &logged_in.credentials)
 }
 
-async fn finish(
-    setup: &Setup,
-    profile: &str,
-    pending: sign_in::Pending,
-    source: &mut impl CodeSource,
-) -> anyhow::Result<LoggedIn> {
-    sign_in::finish(
-        &setup.ctx,
-        &setup.aws,
-        profile,
-        pending,
-        source,
-        LOGIN_TIMEOUT,
-    )
-    .await
+/// `AWS_CRED_LOGIN_TIMEOUT` seconds (1-3600), else [`LOGIN_TIMEOUT`].
+fn login_timeout(ctx: &crate::os::Context) -> anyhow::Result<Duration> {
+    match ctx.var("AWS_CRED_LOGIN_TIMEOUT") {
+        None => Ok(LOGIN_TIMEOUT),
+        Some(text) => text
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=3600).contains(n))
+            .map(Duration::from_secs)
+            .ok_or_else(|| {
+                Problem::usage(format!(
+                    "AWS_CRED_LOGIN_TIMEOUT = {text:?} is not a number of seconds from 1 to 3600"
+                ))
+                .into()
+            }),
+    }
 }
 
 /// The pasted code: from the terminal when there is one, else the first line of stdin.

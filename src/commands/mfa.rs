@@ -4,6 +4,7 @@ use super::{Delivery, Setup, deliver};
 use crate::aws::FALLBACK_REGION;
 use crate::aws::sts;
 use crate::base::error::Problem;
+use crate::base::text::escape;
 use crate::chain::profile::{self, Base, Planned, RoleStep};
 use crate::cli::MfaArgs;
 use crate::mfa::{self, CachedSession, Serial};
@@ -71,7 +72,8 @@ pub async fn run(setup: &Setup, args: &MfaArgs) -> anyhow::Result<()> {
         (None, None) => source.long_term.describe(),
     };
     eprintln!(
-        "MFA session for {who}, valid until {expiry}{}",
+        "MFA session for {}, valid until {expiry}{}",
+        escape(&who),
         if reused {
             " (reused today's session; --force gets a new one)"
         } else {
@@ -244,8 +246,9 @@ async fn discover_serial(setup: &Setup, source: &Source) -> anyhow::Result<Seria
     match devices.as_slice() {
         [one] => {
             eprintln!(
-                "using MFA device {one} (the only one IAM lists for this user); save it with:\n  {}",
-                save(one)
+                "using MFA device {} (the only one IAM lists for this user); save it with:\n  {}",
+                escape(one),
+                escape(&save(one))
             );
             Ok(Serial {
                 value: one.clone(),

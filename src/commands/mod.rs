@@ -2,6 +2,7 @@
 //! only through [`deliver`] / [`emit`].
 
 pub mod cognito;
+pub mod console;
 pub mod exec;
 pub mod export;
 pub mod login;
@@ -13,6 +14,7 @@ pub mod whoami;
 
 use crate::aws::Aws;
 use crate::base::error::Problem;
+use crate::base::text::escape;
 use crate::chain::{self, ChainFailure, Resolution};
 use crate::cli::{GlobalArgs, OutputArgs};
 use crate::os::Context;
@@ -46,6 +48,14 @@ impl Setup {
             return Err(Problem::usage("--profile needs a name").into());
         }
         let profiles = Profiles::load(&ctx, global.profile.as_deref()).await?;
+        // A region variable that is not UTF-8 is an error, not a silent fallback.
+        if global.region.is_none() {
+            for var in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
+                if ctx.text_var(var)?.is_some() {
+                    break;
+                }
+            }
+        }
         let region = resolve_region(&ctx, global.region.as_deref(), &profiles);
         if global.no_verify_ssl {
             eprintln!(
@@ -93,12 +103,12 @@ impl Setup {
             };
             eprintln!(
                 "credential chain (profile {} from {}):\n{}",
-                self.profiles.selected,
+                escape(&self.profiles.selected),
                 self.profiles.selection.describe(),
                 trace.render().trim_end()
             );
             if let Some(region) = &self.region {
-                eprintln!("region: {} (from {})", region.name, region.source);
+                eprintln!("region: {} (from {})", escape(&region.name), region.source);
             }
         }
         result.map_err(|failure| failure.error)

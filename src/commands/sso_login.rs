@@ -4,6 +4,7 @@
 use super::{Delivery, Setup, deliver};
 use crate::base::error::Problem;
 use crate::base::secret::Secret;
+use crate::base::text::{escape, escape_lines};
 use crate::cli::SsoLoginArgs;
 use crate::output::Exports;
 use crate::profile::Selection;
@@ -53,7 +54,11 @@ pub async fn run(setup: &Setup, args: &SsoLoginArgs) -> anyhow::Result<()> {
                 })
                 .await?;
             let until = crate::base::time::valid_until(setup.ctx.now(), &credentials);
-            eprintln!("role {role} in account {account}{until}");
+            eprintln!(
+                "role {} in account {}{until}",
+                escape(&role),
+                escape(&account)
+            );
             let exports = Exports {
                 credentials: &credentials,
                 region: setup.region.as_ref().map(|r| r.name.as_str()),
@@ -77,14 +82,15 @@ pub async fn run(setup: &Setup, args: &SsoLoginArgs) -> anyhow::Result<()> {
                 })
                 .await?;
             let mut text = format!(
-                "{} available to you in account {account}:\n",
-                plural(roles.len(), "role is", "roles are")
+                "{} available to you in account {}:\n",
+                plural(roles.len(), "role is", "roles are"),
+                escape(&account)
             );
             for role in &roles {
-                text.push_str(&format!("  {role}\n"));
+                text.push_str(&format!("  {}\n", escape(role)));
             }
             text.push_str(&pick_hint(&config, Some(&account)));
-            eprint!("{text}");
+            eprint!("{}", escape_lines(&text));
             Ok(())
         }
         (None, _) => {
@@ -106,7 +112,7 @@ pub async fn run(setup: &Setup, args: &SsoLoginArgs) -> anyhow::Result<()> {
                     Ok(listed)
                 })
                 .await?;
-            eprint!("{}", listing(&config, &accounts));
+            eprint!("{}", escape_lines(&listing(&config, &accounts)));
             Ok(())
         }
     }
@@ -128,7 +134,7 @@ impl Session<'_> {
         let obtained =
             token::obtain(ctx, &self.setup.aws, self.config, Mode::Login(&interactive)).await?;
         let until = crate::base::time::describe_expiry(ctx.now(), obtained.token.expires_at);
-        let what = self.config.describe();
+        let what = escape(&self.config.describe()).into_owned();
         match obtained.how {
             How::Cached => eprintln!(
                 "using the cached token for {what}, valid until {until} (--force logs in again)"
@@ -238,19 +244,20 @@ fn listing(config: &SsoConfig, accounts: &[(portal::Account, Option<Vec<String>>
         plural(roles, "role", "roles")
     );
     for (account, roles) in accounts {
-        let mut line = format!("  {}", account.id);
+        // Names come from the portal: escaped for the terminal.
+        let mut line = format!("  {}", escape(&account.id));
         if let Some(name) = &account.name {
-            line.push_str(&format!("  {name}"));
+            line.push_str(&format!("  {}", escape(name)));
         }
         if let Some(email) = &account.email {
-            line.push_str(&format!(" <{email}>"));
+            line.push_str(&format!(" <{}>", escape(email)));
         }
         text.push_str(&line);
         text.push('\n');
         match roles {
             Some(roles) => {
                 for role in roles {
-                    text.push_str(&format!("      {role}\n"));
+                    text.push_str(&format!("      {}\n", escape(role)));
                 }
             }
             None => text.push_str("      (roles: --account ID lists them)\n"),
@@ -310,5 +317,37 @@ mod tests {
         assert!(text.contains(
             "pick one with: aws-cred sso-login --sso-session my-org --account ACCOUNT_ID --role ROLE_NAME"
         ));
+    }
+
+    #[test]
+    fn listing_escapes_what_the_portal_said() {
+        let config = SsoConfig {
+            profile: "dev".into(),
+            session_name: Some("corp".into()),
+            start_url: "https://corp.awsapps.com/start".into(),
+            region: "us-east-1".into(),
+            registration_scopes: None,
+            account_id: None,
+            role_name: None,
+        };
+        let accounts = vec![(
+            portal::Account {
+                id: "111111111111".into(),
+                name: Some("dev\u{1b}]0;x\u{7}\n  999999999999  prod".into()),
+                email: Some("a@b\u{202e}".into()),
+            },
+            Some(vec!["Admin\u{1b}[2J".to_string()]),
+        )];
+        let text = listing(&config, &accounts);
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+            "{text:?}"
+        );
+        assert!(
+            text.contains(
+                "  111111111111  dev\\x1b]0;x\\x07\\n  999999999999  prod <a@b\\u{202e}>\n"
+            )
+        );
+        assert!(text.contains("      Admin\\x1b[2J\n"));
     }
 }

@@ -4,6 +4,7 @@
 use super::{Setup, emit};
 use crate::aws::FALLBACK_REGION;
 use crate::aws::sts;
+use crate::base::text::escape;
 use crate::cli::WhoamiArgs;
 use serde::Serialize;
 
@@ -44,8 +45,9 @@ pub async fn run(setup: &Setup, args: &WhoamiArgs) -> anyhow::Result<()> {
         sts::get_caller_identity(&setup.aws, region.unwrap_or(FALLBACK_REGION), creds.clone())
             .await?;
     let now = setup.ctx.now();
+    // For a person (and a PS1): escaped; --json keeps exact values.
     if args.short {
-        return emit(&format!("{}\n", identity.arn));
+        return emit(&format!("{}\n", escape(&identity.arn)));
     }
     super::warn_if_expiring(setup, creds);
     if args.json {
@@ -80,11 +82,11 @@ pub async fn run(setup: &Setup, args: &WhoamiArgs) -> anyhow::Result<()> {
     };
     emit(&format!(
         "Account:     {}\nARN:         {}\nUser ID:     {}\nSource:      {}: {}\nAccess key:  {}\nExpires:     {expires}\nRegion:      {region_text}\n",
-        identity.account,
-        identity.arn,
-        identity.user_id,
+        escape(&identity.account),
+        escape(&identity.arn),
+        escape(&identity.user_id),
         resolution.link,
-        resolution.location,
+        escape(&resolution.location),
         mask(creds.access_key_id()),
     ))
 }

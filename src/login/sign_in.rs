@@ -14,6 +14,7 @@ use crate::aws::Aws;
 use crate::base::error::Problem;
 use crate::base::secret::Secret;
 use crate::os::Context;
+use crate::os::callback::{Answer, Arrival, Listener, NoAnswer, OAuthError, Page};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use sha2::{Digest, Sha256};
@@ -32,6 +33,11 @@ pub trait CodeSource {
         state: &str,
         deadline: Instant,
     ) -> impl std::future::Future<Output = anyhow::Result<Secret>>;
+    /// The login's outcome, once the code was redeemed (the browser's page waits for it).
+    fn finished(&mut self, outcome: Result<(), &str>) -> impl std::future::Future<Output = ()> {
+        let _ = outcome;
+        async {}
+    }
 }
 
 /// PKCE (RFC 7636): 64 characters of `[A-Za-z0-9-._~]` and their `SHA-256` challenge.
@@ -143,10 +149,15 @@ pub struct Pending {
     region: String,
 }
 
-pub async fn start(aws: &Aws, region: &str, source: &impl CodeSource) -> anyhow::Result<Pending> {
+/// `state` is the one the code source expects back (see [`new_state`]).
+pub async fn start(
+    aws: &Aws,
+    region: &str,
+    source: &impl CodeSource,
+    state: String,
+) -> anyhow::Result<Pending> {
     let key = Key::generate().map_err(|e| anyhow::anyhow!("{e}"))?;
     let pkce = Pkce::new()?;
-    let state = new_state();
     let base = base_url(aws, region).await?;
     let url = authorize_url(
         &base,
@@ -183,10 +194,16 @@ pub async fn finish(
         code_verifier: &pending.pkce.verifier,
         redirect_uri: source.redirect_uri(),
     };
-    let issued = signin::create_token(aws, &pending.region, grant, &pending.key, now)
+    let redeemed = signin::create_token(aws, &pending.region, grant, &pending.key, now)
         .await
-        .map_err(|failure| code_failure(profile, failure))?;
-    let session_arn = session_of(&issued)?;
+        .map_err(|failure| code_failure(profile, failure))
+        .and_then(|issued| Ok((session_of(&issued)?, issued)));
+    let outcome = match &redeemed {
+        Ok(_) => Ok(()),
+        Err(_) => Err("AWS Sign-In did not accept the sign-in; the terminal says why."),
+    };
+    source.finished(outcome).await;
+    let (session_arn, issued) = redeemed?;
     let account = account_of(&session_arn).unwrap_or_default().to_string();
     let bytes = cache::new_login(&issued, &account, source.client_id(), &pending.key, now);
     let session = LoginSession {
@@ -245,6 +262,107 @@ fn code_failure(profile: &str, failure: Failure) -> anyhow::Error {
         .hint(retry)
         .into(),
     }
+}
+
+/// Same device: the browser comes back to a listener on 127.0.0.1 (any other request, or one
+/// with another `state`, is refused and the wait goes on); its page shows the real outcome.
+pub struct Loopback {
+    listener: Listener,
+    arrival: Option<Arrival>,
+}
+
+/// The path of the loopback redirect, as the AWS CLI uses it.
+pub const CALLBACK_PATH: &str = "/oauth/callback";
+
+impl Loopback {
+    pub async fn bind(state: &str) -> anyhow::Result<Loopback> {
+        let listener = Listener::bind(CALLBACK_PATH, state).await.map_err(|e| {
+            Problem::failure(format!(
+                "cannot listen on 127.0.0.1 for the browser's redirect: {e}"
+            ))
+            .hint("use --remote")
+        })?;
+        Ok(Loopback {
+            listener,
+            arrival: None,
+        })
+    }
+}
+
+impl CodeSource for Loopback {
+    fn client_id(&self) -> &'static str {
+        super::SAME_DEVICE_CLIENT
+    }
+    fn redirect_uri(&self) -> &str {
+        self.listener.redirect_uri()
+    }
+    async fn code(&mut self, _state: &str, deadline: Instant) -> anyhow::Result<Secret> {
+        let arrival = self.listener.wait(deadline).await.map_err(no_answer)?;
+        let answer = match &arrival.answer {
+            Answer::Code(code) => Ok(code.clone()),
+            Answer::Error(error) => Err(denied(error)),
+        };
+        match answer {
+            Ok(code) => {
+                self.arrival = Some(arrival);
+                Ok(code)
+            }
+            Err(err) => {
+                arrival
+                    .respond(Page::failure(
+                        "Sign-in failed",
+                        "The sign-in did not complete. Go back to the terminal.",
+                    ))
+                    .await;
+                Err(err)
+            }
+        }
+    }
+    async fn finished(&mut self, outcome: Result<(), &str>) {
+        if let Some(arrival) = self.arrival.take() {
+            let page = match outcome {
+                Ok(()) => Page::success(
+                    "Signed in",
+                    "aws-cred has your console session. You can close this tab.",
+                ),
+                Err(why) => Page::failure("Sign-in failed", why),
+            };
+            arrival.respond(page).await;
+        }
+    }
+}
+
+/// The browser came back with Sign-In's `error` (untrusted text, escaped).
+fn denied(error: &OAuthError) -> anyhow::Error {
+    let detail = match &error.description {
+        Some(description) => format!(
+            "{}: {}",
+            super::printable(&error.error),
+            super::printable(description)
+        ),
+        None => super::printable(&error.error),
+    };
+    Problem::failure(format!(
+        "the sign-in did not complete: {} ({detail})",
+        error.in_words()
+    ))
+    .hint("run aws-cred login again")
+    .into()
+}
+
+/// No right answer before the deadline; answers with another state were refused.
+fn no_answer(refused: NoAnswer) -> anyhow::Error {
+    if refused.wrong_state > 0 {
+        return Problem::failure(format!(
+            "the browser's answer carried another state than this login sent: {} such answer(s) refused, nothing was saved, and no answer for this login came before the timeout",
+            refused.wrong_state
+        ))
+        .hint("run the login again; if this repeats, another program is answering on the loopback callback")
+        .into();
+    }
+    Problem::expired("no answer from the browser before the login timed out")
+        .hint("run aws-cred login again and finish the sign-in in the browser (or use --remote); AWS_CRED_LOGIN_TIMEOUT sets the wait in seconds")
+        .into()
 }
 
 /// `--remote`: the browser runs anywhere; Sign-In's confirmation page shows a code (base64 of

@@ -41,9 +41,30 @@ pub fn choose(ctx: &Context, no_browser: bool) -> Browser {
     Browser::Open
 }
 
-/// Start the browser on `url`. Waits up to 5 s for the launcher (a text-mode browser runs in
-/// the foreground and may take longer: it is left running).
+/// Whether `url` may be handed to a browser: `https://`, or `http://` to a loopback address
+/// (local test endpoints, the loopback callback). A URL from a server could otherwise name a
+/// local file (`file:///etc/shadow`), a share (`smb://…`) or a custom scheme that starts a
+/// program. `Err` says why not.
+pub fn check_url(url: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("it is not a URL ({e})"))?;
+    match parsed.scheme() {
+        "https" if parsed.host().is_some() => Ok(()),
+        "http" => match parsed.host() {
+            Some(url::Host::Domain("localhost")) => Ok(()),
+            Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Ok(()),
+            Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Ok(()),
+            _ => Err("only https:// pages are opened (http:// only on this computer)".into()),
+        },
+        scheme => Err(format!(
+            "its scheme is {scheme}:, and only https:// pages are opened"
+        )),
+    }
+}
+
+/// Start the browser on `url`, if [`check_url`] allows it. Waits up to 5 s for the launcher (a
+/// text-mode browser runs in the foreground and may take longer: it is left running).
 pub async fn open(url: &str) -> Result<(), String> {
+    check_url(url)?;
     let url = url.to_string();
     let launch = tokio::task::spawn_blocking(move || {
         webbrowser::open_browser_with_options(
@@ -62,6 +83,30 @@ pub async fn open(url: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_https_and_loopback_http_are_opened() {
+        for ok in [
+            "https://device.sso.us-east-1.amazonaws.com/?user_code=ABCD-EFGH",
+            "http://127.0.0.1:8080/device",
+            "http://localhost/x",
+            "http://[::1]:9/x",
+        ] {
+            assert_eq!(check_url(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "file:///etc/shadow",
+            "smb://evil/share",
+            "x-custom-handler://run?cmd=sh",
+            "javascript:alert(1)",
+            "http://evil.example.com/",
+            "http://10.0.0.1/",
+            "not a url",
+            "",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn choice_follows_the_environment() {

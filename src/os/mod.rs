@@ -1,11 +1,20 @@
 //! The process environment, read once. Everything below `main` asks the context, never
 //! `std::env`, so tests can run the same code against a fake environment.
+//!
+//! Variables are kept exactly as given (bytes, `OsString`): [`Context::var`] serves text
+//! (UTF-8) callers, [`Context::text_var`] says when a variable read as text is not UTF-8 (a
+//! usage error naming it, never a silent fallback), [`Context::path_var`] takes a path as
+//! bytes, and [`Context::vars_os`] hands every variable on unchanged (`exec`).
 
 pub mod browser;
+pub mod callback;
 pub mod fs;
 
+use crate::base::error::Problem;
 use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -20,7 +29,10 @@ pub const TEST_SWITCHES: bool = cfg!(debug_assertions);
 
 #[derive(Clone)]
 pub struct Context {
+    /// Every variable whose name and value are UTF-8.
     env: BTreeMap<String, String>,
+    /// Every variable exactly as given, in the order given.
+    raw: Vec<(OsString, OsString)>,
     /// Fixed clock for tests; `None` means the system clock.
     clock: Option<SystemTime>,
     pub stdin_is_tty: bool,
@@ -41,9 +53,8 @@ impl std::fmt::Debug for Context {
 impl Context {
     /// Snapshot of the real process. The only place that reads `std::env::vars`.
     pub fn from_process() -> Self {
-        let env: BTreeMap<String, String> = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-            .collect();
+        let raw: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+        let env = utf8_only(&raw);
         let clock = env
             .get(TEST_NOW_VAR)
             .filter(|_| TEST_SWITCHES)
@@ -51,6 +62,7 @@ impl Context {
             .and_then(|secs| SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs)));
         Context {
             env,
+            raw,
             clock,
             stdin_is_tty: std::io::stdin().is_terminal(),
             stdout_is_tty: std::io::stdout().is_terminal(),
@@ -60,11 +72,15 @@ impl Context {
 
     /// A context with exactly these variables (tests).
     pub fn with_env<'a>(vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self::with_os_env(vars.into_iter().map(|(k, v)| (k.into(), v.into())))
+    }
+
+    /// A context with exactly these variables, in any encoding (tests).
+    pub fn with_os_env(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
+        let raw: Vec<(OsString, OsString)> = vars.into_iter().collect();
         Context {
-            env: vars
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            env: utf8_only(&raw),
+            raw,
             clock: None,
             stdin_is_tty: false,
             stdout_is_tty: false,
@@ -89,6 +105,40 @@ impl Context {
             .filter(|value| !value.is_empty())
     }
 
+    /// A variable's value as given, in any encoding (the last one if set twice).
+    pub fn var_os(&self, name: &str) -> Option<&OsStr> {
+        self.raw
+            .iter()
+            .rev()
+            .find(|(k, _)| k.as_os_str() == OsStr::new(name))
+            .map(|(_, v)| v.as_os_str())
+    }
+
+    /// [`Context::var`] for a variable aws-cred reads as text: set but not UTF-8 is a usage
+    /// error naming it (exit 2), not a silent "unset".
+    pub fn text_var(&self, name: &str) -> Result<Option<&str>, Problem> {
+        match self.var_os(name) {
+            Some(value) if value.to_str().is_none() => Err(Problem::usage(format!(
+                "{name} is not valid UTF-8 ({})",
+                crate::base::text::escape(&value.to_string_lossy())
+            ))
+            .hint(format!("set {name} to a UTF-8 value, or unset it"))),
+            _ => Ok(self.var(name)),
+        }
+    }
+
+    /// A variable holding a path, as bytes (any encoding); surrounding ASCII whitespace is
+    /// trimmed and a blank value counts as absent, as [`Context::var`] does.
+    pub fn path_var(&self, name: &str) -> Option<PathBuf> {
+        let bytes = self.var_os(name)?.as_bytes().trim_ascii();
+        (!bytes.is_empty()).then(|| PathBuf::from(OsStr::from_bytes(bytes)))
+    }
+
+    /// Every variable exactly as given (names and values in any encoding).
+    pub fn vars_os(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
+        self.raw.iter().map(|(k, v)| (k.as_os_str(), v.as_os_str()))
+    }
+
     /// A test-only switch (`AWS_CRED_TEST_*`); always `None` in release builds.
     pub fn test_switch(&self, name: &str) -> Option<&str> {
         if TEST_SWITCHES { self.var(name) } else { None }
@@ -105,8 +155,8 @@ impl Context {
     }
 
     pub fn home(&self) -> Option<PathBuf> {
-        match self.var("HOME") {
-            Some(home) => Some(PathBuf::from(home)),
+        match self.path_var("HOME") {
+            Some(home) => Some(home),
             None if self.clock.is_none() => dirs::home_dir(),
             None => None,
         }
@@ -184,8 +234,8 @@ impl Context {
 
     /// Where aws-cred keeps its own caches: `$AWS_CRED_CACHE_DIR`, else `~/.aws/aws-cred/cache`.
     pub fn cache_dir(&self) -> Option<PathBuf> {
-        if let Some(dir) = self.var("AWS_CRED_CACHE_DIR") {
-            return Some(PathBuf::from(dir));
+        if let Some(dir) = self.path_var("AWS_CRED_CACHE_DIR") {
+            return Some(dir);
         }
         Some(self.home()?.join(".aws").join("aws-cred").join("cache"))
     }
@@ -199,6 +249,13 @@ impl Context {
             .collect();
         aws_types::os_shim_internal::Env::from(map)
     }
+}
+
+/// The variables whose name and value are both UTF-8 (the last one if set twice).
+fn utf8_only(raw: &[(OsString, OsString)]) -> BTreeMap<String, String> {
+    raw.iter()
+        .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v.to_str()?.to_string())))
+        .collect()
 }
 
 /// The terminal settings in force before a no-echo prompt, while it runs.
@@ -242,6 +299,35 @@ mod tests {
         assert_eq!(ctx.var("C"), None);
         assert_eq!(ctx.raw_var("C"), Some(""));
         assert_eq!(ctx.var("D"), None);
+    }
+
+    #[test]
+    fn values_in_any_encoding_are_kept() {
+        use std::os::unix::ffi::OsStringExt;
+        let bad = || OsString::from_vec(b"prod\xff".to_vec());
+        let ctx = Context::with_os_env([
+            ("AWS_PROFILE".into(), bad()),
+            ("P".into(), OsString::from_vec(b"  /tmp/\xfe/c  ".to_vec())),
+            (OsString::from_vec(b"N\xff".to_vec()), "v".into()),
+            ("OK".into(), "fine".into()),
+            ("BLANK".into(), " ".into()),
+        ]);
+        // Text callers: the variable is not UTF-8, and text_var says so.
+        assert_eq!(ctx.var("AWS_PROFILE"), None);
+        let err = ctx.text_var("AWS_PROFILE").unwrap_err();
+        assert_eq!(err.exit, crate::base::error::Exit::Usage);
+        assert!(err.message.contains("AWS_PROFILE"), "{}", err.message);
+        assert_eq!(ctx.text_var("OK").unwrap(), Some("fine"));
+        assert_eq!(ctx.text_var("NONE").unwrap(), None);
+        // Paths: bytes.
+        assert_eq!(
+            ctx.path_var("P").unwrap().as_os_str().as_bytes(),
+            b"/tmp/\xfe/c"
+        );
+        assert_eq!(ctx.path_var("BLANK"), None);
+        // Everything, unchanged.
+        assert_eq!(ctx.vars_os().count(), 5);
+        assert_eq!(ctx.var_os("AWS_PROFILE"), Some(bad().as_os_str()));
     }
 
     #[test]

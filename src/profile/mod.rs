@@ -22,11 +22,15 @@ pub struct AwsFiles {
 impl AwsFiles {
     pub fn locate(ctx: &Context) -> Result<Self, Problem> {
         let home = ctx.home();
+        // Paths are bytes: a variable that is not UTF-8 still names its file.
         let pick = |var: &str, default: &str| -> Result<PathBuf, Problem> {
-            let raw = ctx.var(var).unwrap_or(default);
-            expand_home(raw, home.as_deref()).ok_or_else(|| {
-                Problem::usage(format!("cannot find the home directory to expand {raw:?}"))
-                    .hint(format!("set HOME, or set {var} to an absolute path"))
+            let raw = ctx.path_var(var).unwrap_or_else(|| PathBuf::from(default));
+            expand_home_path(&raw, home.as_deref()).ok_or_else(|| {
+                Problem::usage(format!(
+                    "cannot find the home directory to expand {:?}",
+                    raw.display().to_string()
+                ))
+                .hint(format!("set HOME, or set {var} to an absolute path"))
             })
         };
         Ok(AwsFiles {
@@ -44,6 +48,19 @@ pub fn expand_home(path: &str, home: Option<&Path>) -> Option<PathBuf> {
     match path.strip_prefix("~/") {
         Some(rest) => home.map(|h| h.join(rest)),
         None => Some(PathBuf::from(path)),
+    }
+}
+
+/// [`expand_home`] for a path in any encoding.
+pub fn expand_home_path(path: &Path, home: Option<&Path>) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    if bytes == b"~" {
+        return home.map(Path::to_path_buf);
+    }
+    match bytes.strip_prefix(b"~/") {
+        Some(rest) => home.map(|h| h.join(std::ffi::OsStr::from_bytes(rest))),
+        None => Some(path.to_path_buf()),
     }
 }
 
@@ -96,9 +113,9 @@ impl Profiles {
         let files = AwsFiles::locate(ctx)?;
         let (selected, selection) = if let Some(name) = flag {
             (name.to_string(), Selection::Flag)
-        } else if let Some(name) = ctx.var("AWS_PROFILE") {
+        } else if let Some(name) = ctx.text_var("AWS_PROFILE")? {
             (name.to_string(), Selection::Variable("AWS_PROFILE"))
-        } else if let Some(name) = ctx.var("AWS_DEFAULT_PROFILE") {
+        } else if let Some(name) = ctx.text_var("AWS_DEFAULT_PROFILE")? {
             (name.to_string(), Selection::Variable("AWS_DEFAULT_PROFILE"))
         } else {
             ("default".to_string(), Selection::Default)
@@ -125,7 +142,7 @@ impl Profiles {
             )
             .await
             .map_err(|err| {
-                Problem::usage(crate::base::error::causes(&err)).hint(
+                Problem::usage(crate::base::error::causes_keeping_lines(&err)).hint(
                     "fix the line named above; `aws configure list` shows how the AWS CLI reads it",
                 )
             })?
@@ -156,7 +173,7 @@ impl Profiles {
             Some(Cow::Owned(selected.to_string())),
         )
         .await
-        .map_err(|err| Problem::usage(crate::base::error::causes(&err)))?;
+        .map_err(|err| Problem::usage(crate::base::error::causes_keeping_lines(&err)))?;
         Ok(Profiles {
             files: AwsFiles {
                 config: PathBuf::from("/home/.aws/config"),

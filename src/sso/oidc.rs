@@ -1,26 +1,24 @@
 //! The IAM Identity Center OIDC calls (RegisterClient, StartDeviceAuthorization, CreateToken
 //! with the device-code, authorization-code and refresh-token grants), PKCE, the authorize URL
-//! and the loopback listener that receives the browser's redirect.
+//! (the loopback listener that receives the browser's redirect is `os::callback`).
 
 use super::SsoConfig;
 use super::cache::{AUTH_CODE_GRANTS, Registration};
 use crate::aws::{self, Aws, Target};
 use crate::base::error::Problem;
 use crate::base::secret::Secret;
+use crate::base::text::escape;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use base64::Engine as _;
 use sha2::Digest as _;
 use std::time::{Duration, SystemTime};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::time::Instant;
 
 pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 /// Registered without a port; the request carries the listener's port (RFC 8252 loopback).
 pub const REDIRECT_URI: &str = "http://127.0.0.1/oauth/callback";
-const CALLBACK_PATH: &str = "/oauth/callback";
+pub const CALLBACK_PATH: &str = "/oauth/callback";
 
 /// A failed call (the one service-error type, under the name this module has always used).
 pub use crate::aws::ServiceError as Failure;
@@ -283,7 +281,7 @@ impl Oidc {
                         if description.is_empty() {
                             String::new()
                         } else {
-                            format!(": {description}")
+                            format!(": {}", escape(&description))
                         }
                     ),
                 );
@@ -424,193 +422,6 @@ pub fn authorize_url(
     Ok(url.into())
 }
 
-/// The loopback listener the browser is redirected to.
-pub struct Callback {
-    listener: TcpListener,
-    pub redirect_uri: String,
-}
-
-/// How long one browser connection may take to send its request.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connections that are not the callback (favicon, probes) tolerated before giving up.
-const MAX_CONNECTIONS: usize = 64;
-
-impl Callback {
-    pub async fn bind() -> anyhow::Result<Callback> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| {
-            Problem::failure(format!(
-                "cannot listen on 127.0.0.1 for the browser's redirect: {e}"
-            ))
-            .hint("use --use-device-code")
-        })?;
-        let port = listener.local_addr()?.port();
-        Ok(Callback {
-            listener,
-            redirect_uri: format!("http://127.0.0.1:{port}{CALLBACK_PATH}"),
-        })
-    }
-
-    /// Wait (until `deadline`) for `GET /oauth/callback?code=…&state=…` with our state; answer
-    /// the browser with a page, and return the code.
-    pub async fn wait(self, state: &str, deadline: Instant) -> anyhow::Result<Secret> {
-        for _ in 0..MAX_CONNECTIONS {
-            let accepted = tokio::time::timeout_at(deadline, self.listener.accept()).await;
-            let Ok(accepted) = accepted else {
-                return Err(timed_out());
-            };
-            let Ok((mut stream, _)) = accepted else {
-                continue;
-            };
-            let Some(target) = read_request_target(&mut stream).await else {
-                continue;
-            };
-            let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-            if path != CALLBACK_PATH {
-                respond(
-                    &mut stream,
-                    404,
-                    "Not found",
-                    "This is aws-cred's sign-in callback.",
-                )
-                .await;
-                continue;
-            }
-            let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
-                .into_owned()
-                .collect();
-            let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-            if get("state") != Some(state) {
-                respond(
-                    &mut stream,
-                    400,
-                    "Sign-in refused",
-                    "The answer did not belong to this sign-in (state mismatch). Nothing was saved.",
-                )
-                .await;
-                return Err(Problem::failure(
-                    "the browser's answer carried another state than this login sent (state mismatch): refused, nothing was saved",
-                )
-                .hint("run the login again; if this repeats, another program is answering on the loopback callback")
-                .into());
-            }
-            if let Some(error) = get("error") {
-                let description = get("error_description").unwrap_or("");
-                respond(
-                    &mut stream,
-                    400,
-                    "Sign-in failed",
-                    &format!("{error}: {description}"),
-                )
-                .await;
-                return Err(Problem::failure(format!(
-                    "the sign-in did not complete: the browser came back with {error}{}",
-                    if description.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({description})")
-                    }
-                ))
-                .hint("run the login again and approve the request")
-                .into());
-            }
-            let Some(code) = get("code").filter(|c| !c.is_empty()) else {
-                respond(
-                    &mut stream,
-                    400,
-                    "Sign-in failed",
-                    "The answer carried no code.",
-                )
-                .await;
-                return Err(
-                    Problem::failure("the browser's answer carried no authorization code")
-                        .hint("run the login again")
-                        .into(),
-                );
-            };
-            respond(
-                &mut stream,
-                200,
-                "Signed in",
-                "aws-cred has your sign-in. You can close this tab.",
-            )
-            .await;
-            return Ok(Secret::new(code));
-        }
-        Err(Problem::failure(format!(
-            "gave up after {MAX_CONNECTIONS} connections to the sign-in callback that were not the browser's answer"
-        ))
-        .hint("use --use-device-code")
-        .into())
-    }
-}
-
-fn timed_out() -> anyhow::Error {
-    Problem::expired("no answer from the browser before the login timed out")
-        .hint("run the login again and finish it in the browser (or use --use-device-code); AWS_CRED_SSO_LOGIN_TIMEOUT sets the wait in seconds")
-        .into()
-}
-
-/// The request target of `GET <target> HTTP/1.x`, read within [`REQUEST_TIMEOUT`].
-async fn read_request_target(stream: &mut TcpStream) -> Option<String> {
-    let mut head = Vec::with_capacity(1024);
-    let read = async {
-        let mut buf = [0u8; 1024];
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
-            let n = stream.read(&mut buf).await.ok()?;
-            if n == 0 {
-                break;
-            }
-            head.extend_from_slice(&buf[..n]);
-        }
-        Some(())
-    };
-    tokio::time::timeout(REQUEST_TIMEOUT, read).await.ok()??;
-    let text = String::from_utf8_lossy(&head);
-    let mut parts = text.lines().next()?.split_whitespace();
-    match (parts.next(), parts.next()) {
-        (Some("GET"), Some(target)) => Some(target.to_string()),
-        _ => None,
-    }
-}
-
-async fn respond(stream: &mut TcpStream, status: u16, title: &str, text: &str) {
-    let reason = match status {
-        200 => "OK",
-        404 => "Not Found",
-        _ => "Bad Request",
-    };
-    let body = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>aws-cred: {}</title></head><body><h1>{}</h1><p>{}</p></body></html>",
-        html_escape(title),
-        html_escape(title),
-        html_escape(text)
-    );
-    let response = format!(
-        "HTTP/1.1 {status} {reason}\r\ncontent-type: text/html; charset=utf-8\r\ncache-control: no-store\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = tokio::time::timeout(REQUEST_TIMEOUT, async {
-        let _ = stream.write_all(response.as_bytes()).await;
-        let _ = stream.shutdown().await;
-    })
-    .await;
-}
-
-fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -657,10 +468,5 @@ mod tests {
             url,
             "https://oidc.us-east-1.amazonaws.com/authorize?response_type=code&client_id=talZLySVYgj361Y2ynGFfnVzLWVhc3QtMQ&redirect_uri=http%3A%2F%2F127.0.0.1%3A55088%2Foauth%2Fcallback&state=23f72d2f-a7d9-43fe-ab05-af6860a59aed&code_challenge_method=S256&scopes=sso%3Aaccount%3Aaccess&code_challenge=ZkAZOn61mq9YPhUqILgIeRAT519eh6PDf709IaEYAck"
         );
-    }
-
-    #[test]
-    fn callback_pages_escape_what_the_query_said() {
-        assert_eq!(html_escape("<b>&\"'"), "&lt;b&gt;&amp;&quot;&#39;");
     }
 }

@@ -4,14 +4,16 @@
 
 use super::SsoConfig;
 use super::cache::{Cached, Registration, Store, Token};
-use super::oidc::{self, Callback, Failure, Issued, Oidc, Pkce};
+use super::oidc::{self, Failure, Issued, Oidc, Pkce};
 use super::spinner::Spinner;
 use crate::aws::Aws;
 use crate::base::error::Problem;
 use crate::base::error::first_line;
+use crate::base::text::escape;
 use crate::cache::Cache;
 use crate::os::Context;
 use crate::os::browser::{self, Browser};
+use crate::os::callback::{Answer, Listener, NoAnswer, OAuthError, Page};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -379,10 +381,20 @@ async fn auth_code_flow(
     deadline: Instant,
 ) -> Result<Issued, Failure> {
     let endpoint = oidc.endpoint().await.map_err(Failure::other)?;
-    let callback = Callback::bind().await.map_err(Failure::other)?;
-    let redirect_uri = callback.redirect_uri.clone();
-    let pkce = Pkce::new().map_err(Failure::other)?;
     let state = oidc::new_state().map_err(Failure::other)?;
+    let mut listener = Listener::bind(oidc::CALLBACK_PATH, &state)
+        .await
+        .map_err(|e| {
+            Failure::other(
+                Problem::failure(format!(
+                    "cannot listen on 127.0.0.1 for the browser's redirect: {e}"
+                ))
+                .hint("use --use-device-code")
+                .into(),
+            )
+        })?;
+    let redirect_uri = listener.redirect_uri().to_string();
+    let pkce = Pkce::new().map_err(Failure::other)?;
     let url = oidc::authorize_url(
         &endpoint,
         &registration.client_id,
@@ -404,11 +416,108 @@ async fn auth_code_flow(
     }
     show_and_open(interactive, &url).await;
     let mut spinner = Spinner::start(ctx, "waiting for the sign-in in the browser...");
-    let code = callback.wait(&state, deadline).await;
+    let arrival = listener.wait(deadline).await;
     spinner.stop();
-    let code = code.map_err(Failure::other)?;
-    oidc.code_token(registration, &code, &redirect_uri, &pkce.verifier)
-        .await
+    let arrival = arrival.map_err(|refused| Failure::other(no_answer(refused)))?;
+    // The browser's page waits for the exchange, so it shows the real outcome.
+    let result = match &arrival.answer {
+        Answer::Code(code) => {
+            oidc.code_token(registration, code, &redirect_uri, &pkce.verifier)
+                .await
+        }
+        Answer::Error(error) => Err(Failure::other(denied(error))),
+    };
+    let page = match (&result, &arrival.answer) {
+        (Ok(_), _) => Page::success(
+            "Signed in",
+            format!(
+                "aws-cred has your sign-in to {}. You can close this tab.",
+                config.describe()
+            ),
+        ),
+        (Err(_), Answer::Error(error)) => Page::failure(
+            "Sign-in not completed",
+            format!(
+                "{}, so aws-cred got no access. Go back to the terminal: run the login again to retry, or ask your administrator for access.",
+                capitalized(error.in_words())
+            ),
+        ),
+        (Err(failure), Answer::Code(_)) => Page::failure(
+            "Sign-in failed",
+            format!(
+                "IAM Identity Center did not accept the sign-in ({}). Go back to the terminal to see what happened and what to do.",
+                failure
+                    .code
+                    .as_deref()
+                    .unwrap_or("the token exchange failed")
+            ),
+        ),
+    };
+    arrival.respond(page).await;
+    result
+}
+
+/// The browser came back with the IdP's `error`: in words, with its code and description
+/// (escaped: untrusted text).
+fn denied(error: &OAuthError) -> anyhow::Error {
+    let detail = match &error.description {
+        Some(description) => format!("{}: {}", escape(&error.error), escape(description)),
+        None => escape(&error.error).into_owned(),
+    };
+    Problem::failure(format!(
+        "the sign-in did not complete: {} ({detail})",
+        error.in_words()
+    ))
+    .hint("run the login again and approve the request in the browser; if access is refused, ask your administrator")
+    .into()
+}
+
+/// No right answer before the deadline: a timeout, unless answers with another state came
+/// (refused: they may be another program's, or a tampered redirect).
+fn no_answer(refused: NoAnswer) -> anyhow::Error {
+    if refused.wrong_state > 0 {
+        return Problem::failure(format!(
+            "the browser's answer carried another state than this login sent (state mismatch): {} such answer(s) refused, nothing was saved, and no answer for this login came before the timeout",
+            refused.wrong_state
+        ))
+        .hint("run the login again; if this repeats, another program is answering on the loopback callback")
+        .into();
+    }
+    Problem::expired("no answer from the browser before the login timed out")
+        .hint("run the login again and finish it in the browser (or use --use-device-code); AWS_CRED_SSO_LOGIN_TIMEOUT sets the wait in seconds")
+        .into()
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The device flow's page: `verificationUriComplete` (the code filled in), else
+/// `verificationUri`, whichever the browser may open (https://; see [`browser::check_url`]).
+fn device_url(device: &oidc::DeviceAuthorization) -> anyhow::Result<&str> {
+    let complete = device.verification_uri_complete.as_deref();
+    if let Some(url) = complete {
+        match browser::check_url(url) {
+            Ok(()) => return Ok(url),
+            Err(why) => eprintln!(
+                "warning: not using the sign-in link IAM Identity Center sent ({}): {why}",
+                escape(url)
+            ),
+        }
+    }
+    let url = device.verification_uri.as_str();
+    browser::check_url(url).map_err(|why| {
+        Problem::failure(format!(
+            "IAM Identity Center sent a sign-in page that aws-cred will not open or show ({}): {why}",
+            escape(url)
+        ))
+        .hint("check sso_region and AWS_ENDPOINT_URL_SSO_OIDC: the real service sends https:// pages")
+    })?;
+    Ok(url)
 }
 
 async fn device_flow(
@@ -422,14 +531,12 @@ async fn device_flow(
     let device = oidc
         .start_device_authorization(registration, &config.start_url)
         .await?;
-    let url = device
-        .verification_uri_complete
-        .clone()
-        .unwrap_or_else(|| device.verification_uri.clone());
+    let url = device_url(&device).map_err(Failure::other)?.to_string();
     eprintln!(
-        "To sign in to {}, open this URL on any device:\n\n  {url}\n\nand check that the page shows this code: {}\n",
+        "To sign in to {}, open this URL on any device:\n\n  {}\n\nand check that the page shows this code: {}\n",
         config.describe(),
-        device.user_code
+        escape(&url),
+        escape(&device.user_code)
     );
     show_and_open(interactive, &url).await;
     let deadline = if device.expires_in.is_zero() {

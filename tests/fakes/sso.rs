@@ -44,6 +44,10 @@ pub struct SsoRules {
     pub reject_refresh: bool,
     /// `/authorize` redirects with a state other than the one it was given.
     pub tamper_state: bool,
+    /// StartDeviceAuthorization's `verificationUri` and `verificationUriComplete` instead of
+    /// the fake's own loopback page (e.g. `file:///etc/shadow`).
+    pub verification_uri: Option<&'static str>,
+    pub verification_uri_complete: Option<&'static str>,
     pub accounts: Vec<FakeAccount>,
     /// Items per page of ListAccounts / ListAccountRoles (the request's max_result caps it too).
     pub page_size: usize,
@@ -59,6 +63,8 @@ impl Default for SsoRules {
             reject_codes: false,
             reject_refresh: false,
             tamper_state: false,
+            verification_uri: None,
+            verification_uri_complete: None,
             accounts: vec![
                 FakeAccount {
                     id: "111111111111",
@@ -372,8 +378,12 @@ fn start_device(rules: &SsoRules, state: &Mutex<State>, req: &Request) -> Respon
         &json!({
             "deviceCode": device_code,
             "userCode": USER_CODE,
-            "verificationUri": format!("http://{host}/device"),
-            "verificationUriComplete": format!("http://{host}/device?user_code={USER_CODE}"),
+            "verificationUri": rules
+                .verification_uri
+                .map_or_else(|| format!("http://{host}/device"), str::to_string),
+            "verificationUriComplete": rules
+                .verification_uri_complete
+                .map_or_else(|| format!("http://{host}/device?user_code={USER_CODE}"), str::to_string),
             "expiresIn": 600,
             "interval": rules.device_interval,
         })

@@ -29,6 +29,8 @@ struct Issued {
 
 pub struct FakeSts {
     pub http: FakeHttp,
+    /// Access key ids of role sessions assumed with another role's session (role chaining).
+    pub chained_roles: Arc<Mutex<Vec<String>>>,
 }
 
 fn error(status: u16, code: &str, message: &str) -> Response {
@@ -82,6 +84,8 @@ impl FakeSts {
     pub fn start(rules: StsRules) -> FakeSts {
         let issued: Arc<Mutex<HashMap<String, Issued>>> = Arc::default();
         let counter = Arc::new(AtomicUsize::new(0));
+        let chained_roles: Arc<Mutex<Vec<String>>> = Arc::default();
+        let chained = chained_roles.clone();
         let http = FakeHttp::new(move |req| {
             if rules.clock_skew {
                 return error(
@@ -91,6 +95,45 @@ impl FakeSts {
                 );
             }
             let action = req.form_param("Action").unwrap_or_default();
+            if action == "AssumeRoleWithWebIdentity" {
+                // Unsigned: the token is the proof.
+                if req
+                    .form_param("WebIdentityToken")
+                    .unwrap_or_default()
+                    .is_empty()
+                {
+                    return error(
+                        400,
+                        "ValidationError",
+                        "1 validation error detected: Value null at 'webIdentityToken' failed to satisfy constraint: Member must not be null",
+                    );
+                }
+                let role_arn = req.form_param("RoleArn").unwrap_or_default();
+                let session = req.form_param("RoleSessionName").unwrap_or_default();
+                let role_name = role_arn.rsplit('/').next().unwrap_or("role").to_string();
+                let arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/{session}");
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                let akid = format!("ASIAROLE{n:012}");
+                issued.lock().unwrap().insert(
+                    akid.clone(),
+                    Issued {
+                        arn: arn.clone(),
+                        is_role: true,
+                    },
+                );
+                return Response::xml(
+                    200,
+                    &format!(
+                        "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleWithWebIdentityResult>{}<SubjectFromWebIdentityToken>test</SubjectFromWebIdentityToken><AssumedRoleUser><AssumedRoleId>AROAFAKE:{session}</AssumedRoleId><Arn>{arn}</Arn></AssumedRoleUser></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>",
+                        credentials_xml(
+                            &akid,
+                            &format!("rolesecret{n}"),
+                            &format!("roletoken{n}"),
+                            SystemTime::now() + Duration::from_secs(3600)
+                        )
+                    ),
+                );
+            }
             let Some(key) = signer(req) else {
                 return error(
                     403,
@@ -200,6 +243,9 @@ impl FakeSts {
                     let role_name = role_arn.rsplit('/').next().unwrap_or("role").to_string();
                     let arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/{session}");
                     let akid = format!("ASIAROLE{n:012}");
+                    if caller.1 {
+                        chained.lock().unwrap().push(akid.clone());
+                    }
                     issued.insert(
                         akid.clone(),
                         Issued {
@@ -255,7 +301,10 @@ impl FakeSts {
                 ),
             }
         });
-        FakeSts { http }
+        FakeSts {
+            http,
+            chained_roles,
+        }
     }
 
     pub fn url(&self) -> String {

@@ -1,0 +1,89 @@
+//! Untrusted text shown to a person: what a server, a cache or a config file said may hold
+//! escape sequences (change the window title, clear the screen, forge a `hint:` line) or
+//! bidirectional overrides (show text in another order than it is). [`escape`] makes every
+//! such character visible as a Rust-style escape; everything else passes unchanged.
+//!
+//! Escaped: C0 controls (U+0000–U+001F, `\n` `\r` `\t` included), DEL (U+007F), C1 controls
+//! (U+0080–U+009F), the bidi embeddings and overrides U+202A–U+202E, the isolates
+//! U+2066–U+2069, and the marks U+200E, U+200F, U+061C. Machine output (`--json`) keeps exact
+//! values and does not use this.
+
+use std::borrow::Cow;
+
+/// Whether `c` must not reach a terminal as is.
+pub fn is_unsafe(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{1f}'
+        | '\u{7f}'..='\u{9f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{200e}' | '\u{200f}' | '\u{61c}')
+}
+
+/// `text` with every unsafe character escaped (`\n`, `\r`, `\t`, `\x1b`, `\u{202e}`), on one line.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    escape_keeping(text, false)
+}
+
+/// Like [`escape`], but line breaks (`\n`) stay: for text of several lines we wrote ourselves
+/// that may embed untrusted parts already escaped.
+pub fn escape_lines(text: &str) -> Cow<'_, str> {
+    escape_keeping(text, true)
+}
+
+fn escape_keeping(text: &str, newlines: bool) -> Cow<'_, str> {
+    let unsafe_char = |c: char| is_unsafe(c) && !(newlines && c == '\n');
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if !unsafe_char(c) {
+            out.push(c);
+            continue;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_and_bidi_characters_are_escaped() {
+        let cases = [
+            ("plain text: é ü 日本", "plain text: é ü 日本"),
+            ("a\nhint: run rm", "a\\nhint: run rm"),
+            ("\u{1b}]0;pwned\u{7}\u{1b}[2J", "\\x1b]0;pwned\\x07\\x1b[2J"),
+            ("tab\there\r", "tab\\there\\r"),
+            ("nul\0del\u{7f}", "nul\\x00del\\x7f"),
+            ("c1\u{85}\u{9b}31m", "c1\\u{85}\\u{9b}31m"),
+            ("evil\u{202e}txt.exe", "evil\\u{202e}txt.exe"),
+            ("\u{2066}x\u{2069}\u{202a}", "\\u{2066}x\\u{2069}\\u{202a}"),
+            ("back\\slash", "back\\slash"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(escape(input), want, "{input:?}");
+        }
+        assert!(matches!(escape("clean"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn escape_lines_keeps_line_breaks_only() {
+        assert_eq!(escape_lines("one\ntwo\u{1b}[1m\r"), "one\ntwo\\x1b[1m\\r");
+    }
+
+    #[test]
+    fn escaping_twice_changes_nothing_more() {
+        let once = escape("\u{1b}[31m\n\u{202e}").into_owned();
+        assert_eq!(escape(&once), once);
+    }
+}

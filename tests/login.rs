@@ -703,3 +703,79 @@ fn a_redirect_with_another_state_is_refused_and_nothing_is_saved() {
     assert!(!world.sandbox.path(&cache_file(SESSION_ARN)).exists());
     assert_eq!(world.sandbox.read("home/.aws/config"), CONFIG);
 }
+
+/// The fake is only worth its tests if it refuses what AWS refuses: proofs for another URL,
+/// replayed, tampered with, stale, or made with another key than the refresh token's.
+#[test]
+fn the_fake_sign_in_refuses_bad_dpop_proofs() {
+    use aws_cred::login::dpop::Key;
+    let signin = FakeSignin::start(SigninRules::default());
+    signin.seed_refresh_token("rt-seed", SAME_DEVICE, SESSION_ARN);
+    let key = Key::from_pem(TEST_KEY).unwrap();
+    let token_url = format!("{}/v1/token", signin.url());
+    let body = |refresh: &str| {
+        serde_json::json!({"clientId": SAME_DEVICE, "grantType": "refresh_token", "refreshToken": refresh})
+            .to_string()
+    };
+    let send = |proof: &str, refresh: &str| {
+        support::http_request(
+            "POST",
+            &token_url,
+            &[("content-type", "application/json"), ("dpop", proof)],
+            body(refresh).as_bytes(),
+        )
+        .unwrap()
+    };
+    let now = SystemTime::now();
+    let refused = |proof: &str, why: &str| {
+        let answer = send(proof, "rt-seed");
+        assert_eq!(answer.status, 400, "{why}: {}", answer.body_str());
+        assert_eq!(
+            answer.header("x-amzn-errortype"),
+            Some("ValidationException")
+        );
+        assert!(
+            answer.body_str().contains(why),
+            "{why}: {}",
+            answer.body_str()
+        );
+    };
+    refused(
+        &key.proof("POST", "http://127.0.0.1:1/v1/token", now),
+        "htu",
+    );
+    refused(&key.proof("GET", &token_url, now), "htm");
+    refused(
+        &key.proof("POST", &token_url, now - Duration::from_secs(600)),
+        "not fresh",
+    );
+    let good = key.proof("POST", &token_url, now);
+    let (message, signature) = good.rsplit_once('.').unwrap();
+    let flipped = if signature.starts_with('A') { "B" } else { "A" };
+    refused(
+        &format!("{message}.{flipped}{}", &signature[1..]),
+        "signature",
+    );
+    // The good proof works once; its jti cannot be replayed.
+    let answer = send(&good, "rt-seed");
+    assert_eq!(answer.status, 200, "{}", answer.body_str());
+    let issued: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+    let next = issued["refreshToken"].as_str().unwrap();
+    let replay = send(&good, next);
+    assert!(
+        replay.body_str().contains("used before"),
+        "{}",
+        replay.body_str()
+    );
+    // The spent refresh token is refused; the new one only with the key it is bound to.
+    let spent = send(&key.proof("POST", &token_url, now), "rt-seed");
+    assert!(
+        spent.body_str().contains("invalid, expired, revoked"),
+        "{}",
+        spent.body_str()
+    );
+    let other = Key::generate().unwrap();
+    let stolen = send(&other.proof("POST", &token_url, now), next);
+    assert!(stolen.body_str().contains("bound"), "{}", stolen.body_str());
+    assert_eq!(send(&key.proof("POST", &token_url, now), next).status, 200);
+}

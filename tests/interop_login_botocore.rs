@@ -145,3 +145,81 @@ fn botocore_and_aws_cred_share_and_refresh_one_login_cache() {
     assert_eq!(export(), third);
     assert_eq!(signin.rejections(), Vec::<String>::new());
 }
+
+/// `aws-cred login` (the browser flow, `BROWSER` following the redirect) writes the profile and
+/// the cache; botocore uses both, and refreshes with the P-256 key aws-cred generated (so
+/// awscrt reads the `dpopKey` PEM aws-cred wrote).
+#[test]
+fn botocore_uses_and_refreshes_what_aws_cred_login_wrote() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(python) = require_venv_tool("python") else {
+        return;
+    };
+    let has_crt = Command::new(&python)
+        .args(["-c", "import awscrt.crypto"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_crt {
+        assert!(!in_ci(), "the CI venv must have awscrt (botocore[crt])");
+        eprintln!(
+            "skipped: {} has no awscrt (botocore[crt])",
+            python.display()
+        );
+        return;
+    }
+    let sandbox = Sandbox::new();
+    sandbox.write_config("[profile console]\noutput = json\n");
+    let signin = FakeSignin::start(SigninRules::default());
+    let browser = sandbox.write(
+        "bin/browser",
+        format!(
+            "#!{}\nimport sys, urllib.request\nurllib.request.urlopen(sys.argv[-1], timeout=20).read()\n",
+            python.display()
+        ),
+    );
+    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = run(sandbox
+        .cmd()
+        .env("AWS_ENDPOINT_URL_SIGNIN", signin.url())
+        .env("BROWSER", &browser)
+        .args([
+            "login",
+            "--profile",
+            "console",
+            "--region",
+            "us-west-2",
+            "--format",
+            "json",
+        ]));
+    out.assert_success();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ours = doc["AccessKeyId"].as_str().unwrap().to_string();
+    assert_eq!(
+        sandbox.read("home/.aws/config"),
+        format!(
+            "[profile console]\noutput = json\nlogin_session = {SESSION_ARN}\nregion = us-west-2\n"
+        )
+    );
+    let botocore = || {
+        let out = run(Command::new(&python)
+            .env_clear()
+            .env("HOME", sandbox.home())
+            .env("AWS_CONFIG_FILE", sandbox.config_path())
+            .env("AWS_SHARED_CREDENTIALS_FILE", sandbox.credentials_path())
+            .env("AWS_ENDPOINT_URL_SIGNIN", signin.url())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .args(["-c", BOTOCORE]));
+        out.assert_success();
+        out.stdout_str().trim().to_string()
+    };
+    assert_eq!(botocore(), ours);
+    let path = sandbox.path(&format!(
+        "home/.aws/login/cache/{}.json",
+        hex::encode(sha2::Sha256::digest(SESSION_ARN.as_bytes()))
+    ));
+    set_expiry(&path, 60);
+    let refreshed = botocore();
+    assert_ne!(refreshed, ours);
+    assert_eq!(signin.refreshes(), 1);
+    assert_eq!(signin.rejections(), Vec::<String>::new());
+}

@@ -13,9 +13,6 @@ use crate::profile::writer::{self, HeaderStyle, WriteRequest};
 use aws_credential_types::Credentials;
 use std::time::Duration;
 
-/// How long the person has to sign in (the AWS CLI waits 10 minutes).
-const LOGIN_TIMEOUT: Duration = Duration::from_secs(600);
-
 /// Keys that give a profile credentials some other way: `aws login` refuses those profiles.
 const OTHER_SOURCES: [&str; 7] = [
     "aws_access_key_id",
@@ -158,22 +155,17 @@ pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
     print(setup, args, &logged_in.credentials)
 }
 
-/// `AWS_CRED_LOGIN_TIMEOUT` seconds (1-3600), else [`LOGIN_TIMEOUT`].
+/// `AWS_CRED_LOGIN_TIMEOUT` seconds (1-3600; default 600, as the AWS CLI waits).
 fn login_timeout(ctx: &crate::os::Context) -> anyhow::Result<Duration> {
-    match ctx.var("AWS_CRED_LOGIN_TIMEOUT") {
-        None => Ok(LOGIN_TIMEOUT),
-        Some(text) => text
-            .parse::<u64>()
-            .ok()
-            .filter(|n| (1..=3600).contains(n))
-            .map(Duration::from_secs)
-            .ok_or_else(|| {
-                Problem::usage(format!(
-                    "AWS_CRED_LOGIN_TIMEOUT = {text:?} is not a number of seconds from 1 to 3600"
-                ))
-                .into()
-            }),
-    }
+    let found = crate::settings::LOGIN_TIMEOUT.duration(
+        None,
+        ctx,
+        None,
+        (1, 3600),
+        Duration::from_secs(1),
+        "seconds",
+    )?;
+    Ok(found.map_or(Duration::from_secs(600), |(timeout, _)| timeout))
 }
 
 /// The pasted code: from the terminal when there is one, else the first line of stdin.

@@ -2,9 +2,13 @@
 //! 0600 in 0700 directories, replaced atomically, with a lock per entry so concurrent runs
 //! neither corrupt a file nor repeat a one-time action (an MFA code is accepted only once).
 //! SSO uses it too: its login locks, and the AWS CLI's `~/.aws/sso/cache` files (exact bytes).
+//!
+//! Nothing is trusted that another user could have planted: see [`Trust`]. Entries are read
+//! with [`fs::read_regular_checked`] (no FIFOs or devices, at most [`fs::MAX_CACHE_FILE`]),
+//! and lock files are never followed if they are links.
 
 use crate::base::error::Problem;
-use crate::os::fs::{self, FsError};
+use crate::os::fs::{self, FsError, Strictness};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
@@ -13,9 +17,21 @@ use std::time::Duration;
 /// How long a run waits for another run holding the same entry (it may be waiting on STS).
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Whom a cache's files are trusted from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// aws-cred's own caches: an entry or directory not owned by this user, or writable by
+    /// group or others, is refused with an error (another user could have planted it).
+    Private,
+    /// Files shared with other tools (the AWS CLI's `~/.aws/sso/cache`): a loose mode gets a
+    /// warning on stderr; a file owned by someone else is warned about and never used.
+    Shared,
+}
+
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: PathBuf,
+    trust: Trust,
 }
 
 /// An exclusive hold on one cache entry; released on drop.
@@ -23,20 +39,122 @@ pub struct EntryLock {
     _file: std::fs::File,
 }
 
+/// A file system error as a [`Problem`], with the fix as its hint when there is one.
+pub fn problem(err: FsError) -> Problem {
+    let fix = err.fix().map(str::to_string);
+    let problem = Problem::failure(err.to_string());
+    match fix {
+        Some(fix) => problem.hint(fix),
+        None => problem,
+    }
+}
+
+/// Warn once per process and path (shared caches only).
+fn warn_once(path: &Path, message: &str) {
+    static WARNED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let mut warned = WARNED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !warned.iter().any(|p| p == path) {
+        warned.push(path.to_path_buf());
+        eprintln!("warning: {message}");
+    }
+}
+
 impl Cache {
+    /// One of aws-cred's own caches ([`Trust::Private`]).
     pub fn new(dir: PathBuf) -> Self {
-        Cache { dir }
+        Cache {
+            dir,
+            trust: Trust::Private,
+        }
+    }
+
+    /// A directory shared with other tools ([`Trust::Shared`]).
+    pub fn shared(dir: PathBuf) -> Self {
+        Cache {
+            dir,
+            trust: Trust::Shared,
+        }
     }
 
     pub fn path(&self, key: &str) -> PathBuf {
         self.dir.join(format!("{key}.json"))
     }
 
+    /// Check the cache directory and the one above it before trusting anything in them.
+    fn check_dirs(&self) -> Result<(), Problem> {
+        let mut checks = vec![(self.dir.as_path(), Strictness::Private)];
+        if let Some(parent) = self.dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            checks.push((parent, Strictness::Ancestor));
+        }
+        for (dir, strictness) in checks {
+            match (fs::check_dir(dir, strictness), self.trust) {
+                (Ok(_), _) => {}
+                (Err(err @ FsError::NotPrivate { .. }), Trust::Shared) => {
+                    warn_once(dir, &format!("{err}; fix: {}", err.fix().unwrap_or("")));
+                }
+                (Err(err), _) => return Err(problem(err)),
+            }
+        }
+        Ok(())
+    }
+
+    /// An entry's bytes. `None` when it is missing, unreadable, not a regular file or over
+    /// [`fs::MAX_CACHE_FILE`] (it will be replaced). An entry (or directory) another user could
+    /// have planted is an error for private caches; for shared ones a warning, and a file owned
+    /// by someone else is never used.
+    pub fn read_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, Problem> {
+        self.check_dirs()?;
+        let path = self.path(key);
+        let trust = self.trust;
+        let result = fs::read_regular_checked(&path, fs::MAX_CACHE_FILE, |metadata| {
+            match (
+                fs::check_owner_and_mode(&path, metadata, Strictness::Private),
+                trust,
+            ) {
+                (Ok(()), _) => Ok(()),
+                (
+                    Err(FsError::NotPrivate {
+                        problem,
+                        foreign: false,
+                        ..
+                    }),
+                    Trust::Shared,
+                ) => {
+                    warn_once(
+                        &path,
+                        &format!(
+                            "{} {problem}; fix: chmod 600 {}",
+                            path.display(),
+                            path.display()
+                        ),
+                    );
+                    Ok(())
+                }
+                (Err(err), _) => Err(err),
+            }
+        });
+        match result {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(err @ FsError::NotPrivate { .. }) => match self.trust {
+                Trust::Private => Err(problem(err)),
+                Trust::Shared => {
+                    warn_once(&path, &format!("{err}; it is ignored"));
+                    Ok(None)
+                }
+            },
+            Err(_) => Ok(None),
+        }
+    }
+
     /// Read an entry; a missing, unreadable or corrupt entry is simply absent (it will be
-    /// replaced), never an error that blocks the user.
-    pub fn read<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        let text = fs::read(&self.path(key)).ok()?;
-        serde_json::from_slice(&text).ok()
+    /// replaced), never an error that blocks the user. An untrusted one is an error (see
+    /// [`Cache::read_bytes`]).
+    pub fn read<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Problem> {
+        Ok(self
+            .read_bytes(key)?
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
     }
 
     pub fn write<T: Serialize>(&self, key: &str, value: &T) -> anyhow::Result<()> {
@@ -47,9 +165,9 @@ impl Cache {
 
     /// Replace an entry with exactly these bytes (mode 0600, atomically).
     pub fn write_bytes(&self, key: &str, bytes: &[u8]) -> anyhow::Result<()> {
-        fs::ensure_dir(&self.dir).map_err(|e| Problem::failure(e.to_string()))?;
-        fs::replace_file(&self.path(key), &self.dir, bytes, None)
-            .map_err(|e| Problem::failure(e.to_string()))?;
+        fs::ensure_dir(&self.dir).map_err(problem)?;
+        self.check_dirs()?;
+        fs::replace_file(&self.path(key), &self.dir, bytes, None).map_err(problem)?;
         Ok(())
     }
 
@@ -57,16 +175,17 @@ impl Cache {
         fs::remove(&self.path(key));
     }
 
-    /// Lock one entry (a `<key>.json.lock` file beside it). Waits without blocking the runtime
-    /// (so Ctrl-C still works), up to `timeout`; `waiting` runs once if the wait lasts over a
-    /// second.
+    /// Lock one entry (a `<key>.json.lock` file beside it, never followed if it is a link).
+    /// Waits without blocking the runtime (so Ctrl-C still works), up to `timeout`; `waiting`
+    /// runs once if the wait lasts over a second.
     pub async fn lock_async(
         &self,
         key: &str,
         timeout: Duration,
         waiting: impl FnOnce(),
     ) -> anyhow::Result<EntryLock> {
-        fs::ensure_dir(&self.dir).map_err(|e| Problem::failure(e.to_string()))?;
+        fs::ensure_dir(&self.dir).map_err(problem)?;
+        self.check_dirs()?;
         let lock_path = fs::lock_path_for(&self.path(key));
         match fs::acquire_lock_async(&lock_path, timeout, waiting).await {
             Ok(file) => Ok(EntryLock { _file: file }),
@@ -77,16 +196,31 @@ impl Cache {
             ))
             .hint("wait for the other aws-cred to finish, or end it")
             .into()),
-            Err(e) => Err(Problem::failure(e.to_string()).into()),
+            Err(e) => Err(problem(e).into()),
         }
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+
+    /// The keys of every entry, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = fs::file_names(&self.dir)
+            .into_iter()
+            .filter_map(|name| name.strip_suffix(".json").map(str::to_string))
+            .collect();
+        keys.sort();
+        keys
+    }
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
@@ -95,10 +229,10 @@ mod tests {
     fn entries_are_private_and_round_trip() {
         let tmp = tempfile::tempdir().unwrap();
         let cache = Cache::new(tmp.path().join("a").join("mfa"));
-        assert_eq!(cache.read::<serde_json::Value>("k"), None);
+        assert_eq!(cache.read::<serde_json::Value>("k").unwrap(), None);
         cache.write("k", &serde_json::json!({"x": 1})).unwrap();
         assert_eq!(
-            cache.read::<serde_json::Value>("k"),
+            cache.read::<serde_json::Value>("k").unwrap(),
             Some(serde_json::json!({"x": 1}))
         );
         let mode = std::fs::metadata(cache.path("k"))
@@ -110,7 +244,35 @@ mod tests {
         let dir_mode = std::fs::metadata(cache.dir()).unwrap().permissions().mode() & 0o777;
         assert_eq!(dir_mode, 0o700);
         std::fs::write(cache.path("k"), "{corrupt").unwrap();
-        assert_eq!(cache.read::<serde_json::Value>("k"), None);
+        assert_eq!(cache.read::<serde_json::Value>("k").unwrap(), None);
+    }
+
+    #[test]
+    fn private_caches_refuse_what_others_could_plant_shared_ones_warn() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("c");
+        let private = Cache::new(dir.clone());
+        let shared = Cache::shared(dir.clone());
+        private.write("k", &serde_json::json!({"x": 1})).unwrap();
+        let chmod = |path: &Path, mode| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        chmod(&private.path("k"), 0o666);
+        let err = private.read::<serde_json::Value>("k").unwrap_err();
+        assert!(err.message.contains("0666") && err.hint.is_some(), "{err}");
+        assert!(shared.read::<serde_json::Value>("k").unwrap().is_some());
+        chmod(&private.path("k"), 0o600);
+        chmod(&dir, 0o777);
+        assert!(private.read::<serde_json::Value>("k").is_err());
+        assert!(private.write("k", &1).is_err(), "nothing is written there");
+        assert!(shared.read::<serde_json::Value>("k").unwrap().is_some());
+        chmod(&dir, 0o700);
+        if fs::current_uid() == 0 {
+            std::os::unix::fs::chown(private.path("k"), Some(65534), None).unwrap();
+            let err = private.read::<serde_json::Value>("k").unwrap_err();
+            assert!(err.message.contains("uid 65534"), "{err}");
+            assert_eq!(shared.read_bytes("k").unwrap(), None, "never used");
+        }
     }
 
     #[test]

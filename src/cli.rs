@@ -81,6 +81,12 @@ pub enum Command {
         after_help = "Examples:\n  aws-cred console --profile admin                  # the console home, in the browser\n  aws-cred console --profile admin --service s3 --region eu-west-1\n  aws-cred console --profile dev --sso-portal      # IAM Identity Center shortcut (multi-session)\n  aws-cred console --profile myapp --cognito-user alice\n  aws-cred console --profile admin --print | xclip  # the URL on stdout only\n\nSources: role sessions (role profiles, SSO, web identity, ECS/EC2 roles, Cognito) sign in\ndirectly; IAM user keys through STS GetFederationToken (name aws-cred-<user>, the user's own\npermissions); MFA sessions (GetSessionToken) cannot be federated: use the role profile.\nThe sign-in endpoint is AWS_ENDPOINT_URL_SIGNIN (or [services] signin) when set.\n\nThe printed URL is a secret: do not paste it into chats, tickets or shell history."
     )]
     Console(ConsoleArgs),
+    /// Keep an IAM user's access key in the OS keyring instead of ~/.aws/credentials; every AWS
+    /// tool reads it through credential_process. Rotate it in one command.
+    #[command(
+        after_help = "Examples:\n  aws-cred keys add --profile prod --from-credentials-file   # move them out of the file\n  aws-cred keys add --profile prod                           # type them (secret not shown)\n  printf '%s\\n%s\\n' \"$ID\" \"$SECRET\" | aws-cred keys add --profile prod --stdin\n  aws-cred keys list --check\n  aws-cred keys rotate --profile prod\n  aws-cred mfa 123456 --profile prod                         # the morning session, from the keyring\n\nOn Linux the keyring is a Secret Service (gnome-keyring, KeePassXC) on the D-Bus session bus.\nWithout one, or with it locked, keys commands fail with exit 4; there is no plain-text fallback."
+    )]
+    Keys(KeysArgs),
     /// Run a command with the resolved credentials and region in its environment
     /// (AWS_PROFILE removed); exits with the command's exit code.
     #[command(
@@ -134,6 +140,56 @@ pub struct ConsoleArgs {
     /// Print the chain trace (which link resolved, why the others did not) on stderr.
     #[arg(long)]
     pub explain: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    pub command: KeysCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Store the profile's access key in the OS keyring and point [profile P] of ~/.aws/config
+    /// at it (credential_process = aws-cred keys process --profile P).
+    Add(KeysAddArgs),
+    /// Print the profile's stored key as credential_process JSON (Version 1); never prompts.
+    Process,
+    /// The profiles whose keys are in the keyring, key ids masked.
+    List(KeysListArgs),
+    /// Delete the profile's key from the keyring, and its credential_process line.
+    Remove,
+    /// Make a new access key in IAM, store it where the old one was, check it works, delete the
+    /// old one.
+    Rotate,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysAddArgs {
+    /// Read two lines from standard input: the access key id, then the secret access key.
+    #[arg(long, conflicts_with = "from_credentials_file")]
+    pub stdin: bool,
+    /// Move the keys of [PROFILE] in the shared credentials file: stored in the keyring, then
+    /// removed from the file (other lines of the file stay as they were).
+    #[arg(long)]
+    pub from_credentials_file: bool,
+    /// Store the key without checking it with STS GetCallerIdentity first.
+    #[arg(long)]
+    pub no_check: bool,
+    /// Replace another key already stored for the profile, or a credential_process that is not
+    /// aws-cred's.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysListArgs {
+    /// Ask IAM (ListAccessKeys, signed by each key) how old each key is and whether it is active.
+    #[arg(long)]
+    pub check: bool,
+    /// Machine-readable output (schema_version 1).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -328,6 +384,11 @@ pub struct CognitoArgs {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
 mod tests {
     #[test]
     fn command_line_secrets_are_redacted_in_debug() {

@@ -74,6 +74,23 @@ pub fn cache_key(source_access_key_id: &str, serial: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// Remove every cached session made from the long-term key `source_access_key_id` (after the
+/// key was rotated or removed); returns how many went. The serial is read from each entry, so
+/// sessions for any device are found.
+pub fn forget_sessions_of(cache: &Cache, source_access_key_id: &str) -> usize {
+    let mut removed = 0;
+    for key in cache.keys() {
+        let Ok(Some(session)) = cache.read::<CachedSession>(&key) else {
+            continue;
+        };
+        if cache_key(source_access_key_id, &session.serial) == key {
+            cache.remove(&key);
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// How much validity a cached session must have left to be reused
 /// ([`settings::MFA_MARGIN_MINUTES`]: `--margin-minutes`, `AWS_CRED_MFA_MARGIN_MINUTES`, 10).
 pub fn margin(
@@ -93,17 +110,24 @@ pub fn margin(
     Ok(found.map_or(DEFAULT_MARGIN, |(margin, _)| margin))
 }
 
-/// A cached session with at least `margin` left.
+/// A cached session with at least `margin` left. An entry another user could have planted is
+/// an error (see [`Cache::read`]).
 pub fn cached(
     cache: &Cache,
     key: &str,
     now: SystemTime,
     margin: Duration,
-) -> Option<(CachedSession, Credentials)> {
-    let session: CachedSession = cache.read(key)?;
-    let creds = session.credentials()?;
-    let expiry = creds.expiry()?;
-    (expiry > now + margin).then_some((session, creds))
+) -> Result<Option<(CachedSession, Credentials)>, Problem> {
+    let Some(session) = cache.read::<CachedSession>(key)? else {
+        return Ok(None);
+    };
+    let Some(creds) = session.credentials() else {
+        return Ok(None);
+    };
+    let fresh = creds
+        .expiry()
+        .is_some_and(|expiry| now.checked_add(margin).is_some_and(|limit| expiry > limit));
+    Ok(fresh.then_some((session, creds)))
 }
 
 /// Check the code before any network call: exactly six ASCII digits.
@@ -180,10 +204,7 @@ pub async fn get_session_token(
             return Err(aws::failure("GetSessionToken", &target, err));
         }
     };
-    let creds = out
-        .credentials
-        .ok_or_else(|| anyhow::anyhow!("GetSessionToken returned no credentials"))?;
-    Ok(crate::aws::sts::convert(creds, None))
+    crate::aws::sts::convert("GetSessionToken", &target, out.credentials, None)
 }
 
 /// The MFA-specific failures (STS error texts from the STS documentation and real answers).
@@ -231,7 +252,7 @@ pub fn profile_serial(profiles: &crate::profile::Profiles, name: &str) -> Option
         name.to_string(),
         crate::profile::long_term::long_term_name(name),
     ] {
-        if let Some(value) = profiles.get(&holder, "mfa_serial") {
+        if let Some(value) = profiles.credential(&holder, "mfa_serial") {
             return Some(Serial {
                 value: value.trim().to_string(),
                 origin: format!("mfa_serial of profile {holder}"),
@@ -242,6 +263,11 @@ pub fn profile_serial(profiles: &crate::profile::Profiles, name: &str) -> Option
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
 mod tests {
     use super::*;
 
@@ -296,6 +322,28 @@ mod tests {
     }
 
     #[test]
+    fn forgetting_a_key_removes_only_its_sessions() {
+        let cache_dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(cache_dir.path().to_path_buf());
+        let session = |serial: &str| CachedSession {
+            version: 1,
+            serial: serial.into(),
+            arn: None,
+            access_key_id: "ASIA".into(),
+            secret_access_key: "x".into(),
+            session_token: "t".into(),
+            expiration: "2030-01-01T00:00:00Z".into(),
+        };
+        for (key, serial) in [("AKIAOLD", "s1"), ("AKIAOLD", "s2"), ("AKIANEW", "s1")] {
+            cache
+                .write(&cache_key(key, serial), &session(serial))
+                .unwrap();
+        }
+        assert_eq!(forget_sessions_of(&cache, "AKIAOLD"), 2);
+        assert_eq!(cache.keys(), vec![cache_key("AKIANEW", "s1")]);
+    }
+
+    #[test]
     fn margin_rules() {
         let cache_dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(cache_dir.path().to_path_buf());
@@ -310,9 +358,9 @@ mod tests {
             expiration: crate::base::time::rfc3339(now + Duration::from_secs(secs_left)),
         };
         cache.write("k", &session(601)).unwrap();
-        assert!(cached(&cache, "k", now, DEFAULT_MARGIN).is_some());
+        assert!(cached(&cache, "k", now, DEFAULT_MARGIN).unwrap().is_some());
         cache.write("k", &session(599)).unwrap();
-        assert!(cached(&cache, "k", now, DEFAULT_MARGIN).is_none());
-        assert!(cached(&cache, "k", now, Duration::ZERO).is_some());
+        assert!(cached(&cache, "k", now, DEFAULT_MARGIN).unwrap().is_none());
+        assert!(cached(&cache, "k", now, Duration::ZERO).unwrap().is_some());
     }
 }

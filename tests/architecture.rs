@@ -2,6 +2,12 @@
 //! below its own. Flows (one layer) do not import each other. A module missing from the table
 //! fails too, so a new module has to be given a place.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -2,6 +2,12 @@
 //! says why) or stops the chain; against moto for the STS links and loopback fakes for ECS,
 //! IMDS and the SSO portal.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 mod support;
 
 use std::time::{Duration, SystemTime};

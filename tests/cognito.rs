@@ -3,6 +3,12 @@
 //! (USER_PASSWORD_AUTH, NEW_PASSWORD_REQUIRED, REFRESH_TOKEN_AUTH, TOTP, identity pools), ending
 //! with the runbook's check: eval the exports, then `aws sts get-caller-identity`.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 #[path = "fakes/cognito.rs"]
 mod fake_cognito;
 mod support;

@@ -7,6 +7,12 @@
 //! on any failure, and checks that docs/CONFORMANCE.md carries the same numbers and lists every
 //! deviation. Run them with `cargo test --test conformance -- --nocapture` to see the lines.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 mod support;
 
 #[path = "conformance/common.rs"]

@@ -5,6 +5,12 @@
 //! (`fakes/sso.rs`), IAM user keys (GetFederationToken at moto), Cognito (moto), session
 //! credentials in the environment; partitions through the test redirect.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 #[path = "fakes/federation.rs"]
 mod fake_federation;
 #[allow(dead_code)]

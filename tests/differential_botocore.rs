@@ -18,6 +18,12 @@
 //! counted under that tag. Any other disagreement fails the test. docs/CONFORMANCE.md carries the
 //! counts of this run and every tag's reason.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 mod support;
 
 use serde_json::{Value, json};

@@ -1,6 +1,12 @@
 //! Everyday polish: exec, credential_process hygiene, corporate networks (proxy, CA bundle),
 //! completions and man page, whoami --short, expiry warnings.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 #[path = "fakes/sts.rs"]
 mod fake_sts;
 mod support;

@@ -1,6 +1,12 @@
 //! Hardening: crashes and full disks never corrupt the credentials file, concurrent writers
 //! lose nothing, secrets never reach stderr, and network faults end in clear, bounded errors.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 #[path = "fakes/sts.rs"]
 mod fake_sts;
 mod support;

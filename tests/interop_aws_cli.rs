@@ -13,6 +13,12 @@
 //! `X-Amz-Security-Token` header show which credentials it actually used, which moto (it accepts
 //! any key) cannot tell us.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 mod support;
 
 use std::fs;

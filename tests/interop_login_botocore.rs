@@ -3,6 +3,12 @@
 //! it back, aws-cred uses and refreshes that file, and botocore uses and refreshes the one
 //! aws-cred wrote. The loopback Sign-In verifies both clients' DPoP proofs.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 #[path = "fakes/signin.rs"]
 mod fake_signin;
 mod support;

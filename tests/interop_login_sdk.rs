@@ -3,6 +3,12 @@
 //! and refreshes the file the SDK wrote back (its own key order and fractional times). The SDK
 //! reads the process environment, so this file holds one test, which sets it first.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 #[path = "fakes/signin.rs"]
 mod fake_signin;
 mod support;

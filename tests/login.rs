@@ -3,6 +3,12 @@
 //! Sign-In in `fakes/signin.rs`), the write-back in the AWS CLI's format, the lock that makes
 //! twenty parallel callers refresh once, and every failure with its exit code and hint.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 #[path = "fakes/signin.rs"]
 mod fake_signin;
 mod support;

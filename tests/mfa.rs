@@ -1,6 +1,12 @@
 //! `aws-cred mfa` against a loopback STS that checks codes, serials and sources the way AWS
 //! does (moto accepts anything), plus one happy path on moto for the wire shapes.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 #[path = "fakes/sts.rs"]
 mod fake_sts;
 mod support;

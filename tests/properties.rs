@@ -1,6 +1,12 @@
 //! Property tests: reading and planning arbitrary ~/.aws files never panics, and whatever the
 //! writer writes reads back through the same loading path as the keys it was given.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 use aws_cred::chain::profile::{Planned, plan};
 use aws_cred::os::Context;
 use aws_cred::profile::Profiles;

@@ -13,6 +13,12 @@
 //! installed. cmd.exe does not exist here: the cmd format is checked line by line, refusals
 //! included. dotenv output is read back with the venv's python-dotenv, JSON with serde_json.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 mod support;
 
 use std::collections::BTreeMap;

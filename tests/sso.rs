@@ -3,6 +3,12 @@
 //! named by `BROWSER` that follows the authorize URL like a browser whose user is signed in,
 //! or the test itself reads the URL from stderr (`--no-browser`) and follows it.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 #[path = "fakes/sso.rs"]
 mod fake_sso;
 mod support;

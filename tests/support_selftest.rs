@@ -1,6 +1,12 @@
 //! Tests of the shared test helpers in `tests/support` (FakeHttp, Sandbox, run): a broken helper
 //! would make every other test's failure misleading.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 mod support;
 
 use std::io::{BufReader, Read, Write};

@@ -2,6 +2,12 @@
 //! escaped before a person sees it (`--json` keeps exact values), secrets given on the command
 //! line are never repeated, and commands that need no configuration do not read it.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
 mod support;
 
 use support::{FakeHttp, OutputExt, Response, Sandbox, run};

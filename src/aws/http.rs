@@ -18,9 +18,21 @@ use aws_smithy_runtime_api::client::http::{
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
 use std::path::Path;
 
 pub const REDIRECT_VAR: &str = "AWS_CRED_TEST_REDIRECT_ALL_HTTP";
+
+/// The largest response body aws-cred reads from any endpoint (STS, SSO, Cognito, ECS, IMDS):
+/// real answers are a few kilobytes; a larger body is cut off with [`BodyTooLarge`].
+pub const MAX_RESPONSE_BODY: usize = 1024 * 1024;
+
+/// A response body went over [`MAX_RESPONSE_BODY`].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the response body is larger than {MAX_RESPONSE_BODY} bytes, aws-cred's limit for an answer"
+)]
+pub struct BodyTooLarge;
 
 /// What the clients need to know, read once from the environment and profile.
 #[derive(Debug, Clone, Default)]
@@ -35,13 +47,15 @@ impl HttpSettings {
         let ca_bundle = match ca_bundle_path {
             None => None,
             Some(path) => {
-                let pem = std::fs::read(path).map_err(|err| {
-                    Problem::usage(format!(
-                        "cannot read the CA bundle {}: {err}",
-                        path.display()
-                    ))
-                    .hint("fix AWS_CA_BUNDLE or the profile's ca_bundle (a PEM file)")
-                })?;
+                let pem = crate::os::fs::read_regular(path, crate::os::fs::MAX_CA_BUNDLE)
+                    .map_err(|err| {
+                        Problem::usage(format!(
+                            "cannot read the CA bundle: {}",
+                            crate::base::error::causes(&err)
+                        )).hint(
+                            "fix AWS_CA_BUNDLE or the profile's ca_bundle (a PEM file of at most 16 MiB)",
+                        )
+                    })?;
                 if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
                     return Err(Problem::usage(format!(
                         "the CA bundle {} holds no PEM certificate",
@@ -120,13 +134,84 @@ pub fn local_client(settings: &HttpSettings) -> Result<SharedHttpClient, Problem
     Ok(redirected(client, settings))
 }
 
+/// Every client's last step: bodies capped at [`MAX_RESPONSE_BODY`], and the test-only
+/// redirect when it is set.
 pub fn redirected(client: SharedHttpClient, settings: &HttpSettings) -> SharedHttpClient {
+    let client = SharedHttpClient::new(Capped { inner: client });
     match &settings.redirect {
         Some(target) => SharedHttpClient::new(Redirect {
             inner: client,
             target: target.trim_end_matches('/').to_string(),
         }),
         None => client,
+    }
+}
+
+/// Caps response bodies at [`MAX_RESPONSE_BODY`]: a larger one (declared or streamed) fails
+/// with [`BodyTooLarge`] after at most that many bytes, whatever the server sends.
+#[derive(Debug)]
+struct Capped {
+    inner: SharedHttpClient,
+}
+
+impl HttpClient for Capped {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(CappedConnector {
+            inner: self.inner.http_connector(settings, components),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct CappedConnector {
+    inner: SharedHttpConnector,
+}
+
+impl HttpConnector for CappedConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        use http_body_util::BodyExt;
+        let call = self.inner.call(request);
+        HttpConnectorFuture::new(async move {
+            let mut response = call.await?;
+            let declared = response
+                .headers()
+                .get("content-length")
+                .and_then(|len| len.trim().parse::<u64>().ok());
+            if declared.is_some_and(|len| len > MAX_RESPONSE_BODY as u64) {
+                // Not one byte of it is read.
+                *response.body_mut() = SdkBody::from_body_1_x(TooLargeBody);
+                return Ok(response);
+            }
+            let body = response.take_body();
+            let limited = http_body_util::Limited::new(body, MAX_RESPONSE_BODY).map_err(|err| {
+                if err.is::<http_body_util::LengthLimitError>() {
+                    Box::new(BodyTooLarge) as aws_smithy_types::body::Error
+                } else {
+                    err
+                }
+            });
+            *response.body_mut() = SdkBody::from_body_1_x(limited);
+            Ok(response)
+        })
+    }
+}
+
+/// A body that fails at once with [`BodyTooLarge`] (the server declared too many bytes).
+struct TooLargeBody;
+
+impl http_body::Body for TooLargeBody {
+    type Data = bytes::Bytes;
+    type Error = BodyTooLarge;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(Some(Err(BodyTooLarge)))
     }
 }
 
@@ -188,6 +273,11 @@ fn split_uri(uri: &str) -> (&str, &str) {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
 mod tests {
     use super::*;
 

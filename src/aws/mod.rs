@@ -13,6 +13,7 @@ use crate::profile::Profiles;
 use aws_credential_types::Credentials;
 use aws_runtime::env_config::EnvConfigValue;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
@@ -282,7 +283,34 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: Debug + Send + Sync + 'static,
 {
+    let status = err
+        .raw_response()
+        .and_then(|raw| (raw as &dyn std::any::Any).downcast_ref::<HttpResponse>())
+        .map(|raw| raw.status().as_u16());
+    let too_large = std::iter::successors(Some(&err as &(dyn std::error::Error + 'static)), |e| {
+        e.source()
+    })
+    .any(|e| e.is::<http::BodyTooLarge>());
+    if too_large {
+        return anyhow::Error::new(
+            Problem::failure(format!(
+                "{operation}: {} sent an answer larger than {} bytes; aws-cred stopped reading it",
+                target.describe(),
+                http::MAX_RESPONSE_BODY
+            ))
+            .hint("check that the endpoint (AWS_ENDPOINT_URL*) points at the real service"),
+        );
+    }
     let problem = match &err {
+        SdkError::ServiceError(service) if service.err().code().is_none() => {
+            // Not an AWS error document: an HTML page from a proxy, a redirect, a wrong URL.
+            let status = status.map_or("an unknown status".to_string(), |s| format!("HTTP {s}"));
+            Problem::failure(format!(
+                "{operation} failed: {} answered {status} without an AWS error code (not an AWS answer: a proxy, a login page, a redirect or a wrong endpoint?)",
+                target.describe()
+            ))
+            .hint("check the endpoint (AWS_ENDPOINT_URL*) and any proxy (HTTPS_PROXY, NO_PROXY)")
+        }
         SdkError::ServiceError(_) => {
             let (code, message) = error_code(&err).unwrap_or(("Unknown".into(), "".into()));
             let (exit, hint) = hint_for(&code, &message);
@@ -309,8 +337,9 @@ where
             .hint(network_hint())
         }
         SdkError::ResponseError(_) => Problem::failure(format!(
-            "{operation}: {} sent a response that is not a valid {} answer: {}",
+            "{operation}: {} sent a response{} that is not a valid {} answer: {}",
             target.describe(),
+            status.map_or(String::new(), |s| format!(" (HTTP {s})")),
             target.service,
             crate::base::error::causes(&err)
         ))
@@ -374,6 +403,11 @@ pub fn hint_for(code: &str, message: &str) -> (Exit, Option<String>) {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
 mod tests {
     use super::*;
 

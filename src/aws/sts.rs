@@ -1,6 +1,7 @@
 //! The STS calls every flow shares.
 
-use crate::aws::{self, Aws};
+use crate::aws::{self, Aws, Target};
+use crate::base::error::Problem;
 use aws_credential_types::Credentials;
 use std::time::SystemTime;
 
@@ -29,19 +30,47 @@ pub fn default_session_name(now: SystemTime) -> String {
     format!("aws-cred-{secs}")
 }
 
+/// An STS answer that parsed but lacks what every such answer has (a truncated or forged
+/// response): an error naming the operation, the endpoint and the missing field.
+pub fn incomplete(operation: &str, target: &Target, what: &str) -> anyhow::Error {
+    Problem::failure(format!(
+        "{operation}: {} sent an incomplete answer ({what})",
+        target.describe()
+    ))
+    .hint("retry; if it persists, check that the endpoint (AWS_ENDPOINT_URL*) is the real STS and no proxy alters its answers")
+    .into()
+}
+
 /// STS's credentials as the SDK's type; the account comes from an ARN when one is given.
+/// Credentials without keys, or without an expiration (the SDK fills a missing one with
+/// 1970-01-01), are refused: they are a truncated answer, not an expired session.
 pub fn convert(
-    creds: aws_sdk_sts::types::Credentials,
+    operation: &str,
+    target: &Target,
+    creds: Option<aws_sdk_sts::types::Credentials>,
     account_from_arn: Option<&str>,
-) -> Credentials {
+) -> anyhow::Result<Credentials> {
+    let creds = creds.ok_or_else(|| incomplete(operation, target, "no Credentials"))?;
+    if creds.access_key_id.trim().is_empty() || creds.secret_access_key.trim().is_empty() {
+        return Err(incomplete(
+            operation,
+            target,
+            "no AccessKeyId or SecretAccessKey",
+        ));
+    }
+    if creds.expiration.secs() <= 0 {
+        return Err(incomplete(operation, target, "no Expiration"));
+    }
+    let expiry = crate::base::time::from_unix_secs("Expiration", creds.expiration.secs())
+        .map_err(|err| Problem::failure(format!("{operation}: {}: {err}", target.describe())))?;
     let mut builder = Credentials::builder()
         .access_key_id(creds.access_key_id)
         .secret_access_key(creds.secret_access_key)
         .session_token(creds.session_token)
         .provider_name(crate::base::PROVIDER);
-    builder.set_expiry(SystemTime::try_from(creds.expiration).ok());
+    builder.set_expiry(Some(expiry));
     builder.set_account_id(account_from_arn.and_then(account_of_arn).map(Into::into));
-    builder.build()
+    Ok(builder.build())
 }
 
 /// The account id in an ARN (`arn:aws:sts::123456789012:assumed-role/...`).
@@ -71,11 +100,8 @@ pub async fn assume_role(
         .send()
         .await
         .map_err(|e| aws::failure(&format!("AssumeRole {}", role.role_arn), &target, e))?;
-    let creds = out
-        .credentials
-        .ok_or_else(|| anyhow::anyhow!("AssumeRole returned no credentials"))?;
     let arn = out.assumed_role_user.map(|u| u.arn);
-    Ok(convert(creds, arn.as_deref()))
+    convert("AssumeRole", &target, out.credentials, arn.as_deref())
 }
 
 pub async fn assume_role_with_web_identity(
@@ -105,11 +131,13 @@ pub async fn assume_role_with_web_identity(
                 e,
             )
         })?;
-    let creds = out
-        .credentials
-        .ok_or_else(|| anyhow::anyhow!("AssumeRoleWithWebIdentity returned no credentials"))?;
     let arn = out.assumed_role_user.map(|u| u.arn);
-    Ok(convert(creds, arn.as_deref()))
+    convert(
+        "AssumeRoleWithWebIdentity",
+        &target,
+        out.credentials,
+        arn.as_deref(),
+    )
 }
 
 /// A federation token request: the federated user's name (2-32 characters of `[\w+=,.@-]`), the
@@ -137,11 +165,13 @@ pub async fn get_federation_token(
         .send()
         .await
         .map_err(|e| aws::failure("GetFederationToken", &target, e))?;
-    let creds = out
-        .credentials
-        .ok_or_else(|| anyhow::anyhow!("GetFederationToken returned no credentials"))?;
     let arn = out.federated_user.map(|u| u.arn);
-    Ok(convert(creds, arn.as_deref()))
+    convert(
+        "GetFederationToken",
+        &target,
+        out.credentials,
+        arn.as_deref(),
+    )
 }
 
 pub async fn get_caller_identity(
@@ -155,14 +185,24 @@ pub async fn get_caller_identity(
         .send()
         .await
         .map_err(|e| aws::failure("GetCallerIdentity", &target, e))?;
+    let field = |value: Option<String>, name: &str| {
+        value
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| incomplete("GetCallerIdentity", &target, &format!("no {name}")))
+    };
     Ok(Identity {
-        account: out.account.unwrap_or_default(),
-        arn: out.arn.unwrap_or_default(),
-        user_id: out.user_id.unwrap_or_default(),
+        account: field(out.account, "Account")?,
+        arn: field(out.arn, "Arn")?,
+        user_id: field(out.user_id, "UserId")?,
     })
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
 mod tests {
     use super::*;
 

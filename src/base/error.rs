@@ -18,6 +18,9 @@ pub enum Exit {
     NoCredentials,
     /// Credentials exist but have expired (MFA session, SSO token, exported keys).
     Expired,
+    /// The OS keyring holding the keys is locked or not available (same code as `Expired`:
+    /// the credentials exist, and a person has to act before they can be used).
+    KeyringUnavailable,
     /// Interrupted by Ctrl-C (SIGINT).
     Interrupted,
     /// Ended by SIGHUP (the terminal went away): 128 + 1.
@@ -36,7 +39,7 @@ impl Exit {
             Exit::Failure => 1,
             Exit::Usage => 2,
             Exit::NoCredentials => 3,
-            Exit::Expired => 4,
+            Exit::Expired | Exit::KeyringUnavailable => 4,
             Exit::Interrupted => 130,
             Exit::HungUp => 129,
             Exit::Terminated => 143,
@@ -159,6 +162,11 @@ pub fn render(err: &anyhow::Error) -> String {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
 mod tests {
     use super::*;
     use anyhow::Context as _;

@@ -1,6 +1,6 @@
 //! A string that must not leak: passwords, client secrets, tokens. Its `Debug` is redacted and
 //! it has no `Display`, so `format!("{s}")` does not compile; [`Secret::expose`] marks each
-//! place the value leaves.
+//! place the value leaves. Its memory is zeroed when it is dropped.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -20,6 +20,13 @@ impl Secret {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// The value is wiped from memory when the secret goes.
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
 
@@ -54,6 +61,11 @@ impl From<&str> for Secret {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
 mod tests {
     use super::*;
 

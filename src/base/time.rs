@@ -2,7 +2,67 @@
 
 use aws_credential_types::Credentials;
 use chrono::{DateTime, SecondsFormat, Utc};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+/// The latest time aws-cred accepts from a server or a file: 9999-12-31T23:59:59Z. Later
+/// times cannot be written as RFC 3339 (which has four-digit years) and read back, so they
+/// are refused where they come in.
+pub const MAX_UNIX_SECS: i64 = 253_402_300_799;
+
+/// A time from a server or a file that aws-cred cannot represent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} = {value} is not a usable time (it must fall between 1970 and the year 9999)")]
+pub struct OutOfRange {
+    pub field: String,
+    pub value: String,
+}
+
+fn out_of_range(field: &str, value: impl std::fmt::Display) -> OutOfRange {
+    OutOfRange {
+        field: field.to_string(),
+        value: value.to_string(),
+    }
+}
+
+/// Seconds since 1970 (a server's `Expiration`, a JWT's `exp`), checked.
+pub fn from_unix_secs(field: &str, secs: i64) -> Result<SystemTime, OutOfRange> {
+    if !(0..=MAX_UNIX_SECS).contains(&secs) {
+        return Err(out_of_range(field, secs));
+    }
+    Ok(SystemTime::UNIX_EPOCH + Duration::from_secs(secs.unsigned_abs()))
+}
+
+/// [`from_unix_secs`] for unsigned values (JWT claims).
+pub fn from_unix_secs_u64(field: &str, secs: u64) -> Result<SystemTime, OutOfRange> {
+    i64::try_from(secs)
+        .map_err(|_| out_of_range(field, secs))
+        .and_then(|secs| from_unix_secs(field, secs))
+}
+
+/// Milliseconds since 1970 (the SSO portal's `expiration`), checked.
+pub fn from_unix_millis(field: &str, millis: i64) -> Result<SystemTime, OutOfRange> {
+    if !(0..=MAX_UNIX_SECS.saturating_mul(1000)).contains(&millis) {
+        return Err(out_of_range(field, millis));
+    }
+    Ok(SystemTime::UNIX_EPOCH + Duration::from_millis(millis.unsigned_abs()))
+}
+
+/// `now` plus a duration a server gave (`expiresIn`), checked.
+pub fn after(field: &str, now: SystemTime, duration: Duration) -> Result<SystemTime, OutOfRange> {
+    now.checked_add(duration)
+        .filter(|t| *t <= SystemTime::UNIX_EPOCH + Duration::from_secs(MAX_UNIX_SECS as u64))
+        .ok_or_else(|| out_of_range(field, format!("{} s from now", duration.as_secs())))
+}
+
+/// For formatting: a time chrono can always represent (clamped to 1970..=9999), so no
+/// formatting path can panic or print a year that does not read back.
+fn utc(time: SystemTime) -> DateTime<Utc> {
+    let secs = match time.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+        Err(_) => 0,
+    };
+    DateTime::from_timestamp(secs.clamp(0, MAX_UNIX_SECS), 0).unwrap_or_default()
+}
 
 /// RFC 3339 / ISO 8601 with offset, as SDKs write expirations.
 pub fn parse_time(text: &str) -> Option<SystemTime> {
@@ -11,13 +71,22 @@ pub fn parse_time(text: &str) -> Option<SystemTime> {
         .map(SystemTime::from)
 }
 
+/// RFC 3339 in UTC, whole seconds; times after 9999 are clamped (they are refused where they
+/// come in).
 pub fn rfc3339(time: SystemTime) -> String {
-    DateTime::<Utc>::from(time).to_rfc3339_opts(SecondsFormat::Secs, true)
+    utc(time).to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A time in a given `strftime` format, UTC, clamped like [`rfc3339`].
+pub fn format_utc(time: SystemTime, format: &str) -> String {
+    utc(time).format(format).to_string()
 }
 
 /// Local wall-clock time and time left, for people: `2026-11-22 18:00:00 +09:00 (in 11h 59m)`.
 pub fn describe_expiry(now: SystemTime, expiry: SystemTime) -> String {
-    let local = DateTime::<chrono::Local>::from(expiry).format("%Y-%m-%d %H:%M:%S %:z");
+    let local = utc(expiry)
+        .with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M:%S %:z");
     format!("{local} ({})", remaining(now, expiry))
 }
 
@@ -50,6 +119,11 @@ pub fn remaining(now: SystemTime, expiry: SystemTime) -> String {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
 mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
@@ -62,5 +136,32 @@ mod tests {
         assert_eq!(remaining(now, at(250)), "in 4m 10s");
         assert_eq!(remaining(now, at(5)), "in 5s");
         assert_eq!(remaining(at(180), now), "expired 3m 00s ago");
+    }
+
+    #[test]
+    fn server_times_out_of_range_are_errors_not_panics() {
+        assert!(from_unix_secs("Expiration", i64::MAX).is_err());
+        assert!(from_unix_secs("Expiration", -1).is_err());
+        assert!(from_unix_secs("Expiration", MAX_UNIX_SECS + 1).is_err());
+        let last = from_unix_secs("Expiration", MAX_UNIX_SECS).unwrap();
+        assert_eq!(rfc3339(last), "9999-12-31T23:59:59Z");
+        assert_eq!(parse_time(&rfc3339(last)), Some(last), "reads back");
+        assert!(from_unix_secs_u64("exp", u64::MAX).is_err());
+        assert!(from_unix_secs_u64("exp", 10_000_000_000_000_000).is_err());
+        assert!(from_unix_millis("expiration", i64::MAX).is_err());
+        assert_eq!(
+            from_unix_millis("expiration", 1_500).unwrap(),
+            UNIX_EPOCH + Duration::from_millis(1_500)
+        );
+        let err = from_unix_secs("clientSecretExpiresAt", i64::MAX).unwrap_err();
+        assert!(err.to_string().contains("clientSecretExpiresAt"), "{err}");
+        let now = UNIX_EPOCH + Duration::from_secs(2_000_000_000);
+        assert!(after("expiresIn", now, Duration::from_secs(u64::MAX)).is_err());
+        assert!(after("expiresIn", now, Duration::from_secs(3600)).is_ok());
+        // Formatting never panics, whatever the time.
+        let far = UNIX_EPOCH + Duration::from_secs(i64::MAX as u64 / 2);
+        assert_eq!(rfc3339(far), "9999-12-31T23:59:59Z");
+        let _ = describe_expiry(now, far);
+        let _ = remaining(now, far);
     }
 }

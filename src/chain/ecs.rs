@@ -9,6 +9,10 @@ use std::time::Duration;
 
 const ECS_HOST: &str = "http://169.254.170.2";
 
+/// The whole exchange with the container endpoint (connect 2 s, each read 5 s, retries
+/// included) ends within this, even if the endpoint trickles its answer a byte at a time.
+pub const OVERALL_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
     match location(req) {
         None => Ok(Step::Skip(
@@ -36,18 +40,39 @@ pub async fn fetch(req: &Request<'_>) -> anyhow::Result<Found> {
         .hint("this only works inside ECS or EKS, where AWS_CONTAINER_CREDENTIALS_* is set")
         .into());
     };
+    // The SDK reads the token file itself: refuse a FIFO, a device or a huge file first.
+    if let Some(path) = req.ctx.var("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE") {
+        crate::os::fs::read_regular(std::path::Path::new(path), crate::os::fs::MAX_TOKEN_FILE)
+            .map_err(|err| {
+                Problem::failure(format!(
+                    "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: {}",
+                    crate::base::error::causes(&err)
+                ))
+                .hint("it must name a regular file of at most 1 MiB (in EKS, the mounted token)")
+            })?;
+    }
     let provider = EcsCredentialsProvider::builder()
         .configure(&req.aws.local_provider_config())
         .connect_timeout(Duration::from_secs(2))
         .read_timeout(Duration::from_secs(5))
         .build();
-    let credentials = provider.credentials().await.map_err(|err| {
-        Problem::failure(format!(
-            "the container credentials endpoint {url} failed: {}",
-            crate::base::error::causes(&err)
-        ))
-        .hint("full URIs must be https, or http on a loopback or the ECS/EKS link-local address;\ncheck AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE)")
-    })?;
+    let credentials = match tokio::time::timeout(OVERALL_TIMEOUT, provider.credentials()).await {
+        Ok(result) => result.map_err(|err| {
+            Problem::failure(format!(
+                "the container credentials endpoint {url} failed: {}",
+                crate::base::error::causes(&err)
+            ))
+            .hint("full URIs must be https, or http on a loopback or the ECS/EKS link-local address;\ncheck AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE)")
+        })?,
+        Err(_) => {
+            return Err(Problem::failure(format!(
+                "the container credentials endpoint {url} did not answer completely within {} s",
+                OVERALL_TIMEOUT.as_secs()
+            ))
+            .hint("check that AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI points at the container credentials endpoint")
+            .into());
+        }
+    };
     let auth = if req
         .ctx
         .var("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")

@@ -2,9 +2,10 @@
 //! The command's stdout holds secrets: it never appears in an error message.
 
 use crate::base::error::Problem;
+use crate::os::process::{MAX_OUTPUT, RunError};
 use aws_credential_types::Credentials;
 use serde::Deserialize;
-use std::process::Stdio;
+use std::time::Duration;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -45,38 +46,67 @@ pub fn check_recursion(parents: Option<&str>, profile: &str) -> Result<(), Probl
     Ok(())
 }
 
-/// Run `command` with `sh -c` (as the AWS SDKs do on Unix); its stderr goes to ours so a
-/// prompt or error from it reaches the person.
+/// How long a credential_process may run: `AWS_CRED_PROCESS_TIMEOUT` seconds (1–3600), by
+/// default 5 minutes (it may prompt for an MFA code or open a browser).
+pub const TIMEOUT_VAR: &str = "AWS_CRED_PROCESS_TIMEOUT";
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+pub fn timeout(value: Option<&str>) -> Result<Duration, Problem> {
+    match value {
+        None => Ok(DEFAULT_TIMEOUT),
+        Some(text) => text
+            .parse::<u64>()
+            .ok()
+            .filter(|s| (1..=3600).contains(s))
+            .map(Duration::from_secs)
+            .ok_or_else(|| {
+                Problem::usage(format!(
+                    "{TIMEOUT_VAR} = {text:?} is not a number of seconds (1-3600)"
+                ))
+            }),
+    }
+}
+
+/// Run `command` with `sh -c` (as the AWS SDKs do on Unix), bounded by `timeout` and
+/// [`MAX_OUTPUT`] bytes of stdout; its stderr goes to ours so a prompt or error from it
+/// reaches the person.
 pub async fn run(
     profile: &str,
     command: &str,
     parents: Option<&str>,
+    timeout: Duration,
 ) -> anyhow::Result<Credentials> {
     check_recursion(parents, profile)?;
     let chain = match parents {
         Some(p) if !p.is_empty() => format!("{p},{profile}"),
         _ => profile.to_string(),
     };
-    let child = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .env(PARENTS_VAR, chain)
-        .stdin(Stdio::inherit())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|err| {
-            Problem::failure(format!(
-                "cannot start credential_process of profile {profile}: {err}"
-            ))
-        })?;
-    // `output()` would capture stderr too; the process's own messages belong to the person.
-    let output = child.wait_with_output().await.map_err(|err| {
-        Problem::failure(format!(
-            "credential_process of profile {profile} could not be read: {err}"
-        ))
+    let output = crate::os::process::run_shell(
+        command,
+        &[(PARENTS_VAR, chain.as_str())],
+        timeout,
+        MAX_OUTPUT,
+    )
+    .await
+    .map_err(|err| {
+        let hint = match err {
+            RunError::Timeout(_) => format!(
+                "run the command by hand to see where it waits; if it needs longer, set {TIMEOUT_VAR} (seconds)"
+            ),
+            RunError::TooMuchOutput { .. } => {
+                "it must print one small JSON document (credential_process Version 1)".to_string()
+            }
+            _ => "check the command in the profile's credential_process".to_string(),
+        };
+        Problem::failure(format!("credential_process of profile {profile}: {err}")).hint(hint)
     })?;
+    if output.interrupted() {
+        return Err(Problem::new(
+            crate::base::error::Exit::Interrupted,
+            format!("credential_process of profile {profile} was interrupted (Ctrl-C)"),
+        )
+        .into());
+    }
     if !output.status.success() {
         return Err(Problem::failure(format!(
             "credential_process of profile {profile} failed ({}); its own message is above",
@@ -128,6 +158,11 @@ pub fn parse(profile: &str, stdout: &[u8]) -> anyhow::Result<Credentials> {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
 mod tests {
     use super::*;
 
@@ -138,6 +173,15 @@ mod tests {
         let err = check_recursion(Some("b,a"), "a").unwrap_err();
         assert!(err.message.contains("b -> a -> a"), "{}", err.message);
         assert!(check_recursion(Some("1,2,3,4,5,6,7,8"), "x").is_err());
+    }
+
+    #[test]
+    fn timeout_setting() {
+        assert_eq!(timeout(None).unwrap(), DEFAULT_TIMEOUT);
+        assert_eq!(timeout(Some("2")).unwrap(), Duration::from_secs(2));
+        for bad in ["0", "3601", "x", "-1"] {
+            assert!(timeout(Some(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

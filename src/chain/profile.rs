@@ -22,6 +22,12 @@ pub enum Base {
         profile: String,
         command: String,
     },
+    /// `credential_process = aws-cred keys process --profile ENTRY`: the keys are in the OS
+    /// keyring, read directly (no process).
+    Keyring {
+        profile: String,
+        entry: String,
+    },
     Sso(SsoConfig),
     /// An `aws login` console session (`login_session`).
     Login(LoginSession),
@@ -179,8 +185,13 @@ pub fn plan(profiles: &Profiles) -> Result<Planned, Problem> {
     Ok(Planned::Plan(Plan { base, roles }))
 }
 
+/// A key of one profile; blank values count as absent (see [`Profiles::get`]).
+fn key<'a>(profile: &'a Profile, name: &str) -> Option<&'a str> {
+    crate::profile::nonblank(profile.get(name))
+}
+
 fn has_static_keys(profile: &Profile) -> bool {
-    profile.get("aws_access_key_id").is_some() && profile.get("aws_secret_access_key").is_some()
+    key(profile, "aws_access_key_id").is_some() && key(profile, "aws_secret_access_key").is_some()
 }
 
 fn role_step(profile: &Profile, role_arn: &str) -> Result<RoleStep, Problem> {
@@ -271,15 +282,21 @@ fn base_of(profiles: &Profiles, profile: &Profile) -> Result<Option<Base>, Probl
         })));
     }
     if let Some(command) = profile.get("credential_process") {
+        if let Some(entry) = crate::profile::long_term::keyring_entry_of(command) {
+            return Ok(Some(Base::Keyring {
+                profile: name,
+                entry: entry.to_string(),
+            }));
+        }
         return Ok(Some(Base::Process {
             profile: name,
             command: command.to_string(),
         }));
     }
     let (key, secret, token) = (
-        profile.get("aws_access_key_id"),
-        profile.get("aws_secret_access_key"),
-        profile.get("aws_session_token"),
+        key(profile, "aws_access_key_id"),
+        key(profile, "aws_secret_access_key"),
+        key(profile, "aws_session_token"),
     );
     match (key, secret, token) {
         (None, None, None) => Ok(None),
@@ -308,7 +325,8 @@ pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
 /// Run a plan: get the base credentials, then assume each role with the previous ones.
 pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
     // A plain MFA profile: today's session, when `aws-cred mfa` made one.
-    if let (Base::Static { profile }, true) = (&plan.base, plan.roles.is_empty())
+    if let (Base::Static { profile } | Base::Keyring { profile, .. }, true) =
+        (&plan.base, plan.roles.is_empty())
         && let Some(serial) = crate::mfa::profile_serial(req.profiles, profile)
         && let Some(found) = cached_mfa_session(req, profile, &serial.value)?
     {
@@ -320,7 +338,11 @@ pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
         // The MFA session stands in for the base keys, so it can only precede the first role;
         // later roles are assumed with the previous role's credentials, as `aws-cred mfa` does.
         if let (0, Some(serial)) = (i, &step.mfa_serial) {
-            let Base::Static { profile: source } = &plan.base else {
+            let (Base::Static { profile: source }
+            | Base::Keyring {
+                profile: source, ..
+            }) = &plan.base
+            else {
                 return Err(Problem::usage(format!(
                     "profile {} has mfa_serial, but its source credentials are not an IAM user's long-term keys",
                     step.profile
@@ -368,7 +390,9 @@ pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
 /// The kind of credentials a plan's base gives.
 fn kind_of_base(base: &Base, credentials: &Credentials) -> Kind {
     match base {
-        Base::Static { .. } | Base::Process { .. } => Kind::of_keys(credentials),
+        Base::Static { .. } | Base::Process { .. } | Base::Keyring { .. } => {
+            Kind::of_keys(credentials)
+        }
         // Console-session credentials from AWS Sign-In: neither a role nor GetSessionToken.
         Base::Login(_) => Kind::Session,
         Base::Named {
@@ -387,9 +411,9 @@ fn long_term_convention(req: &Request<'_>) -> anyhow::Result<Option<Found>> {
     let profiles = req.profiles;
     let name = profiles.selected.as_str();
     let long = crate::profile::long_term::long_term_name(name);
-    if profiles.get(&long, "aws_access_key_id").is_none()
-        || profiles.get(name, "role_arn").is_some()
-    {
+    let long_has_keys = profiles.credential(&long, "aws_access_key_id").is_some()
+        || crate::profile::long_term::keyring_entry_of_profile(profiles, &long).is_some();
+    if !long_has_keys || profiles.get(name, "role_arn").is_some() {
         return Ok(None);
     }
     let Some(serial) = crate::mfa::profile_serial(profiles, name) else {
@@ -398,7 +422,7 @@ fn long_term_convention(req: &Request<'_>) -> anyhow::Result<Option<Found>> {
     if let Some(found) = cached_mfa_session(req, name, &serial.value)? {
         return Ok(Some(found));
     }
-    if profiles.get(name, "aws_access_key_id").is_none() {
+    if profiles.credential(name, "aws_access_key_id").is_none() {
         return Err(Problem::expired(format!(
             "no valid MFA session for profile {name} (keys in [{long}], device {})",
             serial.value
@@ -423,7 +447,7 @@ fn cached_mfa_session(
     let key = crate::mfa::cache_key(long_term.credentials.access_key_id(), serial);
     let margin = crate::mfa::margin(req.ctx, req.profiles, None)?;
     Ok(
-        crate::mfa::cached(&cache, &key, req.now(), margin).map(|(_, credentials)| Found {
+        crate::mfa::cached(&cache, &key, req.now(), margin)?.map(|(_, credentials)| Found {
             credentials,
             kind: Kind::MfaSession,
             location: format!(
@@ -453,10 +477,20 @@ async fn base_credentials(req: &Request<'_>, base: &Base) -> anyhow::Result<(Cre
         }
         Base::Process { profile, command } => {
             let parents = req.ctx.var(super::process::PARENTS_VAR);
-            let credentials = super::process::run(profile, command, parents).await?;
+            let timeout = super::process::timeout(req.ctx.var(super::process::TIMEOUT_VAR))?;
+            let credentials = super::process::run(profile, command, parents, timeout).await?;
             Ok((
                 credentials,
                 format!("credential_process of profile {profile}"),
+            ))
+        }
+        Base::Keyring { profile, entry } => {
+            let keys = crate::profile::long_term::keyring_credentials(entry)?;
+            Ok((
+                keys.credentials(),
+                format!(
+                    "profile {profile}: keys in the OS keyring (entry {entry}, read directly for its credential_process)"
+                ),
             ))
         }
         Base::Sso(sso) => {
@@ -532,6 +566,11 @@ async fn base_credentials(req: &Request<'_>, base: &Base) -> anyhow::Result<(Cre
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
 mod tests {
     use super::*;
 
@@ -567,6 +606,31 @@ mod tests {
                 roles: vec![]
             })
         );
+    }
+
+    #[test]
+    fn blank_keys_count_as_absent() {
+        // Issue 11 item 4: `aws_access_key_id =` used to export empty keys with exit 0.
+        let blank = "[a]\naws_access_key_id =\naws_secret_access_key =   \n";
+        assert!(matches!(planned("", blank, "a"), Ok(Planned::Nothing(_))));
+        let key_only = "[a]\naws_access_key_id = k\naws_secret_access_key =\n";
+        let err = planned("", key_only, "a").unwrap_err();
+        assert!(
+            err.message.contains("aws_secret_access_key"),
+            "{}",
+            err.message
+        );
+        // A blank source profile is no source either.
+        let config = "[profile top]\nrole_arn = arn:top\nsource_profile = a\n";
+        assert!(planned(config, blank, "top").is_err());
+        let profiles = Profiles::from_text("", blank, "a");
+        assert_eq!(profiles.credential("a", "aws_access_key_id"), None);
+        assert_eq!(
+            profiles.get("a", "aws_access_key_id"),
+            Some(""),
+            "as written"
+        );
+        assert!(crate::profile::long_term::long_term_of_profile(&profiles, "a").is_none());
     }
 
     #[test]
@@ -687,6 +751,21 @@ mod tests {
             Base::Process {
                 profile: "c".into(),
                 command: "echo hi".into()
+            }
+        );
+        let Planned::Plan(p) = planned(
+            "[profile k]\ncredential_process = aws-cred keys process --profile k\n",
+            "",
+            "k",
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            p.base,
+            Base::Keyring {
+                profile: "k".into(),
+                entry: "k".into()
             }
         );
         assert!(planned("[profile w]\nweb_identity_token_file = /t\n", "", "w").is_err());

@@ -54,12 +54,21 @@ pub async fn assume(
     role: &RoleRequest,
     token_file: &Path,
 ) -> anyhow::Result<aws_credential_types::Credentials> {
-    let token = std::fs::read_to_string(token_file).map_err(|err| {
+    let bytes = crate::os::fs::read_regular(token_file, crate::os::fs::MAX_TOKEN_FILE).map_err(
+        |err| {
+            Problem::failure(format!(
+                "cannot read the web identity token file: {}",
+                crate::base::error::causes(&err)
+            )).hint(
+                "check the path (a regular file of at most 1 MiB); in EKS the token is mounted by the pod identity webhook",
+            )
+        },
+    )?;
+    let token = String::from_utf8(bytes).map_err(|_| {
         Problem::failure(format!(
-            "cannot read the web identity token file {}: {err}",
+            "the web identity token file {} is not text (UTF-8)",
             token_file.display()
         ))
-        .hint("check the path; in EKS the token is mounted by the pod identity webhook")
     })?;
     let token = token.trim();
     if token.is_empty() {

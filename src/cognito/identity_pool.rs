@@ -7,7 +7,6 @@ use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::fmt::Debug;
-use std::time::SystemTime;
 
 /// An identity pool id, `REGION:UUID`, and its region.
 #[derive(Debug, Clone)]
@@ -117,11 +116,16 @@ pub async fn credentials(
         .secret_access_key(secret)
         .provider_name(crate::base::PROVIDER);
     builder.set_session_token(creds.session_token().map(str::to_string));
-    builder.set_expiry(
-        creds
-            .expiration()
-            .and_then(|t| SystemTime::try_from(*t).ok()),
-    );
+    if let Some(expiration) = creds.expiration() {
+        let expiry =
+            crate::base::time::from_unix_secs("Expiration", expiration.secs()).map_err(|err| {
+                CredentialsError::Other(
+                    Problem::failure(format!("GetCredentialsForIdentity answered with {err}"))
+                        .into(),
+                )
+            })?;
+        builder.set_expiry(Some(expiry));
+    }
     Ok(builder.build())
 }
 
@@ -213,6 +217,11 @@ pub fn explain(code: &str, message: &str, request: &Request<'_>) -> Option<Probl
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
 mod tests {
     use super::*;
 

@@ -39,14 +39,15 @@ pub struct Target<'a> {
     pub role_arn: Option<&'a str>,
 }
 
-fn read_entry(cache: &Cache, key: &str) -> Entry {
-    cache
-        .read::<Entry>(key)
+/// The cached entry, or a new one; a cache file aws-cred cannot trust is an error.
+fn read_entry(cache: &Cache, key: &str) -> anyhow::Result<Entry> {
+    Ok(cache
+        .read::<Entry>(key)?
         .filter(|e| e.version == ENTRY_VERSION)
         .unwrap_or(Entry {
             version: ENTRY_VERSION,
             ..Default::default()
-        })
+        }))
 }
 
 fn waiting() {
@@ -62,7 +63,7 @@ pub async fn guest(
 ) -> anyhow::Result<Obtained> {
     let key = super::guest_key(&target.identity_pool.id);
     let _lock = cache.lock_async(&key, LOCK_TIMEOUT, waiting).await?;
-    let mut entry = read_entry(cache, &key);
+    let mut entry = read_entry(cache, &key)?;
     let request = identity_pool::Request {
         pool: target.identity_pool,
         login: None,
@@ -92,7 +93,7 @@ pub async fn user(
 ) -> anyhow::Result<Obtained> {
     let key = super::user_key(&pool.user_pool_id, &pool.client_id, username);
     let _lock = cache.lock_async(&key, LOCK_TIMEOUT, waiting).await?;
-    let mut entry = read_entry(cache, &key);
+    let mut entry = read_entry(cache, &key)?;
     entry.user_pool_id = Some(pool.user_pool_id.clone());
     entry.client_id = Some(pool.client_id.clone());
     entry.username = Some(username.to_string());

@@ -432,11 +432,11 @@ fn tokens_from(
         .ok_or_else(|| Problem::failure("Cognito's answer has no access token"))?;
     let claims = super::jwt_claims(id_token);
     let expires_in = u64::try_from(result.expires_in()).unwrap_or(0);
-    let expiry = claims
-        .as_ref()
-        .and_then(|c| c.exp)
-        .map(|exp| SystemTime::UNIX_EPOCH + Duration::from_secs(exp))
-        .unwrap_or(now + Duration::from_secs(expires_in.max(60)));
+    let expiry = match claims.as_ref().and_then(|c| c.exp) {
+        Some(exp) => crate::base::time::from_unix_secs_u64("the ID token's exp", exp),
+        None => crate::base::time::after("ExpiresIn", now, Duration::from_secs(expires_in.max(60))),
+    }
+    .map_err(|err| Problem::failure(format!("Cognito's sign-in answer has {err}")))?;
     let internal_username = claims
         .as_ref()
         .and_then(|c| c.username.clone())
@@ -597,6 +597,11 @@ pub fn explain(code: &str, message: &str, situation: &Situation<'_>) -> Option<P
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
 mod tests {
     use super::*;
 

@@ -283,6 +283,12 @@ pub async fn obtain(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Obtaine
     };
     let (creds, identity_id) = (obtained.credentials, obtained.identity_id);
     let tokens = obtained.tokens.map(|(tokens, _)| tokens);
+    super::refuse_expired(
+        setup,
+        &creds,
+        &format!("identity pool {}", ipool.id),
+        "run aws-cred cognito again; if the identity pool keeps answering with expired credentials, check its roles",
+    )?;
 
     let region = setup
         .region

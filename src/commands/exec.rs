@@ -6,8 +6,7 @@
 use super::Setup;
 use crate::base::error::{Exit, Problem};
 use crate::cli::ExecArgs;
-use std::os::unix::process::CommandExt;
-use std::process::Command;
+use std::ffi::OsString;
 
 pub async fn run(setup: &Setup, args: &ExecArgs) -> anyhow::Result<()> {
     let Some((program, rest)) = args.command.split_first() else {
@@ -19,51 +18,45 @@ pub async fn run(setup: &Setup, args: &ExecArgs) -> anyhow::Result<()> {
     super::warn_if_expiring(setup, &resolution.credentials);
     let creds = &resolution.credentials;
 
-    let mut command = Command::new(program);
-    command.args(rest).env_clear();
     // The command sees the same environment we were given (every variable, in any encoding,
     // unchanged), less anything that would make it pick other credentials than these.
-    for (key, value) in setup.ctx.vars_os() {
-        if !matches!(
-            key.to_str(),
-            Some(
-                "AWS_PROFILE"
-                    | "AWS_DEFAULT_PROFILE"
-                    | "AWS_SESSION_TOKEN"
-                    | "AWS_SECURITY_TOKEN"
-                    | "AWS_CREDENTIAL_EXPIRATION"
+    let mut env: Vec<(OsString, OsString)> = setup
+        .ctx
+        .vars_os()
+        .filter(|(key, _)| {
+            !matches!(
+                key.to_str(),
+                Some(
+                    "AWS_PROFILE"
+                        | "AWS_DEFAULT_PROFILE"
+                        | "AWS_ACCESS_KEY_ID"
+                        | "AWS_SECRET_ACCESS_KEY"
+                        | "AWS_SESSION_TOKEN"
+                        | "AWS_SECURITY_TOKEN"
+                        | "AWS_CREDENTIAL_EXPIRATION"
+                )
             )
-        ) {
-            command.env(key, value);
-        }
-    }
-    command
-        .env("AWS_ACCESS_KEY_ID", creds.access_key_id())
-        .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key());
+        })
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .collect();
+    let mut set = |key: &str, value: &str| env.push((key.into(), value.into()));
+    set("AWS_ACCESS_KEY_ID", creds.access_key_id());
+    set("AWS_SECRET_ACCESS_KEY", creds.secret_access_key());
     if let Some(token) = creds.session_token() {
-        command.env("AWS_SESSION_TOKEN", token);
+        set("AWS_SESSION_TOKEN", token);
     }
     if let Some(expiry) = creds.expiry() {
-        command.env(
+        set(
             "AWS_CREDENTIAL_EXPIRATION",
-            crate::base::time::rfc3339(expiry),
+            &crate::base::time::rfc3339(expiry),
         );
     }
     if let Some(region) = &setup.region {
-        command
-            .env("AWS_REGION", &region.name)
-            .env("AWS_DEFAULT_REGION", &region.name);
-    }
-    // aws-cred ignores SIGXFSZ for its own writes; the command gets the default back.
-    // SAFETY: only async-signal-safe `signal` runs between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
-            Ok(())
-        });
+        set("AWS_REGION", &region.name);
+        set("AWS_DEFAULT_REGION", &region.name);
     }
     // Only returns on failure.
-    let err = command.exec();
+    let err = crate::os::process::exec_replacing(program, rest, env);
     let shown = program.to_string_lossy();
     let (exit, what) = match err.kind() {
         std::io::ErrorKind::NotFound => (Exit::CommandNotFound, "not found"),

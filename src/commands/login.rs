@@ -9,7 +9,7 @@ use crate::login::sign_in::{self, Loopback, Pasted};
 use crate::login::{self, LoginSession};
 use crate::os::browser::{self, Browser};
 use crate::output::Exports;
-use crate::profile::writer::{self, HeaderStyle, WriteRequest};
+use crate::profile::writer::{self, EditRequest, HeaderStyle};
 use aws_credential_types::Credentials;
 use std::time::Duration;
 
@@ -137,12 +137,12 @@ pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
         entries.push(("region", region.as_str()));
     }
     let config = &setup.profiles.files.config;
-    writer::set_profile_keys(&WriteRequest {
+    writer::edit_profile(&EditRequest {
         path: config,
         profile: &profile,
         style: HeaderStyle::Config,
-        entries: &entries,
-        force: false,
+        set: &entries,
+        remove: &[],
         lock_timeout: writer::DEFAULT_LOCK_TIMEOUT,
     })
     .map_err(|err| Problem::failure(err.to_string()))?;

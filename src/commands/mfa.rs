@@ -115,6 +115,7 @@ fn find_source(setup: &Setup) -> anyhow::Result<Source> {
                     profile: None,
                     credentials: found.credentials.clone(),
                     convention_for: None,
+                    keyring_entry: None,
                 },
                 serial: None,
                 roles: Vec::new(),
@@ -131,7 +132,8 @@ fn find_source(setup: &Setup) -> anyhow::Result<Source> {
         let Planned::Plan(plan) = profile::plan(profiles)? else {
             return Err(Problem::usage(format!("profile {name} has no credentials")).into());
         };
-        let Base::Static { profile: base } = &plan.base else {
+        let (Base::Static { profile: base } | Base::Keyring { profile: base, .. }) = &plan.base
+        else {
             return Err(Problem::usage(format!(
                 "profile {name} gets its source credentials from {:?}, not long-term keys; MFA sessions need an IAM user's keys",
                 plan.base
@@ -181,7 +183,7 @@ fn find_source(setup: &Setup) -> anyhow::Result<Source> {
                     ))
                 };
             problem.hint = Some(format!(
-                "put the IAM user's access keys in [{name}] or [{}] of {}",
+                "put the IAM user's access keys in [{name}] or [{}] of {}, or in the OS keyring: aws-cred keys add --profile {name}",
                 crate::profile::long_term::long_term_name(name),
                 profiles.files.credentials.display()
             ));
@@ -329,7 +331,7 @@ async fn session(
         .await?;
     let now = setup.ctx.now();
     if !args.force
-        && let Some((session, _)) = mfa::cached(&cache, &key, now, margin)
+        && let Some((session, _)) = mfa::cached(&cache, &key, now, margin)?
     {
         return Ok((session, true));
     }

@@ -5,6 +5,7 @@ pub mod cognito;
 pub mod console;
 pub mod exec;
 pub mod export;
+pub mod keys;
 pub mod login;
 pub mod logout;
 pub mod mfa;
@@ -115,6 +116,27 @@ impl Setup {
     }
 }
 
+/// Credentials that have already expired are an error (exit 4), whichever command got them,
+/// as the chain treats them for `export`: printing them would only fail later, elsewhere.
+pub fn refuse_expired(
+    setup: &Setup,
+    creds: &aws_credential_types::Credentials,
+    source: &str,
+    hint: &str,
+) -> anyhow::Result<()> {
+    match creds.expiry() {
+        Some(expiry) if expiry <= setup.ctx.now() => Err(Problem::expired(format!(
+            "the credentials from {source} expired at {} (before they could be used)",
+            crate::base::time::rfc3339(expiry)
+        ))
+        .hint(format!(
+            "{hint}; if this repeats, check this computer's clock (e.g. `timedatectl`)"
+        ))
+        .into()),
+        _ => Ok(()),
+    }
+}
+
 /// Warn on stderr when credentials expire within 15 minutes.
 pub fn warn_if_expiring(setup: &Setup, creds: &aws_credential_types::Credentials) {
     let Some(expiry) = creds.expiry() else { return };
@@ -216,6 +238,14 @@ fn write_profile(
         lock_timeout: Duration::from_secs(10),
     })
     .map_err(writer::WriteError::into_problem)?;
+    if let Some(change) = outcome.tightened_mode {
+        eprintln!(
+            "warning: {} was mode {:04o}; it holds secrets, so aws-cred made it {:04o} (owner only)",
+            path.display(),
+            change.from,
+            change.to
+        );
+    }
     let until = crate::base::time::valid_until(setup.ctx.now(), creds);
     eprintln!(
         "wrote profile [{name}] to {}{until}{}",

@@ -53,6 +53,12 @@ pub async fn run(setup: &Setup, args: &SsoLoginArgs) -> anyhow::Result<()> {
                     portal::role_credentials(&setup.aws, &config, &account, &role, &token).await
                 })
                 .await?;
+            super::refuse_expired(
+                setup,
+                &credentials,
+                &format!("GetRoleCredentials (role {role} in account {account})"),
+                &format!("log in again: {} --force", config.login_command()),
+            )?;
             let until = crate::base::time::valid_until(setup.ctx.now(), &credentials);
             eprintln!(
                 "role {} in account {}{until}",
@@ -272,6 +278,11 @@ fn listing(config: &SsoConfig, accounts: &[(portal::Account, Option<Vec<String>>
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
 mod tests {
     use super::*;
 

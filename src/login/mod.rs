@@ -122,17 +122,16 @@ pub enum Cached {
     Found(Box<Entry>),
 }
 
+/// The largest cache file read (a real one is about 3 KiB).
+const MAX_CACHE_BYTES: u64 = 1024 * 1024;
+
 pub fn read(path: &std::path::Path) -> Result<Cached, Problem> {
-    match crate::os::fs::read(path) {
-        Ok(bytes) => Ok(match Entry::parse(&bytes) {
+    match crate::os::fs::read_optional(path, MAX_CACHE_BYTES) {
+        Ok(Some(bytes)) => Ok(match Entry::parse(&bytes) {
             Ok(entry) => Cached::Found(Box::new(entry)),
             Err(reason) => Cached::Unusable(reason),
         }),
-        Err(crate::os::fs::FsError::Io { source, .. })
-            if source.kind() == std::io::ErrorKind::NotFound =>
-        {
-            Ok(Cached::Missing)
-        }
+        Ok(None) => Ok(Cached::Missing),
         Err(err) => Err(Problem::failure(err.to_string())),
     }
 }

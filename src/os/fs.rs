@@ -4,7 +4,12 @@
 //!
 //! The credentials writer and every cache go through here, so the promises are kept in one place:
 //! a reader never sees a half-written file, a failure before the rename leaves the original
-//! intact, new directories are `0700` and new files `0600`.
+//! intact, new directories are `0700` and files holding secrets `0600`.
+//!
+//! And the defences against files aws-cred did not write (docs/SECURITY.md): reads refuse
+//! FIFOs, devices and files over a size limit ([`read_regular`]); [`check_owner_and_mode`]
+//! tells whether another user could have planted a file or directory; lock files are never
+//! followed through a symbolic link ([`open_lock_file`]).
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
@@ -15,6 +20,25 @@ use std::time::{Duration, Instant};
 const MAX_SYMLINK_HOPS: usize = 40;
 pub const NEW_FILE_MODE: u32 = 0o600;
 pub const NEW_DIR_MODE: u32 = 0o700;
+
+/// Size limits for the files aws-cred reads (docs/SECURITY.md lists them). A real config is a
+/// few kilobytes and a populated organisation's a few megabytes; anything beyond is refused
+/// rather than read into memory.
+pub const MAX_PROFILE_FILE: u64 = 16 * 1024 * 1024;
+/// Web identity and container authorization tokens (a JWT is a few kilobytes).
+pub const MAX_TOKEN_FILE: u64 = 1024 * 1024;
+/// One JSON entry of a cache (aws-cred's own, or `~/.aws/sso/cache`).
+pub const MAX_CACHE_FILE: u64 = 1024 * 1024;
+/// A PEM bundle of extra CA certificates (the system's whole bundle is about 200 KiB).
+pub const MAX_CA_BUNDLE: u64 = 16 * 1024 * 1024;
+
+/// A temporary file of [`replace_file`] older than this is left over from a killed writer
+/// (a live writer holds its temporary file for milliseconds) and is removed by the next write.
+pub const STALE_TEMP_AGE: Duration = Duration::from_secs(60);
+/// At most this many directory entries are looked at when removing stale temporary files.
+const STALE_TEMP_SCAN: usize = 10_000;
+/// The random part of a temporary file's name: `.<name>.<6 characters>.tmp`.
+const TEMP_RANDOM_LEN: usize = 6;
 
 /// The file operation that failed, for error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +75,7 @@ impl IoAction {
             IoAction::SyncDir => {
                 "the file was replaced, but the change may not survive a crash or power loss"
             }
+            IoAction::Read | IoAction::Inspect => "nothing was changed",
             _ => "the original file was left unchanged",
         }
     }
@@ -83,6 +108,44 @@ pub enum FsError {
         .path.display()
     )]
     NotAFile { path: PathBuf },
+
+    #[error(
+        "{} is not a regular file (a FIFO, device, socket or directory), so aws-cred will not \
+         read it; point the setting at a regular file",
+        .path.display()
+    )]
+    NotRegular { path: PathBuf },
+
+    #[error(
+        "{} is {size} bytes, over the limit of {limit} bytes for this kind of file; aws-cred \
+         refuses to read it. Check that the path names the right file (see docs/SECURITY.md \
+         for the limits)",
+        .path.display()
+    )]
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
+
+    #[error("{} {problem}", .path.display())]
+    NotPrivate {
+        path: PathBuf,
+        /// What is wrong, e.g. `is owned by uid 65534, not by you (uid 1000)`.
+        problem: String,
+        /// The fix, e.g. `chmod 600 …`.
+        fix: String,
+        /// Owned by another user (rather than only a loose mode).
+        foreign: bool,
+    },
+
+    #[error(
+        "the lock file {} is a symbolic link (or another non-regular file); aws-cred does not \
+         follow links for lock files. Remove it (another user may have planted it) and retry; \
+         nothing was written",
+        .path.display()
+    )]
+    LockNotRegular { path: PathBuf },
 
     #[error(
         "{} exists but is not a directory, so the file cannot be created in it; nothing was \
@@ -132,6 +195,19 @@ pub enum FsError {
 }
 
 impl FsError {
+    /// The file (or directory) does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, FsError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+    }
+
+    /// The next step for errors that have one beyond their message.
+    pub fn fix(&self) -> Option<&str> {
+        match self {
+            FsError::NotPrivate { fix, .. } => Some(fix),
+            _ => None,
+        }
+    }
+
     pub fn io(action: IoAction, path: &Path, source: io::Error) -> Self {
         let path = path.to_path_buf();
         match source.kind() {
@@ -154,9 +230,173 @@ impl FsError {
     }
 }
 
-/// The whole file, as bytes.
-pub fn read(path: &Path) -> Result<Vec<u8>, FsError> {
-    fs::read(path).map_err(|e| FsError::io(IoAction::Read, path, e))
+/// The whole file, as bytes, if it is a regular file of at most `max_bytes` (symlinks are
+/// followed). A FIFO, a device such as `/dev/zero` or a directory is refused without blocking
+/// (opened with `O_NONBLOCK`) and without reading; so is a larger file.
+pub fn read_regular(path: &Path, max_bytes: u64) -> Result<Vec<u8>, FsError> {
+    read_regular_checked(path, max_bytes, |_| Ok(()))
+}
+
+/// [`read_regular`], with `check` run on the opened file's metadata before anything is read
+/// (so the check and the read see the same file).
+pub fn read_regular_checked(
+    path: &Path,
+    max_bytes: u64,
+    check: impl FnOnce(&fs::Metadata) -> Result<(), FsError>,
+) -> Result<Vec<u8>, FsError> {
+    use std::io::Read;
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options
+        .open(path)
+        .map_err(|e| FsError::io(IoAction::Read, path, e))?;
+    let metadata = file
+        .metadata()
+        .map_err(|e| FsError::io(IoAction::Inspect, path, e))?;
+    if !metadata.is_file() {
+        return Err(FsError::NotRegular {
+            path: path.to_path_buf(),
+        });
+    }
+    if metadata.len() > max_bytes {
+        return Err(FsError::TooLarge {
+            path: path.to_path_buf(),
+            size: metadata.len(),
+            limit: max_bytes,
+        });
+    }
+    check(&metadata)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    // The file may grow while it is read: never take more than the limit (plus one byte, to
+    // tell that it grew past it).
+    file.take(max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| FsError::io(IoAction::Read, path, e))?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(FsError::TooLarge {
+            path: path.to_path_buf(),
+            size: bytes.len() as u64,
+            limit: max_bytes,
+        });
+    }
+    Ok(bytes)
+}
+
+/// [`read_regular`] for files that may be absent: `Ok(None)` when the path does not exist.
+pub fn read_optional(path: &Path, max_bytes: u64) -> Result<Option<Vec<u8>>, FsError> {
+    match read_regular(path, max_bytes) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The uid this process runs as.
+pub fn current_uid() -> u32 {
+    #[cfg(unix)]
+    {
+        rustix::process::getuid().as_raw()
+    }
+    #[cfg(not(unix))]
+    {
+        0
+    }
+}
+
+/// How strictly [`check_owner_and_mode`] judges a file or directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    /// aws-cred's own caches: owned by this user, not writable by group or others.
+    Private,
+    /// A directory above a private cache: owned by this user or root, not writable by group
+    /// or others unless it has the sticky bit (as `/tmp` has), where nobody can rename or
+    /// replace another user's entries.
+    Ancestor,
+}
+
+/// Whether `metadata` (of `path`) is safe to trust for `strictness`; the error names the file,
+/// its owner or mode, and the fix.
+pub fn check_owner_and_mode(
+    path: &Path,
+    metadata: &fs::Metadata,
+    strictness: Strictness,
+) -> Result<(), FsError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let me = current_uid();
+        let owner = metadata.uid();
+        let mode = metadata.mode() & 0o7777;
+        let kind = if metadata.is_dir() {
+            "directory"
+        } else {
+            "file"
+        };
+        let owner_ok = owner == me || (strictness == Strictness::Ancestor && owner == 0);
+        if !owner_ok {
+            return Err(FsError::NotPrivate {
+                path: path.to_path_buf(),
+                problem: format!(
+                    "is owned by uid {owner}, not by you (uid {me}); another user may have \
+                     planted it, so aws-cred refuses to use it"
+                ),
+                fix: format!(
+                    "remove it if you did not make it (rm -r {}), and keep aws-cred's cache in a \
+                     directory only you can write (AWS_CRED_CACHE_DIR)",
+                    path.display()
+                ),
+                foreign: true,
+            });
+        }
+        let sticky = mode & 0o1000 != 0;
+        let loose = mode & 0o022 != 0 && !(strictness == Strictness::Ancestor && sticky);
+        if loose {
+            let wanted = if metadata.is_dir() { "700" } else { "600" };
+            return Err(FsError::NotPrivate {
+                path: path.to_path_buf(),
+                problem: format!(
+                    "is a {kind} writable by group or others (mode {mode:04o}), so another user \
+                     could plant entries; aws-cred refuses to use it"
+                ),
+                fix: format!("chmod {wanted} {}", path.display()),
+                foreign: false,
+            });
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, metadata, strictness);
+        Ok(())
+    }
+}
+
+/// Checks a directory (if it exists) with [`check_owner_and_mode`]; `Ok(false)` when missing.
+pub fn check_dir(path: &Path, strictness: Strictness) -> Result<bool, FsError> {
+    match fs::metadata(path) {
+        Ok(metadata) => check_owner_and_mode(path, &metadata, strictness).map(|()| true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(FsError::io(IoAction::Inspect, path, e)),
+    }
+}
+
+/// Whether anything (even a dangling link) is at `path`.
+pub fn exists(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok()
+}
+
+/// The names of the files in `dir` (not sorted); an unreadable or missing folder has none.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .collect()
 }
 
 /// Remove a file; a file already gone is fine.
@@ -268,15 +508,37 @@ fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
 }
 
 /// Opens (creating it `0600` if needed) the file that carries an advisory lock; lock it with
-/// `File::try_lock`, as [`acquire_lock`] does.
+/// `File::try_lock`, as [`acquire_lock`] does. Never follows a symbolic link (`O_NOFOLLOW`),
+/// so a planted `x.lock -> /elsewhere` cannot make aws-cred create or open `/elsewhere`; a
+/// lock path that is not a regular file is refused.
 pub fn open_lock_file(lock_path: &Path) -> Result<File, FsError> {
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, NEW_FILE_MODE);
-    options
-        .open(lock_path)
-        .map_err(|e| FsError::io(IoAction::OpenLock, lock_path, e))
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options
+            .mode(NEW_FILE_MODE)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = options.open(lock_path).map_err(|e| {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            return FsError::LockNotRegular {
+                path: lock_path.to_path_buf(),
+            };
+        }
+        FsError::io(IoAction::OpenLock, lock_path, e)
+    })?;
+    let metadata = file
+        .metadata()
+        .map_err(|e| FsError::io(IoAction::OpenLock, lock_path, e))?;
+    if !metadata.is_file() {
+        return Err(FsError::LockNotRegular {
+            path: lock_path.to_path_buf(),
+        });
+    }
+    Ok(file)
 }
 
 /// The wait for a lock held by another process: back off from a few milliseconds to
@@ -396,38 +658,110 @@ pub fn existing_metadata(target: &Path) -> Result<Option<fs::Metadata>, FsError>
     }
 }
 
+/// The permission bits a file holding secrets gets when it replaces `existing`: the owner's
+/// read and write bits only (`0600` for a new file); group and other bits, setuid, setgid and
+/// sticky are dropped.
+pub fn secret_mode(existing: Option<u32>) -> u32 {
+    match existing.map(|mode| mode & 0o600) {
+        None | Some(0) => NEW_FILE_MODE,
+        Some(kept) => kept,
+    }
+}
+
+/// A file's mode was tightened when it was replaced: `from` → `to` (permission bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tightened {
+    pub from: u32,
+    pub to: u32,
+}
+
+/// Replace `target` (in `dir`) with `contents`: a temporary file in the same directory, synced,
+/// given the old file's owner and a private mode ([`secret_mode`]), renamed over the target,
+/// then the directory synced. Temporary files a killed writer left behind (named like ours,
+/// older than [`STALE_TEMP_AGE`], owned by this user) are removed first. Returns the mode
+/// change when the old file was readable or writable by others.
 pub fn replace_file(
     target: &Path,
     dir: &Path,
     contents: &[u8],
     existing: Option<&fs::Metadata>,
-) -> Result<(), FsError> {
+) -> Result<Option<Tightened>, FsError> {
     let file_name = target
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let prefix = format!(".{file_name}.");
+    remove_stale_temps(dir, &prefix);
     let mut temp = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}."))
+        .prefix(&prefix)
         .suffix(".tmp")
+        .rand_bytes(TEMP_RANDOM_LEN)
         .tempfile_in(dir)
         .map_err(|e| FsError::io(IoAction::CreateTemp, dir, e))?;
     let write_error = |e| FsError::io(IoAction::WriteTemp, target, e);
     temp.write_all(contents).map_err(write_error)?;
     temp.flush().map_err(write_error)?;
-    copy_mode_and_owner(temp.as_file(), existing).map_err(write_error)?;
+    let tightened = copy_owner_with_private_mode(temp.as_file(), existing).map_err(write_error)?;
     temp.as_file().sync_all().map_err(write_error)?;
     temp.persist(target)
         .map_err(|e| FsError::io(IoAction::Replace, target, e.error))?;
-    sync_dir(dir).map_err(|e| FsError::io(IoAction::SyncDir, dir, e))
+    sync_dir(dir).map_err(|e| FsError::io(IoAction::SyncDir, dir, e))?;
+    Ok(tightened)
 }
 
-/// Gives the new file the old one's permission bits (0600 for a new file) and, best effort, its
-/// owner: when root edits a user's file, the user keeps it.
-fn copy_mode_and_owner(file: &File, existing: Option<&fs::Metadata>) -> io::Result<()> {
+/// Whether `name` is one of [`replace_file`]'s temporary files for `prefix` (`.<name>.`):
+/// the prefix, exactly [`TEMP_RANDOM_LEN`] alphanumeric characters, `.tmp`.
+fn is_temp_name(name: &str, prefix: &str) -> bool {
+    name.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_suffix(".tmp"))
+        .is_some_and(|random| {
+            random.len() == TEMP_RANDOM_LEN && random.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
+}
+
+/// Best effort: remove temporary files a killed writer left in `dir` (see [`replace_file`]).
+/// Only regular files (not followed through links) owned by this user and older than
+/// [`STALE_TEMP_AGE`]; at most [`STALE_TEMP_SCAN`] entries are looked at.
+fn remove_stale_temps(dir: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    for entry in entries.take(STALE_TEMP_SCAN).flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !is_temp_name(name, prefix) {
+            continue;
+        }
+        let Ok(metadata) = entry.metadata() else {
+            continue;
+        };
+        #[cfg(unix)]
+        let mine = std::os::unix::fs::MetadataExt::uid(&metadata) == current_uid();
+        #[cfg(not(unix))]
+        let mine = true;
+        let old = metadata
+            .modified()
+            .ok()
+            .and_then(|modified| now.duration_since(modified).ok())
+            .is_some_and(|age| age >= STALE_TEMP_AGE);
+        if metadata.file_type().is_file() && mine && old {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Gives the new file the old one's owner (best effort: when root edits a user's file, the
+/// user keeps it) and [`secret_mode`] of the old one's mode.
+fn copy_owner_with_private_mode(
+    file: &File,
+    existing: Option<&fs::Metadata>,
+) -> io::Result<Option<Tightened>> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let mode = existing.map_or(NEW_FILE_MODE, |metadata| metadata.mode() & 0o7777);
+        let old = existing.map(|metadata| metadata.mode() & 0o7777);
+        let mode = secret_mode(old);
         if let Some(metadata) = existing {
             let mine = file.metadata()?;
             if mine.uid() != metadata.uid() || mine.gid() != metadata.gid() {
@@ -435,12 +769,16 @@ fn copy_mode_and_owner(file: &File, existing: Option<&fs::Metadata>) -> io::Resu
                 let _ = std::os::unix::fs::fchown(file, Some(metadata.uid()), Some(metadata.gid()));
             }
         }
-        file.set_permissions(fs::Permissions::from_mode(mode))
+        // After fchown, which may clear setuid/setgid anyway.
+        file.set_permissions(fs::Permissions::from_mode(mode))?;
+        Ok(old
+            .filter(|old| *old != mode)
+            .map(|from| Tightened { from, to: mode }))
     }
     #[cfg(not(unix))]
     {
         let _ = (file, existing);
-        Ok(())
+        Ok(None)
     }
 }
 
@@ -453,5 +791,150 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     {
         let _ = dir;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mkfifo(path: &Path) {
+        let status = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .expect("mkfifo");
+        assert!(status.success());
+    }
+
+    #[test]
+    fn non_regular_files_are_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        mkfifo(&fifo);
+        // Would block forever without O_NONBLOCK (no writer), or read forever (/dev/zero).
+        for path in [fifo.as_path(), Path::new("/dev/zero"), dir.path()] {
+            let err = read_regular(path, 1024).unwrap_err();
+            assert!(
+                matches!(err, FsError::NotRegular { .. }),
+                "{}: {err}",
+                path.display()
+            );
+            assert!(err.to_string().contains(&path.display().to_string()));
+        }
+    }
+
+    #[test]
+    fn files_over_the_limit_are_refused_with_the_limit_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big");
+        // Sparse: costs no disk.
+        File::create(&big)
+            .unwrap()
+            .set_len(MAX_PROFILE_FILE + 1)
+            .unwrap();
+        let err = read_regular(&big, MAX_PROFILE_FILE).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, FsError::TooLarge { .. }), "{text}");
+        assert!(
+            text.contains(&MAX_PROFILE_FILE.to_string()) && text.contains("big"),
+            "{text}"
+        );
+        fs::write(&big, b"small").unwrap();
+        assert_eq!(read_regular(&big, 5).unwrap(), b"small");
+        assert!(
+            read_optional(&dir.path().join("missing"), 5)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn lock_files_never_follow_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        let lock = dir.path().join("x.json.lock");
+        std::os::unix::fs::symlink(&victim, &lock).unwrap();
+        let err = open_lock_file(&lock).unwrap_err();
+        assert!(matches!(err, FsError::LockNotRegular { .. }), "{err}");
+        assert!(!victim.exists(), "the link's target must not be created");
+        // A link to an existing file is not opened either.
+        fs::write(&victim, b"keep").unwrap();
+        assert!(acquire_lock(&lock, Duration::from_millis(10)).is_err());
+        assert_eq!(fs::read(&victim).unwrap(), b"keep");
+    }
+
+    #[test]
+    fn owner_and_mode_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("entry.json");
+        fs::write(&file, b"{}").unwrap();
+        let check = |path: &Path, strictness| {
+            check_owner_and_mode(path, &fs::metadata(path).unwrap(), strictness)
+        };
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(check(&file, Strictness::Private).is_ok());
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(
+            check(&file, Strictness::Private).is_ok(),
+            "readable is fine"
+        );
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o666)).unwrap();
+        let err = check(&file, Strictness::Private).unwrap_err();
+        assert!(err.to_string().contains("0666"), "{err}");
+        assert_eq!(
+            err.fix(),
+            Some(format!("chmod 600 {}", file.display()).as_str())
+        );
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(check(dir.path(), Strictness::Private).is_err());
+        assert!(check(dir.path(), Strictness::Ancestor).is_ok(), "sticky");
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        if current_uid() == 0 {
+            std::os::unix::fs::chown(&file, Some(65534), None).unwrap();
+            fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).unwrap();
+            let err = check(&file, Strictness::Private).unwrap_err();
+            assert!(
+                matches!(err, FsError::NotPrivate { foreign: true, .. })
+                    && err.to_string().contains("uid 65534"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn secret_files_keep_only_the_owners_read_write_bits() {
+        assert_eq!(secret_mode(None), 0o600);
+        assert_eq!(secret_mode(Some(0o644)), 0o600);
+        assert_eq!(secret_mode(Some(0o777)), 0o600);
+        assert_eq!(secret_mode(Some(0o4755)), 0o600);
+        assert_eq!(secret_mode(Some(0o6600)), 0o600);
+        assert_eq!(secret_mode(Some(0o400)), 0o400);
+        assert_eq!(secret_mode(Some(0o000)), 0o600);
+    }
+
+    #[test]
+    fn stale_temporary_files_are_removed_by_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("credentials");
+        let old = std::time::SystemTime::now() - Duration::from_secs(120);
+        let plant = |name: &str, modified| {
+            let path = dir.path().join(name);
+            let file = File::create(&path).unwrap();
+            file.set_modified(modified).unwrap();
+            path
+        };
+        let stale = plant(".credentials.a1B2c3.tmp", old);
+        let fresh = plant(".credentials.d4E5f6.tmp", std::time::SystemTime::now());
+        let other = plant(".credentials.keep.tmp", old);
+        let unrelated = plant(".config.a1B2c3.tmp", old);
+        replace_file(&target, dir.path(), b"x", None).unwrap();
+        assert!(
+            !stale.exists(),
+            "a killed writer's temporary file is removed"
+        );
+        assert!(fresh.exists(), "a live writer's temporary file is kept");
+        assert!(other.exists() && unrelated.exists(), "other names are kept");
+        assert_eq!(fs::read(&target).unwrap(), b"x");
     }
 }

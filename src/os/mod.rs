@@ -5,10 +5,20 @@
 //! (UTF-8) callers, [`Context::text_var`] says when a variable read as text is not UTF-8 (a
 //! usage error naming it, never a silent fallback), [`Context::path_var`] takes a path as
 //! bytes, and [`Context::vars_os`] hands every variable on unchanged (`exec`).
+//!
+//! This module is the OS seam: `clippy.toml` bans `std::env::var*`, `std::fs` and
+//! `std::process::Command` everywhere else, and allows them here.
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "src/os is the one place that touches the OS"
+)]
 
 pub mod browser;
 pub mod callback;
 pub mod fs;
+pub mod keyring;
+pub mod process;
 
 use crate::base::error::Problem;
 use std::collections::BTreeMap;
@@ -216,7 +226,9 @@ impl Context {
         writer.flush().ok()?;
         let mut line = String::new();
         BufReader::new(&tty).read_line(&mut line).ok()?;
-        let line = line.trim_end_matches(['\r', '\n']).to_string();
+        // Trimmed in place: a password must not leave copies behind.
+        let len = line.trim_end_matches(['\r', '\n']).len();
+        line.truncate(len);
         (!line.is_empty()).then_some(line)
     }
 
@@ -225,7 +237,10 @@ impl Context {
         use std::io::BufRead;
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
-        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+        // Trimmed in place: the line may be a password, which must not leave copies behind.
+        let len = line.trim_end_matches(['\r', '\n']).len();
+        line.truncate(len);
+        Ok(line)
     }
 
     pub fn now(&self) -> SystemTime {

@@ -1,19 +1,29 @@
-//! Long-term keys in the ~/.aws files, and the one rule about where they live: the aws-mfa
-//! convention keeps an IAM user's keys in `[P-long-term]` so that `[P]` can hold today's MFA
-//! session. Every flow that needs long-term keys (mfa, the chain's cached MFA sessions) asks here.
+//! Long-term keys in the ~/.aws files or the OS keyring, and the one rule about where they
+//! live: the aws-mfa convention keeps an IAM user's keys in `[P-long-term]` so that `[P]` can
+//! hold today's MFA session; `aws-cred keys add` moves them into the OS keyring and leaves
+//! `credential_process = aws-cred keys process --profile P` in `[profile P]`, which aws-cred
+//! reads as "the keys are in keyring entry P" (no process is started). Every flow that needs
+//! long-term keys (mfa, the chain's cached MFA sessions) asks here.
 
 use super::Profiles;
-use crate::base::error::Problem;
+use crate::base::error::{Exit, Problem};
+use crate::os::keyring::{self, KeyringError};
 use aws_credential_types::Credentials;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 /// Key where aws-cred records when written session credentials expire; AWS tools ignore it.
 pub const EXPIRATION_KEY: &str = "aws_cred_expiration";
 
 /// The credentials a profile holds as keys (long-term or a written session).
 pub fn static_credentials(profiles: &Profiles, name: &str) -> anyhow::Result<Credentials> {
-    let get = |key| profiles.get(name, key);
+    let get = |key| profiles.credential(name, key);
     let (Some(key), Some(secret)) = (get("aws_access_key_id"), get("aws_secret_access_key")) else {
-        return Err(Problem::usage(format!("profile {name:?} lost its keys")).into());
+        return Err(Problem::usage(format!(
+            "profile {name:?} needs both aws_access_key_id and aws_secret_access_key (blank values count as absent)"
+        ))
+        .hint("fill in both keys, or remove the section")
+        .into());
     };
     let mut builder = Credentials::builder()
         .access_key_id(key)
@@ -44,15 +54,173 @@ pub struct LongTerm {
     pub credentials: Credentials,
     /// The keys are in `[NAME-long-term]`, so the session belongs in `[NAME]`.
     pub convention_for: Option<String>,
+    /// The keys came from this OS keyring entry (the profile's credential_process names it).
+    pub keyring_entry: Option<String>,
 }
 
 impl LongTerm {
     pub fn describe(&self) -> String {
-        match &self.profile {
-            Some(p) => format!("profile {p}"),
-            None => "environment variables".to_string(),
+        match (&self.profile, &self.keyring_entry) {
+            (Some(p), Some(entry)) => {
+                format!("profile {p} (keys in the OS keyring, entry {entry})")
+            }
+            (Some(p), None) => format!("profile {p}"),
+            (None, _) => "environment variables".to_string(),
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys in the OS keyring
+
+/// The credential_process value `aws-cred keys add --profile NAME` writes.
+pub fn keyring_process_line(entry: &str) -> String {
+    format!("aws-cred keys process --profile {entry}")
+}
+
+/// The keyring entry a credential_process command reads, when it is exactly
+/// `aws-cred keys process --profile NAME` (any spacing); any other command is run as usual.
+pub fn keyring_entry_of(command: &str) -> Option<&str> {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    match words.as_slice() {
+        ["aws-cred", "keys", "process", "--profile", entry] => Some(entry),
+        _ => None,
+    }
+}
+
+/// The keyring entry profile `name` gets its keys from, if its credential_process is ours.
+pub fn keyring_entry_of_profile<'a>(profiles: &'a Profiles, name: &str) -> Option<&'a str> {
+    profiles
+        .get(name, "credential_process")
+        .and_then(keyring_entry_of)
+}
+
+/// An IAM user's access key as aws-cred keeps it in one keyring entry (JSON, `Version` 1).
+pub struct StoredKeys {
+    pub access_key_id: String,
+    pub secret_access_key: Zeroizing<String>,
+    /// When aws-cred stored the key (RFC 3339).
+    pub stored_at: Option<String>,
+}
+
+/// The key id only: the secret never reaches Debug output.
+impl std::fmt::Debug for StoredKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKeys")
+            .field("access_key_id", &self.access_key_id)
+            .field("stored_at", &self.stored_at)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireOut<'a> {
+    version: u32,
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stored_at: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireIn {
+    version: u32,
+    access_key_id: String,
+    secret_access_key: String,
+    stored_at: Option<String>,
+}
+
+impl StoredKeys {
+    /// The entry's text; it holds the secret, so it is zeroed when dropped.
+    pub fn encode(&self) -> Zeroizing<String> {
+        // Room for everything up front: a growing buffer would leave copies of the secret.
+        let mut out = Zeroizing::new(Vec::with_capacity(
+            256 + self.access_key_id.len() + self.secret_access_key.len(),
+        ));
+        let wire = WireOut {
+            version: 1,
+            access_key_id: &self.access_key_id,
+            secret_access_key: &self.secret_access_key,
+            stored_at: self.stored_at.as_deref(),
+        };
+        // Serializing strings into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, &wire);
+        Zeroizing::new(String::from_utf8(std::mem::take(&mut *out)).unwrap_or_default())
+    }
+
+    pub fn decode(entry: &str, text: &str) -> Result<Self, Problem> {
+        let wire: WireIn = serde_json::from_str(text).map_err(|_| {
+            Problem::failure(format!(
+                "keyring entry {entry} (service {}) does not hold keys aws-cred can read",
+                keyring::SERVICE
+            ))
+            .hint(format!(
+                "store the keys again: aws-cred keys add --profile {entry}"
+            ))
+        })?;
+        if wire.version != 1 {
+            return Err(Problem::failure(format!(
+                "keyring entry {entry} has format version {}, this aws-cred reads version 1",
+                wire.version
+            ))
+            .hint(
+                "use the aws-cred that stored it, or store the keys again with aws-cred keys add",
+            ));
+        }
+        Ok(StoredKeys {
+            access_key_id: wire.access_key_id,
+            secret_access_key: Zeroizing::new(wire.secret_access_key),
+            stored_at: wire.stored_at,
+        })
+    }
+
+    pub fn credentials(&self) -> Credentials {
+        Credentials::builder()
+            .access_key_id(&self.access_key_id)
+            .secret_access_key(self.secret_access_key.as_str())
+            .provider_name(crate::base::PROVIDER)
+            .build()
+    }
+}
+
+/// A keyring failure as the person should read it: what failed, exit 4 when the keyring is
+/// locked or missing, and how to get going again. Never a fallback to plain text.
+pub fn keyring_problem(err: KeyringError, doing: &str) -> Problem {
+    let message = format!("{doing}: {err}");
+    match err {
+        KeyringError::Unavailable(_) => {
+            Problem::new(Exit::KeyringUnavailable, message).hint(keyring::UNAVAILABLE_HINT)
+        }
+        KeyringError::Locked(_) => {
+            Problem::new(Exit::KeyringUnavailable, message).hint(keyring::LOCKED_HINT)
+        }
+        KeyringError::Failure(_) => Problem::failure(message),
+    }
+}
+
+/// The keys in keyring entry `entry`; `None` when there is no such entry.
+pub fn read_keyring(entry: &str) -> Result<Option<StoredKeys>, Problem> {
+    let text = keyring::get(entry)
+        .map_err(|err| keyring_problem(err, &format!("cannot read keyring entry {entry}")))?;
+    text.map(|text| StoredKeys::decode(entry, &text))
+        .transpose()
+}
+
+/// The keys of keyring entry `entry`, which a profile's credential_process names; a missing
+/// entry is "no credentials" with the command that stores them.
+pub fn keyring_credentials(entry: &str) -> Result<StoredKeys, Problem> {
+    read_keyring(entry)?.ok_or_else(|| {
+        Problem::new(
+            Exit::NoCredentials,
+            format!(
+                "the OS keyring has no keys for profile {entry} (service {}, entry {entry})",
+                keyring::SERVICE
+            ),
+        )
+        .hint(format!("store them: aws-cred keys add --profile {entry}"))
+    })
 }
 
 pub fn long_term_name(profile: &str) -> String {
@@ -63,7 +231,10 @@ pub fn long_term_name(profile: &str) -> String {
 /// profile's own keys when they are not a session. `None` when the profile has no keys.
 pub fn long_term_of_profile(profiles: &Profiles, name: &str) -> Option<anyhow::Result<LongTerm>> {
     let long = long_term_name(name);
-    let has_keys = |p: &str| profiles.get(p, "aws_access_key_id").is_some();
+    let has_keys = |p: &str| {
+        profiles.credential(p, "aws_access_key_id").is_some()
+            || keyring_entry_of_profile(profiles, p).is_some()
+    };
     let (holder, convention_for) = if has_keys(&long) {
         (long, Some(name.to_string()))
     } else if has_keys(name) {
@@ -71,6 +242,19 @@ pub fn long_term_of_profile(profiles: &Profiles, name: &str) -> Option<anyhow::R
     } else {
         return None;
     };
+    // The SDKs' order: credential_process before keys in the profile.
+    if let Some(entry) = keyring_entry_of_profile(profiles, &holder) {
+        return Some(
+            keyring_credentials(entry)
+                .map(|keys| LongTerm {
+                    profile: Some(holder.clone()),
+                    credentials: keys.credentials(),
+                    convention_for,
+                    keyring_entry: Some(entry.to_string()),
+                })
+                .map_err(Into::into),
+        );
+    }
     let creds = match static_credentials(profiles, &holder) {
         Ok(c) => c,
         Err(e) => return Some(Err(e)),
@@ -89,5 +273,61 @@ pub fn long_term_of_profile(profiles: &Profiles, name: &str) -> Option<anyhow::R
         profile: Some(holder),
         credentials: creds,
         convention_for,
+        keyring_entry: None,
     }))
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_exact_keys_process_line_names_a_keyring_entry() {
+        assert_eq!(
+            keyring_entry_of(&keyring_process_line("prod")),
+            Some("prod")
+        );
+        assert_eq!(
+            keyring_entry_of("  aws-cred   keys process --profile a/b "),
+            Some("a/b")
+        );
+        for other in [
+            "aws-cred keys process",
+            "aws-cred keys process --profile a --region x",
+            "/usr/bin/aws-cred keys process --profile a",
+            "aws-cred export --format json --profile a",
+            "sh -c 'aws-cred keys process --profile a'",
+        ] {
+            assert_eq!(keyring_entry_of(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn stored_keys_round_trip_and_never_show_the_secret() {
+        let keys = StoredKeys {
+            access_key_id: "AKIAEXAMPLE123456789".into(),
+            secret_access_key: Zeroizing::new("wJalr/SECRET+key".into()),
+            stored_at: Some("2026-11-29T09:00:00Z".into()),
+        };
+        let text = keys.encode();
+        assert!(text.starts_with("{\"Version\":1,"), "{}", text.as_str());
+        let back = StoredKeys::decode("p", &text).unwrap();
+        assert_eq!(back.access_key_id, keys.access_key_id);
+        assert_eq!(back.secret_access_key.as_str(), "wJalr/SECRET+key");
+        assert!(!format!("{back:?}").contains("SECRET"));
+        let err = StoredKeys::decode("p", "SECRET not json").unwrap_err();
+        assert!(!format!("{err:?}").contains("SECRET"));
+        assert!(
+            StoredKeys::decode(
+                "p",
+                r#"{"Version":2,"AccessKeyId":"A","SecretAccessKey":"S"}"#
+            )
+            .is_err()
+        );
+    }
 }

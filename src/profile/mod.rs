@@ -40,6 +40,11 @@ impl AwsFiles {
     }
 }
 
+/// A value that is only spaces counts as absent.
+pub fn nonblank(value: Option<&str>) -> Option<&str> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
 /// `~` or `~/...` at the start of a path means the home directory.
 pub fn expand_home(path: &str, home: Option<&Path>) -> Option<PathBuf> {
     if path == "~" {
@@ -196,9 +201,17 @@ impl Profiles {
         self.config_text.is_some() || self.credentials_text.is_some()
     }
 
-    /// A key of a named profile.
+    /// A key of a named profile, as written (an empty value is a value: the profile
+    /// conformance suites say so).
     pub fn get(&self, profile: &str, key: &str) -> Option<&str> {
         self.set.get_profile(profile)?.get(key)
+    }
+
+    /// A credential setting (keys, token, `mfa_serial`) of a named profile: a blank value
+    /// (`aws_access_key_id =`) counts as absent, as blank variables do (the Go and JavaScript
+    /// SDKs agree).
+    pub fn credential(&self, profile: &str, key: &str) -> Option<&str> {
+        nonblank(self.get(profile, key))
     }
 
     /// The file that holds `[name]` (credentials file) or `[profile name]` (config file);
@@ -221,17 +234,22 @@ impl Profiles {
     }
 }
 
+/// A config or credentials file: absent is fine; a FIFO, a device or a file over
+/// [`MAX_PROFILE_FILE`](crate::os::fs::MAX_PROFILE_FILE) is refused before anything is read.
 fn read_optional(path: &Path) -> Result<Option<String>, Problem> {
-    match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| {
+    use crate::os::fs::{FsError, MAX_PROFILE_FILE, read_optional};
+    match read_optional(path, MAX_PROFILE_FILE) {
+        Ok(Some(bytes)) => String::from_utf8(bytes).map(Some).map_err(|_| {
             Problem::usage(format!("{} is not valid UTF-8", path.display()))
                 .hint("save the file as UTF-8")
         }),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(Problem::failure(format!(
-            "cannot read {}: {err}",
-            path.display()
-        ))),
+        Ok(None) => Ok(None),
+        Err(err @ (FsError::NotRegular { .. } | FsError::TooLarge { .. })) => {
+            Err(Problem::usage(err.to_string()).hint(
+                "AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE must name regular files of at most 16 MiB",
+            ))
+        }
+        Err(err) => Err(Problem::failure(crate::base::error::causes(&err))),
     }
 }
 
@@ -246,6 +264,11 @@ fn block_on_for_tests<F: std::future::Future>(fut: F) -> F::Output {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
 mod tests {
     use super::*;
 

@@ -76,10 +76,13 @@
 //! [`write_profile`] takes an exclusive advisory lock on `<file>.lock` (created `0600`, never
 //! removed: removing lock files reintroduces the race they prevent), waits for it at most
 //! [`WriteRequest::lock_timeout`], then reads, edits, writes a temporary file in the same
-//! directory, syncs it, gives it the old file's permission mode (`0600` for a new file), renames it
-//! over the target and syncs the directory. A reader never sees a half-written file and a failure
-//! before the rename leaves the original intact. A symlinked file is written through to its
-//! target, so the link survives. A missing parent directory (typically `~/.aws`) is created with
+//! directory, syncs it, gives it the old file's owner and a private mode (`0600` for a new file;
+//! an existing file keeps only its owner's read/write bits: group and other bits, setuid and
+//! setgid are dropped, and [`WriteOutcome::tightened_mode`] says so), renames it over the target
+//! and syncs the directory. A reader never sees a half-written file and a failure before the
+//! rename leaves the original intact. A temporary file left by a killed writer is removed by the
+//! next write once it is a minute old. Files over [`osfs::MAX_PROFILE_FILE`] are refused. A
+//! symlinked file is written through to its target, so the link survives. A missing parent directory (typically `~/.aws`) is created with
 //! mode `0700`; existing directories are never changed.
 //!
 //! Key values may be secrets: they never appear in errors, `Debug` output or panics.
@@ -168,6 +171,9 @@ pub struct WriteOutcome {
     /// Further sections with the same name, left untouched; the SDKs merge them over ours, so
     /// the caller should warn when this is not zero.
     pub duplicate_sections: usize,
+    /// The file was readable or writable by others, or had setuid/setgid: its mode was
+    /// tightened (the caller says so once).
+    pub tightened_mode: Option<osfs::Tightened>,
 }
 
 /// Result of [`upsert_section`].
@@ -679,24 +685,75 @@ pub fn upsert_section(
     })
 }
 
-/// Sets `entries` in the section `header_name` and leaves its other lines as they are: a line
-/// that sets one of the keys (`key = …` in the first column) is replaced in place, keys not there
-/// yet are added after the section's last line. A missing section is appended as
-/// [`upsert_section`] does. Same refusals as [`upsert_section`]; never removes a key, so
-/// [`Upserted::previous_was_long_term`] is false.
-pub fn set_keys_in_section(
+/// Result of [`edit_section`].
+pub struct Edited {
+    /// The whole new file text. Contains the written values: do not log it.
+    pub text: String,
+    /// The text differs from the original.
+    pub changed: bool,
+    /// The section had nothing left but blank lines and went, header included.
+    pub removed_section: bool,
+    pub duplicates: usize,
+}
+
+/// Redacts the text, which holds secrets.
+impl fmt::Debug for Edited {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Edited")
+            .field(
+                "text",
+                &format_args!("<{} bytes redacted>", self.text.len()),
+            )
+            .field("changed", &self.changed)
+            .field("removed_section", &self.removed_section)
+            .field("duplicates", &self.duplicates)
+            .finish()
+    }
+}
+
+/// Changes some keys of the section `header_name` and keeps every other line of it: each key of
+/// `set` replaces its first line in place (or is added after the section's last line), each
+/// key of `remove` loses its lines (with their indented continuation lines), keys compared
+/// case-insensitively as the SDK does. A section left with nothing but blank lines is removed,
+/// header included; everything outside the section stays byte for byte. A missing section is
+/// appended when `set` has entries, and left missing otherwise. Pure, like [`upsert_section`],
+/// with the same refusals.
+///
+/// # Errors
+/// Invalid name, keys or values, a byte-order mark, or an indented header around the section.
+pub fn edit_section(
     original: &str,
     header_name: &str,
     style: HeaderStyle,
-    entries: &[(&str, &str)],
-) -> Result<Upserted, WriteError> {
+    set: &[(&str, &str)],
+    remove: &[&str],
+) -> Result<Edited, WriteError> {
     validate_profile_name(header_name)?;
-    validate_entries(header_name, entries)?;
+    if !set.is_empty() {
+        validate_entries(header_name, set)?;
+    }
+    for key in remove {
+        validate_key(key)?;
+    }
     if original.starts_with('\u{feff}') {
         return Err(WriteError::ByteOrderMark { path: None });
     }
     let Some(found) = locate(original, header_name, style) else {
-        return upsert_section(original, header_name, style, entries);
+        if set.is_empty() {
+            return Ok(Edited {
+                text: original.to_owned(),
+                changed: false,
+                removed_section: false,
+                duplicates: 0,
+            });
+        }
+        let upserted = upsert_section(original, header_name, style, set)?;
+        return Ok(Edited {
+            text: upserted.text,
+            changed: true,
+            removed_section: false,
+            duplicates: 0,
+        });
     };
     if found.header_indented {
         return Err(WriteError::IndentedHeader {
@@ -715,55 +772,79 @@ pub fn set_keys_in_section(
     } else {
         dominant_line_ending(original)
     };
-    let sets = |content: &str, key: &str| {
-        !content.starts_with(WHITESPACE)
-            && content
-                .split_once('=')
-                .is_some_and(|(k, _)| k.trim_matches(WHITESPACE) == key)
-    };
     let head = original.get(..found.header_end).unwrap_or(original);
-    let body = original
+    let old_body = original
         .get(found.header_end..found.section.end)
         .unwrap_or_default();
     let tail = original.get(found.section.end..).unwrap_or_default();
-    let mut text = String::with_capacity(original.len() + 128);
-    text.push_str(head);
-    if !found.header_has_eol {
-        text.push_str(eol);
-    }
-    let mut written = vec![false; entries.len()];
-    for line in body.split_inclusive('\n') {
-        let content = line.trim_end_matches('\n').trim_end_matches('\r');
-        match entries.iter().position(|(key, _)| sets(content, key)) {
-            Some(i) => {
-                let (key, value) = entries[i];
-                text.push_str(key);
-                text.push_str(" = ");
-                text.push_str(value);
-                let ending = &line[content.len()..];
-                text.push_str(if ending.is_empty() { eol } else { ending });
-                written[i] = true;
+
+    let matches = |key: &str, wanted: &str| key.eq_ignore_ascii_case(wanted);
+    let mut written = vec![false; set.len()];
+    let mut body = String::with_capacity(old_body.len() + 64);
+    let mut in_dropped_property = false;
+    for line in lines(old_body) {
+        let raw = old_body.get(line.start..line.end).unwrap_or_default();
+        let continuation = line.content.starts_with(WHITESPACE) && !is_blank(line.content);
+        if continuation && in_dropped_property {
+            continue;
+        }
+        in_dropped_property = false;
+        let Some(key) = property_key(line.content) else {
+            body.push_str(raw);
+            continue;
+        };
+        if let Some(index) = set.iter().position(|(wanted, _)| matches(&key, wanted)) {
+            in_dropped_property = true;
+            if !written[index] {
+                written[index] = true;
+                let (name, value) = set[index];
+                body.push_str(name);
+                body.push_str(" = ");
+                body.push_str(value);
+                body.push_str(raw.get(line.content.len()..).unwrap_or_default());
             }
-            None => text.push_str(line),
+            continue;
         }
-    }
-    if !text.ends_with('\n') && written.iter().any(|w| !w) {
-        text.push_str(eol);
-    }
-    for ((key, value), done) in entries.iter().zip(&written) {
-        if !done {
-            text.push_str(key);
-            text.push_str(" = ");
-            text.push_str(value);
-            text.push_str(eol);
+        if remove.iter().any(|wanted| matches(&key, wanted)) {
+            in_dropped_property = true;
+            continue;
         }
+        body.push_str(raw);
     }
-    text.push_str(tail);
-    Ok(Upserted {
+    let mut head = head.to_owned();
+    for ((name, value), done) in set.iter().zip(&written) {
+        if *done {
+            continue;
+        }
+        let ends_line = if body.is_empty() {
+            head.ends_with('\n')
+        } else {
+            body.ends_with('\n')
+        };
+        if !ends_line {
+            if body.is_empty() {
+                head.push_str(eol);
+            } else {
+                body.push_str(eol);
+            }
+        }
+        body.push_str(name);
+        body.push_str(" = ");
+        body.push_str(value);
+        body.push_str(eol);
+    }
+    let removed_section = set.is_empty() && lines(&body).all(|line| is_blank(line.content));
+    let text = if removed_section {
+        let before = original.get(..found.section.start).unwrap_or_default();
+        format!("{before}{tail}")
+    } else {
+        format!("{head}{body}{tail}")
+    };
+    Ok(Edited {
+        changed: text != original,
         text,
-        replaced: true,
+        removed_section,
         duplicates: found.duplicates,
-        previous_was_long_term: false,
     })
 }
 
@@ -778,19 +859,6 @@ pub fn set_keys_in_section(
 /// [`WriteError::LockTimeout`], [`WriteError::NotUtf8`], and file system failures. On any error
 /// before the final rename the original file is unchanged.
 pub fn write_profile(req: &WriteRequest<'_>) -> Result<WriteOutcome, WriteError> {
-    edit_file(req, upsert_section)
-}
-
-/// Sets `req.entries` in the section and keeps its other keys (see [`set_keys_in_section`]):
-/// `login_session` and `region` into `[profile P]` of `~/.aws/config`. Locked, atomic,
-/// format-preserving like [`write_profile`].
-pub fn set_profile_keys(req: &WriteRequest<'_>) -> Result<WriteOutcome, WriteError> {
-    edit_file(req, set_keys_in_section)
-}
-
-type Edit = fn(&str, &str, HeaderStyle, &[(&str, &str)]) -> Result<Upserted, WriteError>;
-
-fn edit_file(req: &WriteRequest<'_>, edit: Edit) -> Result<WriteOutcome, WriteError> {
     validate_profile_name(req.profile)?;
     validate_entries(req.profile, req.entries)?;
     let target = osfs::resolve_symlinks(req.path)?;
@@ -801,7 +869,7 @@ fn edit_file(req: &WriteRequest<'_>, edit: Edit) -> Result<WriteOutcome, WriteEr
 
     let existing = osfs::existing_metadata(&target)?;
     let original_bytes = match &existing {
-        Some(_) => osfs::read(&target)?,
+        Some(_) => osfs::read_regular(&target, osfs::MAX_PROFILE_FILE)?,
         None => Vec::new(),
     };
     let original = String::from_utf8(original_bytes).map_err(|e| {
@@ -813,23 +881,118 @@ fn edit_file(req: &WriteRequest<'_>, edit: Edit) -> Result<WriteOutcome, WriteEr
         }
     })?;
 
-    let upserted =
-        edit(&original, req.profile, req.style, req.entries).map_err(|e| e.in_file(&target))?;
+    let upserted = upsert_section(&original, req.profile, req.style, req.entries)
+        .map_err(|e| e.in_file(&target))?;
     if upserted.previous_was_long_term && !req.force {
         return Err(WriteError::LongTermKeys {
             path: target,
             profile: req.profile.to_owned(),
         });
     }
-    osfs::replace_file(&target, &dir, upserted.text.as_bytes(), existing.as_ref())?;
+    let tightened = osfs::replace_file(&target, &dir, upserted.text.as_bytes(), existing.as_ref())?;
     Ok(WriteOutcome {
         created_file: existing.is_none(),
         replaced_existing: upserted.replaced,
         duplicate_sections: upserted.duplicates,
+        tightened_mode: tightened,
+    })
+}
+
+/// One [`edit_profile`] call: keys to set and keys to remove in one section.
+#[derive(Clone, Copy)]
+pub struct EditRequest<'a> {
+    pub path: &'a Path,
+    pub profile: &'a str,
+    pub style: HeaderStyle,
+    /// `(key, value)` pairs; values may be secrets.
+    pub set: &'a [(&'a str, &'a str)],
+    pub remove: &'a [&'a str],
+    pub lock_timeout: Duration,
+}
+
+/// Shows keys only: values may be secrets.
+impl fmt::Debug for EditRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys: Vec<&str> = self.set.iter().map(|(key, _)| *key).collect();
+        f.debug_struct("EditRequest")
+            .field("path", &self.path)
+            .field("profile", &self.profile)
+            .field("style", &self.style)
+            .field("set", &keys)
+            .field("remove", &self.remove)
+            .field("lock_timeout", &self.lock_timeout)
+            .finish()
+    }
+}
+
+/// What [`edit_profile`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EditOutcome {
+    /// The file was written (it had something to change).
+    pub changed: bool,
+    pub created_file: bool,
+    pub removed_section: bool,
+    pub duplicate_sections: usize,
+}
+
+/// [`edit_section`] on a file, with the promises of [`write_profile`]: locked, atomic, mode and
+/// symlinks kept, parent directory created `0700`. A missing file is created only when there is
+/// something to set; a file that would not change is not rewritten.
+///
+/// # Errors
+/// Everything [`edit_section`] refuses, plus lock, UTF-8 and file system failures; on any error
+/// the original file is unchanged.
+pub fn edit_profile(req: &EditRequest<'_>) -> Result<EditOutcome, WriteError> {
+    validate_profile_name(req.profile)?;
+    let target = osfs::resolve_symlinks(req.path)?;
+    let dir = osfs::parent_dir(&target);
+    let existing = osfs::existing_metadata(&target)?;
+    if existing.is_none() && req.set.is_empty() {
+        return Ok(EditOutcome {
+            changed: false,
+            created_file: false,
+            removed_section: false,
+            duplicate_sections: 0,
+        });
+    }
+    osfs::ensure_dir(&dir)?;
+    let lock_path = osfs::lock_path_for(&target);
+    let _lock = osfs::acquire_lock(&lock_path, req.lock_timeout)?;
+    let existing = osfs::existing_metadata(&target)?;
+    let original_bytes = match &existing {
+        Some(_) => osfs::read_regular(&target, osfs::MAX_PROFILE_FILE)?,
+        None => Vec::new(),
+    };
+    let original = String::from_utf8(original_bytes).map_err(|e| {
+        let valid = e.as_bytes().get(..e.utf8_error().valid_up_to());
+        let line = 1 + valid.map_or(0, |bytes| bytes.iter().filter(|b| **b == b'\n').count());
+        WriteError::NotUtf8 {
+            path: target.clone(),
+            line,
+        }
+    })?;
+    // Both texts may hold keys: zeroed when they go, whatever happens.
+    let original = zeroize::Zeroizing::new(original);
+    let edited = edit_section(&original, req.profile, req.style, req.set, req.remove)
+        .map_err(|e| e.in_file(&target))?;
+    let text = zeroize::Zeroizing::new(edited.text);
+    if edited.changed {
+        osfs::replace_file(&target, &dir, text.as_bytes(), existing.as_ref())?;
+    }
+    Ok(EditOutcome {
+        changed: edited.changed,
+        created_file: existing.is_none() && edited.changed,
+        removed_section: edited.removed_section,
+        duplicate_sections: edited.duplicates,
     })
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
 mod tests {
     use super::*;
     use crate::os::fs::{IoAction, lock_path_for};
@@ -849,36 +1012,6 @@ mod tests {
         ("aws_secret_access_key", SECRET),
         ("aws_session_token", "FwoGZXIvYXdzE+token/with=base64=="),
     ];
-
-    #[test]
-    fn set_keys_keeps_the_rest_of_the_section() {
-        let config = "# top\r\n[default]\r\nregion = eu-west-1\r\n\r\n[profile console] # mine\r\nregion = us-east-1\r\noutput=json\r\ns3 =\r\n  region = x\r\nlogin_session=old\r\n\r\n# about sso\r\n[sso-session s]\r\nsso_region = us-east-1";
-        let set = |text: &str, name: &str| {
-            set_keys_in_section(
-                text,
-                name,
-                HeaderStyle::Config,
-                &[
-                    ("login_session", "arn:aws:iam::1:user/a"),
-                    ("region", "eu-central-1"),
-                ],
-            )
-            .unwrap()
-            .text
-        };
-        assert_eq!(
-            set(config, "console"),
-            "# top\r\n[default]\r\nregion = eu-west-1\r\n\r\n[profile console] # mine\r\nregion = eu-central-1\r\noutput=json\r\ns3 =\r\n  region = x\r\nlogin_session = arn:aws:iam::1:user/a\r\n\r\n# about sso\r\n[sso-session s]\r\nsso_region = us-east-1"
-        );
-        assert_eq!(
-            set("[default]\nregion = eu-west-1", "default"),
-            "[default]\nregion = eu-central-1\nlogin_session = arn:aws:iam::1:user/a\n"
-        );
-        assert_eq!(
-            set("[profile other]\nregion = a\n", "new"),
-            "[profile other]\nregion = a\n\n[profile new]\nlogin_session = arn:aws:iam::1:user/a\nregion = eu-central-1\n"
-        );
-    }
 
     fn upsert(text: &str, name: &str, entries: &[(&str, &str)]) -> Upserted {
         upsert_section(text, name, HeaderStyle::Credentials, entries).expect("upsert succeeds")
@@ -922,6 +1055,118 @@ mod tests {
         for (key, value) in entries {
             assert_eq!(profile.get(key), Some(*value), "profile {name} key {key}");
         }
+    }
+
+    // ---- text: editing some keys of a section ---------------------------------------------------
+
+    fn edit(text: &str, name: &str, set: &[(&str, &str)], remove: &[&str]) -> Edited {
+        edit_section(text, name, HeaderStyle::Credentials, set, remove).expect("edit succeeds")
+    }
+
+    #[test]
+    fn edit_removes_keys_and_their_continuations_and_keeps_the_rest() {
+        let before = "# c\n[a]\nx = 1\n\n[p]  # mine\nregion = r\nAWS_ACCESS_KEY_ID = K\naws_secret_access_key = S\n  continued\n; inner\nout = json\n# c2\n\n[q]\ny = 2\n";
+        let edited = edit(
+            before,
+            "p",
+            &[],
+            &["aws_access_key_id", "aws_secret_access_key"],
+        );
+        assert_eq!(
+            edited.text,
+            "# c\n[a]\nx = 1\n\n[p]  # mine\nregion = r\n; inner\nout = json\n# c2\n\n[q]\ny = 2\n"
+        );
+        assert!(edited.changed && !edited.removed_section);
+    }
+
+    #[test]
+    fn edit_removes_a_section_left_empty() {
+        let before = "[a]\nx = 1\n\n[p]\naws_access_key_id = K\naws_secret_access_key = S\n\n# about q\n[q]\ny = 2\n";
+        let edited = edit(
+            before,
+            "p",
+            &[],
+            &["aws_access_key_id", "aws_secret_access_key"],
+        );
+        assert_eq!(edited.text, "[a]\nx = 1\n\n\n# about q\n[q]\ny = 2\n");
+        assert!(edited.removed_section);
+        let last = "[a]\nx = 1\n[p]\naws_access_key_id = K";
+        assert_eq!(
+            edit(last, "p", &[], &["aws_access_key_id"]).text,
+            "[a]\nx = 1\n"
+        );
+    }
+
+    #[test]
+    fn edit_sets_in_place_or_appends_keeping_line_endings() {
+        let crlf = "[profile p]\r\nregion = r\r\ncredential_process = old\r\noutput = json\r\n";
+        let edited = edit_section(
+            crlf,
+            "p",
+            HeaderStyle::Config,
+            &[("credential_process", "aws-cred keys process --profile p")],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            edited.text,
+            "[profile p]\r\nregion = r\r\ncredential_process = aws-cred keys process --profile p\r\noutput = json\r\n"
+        );
+        let no_final_newline = "[profile p]\nregion = r";
+        let edited = edit_section(
+            no_final_newline,
+            "p",
+            HeaderStyle::Config,
+            &[("credential_process", "c")],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            edited.text,
+            "[profile p]\nregion = r\ncredential_process = c\n"
+        );
+        let header_only = "[a]\nx = 1\n[profile p]";
+        let edited =
+            edit_section(header_only, "p", HeaderStyle::Config, &[("k", "v")], &[]).unwrap();
+        assert_eq!(edited.text, "[a]\nx = 1\n[profile p]\nk = v\n");
+    }
+
+    #[test]
+    fn edit_of_a_missing_section_appends_or_does_nothing() {
+        let before = "[a]\nx = 1\n";
+        let edited = edit(before, "p", &[], &["aws_access_key_id"]);
+        assert_eq!(edited.text, before);
+        assert!(!edited.changed);
+        let edited = edit(before, "p", &[("k", "v")], &[]);
+        assert_eq!(edited.text, "[a]\nx = 1\n\n[p]\nk = v\n");
+        assert!(
+            edit_section(before, "p", HeaderStyle::Credentials, &[("k", "a\nb")], &[]).is_err()
+        );
+        assert!(edit_section(" [p]\nk = v\n", "p", HeaderStyle::Credentials, &[], &["k"]).is_err());
+    }
+
+    #[test]
+    fn edit_profile_on_disk_tightens_mode_and_does_not_create_files_to_remove_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials");
+        let remove = ["aws_access_key_id"];
+        let req = EditRequest {
+            path: &path,
+            profile: "p",
+            style: HeaderStyle::Credentials,
+            set: &[],
+            remove: &remove,
+            lock_timeout: Duration::from_secs(30),
+        };
+        assert!(!edit_profile(&req).unwrap().changed);
+        assert!(!path.exists());
+        fs::write(&path, "[p]\naws_access_key_id = K\nregion = r\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        let outcome = edit_profile(&req).unwrap();
+        assert!(outcome.changed && !outcome.removed_section);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "[p]\nregion = r\n");
+        // Every rewrite of a file that holds (or held) secrets leaves it owner-only.
+        assert_eq!(mode_of(&path), 0o600);
     }
 
     // ---- text: byte preservation -------------------------------------------------------------
@@ -1293,7 +1538,8 @@ mod tests {
             WriteOutcome {
                 created_file: true,
                 replaced_existing: false,
-                duplicate_sections: 0
+                duplicate_sections: 0,
+                tightened_mode: None,
             }
         );
         assert_eq!(mode_of(&path), 0o600);
@@ -1329,14 +1575,24 @@ mod tests {
     }
 
     #[test]
-    fn existing_mode_is_preserved() {
+    fn loose_mode_is_tightened_and_reported() {
+        // Was `existing_mode_is_preserved` (0640 kept): a file holding secrets is now made 0600.
         let temp = tempfile::tempdir().expect("tempdir");
         let path = temp.path().join("credentials");
         fs::write(&path, "[a]\nx = 1\n").expect("write");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).expect("chmod");
         let outcome = write_profile(&request(&path, "p", &[("k", "v")])).expect("written");
         assert!(!outcome.created_file);
-        assert_eq!(mode_of(&path), 0o640);
+        assert_eq!(mode_of(&path), 0o600);
+        assert_eq!(
+            outcome.tightened_mode,
+            Some(osfs::Tightened {
+                from: 0o640,
+                to: 0o600
+            })
+        );
+        let again = write_profile(&request(&path, "p", &[("k", "v")])).expect("written");
+        assert_eq!(again.tightened_mode, None, "said once");
         assert_eq!(
             fs::read_to_string(&path).expect("read"),
             "[a]\nx = 1\n\n[p]\nk = v\n"

@@ -10,7 +10,6 @@ use crate::base::error::Problem;
 use crate::base::secret::Secret;
 use crate::cache::Cache;
 use crate::os::Context;
-use chrono::{DateTime, Utc};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -177,7 +176,7 @@ impl Store {
                 .hint("set HOME")
         })?;
         Ok(Store {
-            files: Cache::new(home.join(".aws").join("sso").join("cache")),
+            files: Cache::shared(home.join(".aws").join("sso").join("cache")),
         })
     }
 
@@ -185,19 +184,24 @@ impl Store {
         self.files.path(&config.cache_key())
     }
 
+    /// The token file, read as the AWS CLI's shared cache is read ([`Cache::shared`]): a file
+    /// owned by someone else is warned about and never used, a FIFO or an oversized file is
+    /// unusable.
     pub fn read_token(&self, config: &SsoConfig) -> Result<Cached, Problem> {
         let path = self.token_path(config);
-        match std::fs::read(&path) {
-            Ok(bytes) => Ok(match Token::parse(&bytes) {
+        if !crate::os::fs::exists(&path) {
+            return Ok(Cached::Missing);
+        }
+        Ok(match self.files.read_bytes(&config.cache_key())? {
+            Some(bytes) => match Token::parse(&bytes) {
                 Ok(token) => Cached::Found(token),
                 Err(reason) => Cached::Unusable(reason),
-            }),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Cached::Missing),
-            Err(err) => Err(Problem::failure(format!(
-                "cannot read the SSO token {}: {err}",
-                path.display()
-            ))),
-        }
+            },
+            None => Cached::Unusable(
+                "it cannot be used (not a regular file you own, unreadable, or over 1 MiB)"
+                    .to_string(),
+            ),
+        })
     }
 
     /// Written as botocore writes it: the exact bytes, mode 0600 (whatever the old file had).
@@ -208,7 +212,11 @@ impl Store {
 
     /// A cached registration; an unreadable one counts as absent (it is replaced).
     pub fn read_registration(&self, config: &SsoConfig) -> Option<Registration> {
-        let bytes = std::fs::read(self.files.path(&config.registration_cache_key())).ok()?;
+        let bytes = self
+            .files
+            .read_bytes(&config.registration_cache_key())
+            .ok()
+            .flatten()?;
         Registration::parse(&bytes).ok()
     }
 
@@ -230,9 +238,7 @@ impl Store {
 
 /// `2026-11-22T06:20:00Z`: botocore's `%Y-%m-%dT%H:%M:%SZ`.
 pub fn cli_time(time: SystemTime) -> String {
-    DateTime::<Utc>::from(time)
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    crate::base::time::format_utc(time, "%Y-%m-%dT%H:%M:%SZ")
 }
 
 /// RFC 3339, and the `2019-11-14T04:05:45UTC` form older AWS CLI versions wrote.
@@ -282,6 +288,11 @@ impl JsonObject {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
 mod tests {
     use super::*;
     use std::time::UNIX_EPOCH;

@@ -123,8 +123,11 @@ impl Oidc {
         Ok(Registration {
             client_id: id,
             client_secret: Secret::new(secret),
-            expires_at: SystemTime::UNIX_EPOCH
-                + Duration::from_secs(u64::try_from(out.client_secret_expires_at).unwrap_or(0)),
+            expires_at: crate::base::time::from_unix_secs(
+                "clientSecretExpiresAt",
+                out.client_secret_expires_at.max(0),
+            )
+            .map_err(|err| self.out_of_range("RegisterClient", err))?,
             scopes: Some(scopes),
             grant_types: auth_code
                 .then(|| AUTH_CODE_GRANTS.iter().map(|g| g.to_string()).collect()),
@@ -234,6 +237,19 @@ impl Oidc {
         })
     }
 
+    /// A time in the answer aws-cred cannot represent (item 9 of issue 11: never a panic).
+    fn out_of_range(&self, operation: &str, err: crate::base::time::OutOfRange) -> Failure {
+        Failure {
+            code: None,
+            error: Problem::failure(format!(
+                "{operation}: {} answered with {err}",
+                self.target.describe()
+            ))
+            .hint("check that the endpoint (AWS_ENDPOINT_URL_SSO_OIDC) is the real service")
+            .into(),
+        }
+    }
+
     fn incomplete(&self, operation: &str) -> Failure {
         Failure {
             code: None,
@@ -270,7 +286,12 @@ impl Oidc {
             }
             _ => String::new(),
         };
+        let foreign = matches!(&err, SdkError::ServiceError(s) if s.err().code().is_none())
+            && description.is_empty();
         let error = match code.as_deref() {
+            // No AWS error code and no OIDC error text: not an OIDC answer (an HTML page, a
+            // redirect); aws::failure names the endpoint and the HTTP status.
+            Some(_) if foreign => aws::failure(operation, &self.target, err),
             Some(code) => {
                 let (exit, hint) = hint_for(code);
                 let mut problem = Problem::new(
@@ -423,6 +444,11 @@ pub fn authorize_url(
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
 mod tests {
     use super::*;
 

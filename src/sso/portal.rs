@@ -9,7 +9,6 @@ use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::fmt::Debug;
-use std::time::{Duration, SystemTime};
 
 /// Pages read from one listing at most (100 items a page: 10,000 accounts).
 const MAX_PAGES: usize = 100;
@@ -80,13 +79,16 @@ pub async fn role_credentials(
                 },
             )
         })?;
-    let incomplete = |what: &str| PortalError {
+    let incomplete = |what: &str| {
+        PortalError {
         code: None,
         error: Problem::failure(format!(
             "GetRoleCredentials at {} returned {what}",
             target.describe()
         ))
+        .hint("retry; if it persists, check that the endpoint (AWS_ENDPOINT_URL_SSO) is the real service")
         .into(),
+    }
     };
     let role = out
         .role_credentials
@@ -100,13 +102,14 @@ pub async fn role_credentials(
         .account_id(account_id)
         .provider_name(crate::base::PROVIDER);
     builder.set_session_token(role.session_token);
-    // The portal gives epoch milliseconds.
-    builder.set_expiry(
-        u64::try_from(role.expiration)
-            .ok()
-            .filter(|ms| *ms > 0)
-            .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms)),
-    );
+    // The portal gives epoch milliseconds; a missing one (read as 0) is a truncated answer,
+    // not credentials that never expire.
+    if role.expiration == 0 {
+        return Err(incomplete("credentials without an expiration"));
+    }
+    let expiry = crate::base::time::from_unix_millis("expiration", role.expiration)
+        .map_err(|err| incomplete(&format!("credentials whose {err}")))?;
+    builder.set_expiry(Some(expiry));
     Ok(builder.build())
 }
 

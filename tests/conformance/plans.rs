@@ -64,6 +64,10 @@ fn render(profiles: &Profiles, base: &Base, roles: &[aws_cred::chain::profile::R
             json!({ "Sso": fields })
         }
         Base::Process { command, .. } => json!({ "CredentialProcess": command }),
+        // aws-cred reads the keyring itself; to the SDKs it is a credential_process.
+        Base::Keyring { profile, .. } => {
+            json!({ "CredentialProcess": profiles.get(profile, "credential_process") })
+        }
         // smithy-rs `BaseProvider::LoginSession`; the suite has no such case yet.
         Base::Login(session) => json!({ "LoginSession": session.arn }),
     };

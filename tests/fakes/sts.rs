@@ -1,6 +1,9 @@
 //! A faithful loopback STS for what moto does not check: MFA codes and serials, session
 //! credentials as a GetSessionToken source, duration bounds, role-chaining caps, clock skew.
 //! Error codes and messages are the ones AWS sends (STS API reference, real answers).
+//! Also the IAM access-key calls (ListAccessKeys, CreateAccessKey, DeleteAccessKey) for
+//! `keys rotate`, with switches to refuse them as AWS does; keys it creates or deletes are
+//! accepted or refused by its STS from then on.
 #![allow(dead_code)] // each test file uses a different part
 
 use crate::support::{FakeHttp, Request, Response};
@@ -20,6 +23,14 @@ pub struct StsRules {
     pub clock_skew: bool,
     /// IAM ListMFADevices answers: user name → device serials (default: the user's serial).
     pub devices: HashMap<String, Vec<String>>,
+    /// IAM CreateAccessKey answers AccessDenied.
+    pub refuse_create_key: bool,
+    /// IAM CreateAccessKey answers LimitExceeded (as when a key was made meanwhile).
+    pub limit_on_create_key: bool,
+    /// IAM DeleteAccessKey answers AccessDenied.
+    pub refuse_delete_key: bool,
+    /// STS never accepts the keys CreateAccessKey made (they never propagate).
+    pub created_keys_never_work: bool,
 }
 
 struct Issued {
@@ -31,6 +42,7 @@ pub struct FakeSts {
     pub http: FakeHttp,
     /// Access key ids of role sessions assumed with another role's session (role chaining).
     pub chained_roles: Arc<Mutex<Vec<String>>>,
+    users: Arc<Mutex<HashMap<String, (String, String)>>>,
 }
 
 fn error(status: u16, code: &str, message: &str) -> Response {
@@ -86,7 +98,10 @@ impl FakeSts {
         let counter = Arc::new(AtomicUsize::new(0));
         let chained_roles: Arc<Mutex<Vec<String>>> = Arc::default();
         let chained = chained_roles.clone();
+        let users = Arc::new(Mutex::new(rules.users.clone()));
+        let shared_users = users.clone();
         let http = FakeHttp::new(move |req| {
+            let users = &shared_users;
             if rules.clock_skew {
                 return error(
                     403,
@@ -142,6 +157,16 @@ impl FakeSts {
                 );
             };
             let with_token = req.header("x-amz-security-token").is_some();
+            if rules.created_keys_never_work
+                && key.starts_with("AKIAROTATED")
+                && action == "GetCallerIdentity"
+            {
+                return error(
+                    403,
+                    "InvalidClientTokenId",
+                    "The security token included in the request is invalid.",
+                );
+            }
             let mut issued = issued.lock().unwrap();
             let caller = if with_token {
                 match issued.get(&key) {
@@ -155,7 +180,7 @@ impl FakeSts {
                     }
                 }
             } else {
-                match rules.users.get(&key) {
+                match users.lock().unwrap().get(&key) {
                     Some((user, _)) => (format!("arn:aws:iam::{ACCOUNT}:user/{user}"), false),
                     None => {
                         return error(
@@ -190,7 +215,7 @@ impl FakeSts {
                             ),
                         );
                     }
-                    let (_, serial) = &rules.users[&key];
+                    let (_, serial) = users.lock().unwrap()[&key].clone();
                     if req.form_param("SerialNumber").as_deref() != Some(serial.as_str()) {
                         return error(
                             403,
@@ -287,6 +312,85 @@ impl FakeSts {
                         ),
                     )
                 }
+                "ListAccessKeys" => {
+                    let user = caller.0.rsplit('/').next().unwrap_or_default().to_string();
+                    let mut keys: Vec<String> = users
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .filter(|(_, (name, _))| *name == user)
+                        .map(|(key, _)| key.clone())
+                        .collect();
+                    keys.sort();
+                    let members: String = keys
+                        .iter()
+                        .map(|k| format!("<member><UserName>{user}</UserName><AccessKeyId>{k}</AccessKeyId><Status>Active</Status><CreateDate>2026-01-01T00:00:00Z</CreateDate></member>"))
+                        .collect();
+                    Response::xml(
+                        200,
+                        &format!(
+                            "<ListAccessKeysResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><ListAccessKeysResult><UserName>{user}</UserName><AccessKeyMetadata>{members}</AccessKeyMetadata><IsTruncated>false</IsTruncated></ListAccessKeysResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></ListAccessKeysResponse>"
+                        ),
+                    )
+                }
+                "CreateAccessKey" => {
+                    let user = caller.0.rsplit('/').next().unwrap_or_default().to_string();
+                    if rules.refuse_create_key {
+                        return error(
+                            403,
+                            "AccessDenied",
+                            &format!(
+                                "User: {} is not authorized to perform: iam:CreateAccessKey on resource: user {user} because no identity-based policy allows the iam:CreateAccessKey action",
+                                caller.0
+                            ),
+                        );
+                    }
+                    let mut users = users.lock().unwrap();
+                    let count = users.values().filter(|(name, _)| *name == user).count();
+                    if rules.limit_on_create_key || count >= 2 {
+                        return error(
+                            409,
+                            "LimitExceeded",
+                            "Cannot exceed quota for AccessKeysPerUser: 2",
+                        );
+                    }
+                    let serial = users.get(&key).map(|(_, s)| s.clone()).unwrap_or_default();
+                    let akid = format!("AKIAROTATED{n:09}");
+                    users.insert(akid.clone(), (user.clone(), serial));
+                    Response::xml(
+                        200,
+                        &format!(
+                            "<CreateAccessKeyResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><CreateAccessKeyResult><AccessKey><UserName>{user}</UserName><AccessKeyId>{akid}</AccessKeyId><Status>Active</Status><SecretAccessKey>rotatedsecret{n}</SecretAccessKey><CreateDate>2026-11-29T00:00:00Z</CreateDate></AccessKey></CreateAccessKeyResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></CreateAccessKeyResponse>"
+                        ),
+                    )
+                }
+                "DeleteAccessKey" => {
+                    let user = caller.0.rsplit('/').next().unwrap_or_default().to_string();
+                    if rules.refuse_delete_key {
+                        return error(
+                            403,
+                            "AccessDenied",
+                            &format!(
+                                "User: {} is not authorized to perform: iam:DeleteAccessKey on resource: user {user} because no identity-based policy allows the iam:DeleteAccessKey action",
+                                caller.0
+                            ),
+                        );
+                    }
+                    let target = req.form_param("AccessKeyId").unwrap_or_default();
+                    let mut users = users.lock().unwrap();
+                    if users.get(&target).is_none_or(|(name, _)| *name != user) {
+                        return error(
+                            404,
+                            "NoSuchEntity",
+                            &format!("The Access Key with id {target} cannot be found."),
+                        );
+                    }
+                    users.remove(&target);
+                    Response::xml(
+                        200,
+                        "<DeleteAccessKeyResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DeleteAccessKeyResponse>",
+                    )
+                }
                 "GetCallerIdentity" => Response::xml(
                     200,
                     &format!(
@@ -304,7 +408,15 @@ impl FakeSts {
         FakeSts {
             http,
             chained_roles,
+            users,
         }
+    }
+
+    /// The long-term keys it accepts now (after creations and deletions), sorted.
+    pub fn live_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.users.lock().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
     }
 
     pub fn url(&self) -> String {

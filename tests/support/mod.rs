@@ -8,9 +8,13 @@
 //!   [`FakeHttp::blackhole`], which accepts connections and never answers.
 //! - [`Moto`]: moto_server from the CI venv on a loopback port.
 //! - [`http_request`]: a tiny HTTP client that only talks to loopback.
+//! - [`secret_service::SecretService`]: a private session bus with gnome-keyring's Secret Service,
+//!   for the keyring tests.
 //!
 //! Nothing here reaches beyond 127.0.0.1: tests must never touch real AWS or 169.254.169.254.
 #![allow(dead_code)]
+
+pub mod secret_service;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};

@@ -1,0 +1,227 @@
+//! `aws-cred keys add | process | list | remove | rotate`: long-term keys in the OS keyring.
+
+use super::{Setup, emit};
+use crate::aws::FALLBACK_REGION;
+use crate::base::error::Problem;
+use crate::cli::{KeysAddArgs, KeysArgs, KeysCommand, KeysListArgs};
+use crate::keys::{self, mask};
+use crate::output::{self, Exports, Format};
+use crate::profile::long_term;
+use serde::Serialize;
+use std::time::SystemTime;
+
+pub async fn run(setup: &Setup, args: &KeysArgs) -> anyhow::Result<()> {
+    match &args.command {
+        KeysCommand::Add(add) => run_add(setup, add).await,
+        KeysCommand::Process => process(setup),
+        KeysCommand::List(list) => run_list(setup, list).await,
+        KeysCommand::Remove => remove(setup),
+        KeysCommand::Rotate => rotate(setup).await,
+    }
+}
+
+fn region(setup: &Setup) -> &str {
+    setup
+        .region
+        .as_ref()
+        .map(|r| r.name.as_str())
+        .unwrap_or(FALLBACK_REGION)
+}
+
+async fn run_add(setup: &Setup, args: &KeysAddArgs) -> anyhow::Result<()> {
+    let profile = setup.profiles.selected.as_str();
+    let source = if args.from_credentials_file {
+        keys::Source::CredentialsFile
+    } else if args.stdin {
+        keys::Source::Stdin
+    } else {
+        keys::Source::Prompt
+    };
+    let added = keys::add(&keys::AddRequest {
+        ctx: &setup.ctx,
+        profiles: &setup.profiles,
+        aws: &setup.aws,
+        region: region(setup),
+        profile,
+        source,
+        check: !args.no_check,
+        force: args.force,
+    })
+    .await?;
+    let owner = added
+        .arn
+        .as_deref()
+        .map(|arn| format!(" ({arn})"))
+        .unwrap_or_default();
+    eprintln!(
+        "stored key {}{owner} in the OS keyring (service aws-cred, entry {profile})",
+        mask(&added.access_key_id)
+    );
+    eprintln!(
+        "[profile {profile}] of {} now reads it: credential_process = {}",
+        added.config.display(),
+        long_term::keyring_process_line(profile)
+    );
+    if let Some(path) = &added.moved_from {
+        eprintln!("removed the key from [{profile}] of {}", path.display());
+    }
+    for note in &added.notes {
+        eprintln!("note: {note}");
+    }
+    Ok(())
+}
+
+/// credential_process: the JSON on stdout, nothing else; never a prompt.
+fn process(setup: &Setup) -> anyhow::Result<()> {
+    let profile = setup.profiles.selected.as_str();
+    let stored = long_term::keyring_credentials(profile)?;
+    let credentials = stored.credentials();
+    let exports = Exports {
+        credentials: &credentials,
+        region: None,
+        unset_profile: false,
+        extras: Vec::new(),
+    };
+    let text =
+        output::render(Format::Json, &exports).map_err(|err| Problem::failure(err.to_string()))?;
+    emit(&text)
+}
+
+#[derive(Serialize)]
+struct ListJson {
+    schema_version: u32,
+    keys: Vec<ListedJson>,
+}
+
+#[derive(Serialize)]
+struct ListedJson {
+    profile: String,
+    access_key: Option<String>,
+    stored_at: Option<String>,
+    configured: bool,
+    created: Option<String>,
+    age_days: Option<u64>,
+    status: Option<String>,
+    problem: Option<String>,
+}
+
+async fn run_list(setup: &Setup, args: &KeysListArgs) -> anyhow::Result<()> {
+    let listed = keys::list(&setup.profiles, &setup.aws, args.check).await?;
+    let now = setup.ctx.now();
+    let rows: Vec<ListedJson> = listed
+        .into_iter()
+        .map(|l| ListedJson {
+            access_key: l.access_key_id.as_deref().map(mask),
+            created: l.created.map(crate::base::time::rfc3339),
+            age_days: l.created.map(|c| age_days(now, c)),
+            profile: l.profile,
+            stored_at: l.stored_at,
+            configured: l.configured,
+            status: l.status,
+            problem: l.problem,
+        })
+        .collect();
+    if args.json {
+        let doc = ListJson {
+            schema_version: 1,
+            keys: rows,
+        };
+        let text = serde_json::to_string_pretty(&doc)?;
+        return emit(&format!("{text}\n"));
+    }
+    if rows.is_empty() {
+        eprintln!(
+            "the OS keyring holds no aws-cred keys; store some with aws-cred keys add --profile NAME"
+        );
+        return Ok(());
+    }
+    let mut text = String::new();
+    for row in &rows {
+        let mut line = format!(
+            "{}\t{}\t{}",
+            row.profile,
+            row.access_key.as_deref().unwrap_or("-"),
+            row.stored_at
+                .as_deref()
+                .map(|t| format!("stored {t}"))
+                .unwrap_or_else(|| "stored -".into()),
+        );
+        if args.check {
+            match (&row.age_days, &row.status) {
+                (Some(days), Some(status)) => {
+                    line.push_str(&format!("\t{days} days old\t{status}"))
+                }
+                (None, Some(status)) => line.push_str(&format!("\t-\t{status}")),
+                _ => {}
+            }
+        }
+        if !row.configured {
+            line.push_str("\t(no profile's credential_process reads it)");
+        }
+        if let Some(problem) = &row.problem {
+            line.push_str(&format!("\t{}", problem.escape_debug()));
+        }
+        text.push_str(&line);
+        text.push('\n');
+    }
+    emit(&text)
+}
+
+fn age_days(now: SystemTime, created: SystemTime) -> u64 {
+    now.duration_since(created)
+        .map(|d| d.as_secs() / 86_400)
+        .unwrap_or(0)
+}
+
+fn remove(setup: &Setup) -> anyhow::Result<()> {
+    let profile = setup.profiles.selected.as_str();
+    let removed = keys::remove(&setup.profiles, profile)?;
+    match &removed.access_key_id {
+        Some(id) => eprintln!(
+            "deleted key {} of profile {profile} from the OS keyring; it still works in IAM until you deactivate or delete it",
+            mask(id)
+        ),
+        None => eprintln!("the OS keyring had no readable key for profile {profile}"),
+    }
+    if let Some(config) = &removed.config_cleaned {
+        eprintln!(
+            "removed credential_process from [profile {profile}] of {}",
+            config.display()
+        );
+    }
+    if let Some(id) = &removed.access_key_id
+        && let Ok(cache) = crate::mfa::cache(&setup.ctx)
+    {
+        crate::mfa::forget_sessions_of(&cache, id);
+    }
+    Ok(())
+}
+
+async fn rotate(setup: &Setup) -> anyhow::Result<()> {
+    let profile = setup.profiles.selected.as_str();
+    let rotated = keys::rotate::rotate(&keys::rotate::RotateRequest {
+        ctx: &setup.ctx,
+        profiles: &setup.profiles,
+        aws: &setup.aws,
+        region: region(setup),
+        profile,
+        propagation: keys::rotate::propagation(&setup.ctx),
+    })
+    .await?;
+    let forgotten = crate::mfa::cache(&setup.ctx)
+        .map(|cache| crate::mfa::forget_sessions_of(&cache, &rotated.old_key_id))
+        .unwrap_or(0);
+    eprintln!(
+        "rotated the key of profile {profile} ({}): {} -> {}, stored in {}; the old key is deleted in IAM",
+        rotated.arn,
+        mask(&rotated.old_key_id),
+        mask(&rotated.new_key_id),
+        rotated.holder.describe()
+    );
+    if forgotten > 0 {
+        eprintln!(
+            "removed {forgotten} cached MFA session(s) made from the old key; run aws-cred mfa again for a new one"
+        );
+    }
+    Ok(())
+}

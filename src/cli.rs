@@ -52,6 +52,13 @@ pub enum Command {
         after_help = "Examples:\n  aws-cred sso-login --sso-session my-org          # log in once; every sso profile then works\n  eval \"$(aws-cred sso-login --profile dev)\"       # log in if needed, export dev's role credentials\n  aws-cred sso-login --profile dev --use-device-code   # approve with a code, on any device\n  aws-cred sso-login --sso-session my-org --account 111111111111 --role ReadOnlyAccess --format json\n\nA valid token (more than 15 minutes left) is reused; one near expiry is refreshed without a browser.\nTokens live in ~/.aws/sso/cache, where the AWS CLI and the SDKs find them."
     )]
     SsoLogin(SsoLoginArgs),
+    /// Sign in with your AWS console identity (as `aws login`): the session goes into the login
+    /// cache the AWS CLI and the SDKs share and into the profile as login_session; then print
+    /// its credentials like export.
+    #[command(
+        after_help = "Examples:\n  eval \"$(aws-cred login --profile console --region eu-west-1)\"\n  aws-cred login --profile console --remote     # sign in on another device, paste the code\n  aws-cred export --profile console             # then, for up to 12 hours: refreshed as needed\n\nA valid session is reused (--force signs in again). The cache lives in ~/.aws/login/cache\n(AWS_LOGIN_CACHE_DIRECTORY); the endpoint moves with AWS_ENDPOINT_URL_SIGNIN."
+    )]
+    Login(LoginArgs),
     /// Show who the resolved credentials belong to, and where they came from.
     #[command(
         after_help = "Examples:\n  aws-cred whoami\n  aws-cred whoami --profile prod --json\n  PS1='[$(aws-cred whoami --short 2>/dev/null)] $ '"
@@ -400,6 +407,28 @@ pub struct SsoLoginArgs {
     pub format: Format,
     /// Write the role credentials into the shared credentials file under [NAME] instead of
     /// printing them.
+    #[arg(long, value_name = "NAME")]
+    pub write_profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Sign in on another device: open the printed URL in any browser, then paste the code it
+    /// shows here.
+    #[arg(long)]
+    pub remote: bool,
+    /// Do not start a browser; print the URL to open.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Sign in again even if the profile's session is valid; with --write-profile, also replace
+    /// a section holding long-term keys.
+    #[arg(long)]
+    pub force: bool,
+    /// Output format for the credentials.
+    #[arg(long, value_enum, default_value_t = Format::Sh)]
+    pub format: Format,
+    /// Write the credentials into the shared credentials file under [NAME] instead of printing
+    /// them.
     #[arg(long, value_name = "NAME")]
     pub write_profile: Option<String>,
 }

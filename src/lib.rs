@@ -12,7 +12,8 @@
 //! 3. `settings` — flag → variable → profile key → default, each setting declared once.
 //! 4. `cache` — aws-cred's JSON caches. 5. `aws` — SDK clients, HTTP, service errors, STS.
 //! 6. flows, one module per way of getting (or using) credentials: `mfa`, `sso`, `cognito`,
-//!    `console`, `keys` (long-term keys in the OS keyring). A flow never imports the chain or another flow.
+//!    `console`, `keys` (long-term keys in the OS keyring), `login`. A flow never imports the
+//!    chain or another flow.
 //! 7. `chain` — the provider chain, one file per link, and refreshable sessions.
 //! 8. `output` — renderers; the one place that writes to stdout. 9. `server`.
 //! 10. `cli`, 11. `commands` — the command line, and one short file per command.
@@ -28,6 +29,7 @@ pub mod settings;
 pub mod cognito;
 pub mod console;
 pub mod keys;
+pub mod login;
 pub mod mfa;
 pub mod sso;
 
@@ -69,6 +71,7 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
         Command::Cognito(args) => commands::cognito::run(&setup, args).await,
         Command::Console(args) => commands::console::run(&setup, args).await,
         Command::Keys(args) => commands::keys::run(&setup, args).await,
+        Command::Login(args) => commands::login::run(&setup, args).await,
         Command::Status(args) => commands::status::run(&setup, args).await,
         Command::Sso(command) => commands::sso::run(&setup, command).await,
         Command::Logout(args) => commands::logout::run(&setup, args).await,

@@ -253,6 +253,10 @@ pub const SSO_LOGIN_TIMEOUT: Setting = Setting::new("SSO login timeout")
     .vars(&["AWS_CRED_SSO_LOGIN_TIMEOUT"])
     .default("300");
 
+pub const LOGIN_TIMEOUT: Setting = Setting::new("login timeout")
+    .vars(&["AWS_CRED_LOGIN_TIMEOUT"])
+    .default("600");
+
 pub const SSO_POLL_MS: Setting = Setting::new("SSO device-flow polling unit")
     .vars(&["AWS_CRED_SSO_POLL_MS"])
     .default("1000");

@@ -174,6 +174,7 @@ proptest! {
                         | Base::WebIdentity { profile, .. }
                         | Base::Named { profile, .. } => profile.clone(),
                         Base::Sso(sso) => sso.profile.clone(),
+                        Base::Login(session) => session.profile.clone(),
                     });
                 }
                 for name in names {

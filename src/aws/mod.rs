@@ -218,6 +218,7 @@ client_builder!(sts, aws_sdk_sts, "STS", "STS");
 client_builder!(sso, aws_sdk_sso, "SSO", "SSO");
 client_builder!(iam, aws_sdk_iam, "IAM", "IAM");
 client_builder!(sso_oidc, aws_sdk_ssooidc, "SSO OIDC", "SSO OIDC");
+client_builder!(signin, aws_sdk_signin, "Sign-In", "Signin");
 client_builder!(
     cognito_identity,
     aws_sdk_cognitoidentity,

@@ -321,6 +321,10 @@ impl<'a> Inspector<'a> {
                     ),
                 }
             }
+            Base::Login(session) => {
+                let inspection = self.login(&session.arn);
+                (ProfileKind::Login, inspection.source, inspection.status)
+            }
             Base::Keyring { profile, entry } => (
                 ProfileKind::Static,
                 format!(

@@ -6,6 +6,7 @@
 use super::{Found, Kind, Request, Step};
 use crate::aws::sts::{self, RoleRequest};
 use crate::base::error::Problem;
+use crate::login::{How, LoginSession};
 use crate::profile::Profiles;
 use crate::sso::SsoConfig;
 use aws_config::profile::Profile;
@@ -28,6 +29,8 @@ pub enum Base {
         entry: String,
     },
     Sso(SsoConfig),
+    /// An `aws login` console session (`login_session`).
+    Login(LoginSession),
     WebIdentity {
         profile: String,
         role: RoleRequest,
@@ -172,7 +175,7 @@ pub fn plan_named(profiles: &Profiles, selected: &str) -> Result<Planned, Proble
             Some(base) => break base,
             None if visited.len() == 1 && roles.is_empty() => {
                 return Ok(Planned::Nothing(format!(
-                    "profile {name:?} in {} has no credentials (no keys, role_arn, sso_*, credential_process or web_identity_token_file)",
+                    "profile {name:?} in {} has no credentials (no keys, role_arn, sso_*, login_session, credential_process or web_identity_token_file)",
                     profiles.defining_file(name).display()
                 )));
             }
@@ -223,7 +226,7 @@ fn role_step(profile: &Profile, role_arn: &str) -> Result<RoleStep, Problem> {
 }
 
 /// The base source of one profile, in the SDKs' order: credential_source, web identity,
-/// SSO, credential_process, static keys. `None`: the profile has none of them.
+/// SSO, login_session (after SSO and before credential_process, as aws-config), static keys. `None`: the profile has none of them.
 fn base_of(profiles: &Profiles, profile: &Profile) -> Result<Option<Base>, Problem> {
     let name = profile.name().to_string();
     if let Some(source) = profile.get("credential_source") {
@@ -268,6 +271,21 @@ fn base_of(profiles: &Profiles, profile: &Profile) -> Result<Option<Base>, Probl
     }
     if let Some(sso) = crate::sso::config::sso_of(profiles, profile)? {
         return Ok(Some(Base::Sso(sso)));
+    }
+    if let Some(arn) = profile
+        .get("login_session")
+        .map(str::trim)
+        .filter(|arn| !arn.is_empty())
+    {
+        return Ok(Some(Base::Login(LoginSession {
+            profile: name,
+            arn: arn.to_string(),
+            region: profile
+                .get("region")
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_string),
+        })));
     }
     if let Some(command) = profile.get("credential_process") {
         if let Some(entry) = crate::profile::long_term::keyring_entry_of(command) {
@@ -381,6 +399,8 @@ fn kind_of_base(base: &Base, credentials: &Credentials) -> Kind {
         Base::Static { .. } | Base::Process { .. } | Base::Keyring { .. } => {
             Kind::of_keys(credentials)
         }
+        // Console-session credentials from AWS Sign-In: neither a role nor GetSessionToken.
+        Base::Login(_) => Kind::Session,
         Base::Named {
             source: NamedSource::Environment,
             ..
@@ -494,6 +514,23 @@ async fn base_credentials(req: &Request<'_>, base: &Base) -> anyhow::Result<(Cre
                 format!(
                     "SSO profile {} (role {role} in account {account}, token for {}{note})",
                     sso.profile, sso.start_url
+                ),
+            ))
+        }
+        Base::Login(session) => {
+            let obtained = crate::login::obtain(req.ctx, req.aws, session, req.region).await?;
+            let note = match obtained.how {
+                How::Cached => "",
+                How::Refreshed => ", refreshed",
+                How::FromOther => ", refreshed by another process",
+            };
+            Ok((
+                obtained.credentials,
+                format!(
+                    "login session {} (profile {}, cache {}{note})",
+                    session.arn,
+                    session.profile,
+                    obtained.path.display()
                 ),
             ))
         }
@@ -773,6 +810,30 @@ mod tests {
                 "x"
             )
             .is_err()
+        );
+    }
+
+    #[test]
+    fn login_session_is_a_base_and_a_source_profile() {
+        let config = "[profile console]\nlogin_session = arn:aws:iam::123456789012:user/alice\nregion = eu-west-1\n\
+                      [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = console\n";
+        let session = LoginSession {
+            profile: "console".into(),
+            arn: "arn:aws:iam::123456789012:user/alice".into(),
+            region: Some("eu-west-1".into()),
+        };
+        let Planned::Plan(p) = planned(config, "", "console").unwrap() else {
+            panic!()
+        };
+        assert_eq!(p.base, Base::Login(session.clone()));
+        assert!(p.roles.is_empty());
+        let Planned::Plan(p) = planned(config, "", "admin").unwrap() else {
+            panic!()
+        };
+        assert_eq!(p.base, Base::Login(session));
+        assert_eq!(
+            p.roles,
+            vec![role("admin", "arn:aws:iam::123456789012:role/Admin")]
         );
     }
 

@@ -6,6 +6,7 @@ pub mod console;
 pub mod exec;
 pub mod export;
 pub mod keys;
+pub mod login;
 pub mod logout;
 pub mod mfa;
 pub mod serve;

@@ -68,6 +68,8 @@ fn render(profiles: &Profiles, base: &Base, roles: &[aws_cred::chain::profile::R
         Base::Keyring { profile, .. } => {
             json!({ "CredentialProcess": profiles.get(profile, "credential_process") })
         }
+        // smithy-rs `BaseProvider::LoginSession`; the suite has no such case yet.
+        Base::Login(session) => json!({ "LoginSession": session.arn }),
     };
     let mut chain = vec![base];
     for step in roles {

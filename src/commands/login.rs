@@ -1,0 +1,199 @@
+//! `aws-cred login`: an `aws login` console session for a profile (reused while it lasts,
+//! unless `--force`), `login_session` (and `region`) written into the profile, then the
+//! credentials printed like `export`.
+
+use super::{Delivery, Setup, deliver};
+use crate::base::error::{Exit, Problem, classify, first_line};
+use crate::cli::LoginArgs;
+use crate::login::sign_in::{self, Loopback, Pasted};
+use crate::login::{self, LoginSession};
+use crate::os::browser::{self, Browser};
+use crate::output::Exports;
+use crate::profile::writer::{self, EditRequest, HeaderStyle};
+use aws_credential_types::Credentials;
+use std::time::Duration;
+
+/// Keys that give a profile credentials some other way: `aws login` refuses those profiles.
+const OTHER_SOURCES: [&str; 7] = [
+    "aws_access_key_id",
+    "role_arn",
+    "credential_process",
+    "web_identity_token_file",
+    "sso_session",
+    "sso_start_url",
+    "credential_source",
+];
+
+pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
+    let profile = setup.profiles.selected.clone();
+    if let Some(key) = OTHER_SOURCES
+        .iter()
+        .find(|key| setup.profiles.get(&profile, key).is_some())
+    {
+        return Err(Problem::usage(format!(
+            "profile {profile} already gets its credentials from {key}; a login_session there would not be used the same way by every tool"
+        ))
+        .hint("log in with a profile of its own: aws-cred login --profile console")
+        .into());
+    }
+    let profile_region = setup
+        .profiles
+        .get(&profile, "region")
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string);
+    let region = setup.region.as_ref().map(|r| r.name.clone());
+
+    if !args.force
+        && let Some(arn) = setup.profiles.get(&profile, "login_session")
+    {
+        let session = LoginSession {
+            profile: profile.clone(),
+            arn: arn.trim().to_string(),
+            region: profile_region.clone(),
+        };
+        match login::obtain(&setup.ctx, &setup.aws, &session, region.as_deref()).await {
+            Ok(obtained) => {
+                eprintln!(
+                    "using the login session {} of profile {profile} ({}); --force signs in again",
+                    session.arn,
+                    obtained.path.display()
+                );
+                return print(setup, args, &obtained.credentials);
+            }
+            Err(err) if classify(&err).0 == Exit::Expired => {
+                eprintln!("{}; signing in again", first_line(&err));
+            }
+            Err(err) => return Err(err),
+        }
+    }
+
+    let region = region.ok_or_else(|| {
+        Problem::usage("aws-cred login needs a region: AWS Sign-In is regional")
+            .hint(format!(
+                "pass --region REGION (it is saved in the profile), or set region in [profile {profile}]"
+            ))
+    })?;
+    let timeout = login_timeout(&setup.ctx)?;
+    let browser = browser::choose(&setup.ctx, args.no_browser);
+    let remote = match (&browser, args.remote) {
+        (_, true) => true,
+        (Browser::Unavailable(reason), false) => {
+            eprintln!("{reason}: signing in on another device instead (as with --remote)");
+            true
+        }
+        _ => false,
+    };
+    let state = sign_in::new_state();
+    let logged_in = if remote {
+        let base = sign_in::base_url(&setup.aws, &region).await?;
+        let ctx = setup.ctx.clone();
+        let mut source = Pasted::new(&base, move || read_code(&ctx));
+        let pending = sign_in::start(&setup.aws, &region, &source, state).await?;
+        eprintln!(
+            "Sign in on any device: open this URL in a browser there\n\n  {}\n\nthen paste here the code the page shows.",
+            pending.url
+        );
+        sign_in::finish(
+            &setup.ctx,
+            &setup.aws,
+            &profile,
+            pending,
+            &mut source,
+            timeout,
+        )
+        .await?
+    } else {
+        let mut source = Loopback::bind(&state).await?;
+        let pending = sign_in::start(&setup.aws, &region, &source, state).await?;
+        match browser {
+            Browser::Open => eprintln!(
+                "Signing in to AWS in your browser.\nIf no browser opens, open this URL in a browser on this computer:\n\n  {}\n",
+                pending.url
+            ),
+            _ => eprintln!(
+                "To sign in, open this URL in a browser on this computer:\n\n  {}\n",
+                pending.url
+            ),
+        }
+        if browser == Browser::Open
+            && let Err(err) = browser::open(&pending.url).await
+        {
+            eprintln!("could not start a browser ({err}): open the URL above yourself");
+        }
+        sign_in::finish(
+            &setup.ctx,
+            &setup.aws,
+            &profile,
+            pending,
+            &mut source,
+            timeout,
+        )
+        .await?
+    };
+
+    let mut entries = vec![("login_session", logged_in.session_arn.as_str())];
+    if profile_region.is_none() {
+        entries.push(("region", region.as_str()));
+    }
+    let config = &setup.profiles.files.config;
+    writer::edit_profile(&EditRequest {
+        path: config,
+        profile: &profile,
+        style: HeaderStyle::Config,
+        set: &entries,
+        remove: &[],
+        lock_timeout: writer::DEFAULT_LOCK_TIMEOUT,
+    })
+    .map_err(|err| Problem::failure(err.to_string()))?;
+    eprintln!(
+        "signed in as {}; login_session saved in profile {profile} of {}, credentials cached in {}",
+        logged_in.session_arn,
+        config.display(),
+        logged_in.path.display()
+    );
+    print(setup, args, &logged_in.credentials)
+}
+
+/// `AWS_CRED_LOGIN_TIMEOUT` seconds (1-3600; default 600, as the AWS CLI waits).
+fn login_timeout(ctx: &crate::os::Context) -> anyhow::Result<Duration> {
+    let found = crate::settings::LOGIN_TIMEOUT.duration(
+        None,
+        ctx,
+        None,
+        (1, 3600),
+        Duration::from_secs(1),
+        "seconds",
+    )?;
+    Ok(found.map_or(Duration::from_secs(600), |(timeout, _)| timeout))
+}
+
+/// The pasted code: from the terminal when there is one, else the first line of stdin.
+fn read_code(ctx: &crate::os::Context) -> Option<String> {
+    if ctx.stdin_is_tty || ctx.stderr_is_tty {
+        return ctx.prompt_line("Code: ");
+    }
+    ctx.read_stdin_line()
+        .ok()
+        .map(|line| line.trim().to_string())
+        .filter(|line| !line.is_empty())
+}
+
+fn print(setup: &Setup, args: &LoginArgs, credentials: &Credentials) -> anyhow::Result<()> {
+    super::warn_if_expiring(setup, credentials);
+    let exports = Exports {
+        credentials,
+        region: setup.region.as_ref().map(|r| r.name.as_str()),
+        unset_profile: false,
+        extras: Vec::new(),
+    };
+    deliver(
+        setup,
+        Delivery {
+            format: args.format,
+            write_profile: args.write_profile.as_deref(),
+            force: args.force,
+        },
+        &exports,
+    )
+}

@@ -1,0 +1,533 @@
+//! `aws login` console sessions (AWS Sign-In, OAuth 2.0 with PKCE and DPoP): the cache the AWS
+//! CLI v2 and the SDKs share (`~/.aws/login/cache/<sha256 of the login_session ARN>.json`, or
+//! `AWS_LOGIN_CACHE_DIRECTORY`), the refresh the chain makes within 5 minutes of expiry, and the
+//! login itself (`aws-cred login`).
+//!
+//! [`obtain`] is the chain's entry point: cached credentials while more than 5 minutes remain,
+//! no network; else one CreateOAuth2Token (refresh-token grant, DPoP-signed with the cached
+//! P-256 key) under a cross-process lock, so twenty parallel callers make one call, and the
+//! file written back as the AWS CLI writes it. Anything that needs a new login stops with
+//! exit 4 and "run aws-cred login --profile P".
+
+pub mod cache;
+pub mod dpop;
+mod pyjson;
+pub mod sign_in;
+pub mod signin;
+
+use crate::aws::{Aws, FALLBACK_REGION};
+use crate::base::error::{Exit, Problem};
+use crate::cache::Cache;
+use crate::os::Context;
+use aws_credential_types::Credentials;
+use cache::Entry;
+use signin::{Failure, Grant};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+/// The client of a login in this browser (loopback redirect).
+pub const SAME_DEVICE_CLIENT: &str = "arn:aws:signin:::devtools/same-device";
+/// The client of a login on another device (the code is pasted back).
+pub const CROSS_DEVICE_CLIENT: &str = "arn:aws:signin:::devtools/cross-device";
+/// Refresh when this little is left (every SDK's threshold).
+pub const REFRESH_WINDOW: Duration = Duration::from_secs(5 * 60);
+pub const CACHE_DIR_VAR: &str = "AWS_LOGIN_CACHE_DIRECTORY";
+
+/// A profile's `login_session`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginSession {
+    /// The profile that holds `login_session`.
+    pub profile: String,
+    /// The login session ARN (`arn:aws:iam::123456789012:user/alice`, ...).
+    pub arn: String,
+    /// That profile's `region`, for the refresh call.
+    pub region: Option<String>,
+}
+
+impl LoginSession {
+    pub fn login_command(&self) -> String {
+        format!("aws-cred login --profile {}", self.profile)
+    }
+
+    fn login_hint(&self) -> String {
+        format!(
+            "run {} (or: aws login --profile {})",
+            self.login_command(),
+            self.profile
+        )
+    }
+}
+
+/// `$AWS_LOGIN_CACHE_DIRECTORY` (with `~` and `$VAR` expanded, as the AWS CLI does), else
+/// `~/.aws/login/cache`.
+pub fn cache_dir(ctx: &Context) -> Result<PathBuf, Problem> {
+    let home = ctx.home();
+    let no_home = || {
+        Problem::usage("cannot find the home directory for the login cache")
+            .hint(format!("set HOME, or {CACHE_DIR_VAR}"))
+    };
+    match ctx.var(CACHE_DIR_VAR) {
+        Some(dir) => {
+            let dir = expand_vars(ctx, dir);
+            crate::profile::expand_home(&dir, home.as_deref()).ok_or_else(no_home)
+        }
+        None => Ok(home
+            .ok_or_else(no_home)?
+            .join(".aws")
+            .join("login")
+            .join("cache")),
+    }
+}
+
+/// `$NAME` and `${NAME}` from the environment, as Python's `os.path.expandvars` (unknown
+/// names stay as they are).
+fn expand_vars(ctx: &Context, text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, len) = match after.strip_prefix('{') {
+            Some(braced) => match braced.find('}') {
+                Some(end) => (&braced[..end], end + 2),
+                None => ("", 0),
+            },
+            None => {
+                let end = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                (&after[..end], end)
+            }
+        };
+        match ctx.raw_var(name).filter(|_| !name.is_empty()) {
+            Some(value) => out.push_str(value),
+            None => out.push_str(&rest[at..at + 1 + len]),
+        }
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+pub fn cache_path(ctx: &Context, session_arn: &str) -> Result<PathBuf, Problem> {
+    Ok(cache_dir(ctx)?.join(cache::file_name(session_arn)))
+}
+
+/// What the cache holds for a session.
+#[derive(Debug)]
+pub enum Cached {
+    Missing,
+    /// The file exists but cannot be used (why, without its contents).
+    Unusable(String),
+    Found(Box<Entry>),
+}
+
+/// The largest cache file read (a real one is about 3 KiB).
+const MAX_CACHE_BYTES: u64 = 1024 * 1024;
+
+pub fn read(path: &std::path::Path) -> Result<Cached, Problem> {
+    match crate::os::fs::read_optional(path, MAX_CACHE_BYTES) {
+        Ok(Some(bytes)) => Ok(match Entry::parse(&bytes) {
+            Ok(entry) => Cached::Found(Box::new(entry)),
+            Err(reason) => Cached::Unusable(reason),
+        }),
+        Ok(None) => Ok(Cached::Missing),
+        Err(err) => Err(Problem::failure(err.to_string())),
+    }
+}
+
+/// What to do with a cached entry at `now`: the refresh decision, pure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// More than [`REFRESH_WINDOW`] left.
+    Use,
+    /// Within the window or expired, and the file has what a refresh needs.
+    Refresh { still_valid: bool },
+    /// Within the window, not refreshable, not expired yet: use it while it lasts.
+    UseUntilExpiry,
+    /// Expired and not refreshable.
+    LoginAgain,
+}
+
+pub fn decide(expires_at: SystemTime, refreshable: bool, now: SystemTime) -> Decision {
+    let still_valid = expires_at > now;
+    if expires_at > now + REFRESH_WINDOW {
+        Decision::Use
+    } else if refreshable {
+        Decision::Refresh { still_valid }
+    } else if still_valid {
+        Decision::UseUntilExpiry
+    } else {
+        Decision::LoginAgain
+    }
+}
+
+/// Where the credentials came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum How {
+    Cached,
+    Refreshed,
+    /// Another process refreshed it while this one waited for the lock.
+    FromOther,
+}
+
+#[derive(Debug)]
+pub struct Obtained {
+    pub credentials: Credentials,
+    pub how: How,
+    pub path: PathBuf,
+}
+
+/// The chain's credentials for a login session: cached, or refreshed under the lock.
+pub async fn obtain(
+    ctx: &Context,
+    aws: &Aws,
+    session: &LoginSession,
+    region: Option<&str>,
+) -> anyhow::Result<Obtained> {
+    let path = cache_path(ctx, &session.arn)?;
+    let entry = found(session, &path, read(&path)?)?;
+    let now = ctx.now();
+    let obtained = |entry: &Entry, how| Obtained {
+        credentials: entry.credentials(),
+        how,
+        path: path.clone(),
+    };
+    let refreshable = entry.missing_refresh_fields().is_empty();
+    let still_valid = match decide(entry.expires_at, refreshable, now) {
+        Decision::Use | Decision::UseUntilExpiry => return Ok(obtained(&entry, How::Cached)),
+        Decision::LoginAgain => return Err(not_refreshable(session, &path, &entry)),
+        Decision::Refresh { still_valid } => still_valid,
+    };
+
+    // Holding credentials that still work, wait only briefly for another aws-cred refreshing.
+    let lock_timeout = Duration::from_secs(if still_valid { 10 } else { 60 });
+    let locked = lock(ctx, session, lock_timeout).await;
+    let _lock = match locked {
+        Ok(lock) => lock,
+        Err(_) if still_valid => return Ok(obtained(&entry, How::Cached)),
+        Err(err) => return Err(err),
+    };
+
+    // Whoever held the lock may have refreshed it (aws-cred, or the AWS CLI meanwhile).
+    let current = found(session, &path, read(&path)?)?;
+    let now = ctx.now();
+    let refreshable = current.missing_refresh_fields().is_empty();
+    match decide(current.expires_at, refreshable, now) {
+        Decision::Use | Decision::UseUntilExpiry => {
+            let how = if current.access_key_id == entry.access_key_id {
+                How::Cached
+            } else {
+                How::FromOther
+            };
+            return Ok(obtained(&current, how));
+        }
+        Decision::LoginAgain => return Err(not_refreshable(session, &path, &current)),
+        Decision::Refresh { .. } => {}
+    }
+    let parts = match current.refresh_parts() {
+        Ok(Some(parts)) => parts,
+        Ok(None) => return Err(not_refreshable(session, &path, &current)),
+        Err(reason) => {
+            return Err(unusable(session, &path, &reason.to_string()).into());
+        }
+    };
+    let region = current
+        .sign_in_region
+        .as_deref()
+        .or(session.region.as_deref())
+        .or(region)
+        .unwrap_or(FALLBACK_REGION);
+    let grant = Grant::Refresh {
+        client_id: parts.client_id,
+        refresh_token: parts.refresh_token,
+    };
+    let issued = match signin::create_token(aws, region, grant, &parts.key, now).await {
+        Ok(issued) => issued,
+        Err(failure) => {
+            let error = refresh_failure(session, failure);
+            // A passing outage does not end a session that still works (as the JS SDK).
+            if current.expires_at > ctx.now()
+                && crate::base::error::classify(&error).0 == Exit::Failure
+                && !is_refusal(&error)
+            {
+                eprintln!(
+                    "warning: could not refresh the login session of profile {} ({}); using the cached credentials until they expire",
+                    session.profile,
+                    crate::base::error::first_line(&error)
+                );
+                return Ok(obtained(&current, How::Cached));
+            }
+            return Err(error);
+        }
+    };
+    let bytes = current.refreshed(&issued, now, &session.arn);
+    replace(&path, &bytes)?;
+    let refreshed = Entry::parse(bytes.expose().as_bytes())
+        .map_err(|reason| anyhow::anyhow!("the refreshed login cache does not parse: {reason}"))?;
+    Ok(obtained(&refreshed, How::Refreshed))
+}
+
+/// The cross-process lock of one session's cache file (in aws-cred's own cache directory, so
+/// the shared login cache holds only what the AWS CLI puts there).
+async fn lock(
+    ctx: &Context,
+    session: &LoginSession,
+    timeout: Duration,
+) -> anyhow::Result<crate::cache::EntryLock> {
+    let locks = Cache::new(
+        ctx.cache_dir()
+            .ok_or_else(|| Problem::usage("cannot find the home directory for aws-cred's cache"))?
+            .join("login"),
+    );
+    let key = cache::file_name(&session.arn);
+    locks
+        .lock_async(key.trim_end_matches(".json"), timeout, || {
+            eprintln!(
+                "waiting for another aws-cred using the login session of profile {}...",
+                session.profile
+            )
+        })
+        .await
+}
+
+/// Replace the cache file atomically, mode 0600.
+fn replace(path: &std::path::Path, bytes: &crate::base::secret::Secret) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Cache::new(crate::os::fs::parent_dir(path))
+        .write_bytes(name.trim_end_matches(".json"), bytes.expose().as_bytes())
+        .map_err(|e| e.context(format!("cannot write the login cache {}", path.display())))
+}
+
+/// Write a new login's cache file (under the session's lock); its path.
+pub async fn write_cache(
+    ctx: &Context,
+    session: &LoginSession,
+    bytes: &crate::base::secret::Secret,
+) -> anyhow::Result<PathBuf> {
+    let path = cache_path(ctx, &session.arn)?;
+    let _lock = lock(ctx, session, Duration::from_secs(60)).await?;
+    replace(&path, bytes)?;
+    Ok(path)
+}
+
+/// `aws-cred logout`: delete the session's cache file; its path if there was one.
+pub async fn logout(ctx: &Context, session: &LoginSession) -> anyhow::Result<Option<PathBuf>> {
+    let path = cache_path(ctx, &session.arn)?;
+    let _lock = lock(ctx, session, Duration::from_secs(60)).await?;
+    if crate::os::fs::existing_metadata(&path)
+        .map_err(|e| Problem::failure(e.to_string()))?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    crate::os::fs::remove(&path);
+    Ok(Some(path))
+}
+
+fn found(session: &LoginSession, path: &std::path::Path, cached: Cached) -> anyhow::Result<Entry> {
+    match cached {
+        Cached::Found(entry) => Ok(*entry),
+        Cached::Missing => Err(Problem::expired(format!(
+            "profile {} has login_session = {}, but there is no login for it here (no {})",
+            session.profile,
+            session.arn,
+            path.display()
+        ))
+        .hint(session.login_hint())
+        .into()),
+        Cached::Unusable(reason) => Err(unusable(session, path, &reason).into()),
+    }
+}
+
+fn unusable(session: &LoginSession, path: &std::path::Path, reason: &str) -> Problem {
+    Problem::expired(format!(
+        "the login cache file {} (login_session of profile {}) cannot be used: {reason}",
+        path.display(),
+        session.profile
+    ))
+    .hint(format!("{} to replace it", session.login_hint()))
+}
+
+fn not_refreshable(session: &LoginSession, path: &std::path::Path, entry: &Entry) -> anyhow::Error {
+    let missing = entry.missing_refresh_fields();
+    let why = if missing.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " and cannot be refreshed ({} has no {})",
+            path.display(),
+            missing.join(", ")
+        )
+    };
+    Problem::expired(format!(
+        "the login session {} of profile {} expired at {}{why}",
+        session.arn,
+        session.profile,
+        crate::base::time::rfc3339(entry.expires_at)
+    ))
+    .hint(session.login_hint())
+    .into()
+}
+
+/// Marker for refusals by Sign-In (never replaced by the cached credentials).
+#[derive(Debug)]
+struct Refused;
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("refused by AWS Sign-In")
+    }
+}
+impl std::error::Error for Refused {}
+
+fn is_refusal(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| e.is::<Refused>())
+}
+
+/// Untrusted text from a server, for a terminal: control characters escaped.
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(char::escape_default)
+        .collect::<String>()
+        .replace("\\'", "'")
+        .replace("\\\"", "\"")
+}
+
+/// Each refusal with its own message and fix.
+fn refresh_failure(session: &LoginSession, failure: Failure) -> anyhow::Error {
+    let (exception, error, message) = match failure {
+        Failure::Other(err) => {
+            return err.context(format!(
+                "could not refresh the login session of profile {}",
+                session.profile
+            ));
+        }
+        Failure::Service {
+            exception,
+            error,
+            message,
+        } => (exception, error, printable(&message)),
+    };
+    let profile = &session.profile;
+    let said = if message.is_empty() {
+        format!("{exception} {error}")
+    } else {
+        format!("{exception} {error}: {message}")
+    };
+    let problem = match (exception.as_str(), error.as_str()) {
+        (_, "TOKEN_EXPIRED") => Problem::expired(format!(
+            "the login session of profile {profile} has ended (TOKEN_EXPIRED): sessions last up to 12 hours, or it was signed out"
+        ))
+        .hint(session.login_hint()),
+        (_, "USER_CREDENTIALS_CHANGED") => Problem::expired(format!(
+            "the login session of profile {profile} cannot be refreshed because the password changed since the sign-in (USER_CREDENTIALS_CHANGED)"
+        ))
+        .hint(format!("{} and sign in with the new password", session.login_hint())),
+        (_, "INSUFFICIENT_PERMISSIONS") => Problem::failure(format!(
+            "the login session of profile {profile} cannot be refreshed: the identity {} is not allowed signin:CreateOAuth2Token (INSUFFICIENT_PERMISSIONS)",
+            session.arn
+        ))
+        .hint("ask an administrator to allow signin:CreateOAuth2Token (the AWS managed policy SignInLocalDevelopmentAccess has it), then log in again"),
+        ("AccessDeniedException" | "ValidationException", _) => Problem::expired(format!(
+            "AWS Sign-In refused to refresh the login session of profile {profile} ({said})"
+        ))
+        .hint(session.login_hint()),
+        ("TooManyRequestsError", _) => Problem::failure(format!(
+            "AWS Sign-In is throttling refreshes of the login session of profile {profile} ({said})"
+        ))
+        .hint("wait a little and try again"),
+        _ => {
+            return anyhow::Error::new(Problem::failure(format!(
+                "could not refresh the login session of profile {profile}: AWS Sign-In answered {said}"
+            )));
+        }
+    };
+    anyhow::Error::new(Refused).context(problem)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    #[test]
+    fn the_refresh_decision() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let at = |s: i64| UNIX_EPOCH + Duration::from_secs((1_800_000_000 + s) as u64);
+        assert_eq!(decide(at(301), true, now), Decision::Use);
+        assert_eq!(decide(at(301), false, now), Decision::Use);
+        assert_eq!(
+            decide(at(300), true, now),
+            Decision::Refresh { still_valid: true }
+        );
+        assert_eq!(decide(at(120), false, now), Decision::UseUntilExpiry);
+        assert_eq!(
+            decide(at(0), true, now),
+            Decision::Refresh { still_valid: false }
+        );
+        assert_eq!(
+            decide(at(-3600), true, now),
+            Decision::Refresh { still_valid: false }
+        );
+        assert_eq!(decide(at(0), false, now), Decision::LoginAgain);
+    }
+
+    #[test]
+    fn cache_dir_from_the_variable_with_expansion() {
+        let ctx = Context::with_env([("HOME", "/home/a"), ("WHERE", "x")]);
+        assert_eq!(
+            cache_dir(&ctx).unwrap(),
+            PathBuf::from("/home/a/.aws/login/cache")
+        );
+        let ctx = Context::with_env([
+            ("HOME", "/home/a"),
+            ("WHERE", "x"),
+            (CACHE_DIR_VAR, "~/c/$WHERE/${WHERE}y/$NOPE"),
+        ]);
+        assert_eq!(
+            cache_dir(&ctx).unwrap(),
+            PathBuf::from("/home/a/c/x/xy/$NOPE")
+        );
+    }
+
+    #[test]
+    fn refusals_have_their_own_messages_and_exit_codes() {
+        let session = LoginSession {
+            profile: "console".into(),
+            arn: "arn:aws:iam::123456789012:user/alice".into(),
+            region: None,
+        };
+        let refusal = |error: &str| {
+            refresh_failure(
+                &session,
+                Failure::Service {
+                    exception: "AccessDeniedException".into(),
+                    error: error.into(),
+                    message: "no\x1b[31m".into(),
+                },
+            )
+        };
+        let expired = refusal("TOKEN_EXPIRED");
+        assert_eq!(
+            crate::base::error::classify(&expired),
+            (
+                Exit::Expired,
+                Some("run aws-cred login --profile console (or: aws login --profile console)")
+            )
+        );
+        assert!(expired.to_string().contains("TOKEN_EXPIRED"));
+        let changed = refusal("USER_CREDENTIALS_CHANGED");
+        assert!(changed.to_string().contains("password"));
+        assert_eq!(crate::base::error::classify(&changed).0, Exit::Expired);
+        let perms = refusal("INSUFFICIENT_PERMISSIONS");
+        assert!(perms.to_string().contains("signin:CreateOAuth2Token"));
+        assert_eq!(crate::base::error::classify(&perms).0, Exit::Failure);
+        assert!(is_refusal(&perms));
+        let other = refusal("INVALID_REQUEST");
+        assert!(!other.to_string().contains('\x1b'), "{other}");
+        assert_eq!(crate::base::error::classify(&other).0, Exit::Expired);
+    }
+}

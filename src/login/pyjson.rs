@@ -1,0 +1,232 @@
+//! The login cache as Python's `json` module reads and writes it: a JSON document whose object
+//! keys keep their order (a `dict`), written back with `json.dumps` defaults (`", "` and `": "`
+//! separators, `ensure_ascii=True`, one line, no final newline). The AWS CLI rewrites the cache
+//! with `dict.update`, so keys it does not know keep their place; aws-cred does the same.
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::fmt;
+
+/// A JSON value whose objects keep their key order.
+#[derive(Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    Str(String),
+    Array(Vec<Value>),
+    Object(Vec<(String, Value)>),
+}
+
+/// Values may be secrets (refresh tokens, keys): never printed.
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Value(** redacted **)")
+    }
+}
+
+impl Value {
+    pub fn parse(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The member `key` of an object: that exact key, else one that differs only in case (as
+    /// aws-config matches them).
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        let Value::Object(pairs) = self else {
+            return None;
+        };
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .or_else(|| pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)))
+            .map(|(_, v)| v)
+    }
+
+    pub fn string(&self, key: &str) -> Option<&str> {
+        self.get(key)?.as_str()
+    }
+
+    /// Replace the member `key` where it is (matched as [`Value::get`] does), or append it, as
+    /// Python's `dict.update` does. No-op on anything but an object.
+    pub fn set(&mut self, key: &str, value: Value) {
+        let Value::Object(pairs) = self else { return };
+        let at = pairs
+            .iter()
+            .position(|(k, _)| k == key)
+            .or_else(|| pairs.iter().position(|(k, _)| k.eq_ignore_ascii_case(key)));
+        match at {
+            Some(i) => pairs[i].1 = value,
+            None => pairs.push((key.to_string(), value)),
+        }
+    }
+
+    /// An object from `(key, string)` pairs, in this order.
+    pub fn object(pairs: &[(&str, &str)]) -> Value {
+        Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::Str(v.to_string())))
+                .collect(),
+        )
+    }
+
+    /// `json.dumps(value)`.
+    pub fn dumps(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        match self {
+            Value::Null => out.push_str("null"),
+            Value::Bool(true) => out.push_str("true"),
+            Value::Bool(false) => out.push_str("false"),
+            Value::Number(n) => out.push_str(&n.to_string()),
+            Value::Str(s) => string(out, s),
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    item.write(out);
+                }
+                out.push(']');
+            }
+            Value::Object(pairs) => {
+                out.push('{');
+                for (i, (key, value)) in pairs.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    string(out, key);
+                    out.push_str(": ");
+                    value.write(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+}
+
+/// A string literal as `json.dumps` escapes it: `\"`, `\\`, the short escapes, and `\uXXXX`
+/// (lower-case hex, UTF-16 surrogate pairs) for everything outside printable ASCII.
+fn string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            ' '..='~' => out.push(c),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        serde_json::Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("not a finite number"))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::Str(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::Str(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut pairs: Vec<(String, Value)> = Vec::new();
+        while let Some((key, value)) = map.next_entry::<String, Value>()? {
+            // Python keeps the last value of a repeated key, at the first one's place.
+            match pairs.iter_mut().find(|(k, _)| *k == key) {
+                Some(pair) => pair.1 = value,
+                None => pairs.push((key, value)),
+            }
+        }
+        Ok(Value::Object(pairs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_in_order_like_python() {
+        // python3 -c 'import json; d = json.loads(s); print(json.dumps(d), end="")'
+        let text = br#"{ "z": 1, "a": {"y": [true, null, 2.5], "b": "\u00e9\n"}, "z": -3 }"#;
+        let value = Value::parse(text).unwrap();
+        assert_eq!(
+            value.dumps(),
+            r#"{"z": -3, "a": {"y": [true, null, 2.5], "b": "\u00e9\n"}}"#
+        );
+    }
+
+    #[test]
+    fn set_replaces_in_place_or_appends() {
+        let mut value = Value::parse(br#"{"a": "1", "RefreshToken": "x", "c": "3"}"#).unwrap();
+        value.set("refreshToken", Value::Str("y".into()));
+        value.set("new", Value::Str("n".into()));
+        assert_eq!(
+            value.dumps(),
+            r#"{"a": "1", "RefreshToken": "y", "c": "3", "new": "n"}"#
+        );
+        assert_eq!(value.string("refreshtoken"), Some("y"));
+        assert!(!format!("{value:?}").contains('y'));
+    }
+}

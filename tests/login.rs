@@ -1,0 +1,787 @@
+//! `aws login` console sessions: the chain resolving `login_session` profiles from the login
+//! cache the AWS CLI writes, the refresh near expiry (DPoP-signed, verified by the loopback
+//! Sign-In in `fakes/signin.rs`), the write-back in the AWS CLI's format, the lock that makes
+//! twenty parallel callers refresh once, and every failure with its exit code and hint.
+
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests drive the binary and set up files and processes directly"
+)]
+
+#[path = "fakes/signin.rs"]
+mod fake_signin;
+mod support;
+
+use fake_signin::{FakeSignin, SAME_DEVICE, SESSION_ARN, SigninRules, TEST_KEY, chrono_like};
+use sha2::Digest as _;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, SystemTime};
+use support::{OutputExt, Sandbox, run};
+
+const CONFIG: &str = "[profile console]\n\
+login_session = arn:aws:iam::123456789012:user/alice\n\
+region = us-west-2\n\
+\n\
+[profile admin]\n\
+role_arn = arn:aws:iam::123456789012:role/Admin\n\
+source_profile = console\n\
+role_session_name = alice-admin\n";
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// `~/.aws/login/cache/<sha256 of the ARN>.json`, relative to the sandbox root.
+fn cache_file(arn: &str) -> String {
+    format!(
+        "home/.aws/login/cache/{}.json",
+        hex::encode(sha2::Sha256::digest(arn.as_bytes()))
+    )
+}
+
+/// A cache file exactly as `aws login` (AWS CLI v2) writes it.
+fn cli_cache(access_key_id: &str, expires_at: u64, refresh_token: &str) -> String {
+    format!(
+        r#"{{"accessToken": {{"accessKeyId": "{access_key_id}", "secretAccessKey": "cli-secret", "sessionToken": "cli-session-token", "accountId": "123456789012", "expiresAt": "{}"}}, "tokenType": "aws_sigv4", "clientId": "{SAME_DEVICE}", "refreshToken": "{refresh_token}", "idToken": "eyJhbGciOiJSUzI1NiJ9.e30.c2ln", "dpopKey": "{}"}}"#,
+        chrono_like(expires_at),
+        TEST_KEY.replace('\n', "\\n")
+    )
+}
+
+struct World {
+    sandbox: Sandbox,
+    signin: FakeSignin,
+}
+
+impl World {
+    fn new(rules: SigninRules) -> World {
+        let sandbox = Sandbox::new();
+        sandbox.write_config(CONFIG);
+        World {
+            sandbox,
+            signin: FakeSignin::start(rules),
+        }
+    }
+
+    /// An AWS-CLI-written session whose credentials expire in `secs` (negative: ago).
+    fn session_expiring_in(&self, secs: i64) -> String {
+        let refresh = "cli-refresh-token-1";
+        self.signin
+            .seed_refresh_token(refresh, SAME_DEVICE, SESSION_ARN);
+        self.signin.seed_access_key("ASIACLI", SESSION_ARN);
+        let text = cli_cache("ASIACLI", (now() as i64 + secs) as u64, refresh);
+        let path = self.sandbox.write(&cache_file(SESSION_ARN), &text);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        text
+    }
+
+    fn cmd(&self) -> Command {
+        let mut cmd = self.sandbox.cmd();
+        cmd.env("AWS_ENDPOINT_URL_SIGNIN", self.signin.url())
+            .env("AWS_ENDPOINT_URL_STS", self.signin.url());
+        cmd
+    }
+
+    fn aws_cred(&self, args: &[&str]) -> Output {
+        run(self.cmd().args(args))
+    }
+
+    fn cache_text(&self) -> String {
+        self.sandbox.read(&cache_file(SESSION_ARN))
+    }
+
+    fn cache_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.cache_text()).unwrap()
+    }
+}
+
+fn json_out(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stderr_str()))
+}
+
+#[test]
+fn a_valid_cache_is_used_without_a_network_call() {
+    let world = World::new(SigninRules::default());
+    let before = world.session_expiring_in(3600);
+    let out = world.aws_cred(&[
+        "export",
+        "--profile",
+        "console",
+        "--format",
+        "json",
+        "--explain",
+    ]);
+    out.assert_success();
+    let doc = json_out(&out);
+    assert_eq!(doc["AccessKeyId"], "ASIACLI");
+    assert_eq!(doc["SecretAccessKey"], "cli-secret");
+    assert_eq!(doc["SessionToken"], "cli-session-token");
+    let stderr = out.stderr_str();
+    assert!(
+        stderr.contains("profile       resolved: login session arn:aws:iam::123456789012:user/alice (profile console, cache ")
+            && stderr.contains(&world.sandbox.path(&cache_file(SESSION_ARN)).display().to_string()),
+        "{stderr}"
+    );
+    assert_eq!(world.signin.http.requests().len(), 0, "no call while valid");
+    assert_eq!(world.cache_text(), before, "the file is not touched");
+}
+
+#[test]
+fn near_expiry_it_refreshes_once_and_writes_back_like_the_aws_cli() {
+    let world = World::new(SigninRules::default());
+    world.session_expiring_in(120);
+    let started = now();
+    let out = world.aws_cred(&["export", "--profile", "console", "--format", "json"]);
+    out.assert_success();
+    assert_eq!(world.signin.rejections(), Vec::<String>::new());
+    assert_eq!(world.signin.refreshes(), 1);
+    let doc = json_out(&out);
+    assert_eq!(doc["AccessKeyId"], "ASIALOGIN00000000001");
+    assert_eq!(doc["SecretAccessKey"], "login-secret-1");
+    assert!(
+        !world.signin.is_live("cli-refresh-token-1"),
+        "the old refresh token is spent"
+    );
+
+    // The AWS CLI's bytes: same member order, accessToken replaced whole, new refresh token.
+    let text = world.cache_text();
+    let cache = world.cache_json();
+    let expires = cache["accessToken"]["expiresAt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let refresh = cache["refreshToken"].as_str().unwrap().to_string();
+    assert!(world.signin.is_live(&refresh));
+    let expected = format!(
+        r#"{{"accessToken": {{"accessKeyId": "ASIALOGIN00000000001", "secretAccessKey": "login-secret-1", "sessionToken": "login-session-token-1", "accountId": "123456789012", "expiresAt": "{expires}"}}, "tokenType": "aws_sigv4", "clientId": "{SAME_DEVICE}", "refreshToken": "{refresh}", "idToken": "eyJhbGciOiJSUzI1NiJ9.e30.c2ln", "dpopKey": "{}"}}"#,
+        TEST_KEY.replace('\n', "\\n")
+    );
+    assert_eq!(text, expected);
+    let window: Vec<String> = (started + 900..=now() + 900).map(chrono_like).collect();
+    assert!(window.contains(&expires), "{expires} not in {window:?}");
+    let path = world.sandbox.path(&cache_file(SESSION_ARN));
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    // Then the refreshed cache is used as it is.
+    let out = world.aws_cred(&["export", "--profile", "console", "--format", "json"]);
+    out.assert_success();
+    assert_eq!(json_out(&out)["AccessKeyId"], "ASIALOGIN00000000001");
+    assert_eq!(world.signin.token_calls(), 1);
+}
+
+#[test]
+fn expired_credentials_are_refreshed_with_the_refresh_token() {
+    let world = World::new(SigninRules::default());
+    world.session_expiring_in(-3600);
+    let out = world.aws_cred(&["export", "--profile", "console"]);
+    out.assert_success();
+    assert!(
+        out.stdout_str()
+            .contains("export AWS_ACCESS_KEY_ID='ASIALOGIN00000000001'")
+    );
+    assert_eq!(world.signin.refreshes(), 1);
+    assert_eq!(world.signin.rejections(), Vec::<String>::new());
+}
+
+#[test]
+fn twenty_parallel_exports_make_one_refresh() {
+    let world = World::new(SigninRules {
+        delay: Duration::from_millis(300),
+        ..SigninRules::default()
+    });
+    world.session_expiring_in(120);
+    let children: Vec<_> = (0..20)
+        .map(|_| {
+            world
+                .cmd()
+                .args(["export", "--profile", "console", "--format", "json"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut keys = Vec::new();
+    for child in children {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "exports took too long"
+        );
+        let out = child.wait_with_output().unwrap();
+        out.assert_success();
+        keys.push(json_out(&out)["AccessKeyId"].as_str().unwrap().to_string());
+    }
+    assert_eq!(
+        world.signin.token_calls(),
+        1,
+        "{:?}",
+        world.signin.rejections()
+    );
+    assert!(keys.iter().all(|k| k == "ASIALOGIN00000000001"), "{keys:?}");
+}
+
+#[test]
+fn whoami_and_its_json_name_the_link_the_session_and_the_cache() {
+    let world = World::new(SigninRules::default());
+    world.session_expiring_in(3600);
+    let out = world.aws_cred(&["whoami", "--profile", "console", "--json"]);
+    out.assert_success();
+    let doc = json_out(&out);
+    assert_eq!(doc["arn"], SESSION_ARN);
+    assert_eq!(doc["source"]["link"], "profile");
+    let location = doc["source"]["location"].as_str().unwrap();
+    assert!(location.contains(SESSION_ARN), "{location}");
+    assert!(
+        location.contains(
+            &world
+                .sandbox
+                .path(&cache_file(SESSION_ARN))
+                .display()
+                .to_string()
+        ),
+        "{location}"
+    );
+    let out = world.aws_cred(&["whoami", "--profile", "console"]);
+    out.assert_success();
+    assert!(
+        out.stdout_str()
+            .contains("Source:      profile: login session arn:aws:iam::123456789012:user/alice"),
+        "{}",
+        out.stdout_str()
+    );
+}
+
+#[test]
+fn a_role_profile_sources_the_login_session() {
+    let world = World::new(SigninRules::default());
+    world.session_expiring_in(120);
+    let out = world.aws_cred(&["whoami", "--profile", "admin", "--json"]);
+    out.assert_success();
+    let doc = json_out(&out);
+    assert_eq!(
+        doc["arn"],
+        "arn:aws:sts::123456789012:assumed-role/Admin/alice-admin"
+    );
+    let location = doc["source"]["location"].as_str().unwrap();
+    assert!(
+        location.contains("login session arn:aws:iam::123456789012:user/alice")
+            && location.contains(", refreshed)")
+            && location.contains("-> role arn:aws:iam::123456789012:role/Admin (profile admin)"),
+        "{location}"
+    );
+    assert_eq!(world.signin.refreshes(), 1);
+}
+
+fn assert_stops(out: &Output, code: i32, needles: &[&str]) {
+    assert_eq!(out.status.code(), Some(code), "{}", out.stderr_str());
+    assert!(out.stdout.is_empty(), "stdout must stay empty");
+    let stderr = out.stderr_str();
+    for needle in needles {
+        assert!(stderr.contains(needle), "{needle:?} not in:\n{stderr}");
+    }
+    for secret in [
+        "cli-secret",
+        "cli-refresh-token",
+        "cli-session-token",
+        "MHcCAQ",
+        "login-secret",
+    ] {
+        assert!(!stderr.contains(secret), "{secret} leaked:\n{stderr}");
+    }
+}
+
+#[test]
+fn each_refusal_has_its_own_message_and_exit_code() {
+    let cases: [(&str, i32, &[&str]); 3] = [
+        (
+            "TOKEN_EXPIRED",
+            4,
+            &[
+                "TOKEN_EXPIRED",
+                "hint: run aws-cred login --profile console",
+            ],
+        ),
+        (
+            "USER_CREDENTIALS_CHANGED",
+            4,
+            &[
+                "password changed",
+                "hint: run aws-cred login --profile console",
+                "new password",
+            ],
+        ),
+        (
+            "INSUFFICIENT_PERMISSIONS",
+            1,
+            &[
+                "signin:CreateOAuth2Token",
+                "INSUFFICIENT_PERMISSIONS",
+                "SignInLocalDevelopmentAccess",
+            ],
+        ),
+    ];
+    for (code, exit, needles) in cases {
+        let world = World::new(SigninRules {
+            refuse_refresh: Some(("AccessDeniedException", code)),
+            ..SigninRules::default()
+        });
+        let before = world.session_expiring_in(60);
+        let out = world.aws_cred(&["export", "--profile", "console"]);
+        assert_stops(&out, exit, needles);
+        assert_eq!(
+            world.cache_text(),
+            before,
+            "{code}: the cache is left as it was"
+        );
+    }
+}
+
+#[test]
+fn a_rotated_refresh_token_is_refused_and_says_log_in_again() {
+    let world = World::new(SigninRules::default());
+    world.session_expiring_in(-60);
+    // Another machine (or a lost write) already spent this refresh token.
+    world.sandbox.write(
+        &cache_file(SESSION_ARN),
+        cli_cache("ASIACLI", now() - 60, "never-issued"),
+    );
+    let out = world.aws_cred(&["export", "--profile", "console"]);
+    assert_stops(
+        &out,
+        4,
+        &[
+            "ValidationException INVALID_REQUEST",
+            "hint: run aws-cred login --profile console",
+        ],
+    );
+}
+
+#[test]
+fn an_outage_near_expiry_keeps_the_still_valid_credentials() {
+    let world = World::new(SigninRules {
+        broken: true,
+        ..SigninRules::default()
+    });
+    world.session_expiring_in(120);
+    let out = world.aws_cred(&["export", "--profile", "console", "--format", "json"]);
+    out.assert_success();
+    assert_eq!(json_out(&out)["AccessKeyId"], "ASIACLI");
+    assert!(
+        out.stderr_str()
+            .contains("warning: could not refresh the login session")
+    );
+    // Once expired, the same outage stops the chain.
+    world.session_expiring_in(-10);
+    let out = world.aws_cred(&["export", "--profile", "console"]);
+    assert_stops(&out, 1, &["InternalServerException"]);
+}
+
+#[test]
+fn no_cache_or_a_corrupt_one_stops_with_the_fix() {
+    let world = World::new(SigninRules::default());
+    let out = world.aws_cred(&["export", "--profile", "console"]);
+    let path = world.sandbox.path(&cache_file(SESSION_ARN));
+    assert_stops(
+        &out,
+        4,
+        &[
+            &path.display().to_string(),
+            "hint: run aws-cred login --profile console (or: aws login --profile console)",
+        ],
+    );
+    world
+        .sandbox
+        .write(&cache_file(SESSION_ARN), "{\"accessToken\": ");
+    let out = world.aws_cred(&["export", "--profile", "console"]);
+    assert_stops(
+        &out,
+        4,
+        &[
+            &path.display().to_string(),
+            "it is not valid JSON",
+            "hint: run aws-cred login",
+        ],
+    );
+    // Expired and nothing to refresh with.
+    world.sandbox.write(
+        &cache_file(SESSION_ARN),
+        r#"{"accessToken": {"accessKeyId": "A", "secretAccessKey": "cli-secret", "sessionToken": "t", "accountId": "123456789012", "expiresAt": "2020-01-01T00:00:00Z"}}"#,
+    );
+    let out = world.aws_cred(&["export", "--profile", "console"]);
+    assert_stops(
+        &out,
+        4,
+        &[
+            "expired at 2020-01-01T00:00:00Z",
+            "no clientId, refreshToken, dpopKey",
+        ],
+    );
+    assert_eq!(world.signin.token_calls(), 0);
+}
+
+#[test]
+fn the_cache_directory_variable_and_services_section_move_things() {
+    let world = World::new(SigninRules::default());
+    world.session_expiring_in(60);
+    let moved: PathBuf = world.sandbox.path("elsewhere/login");
+    std::fs::create_dir_all(&moved).unwrap();
+    let name = cache_file(SESSION_ARN)
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    std::fs::rename(
+        world.sandbox.path(&cache_file(SESSION_ARN)),
+        moved.join(&name),
+    )
+    .unwrap();
+    // The endpoint from a [services] section instead of the variable.
+    world.sandbox.write_config(&format!(
+        "[profile console]\nlogin_session = {SESSION_ARN}\nservices = local\n\n[services local]\nsignin =\n  endpoint_url = {}\n",
+        world.signin.url()
+    ));
+    let out = run(world
+        .sandbox
+        .cmd()
+        .env("AWS_LOGIN_CACHE_DIRECTORY", &moved)
+        .args(["export", "--profile", "console", "--format", "json"]));
+    out.assert_success();
+    assert_eq!(json_out(&out)["AccessKeyId"], "ASIALOGIN00000000001");
+    let written = std::fs::read_to_string(moved.join(&name)).unwrap();
+    assert!(written.contains("ASIALOGIN00000000001"));
+    assert!(!world.sandbox.path(&cache_file(SESSION_ARN)).exists());
+}
+
+/// Run `aws-cred login … --remote`: read the URL from stderr, be the browser on "another
+/// device" (authorize page → confirmation page), paste the code it shows on stdin.
+fn remote_login(world: &World, args: &[&str], tamper: Option<&str>) -> Output {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut child = world
+        .cmd()
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let mut url = None;
+    for _ in 0..50 {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        seen.push_str(&line);
+        if let Some(at) = line.find("http://") {
+            url = Some(line[at..].trim().to_string());
+            break;
+        }
+    }
+    let url = url.unwrap_or_else(|| panic!("no URL on stderr:\n{seen}"));
+    assert!(
+        url.contains("client_id=arn%3Aaws%3Asignin%3A%3A%3Adevtools%2Fcross-device"),
+        "{url}"
+    );
+    let page = support::http_request("GET", &url, &[], b"").unwrap();
+    assert_eq!(page.status, 302, "{}", page.body_str());
+    let location = page.header("location").unwrap().to_string();
+    assert!(location.starts_with(&format!("{}/v1/sessions/confirmation?", world.signin.url())));
+    let confirmation = support::http_request("GET", &location, &[], b"").unwrap();
+    let code = confirmation.body_str().lines().nth(1).unwrap().to_string();
+    let code = tamper.map_or(code, str::to_string);
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{code}").unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    let mut out = child.wait_with_output().unwrap();
+    out.stderr = format!("{seen}{rest}").into_bytes();
+    out
+}
+
+#[test]
+fn remote_login_writes_the_cache_and_the_profile_then_prints_credentials() {
+    let world = World::new(SigninRules::default());
+    world.sandbox.write_config(
+        "# my config\n[default]\nregion = ap-northeast-1\n\n[profile console]\noutput = json\n\n[sso-session corp]\nsso_region = us-east-1\n",
+    );
+    let out = remote_login(
+        &world,
+        &[
+            "login",
+            "--profile",
+            "console",
+            "--remote",
+            "--region",
+            "eu-west-1",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    out.assert_success();
+    assert_eq!(world.signin.code_grants(), 1);
+    assert_eq!(world.signin.rejections(), Vec::<String>::new());
+    let doc = json_out(&out);
+    assert_eq!(doc["AccessKeyId"], "ASIALOGIN00000000002");
+    // The profile, edited in place; everything else byte for byte.
+    assert_eq!(
+        world.sandbox.read("home/.aws/config"),
+        format!(
+            "# my config\n[default]\nregion = ap-northeast-1\n\n[profile console]\noutput = json\nlogin_session = {SESSION_ARN}\nregion = eu-west-1\n\n[sso-session corp]\nsso_region = us-east-1\n"
+        )
+    );
+    // The cache, as `aws login` writes it, mode 0600.
+    let text = world.cache_text();
+    let cache = world.cache_json();
+    let keys: Vec<&str> = cache
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert!(text.starts_with(r#"{"accessToken": {"accessKeyId": "ASIALOGIN00000000002", "secretAccessKey": "login-secret-2", "sessionToken": "login-session-token-2", "accountId": "123456789012", "expiresAt": ""#), "{text}");
+    assert!(text.contains(r#""tokenType": "aws_sigv4", "clientId": "arn:aws:signin:::devtools/cross-device", "refreshToken": "rt-2-"#));
+    assert!(
+        text.ends_with("-----END EC PRIVATE KEY-----\\n\"}"),
+        "{text}"
+    );
+    assert_eq!(keys.len(), 6);
+    let mode = std::fs::metadata(world.sandbox.path(&cache_file(SESSION_ARN)))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    // The chain uses it; near expiry it refreshes with the key the login made.
+    let out = world.aws_cred(&["export", "--profile", "console", "--format", "json"]);
+    out.assert_success();
+    assert_eq!(json_out(&out)["AccessKeyId"], "ASIALOGIN00000000002");
+    let near = text.replace(
+        cache["accessToken"]["expiresAt"].as_str().unwrap(),
+        &chrono_like(now() + 60),
+    );
+    world.sandbox.write(&cache_file(SESSION_ARN), near);
+    let out = world.aws_cred(&["export", "--profile", "console", "--format", "json"]);
+    out.assert_success();
+    assert_eq!(json_out(&out)["AccessKeyId"], "ASIALOGIN00000000003");
+    assert_eq!(world.signin.refreshes(), 1);
+    // A second login reuses the valid session; --force signs in again.
+    let out = world.aws_cred(&["login", "--profile", "console", "--format", "json"]);
+    out.assert_success();
+    assert!(
+        out.stderr_str().contains("using the login session"),
+        "{}",
+        out.stderr_str()
+    );
+    assert_eq!(json_out(&out)["AccessKeyId"], "ASIALOGIN00000000003");
+    assert_eq!(world.signin.code_grants(), 1);
+    let out = remote_login(
+        &world,
+        &["login", "--profile", "console", "--remote", "--force"],
+        None,
+    );
+    out.assert_success();
+    assert_eq!(world.signin.code_grants(), 2);
+    assert!(
+        out.stdout_str()
+            .contains("export AWS_ACCESS_KEY_ID='ASIALOGIN00000000005'")
+    );
+
+    // logout deletes that session's cache; then the chain says to log in.
+    let out = world.aws_cred(&["logout", "--profile", "console"]);
+    out.assert_success();
+    assert!(out.stderr_str().contains("removed"), "{}", out.stderr_str());
+    assert!(!world.sandbox.path(&cache_file(SESSION_ARN)).exists());
+    let out = world.aws_cred(&["export", "--profile", "console"]);
+    assert_stops(&out, 4, &["hint: run aws-cred login --profile console"]);
+}
+
+#[test]
+fn a_pasted_code_of_another_login_is_refused_and_nothing_is_written() {
+    use base64::Engine as _;
+    let world = World::new(SigninRules::default());
+    let foreign =
+        base64::engine::general_purpose::STANDARD.encode("code=code-1&state=someone-else");
+    let out = remote_login(
+        &world,
+        &["login", "--profile", "console", "--remote"],
+        Some(&foreign),
+    );
+    assert_stops(&out, 2, &["another login"]);
+    assert_eq!(world.signin.token_calls(), 0);
+    assert!(!world.sandbox.path(&cache_file(SESSION_ARN)).exists());
+    assert_eq!(world.sandbox.read("home/.aws/config"), CONFIG);
+}
+
+#[test]
+fn login_refuses_profiles_with_other_credentials() {
+    let world = World::new(SigninRules::default());
+    let out = world.aws_cred(&["login", "--profile", "admin", "--remote"]);
+    assert_stops(
+        &out,
+        2,
+        &["role_arn", "hint: log in with a profile of its own"],
+    );
+    assert_eq!(world.sandbox.read("home/.aws/config"), CONFIG);
+}
+
+/// A `BROWSER` command that follows the authorize URL like a signed-in browser: Sign-In's
+/// redirect leads to aws-cred's loopback listener. `None` (skip) without the venv's Python,
+/// except under CI=true.
+fn fake_browser(sandbox: &Sandbox) -> Option<PathBuf> {
+    let python = support::require_venv_tool("python")?;
+    let script = sandbox.write(
+        "bin/browser",
+        format!(
+            "#!{}\nimport os, sys, urllib.request, urllib.error\nurl = sys.argv[-1]\nopen(os.environ['FAKE_BROWSER_LOG'], 'a').write(url + '\\n')\ntry:\n    urllib.request.urlopen(url, timeout=20).read()\nexcept urllib.error.HTTPError:\n    pass\n",
+            python.display()
+        ),
+    );
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    Some(script)
+}
+
+#[test]
+fn browser_login_on_this_computer_uses_pkce_and_the_loopback_redirect() {
+    let world = World::new(SigninRules::default());
+    let Some(browser) = fake_browser(&world.sandbox) else {
+        return;
+    };
+    let log = world.sandbox.path("browser.log");
+    let out = run(world
+        .cmd()
+        .env("BROWSER", &browser)
+        .env("FAKE_BROWSER_LOG", &log)
+        .args(["login", "--profile", "console", "--format", "json"]));
+    out.assert_success();
+    assert_eq!(
+        world.signin.code_grants(),
+        1,
+        "{:?}",
+        world.signin.rejections()
+    );
+    let opened = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        opened.contains("client_id=arn%3Aaws%3Asignin%3A%3A%3Adevtools%2Fsame-device")
+            && opened.contains("code_challenge_method=SHA-256")
+            && opened.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A"),
+        "{opened}"
+    );
+    assert_eq!(json_out(&out)["AccessKeyId"], "ASIALOGIN00000000002");
+    // The profile keeps its region (it had one) and gains login_session.
+    assert!(world.sandbox.read("home/.aws/config").starts_with(
+        "[profile console]\nlogin_session = arn:aws:iam::123456789012:user/alice\nregion = us-west-2\n\n[profile admin]"
+    ));
+    assert!(
+        world
+            .cache_text()
+            .contains(r#""clientId": "arn:aws:signin:::devtools/same-device""#)
+    );
+}
+
+#[test]
+fn a_redirect_with_another_state_is_refused_and_nothing_is_saved() {
+    let world = World::new(SigninRules {
+        tamper_state: true,
+        ..SigninRules::default()
+    });
+    let Some(browser) = fake_browser(&world.sandbox) else {
+        return;
+    };
+    let out = run(world
+        .cmd()
+        .env("BROWSER", &browser)
+        .env("FAKE_BROWSER_LOG", world.sandbox.path("browser.log"))
+        .env("AWS_CRED_LOGIN_TIMEOUT", "3")
+        .args(["login", "--profile", "console"]));
+    assert_stops(&out, 1, &["another state", "nothing was saved"]);
+    assert_eq!(world.signin.token_calls(), 0);
+    assert!(!world.sandbox.path(&cache_file(SESSION_ARN)).exists());
+    assert_eq!(world.sandbox.read("home/.aws/config"), CONFIG);
+}
+
+/// The fake is only worth its tests if it refuses what AWS refuses: proofs for another URL,
+/// replayed, tampered with, stale, or made with another key than the refresh token's.
+#[test]
+fn the_fake_sign_in_refuses_bad_dpop_proofs() {
+    use aws_cred::login::dpop::Key;
+    let signin = FakeSignin::start(SigninRules::default());
+    signin.seed_refresh_token("rt-seed", SAME_DEVICE, SESSION_ARN);
+    let key = Key::from_pem(TEST_KEY).unwrap();
+    let token_url = format!("{}/v1/token", signin.url());
+    let body = |refresh: &str| {
+        serde_json::json!({"clientId": SAME_DEVICE, "grantType": "refresh_token", "refreshToken": refresh})
+            .to_string()
+    };
+    let send = |proof: &str, refresh: &str| {
+        support::http_request(
+            "POST",
+            &token_url,
+            &[("content-type", "application/json"), ("dpop", proof)],
+            body(refresh).as_bytes(),
+        )
+        .unwrap()
+    };
+    let now = SystemTime::now();
+    let refused = |proof: &str, why: &str| {
+        let answer = send(proof, "rt-seed");
+        assert_eq!(answer.status, 400, "{why}: {}", answer.body_str());
+        assert_eq!(
+            answer.header("x-amzn-errortype"),
+            Some("ValidationException")
+        );
+        assert!(
+            answer.body_str().contains(why),
+            "{why}: {}",
+            answer.body_str()
+        );
+    };
+    refused(
+        &key.proof("POST", "http://127.0.0.1:1/v1/token", now),
+        "htu",
+    );
+    refused(&key.proof("GET", &token_url, now), "htm");
+    refused(
+        &key.proof("POST", &token_url, now - Duration::from_secs(600)),
+        "not fresh",
+    );
+    let good = key.proof("POST", &token_url, now);
+    let (message, signature) = good.rsplit_once('.').unwrap();
+    let flipped = if signature.starts_with('A') { "B" } else { "A" };
+    refused(
+        &format!("{message}.{flipped}{}", &signature[1..]),
+        "signature",
+    );
+    // The good proof works once; its jti cannot be replayed.
+    let answer = send(&good, "rt-seed");
+    assert_eq!(answer.status, 200, "{}", answer.body_str());
+    let issued: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+    let next = issued["refreshToken"].as_str().unwrap();
+    let replay = send(&good, next);
+    assert!(
+        replay.body_str().contains("used before"),
+        "{}",
+        replay.body_str()
+    );
+    // The spent refresh token is refused; the new one only with the key it is bound to.
+    let spent = send(&key.proof("POST", &token_url, now), "rt-seed");
+    assert!(
+        spent.body_str().contains("invalid, expired, revoked"),
+        "{}",
+        spent.body_str()
+    );
+    let other = Key::generate().unwrap();
+    let stolen = send(&other.proof("POST", &token_url, now), next);
+    assert!(stolen.body_str().contains("bound"), "{}", stolen.body_str());
+    assert_eq!(send(&key.proof("POST", &token_url, now), next).status, 200);
+}

@@ -4,8 +4,8 @@
 //! directory is `$AWS_LOGIN_CACHE_DIRECTORY` or `~/.aws/login/cache`, holding
 //! `{"accessToken": {..., "expiresAt"}, "clientId", "refreshToken", ...}`.
 //!
-//! TO MERGE: the login flow (`src/login/cache.rs`, in progress elsewhere) owns this cache; when
-//! it lands, these functions move there and `status`/`logout` call them from it.
+//! It lives in `profile` (below the flows) because `status` inspects it from the chain's side
+//! and reads only the file's shape; the `login` flow owns writing and refreshing the cache.
 
 use crate::base::validity::Validity;
 use crate::os::fs;

@@ -7,7 +7,7 @@
     reason = "tests drive the binary and set up files and processes directly"
 )]
 
-use aws_cred::chain::profile::{Base, Planned, plan};
+use aws_cred::chain::plan::{Base, Planned, plan};
 use aws_cred::os::Context;
 use aws_cred::profile::writer::{self, HeaderStyle};
 use aws_cred::profile::{Profiles, Scope};

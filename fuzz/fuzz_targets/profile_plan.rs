@@ -1,7 +1,7 @@
 //! Any bytes as ~/.aws/config and ~/.aws/credentials: loading and planning never panic.
 #![no_main]
 
-use aws_cred::chain::profile::plan;
+use aws_cred::chain::plan::plan;
 use aws_cred::profile::Profiles;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;

@@ -1,11 +1,11 @@
 //! What each profile depends on, and the state of it, without calling anything (`status`).
 //!
-//! A profile's [`plan`](super::profile::plan_named) says where its credentials come from; the
+//! A profile's [`plan`](super::plan::plan_named) says where its credentials come from; the
 //! flows' read side says how the thing it depends on stands: the SSO token (`sso::cache`), the
 //! MFA session (`mfa`), the login session (`profile::login_session`), a session aws-cred wrote
 //! into the profile (`aws_cred_expiration`). Nothing is refreshed, run or sent.
 
-use super::profile::{Base, NamedSource, Plan, Planned, plan_named};
+use super::plan::{Base, NamedSource, Plan, Planned, plan_named};
 use crate::base::validity::Validity;
 use crate::os::Context;
 use crate::profile::{Profiles, login_session, long_term};

@@ -10,6 +10,7 @@ pub use env::from_env as env_credentials;
 pub use session::Session;
 mod imds;
 pub mod inspect;
+pub mod plan;
 pub mod process;
 pub mod profile;
 pub mod session;

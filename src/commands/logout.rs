@@ -3,7 +3,7 @@
 
 use super::Setup;
 use crate::base::error::Problem;
-use crate::chain::profile::{Base, Planned, plan_named};
+use crate::chain::plan::{Base, Planned, plan_named};
 use crate::cli::LogoutArgs;
 use crate::output::status::escape;
 use crate::profile::{Selection, login_session, long_term};

@@ -5,7 +5,7 @@ use crate::aws::FALLBACK_REGION;
 use crate::aws::sts;
 use crate::base::error::Problem;
 use crate::base::text::escape;
-use crate::chain::profile::{self, Base, Planned, RoleStep};
+use crate::chain::plan::{self, Base, Planned, RoleStep};
 use crate::cli::MfaArgs;
 use crate::mfa::{self, CachedSession, Serial};
 use crate::output::Exports;
@@ -129,7 +129,7 @@ fn find_source(setup: &Setup) -> anyhow::Result<Source> {
     // Role profiles: role_arn + mfa_serial (+ source_profile).
     let is_role = profiles.get(name, "role_arn").is_some();
     if is_role {
-        let Planned::Plan(plan) = profile::plan(profiles)? else {
+        let Planned::Plan(plan) = plan::plan(profiles)? else {
             return Err(Problem::usage(format!("profile {name} has no credentials")).into());
         };
         let (Base::Static { profile: base } | Base::Keyring { profile: base, .. }) = &plan.base

@@ -339,10 +339,10 @@ pub fn config_text(profiles: Option<&Value>, sso_sessions: Option<&Value>) -> St
 
 /// Ruby's config-file-profile-tests.json: the region of a profile, and which kind of
 /// credentials a profile yields (role over session keys over basic keys), from
-/// `chain::profile::plan`.
+/// `chain::plan::plan`.
 #[test]
 fn ruby_config_file_profiles() {
-    use aws_cred::chain::profile::{Base, Planned, plan};
+    use aws_cred::chain::plan::{Base, Planned, plan};
     let Some(dir) = common::data_dir("Ruby config-file-profile-tests") else {
         return;
     };

@@ -1,4 +1,4 @@
-//! smithy-rs `assume-role-tests.json` (1f) against `chain::profile::plan`, the pure planner
+//! smithy-rs `assume-role-tests.json` (1f) against `chain::plan::plan`, the pure planner
 //! behind the profile link. Each case's profiles become a config file; the plan is rendered in
 //! the suite's own shape (`[base, AssumeRole...]`) and compared as JSON. An `Error` case must
 //! give a planning error or "this profile has no credentials" (`Planned::Nothing`, which the
@@ -6,7 +6,7 @@
 
 use crate::common::{self, Tally, str_at};
 use crate::files;
-use aws_cred::chain::profile::{Base, NamedSource, Planned, plan};
+use aws_cred::chain::plan::{Base, NamedSource, Planned, plan};
 use aws_cred::profile::Profiles;
 use serde_json::{Map, Value, json};
 
@@ -17,7 +17,7 @@ fn insert_some(map: &mut Map<String, Value>, key: &str, value: Option<&str>) {
 }
 
 /// A plan in the suite's shape.
-fn render(profiles: &Profiles, base: &Base, roles: &[aws_cred::chain::profile::RoleStep]) -> Value {
+fn render(profiles: &Profiles, base: &Base, roles: &[aws_cred::chain::plan::RoleStep]) -> Value {
     let base = match base {
         Base::Static { profile } => {
             let mut keys = Map::new();

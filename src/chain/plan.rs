@@ -1,0 +1,621 @@
+//! The plan of a profile in the ~/.aws files: one base source of credentials (static keys, the
+//! OS keyring, credential_process, SSO, an `aws login` session, web identity, or a named
+//! credential_source) followed by the roles to assume, in order. Pure: no I/O, no clock, so it
+//! is tested on its own (and `status` walks it without calling anything). Executing a plan is
+//! the `profile` link's job (`chain/profile.rs`).
+
+use crate::aws::sts::RoleRequest;
+use crate::base::error::Problem;
+use crate::login::LoginSession;
+use crate::profile::Profiles;
+use crate::sso::SsoConfig;
+use aws_config::profile::Profile;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Base {
+    Static {
+        profile: String,
+    },
+    Process {
+        profile: String,
+        command: String,
+    },
+    /// `credential_process = aws-cred keys process --profile ENTRY`: the keys are in the OS
+    /// keyring, read directly (no process).
+    Keyring {
+        profile: String,
+        entry: String,
+    },
+    Sso(SsoConfig),
+    /// An `aws login` console session (`login_session`).
+    Login(LoginSession),
+    WebIdentity {
+        profile: String,
+        role: RoleRequest,
+        token_file: String,
+    },
+    Named {
+        profile: String,
+        source: NamedSource,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamedSource {
+    Environment,
+    Ec2InstanceMetadata,
+    EcsContainer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleStep {
+    pub profile: String,
+    pub role: RoleRequest,
+    pub mfa_serial: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub base: Base,
+    /// Roles to assume, first to last.
+    pub roles: Vec<RoleStep>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Planned {
+    Plan(Plan),
+    /// The selected profile exists (or is the implicit default) but yields no credentials.
+    Nothing(String),
+}
+
+fn config_error(message: String, hint: &str) -> Problem {
+    Problem::usage(message).hint(hint.to_string())
+}
+
+/// Work out how `profiles.selected` gets its credentials.
+pub fn plan(profiles: &Profiles) -> Result<Planned, Problem> {
+    let set = &profiles.set;
+    let selected = profiles.selected.as_str();
+    if set.get_profile(selected).is_none() {
+        if profiles.selection.is_explicit() {
+            let names = profiles.names();
+            let available = if names.is_empty() {
+                "there are no profiles".to_string()
+            } else {
+                format!("available: {}", names.join(", "))
+            };
+            return Err(Problem::usage(format!(
+                "profile {selected:?} (from {}) is not in {} or {}; {available}",
+                profiles.selection.describe(),
+                profiles.files.config.display(),
+                profiles.files.credentials.display()
+            ))
+            .hint("check the name, or create it with `aws configure --profile NAME`"));
+        }
+        return Ok(Planned::Nothing(if profiles.any_file_exists() {
+            "no [default] profile; choose one with --profile or AWS_PROFILE".to_string()
+        } else {
+            format!(
+                "no {} or {}",
+                profiles.files.config.display(),
+                profiles.files.credentials.display()
+            )
+        }));
+    }
+    plan_named(profiles, selected)
+}
+
+/// The plan of the profile `selected`, which exists (`status` plans every profile with it;
+/// pure, like [`plan`]).
+pub fn plan_named(profiles: &Profiles, selected: &str) -> Result<Planned, Problem> {
+    let set = &profiles.set;
+    let mut roles: Vec<RoleStep> = Vec::new();
+    let mut visited: Vec<&str> = Vec::new();
+    let mut name = selected;
+    // Every profile is visited at most once, so the loop ends within the number of profiles.
+    let base = loop {
+        let Some(profile) = set.get_profile(name) else {
+            return Err(config_error(
+                format!(
+                    "profile {:?} names source_profile {name:?}, which does not exist",
+                    visited.last().copied().unwrap_or(selected)
+                ),
+                "fix source_profile, or create the missing profile",
+            ));
+        };
+        if visited.contains(&name) {
+            visited.push(name);
+            return Err(config_error(
+                format!("source_profile loop: {}", visited.join(" -> ")),
+                "one profile in the chain must hold keys or another credential source",
+            ));
+        }
+        visited.push(name);
+
+        // A source profile with keys is used as keys, whatever else it says.
+        if visited.len() > 1 && has_static_keys(profile) {
+            break Base::Static {
+                profile: name.to_string(),
+            };
+        }
+
+        let role_arn = profile.get("role_arn");
+        let web_identity = profile.get("web_identity_token_file");
+        if let (Some(role_arn), None) = (role_arn, web_identity) {
+            roles.push(role_step(profile, role_arn)?);
+            match (
+                profile.get("source_profile"),
+                profile.get("credential_source"),
+            ) {
+                (Some(_), Some(_)) => {
+                    return Err(config_error(
+                        format!("profile {name:?} has both source_profile and credential_source"),
+                        "keep only one of them",
+                    ));
+                }
+                (None, None) => {
+                    return Err(config_error(
+                        format!(
+                            "profile {name:?} has role_arn but no source_profile or credential_source"
+                        ),
+                        "add source_profile = PROFILE_WITH_KEYS (or credential_source = Environment | Ec2InstanceMetadata | EcsContainer)",
+                    ));
+                }
+                (Some(source), None) if source != name => {
+                    name = source;
+                    continue;
+                }
+                // source_profile = itself, or credential_source: the base is in this profile.
+                _ => {}
+            }
+        }
+        match base_of(profiles, profile)? {
+            Some(base) => break base,
+            None if visited.len() == 1 && roles.is_empty() => {
+                return Ok(Planned::Nothing(format!(
+                    "profile {name:?} in {} has no credentials (no keys, role_arn, sso_*, login_session, credential_process or web_identity_token_file)",
+                    profiles.defining_file(name).display()
+                )));
+            }
+            None => {
+                return Err(config_error(
+                    format!("source profile {name:?} has no credentials"),
+                    "give it aws_access_key_id/aws_secret_access_key or another credential source",
+                ));
+            }
+        }
+    };
+    roles.reverse();
+    Ok(Planned::Plan(Plan { base, roles }))
+}
+
+/// A key of one profile; blank values count as absent (see [`Profiles::get`]).
+fn key<'a>(profile: &'a Profile, name: &str) -> Option<&'a str> {
+    crate::profile::nonblank(profile.get(name))
+}
+
+fn has_static_keys(profile: &Profile) -> bool {
+    key(profile, "aws_access_key_id").is_some() && key(profile, "aws_secret_access_key").is_some()
+}
+
+fn role_step(profile: &Profile, role_arn: &str) -> Result<RoleStep, Problem> {
+    let duration_seconds = match profile.get("duration_seconds") {
+        None => None,
+        Some(text) => Some(text.trim().parse::<i32>().map_err(|_| {
+            config_error(
+                format!(
+                    "profile {:?}: duration_seconds = {text:?} is not a number of seconds",
+                    profile.name()
+                ),
+                "use a whole number between 900 and 43200",
+            )
+        })?),
+    };
+    Ok(RoleStep {
+        profile: profile.name().to_string(),
+        role: RoleRequest {
+            role_arn: role_arn.to_string(),
+            session_name: profile.get("role_session_name").map(str::to_string),
+            external_id: profile.get("external_id").map(str::to_string),
+            duration_seconds,
+        },
+        mfa_serial: profile.get("mfa_serial").map(str::to_string),
+    })
+}
+
+/// The base source of one profile, in the SDKs' order: credential_source, web identity,
+/// SSO, login_session (after SSO and before credential_process, as aws-config), static keys. `None`: the profile has none of them.
+fn base_of(profiles: &Profiles, profile: &Profile) -> Result<Option<Base>, Problem> {
+    let name = profile.name().to_string();
+    if let Some(source) = profile.get("credential_source") {
+        let source = match source.trim() {
+            "Environment" => NamedSource::Environment,
+            "Ec2InstanceMetadata" => NamedSource::Ec2InstanceMetadata,
+            "EcsContainer" => NamedSource::EcsContainer,
+            other => {
+                return Err(config_error(
+                    format!("profile {name:?}: unknown credential_source {other:?}"),
+                    "use Environment, Ec2InstanceMetadata or EcsContainer",
+                ));
+            }
+        };
+        return Ok(Some(Base::Named {
+            profile: name,
+            source,
+        }));
+    }
+    match (
+        profile.get("role_arn"),
+        profile.get("web_identity_token_file"),
+    ) {
+        (Some(role_arn), Some(token_file)) => {
+            return Ok(Some(Base::WebIdentity {
+                profile: name,
+                role: RoleRequest {
+                    role_arn: role_arn.to_string(),
+                    session_name: profile.get("role_session_name").map(str::to_string),
+                    ..Default::default()
+                },
+                token_file: token_file.to_string(),
+            }));
+        }
+        (None, Some(_)) => {
+            return Err(config_error(
+                format!("profile {name:?} has web_identity_token_file but no role_arn"),
+                "add role_arn = the role to assume with the token",
+            ));
+        }
+        _ => {}
+    }
+    if let Some(sso) = crate::sso::config::sso_of(profiles, profile)? {
+        return Ok(Some(Base::Sso(sso)));
+    }
+    if let Some(arn) = profile
+        .get("login_session")
+        .map(str::trim)
+        .filter(|arn| !arn.is_empty())
+    {
+        return Ok(Some(Base::Login(LoginSession {
+            profile: name,
+            arn: arn.to_string(),
+            region: profile
+                .get("region")
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_string),
+        })));
+    }
+    if let Some(command) = profile.get("credential_process") {
+        if let Some(entry) = crate::profile::long_term::keyring_entry_of(command) {
+            return Ok(Some(Base::Keyring {
+                profile: name,
+                entry: entry.to_string(),
+            }));
+        }
+        return Ok(Some(Base::Process {
+            profile: name,
+            command: command.to_string(),
+        }));
+    }
+    let (key, secret, token) = (
+        key(profile, "aws_access_key_id"),
+        key(profile, "aws_secret_access_key"),
+        key(profile, "aws_session_token"),
+    );
+    match (key, secret, token) {
+        (None, None, None) => Ok(None),
+        (Some(_), Some(_), _) => Ok(Some(Base::Static { profile: name })),
+        (None, _, _) => Err(config_error(
+            format!("profile {name:?} has no aws_access_key_id"),
+            "add aws_access_key_id next to aws_secret_access_key",
+        )),
+        (Some(_), None, _) => Err(config_error(
+            format!("profile {name:?} has no aws_secret_access_key"),
+            "add aws_secret_access_key next to aws_access_key_id",
+        )),
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests set up and inspect files and processes directly"
+)]
+mod tests {
+    use super::*;
+
+    fn planned(config: &str, credentials: &str, selected: &str) -> Result<Planned, Problem> {
+        plan(&Profiles::from_text(config, credentials, selected))
+    }
+
+    fn role(profile: &str, arn: &str) -> RoleStep {
+        RoleStep {
+            profile: profile.into(),
+            role: RoleRequest {
+                role_arn: arn.into(),
+                ..Default::default()
+            },
+            mfa_serial: None,
+        }
+    }
+
+    #[test]
+    fn static_keys() {
+        let p = planned(
+            "",
+            "[a]\naws_access_key_id = k\naws_secret_access_key = s\n",
+            "a",
+        )
+        .unwrap();
+        assert_eq!(
+            p,
+            Planned::Plan(Plan {
+                base: Base::Static {
+                    profile: "a".into()
+                },
+                roles: vec![]
+            })
+        );
+    }
+
+    #[test]
+    fn blank_keys_count_as_absent() {
+        // Issue 11 item 4: `aws_access_key_id =` used to export empty keys with exit 0.
+        let blank = "[a]\naws_access_key_id =\naws_secret_access_key =   \n";
+        assert!(matches!(planned("", blank, "a"), Ok(Planned::Nothing(_))));
+        let key_only = "[a]\naws_access_key_id = k\naws_secret_access_key =\n";
+        let err = planned("", key_only, "a").unwrap_err();
+        assert!(
+            err.message.contains("aws_secret_access_key"),
+            "{}",
+            err.message
+        );
+        // A blank source profile is no source either.
+        let config = "[profile top]\nrole_arn = arn:top\nsource_profile = a\n";
+        assert!(planned(config, blank, "top").is_err());
+        let profiles = Profiles::from_text("", blank, "a");
+        assert_eq!(profiles.credential("a", "aws_access_key_id"), None);
+        assert_eq!(
+            profiles.get("a", "aws_access_key_id"),
+            Some(""),
+            "as written"
+        );
+        assert!(crate::profile::long_term::long_term_of_profile(&profiles, "a").is_none());
+    }
+
+    #[test]
+    fn role_chain_ends_in_static_keys_and_assumes_in_order() {
+        let config = "[profile top]\nrole_arn = arn:top\nsource_profile = mid\n\
+                      [profile mid]\nrole_arn = arn:mid\nsource_profile = base\n";
+        let creds = "[base]\naws_access_key_id = k\naws_secret_access_key = s\n";
+        let Planned::Plan(p) = planned(config, creds, "top").unwrap() else {
+            panic!("expected a plan")
+        };
+        assert_eq!(
+            p.base,
+            Base::Static {
+                profile: "base".into()
+            }
+        );
+        assert_eq!(
+            p.roles,
+            vec![role("mid", "arn:mid"), role("top", "arn:top")]
+        );
+    }
+
+    #[test]
+    fn source_profile_with_keys_wins_over_its_own_role() {
+        let config = "[profile top]\nrole_arn = arn:top\nsource_profile = mid\n\
+                      [profile mid]\nrole_arn = arn:mid\nsource_profile = nowhere\n\
+                      aws_access_key_id = k\naws_secret_access_key = s\n";
+        let Planned::Plan(p) = planned(config, "", "top").unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            p.base,
+            Base::Static {
+                profile: "mid".into()
+            }
+        );
+        assert_eq!(p.roles, vec![role("top", "arn:top")]);
+    }
+
+    #[test]
+    fn self_reference_uses_own_keys() {
+        let config = "[profile a]\nrole_arn = arn:a\nsource_profile = a\naws_access_key_id = k\naws_secret_access_key = s\n";
+        let Planned::Plan(p) = planned(config, "", "a").unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            p.base,
+            Base::Static {
+                profile: "a".into()
+            }
+        );
+        assert_eq!(p.roles, vec![role("a", "arn:a")]);
+    }
+
+    #[test]
+    fn loops_and_missing_sources_are_config_errors() {
+        let config = "[profile a]\nrole_arn = arn:a\nsource_profile = b\n[profile b]\nrole_arn = arn:b\nsource_profile = a\n";
+        let err = planned(config, "", "a").unwrap_err();
+        assert!(err.message.contains("a -> b -> a"), "{}", err.message);
+        let err = planned(
+            "[profile a]\nrole_arn = x\nsource_profile = ghost\n",
+            "",
+            "a",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("ghost"));
+        let err = planned("[profile a]\nrole_arn = x\n", "", "a").unwrap_err();
+        assert!(
+            err.message
+                .contains("no source_profile or credential_source")
+        );
+        let err = planned(
+            "[profile a]\nrole_arn = x\nsource_profile = b\ncredential_source = Environment\n",
+            "",
+            "a",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("both"));
+    }
+
+    #[test]
+    fn credential_source_and_web_identity_and_process() {
+        let Planned::Plan(p) = planned(
+            "[profile a]\nrole_arn = arn:a\ncredential_source = EcsContainer\n",
+            "",
+            "a",
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            p.base,
+            Base::Named {
+                profile: "a".into(),
+                source: NamedSource::EcsContainer
+            }
+        );
+        assert_eq!(p.roles.len(), 1);
+
+        let Planned::Plan(p) = planned(
+            "[profile w]\nrole_arn = arn:w\nweb_identity_token_file = /t\n",
+            "",
+            "w",
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert!(matches!(p.base, Base::WebIdentity { ref token_file, .. } if token_file == "/t"));
+        assert!(p.roles.is_empty());
+
+        let Planned::Plan(p) =
+            planned("[profile c]\ncredential_process = echo hi\n", "", "c").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            p.base,
+            Base::Process {
+                profile: "c".into(),
+                command: "echo hi".into()
+            }
+        );
+        let Planned::Plan(p) = planned(
+            "[profile k]\ncredential_process = aws-cred keys process --profile k\n",
+            "",
+            "k",
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            p.base,
+            Base::Keyring {
+                profile: "k".into(),
+                entry: "k".into()
+            }
+        );
+        assert!(planned("[profile w]\nweb_identity_token_file = /t\n", "", "w").is_err());
+        assert!(
+            planned(
+                "[profile x]\ncredential_source = Moon\nrole_arn = r\n",
+                "",
+                "x"
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn sso_session_and_legacy() {
+        let config = "[profile dev]\nsso_session = corp\nsso_account_id = 111\nsso_role_name = Dev\n\
+                      [sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = ap-northeast-1\n\
+                      [profile old]\nsso_start_url = https://old/start\nsso_region = us-east-1\nsso_account_id = 2\nsso_role_name = R\n";
+        let Planned::Plan(p) = planned(config, "", "dev").unwrap() else {
+            panic!()
+        };
+        let Base::Sso(sso) = p.base else { panic!() };
+        assert_eq!(sso.session_name.as_deref(), Some("corp"));
+        assert_eq!(sso.start_url, "https://corp.awsapps.com/start");
+        assert_eq!(sso.region, "ap-northeast-1");
+        let Planned::Plan(p) = planned(config, "", "old").unwrap() else {
+            panic!()
+        };
+        let Base::Sso(sso) = p.base else { panic!() };
+        assert_eq!(sso.session_name, None);
+        assert!(planned("[profile x]\nsso_session = nope\n", "", "x").is_err());
+        assert!(
+            planned(
+                "[profile x]\nsso_start_url = u\nsso_region = r\nsso_account_id = 1\n",
+                "",
+                "x"
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn login_session_is_a_base_and_a_source_profile() {
+        let config = "[profile console]\nlogin_session = arn:aws:iam::123456789012:user/alice\nregion = eu-west-1\n\
+                      [profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = console\n";
+        let session = LoginSession {
+            profile: "console".into(),
+            arn: "arn:aws:iam::123456789012:user/alice".into(),
+            region: Some("eu-west-1".into()),
+        };
+        let Planned::Plan(p) = planned(config, "", "console").unwrap() else {
+            panic!()
+        };
+        assert_eq!(p.base, Base::Login(session.clone()));
+        assert!(p.roles.is_empty());
+        let Planned::Plan(p) = planned(config, "", "admin").unwrap() else {
+            panic!()
+        };
+        assert_eq!(p.base, Base::Login(session));
+        assert_eq!(
+            p.roles,
+            vec![role("admin", "arn:aws:iam::123456789012:role/Admin")]
+        );
+    }
+
+    #[test]
+    fn empty_or_missing_profiles() {
+        assert!(matches!(
+            planned("[profile a]\nregion = x\n", "", "a").unwrap(),
+            Planned::Nothing(_)
+        ));
+        let err = planned("[profile a]\nregion = x\n", "", "zzz").unwrap_err();
+        assert!(err.message.contains("available: a"));
+        let err = planned(
+            "[profile a]\nrole_arn = r\nsource_profile = b\n[profile b]\nregion = x\n",
+            "",
+            "a",
+        )
+        .unwrap_err();
+        assert!(
+            err.message
+                .contains("source profile \"b\" has no credentials")
+        );
+        let err = planned("[profile a]\naws_access_key_id = k\n", "", "a").unwrap_err();
+        assert!(err.message.contains("aws_secret_access_key"));
+    }
+
+    #[test]
+    fn role_options_are_carried() {
+        let config = "[profile r]\nrole_arn = arn:r\nsource_profile = b\nexternal_id = ext\nrole_session_name = me\nduration_seconds = 3600\nmfa_serial = arn:mfa\n\
+                      [profile b]\naws_access_key_id = k\naws_secret_access_key = s\n";
+        let Planned::Plan(p) = planned(config, "", "r").unwrap() else {
+            panic!()
+        };
+        let step = &p.roles[0];
+        assert_eq!(step.role.external_id.as_deref(), Some("ext"));
+        assert_eq!(step.role.session_name.as_deref(), Some("me"));
+        assert_eq!(step.role.duration_seconds, Some(3600));
+        assert_eq!(step.mfa_serial.as_deref(), Some("arn:mfa"));
+        assert!(planned("[profile r]\nrole_arn = a\nsource_profile = r\nduration_seconds = soon\naws_access_key_id = k\naws_secret_access_key = s\n", "", "r").is_err());
+    }
+}

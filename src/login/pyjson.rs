@@ -3,6 +3,7 @@
 //! separators, `ensure_ascii=True`, one line, no final newline). The AWS CLI rewrites the cache
 //! with `dict.update`, so keys it does not know keep their place; aws-cred does the same.
 
+use crate::base::pyjson::string;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
@@ -115,31 +116,6 @@ impl Value {
             }
         }
     }
-}
-
-/// A string literal as `json.dumps` escapes it: `\"`, `\\`, the short escapes, and `\uXXXX`
-/// (lower-case hex, UTF-16 surrogate pairs) for everything outside printable ASCII.
-fn string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-        }
-    }
-    out.push('"');
 }
 
 impl<'de> Deserialize<'de> for Value {

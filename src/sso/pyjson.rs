@@ -2,6 +2,7 @@
 //! separators, `ensure_ascii=True`), so the files and cache keys we share with the AWS CLI are
 //! byte for byte what it would produce.
 
+use crate::base::pyjson::string;
 /// A value in one of the small documents we write.
 #[derive(Debug, Clone, Copy)]
 pub enum Value<'a> {
@@ -37,31 +38,6 @@ pub fn object(pairs: &[(&str, Value<'_>)]) -> String {
     }
     out.push('}');
     out
-}
-
-/// A string literal as `json.dumps` escapes it: `\"`, `\\`, the short escapes, and `\uXXXX`
-/// (lower-case hex, UTF-16 surrogate pairs) for everything outside printable ASCII.
-fn string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]

@@ -961,6 +961,61 @@ pub fn remove_section(
 // ---------------------------------------------------------------------------------------------
 // Files
 
+/// A profile file held under its lock (`<file>.lock`), with its text as read then (empty for a
+/// missing file). The lock is released when it is dropped.
+struct Locked {
+    target: PathBuf,
+    dir: PathBuf,
+    existing: Option<std::fs::Metadata>,
+    text: String,
+    _lock: std::fs::File,
+}
+
+impl Locked {
+    /// Lock `target` (symlinks already resolved), creating its directory `0700` if needed, and
+    /// read it: a regular UTF-8 file of at most [`osfs::MAX_PROFILE_FILE`] bytes, or nothing.
+    fn open(target: PathBuf, lock_timeout: Duration) -> Result<Locked, WriteError> {
+        let dir = osfs::parent_dir(&target);
+        osfs::ensure_dir(&dir)?;
+        let lock = osfs::acquire_lock(&osfs::lock_path_for(&target), lock_timeout)?;
+        let existing = osfs::existing_metadata(&target)?;
+        let bytes = match &existing {
+            Some(_) => osfs::read_regular(&target, osfs::MAX_PROFILE_FILE)?,
+            None => Vec::new(),
+        };
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = e.as_bytes().get(..e.utf8_error().valid_up_to());
+            let line = 1 + valid.map_or(0, |bytes| bytes.iter().filter(|b| **b == b'\n').count());
+            WriteError::NotUtf8 {
+                path: target.clone(),
+                line,
+            }
+        })?;
+        Ok(Locked {
+            target,
+            dir,
+            existing,
+            text,
+            _lock: lock,
+        })
+    }
+
+    /// Replace the file with `text`, atomically, with `mode`'s permission bits.
+    fn replace(
+        &self,
+        text: &str,
+        mode: osfs::FileMode,
+    ) -> Result<Option<osfs::Tightened>, WriteError> {
+        Ok(osfs::replace_file(
+            &self.target,
+            &self.dir,
+            text.as_bytes(),
+            self.existing.as_ref(),
+            mode,
+        )?)
+    }
+}
+
 /// Locks `path`, reads it (empty when missing), lets `edit` compute the new text, and replaces
 /// the file atomically (mode kept; `0600` when new) when `edit` returns one. See the module docs.
 ///
@@ -972,35 +1027,12 @@ pub fn edit_file<T>(
     lock_timeout: Duration,
     edit: impl FnOnce(&str) -> Result<(Option<String>, T), WriteError>,
 ) -> Result<T, WriteError> {
-    let target = osfs::resolve_symlinks(path)?;
-    let dir = osfs::parent_dir(&target);
-    osfs::ensure_dir(&dir)?;
-    let lock_path = osfs::lock_path_for(&target);
-    let _lock = osfs::acquire_lock(&lock_path, lock_timeout)?;
-    let existing = osfs::existing_metadata(&target)?;
-    let original_bytes = match &existing {
-        Some(_) => osfs::read_regular(&target, osfs::MAX_PROFILE_FILE)?,
-        None => Vec::new(),
-    };
-    let original = String::from_utf8(original_bytes).map_err(|e| {
-        let valid = e.as_bytes().get(..e.utf8_error().valid_up_to());
-        let line = 1 + valid.map_or(0, |bytes| bytes.iter().filter(|b| **b == b'\n').count());
-        WriteError::NotUtf8 {
-            path: target.clone(),
-            line,
-        }
-    })?;
-    let (new_text, result) = edit(&original).map_err(|e| e.in_file(&target))?;
+    let file = Locked::open(osfs::resolve_symlinks(path)?, lock_timeout)?;
+    let (new_text, result) = edit(&file.text).map_err(|e| e.in_file(&file.target))?;
     if let Some(text) = new_text
-        && text != original
+        && text != file.text
     {
-        osfs::replace_file(
-            &target,
-            &dir,
-            text.as_bytes(),
-            existing.as_ref(),
-            osfs::FileMode::Keep,
-        )?;
+        file.replace(&text, osfs::FileMode::Keep)?;
     }
     Ok(result)
 }
@@ -1015,43 +1047,18 @@ pub fn edit_file<T>(
 pub fn write_profile(req: &WriteRequest<'_>) -> Result<WriteOutcome, WriteError> {
     validate_profile_name(req.profile)?;
     validate_entries(req.profile, req.entries)?;
-    let target = osfs::resolve_symlinks(req.path)?;
-    let dir = osfs::parent_dir(&target);
-    osfs::ensure_dir(&dir)?;
-    let lock_path = osfs::lock_path_for(&target);
-    let _lock = osfs::acquire_lock(&lock_path, req.lock_timeout)?;
-
-    let existing = osfs::existing_metadata(&target)?;
-    let original_bytes = match &existing {
-        Some(_) => osfs::read_regular(&target, osfs::MAX_PROFILE_FILE)?,
-        None => Vec::new(),
-    };
-    let original = String::from_utf8(original_bytes).map_err(|e| {
-        let valid = e.as_bytes().get(..e.utf8_error().valid_up_to());
-        let line = 1 + valid.map_or(0, |bytes| bytes.iter().filter(|b| **b == b'\n').count());
-        WriteError::NotUtf8 {
-            path: target.clone(),
-            line,
-        }
-    })?;
-
-    let upserted = upsert_section(&original, req.profile, req.style, req.entries)
-        .map_err(|e| e.in_file(&target))?;
+    let file = Locked::open(osfs::resolve_symlinks(req.path)?, req.lock_timeout)?;
+    let upserted = upsert_section(&file.text, req.profile, req.style, req.entries)
+        .map_err(|e| e.in_file(&file.target))?;
     if upserted.previous_was_long_term && !req.force {
         return Err(WriteError::LongTermKeys {
-            path: target,
+            path: file.target,
             profile: req.profile.to_owned(),
         });
     }
-    let tightened = osfs::replace_file(
-        &target,
-        &dir,
-        upserted.text.as_bytes(),
-        existing.as_ref(),
-        req.style.file_mode(),
-    )?;
+    let tightened = file.replace(&upserted.text, req.style.file_mode())?;
     Ok(WriteOutcome {
-        created_file: existing.is_none(),
+        created_file: file.existing.is_none(),
         replaced_existing: upserted.replaced,
         duplicate_sections: upserted.duplicates,
         tightened_mode: tightened,
@@ -1105,9 +1112,7 @@ pub struct EditOutcome {
 pub fn edit_profile(req: &EditRequest<'_>) -> Result<EditOutcome, WriteError> {
     validate_profile_name(req.profile)?;
     let target = osfs::resolve_symlinks(req.path)?;
-    let dir = osfs::parent_dir(&target);
-    let existing = osfs::existing_metadata(&target)?;
-    if existing.is_none() && req.set.is_empty() {
+    if osfs::existing_metadata(&target)?.is_none() && req.set.is_empty() {
         return Ok(EditOutcome {
             changed: false,
             created_file: false,
@@ -1115,39 +1120,18 @@ pub fn edit_profile(req: &EditRequest<'_>) -> Result<EditOutcome, WriteError> {
             duplicate_sections: 0,
         });
     }
-    osfs::ensure_dir(&dir)?;
-    let lock_path = osfs::lock_path_for(&target);
-    let _lock = osfs::acquire_lock(&lock_path, req.lock_timeout)?;
-    let existing = osfs::existing_metadata(&target)?;
-    let original_bytes = match &existing {
-        Some(_) => osfs::read_regular(&target, osfs::MAX_PROFILE_FILE)?,
-        None => Vec::new(),
-    };
-    let original = String::from_utf8(original_bytes).map_err(|e| {
-        let valid = e.as_bytes().get(..e.utf8_error().valid_up_to());
-        let line = 1 + valid.map_or(0, |bytes| bytes.iter().filter(|b| **b == b'\n').count());
-        WriteError::NotUtf8 {
-            path: target.clone(),
-            line,
-        }
-    })?;
+    let mut file = Locked::open(target, req.lock_timeout)?;
     // Both texts may hold keys: zeroed when they go, whatever happens.
-    let original = zeroize::Zeroizing::new(original);
+    let original = zeroize::Zeroizing::new(std::mem::take(&mut file.text));
     let edited = edit_section(&original, req.profile, req.style, req.set, req.remove)
-        .map_err(|e| e.in_file(&target))?;
+        .map_err(|e| e.in_file(&file.target))?;
     let text = zeroize::Zeroizing::new(edited.text);
     if edited.changed {
-        osfs::replace_file(
-            &target,
-            &dir,
-            text.as_bytes(),
-            existing.as_ref(),
-            req.style.file_mode(),
-        )?;
+        file.replace(&text, req.style.file_mode())?;
     }
     Ok(EditOutcome {
         changed: edited.changed,
-        created_file: existing.is_none() && edited.changed,
+        created_file: file.existing.is_none() && edited.changed,
         removed_section: edited.removed_section,
         duplicate_sections: edited.duplicates,
     })

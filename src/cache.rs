@@ -229,11 +229,6 @@ impl Cache {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;

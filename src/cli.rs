@@ -501,11 +501,6 @@ pub struct CognitoArgs {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     #[test]
     fn command_line_secrets_are_redacted_in_debug() {

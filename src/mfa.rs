@@ -327,11 +327,6 @@ pub fn profile_serial(profiles: &crate::profile::Profiles, name: &str) -> Option
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
 

@@ -294,11 +294,6 @@ pub const COGNITO_ROLE_ARN: Setting = Setting::new("role")
     .key("cognito_role_arn");
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
 

@@ -403,11 +403,6 @@ pub fn hint_for(code: &str, message: &str) -> (Exit, Option<String>) {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
 

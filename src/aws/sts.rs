@@ -198,11 +198,6 @@ pub async fn get_caller_identity(
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
 

@@ -166,11 +166,6 @@ pub fn render(err: &anyhow::Error) -> String {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
     use anyhow::Context as _;

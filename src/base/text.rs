@@ -54,11 +54,6 @@ fn escape_keeping(text: &str, newlines: bool) -> Cow<'_, str> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
 

@@ -119,11 +119,6 @@ pub fn remaining(now: SystemTime, expiry: SystemTime) -> String {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};

@@ -74,11 +74,6 @@ pub fn from_env(ctx: &Context) -> anyhow::Result<Option<Found>> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
 

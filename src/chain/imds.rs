@@ -120,11 +120,6 @@ async fn fetch_with(req: &Request<'_>, client: imds::Client, url: String) -> any
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
     use crate::aws::Aws;

@@ -317,11 +317,6 @@ fn base_of(profiles: &Profiles, profile: &Profile) -> Result<Option<Base>, Probl
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
 

@@ -158,11 +158,6 @@ pub fn parse(profile: &str, stdout: &[u8]) -> anyhow::Result<Credentials> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
 

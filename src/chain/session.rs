@@ -197,11 +197,6 @@ fn same_keys(a: &Resolution, b: &Resolution) -> bool {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
     use std::time::UNIX_EPOCH;

@@ -217,11 +217,6 @@ pub fn explain(code: &str, message: &str, request: &Request<'_>) -> Option<Probl
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
 

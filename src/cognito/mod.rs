@@ -239,11 +239,6 @@ pub fn remove_sign_in(ctx: &Context, key: &str) -> anyhow::Result<bool> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
 

@@ -289,11 +289,6 @@ pub fn signature(
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     //! Known answers computed independently with Python 3.11 (hashlib, hmac, base64, datetime,
     //! and pow() for the modular arithmetic) straight from the formulas in PROTOCOLS.md; the

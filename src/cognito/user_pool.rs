@@ -597,11 +597,6 @@ pub fn explain(code: &str, message: &str, situation: &Situation<'_>) -> Option<P
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
 

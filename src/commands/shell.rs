@@ -80,11 +80,6 @@ fn subcommand_section(sub: &clap::Command) -> String {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
 

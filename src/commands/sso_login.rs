@@ -278,11 +278,6 @@ fn listing(config: &SsoConfig, accounts: &[(portal::Account, Option<Vec<String>>
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
 

@@ -92,11 +92,6 @@ pub async fn run(setup: &Setup, args: &WhoamiArgs) -> anyhow::Result<()> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::mask;
 

@@ -401,11 +401,6 @@ fn refusal(status: u16, target: &Target, source: Source, session_duration: Optio
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
     use crate::base::error::Exit;

@@ -255,11 +255,6 @@ pub fn render_unset(format: Format) -> String {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};

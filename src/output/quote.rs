@@ -120,11 +120,6 @@ pub fn dotenv(variable: &str, value: &str) -> Result<String, Unrepresentable> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
 

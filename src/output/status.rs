@@ -460,11 +460,6 @@ pub fn render_detail(report: &Report, colour: bool) -> String {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
     use crate::chain::inspect::ProfileKind;

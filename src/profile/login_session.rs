@@ -83,11 +83,6 @@ pub fn remove_all(dir: &Path) -> Result<Vec<PathBuf>, fs::FsError> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
     use std::time::Duration;

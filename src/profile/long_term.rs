@@ -326,11 +326,6 @@ pub fn long_term_of_profile(profiles: &Profiles, name: &str) -> Option<anyhow::R
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
 

@@ -394,11 +394,6 @@ fn block_on_for_tests<F: std::future::Future>(fut: F) -> F::Output {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
 

@@ -147,11 +147,6 @@ pub fn sections_for(text: &str, wanted: &HashSet<String>) -> Option<String> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
 

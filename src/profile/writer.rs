@@ -1138,11 +1138,6 @@ pub fn edit_profile(req: &EditRequest<'_>) -> Result<EditOutcome, WriteError> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
     use crate::os::fs::{IoAction, lock_path_for};

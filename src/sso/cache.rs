@@ -336,11 +336,6 @@ impl JsonObject {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests set up and inspect files and processes directly"
-)]
 mod tests {
     use super::*;
     use std::time::UNIX_EPOCH;

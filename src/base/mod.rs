@@ -2,6 +2,7 @@
 //! Times, secrets, errors and exit classes, and escaping untrusted text for a terminal.
 
 pub mod error;
+pub mod pkce;
 pub mod pyjson;
 pub mod secret;
 pub mod text;

@@ -17,7 +17,6 @@ use crate::os::Context;
 use crate::os::callback::{Answer, Arrival, Listener, NoAnswer, OAuthError, Page};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -40,45 +39,7 @@ pub trait CodeSource {
     }
 }
 
-/// PKCE (RFC 7636): 64 characters of `[A-Za-z0-9-._~]` and their `SHA-256` challenge.
-pub struct Pkce {
-    pub verifier: Secret,
-    pub challenge: String,
-}
-
-impl Pkce {
-    pub fn new() -> anyhow::Result<Pkce> {
-        const ALPHABET: &[u8] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
-        // Rejection sampling keeps every character equally likely (3 * 66 = 198 <= 256).
-        let limit = (256 / ALPHABET.len() * ALPHABET.len()) as u8;
-        let mut verifier = String::with_capacity(64);
-        for _ in 0..64 {
-            let mut bytes = [0u8; 64];
-            getrandom::fill(&mut bytes)
-                .map_err(|e| anyhow::anyhow!("no system random source: {e}"))?;
-            for b in bytes.into_iter().filter(|b| *b < limit) {
-                if verifier.len() < 64 {
-                    verifier.push(ALPHABET[usize::from(b) % ALPHABET.len()] as char);
-                }
-            }
-            if verifier.len() == 64 {
-                break;
-            }
-        }
-        anyhow::ensure!(verifier.len() == 64, "the random source kept failing");
-        let challenge = challenge_of(&verifier);
-        Ok(Pkce {
-            verifier: Secret::new(verifier),
-            challenge,
-        })
-    }
-}
-
-/// `base64url(sha256(verifier))` without its padding (43 characters).
-pub fn challenge_of(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
+pub use crate::base::pkce::{Pkce, challenge_of};
 
 /// The Sign-In authorize page, in the AWS CLI's parameter order (`code_challenge` last).
 pub fn authorize_url(

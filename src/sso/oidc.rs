@@ -11,8 +11,6 @@ use crate::base::text::escape;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use base64::Engine as _;
-use sha2::Digest as _;
 use std::time::{Duration, SystemTime};
 
 pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -354,50 +352,7 @@ fn hint_for(code: &str) -> (crate::base::error::Exit, Option<&'static str>) {
     }
 }
 
-/// A PKCE pair: a 64-character verifier and its S256 challenge.
-#[derive(Debug)]
-pub struct Pkce {
-    pub verifier: Secret,
-    pub challenge: String,
-}
-
-impl Pkce {
-    pub fn new() -> anyhow::Result<Pkce> {
-        const ALPHABET: &[u8] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
-        // Rejection sampling keeps every character equally likely (3 * 66 = 198 <= 256).
-        let limit = (256 / ALPHABET.len() * ALPHABET.len()) as u8;
-        let mut verifier = String::with_capacity(64);
-        // Each round keeps 198/256 of its bytes; 64 rounds of 64 bytes cannot all fall short.
-        for _ in 0..64 {
-            let mut bytes = [0u8; 64];
-            random(&mut bytes)?;
-            for b in bytes.into_iter().filter(|b| *b < limit) {
-                if verifier.len() == 64 {
-                    break;
-                }
-                verifier.push(ALPHABET[b as usize % ALPHABET.len()] as char);
-            }
-            if verifier.len() == 64 {
-                break;
-            }
-        }
-        if verifier.len() != 64 {
-            return Err(anyhow::anyhow!("the system random source kept failing"));
-        }
-        let challenge = challenge_of(&verifier);
-        Ok(Pkce {
-            verifier: Secret::new(verifier),
-            challenge,
-        })
-    }
-}
-
-/// base64url(SHA-256(verifier)) without padding (RFC 7636, S256).
-pub fn challenge_of(verifier: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sha2::Sha256::digest(verifier.as_bytes()))
-}
+pub use crate::base::pkce::{Pkce, challenge_of};
 
 fn random(buf: &mut [u8]) -> anyhow::Result<()> {
     getrandom::fill(buf).map_err(|e| anyhow::anyhow!("no system random source: {e}"))

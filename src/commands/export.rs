@@ -1,8 +1,8 @@
 //! `aws-cred export`: resolve through the chain and print or write the credentials.
 
-use super::{Setup, deliver, emit};
+use super::{Setup, emit};
 use crate::cli::ExportArgs;
-use crate::output::{self, Exports};
+use crate::output;
 
 /// `export --unset`: lines that clear the credential variables. It needs no configuration, so
 /// it runs before (and whatever) the files say.
@@ -16,11 +16,5 @@ pub async fn run(setup: &Setup, args: &ExportArgs) -> anyhow::Result<()> {
     }
     let resolution = setup.resolve(args.explain).await?;
     super::warn_if_expiring(setup, &resolution.credentials);
-    let exports = Exports {
-        credentials: &resolution.credentials,
-        region: setup.region.as_ref().map(|r| r.name.as_str()),
-        unset_profile: false,
-        extras: Vec::new(),
-    };
-    deliver(setup, (&args.output).into(), &exports)
+    super::deliver_credentials(setup, (&args.output).into(), &resolution.credentials)
 }

@@ -2,13 +2,12 @@
 //! unless `--force`), `login_session` (and `region`) written into the profile, then the
 //! credentials printed like `export`.
 
-use super::{Delivery, Setup, deliver};
+use super::{Delivery, Setup};
 use crate::base::error::{Exit, Problem, classify, first_line};
 use crate::cli::LoginArgs;
 use crate::login::sign_in::{self, Loopback, Pasted};
 use crate::login::{self, LoginSession};
 use crate::os::browser::{self, Browser};
-use crate::output::Exports;
 use crate::profile::writer::{self, EditRequest, HeaderStyle};
 use aws_credential_types::Credentials;
 use std::time::Duration;
@@ -181,19 +180,13 @@ fn read_code(ctx: &crate::os::Context) -> Option<String> {
 
 fn print(setup: &Setup, args: &LoginArgs, credentials: &Credentials) -> anyhow::Result<()> {
     super::warn_if_expiring(setup, credentials);
-    let exports = Exports {
-        credentials,
-        region: setup.region.as_ref().map(|r| r.name.as_str()),
-        unset_profile: false,
-        extras: Vec::new(),
-    };
-    deliver(
+    super::deliver_credentials(
         setup,
         Delivery {
             format: args.format,
             write_profile: args.write_profile.as_deref(),
             force: args.force,
         },
-        &exports,
+        credentials,
     )
 }

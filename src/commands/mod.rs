@@ -195,6 +195,21 @@ impl<'a> From<&'a OutputArgs> for Delivery<'a> {
     }
 }
 
+/// [`deliver`] credentials as they are: the run's region, no extra variables.
+pub fn deliver_credentials(
+    setup: &Setup,
+    delivery: Delivery<'_>,
+    credentials: &aws_credential_types::Credentials,
+) -> anyhow::Result<()> {
+    let exports = Exports {
+        credentials,
+        region: setup.region.as_ref().map(|r| r.name.as_str()),
+        unset_profile: false,
+        extras: Vec::new(),
+    };
+    deliver(setup, delivery, &exports)
+}
+
 /// Print the credentials in the chosen format, or write them into the credentials file.
 pub fn deliver(setup: &Setup, delivery: Delivery<'_>, exports: &Exports<'_>) -> anyhow::Result<()> {
     match delivery.write_profile {

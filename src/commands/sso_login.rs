@@ -1,12 +1,11 @@
 //! `aws-cred sso-login`: log in to IAM Identity Center (or reuse / refresh the shared token),
 //! then print the role credentials, or list the accounts and roles to pick from.
 
-use super::{Delivery, Setup, deliver};
+use super::{Delivery, Setup};
 use crate::base::error::Problem;
 use crate::base::secret::Secret;
 use crate::base::text::{escape, escape_lines};
 use crate::cli::SsoLoginArgs;
-use crate::output::Exports;
 use crate::profile::Selection;
 use crate::sso::SsoConfig;
 use crate::sso::config::{sso_of, sso_session_config};
@@ -65,20 +64,14 @@ pub async fn run(setup: &Setup, args: &SsoLoginArgs) -> anyhow::Result<()> {
                 escape(&role),
                 escape(&account)
             );
-            let exports = Exports {
-                credentials: &credentials,
-                region: setup.region.as_ref().map(|r| r.name.as_str()),
-                unset_profile: false,
-                extras: Vec::new(),
-            };
-            deliver(
+            super::deliver_credentials(
                 setup,
                 Delivery {
                     format: args.format,
                     write_profile: args.write_profile.as_deref(),
                     force: args.force,
                 },
-                &exports,
+                &credentials,
             )
         }
         (Some(account), None) => {

@@ -176,22 +176,8 @@ impl Context {
     /// Ask the person at the terminal (never stdout): writes `prompt` to /dev/tty and reads
     /// one line. `None` when there is no terminal.
     pub fn prompt_line(&self, prompt: &str) -> Option<String> {
-        use std::io::{BufRead, BufReader, Write};
-        if !(self.stdin_is_tty || self.stderr_is_tty) {
-            return None;
-        }
-        let tty = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/tty")
-            .ok()?;
-        let mut writer = &tty;
-        writer.write_all(prompt.as_bytes()).ok()?;
-        writer.flush().ok()?;
-        let mut line = String::new();
-        BufReader::new(&tty).read_line(&mut line).ok()?;
-        let line = line.trim_end_matches(['\r', '\n']).to_string();
-        (!line.is_empty()).then_some(line)
+        let tty = self.terminal()?;
+        ask(&tty, prompt)
     }
 
     /// Like [`Context::prompt_line`], with echo turned off while the person types (passwords).
@@ -199,15 +185,7 @@ impl Context {
     /// ([`restore_terminal`]).
     pub fn prompt_secret(&self, prompt: &str) -> Option<String> {
         use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
-        use std::io::{BufRead, BufReader, Write};
-        if !(self.stdin_is_tty || self.stderr_is_tty) {
-            return None;
-        }
-        let tty = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/tty")
-            .ok()?;
+        let tty = self.terminal()?;
         let saved = tcgetattr(&tty).ok()?;
         let mut quiet = saved.clone();
         quiet.local_modes.remove(LocalModes::ECHO);
@@ -222,15 +200,19 @@ impl Context {
         }
         let _restore = Restore(&tty, saved);
         tcsetattr(&tty, OptionalActions::Now, &quiet).ok()?;
-        let mut writer = &tty;
-        writer.write_all(prompt.as_bytes()).ok()?;
-        writer.flush().ok()?;
-        let mut line = String::new();
-        BufReader::new(&tty).read_line(&mut line).ok()?;
-        // Trimmed in place: a password must not leave copies behind.
-        let len = line.trim_end_matches(['\r', '\n']).len();
-        line.truncate(len);
-        (!line.is_empty()).then_some(line)
+        ask(&tty, prompt)
+    }
+
+    /// The controlling terminal, when the person is at one (stdin or stderr is a terminal).
+    fn terminal(&self) -> Option<std::fs::File> {
+        if !(self.stdin_is_tty || self.stderr_is_tty) {
+            return None;
+        }
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .ok()
     }
 
     /// The first line of standard input, without its line ending (`--password-stdin`).
@@ -272,6 +254,21 @@ fn utf8_only(raw: &[(OsString, OsString)]) -> BTreeMap<String, String> {
     raw.iter()
         .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v.to_str()?.to_string())))
         .collect()
+}
+
+/// Write `prompt` to the terminal and read one line; `None` for an empty line or a failure.
+/// The line ending is trimmed in place: the line may be a password, which must not leave
+/// copies behind.
+fn ask(tty: &std::fs::File, prompt: &str) -> Option<String> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut writer = tty;
+    writer.write_all(prompt.as_bytes()).ok()?;
+    writer.flush().ok()?;
+    let mut line = String::new();
+    BufReader::new(tty).read_line(&mut line).ok()?;
+    let len = line.trim_end_matches(['\r', '\n']).len();
+    line.truncate(len);
+    (!line.is_empty()).then_some(line)
 }
 
 /// The terminal settings in force before a no-echo prompt, while it runs.

@@ -69,6 +69,8 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
     // The hot paths need only the selected profile parsed (fast on a 10,000-profile config).
     let scope = match &cli.command {
         Command::Export(_) | Command::Whoami(_) | Command::Exec(_) => profile::Scope::Selected,
+        // status reads every profile itself, a batch at a time.
+        Command::Status(_) => profile::Scope::Settings,
         _ => profile::Scope::All,
     };
     let setup = Setup::new(ctx, &cli.global, scope).await?;

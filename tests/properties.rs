@@ -7,6 +7,7 @@
     reason = "tests drive the binary and set up files and processes directly"
 )]
 
+use aws_cred::chain::inspect::Inspector;
 use aws_cred::chain::plan::{Base, Planned, plan};
 use aws_cred::os::Context;
 use aws_cred::profile::writer::{self, HeaderStyle};
@@ -66,6 +67,41 @@ fn parsable_text() -> impl Strategy<Value = String> {
         Just("\r".to_string()),
     ];
     prop::collection::vec(line, 0..20).prop_map(|lines| format!("[default]\n{}", lines.join("\n")))
+}
+
+/// Files of headers, settings and comments only (no noise), so that most of them parse: the
+/// batch path is exercised, not only the fall-back to the full parse.
+fn structured_text() -> impl Strategy<Value = String> {
+    let line = prop_oneof![
+        Just("[default]".to_string()),
+        Just("[profile default]".to_string()),
+        "[a-c]{1,3}".prop_map(|n| format!("[profile {n}]")),
+        "[a-c]{1,3}".prop_map(|n| format!("[profile {n}-long-term]")),
+        "[a-c]{1,3}".prop_map(|n| format!("[{n}]")),
+        "[a-c]{1,3}".prop_map(|n| format!("[{n}-long-term]")),
+        "[a-c]{1,3}".prop_map(|n| format!("[sso-session {n}]")),
+        "[a-c]{1,3}".prop_map(|n| format!("source_profile = {n}")),
+        Just("role_arn = arn:aws:iam::1:role/R".to_string()),
+        Just("aws_access_key_id = AKIA".to_string()),
+        Just("aws_secret_access_key = s".to_string()),
+        Just("aws_session_token = t".to_string()),
+        Just("aws_cred_expiration = 2030-01-01T00:00:00Z".to_string()),
+        Just("mfa_serial = arn:aws:iam::1:mfa/me".to_string()),
+        Just("credential_source = Environment".to_string()),
+        Just("credential_process = echo".to_string()),
+        Just("login_session = arn:aws:iam::1:user/me".to_string()),
+        Just("sso_session = a".to_string()),
+        Just("sso_start_url = https://x/start".to_string()),
+        Just("sso_region = us-east-1".to_string()),
+        Just("sso_account_id = 1".to_string()),
+        Just("sso_role_name = R".to_string()),
+        Just("region = eu-west-1".to_string()),
+        Just("s3 =\n  max_concurrent_requests = 20".to_string()),
+        Just("# comment".to_string()),
+        Just("".to_string()),
+    ];
+    ("[a-c]{1,3}", prop::collection::vec(line, 0..30))
+        .prop_map(|(first, lines)| format!("[profile {first}]\n{}", lines.join("\n")))
 }
 
 fn config_text() -> impl Strategy<Value = String> {
@@ -195,6 +231,57 @@ proptest! {
                 prop_assert_eq!(full.set.get("region"), fast.set.get("region"));
             }
             (a, b) => prop_assert!(false, "full {:?} vs fast {:?}", a.map(|_| ()), b.map(|_| ())),
+        }
+    }
+
+    /// `status` reads every profile a few at a time ([`Profiles::batches`]): the batches name
+    /// exactly the profiles of the full parse, in order, and inspect each one as the full parse
+    /// does (same kind, source, state and plan), sources and `-long-term` twins included.
+    #[test]
+    fn batches_answer_as_the_full_parse(
+        config in prop_oneof![1 => config_text(), 4 => structured_text()],
+        credentials in prop_oneof![1 => config_text(), 4 => structured_text()],
+        selected in "[a-c]{1,3}|default",
+        size in 1usize..4,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("config");
+        let credentials_path = dir.path().join("credentials");
+        std::fs::write(&config_path, &config).unwrap();
+        std::fs::write(&credentials_path, &credentials).unwrap();
+        let ctx = Context::with_env([
+            ("HOME", dir.path().to_str().unwrap()),
+            ("AWS_CONFIG_FILE", config_path.to_str().unwrap()),
+            ("AWS_SHARED_CREDENTIALS_FILE", credentials_path.to_str().unwrap()),
+        ]);
+        let rt = runtime();
+        let full = rt.block_on(Profiles::load_scoped(&ctx, None, Scope::All));
+        let root = rt.block_on(Profiles::load_scoped(&ctx, Some(&selected), Scope::Settings));
+        match (full, root) {
+            (Err(a), Err(b)) => prop_assert_eq!(format!("{a:#}"), format!("{b:#}")),
+            (Ok(full), Ok(root)) => {
+                let mut whole = Inspector::new(&ctx, &full, None);
+                let mut batched = Inspector::new(&ctx, &root, None);
+                let mut names = Vec::new();
+                let mut batches = root.batches(&ctx, size);
+                let mut rounds = 0;
+                while let Some(batch) = rt.block_on(batches.next()) {
+                    rounds += 1;
+                    prop_assert!(rounds <= 100, "batches do not end");
+                    let batch = batch.unwrap();
+                    for name in &batch.names {
+                        prop_assert_eq!(
+                            batched.inspect(&batch.profiles, name),
+                            whole.inspect(&full, name),
+                            "profile {}", name
+                        );
+                        prop_assert_eq!(batched.files_of(name), whole.files_of(name));
+                        names.push(name.clone());
+                    }
+                }
+                prop_assert_eq!(names, full.names());
+            }
+            (a, b) => prop_assert!(false, "full {:?} vs settings {:?}", a.map(|_| ()), b.map(|_| ())),
         }
     }
 }

@@ -106,10 +106,10 @@ pub struct Inspection {
     pub steps: Vec<PlanStep>,
 }
 
-/// Inspects profiles of one set of files; SSO tokens are read once per token file.
+/// Inspects the profiles of one set of files, parsed whole or a batch at a time
+/// ([`Profiles::batches`]); SSO tokens are read once per token file.
 pub struct Inspector<'a> {
     ctx: &'a Context,
-    profiles: &'a Profiles,
     login_dir: Option<PathBuf>,
     sso_store: Option<Store>,
     sso_tokens: HashMap<String, Validity>,
@@ -119,12 +119,12 @@ pub struct Inspector<'a> {
 }
 
 impl<'a> Inspector<'a> {
+    /// `files`: the run's profiles (their files say where each profile is defined);
     /// `login_dir`: where `aws login` keeps its sessions (settings::LOGIN_CACHE_DIRECTORY).
-    pub fn new(ctx: &'a Context, profiles: &'a Profiles, login_dir: Option<PathBuf>) -> Self {
-        let (in_config, in_credentials) = profiles.defined_in();
+    pub fn new(ctx: &'a Context, files: &'a Profiles, login_dir: Option<PathBuf>) -> Self {
+        let (in_config, in_credentials) = files.defined_in();
         Inspector {
             ctx,
-            profiles,
             login_dir,
             sso_store: Store::new(ctx).ok(),
             sso_tokens: HashMap::new(),
@@ -155,7 +155,24 @@ impl<'a> Inspector<'a> {
         }
     }
 
-    pub fn inspect(&mut self, name: &str) -> Inspection {
+    /// The profile `name` of `profiles`: the run's set, or a batch holding `name`.
+    pub fn inspect(&mut self, profiles: &Profiles, name: &str) -> Inspection {
+        Walk {
+            ins: self,
+            profiles,
+        }
+        .inspect(name)
+    }
+}
+
+/// One inspection: the inspector's caches and the set that holds the profile.
+struct Walk<'w, 'a> {
+    ins: &'w mut Inspector<'a>,
+    profiles: &'w Profiles,
+}
+
+impl Walk<'_, '_> {
+    fn inspect(&mut self, name: &str) -> Inspection {
         let profiles = self.profiles;
         let login = profiles.get(name, login_session::KEY).map(str::to_string);
         if let Some(inspection) = self.long_term_convention(name) {
@@ -270,7 +287,7 @@ impl<'a> Inspector<'a> {
         let profiles = self.profiles;
         match base {
             Base::Static { profile } => {
-                let file = self.file_word(profile);
+                let file = self.ins.file_word(profile);
                 if let Some(serial) = crate::mfa::profile_serial(profiles, profile)
                     && profile == name
                 {
@@ -290,7 +307,7 @@ impl<'a> Inspector<'a> {
                         format!("session written into profile {profile} ({file}) by aws-cred"),
                         Status::Depends {
                             what: format!("session in profile {profile}"),
-                            validity: Validity::from_expiry(self.ctx.now(), expiry),
+                            validity: Validity::from_expiry(self.ins.ctx.now(), expiry),
                             fix: Some("run the aws-cred command that wrote it again".into()),
                         },
                     ),
@@ -354,7 +371,7 @@ impl<'a> Inspector<'a> {
                 role,
                 token_file,
             } => {
-                let path = crate::profile::expand_home(token_file, self.ctx.home().as_deref())
+                let path = crate::profile::expand_home(token_file, self.ins.ctx.home().as_deref())
                     .unwrap_or_else(|| token_file.into());
                 let status = if crate::os::fs::exists(&path) {
                     Status::NotChecked("the token file is there; STS judges it when used".into())
@@ -400,7 +417,7 @@ impl<'a> Inspector<'a> {
         }
         let serial = crate::mfa::profile_serial(profiles, name)?;
         let status = self.mfa_status(name, &serial.value, name);
-        let file = self.file_word(&long);
+        let file = self.ins.file_word(&long);
         Some(Inspection {
             kind: ProfileKind::Mfa,
             source: format!(
@@ -427,18 +444,18 @@ impl<'a> Inspector<'a> {
     fn mfa_status(&self, keys_profile: &str, serial: &str, selected: &str) -> Status {
         Status::Depends {
             what: format!("MFA session (device {serial})"),
-            validity: crate::mfa::session_state(self.ctx, self.profiles, keys_profile, serial),
+            validity: crate::mfa::session_state(self.ins.ctx, self.profiles, keys_profile, serial),
             fix: Some(format!("aws-cred mfa CODE --profile {selected}")),
         }
     }
 
     fn sso_status(&mut self, name: &str, sso: &SsoConfig) -> Status {
         let key = sso.cache_key();
-        let validity = match (self.sso_tokens.get(&key), &self.sso_store) {
+        let validity = match (self.ins.sso_tokens.get(&key), &self.ins.sso_store) {
             (Some(known), _) => known.clone(),
             (None, Some(store)) => {
-                let validity = store.token_state(sso, self.ctx.now());
-                self.sso_tokens.insert(key, validity.clone());
+                let validity = store.token_state(sso, self.ins.ctx.now());
+                self.ins.sso_tokens.insert(key, validity.clone());
                 validity
             }
             (None, None) => Validity::Unusable("no home directory for ~/.aws/sso/cache".into()),
@@ -461,8 +478,8 @@ impl<'a> Inspector<'a> {
     }
 
     fn login(&self, session: &str) -> Inspection {
-        let validity = match &self.login_dir {
-            Some(dir) => login_session::state(dir, session, self.ctx.now()),
+        let validity = match &self.ins.login_dir {
+            Some(dir) => login_session::state(dir, session, self.ins.ctx.now()),
             None => Validity::Unusable("no home directory for ~/.aws/login/cache".into()),
         };
         let status = Status::Depends {
@@ -490,7 +507,7 @@ mod tests {
         let profiles = Profiles::from_text(config, credentials, name);
         let ctx = Context::with_env([("HOME", "/nonexistent-home")])
             .at_time(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000));
-        Inspector::new(&ctx, &profiles, None).inspect(name)
+        Inspector::new(&ctx, &profiles, None).inspect(&profiles, name)
     }
 
     #[test]

@@ -164,6 +164,55 @@ pub fn resolve_region(ctx: &Context, flag: Option<&str>, profiles: &Profiles) ->
         })
 }
 
+/// Stdout written a piece at a time (a long report); a closed pipe ends the writing quietly,
+/// as in [`emit`].
+pub struct Stream {
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    closed: bool,
+}
+
+impl Stream {
+    pub fn new() -> Self {
+        Stream {
+            out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock()),
+            closed: false,
+        }
+    }
+
+    pub fn write(&mut self, text: &str) -> anyhow::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let written = self.out.write_all(text.as_bytes());
+        self.check(written)
+    }
+
+    pub fn finish(mut self) -> anyhow::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let flushed = self.out.flush();
+        self.check(flushed)
+    }
+
+    fn check(&mut self, result: std::io::Result<()>) -> anyhow::Result<()> {
+        match result {
+            Ok(()) => Ok(()),
+            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            Err(err) => Err(Problem::failure(format!("cannot write to stdout: {err}")).into()),
+        }
+    }
+}
+
+impl Default for Stream {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Write to stdout; a closed pipe (`| head`) is not an error worth a message.
 pub fn emit(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();

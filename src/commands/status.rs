@@ -1,68 +1,107 @@
 //! `aws-cred status`: every profile with its kind and the state of what it depends on, from
 //! the files and caches alone (`--check` asks AWS); `--profile P` shows one in detail.
+//!
+//! Every profile is read a batch at a time ([`Profiles::batches`]) and, with `--json`, written
+//! as it is inspected: a 10,000-profile config never sits parsed in memory at once.
 
-use super::{Setup, emit};
+use super::{Setup, Stream, emit};
 use crate::base::error::{Problem, first_line};
 use crate::chain::inspect::Inspector;
 use crate::chain::{self, Step};
 use crate::cli::StatusArgs;
-use crate::output::status::{self, ProfileRow, Report};
-use crate::profile::Selection;
+use crate::output::status::{self, JsonStream, ProfileRow, Report};
+use crate::profile::{Profiles, Selection};
 use crate::settings;
+
+/// Profiles parsed at once: large enough that the sections every batch repeats (the default
+/// profile, `[sso-session …]`) cost little, small enough to keep memory flat.
+const BATCH: usize = 256;
 
 pub async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> {
     let ctx = &setup.ctx;
     let profiles = &setup.profiles;
-    let detail = profiles.selection == Selection::Flag;
-    let names: Vec<&str> = if detail {
+    let mut inspector = Inspector::new(ctx, profiles, settings::login_cache_dir(ctx));
+    if profiles.selection == Selection::Flag {
+        // The run parsed the selected profile and what it needs: enough for the detail.
         let name = profiles.selected.as_str();
         if profiles.set.get_profile(name).is_none() {
             return Err(Problem::usage(format!("there is no profile {name:?}"))
                 .hint("aws-cred status lists every profile")
                 .into());
         }
-        vec![name]
-    } else {
-        profiles.names()
-    };
-    let mut inspector = Inspector::new(ctx, profiles, settings::login_cache_dir(ctx));
-    let mut rows = Vec::with_capacity(names.len());
-    for name in names {
-        let files = inspector.files_of(name);
-        let region = profiles.get(name, "region").map(str::to_string);
-        let check = match args.check {
-            true => Some(check(setup, name, region.as_deref()).await),
-            false => None,
+        let row = row(setup, &mut inspector, profiles, name, args.check).await;
+        let report = Report {
+            now: ctx.now(),
+            profiles: vec![row],
+            cognito: Vec::new(),
         };
-        rows.push(ProfileRow {
-            name: name.to_string(),
-            files,
-            region,
-            inspection: inspector.inspect(name),
-            check,
-        });
+        let text = match args.json {
+            true => status::render_json(&report, true)?,
+            false => status::render_detail(&report, settings::colour(ctx)),
+        };
+        return emit(&text);
     }
-    let cognito = match detail {
-        true => Vec::new(),
-        false => crate::cognito::sign_ins(ctx).unwrap_or_default(),
-    };
+    let mut batches = profiles.batches(ctx, BATCH);
+    if args.json {
+        let mut json = JsonStream::new(ctx.now(), false);
+        let mut out = Stream::new();
+        out.write(&json.head()?)?;
+        while let Some(batch) = batches.next().await {
+            let batch = batch?;
+            for name in &batch.names {
+                let row = row(setup, &mut inspector, &batch.profiles, name, args.check).await;
+                out.write(&json.profile(&row)?)?;
+            }
+        }
+        let cognito = crate::cognito::sign_ins(ctx).unwrap_or_default();
+        out.write(&json.tail(&cognito)?)?;
+        return out.finish();
+    }
+    let mut rows = Vec::new();
+    while let Some(batch) = batches.next().await {
+        let batch = batch?;
+        for name in &batch.names {
+            rows.push(row(setup, &mut inspector, &batch.profiles, name, args.check).await);
+        }
+    }
     let report = Report {
         now: ctx.now(),
         profiles: rows,
-        cognito,
+        cognito: crate::cognito::sign_ins(ctx).unwrap_or_default(),
     };
-    let colour = settings::colour(ctx);
-    let text = match (args.json, detail) {
-        (true, _) => status::render_json(&report, detail)?,
-        (false, true) => status::render_detail(&report, colour),
-        (false, false) => status::render_table(&report, colour),
+    emit(&status::render_table(&report, settings::colour(ctx)))
+}
+
+/// One profile of `profiles` (the run's set or a batch), inspected, and checked with `check`.
+async fn row(
+    setup: &Setup,
+    inspector: &mut Inspector<'_>,
+    profiles: &Profiles,
+    name: &str,
+    check: bool,
+) -> ProfileRow {
+    let region = profiles.get(name, "region").map(str::to_string);
+    let check = match check {
+        true => Some(check_one(setup, profiles, name, region.as_deref()).await),
+        false => None,
     };
-    emit(&text)
+    ProfileRow {
+        name: name.to_string(),
+        files: inspector.files_of(name),
+        region,
+        inspection: inspector.inspect(profiles, name),
+        check,
+    }
 }
 
 /// `--check`: resolve the profile as the chain's profile link would, then GetCallerIdentity.
-async fn check(setup: &Setup, name: &str, region: Option<&str>) -> Result<String, String> {
-    let one = setup.profiles.with_selected(name);
+async fn check_one(
+    setup: &Setup,
+    profiles: &Profiles,
+    name: &str,
+    region: Option<&str>,
+) -> Result<String, String> {
+    let one = profiles.with_selected(name);
     let region = region.or(setup.region.as_ref().map(|r| r.name.as_str()));
     let req = chain::Request {
         ctx: &setup.ctx,

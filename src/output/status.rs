@@ -40,14 +40,6 @@ pub fn escape(text: &str) -> String {
 // JSON
 
 #[derive(Serialize)]
-struct JsonReport<'a> {
-    schema_version: u32,
-    now: String,
-    profiles: Vec<JsonProfile<'a>>,
-    cognito: Vec<JsonSignIn<'a>>,
-}
-
-#[derive(Serialize)]
 struct JsonProfile<'a> {
     name: &'a str,
     files: &'a [&'static str],
@@ -164,39 +156,75 @@ fn steps_json(now: SystemTime, steps: &[PlanStep]) -> Vec<JsonStep<'_>> {
         .collect()
 }
 
-/// The report as JSON; `detail` adds each profile's plan.
-pub fn render_json(report: &Report, detail: bool) -> serde_json::Result<String> {
-    let now = report.now;
-    let doc = JsonReport {
-        schema_version: SCHEMA_VERSION,
-        now: rfc3339(now),
-        profiles: report
-            .profiles
-            .iter()
-            .map(|row| JsonProfile {
-                name: &row.name,
-                files: &row.files,
-                kind: row.inspection.kind.word(),
-                source: &row.inspection.source,
-                region: row.region.as_deref(),
-                state: state_json(now, &row.inspection.status),
-                plan: detail.then(|| steps_json(now, &row.inspection.steps)),
-                check: row.check.as_ref().map(|check| match check {
-                    Ok(arn) => JsonCheck {
-                        ok: true,
-                        arn: Some(arn),
-                        error: None,
-                    },
-                    Err(error) => JsonCheck {
-                        ok: false,
-                        arn: None,
-                        error: Some(error),
-                    },
-                }),
-            })
-            .collect(),
-        cognito: report
-            .cognito
+fn profile_json(now: SystemTime, row: &ProfileRow, detail: bool) -> JsonProfile<'_> {
+    JsonProfile {
+        name: &row.name,
+        files: &row.files,
+        kind: row.inspection.kind.word(),
+        source: &row.inspection.source,
+        region: row.region.as_deref(),
+        state: state_json(now, &row.inspection.status),
+        plan: detail.then(|| steps_json(now, &row.inspection.steps)),
+        check: row.check.as_ref().map(|check| match check {
+            Ok(arn) => JsonCheck {
+                ok: true,
+                arn: Some(arn),
+                error: None,
+            },
+            Err(error) => JsonCheck {
+                ok: false,
+                arn: None,
+                error: Some(error),
+            },
+        }),
+    }
+}
+
+/// `value` pretty-printed as it would be `depth` levels down in a pretty-printed document
+/// (JSON strings hold no raw newline, so every newline is the printer's own).
+fn pretty_at<T: Serialize>(value: &T, depth: usize) -> serde_json::Result<String> {
+    let text = serde_json::to_string_pretty(value)?;
+    Ok(text.replace('\n', &format!("\n{}", "  ".repeat(depth))))
+}
+
+/// `status --json` a piece at a time: [`head`](Self::head), then [`profile`](Self::profile)
+/// for each row, then [`tail`](Self::tail) make the same bytes as the whole report
+/// pretty-printed, so a 10,000-profile report is written as it is made instead of held.
+pub struct JsonStream {
+    now: SystemTime,
+    detail: bool,
+    rows: usize,
+}
+
+impl JsonStream {
+    /// `detail` adds each profile's plan.
+    pub fn new(now: SystemTime, detail: bool) -> Self {
+        JsonStream {
+            now,
+            detail,
+            rows: 0,
+        }
+    }
+
+    pub fn head(&self) -> serde_json::Result<String> {
+        Ok(format!(
+            "{{\n  \"schema_version\": {SCHEMA_VERSION},\n  \"now\": {},\n  \"profiles\": [",
+            serde_json::to_string(&rfc3339(self.now))?
+        ))
+    }
+
+    pub fn profile(&mut self, row: &ProfileRow) -> serde_json::Result<String> {
+        let separator = if self.rows == 0 { "" } else { "," };
+        self.rows += 1;
+        Ok(format!(
+            "{separator}\n    {}",
+            pretty_at(&profile_json(self.now, row, self.detail), 2)?
+        ))
+    }
+
+    pub fn tail(&self, cognito: &[SignIn]) -> serde_json::Result<String> {
+        let now = self.now;
+        let sign_ins: Vec<JsonSignIn<'_>> = cognito
             .iter()
             .map(|s| JsonSignIn {
                 user_pool_id: s.user_pool_id.as_deref(),
@@ -206,10 +234,23 @@ pub fn render_json(report: &Report, detail: bool) -> serde_json::Result<String> 
                 tokens: s.tokens.as_ref().map(|v| validity_json(now, v)),
                 credentials: s.credentials.as_ref().map(|v| validity_json(now, v)),
             })
-            .collect(),
-    };
-    let mut text = serde_json::to_string_pretty(&doc)?;
-    text.push('\n');
+            .collect();
+        let close = if self.rows == 0 { "]" } else { "\n  ]" };
+        Ok(format!(
+            "{close},\n  \"cognito\": {}\n}}\n",
+            pretty_at(&sign_ins, 1)?
+        ))
+    }
+}
+
+/// The report as JSON; `detail` adds each profile's plan.
+pub fn render_json(report: &Report, detail: bool) -> serde_json::Result<String> {
+    let mut stream = JsonStream::new(report.now, detail);
+    let mut text = stream.head()?;
+    for row in &report.profiles {
+        text.push_str(&stream.profile(row)?);
+    }
+    text.push_str(&stream.tail(&report.cognito)?);
     Ok(text)
 }
 

@@ -101,6 +101,10 @@ pub enum Scope {
     /// sections reach the parser ([`select`]), so a 10,000-profile config stays fast. Falls
     /// back to [`Scope::All`] whenever the shortcut could differ.
     Selected,
+    /// The selected profile's sections if it exists (the SDK clients' settings), nothing
+    /// else: the command reads every profile itself, a batch at a time
+    /// ([`Profiles::batches`], `status`). Falls back to [`Scope::All`] like `Selected`.
+    Settings,
 }
 
 /// Rounds of following `source_profile` before the fast path gives up and parses everything.
@@ -114,8 +118,12 @@ pub struct Profiles {
     pub set: std::sync::Arc<ProfileSet>,
     pub selected: String,
     pub selection: Selection,
-    config_text: Option<String>,
-    credentials_text: Option<String>,
+    /// Shared: a batch and a profile's copy for `--check` point at the same text.
+    config_text: Option<std::sync::Arc<str>>,
+    credentials_text: Option<std::sync::Arc<str>>,
+    /// Whether `set` holds every profile of the files (a full parse), not only the sections
+    /// one profile needs.
+    complete: bool,
 }
 
 /// The file texts (and parsed values) hold keys: Debug shows where and which, not what.
@@ -164,17 +172,19 @@ impl Profiles {
         }
         let any_file = config_text.is_some() || credentials_text.is_some();
         let selected_only = match scope {
-            Scope::Selected if any_file => {
+            Scope::Selected | Scope::Settings if any_file => {
                 parse_selected(
                     ctx,
                     config_text.as_deref(),
                     credentials_text.as_deref(),
                     &selected,
+                    scope == Scope::Selected,
                 )
                 .await
             }
-            Scope::Selected | Scope::All => None,
+            Scope::Selected | Scope::Settings | Scope::All => None,
         };
+        let complete = selected_only.is_none();
         let set = if config_text.is_none() && credentials_text.is_none() {
             ProfileSet::default()
         } else if let Some(set) = selected_only {
@@ -198,8 +208,9 @@ impl Profiles {
             set: std::sync::Arc::new(set),
             selected,
             selection,
-            config_text,
-            credentials_text,
+            config_text: config_text.map(Into::into),
+            credentials_text: credentials_text.map(Into::into),
+            complete,
         })
     }
 
@@ -228,8 +239,9 @@ impl Profiles {
             },
             selected: selected.to_string(),
             selection: Selection::Flag,
-            config_text: Some(config.to_string()),
-            credentials_text: Some(credentials.to_string()),
+            config_text: Some(config.into()),
+            credentials_text: Some(credentials.into()),
+            complete: true,
         })
     }
 
@@ -268,6 +280,19 @@ impl Profiles {
         }
     }
 
+    /// The same files and selection with another parsed set (a [`Batch`]).
+    fn with_set(&self, set: std::sync::Arc<ProfileSet>) -> Profiles {
+        Profiles {
+            files: self.files.clone(),
+            set,
+            selected: self.selected.clone(),
+            selection: self.selection.clone(),
+            config_text: self.config_text.clone(),
+            credentials_text: self.credentials_text.clone(),
+            complete: false,
+        }
+    }
+
     /// The same files with another profile selected (`status --check` asks each profile).
     pub fn with_selected(&self, name: &str) -> Profiles {
         Profiles {
@@ -300,6 +325,19 @@ impl Profiles {
         )
     }
 
+    /// Whether [`names`](Self::names) is every profile of the files (a full parse), or only
+    /// those one profile needs ([`Scope::Selected`], [`Scope::Settings`]).
+    pub fn is_complete(&self) -> bool {
+        self.complete
+    }
+
+    /// Every profile of the files, a batch of about `size` names at a time, in name order
+    /// (see [`Batches`]).
+    pub fn batches(&self, ctx: &Context, size: usize) -> Batches<'_> {
+        Batches::new(self, ctx, size)
+    }
+
+    /// The profiles of the set, sorted (every profile when [`is_complete`](Self::is_complete)).
     pub fn names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.set.profiles().collect();
         names.sort_unstable();
@@ -317,35 +355,22 @@ async fn parse_selected(
     config: Option<&str>,
     credentials: Option<&str>,
     selected: &str,
+    must_exist: bool,
 ) -> Option<ProfileSet> {
     let mut wanted: std::collections::HashSet<String> =
         [selected.to_string(), long_term::long_term_name(selected)].into();
     let env = ctx.sdk_env();
     for _ in 0..MAX_SELECT_ROUNDS {
-        let mut builder = EnvConfigFiles::builder()
-            .include_default_config_file(false)
-            .include_default_credentials_file(false);
-        if let Some(text) = config {
-            builder = builder.with_contents(
-                EnvConfigFileKind::Config,
-                select::sections_for(text, &wanted)?,
-            );
+        let cut = |text: Option<&str>| match text {
+            Some(text) => select::sections_for(text, &wanted).map(Some),
+            None => Some(None),
+        };
+        let set = parse_texts(&env, cut(config)?, cut(credentials)?, selected)
+            .await
+            .ok()?;
+        if must_exist {
+            set.get_profile(selected)?;
         }
-        if let Some(text) = credentials {
-            builder = builder.with_contents(
-                EnvConfigFileKind::Credentials,
-                select::sections_for(text, &wanted)?,
-            );
-        }
-        let set = aws_config::profile::load(
-            &aws_types::os_shim_internal::Fs::from_slice(&[]),
-            &env,
-            &builder.build(),
-            Some(Cow::Owned(selected.to_string())),
-        )
-        .await
-        .ok()?;
-        set.get_profile(selected)?;
         let mut more = Vec::new();
         for name in &wanted {
             if let Some(source) = set.get_profile(name).and_then(|p| p.get("source_profile")) {
@@ -362,6 +387,211 @@ async fn parse_selected(
         wanted.extend(more);
     }
     None
+}
+
+/// The SDK's parser on texts in memory (no I/O, so the future finishes when first polled).
+async fn parse_texts(
+    env: &aws_types::os_shim_internal::Env,
+    config: Option<String>,
+    credentials: Option<String>,
+    selected: &str,
+) -> Result<ProfileSet, Problem> {
+    let mut builder = EnvConfigFiles::builder()
+        .include_default_config_file(false)
+        .include_default_credentials_file(false);
+    if let Some(text) = config {
+        builder = builder.with_contents(EnvConfigFileKind::Config, text);
+    }
+    if let Some(text) = credentials {
+        builder = builder.with_contents(EnvConfigFileKind::Credentials, text);
+    }
+    aws_config::profile::load(
+        &aws_types::os_shim_internal::Fs::from_slice(&[]),
+        env,
+        &builder.build(),
+        Some(Cow::Owned(selected.to_string())),
+    )
+    .await
+    .map_err(|err| Problem::usage(crate::base::error::causes_keeping_lines(&err)))
+}
+
+/// Profiles read a batch at a time, so that a command over every profile of a 10,000-profile
+/// config (`status`) holds a few hundred parsed profiles at once, not 10,000 maps.
+///
+/// One scan of each file ([`select::SectionIndex`]) finds every profile name and its sections;
+/// each batch is the SDK's parser run on the sections of its names, their `-long-term` twins
+/// and `source_profile` chains, the default profile and every section that is not a profile:
+/// what [`Scope::Selected`] parses for one profile, for many at once, and so the same answers
+/// as the full parse (the property tests hold the two together). When the run already parsed
+/// everything ([`Profiles::is_complete`]) the only batch is that set.
+pub struct Batches<'p> {
+    root: &'p Profiles,
+    env: aws_types::os_shim_internal::Env,
+    size: usize,
+    mode: BatchMode<'p>,
+}
+
+enum BatchMode<'p> {
+    /// One batch: the whole files, parsed already (`Some`) or still to parse (`None`).
+    Whole(Option<Option<std::sync::Arc<ProfileSet>>>),
+    Indexed {
+        config: Option<select::SectionIndex<'p>>,
+        credentials: Option<select::SectionIndex<'p>>,
+        names: Vec<&'p str>,
+        next: usize,
+    },
+}
+
+/// Some profiles of the files: `profiles` holds each of `names` (sorted) and what it needs.
+pub struct Batch {
+    pub profiles: Profiles,
+    pub names: Vec<String>,
+}
+
+impl<'p> Batches<'p> {
+    fn new(root: &'p Profiles, ctx: &Context, size: usize) -> Self {
+        let env = ctx.sdk_env();
+        let size = size.max(1);
+        if root.complete || !root.any_file_exists() {
+            let mode = BatchMode::Whole(Some(Some(root.set.clone())));
+            return Batches {
+                root,
+                env,
+                size,
+                mode,
+            };
+        }
+        let scan = |text: Option<&'p str>| match text {
+            Some(text) => select::SectionIndex::scan(text).map(Some),
+            None => Some(None),
+        };
+        let mode = match (
+            scan(root.config_text.as_deref()),
+            scan(root.credentials_text.as_deref()),
+        ) {
+            (Some(config), Some(credentials)) => {
+                let mut names: Vec<&'p str> = config
+                    .iter()
+                    .chain(credentials.iter())
+                    .flat_map(select::SectionIndex::profile_names)
+                    .collect();
+                names.sort_unstable();
+                names.dedup();
+                BatchMode::Indexed {
+                    config,
+                    credentials,
+                    names,
+                    next: 0,
+                }
+            }
+            // The scan that made `root` accepted these texts; should it not, parse them whole.
+            _ => BatchMode::Whole(Some(None)),
+        };
+        Batches {
+            root,
+            env,
+            size,
+            mode,
+        }
+    }
+
+    /// The next batch; `None` after the last.
+    pub async fn next(&mut self) -> Option<Result<Batch, Problem>> {
+        let root = self.root;
+        match &mut self.mode {
+            BatchMode::Whole(pending) => {
+                let set = match pending.take()? {
+                    Some(set) => set,
+                    None => match parse_whole(&self.env, root).await {
+                        Ok(set) => std::sync::Arc::new(set),
+                        Err(problem) => return Some(Err(problem)),
+                    },
+                };
+                let mut names: Vec<String> = set.profiles().map(str::to_string).collect();
+                names.sort_unstable();
+                Some(Ok(Batch {
+                    profiles: root.with_set(set),
+                    names,
+                }))
+            }
+            BatchMode::Indexed {
+                config,
+                credentials,
+                names,
+                next,
+            } => {
+                let chunk = names
+                    .get(*next..)?
+                    .get(..self.size.min(names.len() - *next))?;
+                if chunk.is_empty() {
+                    return None;
+                }
+                *next += chunk.len();
+                let mut wanted: std::collections::HashSet<String> = chunk
+                    .iter()
+                    .flat_map(|name| [name.to_string(), long_term::long_term_name(name)])
+                    .collect();
+                let selected = root.selected.as_str();
+                let mut set = None;
+                for _ in 0..MAX_SELECT_ROUNDS {
+                    let cut = |index: &Option<select::SectionIndex<'_>>| {
+                        index
+                            .as_ref()
+                            .map(|i| i.text_for(wanted.iter().map(String::as_str)))
+                    };
+                    let parsed =
+                        match parse_texts(&self.env, cut(config), cut(credentials), selected).await
+                        {
+                            Ok(parsed) => parsed,
+                            Err(problem) => return Some(Err(problem)),
+                        };
+                    let more: Vec<String> = wanted
+                        .iter()
+                        .filter_map(|name| parsed.get_profile(name)?.get("source_profile"))
+                        .flat_map(|source| [source.to_string(), long_term::long_term_name(source)])
+                        .filter(|name| !wanted.contains(name))
+                        .collect();
+                    if more.is_empty() {
+                        set = Some(parsed);
+                        break;
+                    }
+                    wanted.extend(more);
+                }
+                let set = match set {
+                    Some(set) => set,
+                    // Too long a chain to follow a round at a time: every section.
+                    None => match parse_whole(&self.env, root).await {
+                        Ok(set) => set,
+                        Err(problem) => return Some(Err(problem)),
+                    },
+                };
+                let names = chunk
+                    .iter()
+                    .filter(|name| set.get_profile(name).is_some())
+                    .map(|name| name.to_string())
+                    .collect();
+                Some(Ok(Batch {
+                    profiles: root.with_set(std::sync::Arc::new(set)),
+                    names,
+                }))
+            }
+        }
+    }
+}
+
+/// The full parse of both texts of `root`.
+async fn parse_whole(
+    env: &aws_types::os_shim_internal::Env,
+    root: &Profiles,
+) -> Result<ProfileSet, Problem> {
+    let text = |t: &Option<std::sync::Arc<str>>| t.as_deref().map(str::to_string);
+    parse_texts(
+        env,
+        text(&root.config_text),
+        text(&root.credentials_text),
+        &root.selected,
+    )
+    .await
 }
 
 /// A config or credentials file: absent is fine; a FIFO, a device or a file over

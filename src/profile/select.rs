@@ -69,81 +69,181 @@ fn property_value(line: &str) -> Option<&str> {
     Some(trim_ws(value))
 }
 
-/// Whether a section header keeps its section: not a profile (any prefix but `profile`), the
-/// default profile, or a profile in `wanted`.
-fn keeps(inner: &str, wanted: &HashSet<String>) -> bool {
+/// What a section header makes of its section: a profile (kept when wanted), or a section
+/// every profile may need (the default profile, `[sso-session …]`, `[services …]`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key<'t> {
+    Profile(&'t str),
+    Default,
+    Other,
+}
+
+/// The header's key, split the way the normaliser does it (prefix and name split at the first
+/// space or tab, each trimmed).
+fn key_of(inner: &str) -> Key<'_> {
     let inner = inner.trim_matches(WHITESPACE);
     let (prefix, name) = match inner.split_once(WHITESPACE) {
         Some((prefix, name)) => (Some(prefix.trim()), name.trim()),
         None => (None, inner.trim()),
     };
     match prefix {
-        Some(prefix) if prefix != "profile" => true,
-        _ => name == "default" || wanted.contains(name),
+        Some(prefix) if prefix != "profile" => Key::Other,
+        _ if name == "default" => Key::Default,
+        _ => Key::Profile(name),
+    }
+}
+
+/// One section: the header line and every line up to the next header.
+#[derive(Debug, Clone)]
+struct Section<'t> {
+    text: &'t str,
+    key: Key<'t>,
+}
+
+/// The sections of one file, found in one scan; [`SectionIndex::text_for`] then cuts out the
+/// sections a set of profiles needs without scanning again.
+#[derive(Debug, Clone)]
+pub struct SectionIndex<'t> {
+    sections: Vec<Section<'t>>,
+    /// (profile name, section number), sorted by name then number: one allocation for every
+    /// profile section of a large file, searched by halving.
+    by_name: Vec<(&'t str, u32)>,
+    /// The sections kept whatever is wanted, in file order.
+    always: Vec<u32>,
+}
+
+impl<'t> SectionIndex<'t> {
+    /// Scans `text`; `None` when the file has a line the full parse would refuse, or one this
+    /// scan is not sure of (see the module docs): parse it whole.
+    pub fn scan(text: &'t str) -> Option<Self> {
+        #[derive(PartialEq)]
+        enum State {
+            Starting,
+            InSection { property: bool, sub: bool },
+        }
+        let mut state = State::Starting;
+        let mut sections: Vec<Section<'t>> = Vec::new();
+        // Where the current section starts (lines before the first header belong to none).
+        let mut open: Option<(usize, Key<'t>)> = None;
+        let mut offset = 0;
+        for raw in text.split_inclusive('\n') {
+            let at = offset;
+            offset += raw.len();
+            let line = match raw.strip_suffix('\n') {
+                Some(without) => without.strip_suffix('\r').unwrap_or(without),
+                None => raw,
+            };
+            if line.bytes().all(|b| b == b' ' || b == b'\t') || line.starts_with(COMMENT) {
+                continue;
+            }
+            if line.starts_with('[') {
+                let inner = prepare_line(line, false)
+                    .strip_prefix('[')?
+                    .strip_suffix(']')?;
+                if let Some((start, key)) = open.take() {
+                    sections.push(Section {
+                        text: text.get(start..at)?,
+                        key,
+                    });
+                }
+                open = Some((at, key_of(inner)));
+                state = State::InSection {
+                    property: false,
+                    sub: false,
+                };
+            } else if line.starts_with(WHITESPACE) {
+                match state {
+                    State::InSection {
+                        property: true,
+                        sub,
+                    } => {
+                        if sub {
+                            property_value(line)?;
+                        }
+                    }
+                    _ => return None,
+                }
+            } else {
+                if state == State::Starting {
+                    return None;
+                }
+                let value = property_value(line)?;
+                state = State::InSection {
+                    property: true,
+                    sub: value.is_empty(),
+                };
+            }
+        }
+        if let Some((start, key)) = open {
+            sections.push(Section {
+                text: text.get(start..)?,
+                key,
+            });
+        }
+        let mut by_name = Vec::new();
+        let mut always = Vec::new();
+        for (i, section) in sections.iter().enumerate() {
+            let i = u32::try_from(i).ok()?;
+            match section.key {
+                Key::Profile(name) => by_name.push((name, i)),
+                Key::Default | Key::Other => always.push(i),
+            }
+        }
+        by_name.sort_unstable();
+        Some(SectionIndex {
+            sections,
+            by_name,
+            always,
+        })
+    }
+
+    /// The text of the sections `wanted` needs: theirs, in file order with their duplicates,
+    /// and every section that is not a profile's (see the module docs).
+    pub fn text_for<'w>(&self, wanted: impl IntoIterator<Item = &'w str>) -> String {
+        let mut kept = self.always.clone();
+        for name in wanted {
+            let first = self.by_name.partition_point(|(n, _)| *n < name);
+            kept.extend(
+                self.by_name[first..]
+                    .iter()
+                    .take_while(|(n, _)| *n == name)
+                    .map(|(_, i)| *i),
+            );
+        }
+        kept.sort_unstable();
+        kept.dedup();
+        let mut out = String::new();
+        for i in kept {
+            let text = self.sections[i as usize].text;
+            out.push_str(text);
+            if !text.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// The profile names this file's headers give, sorted, without repeats, with `default`
+    /// when it has a default section. A superset: the normaliser drops some of them (a bare
+    /// `[name]` in the config file, a name that is not an identifier).
+    pub fn profile_names(&self) -> impl Iterator<Item = &'t str> + '_ {
+        let default = self
+            .always
+            .iter()
+            .any(|i| self.sections[*i as usize].key == Key::Default)
+            .then_some("default");
+        let names = self
+            .by_name
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|same| same[0].0);
+        default.into_iter().chain(names)
     }
 }
 
 /// The text of the sections `wanted` needs (see the module docs); `None` when the file has a
 /// line the full parse would refuse, or one this scan is not sure of: parse it whole.
 pub fn sections_for(text: &str, wanted: &HashSet<String>) -> Option<String> {
-    #[derive(PartialEq)]
-    enum State {
-        Starting,
-        InSection { property: bool, sub: bool },
-    }
-    let mut state = State::Starting;
-    let mut out = String::new();
-    let mut keeping = false;
-    for raw in text.split_inclusive('\n') {
-        let line = match raw.strip_suffix('\n') {
-            Some(without) => without.strip_suffix('\r').unwrap_or(without),
-            None => raw,
-        };
-        if line.bytes().all(|b| b == b' ' || b == b'\t') || line.starts_with(COMMENT) {
-            if keeping {
-                out.push_str(raw);
-            }
-            continue;
-        }
-        if line.starts_with('[') {
-            let inner = prepare_line(line, false)
-                .strip_prefix('[')?
-                .strip_suffix(']')?;
-            keeping = keeps(inner, wanted);
-            state = State::InSection {
-                property: false,
-                sub: false,
-            };
-        } else if line.starts_with(WHITESPACE) {
-            match state {
-                State::InSection {
-                    property: true,
-                    sub,
-                } => {
-                    if sub {
-                        property_value(line)?;
-                    }
-                }
-                _ => return None,
-            }
-        } else {
-            if state == State::Starting {
-                return None;
-            }
-            let value = property_value(line)?;
-            state = State::InSection {
-                property: true,
-                sub: value.is_empty(),
-            };
-        }
-        if keeping {
-            out.push_str(raw);
-            if !raw.ends_with('\n') {
-                out.push('\n');
-            }
-        }
-    }
-    Some(out)
+    Some(SectionIndex::scan(text)?.text_for(wanted.iter().map(String::as_str)))
 }
 
 #[cfg(test)]

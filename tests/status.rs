@@ -533,3 +533,93 @@ fn check_confirms_each_profile_with_get_caller_identity() {
         .unwrap()["check"];
     assert_eq!(empty["ok"], false, "{doc}");
 }
+
+/// More profiles than one batch holds (`status` parses 256 at a time on a second thread):
+/// every profile once, in name order, each role with the source that sits in another batch,
+/// the `-long-term` convention across batches, and the table agreeing with the JSON.
+#[test]
+fn many_profiles_are_read_in_batches_and_each_is_listed_once_in_order() {
+    let sb = Sandbox::new();
+    let mut config = String::from("[default]\nregion = eu-west-1\n");
+    let mut credentials = String::new();
+    for i in 0..700 {
+        match i % 7 {
+            // A role whose source (keys: 352 % 7 == 2) is far away in name order: another
+            // batch.
+            0 => config.push_str(&format!(
+                "[profile p{i:03}]\nrole_arn = arn:aws:iam::123456789012:role/R{i}\nsource_profile = p{:03}\n",
+                (i + 352) % 700
+            )),
+            // The aws-mfa convention: [pNNN-long-term] holds the keys of [pNNN].
+            1 => {
+                config.push_str(&format!("[profile p{i:03}]\nmfa_serial = {MFA_SERIAL}\n"));
+                credentials.push_str(&format!(
+                    "[p{i:03}-long-term]\naws_access_key_id = AKIALONG{i:012}\naws_secret_access_key = secret-{i}\n"
+                ));
+            }
+            _ => credentials.push_str(&format!(
+                "[p{i:03}]\naws_access_key_id = AKIAKEYS{i:012}\naws_secret_access_key = secret-{i}\n"
+            )),
+        }
+    }
+    sb.write_config(&config);
+    sb.write_credentials(&credentials);
+    let out = status(&sb, &["--json"]);
+    out.assert_success();
+    assert_no_secrets(&out);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout_str()).unwrap();
+    let profiles = doc["profiles"].as_array().unwrap();
+    let names: Vec<&str> = profiles
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    let mut expected: Vec<String> = (0..700).map(|i| format!("p{i:03}")).collect();
+    expected.extend(
+        (0..700)
+            .filter(|i| i % 7 == 1)
+            .map(|i| format!("p{i:03}-long-term")),
+    );
+    expected.push("default".into());
+    expected.sort();
+    assert_eq!(names, expected);
+    for profile in profiles {
+        let name = profile["name"].as_str().unwrap();
+        let Some(i) = name
+            .strip_prefix('p')
+            .and_then(|n| n.get(..3))
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|_| !name.ends_with("-long-term"))
+        else {
+            continue;
+        };
+        let source = profile["source"].as_str().unwrap();
+        match i % 7 {
+            0 => {
+                let keys = format!(
+                    "arn:aws:iam::123456789012:role/R{i} <- long-term keys of profile p{:03} (credentials)",
+                    (i + 352) % 700
+                );
+                assert_eq!(profile["kind"], "role", "{name}");
+                assert_eq!(source, keys, "{name}");
+            }
+            1 => {
+                assert_eq!(profile["kind"], "mfa", "{name}");
+                assert!(
+                    source.contains(&format!("[p{i:03}-long-term]")),
+                    "{name}: {source}"
+                );
+            }
+            _ => assert_eq!(profile["kind"], "static", "{name}"),
+        }
+    }
+    let table = status(&sb, &[]);
+    table.assert_success();
+    let lines = table.stdout_str();
+    let rows: Vec<&str> = lines
+        .lines()
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .map(|line| line.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(rows, names);
+}

@@ -183,8 +183,33 @@ fn profile_json(now: SystemTime, row: &ProfileRow, detail: bool) -> JsonProfile<
 /// `value` pretty-printed as it would be `depth` levels down in a pretty-printed document
 /// (JSON strings hold no raw newline, so every newline is the printer's own).
 fn pretty_at<T: Serialize>(value: &T, depth: usize) -> serde_json::Result<String> {
-    let text = serde_json::to_string_pretty(value)?;
-    Ok(text.replace('\n', &format!("\n{}", "  ".repeat(depth))))
+    /// Writes through, with `depth` more levels of indentation after each newline.
+    struct Indented {
+        out: Vec<u8>,
+        depth: usize,
+    }
+    impl std::io::Write for Indented {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            for (i, part) in buf.split(|b| *b == b'\n').enumerate() {
+                if i > 0 {
+                    self.out.push(b'\n');
+                    self.out.extend(std::iter::repeat_n(b' ', 2 * self.depth));
+                }
+                self.out.extend_from_slice(part);
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut writer = Indented {
+        out: Vec::with_capacity(512),
+        depth,
+    };
+    serde_json::to_writer_pretty(&mut writer, value)?;
+    // serde_json writes UTF-8, and the indentation is ASCII.
+    String::from_utf8(writer.out).map_err(|err| serde_json::Error::io(std::io::Error::other(err)))
 }
 
 /// `status --json` a piece at a time: [`head`](Self::head), then [`profile`](Self::profile)

@@ -119,8 +119,8 @@ pub struct Profiles {
     pub selected: String,
     pub selection: Selection,
     /// Shared: a batch and a profile's copy for `--check` point at the same text.
-    config_text: Option<std::sync::Arc<str>>,
-    credentials_text: Option<std::sync::Arc<str>>,
+    config_text: Option<std::sync::Arc<select::FileText>>,
+    credentials_text: Option<std::sync::Arc<select::FileText>>,
     /// Whether `set` holds every profile of the files (a full parse), not only the sections
     /// one profile needs.
     complete: bool,
@@ -159,8 +159,8 @@ impl Profiles {
         } else {
             ("default".to_string(), Selection::Default)
         };
-        let config_text = read_optional(&files.config)?;
-        let credentials_text = read_optional(&files.credentials)?;
+        let config_text = read_optional(&files.config)?.map(select::FileText::new);
+        let credentials_text = read_optional(&files.credentials)?.map(select::FileText::new);
         let mut builder = EnvConfigFiles::builder()
             .include_default_config_file(false)
             .include_default_credentials_file(false);
@@ -175,8 +175,8 @@ impl Profiles {
             Scope::Selected | Scope::Settings if any_file => {
                 parse_selected(
                     ctx,
-                    config_text.as_deref(),
-                    credentials_text.as_deref(),
+                    config_text.as_ref(),
+                    credentials_text.as_ref(),
                     &selected,
                     scope == Scope::Selected,
                 )
@@ -208,8 +208,8 @@ impl Profiles {
             set: std::sync::Arc::new(set),
             selected,
             selection,
-            config_text: config_text.map(Into::into),
-            credentials_text: credentials_text.map(Into::into),
+            config_text: config_text.map(std::sync::Arc::new),
+            credentials_text: credentials_text.map(std::sync::Arc::new),
             complete,
         })
     }
@@ -239,8 +239,10 @@ impl Profiles {
             },
             selected: selected.to_string(),
             selection: Selection::Flag,
-            config_text: Some(config.into()),
-            credentials_text: Some(credentials.into()),
+            config_text: Some(std::sync::Arc::new(select::FileText::new(config.into()))),
+            credentials_text: Some(std::sync::Arc::new(select::FileText::new(
+                credentials.into(),
+            ))),
             complete: true,
         })
     }
@@ -271,7 +273,7 @@ impl Profiles {
     /// the credentials file wins, as it does for the SDKs' merge.
     pub fn defining_file(&self, name: &str) -> &Path {
         let in_credentials = self.credentials_text.as_deref().is_some_and(|text| {
-            writer::find_section(text, name, writer::HeaderStyle::Credentials).is_some()
+            writer::find_section(text.text(), name, writer::HeaderStyle::Credentials).is_some()
         });
         if in_credentials {
             &self.files.credentials
@@ -310,10 +312,10 @@ impl Profiles {
         std::collections::HashSet<&str>,
     ) {
         fn names(
-            text: Option<&str>,
+            text: Option<&select::FileText>,
             style: writer::HeaderStyle,
         ) -> std::collections::HashSet<&str> {
-            text.map(|t| writer::section_names(t, style).into_iter().collect())
+            text.map(|t| writer::section_names(t.text(), style).into_iter().collect())
                 .unwrap_or_default()
         }
         (
@@ -352,8 +354,8 @@ impl Profiles {
 /// error, too long a chain.
 async fn parse_selected(
     ctx: &Context,
-    config: Option<&str>,
-    credentials: Option<&str>,
+    config: Option<&select::FileText>,
+    credentials: Option<&select::FileText>,
     selected: &str,
     must_exist: bool,
 ) -> Option<ProfileSet> {
@@ -361,8 +363,8 @@ async fn parse_selected(
         [selected.to_string(), long_term::long_term_name(selected)].into();
     let env = ctx.sdk_env();
     for _ in 0..MAX_SELECT_ROUNDS {
-        let cut = |text: Option<&str>| match text {
-            Some(text) => select::sections_for(text, &wanted).map(Some),
+        let cut = |text: Option<&select::FileText>| match text {
+            Some(text) => text.text_for(wanted.iter().map(String::as_str)).map(Some),
             None => Some(None),
         };
         let set = parse_texts(&env, cut(config)?, cut(credentials)?, selected)
@@ -435,8 +437,6 @@ enum BatchMode<'p> {
     /// One batch: the whole files, parsed already (`Some`) or still to parse (`None`).
     Whole(Option<Option<std::sync::Arc<ProfileSet>>>),
     Indexed {
-        config: Option<select::SectionIndex<'p>>,
-        credentials: Option<select::SectionIndex<'p>>,
         names: Vec<&'p str>,
         next: usize,
     },
@@ -461,28 +461,16 @@ impl<'p> Batches<'p> {
                 mode,
             };
         }
-        let scan = |text: Option<&'p str>| match text {
-            Some(text) => select::SectionIndex::scan(text).map(Some),
-            None => Some(None),
+        let names = |text: &'p Option<std::sync::Arc<select::FileText>>| match text {
+            Some(text) => text.profile_names(),
+            None => Some(Vec::new()),
         };
-        let mode = match (
-            scan(root.config_text.as_deref()),
-            scan(root.credentials_text.as_deref()),
-        ) {
-            (Some(config), Some(credentials)) => {
-                let mut names: Vec<&'p str> = config
-                    .iter()
-                    .chain(credentials.iter())
-                    .flat_map(select::SectionIndex::profile_names)
-                    .collect();
+        let mode = match (names(&root.config_text), names(&root.credentials_text)) {
+            (Some(mut names), Some(more)) => {
+                names.extend(more);
                 names.sort_unstable();
                 names.dedup();
-                BatchMode::Indexed {
-                    config,
-                    credentials,
-                    names,
-                    next: 0,
-                }
+                BatchMode::Indexed { names, next: 0 }
             }
             // The scan that made `root` accepted these texts; should it not, parse them whole.
             _ => BatchMode::Whole(Some(None)),
@@ -514,12 +502,7 @@ impl<'p> Batches<'p> {
                     names,
                 }))
             }
-            BatchMode::Indexed {
-                config,
-                credentials,
-                names,
-                next,
-            } => {
+            BatchMode::Indexed { names, next } => {
                 let chunk = names
                     .get(*next..)?
                     .get(..self.size.min(names.len() - *next))?;
@@ -534,17 +517,21 @@ impl<'p> Batches<'p> {
                 let selected = root.selected.as_str();
                 let mut set = None;
                 for _ in 0..MAX_SELECT_ROUNDS {
-                    let cut = |index: &Option<select::SectionIndex<'_>>| {
-                        index
-                            .as_ref()
-                            .map(|i| i.text_for(wanted.iter().map(String::as_str)))
+                    let cut = |text: &Option<std::sync::Arc<select::FileText>>| {
+                        text.as_ref()
+                            .and_then(|t| t.text_for(wanted.iter().map(String::as_str)))
                     };
-                    let parsed =
-                        match parse_texts(&self.env, cut(config), cut(credentials), selected).await
-                        {
-                            Ok(parsed) => parsed,
-                            Err(problem) => return Some(Err(problem)),
-                        };
+                    let parsed = match parse_texts(
+                        &self.env,
+                        cut(&root.config_text),
+                        cut(&root.credentials_text),
+                        selected,
+                    )
+                    .await
+                    {
+                        Ok(parsed) => parsed,
+                        Err(problem) => return Some(Err(problem)),
+                    };
                     let more: Vec<String> = wanted
                         .iter()
                         .filter_map(|name| parsed.get_profile(name)?.get("source_profile"))
@@ -584,7 +571,8 @@ async fn parse_whole(
     env: &aws_types::os_shim_internal::Env,
     root: &Profiles,
 ) -> Result<ProfileSet, Problem> {
-    let text = |t: &Option<std::sync::Arc<str>>| t.as_deref().map(str::to_string);
+    let text =
+        |t: &Option<std::sync::Arc<select::FileText>>| t.as_ref().map(|t| t.text().to_string());
     parse_texts(
         env,
         text(&root.config_text),

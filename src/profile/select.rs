@@ -2,7 +2,7 @@
 //! the SDK's parser sees it, so a 10,000-profile config costs a line scan instead of a parse
 //! into 10,000 maps.
 //!
-//! It keeps the parse's meaning by construction: [`sections_for`] drops whole sections (a
+//! It keeps the parse's meaning by construction: [`FileText::text_for`] drops whole sections (a
 //! header line and every line up to the next line that starts with `[`, exactly where the SDK's
 //! parser, `aws-runtime`'s `env_config::parse`, switches section), and the SDK's parser and
 //! normaliser then run unchanged on what is left. A section of a profile the run needs is kept
@@ -14,10 +14,8 @@
 //! file is checked against the parser's error conditions (a property before any section, a
 //! property without `=` or without a name, a header without `[`…`]`, a continuation line with
 //! no property to continue, a sub-property line without `=`), and on any of them — or on any
-//! line it is unsure of — [`sections_for`] returns `None` and the caller parses the whole file,
+//! line it is unsure of — [`FileText::text_for`] returns `None` and the caller parses the whole file,
 //! which reports the error as before.
-
-use std::collections::HashSet;
 
 const WHITESPACE: &[char] = &[' ', '\t'];
 const COMMENT: &[char] = &['#', ';'];
@@ -93,41 +91,68 @@ fn key_of(inner: &str) -> Key<'_> {
     }
 }
 
-/// One section: the header line and every line up to the next header.
-#[derive(Debug, Clone)]
-struct Section<'t> {
-    text: &'t str,
-    key: Key<'t>,
-}
+/// A range of the text, in bytes (files are at most 16 MiB, so `u32` holds any offset).
+type Span = (u32, u32);
 
-/// The sections of one file, found in one scan; [`SectionIndex::text_for`] then cuts out the
-/// sections a set of profiles needs without scanning again.
-#[derive(Debug, Clone)]
-pub struct SectionIndex<'t> {
-    sections: Vec<Section<'t>>,
+/// The sections of one file, found in one scan, as offsets into its text; [`FileText`] keeps
+/// the two together.
+#[derive(Debug, Clone, Default)]
+struct SectionIndex {
+    /// Each section: the header line and every line up to the next header.
+    sections: Vec<Span>,
     /// (profile name, section number), sorted by name then number: one allocation for every
     /// profile section of a large file, searched by halving.
-    by_name: Vec<(&'t str, u32)>,
+    by_name: Vec<(Span, u32)>,
     /// The sections kept whatever is wanted, in file order.
     always: Vec<u32>,
+    /// Whether a section is the default profile's.
+    has_default: bool,
 }
 
-impl<'t> SectionIndex<'t> {
+fn at(text: &str, (start, end): Span) -> &str {
+    text.get(start as usize..end as usize).unwrap_or_default()
+}
+
+/// `inner` (a slice of `text`) as a span of `text`.
+fn span_in(text: &str, inner: &str) -> Option<Span> {
+    let start = (inner.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    Some((
+        u32::try_from(start).ok()?,
+        u32::try_from(start + inner.len()).ok()?,
+    ))
+}
+
+impl SectionIndex {
     /// Scans `text`; `None` when the file has a line the full parse would refuse, or one this
     /// scan is not sure of (see the module docs): parse it whole.
-    pub fn scan(text: &'t str) -> Option<Self> {
+    fn scan(text: &str) -> Option<Self> {
         #[derive(PartialEq)]
         enum State {
             Starting,
             InSection { property: bool, sub: bool },
         }
         let mut state = State::Starting;
-        let mut sections: Vec<Section<'t>> = Vec::new();
+        let mut index = SectionIndex::default();
         // Where the current section starts (lines before the first header belong to none).
-        let mut open: Option<(usize, Key<'t>)> = None;
+        let mut open: Option<(usize, Key<'_>)> = None;
+        let close = |index: &mut SectionIndex, start: usize, end: usize, key: Key<'_>| {
+            let number = u32::try_from(index.sections.len()).ok()?;
+            index
+                .sections
+                .push((u32::try_from(start).ok()?, u32::try_from(end).ok()?));
+            match key {
+                Key::Profile(name) => index.by_name.push((span_in(text, name)?, number)),
+                Key::Default => {
+                    index.has_default = true;
+                    index.always.push(number);
+                }
+                Key::Other => index.always.push(number),
+            }
+            Some(())
+        };
         let mut offset = 0;
         for raw in text.split_inclusive('\n') {
-            let at = offset;
+            let line_start = offset;
             offset += raw.len();
             let line = match raw.strip_suffix('\n') {
                 Some(without) => without.strip_suffix('\r').unwrap_or(without),
@@ -141,12 +166,9 @@ impl<'t> SectionIndex<'t> {
                     .strip_prefix('[')?
                     .strip_suffix(']')?;
                 if let Some((start, key)) = open.take() {
-                    sections.push(Section {
-                        text: text.get(start..at)?,
-                        key,
-                    });
+                    close(&mut index, start, line_start, key)?;
                 }
-                open = Some((at, key_of(inner)));
+                open = Some((line_start, key_of(inner)));
                 state = State::InSection {
                     property: false,
                     sub: false,
@@ -175,38 +197,56 @@ impl<'t> SectionIndex<'t> {
             }
         }
         if let Some((start, key)) = open {
-            sections.push(Section {
-                text: text.get(start..)?,
-                key,
-            });
+            close(&mut index, start, text.len(), key)?;
         }
-        let mut by_name = Vec::new();
-        let mut always = Vec::new();
-        for (i, section) in sections.iter().enumerate() {
-            let i = u32::try_from(i).ok()?;
-            match section.key {
-                Key::Profile(name) => by_name.push((name, i)),
-                Key::Default | Key::Other => always.push(i),
-            }
+        index
+            .by_name
+            .sort_unstable_by(|(a, i), (b, j)| at(text, *a).cmp(at(text, *b)).then(i.cmp(j)));
+        Some(index)
+    }
+}
+
+/// A config or credentials file's text, with its sections found by one scan the first time
+/// they are needed (the selected profile's cut and `status`'s batches share it).
+#[derive(Debug, Default)]
+pub struct FileText {
+    text: String,
+    index: std::sync::OnceLock<Option<SectionIndex>>,
+}
+
+impl FileText {
+    pub fn new(text: String) -> Self {
+        FileText {
+            text,
+            index: std::sync::OnceLock::new(),
         }
-        by_name.sort_unstable();
-        Some(SectionIndex {
-            sections,
-            by_name,
-            always,
-        })
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The scan's index; `None` when the file has a line the full parse would refuse, or one
+    /// the scan is not sure of: parse it whole.
+    fn index(&self) -> Option<&SectionIndex> {
+        self.index
+            .get_or_init(|| SectionIndex::scan(&self.text))
+            .as_ref()
     }
 
     /// The text of the sections `wanted` needs: theirs, in file order with their duplicates,
-    /// and every section that is not a profile's (see the module docs).
-    pub fn text_for<'w>(&self, wanted: impl IntoIterator<Item = &'w str>) -> String {
-        let mut kept = self.always.clone();
+    /// and every section that is not a profile's (see the module docs); `None` as for
+    /// [`index`](Self::index).
+    pub fn text_for<'w>(&self, wanted: impl IntoIterator<Item = &'w str>) -> Option<String> {
+        let index = self.index()?;
+        let text = self.text.as_str();
+        let mut kept = index.always.clone();
         for name in wanted {
-            let first = self.by_name.partition_point(|(n, _)| *n < name);
+            let first = index.by_name.partition_point(|(n, _)| at(text, *n) < name);
             kept.extend(
-                self.by_name[first..]
+                index.by_name[first..]
                     .iter()
-                    .take_while(|(n, _)| *n == name)
+                    .take_while(|(n, _)| at(text, *n) == name)
                     .map(|(_, i)| *i),
             );
         }
@@ -214,41 +254,41 @@ impl<'t> SectionIndex<'t> {
         kept.dedup();
         let mut out = String::new();
         for i in kept {
-            let text = self.sections[i as usize].text;
-            out.push_str(text);
-            if !text.ends_with('\n') {
+            let section = index.sections.get(i as usize).map_or("", |s| at(text, *s));
+            out.push_str(section);
+            if !section.ends_with('\n') {
                 out.push('\n');
             }
         }
-        out
+        Some(out)
     }
 
-    /// The profile names this file's headers give, sorted, without repeats, with `default`
-    /// when it has a default section. A superset: the normaliser drops some of them (a bare
-    /// `[name]` in the config file, a name that is not an identifier).
-    pub fn profile_names(&self) -> impl Iterator<Item = &'t str> + '_ {
-        let default = self
-            .always
-            .iter()
-            .any(|i| self.sections[*i as usize].key == Key::Default)
-            .then_some("default");
-        let names = self
-            .by_name
-            .chunk_by(|a, b| a.0 == b.0)
-            .map(|same| same[0].0);
-        default.into_iter().chain(names)
+    /// The profile names the file's headers give, sorted, without repeats, with `default`
+    /// when it has a default section; `None` as for [`index`](Self::index). A superset: the
+    /// normaliser drops some of them (a bare `[name]` in the config file, a name that is not
+    /// an identifier).
+    pub fn profile_names(&self) -> Option<Vec<&str>> {
+        let index = self.index()?;
+        let text = self.text.as_str();
+        let mut names: Vec<&str> = index.has_default.then_some("default").into_iter().collect();
+        names.extend(
+            index
+                .by_name
+                .chunk_by(|(a, _), (b, _)| at(text, *a) == at(text, *b))
+                .filter_map(|same| same.first().map(|(name, _)| at(text, *name))),
+        );
+        Some(names)
     }
-}
-
-/// The text of the sections `wanted` needs (see the module docs); `None` when the file has a
-/// line the full parse would refuse, or one this scan is not sure of: parse it whole.
-pub fn sections_for(text: &str, wanted: &HashSet<String>) -> Option<String> {
-    Some(SectionIndex::scan(text)?.text_for(wanted.iter().map(String::as_str)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
+
+    fn sections_for(text: &str, wanted: &HashSet<String>) -> Option<String> {
+        FileText::new(text.to_string()).text_for(wanted.iter().map(String::as_str))
+    }
 
     fn wanted(names: &[&str]) -> HashSet<String> {
         names.iter().map(|s| s.to_string()).collect()

@@ -190,8 +190,22 @@ impl Profiles {
         } else if let Some(set) = selected_only {
             set
         } else {
+            // The parser reads the texts already read (each file is read once), under their
+            // paths, so its errors name the file.
+            let read: std::collections::HashMap<std::ffi::OsString, Vec<u8>> = [
+                (&files.config, &config_text),
+                (&files.credentials, &credentials_text),
+            ]
+            .into_iter()
+            .filter_map(|(path, text)| {
+                Some((
+                    path.as_os_str().to_owned(),
+                    text.as_ref()?.text().as_bytes().to_vec(),
+                ))
+            })
+            .collect();
             aws_config::profile::load(
-                &aws_types::os_shim_internal::Fs::real(),
+                &aws_types::os_shim_internal::Fs::from_raw_map(read),
                 &ctx.sdk_env(),
                 &builder.build(),
                 Some(Cow::Owned(selected.clone())),

@@ -43,28 +43,30 @@ pub async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> {
         };
         return emit(&text);
     }
-    let mut batches = parse_ahead(ctx, profiles);
+    let mut batches = ParseAhead::start(ctx, profiles);
     if args.json {
         let mut json = JsonStream::new(ctx.now(), false);
         let mut out = Stream::new();
         out.write(&json.head()?)?;
-        while let Some(batch) = batches.recv().await {
+        while let Some(batch) = batches.next().await {
             let batch = batch?;
             for name in &batch.names {
                 let row = row(setup, &mut inspector, &batch.profiles, name, args.check).await;
                 out.write(&json.profile(&row)?)?;
             }
+            batches.done(batch);
         }
         let cognito = crate::cognito::sign_ins(ctx).unwrap_or_default();
         out.write(&json.tail(&cognito)?)?;
         return out.finish();
     }
     let mut rows = Vec::new();
-    while let Some(batch) = batches.recv().await {
+    while let Some(batch) = batches.next().await {
         let batch = batch?;
         for name in &batch.names {
             rows.push(row(setup, &mut inspector, &batch.profiles, name, args.check).await);
         }
+        batches.done(batch);
     }
     let report = Report {
         now: ctx.now(),
@@ -74,23 +76,45 @@ pub async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> {
     emit(&status::render_table(&report, settings::colour(ctx)))
 }
 
-/// Every profile's batch, parsed on a blocking thread one batch ahead of the inspection:
-/// parsing is about half the work, so on two cores the two halves overlap.
-fn parse_ahead(ctx: &Context, profiles: &Profiles) -> mpsc::Receiver<Result<Batch, Problem>> {
-    let (tx, rx) = mpsc::channel(1);
-    let (ctx, root) = (ctx.clone(), profiles.clone());
-    tokio::task::spawn_blocking(move || {
-        let runtime = tokio::runtime::Handle::current();
-        let mut batches = root.batches(&ctx, BATCH);
-        // The parser reads nothing (the texts are in memory): block_on only polls it. A closed
-        // channel (the command failed) ends the loop.
-        while let Some(batch) = runtime.block_on(batches.next()) {
-            if tx.blocking_send(batch).is_err() {
-                break;
+/// Every profile's batch, parsed on a blocking thread one batch ahead of the inspection
+/// (parsing is about half the work, so on two cores the two halves overlap). Batches sent back
+/// on [`ParseAhead::done`] are freed on that thread too.
+struct ParseAhead {
+    batches: mpsc::Receiver<Result<Batch, Problem>>,
+    used: std::sync::mpsc::Sender<Batch>,
+}
+
+impl ParseAhead {
+    fn start(ctx: &Context, profiles: &Profiles) -> Self {
+        let (tx, batches) = mpsc::channel(1);
+        let (used, used_rx) = std::sync::mpsc::channel::<Batch>();
+        let (ctx, root) = (ctx.clone(), profiles.clone());
+        tokio::task::spawn_blocking(move || {
+            let runtime = tokio::runtime::Handle::current();
+            let mut all = root.batches(&ctx, BATCH);
+            // The parser reads nothing (the texts are in memory): block_on only polls it. A
+            // closed channel (the command failed) ends the loop.
+            while let Some(batch) = runtime.block_on(all.next()) {
+                if tx.blocking_send(batch).is_err() {
+                    break;
+                }
+                // Free what was inspected meanwhile, here rather than on the inspecting thread.
+                while let Ok(used) = used_rx.try_recv() {
+                    drop(used);
+                }
             }
-        }
-    });
-    rx
+        });
+        ParseAhead { batches, used }
+    }
+
+    async fn next(&mut self) -> Option<Result<Batch, Problem>> {
+        self.batches.recv().await
+    }
+
+    /// Hands an inspected batch back to be freed (on this thread if the parser has ended).
+    fn done(&self, batch: Batch) {
+        let _ = self.used.send(batch);
+    }
 }
 
 /// One profile of `profiles` (the run's set or a batch), inspected, and checked with `check`.

@@ -190,6 +190,11 @@ fn pretty_at<T: Serialize>(value: &T, depth: usize) -> serde_json::Result<String
     }
     impl std::io::Write for Indented {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            // Most pieces serde_json writes are a key, a value or punctuation, with no newline.
+            if !buf.contains(&b'\n') {
+                self.out.extend_from_slice(buf);
+                return Ok(buf.len());
+            }
             for (i, part) in buf.split(|b| *b == b'\n').enumerate() {
                 if i > 0 {
                     self.out.push(b'\n');

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Load benchmark of the credential server, `aws-cred serve` (a benchmark, not a test).
 
-Build the binary first:   cargo build --release
+Build the binaries first: cargo build --release && cargo build --release --example serve_load
 Then run:                 python3 bench/serve.py [--clients 200] [--seconds 150] [--lifetime 60]
+                          [--rate 5000] [--python-clients]
 
 Everything runs on 127.0.0.1 and nothing else: a fake STS (a thread in this script) issues role
 sessions of LIFETIME seconds and counts its AssumeRole calls; `aws-cred serve --profile admin`
@@ -22,8 +23,10 @@ calls (one STS call per refresh), requests/s, p50/p99 latency, and the server's 
 (VmHWM). Targets (checked unless --no-check, exit status 1 if one fails):
   0 failed, 0 expired, STS calls == sessions seen, refreshes >= 3,
   p99 <= 5 ms, >= 5000 requests/s, peak RSS <= 20 MiB.
-The clients are Python and share the machine's cores with the server: on a small machine they,
-not the server, bound the rate and the latency.
+The clients are, by default, examples/serve_load.rs: compiled, on one thread, so that on a
+2-core machine the server keeps the other core. With --python-clients they are Python
+(asyncio, --procs processes) and share both cores with the server: on a small machine they,
+not the server, then bound the rate and the latency.
 """
 
 from __future__ import annotations
@@ -154,6 +157,19 @@ def worker(port: int, token: str, clients: int, seconds: float, interval: float,
     queue.put(out)
 
 
+def compiled_clients(loadgen: Path, port: int, token: str, clients: int, seconds: float, rate: float) -> dict:
+    """examples/serve_load.rs, in the same shape as `worker`'s results (latencies in seconds)."""
+    done = subprocess.run(
+        [str(loadgen), str(port), token, str(clients), str(seconds), str(rate)],
+        capture_output=True, text=True, timeout=seconds + 120,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{loadgen} failed: {done.stderr.strip()[:500]}")
+    out = json.loads(done.stdout)
+    out["latency_us"] = {k: out[k] for k in ("p50_us", "p99_us", "p999_us", "max_us", "mean_us")}
+    return out
+
+
 def percentile(ordered: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
 
@@ -168,11 +184,19 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=0,
                         help="total requests/s, paced over the clients (default 0: as fast as they can;"
                              " then the Python clients' own queueing dominates the latency)")
+    parser.add_argument("--python-clients", action="store_true",
+                        help="Python asyncio clients instead of examples/serve_load.rs")
+    parser.add_argument("--loadgen", type=Path,
+                        default=REPO / "target" / "release" / "examples" / "serve_load")
     parser.add_argument("--no-check", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if not args.binary.exists():
         print(f"{args.binary} not found: cargo build --release", file=sys.stderr)
+        return 2
+    if not args.python_clients and not args.loadgen.exists():
+        print(f"{args.loadgen} not found: cargo build --release --example serve_load"
+              " (or pass --python-clients)", file=sys.stderr)
         return 2
     args.seconds = min(args.seconds, 600.0)  # bounded
     args.clients = max(1, min(args.clients, 2000))
@@ -216,20 +240,24 @@ def main() -> int:
             token = variables["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
             port = int(url.rsplit(":", 1)[1].strip("/"))
 
-            interval = args.clients / args.rate if args.rate > 0 else 0.0
-            queue = multiprocessing.Queue()
-            per_proc = [args.clients // args.procs + (1 if i < args.clients % args.procs else 0) for i in range(args.procs)]
             started = time.monotonic()
-            procs = [
-                multiprocessing.Process(target=worker, args=(port, token, n, args.seconds, interval, queue))
-                for n in per_proc if n > 0
-            ]
-            for p in procs:
-                p.start()
-            results = [queue.get(timeout=args.seconds + 120) for _ in procs]
+            if args.python_clients:
+                interval = args.clients / args.rate if args.rate > 0 else 0.0
+                queue = multiprocessing.Queue()
+                per_proc = [args.clients // args.procs + (1 if i < args.clients % args.procs else 0)
+                            for i in range(args.procs)]
+                procs = [
+                    multiprocessing.Process(target=worker, args=(port, token, n, args.seconds, interval, queue))
+                    for n in per_proc if n > 0
+                ]
+                for p in procs:
+                    p.start()
+                results = [queue.get(timeout=args.seconds + 120) for _ in procs]
+                for p in procs:
+                    p.join(timeout=30)
+            else:
+                results = [compiled_clients(args.loadgen, port, token, args.clients, args.seconds, args.rate)]
             elapsed = time.monotonic() - started
-            for p in procs:
-                p.join(timeout=30)
             status = Path(f"/proc/{server.pid}/status").read_text()
             peak_kib = int(next(l for l in status.splitlines() if l.startswith("VmHWM:")).split()[1])
         finally:
@@ -240,7 +268,8 @@ def main() -> int:
                 server.kill()
         sts.shutdown()
 
-    latencies = sorted(x for r in results for x in r["latencies"])
+    latencies = sorted(x for r in results for x in r.get("latencies", []))
+    compiled = results[0].get("latency_us") if not args.python_clients else None
     ok = sum(r["ok"] for r in results)
     failed = sum(r["failed"] for r in results)
     expired = sum(r["expired"] for r in results)
@@ -257,9 +286,14 @@ def main() -> int:
         "refreshes": len(keys) - 1,
         "sts_calls": sts.assume_role_calls,
         "requests_per_s": round((ok + failed) / elapsed),
-        "p50_ms": round(percentile(latencies, 0.50) * 1000, 3) if latencies else None,
-        "p99_ms": round(percentile(latencies, 0.99) * 1000, 3) if latencies else None,
-        "mean_ms": round(statistics.fmean(latencies) * 1000, 3) if latencies else None,
+        "clients_impl": "python" if args.python_clients else "compiled (examples/serve_load.rs)",
+        "p50_ms": round(compiled["p50_us"] / 1000, 3) if compiled and compiled["p50_us"] is not None
+        else round(percentile(latencies, 0.50) * 1000, 3) if latencies else None,
+        "p99_ms": round(compiled["p99_us"] / 1000, 3) if compiled and compiled["p99_us"] is not None
+        else round(percentile(latencies, 0.99) * 1000, 3) if latencies else None,
+        "p999_ms": round(compiled["p999_us"] / 1000, 3) if compiled and compiled["p999_us"] is not None else None,
+        "mean_ms": round(compiled["mean_us"] / 1000, 3) if compiled and compiled["mean_us"] is not None
+        else round(statistics.fmean(latencies) * 1000, 3) if latencies else None,
         "server_peak_rss_mib": round(peak_kib / 1024, 1),
         "errors": [e for r in results for e in r["errors"]][:5],
     }

@@ -431,6 +431,10 @@ pub struct LoginArgs {
     /// them.
     #[arg(long, value_name = "NAME")]
     pub write_profile: Option<String>,
+    /// Replace the profile's login_session with the new session's without asking, when they
+    /// differ (on a terminal aws-cred asks; without one it needs --yes).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -606,6 +606,41 @@ fn remote_login_writes_the_cache_and_the_profile_then_prints_credentials() {
     assert_stops(&out, 4, &["hint: run aws-cred login --profile console"]);
 }
 
+/// Signing in as another identity than the profile's `login_session`: without a terminal it
+/// needs --yes (nothing on stdout, the profile untouched, the new session cached); with --yes
+/// the profile points at the new session.
+#[test]
+fn replacing_another_login_session_needs_a_yes() {
+    let world = World::new(SigninRules::default());
+    let bob = "arn:aws:iam::123456789012:user/bob";
+    let config = format!("[profile console]\nlogin_session = {bob}\nregion = eu-west-1\n");
+    world.sandbox.write_config(&config);
+    let login = ["login", "--profile", "console", "--remote", "--force"];
+    let out = remote_login(&world, &login, None);
+    assert_stops(
+        &out,
+        2,
+        &["you signed in as", "user/alice", "user/bob", "add --yes"],
+    );
+    assert_eq!(world.sandbox.read("home/.aws/config"), config);
+    assert!(world.sandbox.path(&cache_file(SESSION_ARN)).exists());
+
+    let out = remote_login(&world, &[&login[..], &["--yes"]].concat(), None);
+    out.assert_success();
+    assert!(
+        out.stdout_str().contains("AWS_ACCESS_KEY_ID"),
+        "{}",
+        out.stdout_str()
+    );
+    assert_eq!(
+        world.sandbox.read("home/.aws/config"),
+        format!("[profile console]\nlogin_session = {SESSION_ARN}\nregion = eu-west-1\n")
+    );
+    // The same identity again: nothing to ask.
+    let out = remote_login(&world, &login, None);
+    out.assert_success();
+}
+
 #[test]
 fn a_pasted_code_of_another_login_is_refused_and_nothing_is_written() {
     use base64::Engine as _;

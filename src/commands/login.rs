@@ -4,6 +4,7 @@
 
 use super::{Delivery, Setup};
 use crate::base::error::{Exit, Problem, classify, first_line};
+use crate::base::text::escape;
 use crate::cli::LoginArgs;
 use crate::login::sign_in::{self, Loopback, Pasted};
 use crate::login::{self, LoginSession};
@@ -130,6 +131,33 @@ pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
         )
         .await?
     };
+
+    // Another identity than the profile's: replacing it is the person's call (the AWS CLI
+    // asks too). The new session stays cached either way.
+    if let Some(old) = setup
+        .profiles
+        .get(&profile, "login_session")
+        .map(str::trim)
+        .filter(|old| !old.is_empty() && *old != logged_in.session_arn)
+    {
+        let (old, new) = (escape(old), escape(&logged_in.session_arn));
+        let cached = logged_in.path.display();
+        super::confirm(
+            &setup.ctx,
+            args.yes,
+            &format!("Profile {profile} has login_session {old}; replace it with {new}? [y/N] "),
+            Problem::usage(format!(
+                "you signed in as {new}, not as the login_session of profile {profile} ({old}); there is no terminal to confirm replacing it (the new session is cached in {cached})"
+            ))
+            .hint(
+                "add --yes to replace it, or sign in with a profile of its own: aws-cred login --profile NAME",
+            ),
+            Problem::usage(format!(
+                "profile {profile} keeps login_session {old}; the session of {new} is cached in {cached} but not saved in the profile"
+            ))
+            .hint("to use both, sign in with a profile of its own: aws-cred login --profile NAME"),
+        )?;
+    }
 
     let mut entries = vec![("login_session", logged_in.session_arn.as_str())];
     if profile_region.is_none() {

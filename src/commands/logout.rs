@@ -42,24 +42,14 @@ pub async fn run(setup: &Setup, args: &LogoutArgs) -> anyhow::Result<()> {
 
 /// `--all` asks on a terminal; without one it needs `--yes`.
 fn confirm(setup: &Setup, yes: bool) -> anyhow::Result<()> {
-    if yes {
-        return Ok(());
-    }
-    let ctx = &setup.ctx;
-    if !(ctx.stdin_is_tty || ctx.stderr_is_tty) {
-        return Err(Problem::usage(
-            "logout --all ends every session and there is no terminal to confirm on",
-        )
-        .hint("add --yes")
-        .into());
-    }
-    let answer = ctx.prompt_line(
+    super::confirm(
+        &setup.ctx,
+        yes,
         "End every session (SSO tokens, MFA sessions, login sessions, Cognito sign-ins, written sessions)? [y/N] ",
-    );
-    match answer.as_deref().map(str::trim) {
-        Some("y" | "Y" | "yes" | "YES" | "Yes") => Ok(()),
-        _ => Err(Problem::usage("logout --all cancelled; nothing was removed").into()),
-    }
+        Problem::usage("logout --all ends every session and there is no terminal to confirm on")
+            .hint("add --yes"),
+        Problem::usage("logout --all cancelled; nothing was removed"),
+    )
 }
 
 fn sso_line(ended: &LoggedOut) -> String {

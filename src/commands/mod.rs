@@ -164,6 +164,28 @@ pub fn resolve_region(ctx: &Context, flag: Option<&str>, profiles: &Profiles) ->
         })
 }
 
+/// A yes/no question for the person at the terminal (asked on the terminal, never stdout).
+/// `yes` (a `--yes` flag) answers it; without a terminal the answer is `unattended`, and any
+/// answer but yes is `declined`.
+pub fn confirm(
+    ctx: &Context,
+    yes: bool,
+    question: &str,
+    unattended: Problem,
+    declined: Problem,
+) -> anyhow::Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !(ctx.stdin_is_tty || ctx.stderr_is_tty) {
+        return Err(unattended.into());
+    }
+    match ctx.prompt_line(question).as_deref().map(str::trim) {
+        Some("y" | "Y" | "yes" | "YES" | "Yes") => Ok(()),
+        _ => Err(declined.into()),
+    }
+}
+
 /// Stdout written a piece at a time (a long report); a closed pipe ends the writing quietly,
 /// as in [`emit`].
 pub struct Stream {

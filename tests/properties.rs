@@ -21,31 +21,44 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Settings both generators below use: every credential source the chain plans.
+const SETTINGS: &[&str] = &[
+    "role_arn = arn:aws:iam::1:role/R",
+    "aws_access_key_id = AKIA",
+    "aws_secret_access_key = s",
+    "aws_session_token = t",
+    "credential_source = Environment",
+    "sso_session = a",
+    "sso_start_url = https://x/start",
+    "sso_region = us-east-1",
+    "sso_account_id = 1",
+    "sso_role_name = R",
+    "# comment",
+    "",
+];
+
+/// A header naming one of the short profile names (`[a-c]{1,3}`), in a `format` pattern.
+fn header(pattern: &'static str) -> impl Strategy<Value = String> {
+    "[a-c]{1,3}".prop_map(move |n| pattern.replace("{n}", &n))
+}
+
 /// Lines that look like AWS config files, mixed with noise.
 fn config_line() -> impl Strategy<Value = String> {
     prop_oneof![
         Just("[default]".to_string()),
-        "[a-c]{1,3}".prop_map(|n| format!("[profile {n}]")),
-        "[a-c]{1,3}".prop_map(|n| format!("[{n}]")),
-        "[a-c]{1,3}".prop_map(|n| format!("[sso-session {n}]")),
-        "[a-c]{1,3}".prop_map(|n| format!("source_profile = {n}")),
-        Just("role_arn = arn:aws:iam::1:role/R".to_string()),
-        Just("aws_access_key_id = AKIA".to_string()),
-        Just("aws_secret_access_key = s".to_string()),
-        Just("aws_session_token = t".to_string()),
-        Just("credential_source = Environment".to_string()),
-        Just("credential_source = Moon".to_string()),
-        Just("web_identity_token_file = /nonexistent".to_string()),
-        Just("sso_session = a".to_string()),
-        Just("sso_start_url = https://x/start".to_string()),
-        Just("sso_region = us-east-1".to_string()),
-        Just("sso_account_id = 1".to_string()),
-        Just("sso_role_name = R".to_string()),
-        Just("duration_seconds = nope".to_string()),
-        Just("s3 =".to_string()),
-        Just("  max_concurrent_requests = 20".to_string()),
-        Just("# comment".to_string()),
-        Just("".to_string()),
+        header("[profile {n}]"),
+        header("[{n}]"),
+        header("[sso-session {n}]"),
+        header("source_profile = {n}"),
+        prop::sample::select(SETTINGS).prop_map(str::to_string),
+        prop::sample::select(vec![
+            "credential_source = Moon",
+            "web_identity_token_file = /nonexistent",
+            "duration_seconds = nope",
+            "s3 =",
+            "  max_concurrent_requests = 20",
+        ])
+        .prop_map(str::to_string),
         "\\PC{0,20}",
     ]
 }
@@ -73,32 +86,23 @@ fn parsable_text() -> impl Strategy<Value = String> {
 /// batch path is exercised, not only the fall-back to the full parse.
 fn structured_text() -> impl Strategy<Value = String> {
     let line = prop_oneof![
-        Just("[default]".to_string()),
-        Just("[profile default]".to_string()),
-        "[a-c]{1,3}".prop_map(|n| format!("[profile {n}]")),
-        "[a-c]{1,3}".prop_map(|n| format!("[profile {n}-long-term]")),
-        "[a-c]{1,3}".prop_map(|n| format!("[{n}]")),
-        "[a-c]{1,3}".prop_map(|n| format!("[{n}-long-term]")),
-        "[a-c]{1,3}".prop_map(|n| format!("[sso-session {n}]")),
-        "[a-c]{1,3}".prop_map(|n| format!("source_profile = {n}")),
-        Just("role_arn = arn:aws:iam::1:role/R".to_string()),
-        Just("aws_access_key_id = AKIA".to_string()),
-        Just("aws_secret_access_key = s".to_string()),
-        Just("aws_session_token = t".to_string()),
-        Just("aws_cred_expiration = 2030-01-01T00:00:00Z".to_string()),
-        Just("mfa_serial = arn:aws:iam::1:mfa/me".to_string()),
-        Just("credential_source = Environment".to_string()),
-        Just("credential_process = echo".to_string()),
-        Just("login_session = arn:aws:iam::1:user/me".to_string()),
-        Just("sso_session = a".to_string()),
-        Just("sso_start_url = https://x/start".to_string()),
-        Just("sso_region = us-east-1".to_string()),
-        Just("sso_account_id = 1".to_string()),
-        Just("sso_role_name = R".to_string()),
-        Just("region = eu-west-1".to_string()),
-        Just("s3 =\n  max_concurrent_requests = 20".to_string()),
-        Just("# comment".to_string()),
-        Just("".to_string()),
+        prop::sample::select(vec!["[default]", "[profile default]"]).prop_map(str::to_string),
+        header("[profile {n}]"),
+        header("[profile {n}-long-term]"),
+        header("[{n}]"),
+        header("[{n}-long-term]"),
+        header("[sso-session {n}]"),
+        header("source_profile = {n}"),
+        prop::sample::select(SETTINGS).prop_map(str::to_string),
+        prop::sample::select(vec![
+            "aws_cred_expiration = 2030-01-01T00:00:00Z",
+            "mfa_serial = arn:aws:iam::1:mfa/me",
+            "credential_process = echo",
+            "login_session = arn:aws:iam::1:user/me",
+            "region = eu-west-1",
+            "s3 =\n  max_concurrent_requests = 20",
+        ])
+        .prop_map(str::to_string),
     ];
     ("[a-c]{1,3}", prop::collection::vec(line, 0..30))
         .prop_map(|(first, lines)| format!("[profile {first}]\n{}", lines.join("\n")))

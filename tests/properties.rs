@@ -104,8 +104,15 @@ fn structured_text() -> impl Strategy<Value = String> {
         ])
         .prop_map(str::to_string),
     ];
-    ("[a-c]{1,3}", prop::collection::vec(line, 0..30))
-        .prop_map(|(first, lines)| format!("[profile {first}]\n{}", lines.join("\n")))
+    (
+        "[a-c]{1,3}",
+        prop::collection::vec(line, 0..30),
+        prop::sample::select(vec!["\n", "\r\n"]),
+        prop::sample::select(vec!["", "\n", "\r", "\r\n", " ; end"]),
+    )
+        .prop_map(|(first, lines, newline, end)| {
+            format!("[ profile  {first} ]{newline}{}{end}", lines.join(newline))
+        })
 }
 
 fn config_text() -> impl Strategy<Value = String> {
@@ -280,6 +287,9 @@ proptest! {
                             "profile {}", name
                         );
                         prop_assert_eq!(batched.files_of(name), whole.files_of(name));
+                        for key in ["region", "sso_session", "source_profile", "aws_access_key_id"] {
+                            prop_assert_eq!(batch.profiles.get(name, key), full.get(name, key), "{}.{}", name, key);
+                        }
                         names.push(name.clone());
                     }
                 }

@@ -623,3 +623,36 @@ fn many_profiles_are_read_in_batches_and_each_is_listed_once_in_order() {
         .collect();
     assert_eq!(rows, names);
 }
+
+/// The thread that parses the batches dies (a panic, forced by a debug-build switch) after the
+/// first batch: the run fails with a message instead of ending the list early with status 0,
+/// and the table prints nothing.
+#[test]
+fn a_parser_that_dies_fails_the_run_instead_of_cutting_the_list() {
+    let sb = Sandbox::new();
+    let credentials: String = (0..600)
+        .map(|i| format!("[p{i:03}]\naws_access_key_id = AKIAKEYS{i:012}\naws_secret_access_key = secret-{i}\n"))
+        .collect();
+    sb.write_credentials(&credentials);
+    let die = ("AWS_CRED_TEST_STATUS_PARSER_PANIC_AFTER", "1");
+    let table = run(sb.cmd().env(die.0, die.1).arg("status"));
+    assert_eq!(table.status.code(), Some(1), "{}", table.stderr_str());
+    assert!(table.stdout.is_empty(), "{}", table.stdout_str());
+    assert!(
+        table.stderr_str().contains("the report is incomplete"),
+        "{}",
+        table.stderr_str()
+    );
+    let json = run(sb.cmd().env(die.0, die.1).args(["status", "--json"]));
+    assert_eq!(json.status.code(), Some(1), "{}", json.stderr_str());
+    assert!(
+        serde_json::from_slice::<serde_json::Value>(&json.stdout).is_err(),
+        "a cut report must not parse as a whole one"
+    );
+    assert_no_secrets(&json);
+    // Without the switch, all 600.
+    let whole = status(&sb, &["--json"]);
+    whole.assert_success();
+    let doc: serde_json::Value = serde_json::from_str(&whole.stdout_str()).unwrap();
+    assert_eq!(doc["profiles"].as_array().unwrap().len(), 600);
+}

@@ -209,6 +209,12 @@ impl Stream {
         self.check(written)
     }
 
+    /// Ends the stream after a failure: what is still buffered is dropped, not written (only
+    /// what went out before stays on stdout, and the exit status says it is incomplete).
+    pub fn abandon(self) {
+        let (_stdout, _unwritten) = self.out.into_parts();
+    }
+
     pub fn finish(mut self) -> anyhow::Result<()> {
         if self.closed {
             return Ok(());

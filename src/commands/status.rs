@@ -19,6 +19,9 @@ use tokio::sync::mpsc;
 /// profile, `[sso-session …]`) cost little, small enough to keep memory flat.
 const BATCH: usize = 256;
 
+/// Debug builds: the parsing thread panics after this many batches (tests of that path).
+const PANIC_TEST_VAR: &str = "AWS_CRED_TEST_STATUS_PARSER_PANIC_AFTER";
+
 pub async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> {
     let ctx = &setup.ctx;
     let profiles = &setup.profiles;
@@ -47,18 +50,29 @@ pub async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> {
     if args.json {
         let mut json = JsonStream::new(ctx.now(), false);
         let mut out = Stream::new();
-        out.write(&json.head()?)?;
-        while let Some(batch) = batches.next().await {
-            let batch = batch?;
-            for name in &batch.names {
-                let row = row(setup, &mut inspector, &batch.profiles, name, args.check).await;
-                out.write(&json.profile(&row)?)?;
+        let written: anyhow::Result<()> = async {
+            out.write(&json.head()?)?;
+            while let Some(batch) = batches.next().await {
+                let batch = batch?;
+                for name in &batch.names {
+                    let row = row(setup, &mut inspector, &batch.profiles, name, args.check).await;
+                    out.write(&json.profile(&row)?)?;
+                }
+                batches.done(batch);
             }
-            batches.done(batch);
+            let cognito = crate::cognito::sign_ins(ctx).unwrap_or_default();
+            out.write(&json.tail(&cognito)?)
         }
-        let cognito = crate::cognito::sign_ins(ctx).unwrap_or_default();
-        out.write(&json.tail(&cognito)?)?;
-        return out.finish();
+        .await;
+        return match written {
+            Ok(()) => out.finish(),
+            Err(err) => {
+                // A report cut short is not a report: nothing more reaches stdout, and the
+                // exit status is not 0.
+                out.abandon();
+                Err(err)
+            }
+        };
     }
     let mut rows = Vec::new();
     while let Some(batch) = batches.next().await {
@@ -82,6 +96,8 @@ pub async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> {
 struct ParseAhead {
     batches: mpsc::Receiver<Result<Batch, Problem>>,
     used: std::sync::mpsc::Sender<Batch>,
+    /// The parsing thread: when the channel ends, whether it ended by finishing or by a panic.
+    parser: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl ParseAhead {
@@ -89,12 +105,19 @@ impl ParseAhead {
         let (tx, batches) = mpsc::channel(1);
         let (used, used_rx) = std::sync::mpsc::channel::<Batch>();
         let (ctx, root) = (ctx.clone(), profiles.clone());
-        tokio::task::spawn_blocking(move || {
+        // Tests (debug builds only): the parser dies after this many batches.
+        let die_after: Option<usize> = ctx.test_switch(PANIC_TEST_VAR).and_then(|n| n.parse().ok());
+        let parser = tokio::task::spawn_blocking(move || {
             let runtime = tokio::runtime::Handle::current();
             let mut all = root.batches(&ctx, BATCH);
             // The parser reads nothing (the texts are in memory): block_on only polls it. A
             // closed channel (the command failed) ends the loop.
+            let mut sent = 0;
             while let Some(batch) = runtime.block_on(all.next()) {
+                if die_after == Some(sent) {
+                    panic!("{PANIC_TEST_VAR}: the parser dies after {sent} batches");
+                }
+                sent += 1;
                 if tx.blocking_send(batch).is_err() {
                     break;
                 }
@@ -104,11 +127,29 @@ impl ParseAhead {
                 }
             }
         });
-        ParseAhead { batches, used }
+        ParseAhead {
+            batches,
+            used,
+            parser: Some(parser),
+        }
     }
 
+    /// The next batch; `None` after the last. A parser that died (a panic) is an error, not
+    /// the end of the profiles.
     async fn next(&mut self) -> Option<Result<Batch, Problem>> {
-        self.batches.recv().await
+        if let Some(batch) = self.batches.recv().await {
+            return Some(batch);
+        }
+        match self.parser.take()?.await {
+            Ok(()) => None,
+            // The panic's own text went to stderr through the panic hook already.
+            Err(_) => Some(Err(Problem::failure(
+                "reading the profiles stopped on an internal error; the report is incomplete",
+            )
+            .hint(
+                "run aws-cred status again; if it happens again, report it with the message above",
+            ))),
+        }
     }
 
     /// Hands an inspected batch back to be freed (on this thread if the parser has ended).

@@ -110,6 +110,9 @@ pub enum Scope {
 /// Rounds of following `source_profile` before the fast path gives up and parses everything.
 const MAX_SELECT_ROUNDS: usize = 32;
 
+/// The same for a batch of many profiles, where each round parses the whole batch again.
+const MAX_BATCH_ROUNDS: usize = 8;
+
 /// The parsed files plus which profile this run is about.
 #[derive(Clone)]
 pub struct Profiles {
@@ -453,6 +456,9 @@ enum BatchMode<'p> {
     Indexed {
         names: Vec<&'p str>,
         next: usize,
+        /// Set once a batch's `source_profile` chains were too long to follow a round at a
+        /// time: the full parse, which then serves every later batch.
+        whole: Option<std::sync::Arc<ProfileSet>>,
     },
 }
 
@@ -465,7 +471,15 @@ pub struct Batch {
 impl<'p> Batches<'p> {
     fn new(root: &'p Profiles, ctx: &Context, size: usize) -> Self {
         let env = ctx.sdk_env();
-        let size = size.max(1);
+        // Every batch parses the sections that are not a profile's again: with at least as
+        // many profiles per batch as there are such sections, the batches together parse at
+        // most twice what the full parse does (a config with an [sso-session] per profile).
+        let shared = [&root.config_text, &root.credentials_text]
+            .into_iter()
+            .flatten()
+            .map(|text| text.shared_sections())
+            .sum::<usize>();
+        let size = size.max(shared).max(1);
         if root.complete || !root.any_file_exists() {
             let mode = BatchMode::Whole(Some(Some(root.set.clone())));
             return Batches {
@@ -484,7 +498,11 @@ impl<'p> Batches<'p> {
                 names.extend(more);
                 names.sort_unstable();
                 names.dedup();
-                BatchMode::Indexed { names, next: 0 }
+                BatchMode::Indexed {
+                    names,
+                    next: 0,
+                    whole: None,
+                }
             }
             // The scan that made `root` accepted these texts; should it not, parse them whole.
             _ => BatchMode::Whole(Some(None)),
@@ -516,7 +534,7 @@ impl<'p> Batches<'p> {
                     names,
                 }))
             }
-            BatchMode::Indexed { names, next } => {
+            BatchMode::Indexed { names, next, whole } => {
                 let chunk = names
                     .get(*next..)?
                     .get(..self.size.min(names.len() - *next))?;
@@ -524,13 +542,23 @@ impl<'p> Batches<'p> {
                     return None;
                 }
                 *next += chunk.len();
+                if let Some(set) = whole {
+                    return Some(Ok(Batch {
+                        names: chunk
+                            .iter()
+                            .filter(|name| set.get_profile(name).is_some())
+                            .map(|name| name.to_string())
+                            .collect(),
+                        profiles: root.with_set(set.clone()),
+                    }));
+                }
                 let mut wanted: std::collections::HashSet<String> = chunk
                     .iter()
                     .flat_map(|name| [name.to_string(), long_term::long_term_name(name)])
                     .collect();
                 let selected = root.selected.as_str();
                 let mut set = None;
-                for _ in 0..MAX_SELECT_ROUNDS {
+                for _ in 0..MAX_BATCH_ROUNDS {
                     let cut = |text: &Option<std::sync::Arc<select::FileText>>| {
                         text.as_ref()
                             .and_then(|t| t.text_for(wanted.iter().map(String::as_str)))
@@ -559,10 +587,11 @@ impl<'p> Batches<'p> {
                     wanted.extend(more);
                 }
                 let set = match set {
-                    Some(set) => set,
-                    // Too long a chain to follow a round at a time: every section.
+                    Some(set) => std::sync::Arc::new(set),
+                    // Too long a chain to follow a round at a time: every section, parsed once
+                    // for this batch and every later one.
                     None => match parse_whole(&self.env, root).await {
-                        Ok(set) => set,
+                        Ok(set) => whole.insert(std::sync::Arc::new(set)).clone(),
                         Err(problem) => return Some(Err(problem)),
                     },
                 };
@@ -572,7 +601,7 @@ impl<'p> Batches<'p> {
                     .map(|name| name.to_string())
                     .collect();
                 Some(Ok(Batch {
-                    profiles: root.with_set(std::sync::Arc::new(set)),
+                    profiles: root.with_set(set),
                     names,
                 }))
             }

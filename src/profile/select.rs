@@ -208,10 +208,19 @@ impl SectionIndex {
 
 /// A config or credentials file's text, with its sections found by one scan the first time
 /// they are needed (the selected profile's cut and `status`'s batches share it).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct FileText {
     text: String,
     index: std::sync::OnceLock<Option<SectionIndex>>,
+}
+
+/// The text holds keys: Debug shows its size only.
+impl std::fmt::Debug for FileText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileText")
+            .field("bytes", &self.text.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl FileText {
@@ -252,15 +261,19 @@ impl FileText {
         }
         kept.sort_unstable();
         kept.dedup();
+        // Sections stay in file order, so only the last can lack a final newline, and it stays
+        // last: the parser reads the same lines (a final lone `\r` included) as in the file.
         let mut out = String::new();
         for i in kept {
-            let section = index.sections.get(i as usize).map_or("", |s| at(text, *s));
-            out.push_str(section);
-            if !section.ends_with('\n') {
-                out.push('\n');
-            }
+            out.push_str(index.sections.get(i as usize).map_or("", |s| at(text, *s)));
         }
         Some(out)
+    }
+
+    /// How many sections every cut keeps (the default profile's and every section that is not
+    /// a profile's); 0 when the scan refused the file.
+    pub fn shared_sections(&self) -> usize {
+        self.index().map_or(0, |index| index.always.len())
     }
 
     /// The profile names the file's headers give, sorted, without repeats, with `default`
@@ -341,6 +354,13 @@ mod tests {
             &wanted(&["b"]),
         )
         .unwrap();
-        assert_eq!(out, "[profile b]\r\nk = w\n");
+        assert_eq!(out, "[profile b]\r\nk = w");
+        // A lone `\r` at the very end is part of the value for the parser: kept as it is.
+        let out = sections_for(
+            "[profile a]\nregion = x\n[profile b]\nregion = y\r",
+            &wanted(&["b"]),
+        )
+        .unwrap();
+        assert_eq!(out, "[profile b]\nregion = y\r");
     }
 }

@@ -217,6 +217,20 @@ fn pretty_at<T: Serialize>(value: &T, depth: usize) -> serde_json::Result<String
     String::from_utf8(writer.out).map_err(|err| serde_json::Error::io(std::io::Error::other(err)))
 }
 
+fn sign_ins_json(now: SystemTime, cognito: &[SignIn]) -> Vec<JsonSignIn<'_>> {
+    cognito
+        .iter()
+        .map(|s| JsonSignIn {
+            user_pool_id: s.user_pool_id.as_deref(),
+            client_id: s.client_id.as_deref(),
+            username: s.username.as_deref(),
+            identity_pools: &s.identity_pools,
+            tokens: s.tokens.as_ref().map(|v| validity_json(now, v)),
+            credentials: s.credentials.as_ref().map(|v| validity_json(now, v)),
+        })
+        .collect()
+}
+
 /// `status --json` a piece at a time: [`head`](Self::head), then [`profile`](Self::profile)
 /// for each row, then [`tail`](Self::tail) make the same bytes as the whole report
 /// pretty-printed, so a 10,000-profile report is written as it is made instead of held.
@@ -253,18 +267,7 @@ impl JsonStream {
     }
 
     pub fn tail(&self, cognito: &[SignIn]) -> serde_json::Result<String> {
-        let now = self.now;
-        let sign_ins: Vec<JsonSignIn<'_>> = cognito
-            .iter()
-            .map(|s| JsonSignIn {
-                user_pool_id: s.user_pool_id.as_deref(),
-                client_id: s.client_id.as_deref(),
-                username: s.username.as_deref(),
-                identity_pools: &s.identity_pools,
-                tokens: s.tokens.as_ref().map(|v| validity_json(now, v)),
-                credentials: s.credentials.as_ref().map(|v| validity_json(now, v)),
-            })
-            .collect();
+        let sign_ins = sign_ins_json(self.now, cognito);
         let close = if self.rows == 0 { "]" } else { "\n  ]" };
         Ok(format!(
             "{close},\n  \"cognito\": {}\n}}\n",
@@ -552,6 +555,71 @@ mod tests {
                 check: None,
             }],
             cognito: Vec::new(),
+        }
+    }
+
+    /// The streamed report is byte for byte the whole report pretty-printed in one go: with no
+    /// profile, one, several, plans, checks and Cognito sign-ins.
+    #[test]
+    fn the_stream_writes_what_pretty_printing_the_whole_report_writes() {
+        #[derive(Serialize)]
+        struct Whole<'a> {
+            schema_version: u32,
+            now: String,
+            profiles: Vec<JsonProfile<'a>>,
+            cognito: Vec<JsonSignIn<'a>>,
+        }
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let one = report(Status::Depends {
+            what: "SSO token \"corp\"\n".into(),
+            validity: Validity::Valid {
+                until: now + Duration::from_secs(60),
+            },
+            fix: None,
+        });
+        let mut many = one.clone();
+        let mut second = many.profiles[0].clone();
+        second.name = "z\u{e9}".into();
+        second.region = None;
+        second.inspection.steps = vec![PlanStep {
+            text: "step".into(),
+            status: Some(Status::LongTerm),
+        }];
+        second.check = Some(Err("denied".into()));
+        many.profiles.push(second);
+        many.cognito = vec![SignIn {
+            key: "k".into(),
+            user_pool_id: Some("eu-west-1_x".into()),
+            client_id: None,
+            username: Some("alice".into()),
+            identity_pools: vec!["eu-west-1:p".into()],
+            tokens: Some(Validity::Missing),
+            credentials: None,
+        }];
+        let empty = Report {
+            now,
+            profiles: Vec::new(),
+            cognito: Vec::new(),
+        };
+        let only_cognito = Report {
+            profiles: Vec::new(),
+            ..many.clone()
+        };
+        for r in [&empty, &one, &many, &only_cognito] {
+            for detail in [false, true] {
+                let whole = Whole {
+                    schema_version: SCHEMA_VERSION,
+                    now: rfc3339(r.now),
+                    profiles: r
+                        .profiles
+                        .iter()
+                        .map(|row| profile_json(r.now, row, detail))
+                        .collect(),
+                    cognito: sign_ins_json(r.now, &r.cognito),
+                };
+                let expected = serde_json::to_string_pretty(&whole).unwrap() + "\n";
+                assert_eq!(render_json(r, detail).unwrap(), expected);
+            }
         }
     }
 

@@ -10,7 +10,7 @@ use crate::chain::inspect::Inspector;
 use crate::chain::{self, Step};
 use crate::cli::StatusArgs;
 use crate::os::Context;
-use crate::output::status::{self, JsonStream, ProfileRow, Report};
+use crate::output::status::{self, JsonStream, ProfileRow, Report, Table};
 use crate::profile::{Batch, Profiles, Selection};
 use crate::settings;
 use tokio::sync::mpsc;
@@ -74,20 +74,16 @@ pub async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> {
             }
         };
     }
-    let mut rows = Vec::new();
+    let mut table = Table::new(ctx.now());
     while let Some(batch) = batches.next().await {
         let batch = batch?;
         for name in &batch.names {
-            rows.push(row(setup, &mut inspector, &batch.profiles, name, args.check).await);
+            table.push(&row(setup, &mut inspector, &batch.profiles, name, args.check).await);
         }
         batches.done(batch);
     }
-    let report = Report {
-        now: ctx.now(),
-        profiles: rows,
-        cognito: crate::cognito::sign_ins(ctx).unwrap_or_default(),
-    };
-    emit(&status::render_table(&report, settings::colour(ctx)))
+    let cognito = crate::cognito::sign_ins(ctx).unwrap_or_default();
+    emit(&table.render(&cognito, settings::colour(ctx)))
 }
 
 /// Every profile's batch, parsed on a blocking thread one batch ahead of the inspection

@@ -362,105 +362,120 @@ fn fix_of(status: &Status) -> Option<String> {
 
 /// One line per profile, then what to run for those that need it, then Cognito sign-ins.
 pub fn render_table(report: &Report, colour: bool) -> String {
-    let now = report.now;
-    let header = ["PROFILE", "KIND", "REGION", "STATE", "SOURCE"];
-    let rows: Vec<([String; 5], Tone)> = report
-        .profiles
-        .iter()
-        .map(|row| {
-            let (state, tone) = status_text(now, &row.inspection.status);
-            let state = match &row.check {
-                Some(Ok(_)) => format!("{state}; checked"),
-                Some(Err(_)) => format!("{state}; CHECK FAILED"),
-                None => state,
-            };
-            (
-                [
-                    escape(&row.name),
-                    row.inspection.kind.word().to_string(),
-                    escape(row.region.as_deref().unwrap_or("-")),
-                    state,
-                    escape(&row.inspection.source),
-                ],
-                tone,
-            )
-        })
-        .collect();
-    let mut widths = header.map(|h| h.chars().count());
-    for (cells, _) in &rows {
-        for (width, cell) in widths.iter_mut().zip(cells) {
-            *width = (*width).max(cell.chars().count());
+    let mut table = Table::new(report.now);
+    for row in &report.profiles {
+        table.push(row);
+    }
+    table.render(&report.cognito, colour)
+}
+
+/// The table, a row at a time: each row keeps only its cells and its fix, so a
+/// 10,000-profile table does not hold every inspection until the end (the column widths need
+/// every row before the first line).
+pub struct Table {
+    now: SystemTime,
+    rows: Vec<([String; 5], Tone)>,
+    /// What to run, for the rows that need something done (and what `--check` said).
+    fixes: Vec<String>,
+    /// Failed checks of rows that need nothing done otherwise: listed after the fixes.
+    failed_checks: Vec<String>,
+}
+
+impl Table {
+    pub fn new(now: SystemTime) -> Self {
+        Table {
+            now,
+            rows: Vec::new(),
+            fixes: Vec::new(),
+            failed_checks: Vec::new(),
         }
     }
-    let mut out = String::new();
-    let line = |cells: [&str; 5], tone: Tone, colour: bool| {
-        let mut text = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            let pad = widths[i].saturating_sub(cell.chars().count());
-            if i == 4 {
-                text.push_str(cell);
-            } else {
-                let shown = if i == 3 {
-                    paint(cell, tone, colour)
-                } else {
-                    cell.to_string()
-                };
-                text.push_str(&shown);
-                text.push_str(&" ".repeat(pad + 2));
+
+    pub fn push(&mut self, row: &ProfileRow) {
+        let (state, tone) = status_text(self.now, &row.inspection.status);
+        let state = match &row.check {
+            Some(Ok(_)) => format!("{state}; checked"),
+            Some(Err(_)) => format!("{state}; CHECK FAILED"),
+            None => state,
+        };
+        self.rows.push((
+            [
+                escape(&row.name),
+                row.inspection.kind.word().to_string(),
+                escape(row.region.as_deref().unwrap_or("-")),
+                state,
+                escape(&row.inspection.source),
+            ],
+            tone,
+        ));
+        match (fix_of(&row.inspection.status), &row.check) {
+            (Some(mut text), check) => {
+                if let Some(Err(error)) = check {
+                    text.push_str(&format!("; check: {error}"));
+                }
+                self.fixes
+                    .push(format!("  {}: {}", escape(&row.name), escape(&text)));
             }
-        }
-        text.trim_end().to_string()
-    };
-    if rows.is_empty() {
-        out.push_str("no profiles in the config or credentials file\n");
-    } else {
-        out.push_str(&line(header, Tone::Plain, false));
-        out.push('\n');
-        for (cells, tone) in &rows {
-            let refs = [
-                cells[0].as_str(),
-                cells[1].as_str(),
-                cells[2].as_str(),
-                cells[3].as_str(),
-                cells[4].as_str(),
-            ];
-            out.push_str(&line(refs, *tone, colour));
-            out.push('\n');
-        }
-    }
-    let fixes: Vec<String> = report
-        .profiles
-        .iter()
-        .filter_map(|row| {
-            let mut text = fix_of(&row.inspection.status)?;
-            if let Some(Err(error)) = &row.check {
-                text.push_str(&format!("; check: {error}"));
-            }
-            Some(format!("  {}: {}", escape(&row.name), escape(&text)))
-        })
-        .chain(report.profiles.iter().filter_map(|row| match &row.check {
-            Some(Err(error)) if fix_of(&row.inspection.status).is_none() => Some(format!(
+            (None, Some(Err(error))) => self.failed_checks.push(format!(
                 "  {}: check failed: {}",
                 escape(&row.name),
                 escape(error)
             )),
-            _ => None,
-        }))
-        .collect();
-    if !fixes.is_empty() {
-        out.push_str("\nto fix:\n");
-        for fix in fixes {
-            out.push_str(&fix);
+            (None, _) => {}
+        }
+    }
+
+    pub fn render(self, cognito: &[SignIn], colour: bool) -> String {
+        let header = ["PROFILE", "KIND", "REGION", "STATE", "SOURCE"];
+        let mut widths = header.map(|h| h.chars().count());
+        for (cells, _) in &self.rows {
+            for (width, cell) in widths.iter_mut().zip(cells) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        let mut out = String::new();
+        let mut line = |cells: [&str; 5], tone: Tone, colour: bool| {
+            let start = out.len();
+            for (i, cell) in cells.iter().enumerate() {
+                if i == 4 {
+                    out.push_str(cell);
+                    break;
+                }
+                match i {
+                    3 => out.push_str(&paint(cell, tone, colour)),
+                    _ => out.push_str(cell),
+                }
+                let pad = widths[i].saturating_sub(cell.chars().count());
+                out.extend(std::iter::repeat_n(' ', pad + 2));
+            }
+            let kept = out[start..].trim_end().len();
+            out.truncate(start + kept);
             out.push('\n');
+        };
+        if self.rows.is_empty() {
+            out.push_str("no profiles in the config or credentials file\n");
+        } else {
+            line(header, Tone::Plain, false);
+            for (cells, tone) in &self.rows {
+                let [a, b, c, d, e] = cells;
+                line([a, b, c, d, e], *tone, colour);
+            }
         }
-    }
-    if !report.cognito.is_empty() {
-        out.push_str("\nCognito sign-ins (aws-cred cognito):\n");
-        for sign_in in &report.cognito {
-            out.push_str(&format!("  {}\n", sign_in_line(now, sign_in, colour)));
+        if !self.fixes.is_empty() || !self.failed_checks.is_empty() {
+            out.push_str("\nto fix:\n");
+            for fix in self.fixes.iter().chain(&self.failed_checks) {
+                out.push_str(fix);
+                out.push('\n');
+            }
         }
+        if !cognito.is_empty() {
+            out.push_str("\nCognito sign-ins (aws-cred cognito):\n");
+            for sign_in in cognito {
+                out.push_str(&format!("  {}\n", sign_in_line(self.now, sign_in, colour)));
+            }
+        }
+        out
     }
-    out
 }
 
 fn sign_in_line(now: SystemTime, s: &SignIn, colour: bool) -> String {

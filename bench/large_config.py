@@ -11,6 +11,7 @@ helper of bench/run.py (median and p90 wall time, peak RSS of the process):
 
   export --profile base --format json   (no network: static keys)
   status --json                         (no network: every profile, SSO token state from a file)
+  status                                (the same as a table for people; no target)
   export --format json on a 3-profile config, for reference
 
 Targets (checked unless --no-check; exit status 1 if any fails):
@@ -101,6 +102,8 @@ def main() -> int:
                     expect_stdout=common.ACCESS_KEY),
         common.Case("big", f"aws-cred status --json ({args.profiles} profiles)",
                     [str(binary), "status", "--json"], env_big, expect_stdout='"schema_version": 1'),
+        common.Case("big", f"aws-cred status, the table ({args.profiles} profiles)",
+                    [str(binary), "status"], env_big, expect_stdout="PROFILE"),
         common.Case("small", "aws-cred export --profile base --format json (3 profiles)",
                     [str(binary), "export", "--profile", "base", "--format", "json"], env_small,
                     expect_stdout=common.ACCESS_KEY),

@@ -190,10 +190,16 @@ proptest! {
     /// keys for every profile of the plan.
     #[test]
     fn the_selected_profile_fast_path_answers_as_the_full_parse(
-        config in config_text(),
-        credentials in config_text(),
+        config in prop_oneof![config_text(), structured_text()],
+        credentials in prop_oneof![config_text(), structured_text()],
         selected in "[a-c]{1,3}|default",
+        explicit in any::<bool>(),
     ) {
+        // Not explicit: no flag, so the implicit default profile (which may be missing).
+        let (flag, selected) = match explicit {
+            true => (Some(selected.as_str()), selected.clone()),
+            false => (None, "default".to_string()),
+        };
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("config");
         let credentials_path = dir.path().join("credentials");
@@ -204,8 +210,8 @@ proptest! {
             ("AWS_CONFIG_FILE", config_path.to_str().unwrap()),
             ("AWS_SHARED_CREDENTIALS_FILE", credentials_path.to_str().unwrap()),
         ]);
-        let full = runtime().block_on(Profiles::load_scoped(&ctx, Some(&selected), Scope::All));
-        let fast = runtime().block_on(Profiles::load_scoped(&ctx, Some(&selected), Scope::Selected));
+        let full = runtime().block_on(Profiles::load_scoped(&ctx, flag, Scope::All));
+        let fast = runtime().block_on(Profiles::load_scoped(&ctx, flag, Scope::Selected));
         match (full, fast) {
             (Err(a), Err(b)) => prop_assert_eq!(format!("{a:#}"), format!("{b:#}")),
             (Ok(full), Ok(fast)) => {

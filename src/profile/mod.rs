@@ -181,7 +181,9 @@ impl Profiles {
                     config_text.as_ref(),
                     credentials_text.as_ref(),
                     &selected,
-                    scope == Scope::Selected,
+                    // A profile named explicitly that is not there is an error listing every
+                    // profile: that needs the full parse. A missing implicit default does not.
+                    scope == Scope::Selected && selection.is_explicit(),
                 )
                 .await
             }

@@ -489,6 +489,78 @@ fn no_files_no_profiles() {
     );
 }
 
+/// `--check` over many profiles (they are checked several at a time, a credential_process one
+/// alone): every row keeps its own answer, in name order, in the table as in the JSON.
+#[test]
+fn check_answers_stay_with_their_profiles() {
+    let sb = Sandbox::new();
+    let mut users = std::collections::HashMap::new();
+    let mut credentials = String::new();
+    for i in 0..24 {
+        let key = format!("AKIAKEYS{i:012}");
+        credentials.push_str(&format!(
+            "[k{i:02}]\naws_access_key_id = {key}\naws_secret_access_key = s\n"
+        ));
+        users.insert(
+            key,
+            (
+                format!("user{i:02}"),
+                format!("arn:aws:iam::123456789012:mfa/user{i:02}"),
+            ),
+        );
+    }
+    sb.write_credentials(&credentials);
+    let script = sb.write(
+        "process.sh",
+        "printf '{\"Version\": 1, \"AccessKeyId\": \"AKIAKEYS000000000007\", \"SecretAccessKey\": \"s\"}'\n",
+    );
+    sb.write_config(&format!(
+        "[profile proc]\ncredential_process = sh {}\n[profile nothing]\nregion = us-east-1\n",
+        script.display()
+    ));
+    let sts = fake_sts::FakeSts::start(fake_sts::StsRules {
+        users,
+        ..Default::default()
+    });
+    let out = run(sb
+        .cmd()
+        .env("AWS_ENDPOINT_URL_STS", sts.url())
+        .args(["status", "--check", "--json"]));
+    out.assert_success();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout_str()).unwrap();
+    let profiles = doc["profiles"].as_array().unwrap();
+    let names: Vec<&str> = profiles
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    let mut expected: Vec<String> = (0..24).map(|i| format!("k{i:02}")).collect();
+    expected.extend(["nothing".to_string(), "proc".to_string()]);
+    assert_eq!(names, expected);
+    for profile in profiles {
+        let name = profile["name"].as_str().unwrap();
+        let check = &profile["check"];
+        let user = match name {
+            "nothing" => {
+                assert_eq!(check["ok"], false, "{name}: {check}");
+                continue;
+            }
+            "proc" => "user07".to_string(),
+            _ => format!("user{}", &name[1..]),
+        };
+        assert_eq!(check["ok"], true, "{name}: {check}");
+        let arn = check["arn"].as_str().unwrap();
+        assert!(arn.ends_with(&format!("/{user}")), "{name}: {arn}");
+    }
+    let table = run(sb
+        .cmd()
+        .env("AWS_ENDPOINT_URL_STS", sts.url())
+        .args(["status", "--check"]));
+    table.assert_success();
+    let text = table.stdout_str();
+    assert_eq!(text.matches("; checked").count(), 25, "{text}");
+    assert!(text.contains("nothing: check failed"), "{text}");
+}
+
 #[test]
 fn check_confirms_each_profile_with_get_caller_identity() {
     let sb = Sandbox::new();

@@ -34,7 +34,10 @@ pub async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> {
                 .hint("aws-cred status lists every profile")
                 .into());
         }
-        let row = row(setup, &mut inspector, profiles, name, args.check).await;
+        let mut row = inspected(&mut inspector, profiles, name);
+        if args.check {
+            row.check = Some(check_one(setup, profiles, name, row.region.as_deref()).await);
+        }
         let report = Report {
             now: ctx.now(),
             profiles: vec![row],
@@ -54,8 +57,7 @@ pub async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> {
             out.write(&json.head()?)?;
             while let Some(batch) = batches.next().await {
                 let batch = batch?;
-                for name in &batch.names {
-                    let row = row(setup, &mut inspector, &batch.profiles, name, args.check).await;
+                for row in rows(setup, &mut inspector, &batch, args.check).await {
                     out.write(&json.profile(&row)?)?;
                 }
                 batches.done(batch);
@@ -77,8 +79,8 @@ pub async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> {
     let mut table = Table::new(ctx.now());
     while let Some(batch) = batches.next().await {
         let batch = batch?;
-        for name in &batch.names {
-            table.push(&row(setup, &mut inspector, &batch.profiles, name, args.check).await);
+        for row in rows(setup, &mut inspector, &batch, args.check).await {
+            table.push(&row);
         }
         batches.done(batch);
     }
@@ -154,25 +156,67 @@ impl ParseAhead {
     }
 }
 
-/// One profile of `profiles` (the run's set or a batch), inspected, and checked with `check`.
-async fn row(
+/// `--check` calls in flight at once: a few hundred profiles are checked in seconds instead of
+/// one STS round trip after another, without a burst that STS would throttle.
+const CHECKS_AT_ONCE: usize = 8;
+
+/// The profiles of a batch in order, inspected; with `check`, confirmed by GetCallerIdentity,
+/// [`CHECKS_AT_ONCE`] at a time. A profile whose credentials come from a credential_process
+/// is checked alone, after the others: the process may talk to the terminal.
+async fn rows(
     setup: &Setup,
     inspector: &mut Inspector<'_>,
-    profiles: &Profiles,
-    name: &str,
+    batch: &Batch,
     check: bool,
-) -> ProfileRow {
-    let region = profiles.get(name, "region").map(str::to_string);
-    let check = match check {
-        true => Some(check_one(setup, profiles, name, region.as_deref()).await),
-        false => None,
-    };
+) -> Vec<ProfileRow> {
+    use futures_util::stream::{self, StreamExt};
+    let profiles = &batch.profiles;
+    let mut rows: Vec<ProfileRow> = batch
+        .names
+        .iter()
+        .map(|name| inspected(inspector, profiles, name))
+        .collect();
+    if !check {
+        return rows;
+    }
+    let (alone, together): (Vec<usize>, Vec<usize>) =
+        (0..rows.len()).partition(|i| runs_a_process(profiles, &rows[*i].name));
+    let checked: Vec<(usize, Result<String, String>)> = stream::iter(together.iter().map(|i| {
+        let row = &rows[*i];
+        async move {
+            let result = check_one(setup, profiles, &row.name, row.region.as_deref()).await;
+            (*i, result)
+        }
+    }))
+    .buffered(CHECKS_AT_ONCE)
+    .collect()
+    .await;
+    for (i, result) in checked {
+        rows[i].check = Some(result);
+    }
+    for i in alone {
+        let result = check_one(setup, profiles, &rows[i].name, rows[i].region.as_deref()).await;
+        rows[i].check = Some(result);
+    }
+    rows
+}
+
+/// Whether resolving `name` runs a credential_process (its own, or its source's).
+fn runs_a_process(profiles: &Profiles, name: &str) -> bool {
+    matches!(
+        chain::plan::plan_named(profiles, name),
+        Ok(chain::plan::Planned::Plan(plan)) if matches!(plan.base, chain::plan::Base::Process { .. })
+    )
+}
+
+/// One profile of `profiles` (the run's set or a batch), inspected; not checked yet.
+fn inspected(inspector: &mut Inspector<'_>, profiles: &Profiles, name: &str) -> ProfileRow {
     ProfileRow {
         name: name.to_string(),
         files: inspector.files_of(name),
-        region,
+        region: profiles.get(name, "region").map(str::to_string),
         inspection: inspector.inspect(profiles, name),
-        check,
+        check: None,
     }
 }
 

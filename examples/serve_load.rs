@@ -19,6 +19,8 @@ use tokio::net::TcpStream;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest answer read (the credentials JSON is well under 2 KiB).
 const MAX_ANSWER: usize = 64 * 1024;
+/// Errors kept for the report (the first ones; the count has them all).
+const MAX_ERRORS: usize = 5;
 
 #[derive(Default)]
 struct Tally {
@@ -34,7 +36,11 @@ struct Tally {
 impl Tally {
     fn fail(&mut self, error: String) {
         self.failed += 1;
-        if self.errors.len() < 5 {
+        self.keep_error(error);
+    }
+
+    fn keep_error(&mut self, error: String) {
+        if self.errors.len() < MAX_ERRORS {
             self.errors.push(error);
         }
     }
@@ -46,9 +52,7 @@ impl Tally {
         self.keys.extend(other.keys);
         self.latencies.extend(other.latencies);
         for error in other.errors {
-            if self.errors.len() < 5 {
-                self.errors.push(error);
-            }
+            self.keep_error(error);
         }
     }
 }

@@ -224,14 +224,8 @@ impl Stream {
     }
 
     fn check(&mut self, result: std::io::Result<()>) -> anyhow::Result<()> {
-        match result {
-            Ok(()) => Ok(()),
-            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {
-                self.closed = true;
-                Ok(())
-            }
-            Err(err) => Err(Problem::failure(format!("cannot write to stdout: {err}")).into()),
-        }
+        self.closed |= pipe_closed(result)?;
+        Ok(())
     }
 }
 
@@ -244,12 +238,20 @@ impl Default for Stream {
 /// Write to stdout; a closed pipe (`| head`) is not an error worth a message.
 pub fn emit(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => Ok(()),
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+    pipe_closed(
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush()),
+    )?;
+    Ok(())
+}
+
+/// The outcome of a write to stdout: whether the reader went away (a closed pipe, which is
+/// not an error worth a message), or the error to report.
+fn pipe_closed(result: std::io::Result<()>) -> anyhow::Result<bool> {
+    match result {
+        Ok(()) => Ok(false),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(true),
         Err(err) => Err(Problem::failure(format!("cannot write to stdout: {err}")).into()),
     }
 }

@@ -360,16 +360,8 @@ fn fix_of(status: &Status) -> Option<String> {
     }
 }
 
-/// One line per profile, then what to run for those that need it, then Cognito sign-ins.
-pub fn render_table(report: &Report, colour: bool) -> String {
-    let mut table = Table::new(report.now);
-    for row in &report.profiles {
-        table.push(row);
-    }
-    table.render(&report.cognito, colour)
-}
-
-/// The table, a row at a time: each row keeps only its cells and its fix, so a
+/// One line per profile, then what to run for those that need it, then Cognito sign-ins; built
+/// a row at a time: each row keeps only its cells and its fix, so a
 /// 10,000-profile table does not hold every inspection until the end (the column widths need
 /// every row before the first line).
 pub struct Table {
@@ -553,6 +545,14 @@ mod tests {
     use super::*;
     use crate::chain::inspect::ProfileKind;
     use std::time::Duration;
+
+    fn render_table(report: &Report, colour: bool) -> String {
+        let mut table = Table::new(report.now);
+        for row in &report.profiles {
+            table.push(row);
+        }
+        table.render(&report.cognito, colour)
+    }
 
     fn report(status: Status) -> Report {
         Report {

@@ -164,15 +164,6 @@ impl Profiles {
         };
         let config_text = read_optional(&files.config)?.map(select::FileText::new);
         let credentials_text = read_optional(&files.credentials)?.map(select::FileText::new);
-        let mut builder = EnvConfigFiles::builder()
-            .include_default_config_file(false)
-            .include_default_credentials_file(false);
-        if config_text.is_some() {
-            builder = builder.with_file(EnvConfigFileKind::Config, &files.config);
-        }
-        if credentials_text.is_some() {
-            builder = builder.with_file(EnvConfigFileKind::Credentials, &files.credentials);
-        }
         let any_file = config_text.is_some() || credentials_text.is_some();
         let selected_only = match scope {
             Scope::Selected | Scope::Settings if any_file => {
@@ -195,32 +186,14 @@ impl Profiles {
         } else if let Some(set) = selected_only {
             set
         } else {
-            // The parser reads the texts already read (each file is read once), under their
-            // paths, so its errors name the file.
-            let read: std::collections::HashMap<std::ffi::OsString, Vec<u8>> = [
-                (&files.config, &config_text),
-                (&files.credentials, &credentials_text),
-            ]
-            .into_iter()
-            .filter_map(|(path, text)| {
-                Some((
-                    path.as_os_str().to_owned(),
-                    text.as_ref()?.text().as_bytes().to_vec(),
-                ))
-            })
-            .collect();
-            aws_config::profile::load(
-                &aws_types::os_shim_internal::Fs::from_raw_map(read),
+            parse_files(
                 &ctx.sdk_env(),
-                &builder.build(),
-                Some(Cow::Owned(selected.clone())),
+                &files,
+                config_text.as_ref(),
+                credentials_text.as_ref(),
+                &selected,
             )
-            .await
-            .map_err(|err| {
-                Problem::usage(crate::base::error::causes_keeping_lines(&err)).hint(
-                    "fix the line named above; `aws configure list` shows how the AWS CLI reads it",
-                )
-            })?
+            .await?
         };
         Ok(Profiles {
             files,
@@ -368,9 +341,9 @@ impl Profiles {
 
 /// The fast path of [`Scope::Selected`]: parse only the sections `selected` needs (itself, its
 /// `-long-term` twin, its `source_profile` chain, the default profile and every non-profile
-/// section), growing the set until it is closed. `None` whenever the answer could differ from a
-/// full parse: a line the parser would refuse, a selected profile that is not there, a parse
-/// error, too long a chain.
+/// section). `None` whenever the answer could differ from a full parse: a line the parser would
+/// refuse, a selected profile that is not there (when `must_exist`), a parse error, too long a
+/// chain.
 async fn parse_selected(
     ctx: &Context,
     config: Option<&select::FileText>,
@@ -378,36 +351,55 @@ async fn parse_selected(
     selected: &str,
     must_exist: bool,
 ) -> Option<ProfileSet> {
+    let set = parse_closed(
+        &ctx.sdk_env(),
+        config,
+        credentials,
+        selected,
+        [selected],
+        MAX_SELECT_ROUNDS,
+    )
+    .await
+    .ok()??;
+    (!must_exist || set.get_profile(selected).is_some()).then_some(set)
+}
+
+/// The sections `names` need, parsed: theirs and their `-long-term` twins', then, a round at a
+/// time, those of every `source_profile` (and its twin) they name, until no round adds one.
+/// `Ok(None)` when a file's scan refused it or the chains need more than `rounds` rounds: parse
+/// the files whole instead.
+async fn parse_closed<'n>(
+    env: &aws_types::os_shim_internal::Env,
+    config: Option<&select::FileText>,
+    credentials: Option<&select::FileText>,
+    selected: &str,
+    names: impl IntoIterator<Item = &'n str>,
+    rounds: usize,
+) -> Result<Option<ProfileSet>, Problem> {
+    let with_twin = |name: &str| [name.to_string(), long_term::long_term_name(name)];
     let mut wanted: std::collections::HashSet<String> =
-        [selected.to_string(), long_term::long_term_name(selected)].into();
-    let env = ctx.sdk_env();
-    for _ in 0..MAX_SELECT_ROUNDS {
+        names.into_iter().flat_map(with_twin).collect();
+    for _ in 0..rounds {
         let cut = |text: Option<&select::FileText>| match text {
             Some(text) => text.text_for(wanted.iter().map(String::as_str)).map(Some),
             None => Some(None),
         };
-        let set = parse_texts(&env, cut(config)?, cut(credentials)?, selected)
-            .await
-            .ok()?;
-        if must_exist {
-            set.get_profile(selected)?;
-        }
-        let mut more = Vec::new();
-        for name in &wanted {
-            if let Some(source) = set.get_profile(name).and_then(|p| p.get("source_profile")) {
-                for needed in [source.to_string(), long_term::long_term_name(source)] {
-                    if !wanted.contains(&needed) {
-                        more.push(needed);
-                    }
-                }
-            }
-        }
+        let (Some(config), Some(credentials)) = (cut(config), cut(credentials)) else {
+            return Ok(None);
+        };
+        let set = parse_texts(env, config, credentials, selected).await?;
+        let more: Vec<String> = wanted
+            .iter()
+            .filter_map(|name| set.get_profile(name)?.get("source_profile"))
+            .flat_map(with_twin)
+            .filter(|name| !wanted.contains(name))
+            .collect();
         if more.is_empty() {
-            return Some(set);
+            return Ok(Some(set));
         }
         wanted.extend(more);
     }
-    None
+    Ok(None)
 }
 
 /// The SDK's parser on texts in memory (no I/O, so the future finishes when first polled).
@@ -524,8 +516,8 @@ impl<'p> Batches<'p> {
             BatchMode::Whole(pending) => {
                 let set = match pending.take()? {
                     Some(set) => set,
-                    None => match parse_whole(&self.env, root).await {
-                        Ok(set) => std::sync::Arc::new(set),
+                    None => match parse_root(&self.env, root).await {
+                        Ok(set) => set,
                         Err(problem) => return Some(Err(problem)),
                     },
                 };
@@ -544,58 +536,29 @@ impl<'p> Batches<'p> {
                     return None;
                 }
                 *next += chunk.len();
-                if let Some(set) = whole {
-                    return Some(Ok(Batch {
-                        names: chunk
-                            .iter()
-                            .filter(|name| set.get_profile(name).is_some())
-                            .map(|name| name.to_string())
-                            .collect(),
-                        profiles: root.with_set(set.clone()),
-                    }));
-                }
-                let mut wanted: std::collections::HashSet<String> = chunk
-                    .iter()
-                    .flat_map(|name| [name.to_string(), long_term::long_term_name(name)])
-                    .collect();
-                let selected = root.selected.as_str();
-                let mut set = None;
-                for _ in 0..MAX_BATCH_ROUNDS {
-                    let cut = |text: &Option<std::sync::Arc<select::FileText>>| {
-                        text.as_ref()
-                            .and_then(|t| t.text_for(wanted.iter().map(String::as_str)))
-                    };
-                    let parsed = match parse_texts(
-                        &self.env,
-                        cut(&root.config_text),
-                        cut(&root.credentials_text),
-                        selected,
-                    )
-                    .await
-                    {
-                        Ok(parsed) => parsed,
-                        Err(problem) => return Some(Err(problem)),
-                    };
-                    let more: Vec<String> = wanted
-                        .iter()
-                        .filter_map(|name| parsed.get_profile(name)?.get("source_profile"))
-                        .flat_map(|source| [source.to_string(), long_term::long_term_name(source)])
-                        .filter(|name| !wanted.contains(name))
-                        .collect();
-                    if more.is_empty() {
-                        set = Some(parsed);
-                        break;
+                let set = match whole {
+                    Some(set) => set.clone(),
+                    None => {
+                        let closed = parse_closed(
+                            &self.env,
+                            root.config_text.as_deref(),
+                            root.credentials_text.as_deref(),
+                            &root.selected,
+                            chunk.iter().copied(),
+                            MAX_BATCH_ROUNDS,
+                        )
+                        .await;
+                        match closed {
+                            Ok(Some(set)) => std::sync::Arc::new(set),
+                            // Too long a chain to follow a round at a time: every section,
+                            // parsed once for this batch and every later one.
+                            Ok(None) => match parse_root(&self.env, root).await {
+                                Ok(set) => whole.insert(set).clone(),
+                                Err(problem) => return Some(Err(problem)),
+                            },
+                            Err(problem) => return Some(Err(problem)),
+                        }
                     }
-                    wanted.extend(more);
-                }
-                let set = match set {
-                    Some(set) => std::sync::Arc::new(set),
-                    // Too long a chain to follow a round at a time: every section, parsed once
-                    // for this batch and every later one.
-                    None => match parse_whole(&self.env, root).await {
-                        Ok(set) => whole.insert(std::sync::Arc::new(set)).clone(),
-                        Err(problem) => return Some(Err(problem)),
-                    },
                 };
                 let names = chunk
                     .iter()
@@ -611,20 +574,59 @@ impl<'p> Batches<'p> {
     }
 }
 
-/// The full parse of both texts of `root`.
-async fn parse_whole(
+/// The full parse of `root`'s files.
+async fn parse_root(
     env: &aws_types::os_shim_internal::Env,
     root: &Profiles,
-) -> Result<ProfileSet, Problem> {
-    let text =
-        |t: &Option<std::sync::Arc<select::FileText>>| t.as_ref().map(|t| t.text().to_string());
-    parse_texts(
+) -> Result<std::sync::Arc<ProfileSet>, Problem> {
+    parse_files(
         env,
-        text(&root.config_text),
-        text(&root.credentials_text),
+        &root.files,
+        root.config_text.as_deref(),
+        root.credentials_text.as_deref(),
         &root.selected,
     )
     .await
+    .map(std::sync::Arc::new)
+}
+
+/// The full parse of both files, from the texts already read (each file is read once): the
+/// parser gets them under their paths, so its errors name the file.
+async fn parse_files(
+    env: &aws_types::os_shim_internal::Env,
+    files: &AwsFiles,
+    config: Option<&select::FileText>,
+    credentials: Option<&select::FileText>,
+    selected: &str,
+) -> Result<ProfileSet, Problem> {
+    let mut builder = EnvConfigFiles::builder()
+        .include_default_config_file(false)
+        .include_default_credentials_file(false);
+    let mut read = std::collections::HashMap::new();
+    for (kind, path, text) in [
+        (EnvConfigFileKind::Config, &files.config, config),
+        (
+            EnvConfigFileKind::Credentials,
+            &files.credentials,
+            credentials,
+        ),
+    ] {
+        if let Some(text) = text {
+            builder = builder.with_file(kind, path);
+            read.insert(path.as_os_str().to_owned(), text.text().as_bytes().to_vec());
+        }
+    }
+    aws_config::profile::load(
+        &aws_types::os_shim_internal::Fs::from_raw_map(read),
+        env,
+        &builder.build(),
+        Some(Cow::Owned(selected.to_string())),
+    )
+    .await
+    .map_err(|err| {
+        Problem::usage(crate::base::error::causes_keeping_lines(&err))
+            .hint("fix the line named above; `aws configure list` shows how the AWS CLI reads it")
+    })
 }
 
 /// A config or credentials file: absent is fine; a FIFO, a device or a file over

@@ -301,9 +301,9 @@ pub struct ExecArgs {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// How to print the variables to set (json here: {"schema_version": 1, "variables": {..},
-    /// "unset": [..]}).
-    #[arg(long, value_enum, default_value_t = Format::Sh)]
-    pub format: Format,
+    /// "unset": [..]}). Default: sh; on Windows the shell aws-cred runs in.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Port on 127.0.0.1 (default: any free one).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub port: u16,
@@ -326,8 +326,10 @@ pub struct CompletionsArgs {
 #[derive(Debug, Args, Clone)]
 pub struct OutputArgs {
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Sh)]
-    pub format: Format,
+    /// Default: sh; on Windows the shell aws-cred runs in (Git Bash: sh, PowerShell,
+    /// cmd).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Write the credentials into the shared credentials file under [NAME] instead of printing
     /// them.
     #[arg(long, value_name = "NAME")]
@@ -368,8 +370,10 @@ pub struct MfaArgs {
     #[arg(long, value_name = "MINUTES")]
     pub margin_minutes: Option<u64>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Sh)]
-    pub format: Format,
+    /// Default: sh; on Windows the shell aws-cred runs in (Git Bash: sh, PowerShell,
+    /// cmd).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Write the session into the shared credentials file under [NAME] instead of printing it.
     /// Without NAME: the profile itself, when its keys live in [PROFILE-long-term].
     #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
@@ -403,8 +407,10 @@ pub struct SsoLoginArgs {
     #[arg(long, value_name = "NAME")]
     pub role: Option<String>,
     /// Output format for the role credentials.
-    #[arg(long, value_enum, default_value_t = Format::Sh)]
-    pub format: Format,
+    /// Default: sh; on Windows the shell aws-cred runs in (Git Bash: sh, PowerShell,
+    /// cmd).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Write the role credentials into the shared credentials file under [NAME] instead of
     /// printing them.
     #[arg(long, value_name = "NAME")]
@@ -425,8 +431,10 @@ pub struct LoginArgs {
     #[arg(long)]
     pub force: bool,
     /// Output format for the credentials.
-    #[arg(long, value_enum, default_value_t = Format::Sh)]
-    pub format: Format,
+    /// Default: sh; on Windows the shell aws-cred runs in (Git Bash: sh, PowerShell,
+    /// cmd).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Write the credentials into the shared credentials file under [NAME] instead of printing
     /// them.
     #[arg(long, value_name = "NAME")]

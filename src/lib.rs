@@ -63,7 +63,7 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
     match &cli.command {
         Command::Completions(args) => return commands::shell::completions(args.shell),
         Command::Man => return commands::shell::man(),
-        Command::Export(args) if args.unset => return commands::export::unset(args),
+        Command::Export(args) if args.unset => return commands::export::unset(args, &ctx),
         _ => {}
     }
     // The hot paths need only the selected profile parsed (fast on a 10,000-profile config).

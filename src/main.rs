@@ -5,12 +5,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    // A file-size limit (ulimit -f) must fail a write with an error we can report, not kill
-    // the process half-way.
-    // SAFETY: setting a signal's disposition to "ignore" at start-up, before any thread exists.
-    unsafe {
-        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-    }
+    aws_cred::os::signal::startup();
     let cli = Cli::parse();
     let ctx = Context::from_process();
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -29,12 +24,14 @@ fn main() -> ExitCode {
             // `serve` and `exec --server` decide themselves what Ctrl-C means.
             return Ok(aws_cred::run(cli, ctx).await);
         }
-        use tokio::signal::unix::SignalKind;
+        use aws_cred::os::signal::Stop;
         tokio::select! {
             result = aws_cred::run(cli, ctx) => Ok(result),
-            _ = tokio::signal::ctrl_c() => Err(Exit::Interrupted),
-            _ = signalled(SignalKind::terminate()) => Err(Exit::Terminated),
-            _ = signalled(SignalKind::hangup()) => Err(Exit::HungUp),
+            stop = aws_cred::os::signal::stopped() => Err(match stop {
+                Stop::Interrupted => Exit::Interrupted,
+                Stop::Terminated => Exit::Terminated,
+                Stop::HungUp => Exit::HungUp,
+            }),
         }
     });
     // Do not wait for a prompt still reading the terminal after a signal.
@@ -63,15 +60,5 @@ fn main() -> ExitCode {
             );
             ExitCode::from(exit.code())
         }
-    }
-}
-
-/// Resolves when the signal arrives; never if it cannot be watched.
-async fn signalled(kind: tokio::signal::unix::SignalKind) {
-    match tokio::signal::unix::signal(kind) {
-        Ok(mut signal) => {
-            signal.recv().await;
-        }
-        Err(_) => std::future::pending().await,
     }
 }

@@ -1,6 +1,7 @@
 //! The lowest layer: what every other layer shares and nothing here imports from above.
 //! Times, secrets, errors and exit classes, and escaping untrusted text for a terminal.
 
+pub mod cmdline;
 pub mod error;
 pub mod pkce;
 pub mod pyjson;

@@ -67,7 +67,7 @@ pub fn timeout(value: Option<&str>) -> Result<Duration, Problem> {
     }
 }
 
-/// Run `command` with `sh -c` (as the AWS SDKs do on Unix), bounded by `timeout` and
+/// Run `command` as the AWS CLI does (`sh -c` on Unix, no shell on Windows), bounded by `timeout` and
 /// [`MAX_OUTPUT`] bytes of stdout; its stderr goes to ours so a prompt or error from it
 /// reaches the person.
 pub async fn run(
@@ -81,7 +81,7 @@ pub async fn run(
         Some(p) if !p.is_empty() => format!("{p},{profile}"),
         _ => profile.to_string(),
     };
-    let output = crate::os::process::run_shell(
+    let output = crate::os::process::run_command_line(
         command,
         &[(PARENTS_VAR, chain.as_str())],
         timeout,

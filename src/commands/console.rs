@@ -134,7 +134,7 @@ fn cognito_args(args: &ConsoleArgs) -> CognitoArgs {
         role_arn: None,
         tokens: false,
         output: OutputArgs {
-            format: Format::Sh,
+            format: Some(Format::Sh),
             write_profile: None,
             force: false,
         },

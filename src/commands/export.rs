@@ -6,13 +6,16 @@ use crate::output;
 
 /// `export --unset`: lines that clear the credential variables. It needs no configuration, so
 /// it runs before (and whatever) the files say.
-pub fn unset(args: &ExportArgs) -> anyhow::Result<()> {
-    emit(&output::render_unset(args.output.format))
+pub fn unset(args: &ExportArgs, ctx: &crate::os::Context) -> anyhow::Result<()> {
+    emit(&output::render_unset(output::Format::or_native(
+        args.output.format,
+        ctx,
+    )))
 }
 
 pub async fn run(setup: &Setup, args: &ExportArgs) -> anyhow::Result<()> {
     if args.unset {
-        return unset(args);
+        return unset(args, &setup.ctx);
     }
     let resolution = setup.resolve(args.explain).await?;
     super::warn_if_expiring(setup, &resolution.credentials);

@@ -259,7 +259,8 @@ fn pipe_closed(result: std::io::Result<()>) -> anyhow::Result<bool> {
 /// Where credentials go: stdout in a format, or a section of the credentials file.
 #[derive(Debug, Clone, Copy)]
 pub struct Delivery<'a> {
-    pub format: output::Format,
+    /// `None`: the shell's own ([`output::Format::or_native`]).
+    pub format: Option<output::Format>,
     pub write_profile: Option<&'a str>,
     pub force: bool,
 }
@@ -294,7 +295,8 @@ pub fn deliver(setup: &Setup, delivery: Delivery<'_>, exports: &Exports<'_>) -> 
     match delivery.write_profile {
         Some(name) => write_profile(setup, name, delivery.force, exports),
         None => {
-            let text = output::render(delivery.format, exports).map_err(|err| {
+            let format = output::Format::or_native(delivery.format, &setup.ctx);
+            let text = output::render(format, exports).map_err(|err| {
                 let hint = if err.what == "a NUL byte" {
                     "no environment variable can hold a NUL byte; --format json carries it"
                 } else {

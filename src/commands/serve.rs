@@ -17,8 +17,11 @@ pub async fn run(setup: &Setup, args: &ServeArgs) -> anyhow::Result<()> {
     };
     let (endpoint, session) = start(setup, &options).await?;
     let variables = server::variables(&endpoint, setup.region.as_ref().map(|r| r.name.as_str()));
-    let text = output::render_variables(args.format, &variables)
-        .map_err(|err| Problem::usage(err.to_string()))?;
+    let text = output::render_variables(
+        output::Format::or_native(args.format, &setup.ctx),
+        &variables,
+    )
+    .map_err(|err| Problem::usage(err.to_string()))?;
     emit(&text)?;
     eprintln!(
         "aws-cred: serving credentials at {} until Ctrl-C (the token is on stdout only)",

@@ -66,17 +66,36 @@ pub fn check_url(url: &str) -> Result<(), String> {
 pub async fn open(url: &str) -> Result<(), String> {
     check_url(url)?;
     let url = url.to_string();
-    let launch = tokio::task::spawn_blocking(move || {
-        webbrowser::open_browser_with_options(
-            webbrowser::Browser::Default,
-            &url,
-            webbrowser::BrowserOptions::new().with_suppress_output(true),
-        )
-    });
+    let launch = tokio::task::spawn_blocking(move || launch(&url));
     match tokio::time::timeout(Duration::from_secs(5), launch).await {
         Ok(Ok(Ok(()))) | Err(_) => Ok(()),
         Ok(Ok(Err(err))) => Err(err.to_string()),
         Ok(Err(err)) => Err(err.to_string()),
+    }
+}
+
+/// Unix: the `webbrowser` crate (`BROWSER`, then the desktop's default).
+#[cfg(not(windows))]
+fn launch(url: &str) -> std::io::Result<()> {
+    webbrowser::open_browser_with_options(
+        webbrowser::Browser::Default,
+        url,
+        webbrowser::BrowserOptions::new().with_suppress_output(true),
+    )
+}
+
+/// Windows: `BROWSER` (a program, given the URL as its one argument), else ShellExecute, which
+/// hands the URL to the default browser without a shell (`cmd /c start` would cut it at `&`).
+#[cfg(windows)]
+fn launch(url: &str) -> std::io::Result<()> {
+    match std::env::var_os("BROWSER").filter(|b| !b.is_empty()) {
+        Some(browser) => std::process::Command::new(browser)
+            .arg(url)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .map(drop),
+        None => crate::os::windows::shell_open(url),
     }
 }
 

@@ -6,9 +6,7 @@
 //! but the word "process".
 
 use std::ffi::OsString;
-use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
-use tokio::signal::unix::{SignalKind, signal};
 
 /// What to run: a program, its arguments, and its whole environment (nothing is inherited),
 /// variables as bytes, whatever their encoding.
@@ -38,24 +36,16 @@ impl std::fmt::Debug for Spec {
 /// A running child, and the signals to pass on to it.
 pub struct Child {
     inner: tokio::process::Child,
-    signals: Vec<(tokio::signal::unix::Signal, libc::c_int)>,
+    signals: imp::Signals,
 }
 
-/// The signals a terminal or a supervisor sends that the child should get too.
-const FORWARDED: [(SignalKind, libc::c_int); 3] = [
-    (SignalKind::interrupt(), libc::SIGINT),
-    (SignalKind::terminate(), libc::SIGTERM),
-    (SignalKind::hangup(), libc::SIGHUP),
-];
-
-/// Start `spec` with stdin, stdout and stderr inherited. From here on SIGINT, SIGTERM and
-/// SIGHUP no longer end aws-cred: they are kept for [`Child::wait_forwarding`].
+/// Start `spec` with stdin, stdout and stderr inherited. From here on the signals that would
+/// end aws-cred no longer do: on Unix SIGINT, SIGTERM and SIGHUP are kept for
+/// [`Child::wait_forwarding`]; on Windows Ctrl-C and Ctrl-Break reach the child through the
+/// console, and aws-cred waits for it to end.
 pub fn spawn(spec: &Spec) -> std::io::Result<Child> {
     // Listen before the child exists, so no signal finds aws-cred with the default action.
-    let mut signals = Vec::new();
-    for (kind, number) in FORWARDED {
-        signals.push((signal(kind)?, number));
-    }
+    let signals = imp::Signals::listen()?;
     let mut command = tokio::process::Command::new(&spec.program);
     command
         .args(&spec.args)
@@ -65,18 +55,7 @@ pub fn spawn(spec: &Spec) -> std::io::Result<Child> {
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
         .kill_on_drop(false);
-    // aws-cred ignores SIGXFSZ for its own writes; the command gets the default back. On
-    // Linux the command also gets SIGTERM if aws-cred dies without passing a signal on
-    // (SIGKILL, a crash): its credentials would stop refreshing without a word otherwise.
-    // SAFETY: only async-signal-safe calls (signal, prctl) run between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
-            #[cfg(target_os = "linux")]
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-            Ok(())
-        });
-    }
+    imp::prepare(&mut command);
     Ok(Child {
         inner: command.spawn()?,
         signals,
@@ -84,54 +63,160 @@ pub fn spawn(spec: &Spec) -> std::io::Result<Child> {
 }
 
 impl Child {
-    /// Wait for the child to end, passing SIGINT, SIGTERM and SIGHUP on to it meanwhile.
-    /// Returns the child's status as a shell reports it.
+    /// Wait for the child to end, passing signals on to it meanwhile (Unix; on Windows the
+    /// console delivers them). Returns the child's status as a shell reports it.
     pub async fn wait_forwarding(mut self) -> std::io::Result<u8> {
-        let pid = self.inner.id().and_then(|p| libc::pid_t::try_from(p).ok());
+        let pid = self.inner.id();
         loop {
-            let [(int, sigint), (term, sigterm), (hup, sighup)] = &mut self.signals[..] else {
-                unreachable!("three signals")
-            };
-            let number = tokio::select! {
+            tokio::select! {
                 status = self.inner.wait() => return Ok(shell_status(status?)),
-                _ = int.recv() => *sigint,
-                _ = term.recv() => *sigterm,
-                _ = hup.recv() => *sighup,
-            };
-            if let Some(pid) = pid {
-                // SAFETY: kill(2) on the child we spawned, not reaped yet (wait() has not
-                // returned), so the pid cannot have been reused.
-                unsafe {
-                    libc::kill(pid, number);
-                }
+                signal = self.signals.next() => imp::forward(pid, signal),
             }
         }
     }
 }
 
-/// Exit code as shells give it: the code, or 128 + the signal that ended the process.
+/// Exit code as shells give it: the code, or 128 + the signal that ended the process (Unix);
+/// on Windows a code above 255 (an NTSTATUS such as a crash) is 1, and Ctrl-C's is 130.
 pub fn shell_status(status: ExitStatus) -> u8 {
-    match (status.code(), status.signal()) {
-        (Some(code), _) => u8::try_from(code & 0xff).unwrap_or(1),
-        (None, Some(signal)) => u8::try_from((128 + signal) & 0xff).unwrap_or(1),
-        (None, None) => 1,
-    }
+    imp::shell_status(status)
 }
 
-/// Wait for SIGINT or SIGTERM (a standalone server's way to end).
+/// Wait for the signal that ends a standalone server: SIGINT or SIGTERM; on Windows Ctrl-C,
+/// Ctrl-Break, the console closing, logoff or shutdown.
 pub async fn interrupted_or_terminated() -> std::io::Result<()> {
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut term = signal(SignalKind::terminate())?;
-    tokio::select! {
-        _ = int.recv() => {}
-        _ = term.recv() => {}
-    }
-    Ok(())
+    imp::interrupted_or_terminated().await
 }
 
-#[cfg(test)]
+#[cfg(unix)]
+mod imp {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::ExitStatus;
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+
+    /// SIGINT, SIGTERM and SIGHUP: what a terminal or a supervisor sends that the child should
+    /// get too.
+    pub struct Signals {
+        int: Signal,
+        term: Signal,
+        hup: Signal,
+    }
+
+    impl Signals {
+        pub fn listen() -> std::io::Result<Signals> {
+            Ok(Signals {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+                hup: signal(SignalKind::hangup())?,
+            })
+        }
+
+        /// The next signal's number.
+        pub async fn next(&mut self) -> libc::c_int {
+            tokio::select! {
+                _ = self.int.recv() => libc::SIGINT,
+                _ = self.term.recv() => libc::SIGTERM,
+                _ = self.hup.recv() => libc::SIGHUP,
+            }
+        }
+    }
+
+    pub fn prepare(command: &mut tokio::process::Command) {
+        // aws-cred ignores SIGXFSZ for its own writes; the command gets the default back. On
+        // Linux the command also gets SIGTERM if aws-cred dies without passing a signal on
+        // (SIGKILL, a crash): its credentials would stop refreshing without a word otherwise.
+        // SAFETY: only async-signal-safe calls (signal, prctl) run between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
+                #[cfg(target_os = "linux")]
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+    }
+
+    pub fn forward(pid: Option<u32>, signal: libc::c_int) {
+        if let Some(pid) = pid.and_then(|p| libc::pid_t::try_from(p).ok()) {
+            // SAFETY: kill(2) on the child we spawned, not reaped yet (wait() has not
+            // returned), so the pid cannot have been reused.
+            unsafe {
+                libc::kill(pid, signal);
+            }
+        }
+    }
+
+    pub fn shell_status(status: ExitStatus) -> u8 {
+        match (status.code(), status.signal()) {
+            (Some(code), _) => u8::try_from(code & 0xff).unwrap_or(1),
+            (None, Some(signal)) => u8::try_from((128 + signal) & 0xff).unwrap_or(1),
+            (None, None) => 1,
+        }
+    }
+
+    pub async fn interrupted_or_terminated() -> std::io::Result<()> {
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        Ok(())
+    }
+}
+
+#[cfg(windows)]
+mod imp {
+    use std::process::ExitStatus;
+    use tokio::signal::windows::{CtrlBreak, CtrlC, ctrl_break, ctrl_c};
+
+    /// Ctrl-C and Ctrl-Break, listened to so they do not end aws-cred: the console has
+    /// delivered them to the child already.
+    pub struct Signals {
+        int: CtrlC,
+        brk: CtrlBreak,
+    }
+
+    impl Signals {
+        pub fn listen() -> std::io::Result<Signals> {
+            Ok(Signals {
+                int: ctrl_c()?,
+                brk: ctrl_break()?,
+            })
+        }
+
+        pub async fn next(&mut self) {
+            tokio::select! {
+                _ = self.int.recv() => {}
+                _ = self.brk.recv() => {}
+            }
+        }
+    }
+
+    pub fn prepare(_command: &mut tokio::process::Command) {}
+
+    /// Nothing to do: every process on the console got the event.
+    pub fn forward(_pid: Option<u32>, _signal: ()) {}
+
+    pub fn shell_status(status: ExitStatus) -> u8 {
+        match status.code().map(|code| code as u32) {
+            Some(crate::os::windows::CONTROL_C_EXIT) => 130,
+            Some(code) => u8::try_from(code).unwrap_or(1),
+            None => 1,
+        }
+    }
+
+    pub async fn interrupted_or_terminated() -> std::io::Result<()> {
+        crate::os::signal::stopped().await;
+        Ok(())
+    }
+}
+
+// Unix only: the statuses are built from raw wait(2) values.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
+    use std::os::unix::process::ExitStatusExt;
 
     #[test]
     fn statuses_read_as_shells_read_them() {

@@ -368,7 +368,47 @@ pub fn check_owner_and_mode(
         }
         Ok(())
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    {
+        // The access list, read by path. A volume without access lists (FAT, some shares)
+        // gives nothing to judge: the file is used as before.
+        let Ok(trust) = crate::os::windows::trust(path) else {
+            return Ok(());
+        };
+        let kind = if metadata.is_dir() { "folder" } else { "file" };
+        let owner_ok =
+            trust.owned_by_me || (strictness == Strictness::Ancestor && trust.owned_by_system);
+        if !owner_ok {
+            return Err(FsError::NotPrivate {
+                path: path.to_path_buf(),
+                problem: "is owned by another account, not by you; another user may have \
+                          planted it, so aws-cred refuses to use it"
+                    .into(),
+                fix: format!(
+                    "remove it if you did not make it (Remove-Item -Recurse \"{}\"), and keep \
+                     aws-cred's cache in a folder only you can write (AWS_CRED_CACHE_DIR)",
+                    path.display()
+                ),
+                foreign: true,
+            });
+        }
+        if let Some(who) = trust.writable_by {
+            return Err(FsError::NotPrivate {
+                path: path.to_path_buf(),
+                problem: format!(
+                    "is a {kind} that {who} may change, so another user could plant entries; \
+                     aws-cred refuses to use it"
+                ),
+                fix: format!(
+                    "icacls \"{}\" /inheritance:r /grant:r \"%USERNAME%:F\"",
+                    path.display()
+                ),
+                foreign: false,
+            });
+        }
+        Ok(())
+    }
+    #[cfg(not(any(unix, windows)))]
     {
         let _ = (path, metadata, strictness);
         Ok(())
@@ -515,6 +555,7 @@ pub fn ensure_dir(dir: &Path) -> Result<(), FsError> {
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), FsError> {
+    #[cfg_attr(not(unix), allow(unused_mut, reason = "the mode is set on Unix only"))]
     let mut builder = fs::DirBuilder::new();
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, NEW_DIR_MODE);
@@ -526,14 +567,23 @@ fn create_private_dir(dir: &Path) -> Result<(), FsError> {
     }
 }
 
-/// Sets the permission bits exactly, whatever the umask.
+/// Sets the permission bits exactly, whatever the umask. On Windows a private mode (no group or
+/// other bits) gives the folder an access list for the current user alone, inherited by what
+/// is created in it.
 fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(path, fs::Permissions::from_mode(mode))
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    {
+        if mode & 0o077 == 0 {
+            crate::os::windows::make_private(path, true)?;
+        }
+        Ok(())
+    }
+    #[cfg(not(any(unix, windows)))]
     {
         let _ = (path, mode);
         Ok(())
@@ -554,6 +604,12 @@ pub fn open_lock_file(lock_path: &Path) -> Result<File, FsError> {
             .mode(NEW_FILE_MODE)
             .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
+    // Windows: open a link itself, not what it points to; the check below then refuses it.
+    #[cfg(windows)]
+    std::os::windows::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        windows_sys::Win32::Storage::FileSystem::FILE_FLAG_OPEN_REPARSE_POINT,
+    );
     let file = options.open(lock_path).map_err(|e| {
         #[cfg(unix)]
         if e.raw_os_error() == Some(libc::ELOOP) {
@@ -743,14 +799,46 @@ pub fn replace_file(
         .tempfile_in(dir)
         .map_err(|e| FsError::io(IoAction::CreateTemp, dir, e))?;
     let write_error = |e| FsError::io(IoAction::WriteTemp, target, e);
+    // Windows: the secret's file is the user's alone before anything is written to it.
+    #[cfg(windows)]
+    if mode == FileMode::Private {
+        crate::os::windows::make_private(temp.path(), false).map_err(write_error)?;
+    }
     temp.write_all(contents).map_err(write_error)?;
     temp.flush().map_err(write_error)?;
     let tightened = copy_owner_and_mode(temp.as_file(), existing, mode).map_err(write_error)?;
     temp.as_file().sync_all().map_err(write_error)?;
-    temp.persist(target)
-        .map_err(|e| FsError::io(IoAction::Replace, target, e.error))?;
+    persist(temp, target).map_err(|e| FsError::io(IoAction::Replace, target, e))?;
     sync_dir(dir).map_err(|e| FsError::io(IoAction::SyncDir, dir, e))?;
     Ok(tightened)
+}
+
+/// How long a replace waits for other processes to let go of the target (Windows).
+const REPLACE_WAIT: Duration = Duration::from_secs(3);
+
+/// Rename `temp` over `target`. On Windows a file another process holds open without sharing
+/// deletion (an editor, a virus scanner, an AWS CLI reading it) cannot be replaced for a
+/// moment: the rename is retried, with a growing pause, for up to [`REPLACE_WAIT`].
+fn persist(mut temp: tempfile::NamedTempFile, target: &Path) -> io::Result<()> {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match temp.persist(target) {
+            Ok(_) => return Ok(()),
+            Err(err) if held_open(&err.error) && started.elapsed() < REPLACE_WAIT => {
+                temp = err.file;
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            Err(err) => return Err(err.error),
+        }
+    }
+}
+
+/// Windows' answer when another process has the file open: access denied (5), sharing
+/// violation (32) or lock violation (33). Never on other systems.
+fn held_open(err: &io::Error) -> bool {
+    cfg!(windows) && matches!(err.raw_os_error(), Some(5 | 32 | 33))
 }
 
 /// Whether `name` is one of [`replace_file`]'s temporary files for `prefix` (`.<name>.`):
@@ -846,8 +934,10 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(unix)]
     use std::os::unix::fs::PermissionsExt;
 
+    #[cfg(unix)]
     fn mkfifo(path: &Path) {
         let status = std::process::Command::new("mkfifo")
             .arg(path)
@@ -856,6 +946,8 @@ mod tests {
         assert!(status.success());
     }
 
+    // Unix only: FIFOs and /dev/zero (Windows has neither; its named pipes live in \\.\pipe).
+    #[cfg(unix)]
     #[test]
     fn non_regular_files_are_refused_without_blocking() {
         let dir = tempfile::tempdir().unwrap();
@@ -898,6 +990,8 @@ mod tests {
         );
     }
 
+    // Unix only: making a symbolic link on Windows needs a privilege or developer mode.
+    #[cfg(unix)]
     #[test]
     fn lock_files_never_follow_links() {
         let dir = tempfile::tempdir().unwrap();
@@ -913,6 +1007,8 @@ mod tests {
         assert_eq!(fs::read(&victim).unwrap(), b"keep");
     }
 
+    // Unix modes and uids; windows_access_lists below is the Windows form.
+    #[cfg(unix)]
     #[test]
     fn owner_and_mode_checks() {
         let dir = tempfile::tempdir().unwrap();
@@ -985,5 +1081,48 @@ mod tests {
         assert!(fresh.exists(), "a live writer's temporary file is kept");
         assert!(other.exists() && unrelated.exists(), "other names are kept");
         assert_eq!(fs::read(&target).unwrap(), b"x");
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn windows_access_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        let private = dir.path().join("private");
+        ensure_dir(&private).unwrap();
+        let trust = crate::os::windows::trust(&private).unwrap();
+        assert!(trust.owned_by_me, "{trust:?}");
+        assert_eq!(trust.writable_by, None);
+        let target = private.join("credentials");
+        replace_file(&target, &private, b"secret", None, FileMode::Private).unwrap();
+        let trust = crate::os::windows::trust(&target).unwrap();
+        assert!(
+            trust.owned_by_me && trust.writable_by.is_none(),
+            "{trust:?}"
+        );
+        let metadata = fs::metadata(&target).unwrap();
+        assert!(check_owner_and_mode(&target, &metadata, Strictness::Private).is_ok());
+        assert_eq!(fs::read(&target).unwrap(), b"secret");
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn a_file_held_open_is_replaced_once_it_is_let_go() {
+        use std::os::windows::fs::OpenOptionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("credentials");
+        fs::write(&target, b"old").unwrap();
+        // Another process's way of holding it: no sharing at all.
+        let held = OpenOptions::new()
+            .read(true)
+            .share_mode(0)
+            .open(&target)
+            .unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(held);
+        });
+        replace_file(&target, dir.path(), b"new", None, FileMode::Keep).unwrap();
+        release.join().unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new");
     }
 }

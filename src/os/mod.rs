@@ -19,13 +19,18 @@ pub mod callback;
 pub mod child;
 pub mod fs;
 pub mod keyring;
+pub mod path;
 pub mod process;
+pub mod shell;
+pub mod signal;
+pub mod terminal;
+#[cfg(windows)]
+pub mod windows;
 
 use crate::base::error::Problem;
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;
-use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -138,11 +143,12 @@ impl Context {
         }
     }
 
-    /// A variable holding a path, as bytes (any encoding); surrounding ASCII whitespace is
-    /// trimmed and a blank value counts as absent, as [`Context::var`] does.
+    /// A variable holding a path, in any encoding; surrounding ASCII whitespace is trimmed and
+    /// a blank value counts as absent, as [`Context::var`] does. On Windows an MSYS path from
+    /// Git Bash (`/c/Users/me`) is read as the Windows path it names (`C:\Users\me`).
     pub fn path_var(&self, name: &str) -> Option<PathBuf> {
-        let bytes = self.var_os(name)?.as_bytes().trim_ascii();
-        (!bytes.is_empty()).then(|| PathBuf::from(OsStr::from_bytes(bytes)))
+        let trimmed = path::trim_ascii_whitespace(self.var_os(name)?);
+        (!trimmed.is_empty()).then(|| path::from_msys(PathBuf::from(trimmed)))
     }
 
     /// Every variable exactly as given (names and values in any encoding).
@@ -165,54 +171,46 @@ impl Context {
         self.env.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
+    /// The home directory, found as the AWS SDKs find it: `HOME`; on Windows then
+    /// `USERPROFILE`, then `HOMEDRIVE` + `HOMEPATH`; else the system's record of the user.
     pub fn home(&self) -> Option<PathBuf> {
-        match self.path_var("HOME") {
-            Some(home) => Some(home),
-            None if self.clock.is_none() => dirs::home_dir(),
-            None => None,
+        if let Some(home) = self.path_var("HOME") {
+            return Some(home);
+        }
+        if cfg!(windows) {
+            if let Some(profile) = self.path_var("USERPROFILE") {
+                return Some(profile);
+            }
+            if let (Some(drive), Some(rest)) = (self.var("HOMEDRIVE"), self.var("HOMEPATH")) {
+                return Some(PathBuf::from(format!("{drive}{rest}")));
+            }
+        }
+        if self.clock.is_none() {
+            dirs::home_dir()
+        } else {
+            None
         }
     }
 
-    /// Ask the person at the terminal (never stdout): writes `prompt` to /dev/tty and reads
-    /// one line. `None` when there is no terminal.
+    /// Ask the person at the terminal (never stdout) and read one line. `None` when there is no
+    /// terminal.
     pub fn prompt_line(&self, prompt: &str) -> Option<String> {
-        let tty = self.terminal()?;
-        ask(&tty, prompt)
+        self.terminal()?.ask(prompt)
     }
 
     /// Like [`Context::prompt_line`], with echo turned off while the person types (passwords).
     /// The terminal's settings come back afterwards, and also when Ctrl-C ends the run
     /// ([`restore_terminal`]).
     pub fn prompt_secret(&self, prompt: &str) -> Option<String> {
-        use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
-        let tty = self.terminal()?;
-        let saved = tcgetattr(&tty).ok()?;
-        let mut quiet = saved.clone();
-        quiet.local_modes.remove(LocalModes::ECHO);
-        quiet.local_modes.insert(LocalModes::ECHONL);
-        *lock_saved() = Some(saved.clone());
-        struct Restore<'a>(&'a std::fs::File, rustix::termios::Termios);
-        impl Drop for Restore<'_> {
-            fn drop(&mut self) {
-                let _ = rustix::termios::tcsetattr(self.0, OptionalActions::Now, &self.1);
-                *lock_saved() = None;
-            }
-        }
-        let _restore = Restore(&tty, saved);
-        tcsetattr(&tty, OptionalActions::Now, &quiet).ok()?;
-        ask(&tty, prompt)
+        self.terminal()?.ask_secret(prompt)
     }
 
-    /// The controlling terminal, when the person is at one (stdin or stderr is a terminal).
-    fn terminal(&self) -> Option<std::fs::File> {
+    /// The person's terminal, when they are at one (stdin or stderr is a terminal).
+    fn terminal(&self) -> Option<terminal::Terminal> {
         if !(self.stdin_is_tty || self.stderr_is_tty) {
             return None;
         }
-        std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/tty")
-            .ok()
+        terminal::Terminal::open()
     }
 
     /// The first line of standard input, without its line ending (`--password-stdin`).
@@ -256,38 +254,9 @@ fn utf8_only(raw: &[(OsString, OsString)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Write `prompt` to the terminal and read one line; `None` for an empty line or a failure.
-/// The line ending is trimmed in place: the line may be a password, which must not leave
-/// copies behind.
-fn ask(tty: &std::fs::File, prompt: &str) -> Option<String> {
-    use std::io::{BufRead, BufReader, Write};
-    let mut writer = tty;
-    writer.write_all(prompt.as_bytes()).ok()?;
-    writer.flush().ok()?;
-    let mut line = String::new();
-    BufReader::new(tty).read_line(&mut line).ok()?;
-    let len = line.trim_end_matches(['\r', '\n']).len();
-    line.truncate(len);
-    (!line.is_empty()).then_some(line)
-}
-
-/// The terminal settings in force before a no-echo prompt, while it runs.
-static SAVED_TERMINAL: std::sync::Mutex<Option<rustix::termios::Termios>> =
-    std::sync::Mutex::new(None);
-
-fn lock_saved() -> std::sync::MutexGuard<'static, Option<rustix::termios::Termios>> {
-    SAVED_TERMINAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// Put back the terminal's echo if a no-echo prompt was interrupted (Ctrl-C).
 pub fn restore_terminal() {
-    if let Some(saved) = lock_saved().take()
-        && let Ok(tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty")
-    {
-        let _ = rustix::termios::tcsetattr(&tty, rustix::termios::OptionalActions::Now, &saved);
-    }
+    terminal::restore();
 }
 
 #[cfg(test)]
@@ -314,8 +283,11 @@ mod tests {
         assert_eq!(ctx.var("D"), None);
     }
 
+    // Unix only: the bytes below are not valid UTF-16 either, and Windows variables are UTF-16.
+    #[cfg(unix)]
     #[test]
     fn values_in_any_encoding_are_kept() {
+        use std::os::unix::ffi::OsStrExt;
         use std::os::unix::ffi::OsStringExt;
         let bad = || OsString::from_vec(b"prod\xff".to_vec());
         let ctx = Context::with_os_env([

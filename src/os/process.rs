@@ -1,14 +1,16 @@
 //! Child processes run for their output (`credential_process`), bounded in time and memory.
 //!
-//! The command runs with `sh -c` in its own process group, so everything it starts can be
-//! ended together: the whole group is killed (SIGKILL) when the time limit passes, when its
-//! output passes the size limit, and when the run is dropped (Ctrl-C ends aws-cred). When
-//! aws-cred is the terminal's foreground job, the child's group is made the foreground job
-//! while it runs (so it can prompt on the terminal, and Ctrl-C reaches it), and aws-cred's own
-//! group gets the terminal back afterwards.
+//! The command runs the way the AWS CLI runs it: on Unix with `sh -c`, on Windows split into a
+//! program and arguments by the C runtime's rules ([`crate::base::cmdline::split_windows`]) and
+//! started with no shell. Everything it starts can be ended together, and is when the time limit
+//! passes, when its output passes the size limit, and when the run is dropped (Ctrl-C ends
+//! aws-cred): on Unix it runs in its own process group, killed with SIGKILL; on Windows in a
+//! Job Object, terminated. On Unix, when aws-cred is the terminal's foreground job, the child's
+//! group is made the foreground job while it runs (so it can prompt on the terminal, and Ctrl-C
+//! reaches it), and aws-cred's own group gets the terminal back afterwards. On Windows the
+//! console is shared and Ctrl-C reaches every process on it anyway.
 
-use std::fs::{File, OpenOptions};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 
@@ -20,6 +22,8 @@ pub const MAX_OUTPUT: usize = 1024 * 1024;
 pub enum RunError {
     #[error("cannot start it: {0}")]
     Spawn(#[source] std::io::Error),
+    #[error("cannot split it into a program and arguments: {0}")]
+    Split(#[source] crate::base::cmdline::SplitError),
     #[error("it printed more than {limit} bytes on stdout; it was stopped")]
     TooMuchOutput { limit: usize },
     #[error("it did not finish within {} s; it was stopped (with everything it started)", .0.as_secs())]
@@ -36,104 +40,26 @@ pub struct Finished {
 }
 
 impl Finished {
-    /// Ended by SIGINT: Ctrl-C at the terminal while it was the foreground job.
+    /// Ended by Ctrl-C at the terminal (SIGINT on Unix, STATUS_CONTROL_C_EXIT on Windows).
     pub fn interrupted(&self) -> bool {
-        use std::os::unix::process::ExitStatusExt;
-        self.status.signal() == Some(libc::SIGINT)
+        imp::interrupted(self.status)
     }
 }
 
-/// Kills the child's process group when dropped, unless the child finished on its own.
-struct GroupGuard {
-    pgid: Option<rustix::process::Pid>,
-}
-
-impl GroupGuard {
-    fn kill(&mut self) {
-        if let Some(pgid) = self.pgid.take() {
-            let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
-        }
-    }
-}
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// The terminal's foreground handed to the child's group; given back on drop.
-struct Foreground {
-    tty: File,
-    ours: rustix::process::Pid,
-}
-
-impl Foreground {
-    fn hand_to(child: rustix::process::Pid) -> Option<Foreground> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let tty = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
-            .open("/dev/tty")
-            .ok()?;
-        let ours = rustix::process::getpgrp();
-        if rustix::termios::tcgetpgrp(&tty).ok()? != ours {
-            return None;
-        }
-        rustix::termios::tcsetpgrp(&tty, child).ok()?;
-        // It may have touched the terminal before it was in the foreground, and been stopped.
-        let _ = rustix::process::kill_process_group(child, rustix::process::Signal::CONT);
-        Some(Foreground { tty, ours })
-    }
-}
-
-impl Drop for Foreground {
-    fn drop(&mut self) {
-        // aws-cred is in the background now: taking the terminal back raises SIGTTOU, which
-        // would stop it unless ignored for the moment.
-        // SAFETY: changing a signal's disposition to ignore and back to the default; no
-        // handler runs, and no other code of aws-cred relies on SIGTTOU.
-        unsafe {
-            libc::signal(libc::SIGTTOU, libc::SIG_IGN);
-        }
-        let _ = rustix::termios::tcsetpgrp(&self.tty, self.ours);
-        // SAFETY: as above.
-        unsafe {
-            libc::signal(libc::SIGTTOU, libc::SIG_DFL);
-        }
-    }
-}
-
-/// Run `command` with `sh -c` (as the AWS SDKs do on Unix) and these extra variables. Its
-/// stdin and stderr are ours, so a prompt or an error from it reaches the person; its stdout
-/// is captured, up to `max_stdout` bytes. After `timeout` it is stopped with everything it
-/// started.
-pub async fn run_shell(
+/// Run `command` as the AWS CLI does on this system (see the module docs) with these extra
+/// variables. Its stdin and stderr are ours, so a prompt or an error from it reaches the
+/// person; its stdout is captured, up to `max_stdout` bytes. After `timeout` it is stopped
+/// with everything it started.
+pub async fn run_command_line(
     command: &str,
     env: &[(&str, &str)],
     timeout: Duration,
     max_stdout: usize,
 ) -> Result<Finished, RunError> {
-    let mut child = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .envs(env.iter().copied())
-        .stdin(Stdio::inherit())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(RunError::Spawn)?;
-    let pgid = child
-        .id()
-        .and_then(|id| i32::try_from(id).ok())
-        .and_then(rustix::process::Pid::from_raw);
-    let mut guard = GroupGuard { pgid };
-    // Dropped before `guard` (declared after it): the terminal comes back first, then the
-    // group is killed if it has not finished.
-    let _foreground = pgid.and_then(Foreground::hand_to);
+    let (mut child, mut tree) = imp::spawn(command, env)?;
+    // Dropped before `tree` (declared after it): the terminal comes back first, then the
+    // tree is killed if it has not finished.
+    let _foreground = tree.take_foreground();
     let mut stdout = child
         .stdout
         .take()
@@ -163,35 +89,235 @@ pub async fn run_shell(
     };
     match &result {
         // Finished on its own: whatever it left running in the background is its business.
-        Ok(_) => guard.pgid = None,
-        Err(_) => guard.kill(),
+        Ok(_) => tree.release(),
+        Err(_) => tree.kill(),
     }
     result
 }
 
-/// Replace this process with `program` (exec(2)), with exactly the environment `env`: the
-/// command then gets every signal directly and its exit status is the exit status. SIGXFSZ,
-/// which aws-cred ignores for its own writes, is back to its default for the command. Returns
-/// only when the exec failed.
+/// Run `program` in place of aws-cred with exactly the environment `env`: its exit status
+/// becomes aws-cred's. On Unix this process is replaced (exec(2)): the command then gets every
+/// signal directly; SIGXFSZ, which aws-cred ignores for its own writes, is back to its default.
+/// Windows has no exec: the command is started and waited for, Ctrl-C and Ctrl-Break reach it
+/// (they reach every process on the console) without ending aws-cred first, and aws-cred exits
+/// with its exit code. Returns only when the command could not be started.
 pub fn exec_replacing(
     program: &std::ffi::OsStr,
     args: &[std::ffi::OsString],
     env: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
 ) -> std::io::Error {
-    use std::os::unix::process::CommandExt;
-    let mut command = std::process::Command::new(program);
-    command.args(args).env_clear().envs(env);
-    // SAFETY: only async-signal-safe `signal` runs between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
-            Ok(())
-        });
-    }
-    command.exec()
+    imp::exec_replacing(program, args, env)
 }
 
-#[cfg(test)]
+#[cfg(unix)]
+mod imp {
+    use super::RunError;
+    use std::fs::{File, OpenOptions};
+    use std::process::{ExitStatus, Stdio};
+
+    pub fn interrupted(status: ExitStatus) -> bool {
+        use std::os::unix::process::ExitStatusExt;
+        status.signal() == Some(libc::SIGINT)
+    }
+
+    pub fn spawn(
+        command: &str,
+        env: &[(&str, &str)],
+    ) -> Result<(tokio::process::Child, Tree), RunError> {
+        let child = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .envs(env.iter().copied())
+            .stdin(Stdio::inherit())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(RunError::Spawn)?;
+        let pgid = child
+            .id()
+            .and_then(|id| i32::try_from(id).ok())
+            .and_then(rustix::process::Pid::from_raw);
+        Ok((child, Tree { pgid }))
+    }
+
+    /// The child's process group: killed when dropped, unless released.
+    pub struct Tree {
+        pgid: Option<rustix::process::Pid>,
+    }
+
+    impl Tree {
+        pub fn kill(&mut self) {
+            if let Some(pgid) = self.pgid.take() {
+                let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
+            }
+        }
+
+        pub fn release(&mut self) {
+            self.pgid = None;
+        }
+
+        /// The terminal handed to the group while it runs, when aws-cred is in the foreground.
+        pub fn take_foreground(&self) -> Option<Foreground> {
+            self.pgid.and_then(Foreground::hand_to)
+        }
+    }
+
+    impl Drop for Tree {
+        fn drop(&mut self) {
+            self.kill();
+        }
+    }
+
+    /// The terminal's foreground handed to the child's group; given back on drop.
+    pub struct Foreground {
+        tty: File,
+        ours: rustix::process::Pid,
+    }
+
+    impl Foreground {
+        fn hand_to(child: rustix::process::Pid) -> Option<Foreground> {
+            use std::os::unix::fs::OpenOptionsExt;
+            let tty = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
+                .open("/dev/tty")
+                .ok()?;
+            let ours = rustix::process::getpgrp();
+            if rustix::termios::tcgetpgrp(&tty).ok()? != ours {
+                return None;
+            }
+            rustix::termios::tcsetpgrp(&tty, child).ok()?;
+            // It may have touched the terminal before it was in the foreground, and been stopped.
+            let _ = rustix::process::kill_process_group(child, rustix::process::Signal::CONT);
+            Some(Foreground { tty, ours })
+        }
+    }
+
+    impl Drop for Foreground {
+        fn drop(&mut self) {
+            // aws-cred is in the background now: taking the terminal back raises SIGTTOU, which
+            // would stop it unless ignored for the moment.
+            // SAFETY: changing a signal's disposition to ignore and back to the default; no
+            // handler runs, and no other code of aws-cred relies on SIGTTOU.
+            unsafe {
+                libc::signal(libc::SIGTTOU, libc::SIG_IGN);
+            }
+            let _ = rustix::termios::tcsetpgrp(&self.tty, self.ours);
+            // SAFETY: as above.
+            unsafe {
+                libc::signal(libc::SIGTTOU, libc::SIG_DFL);
+            }
+        }
+    }
+
+    pub fn exec_replacing(
+        program: &std::ffi::OsStr,
+        args: &[std::ffi::OsString],
+        env: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+    ) -> std::io::Error {
+        use std::os::unix::process::CommandExt;
+        let mut command = std::process::Command::new(program);
+        command.args(args).env_clear().envs(env);
+        // SAFETY: only async-signal-safe `signal` runs between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        command.exec()
+    }
+}
+
+#[cfg(windows)]
+mod imp {
+    use super::RunError;
+    use crate::os::windows::{CONTROL_C_EXIT, Job};
+    use std::process::{ExitStatus, Stdio};
+
+    pub fn interrupted(status: ExitStatus) -> bool {
+        status.code().map(|code| code as u32) == Some(CONTROL_C_EXIT)
+    }
+
+    pub fn spawn(
+        command: &str,
+        env: &[(&str, &str)],
+    ) -> Result<(tokio::process::Child, Tree), RunError> {
+        let argv = crate::base::cmdline::split_windows(command).map_err(RunError::Split)?;
+        let (program, args) = argv
+            .split_first()
+            .ok_or(RunError::Split(crate::base::cmdline::SplitError::Empty))?;
+        let job = Job::new().map_err(RunError::Spawn)?;
+        let child = tokio::process::Command::new(program)
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::inherit())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(RunError::Spawn)?;
+        // What the child starts from here on is in the job too. (A grandchild started in the
+        // microseconds before this call would escape it; a process takes milliseconds to start.)
+        if let Some(handle) = child.raw_handle() {
+            job.assign(handle).map_err(RunError::Spawn)?;
+        }
+        Ok((child, Tree { job: Some(job) }))
+    }
+
+    /// The child's Job Object: terminated when dropped, unless released.
+    pub struct Tree {
+        job: Option<Job>,
+    }
+
+    impl Tree {
+        pub fn kill(&mut self) {
+            if let Some(job) = self.job.take() {
+                job.terminate();
+            }
+        }
+
+        pub fn release(&mut self) {
+            self.job = None;
+        }
+
+        /// Windows consoles have no foreground job to hand over.
+        pub fn take_foreground(&self) {}
+    }
+
+    impl Drop for Tree {
+        fn drop(&mut self) {
+            self.kill();
+        }
+    }
+
+    pub fn exec_replacing(
+        program: &std::ffi::OsStr,
+        args: &[std::ffi::OsString],
+        env: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+    ) -> std::io::Error {
+        let mut command = std::process::Command::new(program);
+        command.args(args).env_clear().envs(env);
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(err) => return err,
+        };
+        // From here Ctrl-C and Ctrl-Break are the command's to act on.
+        crate::os::windows::ignore_console_interrupts();
+        match child.wait() {
+            // The whole 32-bit code, as cmd and PowerShell show it.
+            Ok(status) => std::process::exit(status.code().unwrap_or(1)),
+            Err(err) => err,
+        }
+    }
+}
+
+// Unix only: the commands here are sh scripts and the checks read /proc. tests/windows.rs runs a
+// Windows credential_process (and its time limit) through aws-cred.exe under wine.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use std::time::Instant;
@@ -206,7 +332,7 @@ mod tests {
     #[test]
     fn output_and_status_come_back() {
         let done = runtime()
-            .block_on(run_shell(
+            .block_on(run_command_line(
                 "printf %s \"$X\"; exit 3",
                 &[("X", "hello")],
                 Duration::from_secs(10),
@@ -221,7 +347,7 @@ mod tests {
     fn endless_output_is_cut_at_the_limit() {
         let started = Instant::now();
         let err = runtime()
-            .block_on(run_shell(
+            .block_on(run_command_line(
                 "cat /dev/zero",
                 &[],
                 Duration::from_secs(30),
@@ -242,7 +368,7 @@ mod tests {
         let command = format!("sleep 100000 & echo $! > {}; wait", pid_file.display());
         let started = Instant::now();
         let err = runtime()
-            .block_on(run_shell(
+            .block_on(run_command_line(
                 &command,
                 &[],
                 Duration::from_millis(500),

@@ -31,6 +31,17 @@ pub enum Format {
 }
 
 impl Format {
+    /// The format asked for, else the one of the shell aws-cred runs in: sh on Unix; on Windows
+    /// sh in Git Bash, PowerShell or cmd by the parent process ([`crate::os::shell::detect`]).
+    pub fn or_native(chosen: Option<Format>, ctx: &crate::os::Context) -> Format {
+        use crate::os::shell::{Shell, detect};
+        chosen.unwrap_or_else(|| match detect(ctx) {
+            Shell::Posix => Format::Sh,
+            Shell::PowerShell => Format::Powershell,
+            Shell::Cmd => Format::Cmd,
+        })
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Format::Sh => "sh",

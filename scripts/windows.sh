@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Build and test aws-cred for Windows (x86_64-pc-windows-gnu) on a Debian machine.
+#
+#   bash scripts/windows.sh build          release aws-cred.exe (for people to use); prints its path
+#   bash scripts/windows.sh build --dev    a dev (debug) build, faster; what CI tests
+#   bash scripts/windows.sh check          cargo clippy --all-targets -D warnings for Windows
+#   bash scripts/windows.sh unit           the library's unit tests, built for Windows, run under wine
+#   bash scripts/windows.sh setup          only create (or reuse) the build root and the wine prefix
+#   bash scripts/windows.sh cargo SUB ARGS  any cargo subcommand for Windows (e.g. cargo check --lib)
+#   bash scripts/windows.sh shell          a shell in the build root (the repo is at /src)
+#
+# How: rustup's prebuilt Windows targets are not reachable here, but Debian's unstable suite has
+# rustc, cargo, rust-src and clippy 1.97 and the MinGW-w64 linker. They go into a separate root
+# made with mmdebstrap (installing unstable's rustc on the host would replace its C library),
+# entered with bubblewrap (no mounts are left behind if the build is killed). The standard
+# library is built from source for the target (-Zbuild-std). wine, from the host's own suite,
+# runs the result. Needs root (mmdebstrap, apt-get) the first time only.
+#
+# Settings (environment):
+#   AWS_CRED_WINDOWS_ROOT   the build root (default: ~/.cache/aws-cred/windows-root); reused while
+#                           its package list is unchanged, remade otherwise
+#   AWS_CRED_WINEPREFIX     the wine prefix for the tests (default: <repo>/target/windows/wineprefix)
+# The build's target directory is <repo>/target/windows; the host's cargo registry is shared.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+target=x86_64-pc-windows-gnu
+root=${AWS_CRED_WINDOWS_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/aws-cred/windows-root}
+wineprefix=${AWS_CRED_WINEPREFIX:-$repo/target/windows/wineprefix}
+cargo_home=${CARGO_HOME:-$HOME/.cargo}
+# The host's CA bundle is used inside the root too, so crates.io is reached through the same
+# (possibly corporate, TLS-inspecting) proxy the host trusts.
+host_ca=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
+# What the build root holds; a change here remakes it.
+root_packages="rustc,cargo,rust-src,rust-clippy,gcc-mingw-w64-x86-64,nasm,gcc,libc6-dev,ca-certificates"
+root_stamp="sid 1 $root_packages"
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() {
+  printf 'scripts/windows.sh: %s\n' "$*" >&2
+  exit 1
+}
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo -n "$@"
+  else
+    die "need root to run: $* (run this script as root once, or install the packages yourself)"
+  fi
+}
+
+host_packages() {
+  local missing=()
+  command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
+  command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+  command -v wine >/dev/null 2>&1 || missing+=(wine wine64)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    say "installing on the host: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+make_root() {
+  if [ -f "$root/.aws-cred-stamp" ] && [ "$(cat "$root/.aws-cred-stamp")" = "$root_stamp" ]; then
+    return
+  fi
+  say "creating the build root at $root (Debian unstable: $root_packages); about 2 minutes"
+  as_root rm -rf "$root"
+  mkdir -p "$(dirname "$root")"
+  # The unstable suite's Release file can be past its Valid-Until date on a mirror snapshot.
+  as_root mmdebstrap --quiet --variant=apt \
+    --aptopt='Acquire::Check-Valid-Until "false"' \
+    --include="$root_packages" sid "$root" http://deb.debian.org/debian
+  printf '%s\n' "$root_stamp" | as_root tee "$root/.aws-cred-stamp" >/dev/null
+}
+
+# Run a command inside the build root: the repo at /src, the host's cargo registry shared.
+in_root() {
+  mkdir -p "$cargo_home/registry" "$cargo_home/git" "$repo/target/windows"
+  bwrap --bind "$root" / \
+    --proc /proc --dev /dev \
+    --perms 1777 --tmpfs /tmp \
+    --ro-bind /etc/resolv.conf /etc/resolv.conf \
+    --ro-bind "$host_ca" /etc/ssl/certs/ca-certificates.crt \
+    --bind "$repo" /src \
+    --bind "$cargo_home/registry" /root/.cargo/registry \
+    --bind "$cargo_home/git" /root/.cargo/git \
+    --chdir /src --die-with-parent \
+    /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root TERM=dumb \
+    CARGO_HOME=/root/.cargo CARGO_TARGET_DIR=/src/target/windows \
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
+    CARGO_HTTP_CAINFO=/etc/ssl/certs/ca-certificates.crt \
+    CARGO_TERM_COLOR=never CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}" \
+    RUSTC_BOOTSTRAP=1 \
+    CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc \
+    "$@"
+}
+
+cargo_win() {
+  local sub=$1
+  shift
+  in_root cargo "$sub" -Zbuild-std=std,panic_abort --target "$target" --locked "$@"
+}
+
+make_prefix() {
+  if [ -f "$wineprefix/system.reg" ]; then
+    return
+  fi
+  say "creating the wine prefix at $wineprefix"
+  mkdir -p "$wineprefix"
+  WINEPREFIX=$wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" wineboot --init >/dev/null 2>&1
+  WINEPREFIX=$wineprefix wineserver --wait || true
+}
+
+setup() {
+  host_packages
+  make_root
+  make_prefix
+}
+
+build() {
+  local profile=release flags=(--release)
+  if [ "${1:-}" = "--dev" ]; then
+    profile=debug
+    flags=()
+  elif [ -n "${1:-}" ]; then
+    die "usage: scripts/windows.sh build [--dev]"
+  fi
+  host_packages
+  make_root
+  say "building aws-cred.exe ($profile) for $target"
+  cargo_win build "${flags[@]}" --bin aws-cred
+  local exe="$repo/target/windows/$target/$profile/aws-cred.exe"
+  [ -f "$exe" ] || die "the build finished but $exe is missing"
+  echo "$exe"
+}
+
+check() {
+  host_packages
+  make_root
+  say "cargo clippy --all-targets for $target"
+  cargo_win clippy --all-targets -- -D warnings
+}
+
+unit() {
+  setup
+  say "building the library's unit tests for $target"
+  local json
+  json=$(mktemp)
+  cargo_win test --lib --no-run --message-format=json >"$json"
+  local exe
+  exe=$(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["lib"]:
+        print(m["executable"])
+' "$json")
+  rm -f "$json"
+  [ -n "$exe" ] || die "cargo built no unit test executable"
+  exe="$repo/${exe#/src/}"
+  say "running $(basename "$exe") under wine"
+  (cd "$repo" && WINEPREFIX=$wineprefix WINEDEBUG=-all timeout --kill-after=10 1200 wine "$exe" "$@")
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  build) build "$@" ;;
+  check) check ;;
+  unit) unit "$@" ;;
+  setup) setup ;;
+  cargo)
+    host_packages
+    make_root
+    cargo_win "$@"
+    ;;
+  shell) in_root bash ;;
+  *)
+    sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+    ;;
+esac

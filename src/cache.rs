@@ -231,8 +231,11 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(unix)]
     use std::os::unix::fs::PermissionsExt;
 
+    // Unix only: Unix permission bits (os::fs tests the Windows access lists).
+    #[cfg(unix)]
     #[test]
     fn entries_are_private_and_round_trip() {
         let tmp = tempfile::tempdir().unwrap();
@@ -255,6 +258,8 @@ mod tests {
         assert_eq!(cache.read::<serde_json::Value>("k").unwrap(), None);
     }
 
+    // Unix only: Unix permission bits (os::fs tests the Windows access lists).
+    #[cfg(unix)]
     #[test]
     fn private_caches_refuse_what_others_could_plant_shared_ones_warn() {
         let tmp = tempfile::tempdir().unwrap();

@@ -3,6 +3,10 @@
 //! (USER_PASSWORD_AUTH, NEW_PASSWORD_REQUIRED, REFRESH_TOKEN_AUTH, TOTP, identity pools), ending
 //! with the runbook's check: eval the exports, then `aws sts get-caller-identity`.
 
+// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
+// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
+// under wine against the same fakes.
+#![cfg(unix)]
 #![allow(
     clippy::disallowed_methods,
     clippy::disallowed_types,

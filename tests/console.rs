@@ -5,6 +5,10 @@
 //! (`fakes/sso.rs`), IAM user keys (GetFederationToken at moto), Cognito (moto), session
 //! credentials in the environment; partitions through the test redirect.
 
+// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
+// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
+// under wine against the same fakes.
+#![cfg(unix)]
 #![allow(
     clippy::disallowed_methods,
     clippy::disallowed_types,

@@ -1,6 +1,10 @@
 //! Everyday polish: exec, credential_process hygiene, corporate networks (proxy, CA bundle),
 //! completions and man page, whoami --short, expiry warnings.
 
+// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
+// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
+// under wine against the same fakes.
+#![cfg(unix)]
 #![allow(
     clippy::disallowed_methods,
     clippy::disallowed_types,

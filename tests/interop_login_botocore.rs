@@ -3,6 +3,10 @@
 //! it back, aws-cred uses and refreshes that file, and botocore uses and refreshes the one
 //! aws-cred wrote. The loopback Sign-In verifies both clients' DPoP proofs.
 
+// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
+// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
+// under wine against the same fakes.
+#![cfg(unix)]
 #![allow(
     clippy::disallowed_methods,
     clippy::disallowed_types,

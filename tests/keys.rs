@@ -1,6 +1,10 @@
 //! `aws-cred keys`: long-term keys in the OS keyring (a real Secret Service: gnome-keyring in a
 //! private `dbus-run-session`, see tests/support/secret_service.rs).
 
+// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
+// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
+// under wine against the same fakes.
+#![cfg(unix)]
 #![allow(
     clippy::disallowed_methods,
     clippy::disallowed_types,

@@ -3,6 +3,10 @@
 //! six-second role sessions, so a client crosses three expiries in under twenty seconds. Also
 //! the security points, the MFA-expired answer and the signals and exit codes of exec --server.
 
+// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
+// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
+// under wine against the same fakes.
+#![cfg(unix)]
 #![allow(
     clippy::disallowed_methods,
     clippy::disallowed_types,

@@ -268,6 +268,8 @@ mod imp {
         Ok((child, Tree { job: Some(job) }))
     }
 
+    pub struct Foreground;
+
     /// The child's Job Object: terminated when dropped, unless released.
     pub struct Tree {
         job: Option<Job>,
@@ -285,7 +287,9 @@ mod imp {
         }
 
         /// Windows consoles have no foreground job to hand over.
-        pub fn take_foreground(&self) {}
+        pub fn take_foreground(&self) -> Option<Foreground> {
+            None
+        }
     }
 
     impl Drop for Tree {

@@ -1147,6 +1147,7 @@ mod tests {
     use proptest::prelude::*;
     use std::fs::{self, File};
     use std::io;
+    #[cfg(unix)]
     use std::os::unix::fs::PermissionsExt;
     use std::process::{Command, Stdio};
     use std::time::Instant;
@@ -1162,6 +1163,8 @@ mod tests {
         upsert_section(text, name, HeaderStyle::Credentials, entries).expect("upsert succeeds")
     }
 
+    // Unix only: Unix permission bits (os::fs tests the Windows access lists).
+    #[cfg(unix)]
     fn mode_of(path: &Path) -> u32 {
         fs::metadata(path).expect("metadata").permissions().mode() & 0o7777
     }
@@ -1290,6 +1293,8 @@ mod tests {
         assert!(edit_section(" [p]\nk = v\n", "p", HeaderStyle::Credentials, &[], &["k"]).is_err());
     }
 
+    // Unix only: Unix permission bits (os::fs tests the Windows access lists).
+    #[cfg(unix)]
     #[test]
     fn edit_profile_on_disk_tightens_mode_and_does_not_create_files_to_remove_from() {
         let dir = tempfile::tempdir().unwrap();
@@ -1670,6 +1675,8 @@ mod tests {
 
     // ---- files --------------------------------------------------------------------------------
 
+    // Unix only: Unix permission bits (os::fs tests the Windows access lists).
+    #[cfg(unix)]
     #[test]
     fn creates_missing_file_0600_and_missing_dirs_0700() {
         let temp = tempfile::tempdir().expect("tempdir");
@@ -1719,6 +1726,8 @@ mod tests {
         );
     }
 
+    // Unix only: Unix permission bits (os::fs tests the Windows access lists).
+    #[cfg(unix)]
     #[test]
     fn loose_mode_is_tightened_and_reported() {
         // Was `existing_mode_is_preserved` (0640 kept): a file holding secrets is now made 0600.
@@ -1758,6 +1767,8 @@ mod tests {
         );
     }
 
+    // Unix only: making a symbolic link on Windows needs a privilege or developer mode.
+    #[cfg(unix)]
     #[test]
     fn symlink_survives_and_target_is_updated() {
         let temp = tempfile::tempdir().expect("tempdir");
@@ -1808,6 +1819,8 @@ mod tests {
         );
     }
 
+    // Unix only: making a symbolic link on Windows needs a privilege or developer mode.
+    #[cfg(unix)]
     #[test]
     fn symlink_loop_is_an_error() {
         let temp = tempfile::tempdir().expect("tempdir");
@@ -1932,6 +1945,8 @@ mod tests {
         );
     }
 
+    // Unix only: Unix permission bits (os::fs tests the Windows access lists).
+    #[cfg(unix)]
     #[test]
     fn permission_denied_names_the_path() {
         let temp = tempfile::tempdir().expect("tempdir");
@@ -2278,6 +2293,8 @@ mod tests {
         );
     }
 
+    // Unix only: Unix permission bits (os::fs tests the Windows access lists).
+    #[cfg(unix)]
     #[test]
     fn edit_file_keeps_mode_and_skips_unchanged_writes() {
         let dir = tempfile::tempdir().unwrap();

@@ -13,8 +13,10 @@
 # rustc, cargo, rust-src and clippy 1.97 and the MinGW-w64 linker. They go into a separate root
 # made with mmdebstrap (installing unstable's rustc on the host would replace its C library),
 # entered with bubblewrap (no mounts are left behind if the build is killed). The standard
-# library is built from source for the target (-Zbuild-std). wine, from the host's own suite,
-# runs the result. Needs root (mmdebstrap, apt-get) the first time only.
+# library is built from source for the target (-Zbuild-std). wine 10, from the same root, runs
+# the result (the Rust standard library needs bcryptprimitives.dll, which wine 8 lacks):
+# target/windows/wine is a wrapper the tests call, with /tmp and the repo at their own paths.
+# Needs root (mmdebstrap, apt-get) the first time only.
 #
 # Settings (environment):
 #   AWS_CRED_WINDOWS_ROOT   the build root (default: ~/.cache/aws-cred/windows-root); reused while
@@ -32,7 +34,7 @@ cargo_home=${CARGO_HOME:-$HOME/.cargo}
 # (possibly corporate, TLS-inspecting) proxy the host trusts.
 host_ca=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
 # What the build root holds; a change here remakes it.
-root_packages="rustc,cargo,rust-src,rust-clippy,gcc-mingw-w64-x86-64,nasm,gcc,libc6-dev,ca-certificates"
+root_packages="rustc,cargo,rust-src,rust-clippy,gcc-mingw-w64-x86-64,nasm,gcc,libc6-dev,ca-certificates,wine,wine64"
 root_stamp="sid 1 $root_packages"
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -55,7 +57,6 @@ host_packages() {
   local missing=()
   command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
   command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
-  command -v wine >/dev/null 2>&1 || missing+=(wine wine64)
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
   if [ "${#missing[@]}" -gt 0 ]; then
     say "installing on the host: ${missing[*]}"
@@ -106,14 +107,48 @@ cargo_win() {
   in_root cargo "$sub" -Zbuild-std=std,panic_abort --target "$target" --locked "$@"
 }
 
+wine_wrapper=$repo/target/windows/wine
+
+# target/windows/wine: wine from the build root, run on this machine's /tmp and repo (so the
+# tests' temporary files have the same paths, Z:\tmp\...) and its loopback network.
+make_wine_wrapper() {
+  mkdir -p "$(dirname "$wine_wrapper")"
+  # Quoted here-document: nothing expands now; @ROOT@, @REPO@ and @PREFIX@ are filled in below.
+  cat >"$wine_wrapper.new" <<'WRAPPER'
+#!/bin/sh
+# Made by scripts/windows.sh: wine from the build root @ROOT@.
+# "wine PROGRAM.exe ARGS" runs a Windows program; "wine wineserver ARGS" runs the wine server.
+program=/usr/bin/wine
+if [ "${1:-}" = wineserver ]; then
+  program=/usr/lib/x86_64-linux-gnu/wine/wineserver
+  shift
+fi
+exec bwrap --bind '@ROOT@' / --proc /proc --dev /dev \
+  --bind /tmp /tmp --bind '@REPO@' '@REPO@' \
+  --ro-bind /etc/resolv.conf /etc/resolv.conf --ro-bind /etc/hosts /etc/hosts \
+  --setenv PATH /usr/bin:/bin \
+  --setenv WINEPREFIX "${WINEPREFIX:-@PREFIX@}" \
+  --setenv WINEDEBUG "${WINEDEBUG:--all}" \
+  --setenv WINEDLLOVERRIDES "mscoree,mshtml=" \
+  --die-with-parent "$program" "$@"
+WRAPPER
+  sed -i -e "s|@ROOT@|$root|g" -e "s|@REPO@|$repo|g" -e "s|@PREFIX@|$wineprefix|g" "$wine_wrapper.new"
+  chmod +x "$wine_wrapper.new"
+  mv "$wine_wrapper.new" "$wine_wrapper"
+}
+
 make_prefix() {
-  if [ -f "$wineprefix/system.reg" ]; then
+  make_wine_wrapper
+  if [ -f "$wineprefix/system.reg" ] && [ -f "$wineprefix/.aws-cred-stamp" ] &&
+    [ "$(cat "$wineprefix/.aws-cred-stamp")" = "$root_stamp" ]; then
     return
   fi
   say "creating the wine prefix at $wineprefix"
+  rm -rf "$wineprefix"
   mkdir -p "$wineprefix"
-  WINEPREFIX=$wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" wineboot --init >/dev/null 2>&1
-  WINEPREFIX=$wineprefix wineserver --wait || true
+  "$wine_wrapper" wineboot --init >/dev/null 2>&1
+  "$wine_wrapper" wineserver --wait >/dev/null 2>&1 || true
+  printf '%s\n' "$root_stamp" >"$wineprefix/.aws-cred-stamp"
 }
 
 setup() {
@@ -167,7 +202,7 @@ for line in open(sys.argv[1]):
   [ -n "$exe" ] || die "cargo built no unit test executable"
   exe="$repo/${exe#/src/}"
   say "running $(basename "$exe") under wine"
-  (cd "$repo" && WINEPREFIX=$wineprefix WINEDEBUG=-all timeout --kill-after=10 1200 wine "$exe" "$@")
+  (cd "$repo" && timeout --kill-after=10 1200 "$wine_wrapper" "$exe" "$@")
 }
 
 cmd=${1:-}

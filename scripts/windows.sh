@@ -129,7 +129,7 @@ exec bwrap --bind '@ROOT@' / --proc /proc --dev /dev \
   --setenv PATH /usr/bin:/bin \
   --setenv WINEPREFIX "${WINEPREFIX:-@PREFIX@}" \
   --setenv WINEDEBUG "${WINEDEBUG:--all}" \
-  --setenv WINEDLLOVERRIDES "mscoree,mshtml=" \
+  --setenv WINEDLLOVERRIDES "mscoree,mshtml=;winewayland.drv=d" \
   --die-with-parent "$program" "$@"
 WRAPPER
   sed -i -e "s|@ROOT@|$root|g" -e "s|@REPO@|$repo|g" -e "s|@PREFIX@|$wineprefix|g" "$wine_wrapper.new"

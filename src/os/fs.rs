@@ -18,6 +18,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const MAX_SYMLINK_HOPS: usize = 40;
+
+/// The line ending of new text files: CRLF on Windows (as the AWS CLI writes them there), LF
+/// elsewhere.
+pub const NATIVE_LINE_ENDING: &str = if cfg!(windows) { "\r\n" } else { "\n" };
 pub const NEW_FILE_MODE: u32 = 0o600;
 pub const NEW_DIR_MODE: u32 = 0o700;
 

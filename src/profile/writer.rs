@@ -629,10 +629,16 @@ fn holds_long_term_keys(body: &str) -> bool {
     has_key_id && !has_token
 }
 
+/// The line ending most of `text`'s lines use; for a text without any (a new file), this
+/// system's ([`crate::os::fs::NATIVE_LINE_ENDING`]: CRLF on Windows, as the AWS CLI writes).
 fn dominant_line_ending(text: &str) -> &'static str {
     let crlf = text.matches("\r\n").count();
     let lf = text.matches('\n').count().saturating_sub(crlf);
-    if crlf > lf { "\r\n" } else { "\n" }
+    match (crlf, lf) {
+        (0, 0) => crate::os::fs::NATIVE_LINE_ENDING,
+        _ if crlf > lf => "\r\n",
+        _ => "\n",
+    }
 }
 
 fn ends_with_blank_line(text: &str) -> bool {

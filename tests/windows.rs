@@ -41,7 +41,10 @@ fn windows() -> Option<(PathBuf, PathBuf)> {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/windows/wine"));
     match exe {
-        Some(exe) if exe.is_file() && wine.is_file() => Some((exe, wine)),
+        Some(exe) if exe.is_file() && wine.is_file() => {
+            start_wineserver(&wine);
+            Some((exe, wine))
+        }
         _ => {
             let why = "AWS_CRED_WINDOWS_EXE or the wine wrapper is missing (bash scripts/windows.sh build --dev; .ci/run sets both)";
             assert!(!support::in_ci(), "{why}");
@@ -49,6 +52,25 @@ fn windows() -> Option<(PathBuf, PathBuf)> {
             None
         }
     }
+}
+
+/// Start the wine server (and wine's own services) once, with nothing inherited, and keep it for
+/// a minute after the last program: a server started by a test's own wine would hold that test's
+/// output pipes open after the program ends.
+fn start_wineserver(wine: &Path) {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let quiet = |cmd: &mut Command| {
+            cmd.stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            if let Ok(mut child) = cmd.spawn() {
+                let _ = support::wait_bounded(&mut child, TIMEOUT);
+            }
+        };
+        quiet(Command::new(wine).args(["wineserver", "-p60"]));
+        quiet(Command::new(wine).args(["cmd", "/c", "exit"]));
+    });
 }
 
 /// `path` as a Windows program sees it under wine (drive Z: is `/`).
@@ -152,7 +174,10 @@ fn files_are_found_under_userprofile_and_export_prints_every_format() {
         "{}",
         cmd.stdout_str()
     );
-    assert!(cmd.stdout_str().contains("set \"AWS_REGION=ap-northeast-1\""));
+    assert!(
+        cmd.stdout_str()
+            .contains("set \"AWS_REGION=ap-northeast-1\"")
+    );
 }
 
 #[test]
@@ -161,7 +186,11 @@ fn a_missing_profile_is_a_usage_error_naming_the_windows_path() {
     morning(&win);
     let out = win.run(&["export", "--profile", "nope", "--format", "json"]);
     out.assert_code(2);
-    assert!(out.stdout.is_empty(), "nothing for eval: {}", out.stdout_str());
+    assert!(
+        out.stdout.is_empty(),
+        "nothing for eval: {}",
+        out.stdout_str()
+    );
     let err = out.stderr_str();
     assert!(err.contains("nope"), "{err}");
 }
@@ -235,7 +264,10 @@ fn mfa_caches_the_session_and_ten_parallel_runs_make_one_call() {
     }
     assert_eq!(sts.requests_for("GetSessionToken").len(), 1);
     // The next run reuses the cached session without a code or a call.
-    let again = win.run_env(&[("AWS_ENDPOINT_URL_STS", &sts.url())], &["mfa", "--format", "json"]);
+    let again = win.run_env(
+        &[("AWS_ENDPOINT_URL_STS", &sts.url())],
+        &["mfa", "--format", "json"],
+    );
     again.assert_success();
     assert_eq!(again.stdout, outputs[0].stdout);
     assert_eq!(sts.requests_for("GetSessionToken").len(), 1);
@@ -289,7 +321,7 @@ fn exec_runs_a_windows_child_with_the_credentials_and_passes_its_exit_code() {
     let Some(win) = Win::new() else { return };
     morning(&win);
     let out_file = win.sb.path("child-env.txt");
-    let script = format!("set AWS_ > {} & exit 7", win_path(&out_file));
+    let script = format!("set AWS_> {}& exit 7", win_path(&out_file));
     let out = win.run(&["exec", "--", "cmd", "/c", &script]);
     assert_eq!(out.code(), Some(7), "{}", out.stderr_str());
     let env = cmd_set_output(&out_file);
@@ -338,19 +370,27 @@ fn credential_process_runs_a_windows_program_without_a_shell() {
 #[test]
 fn credential_process_time_limit_ends_the_whole_tree() {
     let Some(win) = Win::new() else { return };
-    // cmd starts a second cmd that waits on its input for ever (a `pause` that nobody answers).
-    win.sb
-        .write_config("[profile slow]\r\ncredential_process = cmd /c cmd /c pause\r\n");
+    // cmd starts a second cmd that loops for ever.
+    win.sb.write_config(
+        "[profile slow]\r\ncredential_process = cmd /c cmd /c \"for /l %i in (0,0,1) do @rem\"\r\n",
+    );
     let started = std::time::Instant::now();
     let out = run_with_timeout(
-        win.cmd()
-            .env("AWS_CRED_PROCESS_TIMEOUT", "2")
-            .args(["export", "--profile", "slow", "--format", "json"])
-            .stdin(Stdio::piped()),
+        win.cmd().env("AWS_CRED_PROCESS_TIMEOUT", "2").args([
+            "export",
+            "--profile",
+            "slow",
+            "--format",
+            "json",
+        ]),
         TIMEOUT,
     );
     assert_eq!(out.code(), Some(1), "{}", out.stderr_str());
-    assert!(out.stderr_str().contains("did not finish within 2 s"), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains("did not finish within 2 s"),
+        "{}",
+        out.stderr_str()
+    );
     assert!(started.elapsed() < Duration::from_secs(60));
 }
 
@@ -365,7 +405,10 @@ fn status_lists_profiles_and_an_expired_session_exits_4() {
     status.assert_success();
     let doc: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     let text = doc.to_string();
-    assert!(text.contains("\"default\"") && text.contains("\"old\""), "{text}");
+    assert!(
+        text.contains("\"default\"") && text.contains("\"old\""),
+        "{text}"
+    );
     let expired = win.run(&["export", "--profile", "old", "--format", "json"]);
     expired.assert_code(4);
     assert!(expired.stdout.is_empty());
@@ -379,19 +422,18 @@ fn the_default_format_is_the_shells() {
     let out = win.run_env(&[("MSYSTEM", "MINGW64")], &["export"]);
     out.assert_success();
     assert!(
-        out.stdout_str().contains("export AWS_SECRET_ACCESS_KEY='yukisecret'"),
+        out.stdout_str()
+            .contains("export AWS_SECRET_ACCESS_KEY='yukisecret'"),
         "{}",
         out.stdout_str()
     );
     // From cmd: cmd's format.
     let exe = win_path(&win.exe);
-    let out = run_with_timeout(
-        win.wine_cmd().args(["cmd", "/c", &exe, "export"]),
-        TIMEOUT,
-    );
+    let out = run_with_timeout(win.wine_cmd().args(["cmd", "/c", &exe, "export"]), TIMEOUT);
     out.assert_success();
     assert!(
-        out.stdout_str().contains("set \"AWS_SECRET_ACCESS_KEY=yukisecret\""),
+        out.stdout_str()
+            .contains("set \"AWS_SECRET_ACCESS_KEY=yukisecret\""),
         "{}",
         out.stdout_str()
     );
@@ -399,7 +441,8 @@ fn the_default_format_is_the_shells() {
     let out = win.run(&["export"]);
     out.assert_success();
     assert!(
-        out.stdout_str().contains("$Env:AWS_SECRET_ACCESS_KEY = 'yukisecret'"),
+        out.stdout_str()
+            .contains("$Env:AWS_SECRET_ACCESS_KEY = 'yukisecret'"),
         "{}",
         out.stdout_str()
     );
@@ -449,7 +492,9 @@ fn hostile_values_survive_powershell_cmd_and_git_bash_quoting() {
         .stdout_str()
         .lines()
         .filter(|line| line.starts_with("$Env:"))
-        .map(|line| powershell_assignment(line).unwrap_or_else(|| panic!("not one assignment: {line}")))
+        .map(|line| {
+            powershell_assignment(line).unwrap_or_else(|| panic!("not one assignment: {line}"))
+        })
         .collect();
     assert_eq!(vars["AWS_SESSION_TOKEN"], token);
     assert_eq!(vars["AWS_SECRET_ACCESS_KEY"], "s$e`c'r\"e t");
@@ -485,7 +530,7 @@ fn cmd_lines_set_what_they_say_in_cmd_itself() {
     let batch = win.sb.write(
         "morning.cmd",
         format!(
-            "@echo off\r\nfor /f \"delims=\" %%i in ('\"{}\" export --format cmd') do %%i\r\nset AWS_ > \"{}\"\r\n",
+            "@echo off\r\nfor /f \"delims=\" %%i in ('\"{}\" export --format cmd') do %%i\r\nset AWS_> \"{}\"\r\n",
             win_path(&win.exe),
             win_path(&out_file)
         ),
@@ -496,7 +541,10 @@ fn cmd_lines_set_what_they_say_in_cmd_itself() {
     );
     out.assert_success();
     let env = cmd_set_output(&out_file);
-    assert_eq!(env.get("AWS_SESSION_TOKEN").map(String::as_str), Some(token));
+    assert_eq!(
+        env.get("AWS_SESSION_TOKEN").map(String::as_str),
+        Some(token)
+    );
     assert_eq!(
         env.get("AWS_ACCESS_KEY_ID").map(String::as_str),
         Some("ASIACMD0000000000001")
@@ -526,7 +574,9 @@ fn keys_live_in_the_credential_manager() {
     let listed = run_with_timeout(list.args(["keys", "list"]), TIMEOUT);
     listed.assert_success();
     assert!(
-        listed.stdout_str().contains(&format!("{profile}\tAKIA****0001")),
+        listed
+            .stdout_str()
+            .contains(&format!("{profile}\tAKIA****0001")),
         "{}",
         listed.stdout_str()
     );
@@ -552,5 +602,9 @@ fn keys_live_in_the_credential_manager() {
     let mut list = win.cmd();
     with_sts(&mut list);
     let listed = run_with_timeout(list.args(["keys", "list"]), TIMEOUT);
-    assert!(!listed.stdout_str().contains(&profile), "{}", listed.stdout_str());
+    assert!(
+        !listed.stdout_str().contains(&profile),
+        "{}",
+        listed.stdout_str()
+    );
 }

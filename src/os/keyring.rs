@@ -85,6 +85,22 @@ pub fn delete(name: &str) -> Result<bool, KeyringError> {
 /// The names of every entry under [`SERVICE`], sorted.
 pub fn names() -> Result<Vec<String>, KeyringError> {
     store()?;
+    let mut names = stored_names()?;
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// Windows: the Credential Manager's target names `<name>.aws-cred`, read directly (the store's
+/// own search dereferences entries without checking them).
+#[cfg(windows)]
+fn stored_names() -> Result<Vec<String>, KeyringError> {
+    crate::os::windows::credential_names(&format!(".{SERVICE}"))
+        .map_err(|err| KeyringError::Failure(format!("cannot list the Credential Manager: {err}")))
+}
+
+#[cfg(not(windows))]
+fn stored_names() -> Result<Vec<String>, KeyringError> {
     let spec: HashMap<&str, &str> = HashMap::from([("service", SERVICE)]);
     let entries = keyring_core::Entry::search(&spec).map_err(classify)?;
     let mut names = Vec::with_capacity(entries.len());
@@ -102,8 +118,6 @@ pub fn names() -> Result<Vec<String>, KeyringError> {
             names.push(name);
         }
     }
-    names.sort();
-    names.dedup();
     Ok(names)
 }
 

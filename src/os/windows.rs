@@ -385,3 +385,62 @@ fn others_who_write(dacl: *mut ACL, owner: PSID, me: &[u8]) -> Option<&'static s
     }
     None
 }
+
+// ---------------------------------------------------------------------------------------------
+// Credential Manager
+// ---------------------------------------------------------------------------------------------
+
+/// The target names of the generic credentials whose name ends with `suffix` (the keyring crate
+/// names an entry `<user>.<service>`), with the suffix cut off. Read with CredEnumerateW
+/// directly: every pointer it returns is checked before use.
+pub fn credential_names(suffix: &str) -> io::Result<Vec<String>> {
+    use windows_sys::Win32::Security::Credentials::{CREDENTIALW, CredEnumerateW, CredFree};
+    let filter = wide(OsStr::new(&format!("*{suffix}")));
+    let mut count = 0u32;
+    let mut list: *mut *mut CREDENTIALW = std::ptr::null_mut();
+    // SAFETY: a NUL-terminated filter and pointers to locals; the list is freed below.
+    if unsafe { CredEnumerateW(filter.as_ptr(), 0, &mut count, &mut list) } == 0 {
+        let err = io::Error::last_os_error();
+        // ERROR_NOT_FOUND: no credential matches.
+        return if err.raw_os_error() == Some(1168) {
+            Ok(Vec::new())
+        } else {
+            Err(err)
+        };
+    }
+    struct Free(*mut *mut CREDENTIALW);
+    impl Drop for Free {
+        fn drop(&mut self) {
+            // SAFETY: the buffer CredEnumerateW allocated, freed once.
+            unsafe { CredFree(self.0 as *const c_void) };
+        }
+    }
+    let _free = Free(list);
+    let mut names = Vec::new();
+    if list.is_null() {
+        return Ok(names);
+    }
+    for index in 0..count as usize {
+        // SAFETY: `list` holds `count` pointers.
+        let credential = unsafe { *list.add(index) };
+        if credential.is_null() {
+            continue;
+        }
+        // SAFETY: a credential the system returned; TargetName is a NUL-terminated string or
+        // null.
+        let target = unsafe { (*credential).TargetName };
+        if target.is_null() {
+            continue;
+        }
+        // SAFETY: NUL-terminated; bounded by the longest target name Windows allows (32767).
+        let len = (0..32_767)
+            .take_while(|&i| unsafe { *target.add(i) } != 0)
+            .count();
+        // SAFETY: `len` units are readable.
+        let text = String::from_utf16_lossy(unsafe { std::slice::from_raw_parts(target, len) });
+        if let Some(name) = text.strip_suffix(suffix) {
+            names.push(name.to_string());
+        }
+    }
+    Ok(names)
+}

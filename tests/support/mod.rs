@@ -269,7 +269,7 @@ fn run_inner(cmd: &mut Command, input: Option<&[u8]>, timeout: Duration) -> Outp
 }
 
 /// Polls `child` until it exits or `timeout` passes (then `None`; the child is left running).
-fn wait_bounded(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+pub fn wait_bounded(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + timeout;
     loop {
         match child.try_wait() {

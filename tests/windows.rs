@@ -580,9 +580,10 @@ fn keys_live_in_the_credential_manager() {
         "{}",
         listed.stdout_str()
     );
-    // The chain reads the stored key.
-    win.sb
-        .write_config(&format!("[profile {profile}]\r\nregion = eu-west-1\r\n"));
+    // The profile now names the keyring entry, and the chain reads the stored key from it.
+    let config = std::fs::read_to_string(win.sb.config_path()).unwrap();
+    assert!(config.contains("keys process"), "{config}");
+    assert!(!config.contains("yukisecret"), "{config}");
     let mut export = win.cmd();
     with_sts(&mut export);
     let out = run_with_timeout(

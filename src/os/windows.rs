@@ -395,11 +395,11 @@ fn others_who_write(dacl: *mut ACL, owner: PSID, me: &[u8]) -> Option<&'static s
 /// directly: every pointer it returns is checked before use.
 pub fn credential_names(suffix: &str) -> io::Result<Vec<String>> {
     use windows_sys::Win32::Security::Credentials::{CREDENTIALW, CredEnumerateW, CredFree};
-    let filter = wide(OsStr::new(&format!("*{suffix}")));
     let mut count = 0u32;
     let mut list: *mut *mut CREDENTIALW = std::ptr::null_mut();
-    // SAFETY: a NUL-terminated filter and pointers to locals; the list is freed below.
-    if unsafe { CredEnumerateW(filter.as_ptr(), 0, &mut count, &mut list) } == 0 {
+    // Every credential: a filter can only name a prefix.
+    // SAFETY: no filter, and pointers to locals; the list is freed below.
+    if unsafe { CredEnumerateW(std::ptr::null(), 0, &mut count, &mut list) } == 0 {
         let err = io::Error::last_os_error();
         // ERROR_NOT_FOUND: no credential matches.
         return if err.raw_os_error() == Some(1168) {
@@ -420,24 +420,29 @@ pub fn credential_names(suffix: &str) -> io::Result<Vec<String>> {
     if list.is_null() {
         return Ok(names);
     }
+    // wine returns the list (and the entries) at addresses not aligned for pointers: every
+    // read is unaligned.
     for index in 0..count as usize {
         // SAFETY: `list` holds `count` pointers.
-        let credential = unsafe { *list.add(index) };
+        let credential = unsafe { list.add(index).read_unaligned() };
         if credential.is_null() {
             continue;
         }
         // SAFETY: a credential the system returned; TargetName is a NUL-terminated string or
         // null.
-        let target = unsafe { (*credential).TargetName };
+        let target = unsafe { std::ptr::addr_of!((*credential).TargetName).read_unaligned() };
         if target.is_null() {
             continue;
         }
         // SAFETY: NUL-terminated; bounded by the longest target name Windows allows (32767).
         let len = (0..32_767)
-            .take_while(|&i| unsafe { *target.add(i) } != 0)
+            .take_while(|&i| unsafe { target.add(i).read_unaligned() } != 0)
             .count();
-        // SAFETY: `len` units are readable.
-        let text = String::from_utf16_lossy(unsafe { std::slice::from_raw_parts(target, len) });
+        // SAFETY: `len` units are readable (copied one by one: the string may be unaligned too).
+        let units: Vec<u16> = (0..len)
+            .map(|i| unsafe { target.add(i).read_unaligned() })
+            .collect();
+        let text = String::from_utf16_lossy(&units);
         if let Some(name) = text.strip_suffix(suffix) {
             names.push(name.to_string());
         }

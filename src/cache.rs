@@ -231,6 +231,7 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    // Unix only: the permission-bit tests below.
     #[cfg(unix)]
     use std::os::unix::fs::PermissionsExt;
 

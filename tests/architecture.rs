@@ -272,3 +272,100 @@ fn the_checker_allows_downward_imports_and_ignores_comments_and_strings() {
     assert!(hidden.is_empty(), "{hidden:?}");
     assert!(violations(Path::new("lib.rs"), "use crate::commands;").is_empty());
 }
+
+/// Lines outside `src/os/` that make code depend on the platform (`cfg(unix)`, `cfg(windows)`,
+/// `target_os`, `std::os::unix`/`windows`), unless a comment in the three lines above says why
+/// ("Unix only: …" or "Windows only: …"). The OS seam is `src/os/`; elsewhere only tests may be
+/// platform-bound, and they say why.
+fn unexplained_platform_code(relative: &Path, text: &str) -> Vec<String> {
+    if relative.starts_with("os") {
+        return Vec::new();
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = Vec::new();
+    // The indentation of an explained `cfg` item being read: its body is explained too.
+    let mut inside: Option<usize> = None;
+    for (index, line) in lines.iter().enumerate() {
+        let indent = line.len() - line.trim_start().len();
+        if let Some(level) = inside {
+            let closes = indent == level && (line.trim() == "}" || line.trim_end().ends_with(';'));
+            if closes {
+                inside = None;
+            }
+            continue;
+        }
+        let code = line.split("//").next().unwrap_or_default();
+        let compact = code.replace(' ', "");
+        let platform = [
+            "cfg(unix",
+            "cfg(windows",
+            "cfg(not(unix",
+            "cfg(not(windows",
+            "target_os",
+        ]
+        .iter()
+        .any(|needle| compact.contains(needle))
+            || code.contains("std::os::unix")
+            || code.contains("std::os::windows");
+        if !platform {
+            continue;
+        }
+        let explained = lines[index.saturating_sub(3)..index]
+            .iter()
+            .any(|above| above.contains("Unix only") || above.contains("Windows only"));
+        if explained && compact.starts_with("#[cfg(") {
+            inside = Some(indent);
+        } else if !explained {
+            found.push(format!(
+                "src/{}:{}: {}",
+                relative.display(),
+                index + 1,
+                line.trim()
+            ));
+        }
+    }
+    found
+}
+
+#[test]
+fn platform_code_lives_in_the_os_seam() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut all = Vec::new();
+    for path in &files {
+        let relative = path.strip_prefix(&src).expect("under src");
+        let text = std::fs::read_to_string(path).expect("read source");
+        all.extend(unexplained_platform_code(relative, &text));
+    }
+    assert!(
+        all.is_empty(),
+        "platform-bound code outside src/os without a reason:\n{}",
+        all.join("\n")
+    );
+}
+
+#[test]
+fn the_platform_check_catches_a_bare_cfg_and_accepts_a_reason() {
+    let bare = "fn f() {}\n#[cfg(windows)]\nfn g() {}\n";
+    assert_eq!(
+        unexplained_platform_code(Path::new("chain/x.rs"), bare).len(),
+        1
+    );
+    let import = "use std::os::unix::fs::PermissionsExt;\n";
+    assert_eq!(
+        unexplained_platform_code(Path::new("cache.rs"), import).len(),
+        1
+    );
+    let explained = "    // Unix only: file modes.\n    #[cfg(unix)]\n    #[test]\n    fn t() {\n        std::os::unix::fs::chown(p, None, None);\n    }\n";
+    assert!(unexplained_platform_code(Path::new("cache.rs"), explained).is_empty());
+    // After the explained item ends, a bare one is caught again.
+    let after = format!(
+        "{explained}    fn u() {{\n        std::os::unix::fs::chown(p, None, None);\n    }}\n"
+    );
+    assert_eq!(
+        unexplained_platform_code(Path::new("cache.rs"), &after).len(),
+        1
+    );
+    assert!(unexplained_platform_code(Path::new("os/fs.rs"), bare).is_empty());
+}

@@ -648,7 +648,7 @@ fn block_on_for_tests<F: std::future::Future>(fut: F) -> F::Output {
 mod tests {
     use super::*;
 
-    // Unix paths: on Windows `~/x` becomes `<home>\x` (os::path's tests check both styles).
+    // Unix only: Unix paths; on Windows `~/x` becomes `<home>\x` (os::path's tests check both).
     #[cfg(unix)]
     #[test]
     fn home_expansion() {

@@ -1153,6 +1153,7 @@ mod tests {
     use proptest::prelude::*;
     use std::fs::{self, File};
     use std::io;
+    // Unix only: the permission-bit tests below.
     #[cfg(unix)]
     use std::os::unix::fs::PermissionsExt;
     use std::process::{Command, Stdio};

@@ -1406,7 +1406,9 @@ mod tests {
     #[test]
     fn append_to_empty_text() {
         let out = upsert("", "prod", &[("a", "1"), ("b", "2")]);
-        assert_eq!(out.text, "[prod]\na = 1\nb = 2\n");
+        // A new file takes this system's line ending (CRLF on Windows, as the AWS CLI writes).
+        let n = crate::os::fs::NATIVE_LINE_ENDING;
+        assert_eq!(out.text, format!("[prod]{n}a = 1{n}b = 2{n}"));
         assert!(!out.replaced);
     }
 
@@ -1414,7 +1416,8 @@ mod tests {
     fn keys_are_written_in_the_given_order() {
         let entries = [("zeta", "1"), ("alpha", "2"), ("mid", "3")];
         let out = upsert("", "p", &entries);
-        assert_eq!(out.text, "[p]\nzeta = 1\nalpha = 2\nmid = 3\n");
+        let n = crate::os::fs::NATIVE_LINE_ENDING;
+        assert_eq!(out.text, format!("[p]{n}zeta = 1{n}alpha = 2{n}mid = 3{n}"));
     }
 
     // ---- text: section matching ---------------------------------------------------------------
@@ -1516,10 +1519,11 @@ mod tests {
             out.text,
             "[default]\nregion = a\n[prod]\nx = 1\n[profile prod]\nk = v\n"
         );
+        let n = crate::os::fs::NATIVE_LINE_ENDING;
         let out = upsert_section("", "dev", HeaderStyle::Config, &[("k", "v")]).expect("ok");
-        assert_eq!(out.text, "[profile dev]\nk = v\n");
+        assert_eq!(out.text, format!("[profile dev]{n}k = v{n}"));
         let out = upsert_section("", "default", HeaderStyle::Config, &[("k", "v")]).expect("ok");
-        assert_eq!(out.text, "[default]\nk = v\n");
+        assert_eq!(out.text, format!("[default]{n}k = v{n}"));
         let out =
             upsert_section(original, "default", HeaderStyle::Config, &[("k", "v")]).expect("ok");
         assert!(out.replaced);

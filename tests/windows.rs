@@ -17,6 +17,10 @@
     reason = "tests drive the binary and set up files and processes directly"
 )]
 
+#[path = "fakes/signin.rs"]
+mod fake_signin;
+#[path = "fakes/sso.rs"]
+mod fake_sso;
 #[path = "fakes/sts.rs"]
 mod fake_sts;
 mod support;
@@ -608,4 +612,264 @@ fn keys_live_in_the_credential_manager() {
         "{}",
         listed.stdout_str()
     );
+}
+
+impl Win {
+    /// Run aws-cred.exe from a batch file that sets `USERPROFILE` to the sandbox home and clears
+    /// the file variables, so everything under `%USERPROFILE%\.aws` (the SSO cache too) is the
+    /// sandbox's. `args` must need no quoting beyond double quotes.
+    fn run_in_profile(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
+        for arg in args {
+            assert!(
+                !arg.contains(['%', '"', '!', '^', '&', '|', '<', '>']),
+                "{arg}"
+            );
+        }
+        let quoted: Vec<String> = args.iter().map(|a| format!("\"{a}\"")).collect();
+        let file = self.sb.write(
+            "run.cmd",
+            format!(
+                "@echo off\r\nset USERPROFILE={}\r\nset AWS_CONFIG_FILE=\r\nset AWS_SHARED_CREDENTIALS_FILE=\r\nset AWS_CRED_CACHE_DIR=\r\n\"{}\" {}\r\n",
+                win_path(self.sb.home()),
+                win_path(&self.exe),
+                quoted.join(" ")
+            ),
+        );
+        let mut cmd = self.wine_cmd();
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        run_with_timeout(cmd.args(["cmd", "/c", &win_path(&file)]), TIMEOUT)
+    }
+}
+
+#[test]
+fn sso_login_with_a_device_code_writes_the_aws_cli_cache_under_userprofile() {
+    let Some(win) = Win::new() else { return };
+    win.sb.write_config(
+        "[sso-session corp]\r\nsso_start_url = https://corp.awsapps.com/start\r\nsso_region = us-east-1\r\nsso_registration_scopes = sso:account:access\r\n\r\n\
+         [profile dev]\r\nsso_session = corp\r\nsso_account_id = 111111111111\r\nsso_role_name = PowerUserAccess\r\nregion = ap-northeast-1\r\n",
+    );
+    let fake = fake_sso::FakeSso::start(fake_sso::SsoRules::default());
+    let url = fake.url();
+    let env = [
+        ("AWS_ENDPOINT_URL_SSO_OIDC", url.as_str()),
+        ("AWS_ENDPOINT_URL_SSO", url.as_str()),
+        ("AWS_CRED_SSO_POLL_MS", "20"),
+        ("AWS_CRED_SSO_LOGIN_TIMEOUT", "30"),
+    ];
+    let out = win.run_in_profile(
+        &env,
+        &[
+            "sso-login",
+            "--profile",
+            "dev",
+            "--use-device-code",
+            "--no-browser",
+            "--format",
+            "json",
+        ],
+    );
+    out.assert_success();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["AccessKeyId"].is_string(), "{doc}");
+    assert!(out.stderr_str().contains(fake_sso::USER_CODE));
+    // The token, where the AWS CLI keeps it (sha1 of the session name).
+    let token = win
+        .sb
+        .home_path(".aws/sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json");
+    let cached: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&token).unwrap()).unwrap();
+    assert!(cached["accessToken"].is_string() && cached["refreshToken"].is_string());
+    assert_eq!(fake.calls("StartDeviceAuthorization"), 1);
+    // A second export uses the cached token: no new sign-in.
+    let out = win.run_in_profile(&env, &["export", "--profile", "dev", "--format", "json"]);
+    out.assert_success();
+    assert_eq!(fake.calls("StartDeviceAuthorization"), 1);
+}
+
+#[test]
+fn login_remote_signs_in_with_a_pasted_code_and_writes_the_profile() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let Some(win) = Win::new() else { return };
+    let signin = fake_signin::FakeSignin::start(fake_signin::SigninRules::default());
+    win.sb.write_config(
+        "[default]\r\nregion = ap-northeast-1\r\n\r\n[profile console]\r\noutput = json\r\n",
+    );
+    let cache_dir = win.sb.home().join(".aws").join("login").join("cache");
+    let mut child = win
+        .cmd()
+        .env("AWS_ENDPOINT_URL_SIGNIN", signin.url())
+        .env("AWS_ENDPOINT_URL_STS", signin.url())
+        .env("AWS_LOGIN_CACHE_DIRECTORY", win_path(&cache_dir))
+        .args([
+            "login",
+            "--profile",
+            "console",
+            "--remote",
+            "--region",
+            "eu-west-1",
+            "--format",
+            "json",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let mut url = None;
+    for _ in 0..50 {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        seen.push_str(&line);
+        if let Some(at) = line.find("http://") {
+            url = Some(line[at..].trim().to_string());
+            break;
+        }
+    }
+    let url = url.unwrap_or_else(|| panic!("no URL on stderr:\n{seen}"));
+    // The person opens the URL on another device and pastes the code it shows.
+    let page = support::http_request("GET", &url, &[], b"").unwrap();
+    assert_eq!(page.status, 302, "{}", page.body_str());
+    let location = page.header("location").unwrap().to_string();
+    let confirmation = support::http_request("GET", &location, &[], b"").unwrap();
+    let code = confirmation.body_str().lines().nth(1).unwrap().to_string();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{code}").unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{seen}{rest}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["AccessKeyId"].is_string(), "{doc}");
+    let config = std::fs::read_to_string(win.sb.config_path()).unwrap();
+    assert!(
+        config.contains(&format!("login_session = {}\r\n", fake_signin::SESSION_ARN)),
+        "the profile is edited in place, CRLF kept: {config:?}"
+    );
+    let cached = std::fs::read_dir(&cache_dir).unwrap().count();
+    assert_eq!(cached, 1, "one cache file");
+}
+
+const BOTOCORE_CLIENT: &str = r#"
+import json, sys, time
+import botocore.session
+deadline = time.monotonic() + float(sys.argv[1])
+session = botocore.session.get_session()
+client = session.create_client("sts")
+calls, errors, keys = 0, [], set()
+while time.monotonic() < deadline:
+    try:
+        client.get_caller_identity()
+        keys.add(session.get_credentials().get_frozen_credentials().access_key)
+        calls += 1
+    except Exception as e:
+        errors.append(repr(e)[:300])
+    time.sleep(0.25)
+print(json.dumps({"calls": calls, "errors": errors, "keys": len(keys)}))
+"#;
+
+#[test]
+fn exec_server_serves_a_client_that_refreshes_across_expiries() {
+    use std::io::Write;
+    let Some(win) = Win::new() else { return };
+    let Some(python) = support::require_venv_tool("python") else {
+        return;
+    };
+    let mut rules = rules();
+    rules.role_lifetime = Some(Duration::from_secs(6));
+    let sts = FakeSts::start(rules);
+    win.sb.write_credentials(&format!(
+        "[base]\r\naws_access_key_id = {KEY}\r\naws_secret_access_key = yukisecret\r\n"
+    ));
+    win.sb.write_config(
+        "[profile admin]\r\nrole_arn = arn:aws:iam::123456789012:role/Admin\r\nsource_profile = base\r\nregion = us-east-1\r\n",
+    );
+    // The command: a Windows program that records its environment, then waits for a line.
+    let env_file = win.sb.path("server-env.txt");
+    let script = format!("set AWS_> {}& set /p x=", win_path(&env_file));
+    let mut child = win
+        .cmd()
+        .env("AWS_ENDPOINT_URL_STS", sts.url())
+        .args([
+            "exec",
+            "--server",
+            "--profile",
+            "admin",
+            "--",
+            "cmd",
+            "/c",
+            &script,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let env = loop {
+        let env = std::fs::read(&env_file)
+            .ok()
+            .map(|_| cmd_set_output(&env_file))
+            .filter(|env| env.contains_key("AWS_CONTAINER_AUTHORIZATION_TOKEN"));
+        if let Some(env) = env {
+            break env;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the command never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(!env.contains_key("AWS_ACCESS_KEY_ID"), "{env:?}");
+    // A Linux botocore client, through the Windows server, across three role expiries.
+    let client = win.sb.write("client.py", BOTOCORE_CLIENT);
+    let out = run_with_timeout(
+        Command::new(python)
+            .arg(&client)
+            .arg("15")
+            .env_clear()
+            .env(
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                &env["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+            )
+            .env(
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                &env["AWS_CONTAINER_AUTHORIZATION_TOKEN"],
+            )
+            .env("AWS_ENDPOINT_URL_STS", sts.url())
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("HOME", win.sb.home()),
+        Duration::from_secs(60),
+    );
+    out.assert_success();
+    let summary: serde_json::Value = serde_json::from_str(out.stdout_str().trim()).unwrap();
+    assert_eq!(summary["errors"], serde_json::json!([]), "{summary}");
+    assert!(summary["calls"].as_u64().unwrap() >= 20, "{summary}");
+    assert!(
+        summary["keys"].as_u64().unwrap() >= 3,
+        "refreshed: {summary}"
+    );
+    // The command ends when it reads a line; the server ends with it, with its exit code.
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin).unwrap();
+    drop(stdin);
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "exec --server did not end"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
 }

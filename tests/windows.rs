@@ -17,6 +17,9 @@
     reason = "tests drive the binary and set up files and processes directly"
 )]
 
+#[path = "fakes/cognito.rs"]
+#[allow(dead_code, reason = "this suite uses one sign-in of the fake")]
+mod fake_cognito;
 #[path = "fakes/signin.rs"]
 mod fake_signin;
 #[path = "fakes/sso.rs"]
@@ -872,4 +875,45 @@ fn exec_server_serves_a_client_that_refreshes_across_expiries() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn cognito_signs_a_user_in_with_srp_and_prints_powershell_lines() {
+    use fake_cognito::{CLIENT_ID, Config, FakeCognito, IDENTITY_POOL_ID, POOL_ID, User};
+    let Some(win) = Win::new() else { return };
+    let password = "Yuki-Passw0rd!";
+    let fake = FakeCognito::start(Config {
+        users: vec![User::new("yuki", password)],
+        ..Config::default()
+    });
+    win.sb.write_config(&format!(
+        "[profile myapp]\r\nregion = us-east-1\r\ncognito_user_pool_id = {POOL_ID}\r\ncognito_client_id = {CLIENT_ID}\r\ncognito_identity_pool_id = {IDENTITY_POOL_ID}\r\n"
+    ));
+    let out = run_with_timeout(
+        win.cmd()
+            .env("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER", fake.url())
+            .env("AWS_ENDPOINT_URL_COGNITO_IDENTITY", fake.url())
+            .env("AWS_CRED_COGNITO_PASSWORD", password)
+            .args([
+                "cognito",
+                "--user",
+                "yuki",
+                "--profile",
+                "myapp",
+                "--format",
+                "powershell",
+            ]),
+        TIMEOUT,
+    );
+    out.assert_success();
+    assert!(!out.stderr_str().contains(password));
+    let vars: HashMap<String, String> = out
+        .stdout_str()
+        .lines()
+        .filter(|line| line.starts_with("$Env:"))
+        .map(|line| powershell_assignment(line).unwrap_or_else(|| panic!("{line}")))
+        .collect();
+    assert!(vars["AWS_ACCESS_KEY_ID"].starts_with("ASIA"), "{vars:?}");
+    assert!(!vars["AWS_SESSION_TOKEN"].is_empty());
+    assert_eq!(fake.count("InitiateAuth"), 1, "{:?}", fake.operations());
 }

@@ -917,3 +917,72 @@ fn cognito_signs_a_user_in_with_srp_and_prints_powershell_lines() {
     assert!(!vars["AWS_SESSION_TOKEN"].is_empty());
     assert_eq!(fake.count("InitiateAuth"), 1, "{:?}", fake.operations());
 }
+
+#[test]
+fn the_morning_routine_against_moto_in_powershell_and_git_bash() {
+    let Some(win) = Win::new() else { return };
+    let Some(moto) = support::Moto::start() else {
+        return;
+    };
+    morning(&win);
+    let whoami_with = |vars: &HashMap<String, String>| {
+        let mut cmd = win.cmd();
+        cmd.env("AWS_ENDPOINT_URL", moto.url());
+        for name in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+        ] {
+            cmd.env(name, &vars[name]);
+        }
+        let out = run_with_timeout(cmd.args(["whoami", "--json"]), TIMEOUT);
+        out.assert_success();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            doc["arn"].as_str().unwrap().starts_with("arn:aws:"),
+            "{doc}"
+        );
+        assert_eq!(doc["source"]["link"], "env", "{doc}");
+    };
+    // PowerShell: `aws-cred mfa 123456 | Invoke-Expression`, read by PowerShell's grammar.
+    let ps = win.run_env(
+        &[("AWS_ENDPOINT_URL", &moto.url())],
+        &["mfa", CODE, "--format", "powershell"],
+    );
+    ps.assert_success();
+    let vars: HashMap<String, String> = ps
+        .stdout_str()
+        .lines()
+        .filter(|line| line.starts_with("$Env:"))
+        .map(|line| powershell_assignment(line).unwrap_or_else(|| panic!("{line}")))
+        .collect();
+    // moto's session: its fixed example key, with a token (not the long-term key).
+    assert_ne!(vars["AWS_ACCESS_KEY_ID"], KEY, "{vars:?}");
+    assert!(!vars["AWS_SESSION_TOKEN"].is_empty(), "{vars:?}");
+    whoami_with(&vars);
+    // Git Bash: `eval "$(aws-cred mfa 123456)"` (MSYSTEM picks sh); the cached session again.
+    let sh = win.run_env(
+        &[("AWS_ENDPOINT_URL", &moto.url()), ("MSYSTEM", "MINGW64")],
+        &["mfa"],
+    );
+    sh.assert_success();
+    let shell = Command::new("sh")
+        .arg("-c")
+        .arg("eval \"$1\" && env")
+        .arg("sh")
+        .arg(sh.stdout_str())
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(shell.status.success());
+    let from_sh: HashMap<String, String> = String::from_utf8_lossy(&shell.stdout)
+        .lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(
+        from_sh["AWS_ACCESS_KEY_ID"], vars["AWS_ACCESS_KEY_ID"],
+        "one cached session"
+    );
+    whoami_with(&from_sh);
+}

@@ -1106,6 +1106,15 @@ mod tests {
         let metadata = fs::metadata(&target).unwrap();
         assert!(check_owner_and_mode(&target, &metadata, Strictness::Private).is_ok());
         assert_eq!(fs::read(&target).unwrap(), b"secret");
+        // A folder Everyone may write is refused, with the fix.
+        crate::os::windows::grant_everyone_write(&private).unwrap();
+        let err = check_dir(&private, Strictness::Private).unwrap_err();
+        assert!(
+            matches!(err, FsError::NotPrivate { foreign: false, .. })
+                && err.to_string().contains("Everyone"),
+            "{err}"
+        );
+        assert!(err.fix().unwrap().starts_with("icacls "), "{err:?}");
     }
 
     #[cfg(windows)]

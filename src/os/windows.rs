@@ -270,6 +270,69 @@ pub fn make_private(path: &Path, directory: bool) -> io::Result<()> {
     Ok(())
 }
 
+/// Test only: let Everyone write `path` (as a careless `icacls … /grant Everyone:F` would).
+#[cfg(test)]
+pub fn grant_everyone_write(path: &Path) -> io::Result<()> {
+    use windows_sys::Win32::Security::{CreateWellKnownSid, SECURITY_MAX_SID_SIZE};
+    let mut everyone = vec![0u8; SECURITY_MAX_SID_SIZE as usize];
+    let mut size = everyone.len() as u32;
+    // SAFETY: a buffer of the largest SID size and its length.
+    if unsafe {
+        CreateWellKnownSid(
+            WinWorldSid,
+            std::ptr::null_mut(),
+            everyone.as_mut_ptr() as PSID,
+            &mut size,
+        )
+    } == 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    let me = current_user_sid()?;
+    let ace = std::mem::size_of::<ACCESS_ALLOWED_ACE>() - std::mem::size_of::<u32>();
+    let acl_size = std::mem::size_of::<ACL>() + 2 * ace + me.len() + size as usize;
+    let mut acl = vec![0u32; acl_size.div_ceil(4)];
+    let acl_ptr = acl.as_mut_ptr().cast::<ACL>();
+    // SAFETY: an aligned, zeroed buffer of `acl_size` bytes and two valid SIDs.
+    unsafe {
+        if InitializeAcl(acl_ptr, acl_size as u32, ACL_REVISION) == 0
+            || AddAccessAllowedAceEx(
+                acl_ptr,
+                ACL_REVISION,
+                0,
+                FILE_ALL_ACCESS,
+                me.as_ptr() as PSID,
+            ) == 0
+            || AddAccessAllowedAceEx(
+                acl_ptr,
+                ACL_REVISION,
+                0,
+                0x4000_0000, // GENERIC_WRITE
+                everyone.as_mut_ptr() as PSID,
+            ) == 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    let name = wide(path.as_os_str());
+    // SAFETY: a NUL-terminated path and a valid ACL.
+    let status = unsafe {
+        SetNamedSecurityInfoW(
+            name.as_ptr(),
+            SE_FILE_OBJECT,
+            DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            acl_ptr,
+            std::ptr::null(),
+        )
+    };
+    if status != 0 {
+        return Err(io::Error::from_raw_os_error(status as i32));
+    }
+    Ok(())
+}
+
 /// Who owns a file or folder, and who else may change it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trust {

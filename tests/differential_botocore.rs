@@ -1002,3 +1002,81 @@ fn aws_cred_agrees_with_botocore() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// credential_process on Windows: the command line split as botocore splits it there
+// ---------------------------------------------------------------------------------------------
+
+/// botocore's own Windows splitter (`botocore.compat._windows_shell_split`, what the AWS CLI uses
+/// for `credential_process` on Windows) on each line of a JSON list; `null` where it raises.
+const BOTOCORE_SPLIT: &str = r#"
+import json, sys
+from botocore.compat import _windows_shell_split
+out = []
+for line in json.load(sys.stdin):
+    try:
+        out.append(_windows_shell_split(line))
+    except ValueError:
+        out.append(None)
+print(json.dumps(out))
+"#;
+
+#[test]
+fn windows_command_lines_split_as_botocore_splits_them() {
+    use aws_cred::base::cmdline::{SplitError, split_windows};
+    let Some(python) = support::require_venv_tool("python") else {
+        return;
+    };
+    // Every line of up to 7 characters over the characters that matter, and 2,000 longer ones.
+    let alphabet = ['a', ' ', '\t', '"', '\\', 'é'];
+    let mut lines: Vec<String> = vec![String::new()];
+    let mut frontier = vec![String::new()];
+    for _ in 0..7 {
+        frontier = frontier
+            .iter()
+            .flat_map(|prefix| alphabet.iter().map(move |c| format!("{prefix}{c}")))
+            .collect();
+        lines.extend(frontier.iter().cloned());
+    }
+    let mut rng = Rng(SEED);
+    for _ in 0..2_000 {
+        let len = 8 + rng.below(24);
+        lines.push((0..len).map(|_| *rng.pick(&alphabet)).collect());
+    }
+    let mut child = Command::new(python)
+        .arg("-c")
+        .arg(BOTOCORE_SPLIT)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = serde_json::to_vec(&lines).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        stdin.write_all(&input).unwrap();
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(out.status.success());
+    let theirs: Vec<Option<Vec<String>>> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(theirs.len(), lines.len());
+    let mut differ = Vec::new();
+    for (line, theirs) in lines.iter().zip(theirs) {
+        let ours = match split_windows(line) {
+            Ok(parts) => Some(parts),
+            Err(SplitError::Empty) => Some(Vec::new()),
+            Err(SplitError::Unclosed) => None,
+        };
+        if ours != theirs {
+            differ.push(format!("{line:?}: ours {ours:?}, botocore {theirs:?}"));
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "{} of {} lines differ, e.g.:\n{}",
+        differ.len(),
+        lines.len(),
+        differ[..differ.len().min(10)].join("\n")
+    );
+}

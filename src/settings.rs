@@ -234,9 +234,15 @@ pub const NO_COLOR: Setting = Setting::new("no colour").vars(&["NO_COLOR"]);
 pub const LOGIN_CACHE_DIRECTORY: Setting =
     Setting::new("login session cache directory").vars(&["AWS_LOGIN_CACHE_DIRECTORY"]);
 
-/// Whether people-facing output may use colour: on a terminal, without `NO_COLOR`.
+/// Whether people-facing output on stdout may use colour: on a terminal that understands the
+/// escapes, without `NO_COLOR`.
 pub fn colour(ctx: &Context) -> bool {
-    ctx.stdout_is_tty && NO_COLOR.resolve(None, ctx, None).is_none()
+    ctx.stdout_ansi && NO_COLOR.resolve(None, ctx, None).is_none()
+}
+
+/// [`colour`] for messages on stderr (the SSO spinner).
+pub fn colour_on_stderr(ctx: &Context) -> bool {
+    ctx.stderr_ansi && NO_COLOR.resolve(None, ctx, None).is_none()
 }
 
 /// The `aws login` session cache: [`LOGIN_CACHE_DIRECTORY`] (`~` expanded), else

@@ -54,6 +54,10 @@ pub struct Context {
     pub stdin_is_tty: bool,
     pub stdout_is_tty: bool,
     pub stderr_is_tty: bool,
+    /// Colour escapes are understood on stdout / stderr: a terminal (on Windows a console that
+    /// takes virtual terminal sequences, or mintty).
+    pub stdout_ansi: bool,
+    pub stderr_ansi: bool,
 }
 
 /// Variable names only: values may be credentials.
@@ -83,6 +87,8 @@ impl Context {
             stdin_is_tty: std::io::stdin().is_terminal(),
             stdout_is_tty: std::io::stdout().is_terminal(),
             stderr_is_tty: std::io::stderr().is_terminal(),
+            stdout_ansi: terminal::supports_ansi(&std::io::stdout()),
+            stderr_ansi: terminal::supports_ansi(&std::io::stderr()),
         }
     }
 
@@ -101,6 +107,8 @@ impl Context {
             stdin_is_tty: false,
             stdout_is_tty: false,
             stderr_is_tty: false,
+            stdout_ansi: false,
+            stderr_ansi: false,
         }
     }
 

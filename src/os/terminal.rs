@@ -19,7 +19,7 @@ fn finish(mut line: String) -> Option<String> {
     (!line.is_empty()).then_some(line)
 }
 
-pub use imp::{Terminal, restore};
+pub use imp::{Terminal, restore, supports_ansi};
 
 #[cfg(unix)]
 mod imp {
@@ -80,6 +80,11 @@ mod imp {
         SAVED
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether colour escapes may be written to `stream`: it is a terminal.
+    pub fn supports_ansi(stream: &impl std::io::IsTerminal) -> bool {
+        stream.is_terminal()
     }
 
     /// Put back the terminal's echo if a no-echo prompt was interrupted.
@@ -248,6 +253,25 @@ mod imp {
         SAVED
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether colour escapes may be written to `stream`: a console that accepts virtual
+    /// terminal sequences (turned on here; Windows 10 and later have them), or mintty's pty.
+    pub fn supports_ansi(stream: &(impl std::io::IsTerminal + AsRawHandle)) -> bool {
+        use windows_sys::Win32::System::Console::ENABLE_VIRTUAL_TERMINAL_PROCESSING;
+        if !stream.is_terminal() {
+            return false;
+        }
+        let handle = stream.as_raw_handle();
+        let mut mode: CONSOLE_MODE = 0;
+        // SAFETY: the stream's own handle and a pointer to a local.
+        if unsafe { GetConsoleMode(handle, &mut mode) } == 0 {
+            // A terminal that is not a console: mintty, which reads escapes itself.
+            return true;
+        }
+        mode & ENABLE_VIRTUAL_TERMINAL_PROCESSING != 0
+            // SAFETY: as above; only the VT flag is added to the console's mode.
+            || unsafe { SetConsoleMode(handle, mode | ENABLE_VIRTUAL_TERMINAL_PROCESSING) } != 0
     }
 
     /// Put back the console's echo if a no-echo prompt was interrupted.

@@ -1,5 +1,6 @@
 //! A spinner on stderr while waiting for the person in the browser: only when stderr is a
-//! terminal, in colour unless `NO_COLOR` is set. Never on stdout.
+//! terminal, in colour where it understands the escapes and `NO_COLOR` is unset or blank. Never
+//! on stdout.
 
 use crate::os::Context;
 use std::io::Write;
@@ -19,7 +20,7 @@ impl Spinner {
                 width: 0,
             };
         }
-        let color = ctx.raw_var("NO_COLOR").is_none();
+        let color = crate::settings::colour_on_stderr(ctx);
         let message = message.to_string();
         let width = message.chars().count() + 2;
         let task = tokio::spawn(async move {

@@ -2,9 +2,10 @@
 # Build and test aws-cred for Windows (x86_64-pc-windows-gnu) on a Debian machine.
 #
 #   bash scripts/windows.sh build          release aws-cred.exe (for people to use); prints its path
-#   bash scripts/windows.sh build --dev    a dev (debug) build, faster; what CI tests
+#   bash scripts/windows.sh build --dev    a dev (debug) build, faster
 #   bash scripts/windows.sh check          cargo clippy --all-targets -D warnings for Windows
-#   bash scripts/windows.sh unit           the library's unit tests, built for Windows, run under wine
+#   bash scripts/windows.sh unit           the unit tests under wine, and a dev aws-cred.exe from the
+#                                          same build (its path on stdout); what CI runs
 #   bash scripts/windows.sh setup          only create (or reuse) the build root and the wine prefix
 #   bash scripts/windows.sh cargo SUB ARGS  any cargo subcommand for Windows (e.g. cargo check --lib)
 #   bash scripts/windows.sh shell          a shell in the build root (the repo is at /src)
@@ -181,12 +182,17 @@ check() {
   cargo_win clippy --all-targets -- -D warnings
 }
 
+# The library's unit tests and a dev aws-cred.exe, from one build (cargo unifies the features
+# of the dev-dependencies for both, so nothing is compiled twice), then the unit tests under wine.
+# Prints the path of aws-cred.exe on stdout.
 unit() {
   setup
-  say "building the library's unit tests for $target"
+  say "building the unit tests and aws-cred.exe (dev) for $target"
   local json
   json=$(mktemp)
-  cargo_win test --lib --no-run --message-format=json >"$json"
+  # tests/architecture.rs is the cheapest integration test; asking for it makes cargo link the
+  # real aws-cred.exe (CARGO_BIN_EXE_aws-cred) in the same build.
+  cargo_win test --lib --test architecture --no-run --message-format=json >"$json"
   local exe
   exe=$(python3 -c '
 import json, sys
@@ -201,8 +207,11 @@ for line in open(sys.argv[1]):
   rm -f "$json"
   [ -n "$exe" ] || die "cargo built no unit test executable"
   exe="$repo/${exe#/src/}"
+  local bin="$repo/target/windows/$target/debug/aws-cred.exe"
+  [ -f "$bin" ] || die "the build finished but $bin is missing"
   say "running $(basename "$exe") under wine"
-  (cd "$repo" && timeout --kill-after=10 1200 "$wine_wrapper" "$exe" "$@")
+  (cd "$repo" && timeout --kill-after=10 1200 "$wine_wrapper" "$exe" "$@" >&2)
+  echo "$bin"
 }
 
 cmd=${1:-}
@@ -219,7 +228,7 @@ case "$cmd" in
     ;;
   shell) in_root bash ;;
   *)
-    sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

@@ -182,10 +182,15 @@ impl Context {
     /// The home directory, found as the AWS SDKs find it: `HOME`; on Windows then
     /// `USERPROFILE`, then `HOMEDRIVE` + `HOMEPATH`; else the system's record of the user.
     pub fn home(&self) -> Option<PathBuf> {
+        self.home_on(cfg!(windows))
+    }
+
+    /// [`Context::home`] with the Windows rules or without (both are tested on any system).
+    fn home_on(&self, windows: bool) -> Option<PathBuf> {
         if let Some(home) = self.path_var("HOME") {
             return Some(home);
         }
-        if cfg!(windows) {
+        if windows {
             if let Some(profile) = self.path_var("USERPROFILE") {
                 return Some(profile);
             }
@@ -321,6 +326,29 @@ mod tests {
         // Everything, unchanged.
         assert_eq!(ctx.vars_os().count(), 5);
         assert_eq!(ctx.var_os("AWS_PROFILE"), Some(bad().as_os_str()));
+    }
+
+    #[test]
+    fn home_is_found_as_the_sdks_find_it() {
+        let at = |vars: &[(&'static str, &'static str)], windows: bool| {
+            Context::with_env(vars.iter().copied())
+                .at_time(SystemTime::UNIX_EPOCH)
+                .home_on(windows)
+                .map(|p| p.to_string_lossy().into_owned())
+        };
+        let all = [
+            ("HOME", "/home/me"),
+            ("USERPROFILE", "C:\\Users\\me"),
+            ("HOMEDRIVE", "D:"),
+            ("HOMEPATH", "\\Users\\other"),
+        ];
+        assert_eq!(at(&all, true).as_deref(), Some("/home/me"));
+        assert_eq!(at(&all[1..], true).as_deref(), Some("C:\\Users\\me"));
+        assert_eq!(at(&all[2..], true).as_deref(), Some("D:\\Users\\other"));
+        assert_eq!(at(&all[3..], true), None, "HOMEPATH alone is no home");
+        // Elsewhere only HOME counts.
+        assert_eq!(at(&all[1..], false), None);
+        assert_eq!(at(&[("HOME", " ")], true), None, "blank is absent");
     }
 
     #[test]

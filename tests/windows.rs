@@ -528,7 +528,8 @@ fn hostile_values_survive_powershell_cmd_and_git_bash_quoting() {
 #[test]
 fn cmd_lines_set_what_they_say_in_cmd_itself() {
     let Some(win) = Win::new() else { return };
-    // What cmd can carry: its specials inside the quotes, spaces, parentheses.
+    // What cmd can carry: its specials inside the quotes, spaces, parentheses. No --format: the
+    // morning routine of README, where cmd (the parent) picks the format.
     let token = "a&b^c<d>e|f(g)h i'j";
     win.sb.write_credentials(&format!(
         "[default]\r\naws_access_key_id = ASIACMD0000000000001\r\naws_secret_access_key = plain\r\naws_session_token = {token}\r\n"
@@ -537,7 +538,7 @@ fn cmd_lines_set_what_they_say_in_cmd_itself() {
     let batch = win.sb.write(
         "morning.cmd",
         format!(
-            "@echo off\r\nfor /f \"delims=\" %%i in ('\"{}\" export --format cmd') do %%i\r\nset AWS_> \"{}\"\r\n",
+            "@echo off\r\nfor /f \"delims=\" %%i in ('\"{}\" export') do %%i\r\nset AWS_> \"{}\"\r\n",
             win_path(&win.exe),
             win_path(&out_file)
         ),

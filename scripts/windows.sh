@@ -214,21 +214,27 @@ for line in open(sys.argv[1]):
   echo "$bin"
 }
 
-cmd=${1:-}
-[ $# -gt 0 ] && shift
-case "$cmd" in
-  build) build "$@" ;;
-  check) check ;;
-  unit) unit "$@" ;;
-  setup) setup ;;
-  cargo)
-    host_packages
-    make_root
-    cargo_win "$@"
-    ;;
-  shell) in_root bash ;;
-  *)
-    sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
-    exit 2
-    ;;
-esac
+# Everything runs from main, so bash has read the whole file before it starts (an edit or a
+# checkout during a long build cannot change what runs).
+main() {
+  local cmd=${1:-}
+  [ $# -gt 0 ] && shift
+  case "$cmd" in
+    build) build "$@" ;;
+    check) check ;;
+    unit) unit "$@" ;;
+    setup) setup ;;
+    cargo)
+      host_packages
+      make_root
+      cargo_win "$@"
+      ;;
+    shell) in_root bash ;;
+    *)
+      sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"

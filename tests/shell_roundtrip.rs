@@ -1167,3 +1167,28 @@ fn failures_leave_stdout_empty() {
         assert!(!out.stderr.is_empty(), "{what}: no message on stderr");
     }
 }
+
+/// fish's idiom `aws-cred export --format fish | source; or exit 1` needs a successful source to
+/// end with status 0, also when the lines unset variables that were never set.
+#[test]
+fn a_successful_fish_source_ends_with_status_0() {
+    let Some(fish) = require_program("fish") else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let creds = Creds::new("long-term keys", "AKIALONGTERM", "long/term+secret");
+    let out = export(&sb, Feed::Env, &creds, "fish");
+    out.assert_success();
+    assert!(out.stdout_str().contains("set -e AWS_SESSION_TOKEN"));
+    let input = sb.write("fish-input", &out.stdout);
+    let mut cmd = shell_command(&sb, &fish);
+    for (name, _) in STALE {
+        cmd.env_remove(name);
+    }
+    let ran = run(cmd.arg("-c").arg(format!(
+        "source {} ; or exit 9; echo status=$status",
+        input.display()
+    )));
+    ran.assert_success();
+    assert_eq!(ran.stdout_str().trim(), "status=0", "{}", ran.stderr_str());
+}

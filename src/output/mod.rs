@@ -147,7 +147,9 @@ fn render_lines(format: Format, lines: &[Line<'_>]) -> Result<String, Unrepresen
             (Format::Sh, Line::Set(k, v)) => format!("export {k}={}", quote::sh(v)),
             (Format::Sh, Line::Unset(k)) => format!("unset {k}"),
             (Format::Fish, Line::Set(k, v)) => format!("set -gx {k} {}", quote::fish(v)),
-            (Format::Fish, Line::Unset(k)) => format!("set -e {k}"),
+            // `set -e` of a variable that is not set fails (status 4); `or true` keeps a
+            // successful `… | source` at status 0 for fish's `; or exit` idiom.
+            (Format::Fish, Line::Unset(k)) => format!("set -e {k}; or true"),
             (Format::Powershell, Line::Set(k, v)) => format!("$Env:{k} = {}", quote::powershell(v)),
             (Format::Powershell, Line::Unset(k)) => {
                 format!("Remove-Item -ErrorAction SilentlyContinue Env:{k}")
@@ -329,7 +331,7 @@ mod tests {
         assert!(sh.contains("unset AWS_CREDENTIAL_EXPIRATION\n"));
         assert!(!sh.contains("AWS_REGION"));
         let fish = render(Format::Fish, &exports).unwrap();
-        assert!(fish.contains("set -e AWS_SESSION_TOKEN\n"));
+        assert!(fish.contains("set -e AWS_SESSION_TOKEN; or true\n"));
         let ps = render(Format::Powershell, &exports).unwrap();
         assert!(ps.contains("Remove-Item -ErrorAction SilentlyContinue Env:AWS_SESSION_TOKEN\n"));
         let cmd = render(Format::Cmd, &exports).unwrap();

@@ -226,48 +226,12 @@ fn same_sid(a: PSID, b: &[u8]) -> bool {
 /// from its folder. A directory's entry is inherited by what is created in it.
 pub fn make_private(path: &Path, directory: bool) -> io::Result<()> {
     let sid = current_user_sid()?;
-    let ace_size =
-        std::mem::size_of::<ACCESS_ALLOWED_ACE>() - std::mem::size_of::<u32>() + sid.len();
-    let acl_size = std::mem::size_of::<ACL>() + ace_size;
-    // u32 words: an ACL must be 4-byte aligned.
-    let mut acl = vec![0u32; acl_size.div_ceil(4)];
-    let acl_ptr = acl.as_mut_ptr().cast::<ACL>();
     let inherit = if directory {
         OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE
     } else {
         0
     };
-    // SAFETY: a zeroed, aligned buffer of `acl_size` bytes, and a valid SID.
-    unsafe {
-        if InitializeAcl(acl_ptr, acl_size as u32, ACL_REVISION) == 0
-            || AddAccessAllowedAceEx(
-                acl_ptr,
-                ACL_REVISION,
-                inherit,
-                FILE_ALL_ACCESS,
-                sid.as_ptr() as PSID,
-            ) == 0
-        {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    let name = wide(path.as_os_str());
-    // SAFETY: a NUL-terminated path, and an ACL valid for the call; owner and group unchanged.
-    let status = unsafe {
-        SetNamedSecurityInfoW(
-            name.as_ptr(),
-            SE_FILE_OBJECT,
-            DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            acl_ptr,
-            std::ptr::null(),
-        )
-    };
-    if status != 0 {
-        return Err(io::Error::from_raw_os_error(status as i32));
-    }
-    Ok(())
+    set_protected_dacl(path, &[(&sid, FILE_ALL_ACCESS, inherit)])
 }
 
 /// Test only: let Everyone write `path` (as a careless `icacls … /grant Everyone:F` would).
@@ -288,34 +252,48 @@ pub fn grant_everyone_write(path: &Path) -> io::Result<()> {
     {
         return Err(io::Error::last_os_error());
     }
+    everyone.truncate(size as usize);
     let me = current_user_sid()?;
-    let ace = std::mem::size_of::<ACCESS_ALLOWED_ACE>() - std::mem::size_of::<u32>();
-    let acl_size = std::mem::size_of::<ACL>() + 2 * ace + me.len() + size as usize;
+    const GENERIC_WRITE: u32 = 0x4000_0000;
+    set_protected_dacl(
+        path,
+        &[(&me, FILE_ALL_ACCESS, 0), (&everyone, GENERIC_WRITE, 0)],
+    )
+}
+
+/// Give `path` an access list of exactly these entries (SID, rights, inheritance flags), none
+/// inherited from its folder.
+fn set_protected_dacl(path: &Path, entries: &[(&[u8], u32, u32)]) -> io::Result<()> {
+    let ace_header = std::mem::size_of::<ACCESS_ALLOWED_ACE>() - std::mem::size_of::<u32>();
+    let acl_size = std::mem::size_of::<ACL>()
+        + entries
+            .iter()
+            .map(|(sid, _, _)| ace_header + sid.len())
+            .sum::<usize>();
+    // u32 words: an ACL must be 4-byte aligned.
     let mut acl = vec![0u32; acl_size.div_ceil(4)];
     let acl_ptr = acl.as_mut_ptr().cast::<ACL>();
-    // SAFETY: an aligned, zeroed buffer of `acl_size` bytes and two valid SIDs.
-    unsafe {
-        if InitializeAcl(acl_ptr, acl_size as u32, ACL_REVISION) == 0
-            || AddAccessAllowedAceEx(
+    // SAFETY: a zeroed, aligned buffer of `acl_size` bytes.
+    if unsafe { InitializeAcl(acl_ptr, acl_size as u32, ACL_REVISION) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    for (sid, rights, inherit) in entries {
+        // SAFETY: the ACL was sized for every entry, and each SID is a valid copy.
+        if unsafe {
+            AddAccessAllowedAceEx(
                 acl_ptr,
                 ACL_REVISION,
-                0,
-                FILE_ALL_ACCESS,
-                me.as_ptr() as PSID,
-            ) == 0
-            || AddAccessAllowedAceEx(
-                acl_ptr,
-                ACL_REVISION,
-                0,
-                0x4000_0000, // GENERIC_WRITE
-                everyone.as_mut_ptr() as PSID,
-            ) == 0
+                *inherit,
+                *rights,
+                sid.as_ptr() as PSID,
+            )
+        } == 0
         {
             return Err(io::Error::last_os_error());
         }
     }
     let name = wide(path.as_os_str());
-    // SAFETY: a NUL-terminated path and a valid ACL.
+    // SAFETY: a NUL-terminated path, and an ACL valid for the call; owner and group unchanged.
     let status = unsafe {
         SetNamedSecurityInfoW(
             name.as_ptr(),

@@ -1,6 +1,7 @@
 //! The Win32 calls aws-cred makes on Windows, each wrapped once with its `unsafe` reasoning:
 //! Job Objects (a process tree ended together), console interrupts, file security (owner-only
-//! access lists, and who may write a file), the parent process's name, and ShellExecute.
+//! access lists, and who may write a file), the parent process's name, ShellExecute, and the
+//! Credential Manager's list of entries.
 
 use std::ffi::{OsStr, c_void};
 use std::io;

@@ -1461,3 +1461,35 @@ fn moto_software_token_mfa_with_real_codes() {
             .contains("signed in with USER_PASSWORD_AUTH")
     );
 }
+
+/// Issue 22, item 18: a line on standard input is read up to 64 KiB, not to its end. 300 MB
+/// without a line break, under a 128 MiB data limit: before the bound the read ran out of memory
+/// (the process aborted); now it stops with a message and nothing is sent.
+#[test]
+fn a_huge_line_on_stdin_is_refused_without_reading_it_into_memory() {
+    let sb = sandbox();
+    let fake = FakeCognito::start(config());
+    let big = sb.path("huge-stdin");
+    // Sparse: 300 MB of zero bytes that cost no disk.
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(300 * 1024 * 1024)
+        .unwrap();
+    // The sandbox's environment, with aws-cred started by sh under the data limit.
+    let command = cmd(&sb, &fake);
+    let mut limited = Command::new("sh");
+    limited
+        .env_clear()
+        .envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .env("AWS_CRED_BIN", env!("CARGO_BIN_EXE_aws-cred"))
+        .arg("-c")
+        .arg(
+            "ulimit -d 131072 && exec \"$AWS_CRED_BIN\" cognito --user alice --profile myapp \
+             --password-stdin",
+        )
+        .current_dir(sb.home())
+        .stdin(std::fs::File::open(&big).unwrap());
+    let out = run(&mut limited);
+    assert_fails(&out, 1, "longer than 64 KiB");
+    assert_eq!(fake.count("InitiateAuth"), 0, "nothing sent");
+}

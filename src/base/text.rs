@@ -4,9 +4,10 @@
 //! such character visible as a Rust-style escape; everything else passes unchanged.
 //!
 //! Escaped: C0 controls (U+0000–U+001F, `\n` `\r` `\t` included), DEL (U+007F), C1 controls
-//! (U+0080–U+009F), the bidi embeddings and overrides U+202A–U+202E, the isolates
-//! U+2066–U+2069, and the marks U+200E, U+200F, U+061C. Machine output (`--json`) keeps exact
-//! values and does not use this.
+//! (U+0080–U+009F), the Unicode line and paragraph separators U+2028 and U+2029 (which some
+//! terminals and viewers break lines at), the bidi embeddings and overrides U+202A–U+202E, the
+//! isolates U+2066–U+2069, and the marks U+200E, U+200F, U+061C. Machine output (`--json`)
+//! keeps exact values and does not use this.
 
 use std::borrow::Cow;
 
@@ -15,6 +16,7 @@ pub fn is_unsafe(c: char) -> bool {
     matches!(c,
         '\u{0}'..='\u{1f}'
         | '\u{7f}'..='\u{9f}'
+        | '\u{2028}' | '\u{2029}'
         | '\u{202a}'..='\u{202e}'
         | '\u{2066}'..='\u{2069}'
         | '\u{200e}' | '\u{200f}' | '\u{61c}')
@@ -69,6 +71,10 @@ mod tests {
             ("evil\u{202e}txt.exe", "evil\\u{202e}txt.exe"),
             ("\u{2066}x\u{2069}\u{202a}", "\\u{2066}x\\u{2069}\\u{202a}"),
             ("back\\slash", "back\\slash"),
+            (
+                "line\u{2028}hint: paragraph\u{2029}x",
+                "line\\u{2028}hint: paragraph\\u{2029}x",
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(escape(input), want, "{input:?}");

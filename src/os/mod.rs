@@ -43,6 +43,9 @@ pub const TEST_NOW_VAR: &str = "AWS_CRED_TEST_NOW";
 /// binary cannot be told to freeze its clock (and print expired keys) or redirect its traffic.
 pub const TEST_SWITCHES: bool = cfg!(debug_assertions);
 
+/// The longest line read from standard input (docs/SECURITY.md, limits).
+pub const MAX_STDIN_LINE: u64 = 64 * 1024;
+
 #[derive(Clone)]
 pub struct Context {
     /// Every variable whose name and value are UTF-8.
@@ -226,11 +229,27 @@ impl Context {
         terminal::Terminal::open()
     }
 
-    /// The first line of standard input, without its line ending (`--password-stdin`).
+    /// The first line of standard input, without its line ending (`--password-stdin`, `keys add
+    /// --stdin`, the code `login --remote` asks for). At most [`MAX_STDIN_LINE`] bytes are read:
+    /// a longer line is an error, so a stream of hundreds of megabytes costs no memory.
     pub fn read_stdin_line(&self) -> std::io::Result<String> {
-        use std::io::BufRead;
+        use std::io::{BufRead, Read};
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
+        std::io::stdin()
+            .lock()
+            .take(MAX_STDIN_LINE + 1)
+            .read_line(&mut line)?;
+        if line.len() as u64 > MAX_STDIN_LINE {
+            zeroize::Zeroize::zeroize(&mut line);
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "its first line is longer than {} KiB; aws-cred reads one short line (a \
+                     password, a key, a code)",
+                    MAX_STDIN_LINE / 1024
+                ),
+            ));
+        }
         // Trimmed in place: the line may be a password, which must not leave copies behind.
         let len = line.trim_end_matches(['\r', '\n']).len();
         line.truncate(len);

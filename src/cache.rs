@@ -61,6 +61,16 @@ fn warn_once(path: &Path, message: &str) {
     }
 }
 
+/// The warning for a loose file or folder of a shared cache, which is used anyway (the AWS CLI
+/// uses it too): what is wrong, that it is still used, and the fix.
+fn shared_warning(err: &FsError) -> String {
+    format!(
+        "{}; aws-cred still uses it, as the AWS CLI does; fix: {}",
+        err.fact().unwrap_or_else(|| err.to_string()),
+        err.fix().unwrap_or("")
+    )
+}
+
 impl Cache {
     /// One of aws-cred's own caches ([`Trust::Private`]).
     pub fn new(dir: PathBuf) -> Self {
@@ -92,7 +102,7 @@ impl Cache {
             match (fs::check_dir(dir, strictness), self.trust) {
                 (Ok(_), _) => {}
                 (Err(err @ FsError::NotPrivate { .. }), Trust::Shared) => {
-                    warn_once(dir, &format!("{err}; fix: {}", err.fix().unwrap_or("")));
+                    warn_once(dir, &shared_warning(&err));
                 }
                 (Err(err), _) => return Err(problem(err)),
             }
@@ -114,22 +124,8 @@ impl Cache {
                 trust,
             ) {
                 (Ok(()), _) => Ok(()),
-                (
-                    Err(FsError::NotPrivate {
-                        problem,
-                        foreign: false,
-                        ..
-                    }),
-                    Trust::Shared,
-                ) => {
-                    warn_once(
-                        &path,
-                        &format!(
-                            "{} {problem}; fix: chmod 600 {}",
-                            path.display(),
-                            path.display()
-                        ),
-                    );
+                (Err(err @ FsError::NotPrivate { foreign: false, .. }), Trust::Shared) => {
+                    warn_once(&path, &shared_warning(&err));
                     Ok(())
                 }
                 (Err(err), _) => Err(err),

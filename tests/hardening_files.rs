@@ -249,6 +249,11 @@ fn issue11_1_sso_token_owned_by_another_user_is_never_used() {
             .args(["export", "--profile", "dev"]));
     let err = out.stderr_str();
     assert!(err.contains("warning:") && err.contains("0666"), "{err}");
+    // Issue 22, item 19: the words match what happens (it is used, so no "refuses").
+    assert!(
+        !err.contains("refuses") && err.contains("still uses it") && err.contains("chmod 600"),
+        "{err}"
+    );
     assert!(!portal.requests().is_empty(), "our own token is used");
 }
 

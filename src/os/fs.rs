@@ -134,10 +134,11 @@ pub enum FsError {
         limit: u64,
     },
 
-    #[error("{} {problem}", .path.display())]
+    #[error("{} {problem}; aws-cred refuses to use it", .path.display())]
     NotPrivate {
         path: PathBuf,
-        /// What is wrong, e.g. `is owned by uid 65534, not by you (uid 1000)`.
+        /// What is wrong (the fact only, not what aws-cred does about it), e.g. `is owned by
+        /// uid 65534, not by you (uid 1000); another user may have planted it`.
         problem: String,
         /// The fix, e.g. `chmod 600 …`.
         fix: String,
@@ -204,6 +205,17 @@ impl FsError {
     /// The file (or directory) does not exist.
     pub fn is_not_found(&self) -> bool {
         matches!(self, FsError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+    }
+
+    /// For [`FsError::NotPrivate`]: the path and what is wrong with it, without a verdict, for
+    /// a warning about a file that is used anyway (the AWS CLI's shared SSO cache).
+    pub fn fact(&self) -> Option<String> {
+        match self {
+            FsError::NotPrivate { path, problem, .. } => {
+                Some(format!("{} {problem}", path.display()))
+            }
+            _ => None,
+        }
     }
 
     /// The next step for errors that have one beyond their message.
@@ -346,7 +358,7 @@ pub fn check_owner_and_mode(
                 path: path.to_path_buf(),
                 problem: format!(
                     "is owned by uid {owner}, not by you (uid {me}); another user may have \
-                     planted it, so aws-cred refuses to use it"
+                     planted it"
                 ),
                 fix: format!(
                     "remove it if you did not make it (rm -r {}), and keep aws-cred's cache in a \
@@ -364,7 +376,7 @@ pub fn check_owner_and_mode(
                 path: path.to_path_buf(),
                 problem: format!(
                     "is a {kind} writable by group or others (mode {mode:04o}), so another user \
-                     could plant entries; aws-cred refuses to use it"
+                     could plant entries"
                 ),
                 fix: format!("chmod {wanted} {}", path.display()),
                 foreign: false,
@@ -386,7 +398,7 @@ pub fn check_owner_and_mode(
             return Err(FsError::NotPrivate {
                 path: path.to_path_buf(),
                 problem: "is owned by another account, not by you; another user may have \
-                          planted it, so aws-cred refuses to use it"
+                          planted it"
                     .into(),
                 fix: format!(
                     "remove it if you did not make it (Remove-Item -Recurse \"{}\"), and keep \
@@ -400,8 +412,7 @@ pub fn check_owner_and_mode(
             return Err(FsError::NotPrivate {
                 path: path.to_path_buf(),
                 problem: format!(
-                    "is a {kind} that {who} may change, so another user could plant entries; \
-                     aws-cred refuses to use it"
+                    "is a {kind} that {who} may change, so another user could plant entries"
                 ),
                 fix: format!(
                     "icacls \"{}\" /inheritance:r /grant:r \"%USERNAME%:F\"",

@@ -109,11 +109,24 @@ pub fn exec_replacing(
     imp::exec_replacing(program, args, env)
 }
 
+/// The credential_process contract, the same on every system: stdin and stderr are ours, stdout
+/// is captured, and the child is killed if its handle is dropped.
+fn captured(program: impl AsRef<std::ffi::OsStr>) -> tokio::process::Command {
+    use std::process::Stdio;
+    let mut command = tokio::process::Command::new(program);
+    command
+        .stdin(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    command
+}
+
 #[cfg(unix)]
 mod imp {
     use super::RunError;
     use std::fs::{File, OpenOptions};
-    use std::process::{ExitStatus, Stdio};
+    use std::process::ExitStatus;
 
     pub fn interrupted(status: ExitStatus) -> bool {
         use std::os::unix::process::ExitStatusExt;
@@ -124,15 +137,11 @@ mod imp {
         command: &str,
         env: &[(&str, &str)],
     ) -> Result<(tokio::process::Child, Tree), RunError> {
-        let child = tokio::process::Command::new("sh")
+        let child = super::captured("sh")
             .arg("-c")
             .arg(command)
             .envs(env.iter().copied())
-            .stdin(Stdio::inherit())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .process_group(0)
-            .kill_on_drop(true)
             .spawn()
             .map_err(RunError::Spawn)?;
         let pgid = child
@@ -236,7 +245,7 @@ mod imp {
 mod imp {
     use super::RunError;
     use crate::os::windows::{CONTROL_C_EXIT, Job};
-    use std::process::{ExitStatus, Stdio};
+    use std::process::ExitStatus;
 
     pub fn interrupted(status: ExitStatus) -> bool {
         status.code().map(|code| code as u32) == Some(CONTROL_C_EXIT)
@@ -251,13 +260,9 @@ mod imp {
             .split_first()
             .ok_or(RunError::Split(crate::base::cmdline::SplitError::Empty))?;
         let job = Job::new().map_err(RunError::Spawn)?;
-        let child = tokio::process::Command::new(program)
+        let child = super::captured(program)
             .args(args)
             .envs(env.iter().copied())
-            .stdin(Stdio::inherit())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
             .spawn()
             .map_err(RunError::Spawn)?;
         // What the child starts from here on is in the job too. (A grandchild started in the

@@ -237,12 +237,12 @@ pub const LOGIN_CACHE_DIRECTORY: Setting =
 /// Whether people-facing output on stdout may use colour: on a terminal that understands the
 /// escapes, without `NO_COLOR`.
 pub fn colour(ctx: &Context) -> bool {
-    ctx.stdout_ansi && NO_COLOR.resolve(None, ctx, None).is_none()
+    NO_COLOR.resolve(None, ctx, None).is_none() && ctx.stdout_ansi()
 }
 
 /// [`colour`] for messages on stderr (the SSO spinner).
 pub fn colour_on_stderr(ctx: &Context) -> bool {
-    ctx.stderr_ansi && NO_COLOR.resolve(None, ctx, None).is_none()
+    NO_COLOR.resolve(None, ctx, None).is_none() && ctx.stderr_ansi()
 }
 
 /// The `aws login` session cache: [`LOGIN_CACHE_DIRECTORY`] (`~` expanded), else

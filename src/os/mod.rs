@@ -57,10 +57,6 @@ pub struct Context {
     pub stdin_is_tty: bool,
     pub stdout_is_tty: bool,
     pub stderr_is_tty: bool,
-    /// Colour escapes are understood on stdout / stderr: a terminal (on Windows a console that
-    /// takes virtual terminal sequences, or mintty).
-    pub stdout_ansi: bool,
-    pub stderr_ansi: bool,
 }
 
 /// Variable names only: values may be credentials.
@@ -90,8 +86,6 @@ impl Context {
             stdin_is_tty: std::io::stdin().is_terminal(),
             stdout_is_tty: std::io::stdout().is_terminal(),
             stderr_is_tty: std::io::stderr().is_terminal(),
-            stdout_ansi: terminal::supports_ansi(&std::io::stdout()),
-            stderr_ansi: terminal::supports_ansi(&std::io::stderr()),
         }
     }
 
@@ -110,8 +104,6 @@ impl Context {
             stdin_is_tty: false,
             stdout_is_tty: false,
             stderr_is_tty: false,
-            stdout_ansi: false,
-            stderr_ansi: false,
         }
     }
 
@@ -227,6 +219,17 @@ impl Context {
             return None;
         }
         terminal::Terminal::open()
+    }
+
+    /// Colour escapes are understood on stdout: a terminal (on Windows a console that takes
+    /// virtual terminal sequences, turned on here, or mintty). Asked only by what colours.
+    pub fn stdout_ansi(&self) -> bool {
+        self.stdout_is_tty && terminal::supports_ansi(&std::io::stdout())
+    }
+
+    /// [`Context::stdout_ansi`] for stderr.
+    pub fn stderr_ansi(&self) -> bool {
+        self.stderr_is_tty && terminal::supports_ansi(&std::io::stderr())
     }
 
     /// The first line of standard input, without its line ending (`--password-stdin`, `keys add

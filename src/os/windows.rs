@@ -218,9 +218,9 @@ fn is_well_known(sid: PSID, kind: WELL_KNOWN_SID_TYPE) -> bool {
     unsafe { IsWellKnownSid(sid, kind) != 0 }
 }
 
-fn same_sid(a: PSID, b: &[u8]) -> bool {
-    // SAFETY: both point at valid SIDs (`b` is a copy made by `sid_bytes`).
-    unsafe { EqualSid(a, b.as_ptr() as PSID) != 0 }
+fn same_sid(a: PSID, b: PSID) -> bool {
+    // SAFETY: both point at valid SIDs (from the system, or copies made by `sid_bytes`).
+    unsafe { EqualSid(a, b) != 0 }
 }
 
 /// Give `path` an access list that lets only the current user in (full control), not inherited
@@ -336,7 +336,7 @@ const WRITE_RIGHTS: u32 = 0x0000_0002 // FILE_WRITE_DATA / FILE_ADD_FILE
 
 /// Read the owner and access list of `path`.
 pub fn trust(path: &Path) -> io::Result<Trust> {
-    let me = current_user_sid()?;
+    let my_sid = current_user_sid()?;
     let name = wide(path.as_os_str());
     let mut owner: PSID = std::ptr::null_mut();
     let mut dacl: *mut ACL = std::ptr::null_mut();
@@ -366,7 +366,9 @@ pub fn trust(path: &Path) -> io::Result<Trust> {
         }
     }
     let _free = Free(descriptor);
-    let owned_by_me = !owner.is_null() && same_sid(owner, &me);
+    // Points into `my_sid`, which lives to the end of this function.
+    let me = my_sid.as_ptr() as PSID;
+    let owned_by_me = !owner.is_null() && same_sid(owner, me);
     let owned_by_system = !owner.is_null()
         && (is_well_known(owner, WinLocalSystemSid)
             || is_well_known(owner, WinBuiltinAdministratorsSid));
@@ -374,7 +376,7 @@ pub fn trust(path: &Path) -> io::Result<Trust> {
         // No access list at all: everyone has full access.
         Some("Everyone")
     } else {
-        others_who_write(dacl, owner, &me)
+        others_who_write(dacl, owner, me)
     };
     Ok(Trust {
         owned_by_me,
@@ -385,7 +387,7 @@ pub fn trust(path: &Path) -> io::Result<Trust> {
 
 /// The first entry of `dacl` that lets someone other than the owner, this user, SYSTEM and
 /// Administrators write.
-fn others_who_write(dacl: *mut ACL, owner: PSID, me: &[u8]) -> Option<&'static str> {
+fn others_who_write(dacl: *mut ACL, owner: PSID, me: PSID) -> Option<&'static str> {
     // SAFETY: `dacl` points at a valid ACL inside a live security descriptor.
     let count = unsafe { (*dacl).AceCount };
     for index in 0..u32::from(count) {
@@ -413,7 +415,7 @@ fn others_who_write(dacl: *mut ACL, owner: PSID, me: &[u8]) -> Option<&'static s
             continue;
         }
         let trusted = same_sid(sid, me)
-            || (!owner.is_null() && same_sid(sid, &sid_bytes(owner)))
+            || (!owner.is_null() && same_sid(sid, owner))
             || is_well_known(sid, WinLocalSystemSid)
             || is_well_known(sid, WinBuiltinAdministratorsSid)
             || is_well_known(sid, WinCreatorOwnerSid);
@@ -476,14 +478,16 @@ pub fn credential_names(suffix: &str) -> io::Result<Vec<String>> {
         if target.is_null() {
             continue;
         }
-        // SAFETY: NUL-terminated; bounded by the longest target name Windows allows (32767).
-        let len = (0..32_767)
-            .take_while(|&i| unsafe { target.add(i).read_unaligned() } != 0)
-            .count();
-        // SAFETY: `len` units are readable (copied one by one: the string may be unaligned too).
-        let units: Vec<u16> = (0..len)
-            .map(|i| unsafe { target.add(i).read_unaligned() })
-            .collect();
+        // NUL-terminated, bounded by the longest target name Windows allows (32767), read one
+        // unit at a time: the string may be unaligned too.
+        let mut units: Vec<u16> = Vec::new();
+        for i in 0..32_767 {
+            // SAFETY: every unit up to and including the NUL is readable.
+            match unsafe { target.add(i).read_unaligned() } {
+                0 => break,
+                unit => units.push(unit),
+            }
+        }
         let text = String::from_utf16_lossy(&units);
         if let Some(name) = text.strip_suffix(suffix) {
             names.push(name.to_string());

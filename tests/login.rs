@@ -467,8 +467,7 @@ fn the_cache_directory_variable_and_services_section_move_things() {
 /// Run `aws-cred login … --remote`: read the URL from stderr, be the browser on "another
 /// device" (authorize page → confirmation page), paste the code it shows on stdin.
 fn remote_login(world: &World, args: &[&str], tamper: Option<&str>) -> Output {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let mut child = world
+    let child = world
         .cmd()
         .args(args)
         .stdin(std::process::Stdio::piped())
@@ -476,40 +475,7 @@ fn remote_login(world: &World, args: &[&str], tamper: Option<&str>) -> Output {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    let mut url = None;
-    for _ in 0..50 {
-        let mut line = String::new();
-        if stderr.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        seen.push_str(&line);
-        if let Some(at) = line.find("http://") {
-            url = Some(line[at..].trim().to_string());
-            break;
-        }
-    }
-    let url = url.unwrap_or_else(|| panic!("no URL on stderr:\n{seen}"));
-    assert!(
-        url.contains("client_id=arn%3Aaws%3Asignin%3A%3A%3Adevtools%2Fcross-device"),
-        "{url}"
-    );
-    let page = support::http_request("GET", &url, &[], b"").unwrap();
-    assert_eq!(page.status, 302, "{}", page.body_str());
-    let location = page.header("location").unwrap().to_string();
-    assert!(location.starts_with(&format!("{}/v1/sessions/confirmation?", world.signin.url())));
-    let confirmation = support::http_request("GET", &location, &[], b"").unwrap();
-    let code = confirmation.body_str().lines().nth(1).unwrap().to_string();
-    let code = tamper.map_or(code, str::to_string);
-    let mut stdin = child.stdin.take().unwrap();
-    writeln!(stdin, "{code}").unwrap();
-    drop(stdin);
-    let mut rest = String::new();
-    stderr.read_to_string(&mut rest).unwrap();
-    let mut out = child.wait_with_output().unwrap();
-    out.stderr = format!("{seen}{rest}").into_bytes();
-    out
+    world.signin.answer_remote_login(child, tamper)
 }
 
 #[test]

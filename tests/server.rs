@@ -223,46 +223,6 @@ fn get_with_host(port: u16, host: &str, token: &str) -> support::Response {
     read_response(&mut BufReader::new(&stream)).unwrap()
 }
 
-/// The distinct access keys that signed GetCallerIdentity, in order of first use.
-fn keys_used(sts: &FakeSts) -> Vec<String> {
-    keys_used_after(sts, 0)
-}
-
-/// [`keys_used`], after the first `skip` calls.
-fn keys_used_after(sts: &FakeSts, skip: usize) -> Vec<String> {
-    let mut seen = Vec::new();
-    for req in sts.requests_for("GetCallerIdentity").into_iter().skip(skip) {
-        let key = FakeSts::signer_of(&req);
-        if !seen.contains(&key) {
-            seen.push(key);
-        }
-    }
-    seen
-}
-
-/// A client ran across three expiries: no error, four or more role sessions each used, one
-/// AssumeRole for each. `earlier`: AssumeRole and GetCallerIdentity calls made before the
-/// server started.
-fn assert_refreshed_across_expiries(
-    sts: &FakeSts,
-    summary: &serde_json::Value,
-    earlier: (usize, usize),
-) {
-    assert_eq!(summary["errors"], serde_json::json!([]), "{summary}");
-    assert!(summary["calls"].as_u64().unwrap() >= 20, "{summary}");
-    let keys = keys_used_after(sts, earlier.1);
-    assert!(
-        keys.len() >= 4,
-        "expected four role sessions or more, got {keys:?}"
-    );
-    assert!(keys.iter().all(|k| k.starts_with("ASIAROLE")), "{keys:?}");
-    assert_eq!(
-        sts.count("AssumeRole"),
-        keys.len() + earlier.0,
-        "one AssumeRole per refresh, each session used"
-    );
-}
-
 // ---------------------------------------------------------------------------------------------
 // The endpoint and its format
 // ---------------------------------------------------------------------------------------------
@@ -599,23 +559,6 @@ fn botocore_surfaces_the_mfa_error_with_the_fix() {
 // Real clients across expiries
 // ---------------------------------------------------------------------------------------------
 
-const BOTOCORE_CLIENT: &str = r#"
-import json, sys, time
-import botocore.session
-deadline = time.monotonic() + float(sys.argv[1])
-session = botocore.session.get_session()
-client = session.create_client("sts")
-calls, errors = 0, []
-while time.monotonic() < deadline:
-    try:
-        client.get_caller_identity()
-        calls += 1
-    except Exception as e:
-        errors.append(repr(e)[:300])
-    time.sleep(0.25)
-print(json.dumps({"calls": calls, "errors": errors}))
-"#;
-
 #[test]
 fn botocore_under_exec_server_keeps_working_across_three_expiries() {
     let Some(python) = require_venv_tool("python") else {
@@ -623,7 +566,7 @@ fn botocore_under_exec_server_keeps_working_across_three_expiries() {
     };
     let sb = sandbox();
     let sts = FakeSts::start(rules());
-    let script = sb.write("long_job.py", BOTOCORE_CLIENT);
+    let script = sb.write("long_job.py", fake_sts::BOTOCORE_STS_CLIENT);
     let out = support::run_with_timeout(
         cmd(&sb, &sts)
             // Stale keys in the shell: exec --server must not hand them on.
@@ -638,7 +581,7 @@ fn botocore_under_exec_server_keeps_working_across_three_expiries() {
     out.assert_success();
     let summary: serde_json::Value = serde_json::from_str(out.stdout_str().trim())
         .unwrap_or_else(|_| panic!("{}\n{}", out.stdout_str(), out.stderr_str()));
-    assert_refreshed_across_expiries(&sts, &summary, (0, 0));
+    sts.assert_refreshed_across_expiries(&summary, (0, 0));
     assert_eq!(sts.count("GetSessionToken"), 0);
 }
 
@@ -653,7 +596,7 @@ fn botocore_under_exec_server_with_an_mfa_role_profile_reassumes_from_the_mfa_se
     let sts = FakeSts::start(rules());
     run(cmd(&sb, &sts).args(["mfa", CODE, "--profile", "mfa-admin"])).assert_success();
     let before = (sts.count("AssumeRole"), sts.count("GetCallerIdentity"));
-    let script = sb.write("long_job.py", BOTOCORE_CLIENT);
+    let script = sb.write("long_job.py", fake_sts::BOTOCORE_STS_CLIENT);
     let out = support::run_with_timeout(
         cmd(&sb, &sts)
             .args(["exec", "--server", "--profile", "mfa-admin", "--"])
@@ -665,7 +608,7 @@ fn botocore_under_exec_server_with_an_mfa_role_profile_reassumes_from_the_mfa_se
     out.assert_success();
     let summary: serde_json::Value = serde_json::from_str(out.stdout_str().trim())
         .unwrap_or_else(|_| panic!("{}\n{}", out.stdout_str(), out.stderr_str()));
-    assert_refreshed_across_expiries(&sts, &summary, before);
+    sts.assert_refreshed_across_expiries(&summary, before);
     assert_eq!(
         sts.count("GetSessionToken"),
         1,
@@ -693,7 +636,7 @@ fn aws_cli_v1_runs_as_the_command_of_exec_server() {
         doc["Arn"].as_str().unwrap().rsplit_once('/').unwrap().0,
         "arn:aws:sts::123456789012:assumed-role/Admin"
     );
-    let keys = keys_used(&sts);
+    let keys = sts.keys_used_after(0);
     assert_eq!(keys.len(), 1);
     assert!(
         keys[0].starts_with("ASIAROLE"),
@@ -767,7 +710,7 @@ fn rust_sdk_default_chain_keeps_working_across_three_expiries() {
         .find_map(|l| l.split_once("RUST_CLIENT ").map(|(_, json)| json))
         .unwrap_or_else(|| panic!("no summary: {stdout}"));
     let summary: serde_json::Value = serde_json::from_str(line).unwrap();
-    assert_refreshed_across_expiries(&sts, &summary, (0, 0));
+    sts.assert_refreshed_across_expiries(&summary, (0, 0));
     let (status, _) = served.stop();
     assert!(status.success());
 }

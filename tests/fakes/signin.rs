@@ -213,6 +213,53 @@ impl FakeSignin {
         self.http.url()
     }
 
+    /// Plays the person of `aws-cred login --remote` for `child` (stdin, stdout and stderr
+    /// piped): reads the URL it prints on stderr, checks it names the cross-device client, opens
+    /// it "on another device" (the authorize page, redirected to this fake's confirmation page)
+    /// and pastes the code shown there (or `tamper`) on its stdin. Returns the child's output,
+    /// with everything it wrote on stderr.
+    pub fn answer_remote_login(
+        &self,
+        mut child: std::process::Child,
+        tamper: Option<&str>,
+    ) -> std::process::Output {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut seen = String::new();
+        let mut url = None;
+        for _ in 0..50 {
+            let mut line = String::new();
+            if stderr.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            seen.push_str(&line);
+            if let Some(at) = line.find("http://") {
+                url = Some(line[at..].trim().to_string());
+                break;
+            }
+        }
+        let url = url.unwrap_or_else(|| panic!("no URL on stderr:\n{seen}"));
+        assert!(
+            url.contains("client_id=arn%3Aaws%3Asignin%3A%3A%3Adevtools%2Fcross-device"),
+            "{url}"
+        );
+        let page = crate::support::http_request("GET", &url, &[], b"").unwrap();
+        assert_eq!(page.status, 302, "{}", page.body_str());
+        let location = page.header("location").unwrap().to_string();
+        assert!(location.starts_with(&format!("{}/v1/sessions/confirmation?", self.url())));
+        let confirmation = crate::support::http_request("GET", &location, &[], b"").unwrap();
+        let code = confirmation.body_str().lines().nth(1).unwrap().to_string();
+        let code = tamper.map_or(code, str::to_string);
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{code}").unwrap();
+        drop(stdin);
+        let mut rest = String::new();
+        stderr.read_to_string(&mut rest).unwrap();
+        let mut out = child.wait_with_output().unwrap();
+        out.stderr = format!("{seen}{rest}").into_bytes();
+        out
+    }
+
     /// A refresh token the AWS CLI got at its login, for a cache file a test writes.
     pub fn seed_refresh_token(&self, token: &str, client_id: &str, arn: &str) {
         lock(&self.state).refresh_tokens.insert(

@@ -13,6 +13,26 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 pub const ACCOUNT: &str = "123456789012";
+
+/// A botocore client of STS for `python SCRIPT SECONDS`: GetCallerIdentity every 250 ms with the
+/// credentials its environment gives (an `exec --server` endpoint), then one JSON line
+/// `{"calls": N, "errors": [..]}` on stdout.
+pub const BOTOCORE_STS_CLIENT: &str = r#"
+import json, sys, time
+import botocore.session
+deadline = time.monotonic() + float(sys.argv[1])
+session = botocore.session.get_session()
+client = session.create_client("sts")
+calls, errors = 0, []
+while time.monotonic() < deadline:
+    try:
+        client.get_caller_identity()
+        calls += 1
+    except Exception as e:
+        errors.append(repr(e)[:300])
+    time.sleep(0.25)
+print(json.dumps({"calls": calls, "errors": errors}))
+"#;
 pub const CODE: &str = "123456";
 
 #[derive(Clone, Default)]
@@ -458,6 +478,46 @@ impl FakeSts {
     /// How many calls of `action` were received.
     pub fn count(&self, action: &str) -> usize {
         self.requests_for(action).len()
+    }
+
+    /// The distinct access keys that signed GetCallerIdentity after its first `skip` calls, in
+    /// order of first use.
+    pub fn keys_used_after(&self, skip: usize) -> Vec<String> {
+        let mut seen = Vec::new();
+        for req in self
+            .requests_for("GetCallerIdentity")
+            .into_iter()
+            .skip(skip)
+        {
+            let key = FakeSts::signer_of(&req);
+            if !seen.contains(&key) {
+                seen.push(key);
+            }
+        }
+        seen
+    }
+
+    /// A client ([`BOTOCORE_STS_CLIENT`]'s `summary`) ran across three expiries of short role
+    /// sessions: no error, four or more role sessions each used, one AssumeRole for each.
+    /// `earlier`: AssumeRole and GetCallerIdentity calls made before the server started.
+    pub fn assert_refreshed_across_expiries(
+        &self,
+        summary: &serde_json::Value,
+        earlier: (usize, usize),
+    ) {
+        assert_eq!(summary["errors"], serde_json::json!([]), "{summary}");
+        assert!(summary["calls"].as_u64().unwrap() >= 20, "{summary}");
+        let keys = self.keys_used_after(earlier.1);
+        assert!(
+            keys.len() >= 4,
+            "expected four role sessions or more, got {keys:?}"
+        );
+        assert!(keys.iter().all(|k| k.starts_with("ASIAROLE")), "{keys:?}");
+        assert_eq!(
+            self.count("AssumeRole"),
+            keys.len() + earlier.0,
+            "one AssumeRole per refresh, each session used"
+        );
     }
 
     pub fn requests_for(&self, action: &str) -> Vec<Request> {

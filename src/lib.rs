@@ -12,7 +12,8 @@
 //! 3. `settings` — flag → variable → profile key → default, each setting declared once.
 //! 4. `cache` — aws-cred's JSON caches. 5. `aws` — SDK clients, HTTP, service errors, STS.
 //! 6. flows, one module per way of getting (or using) credentials: `mfa`, `sso`, `cognito`,
-//!    `console`, `keys` (long-term keys in the OS keyring), `login`. A flow never imports the
+//!    `console`, `keys` (long-term keys in the OS keyring), `login`, `token` (auth tokens
+//!    presigned from credentials: EKS, RDS, DSQL). A flow never imports the
 //!    chain or another flow.
 //! 7. `chain` — the provider chain, one file per link, and refreshable sessions.
 //! 8. `output` — renderers; the one place that writes to stdout. 9. `server`.
@@ -43,6 +44,7 @@ pub mod keys;
 pub mod login;
 pub mod mfa;
 pub mod sso;
+pub mod token;
 
 pub mod chain;
 
@@ -68,7 +70,9 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
     }
     // The hot paths need only the selected profile parsed (fast on a 10,000-profile config).
     let scope = match &cli.command {
-        Command::Export(_) | Command::Whoami(_) | Command::Exec(_) => profile::Scope::Selected,
+        Command::Export(_) | Command::Whoami(_) | Command::Exec(_) | Command::Token(_) => {
+            profile::Scope::Selected
+        }
         // status reads every profile itself, a batch at a time.
         Command::Status(_) => profile::Scope::Settings,
         _ => profile::Scope::All,
@@ -89,6 +93,7 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
         Command::Sso(command) => commands::sso::run(&setup, command).await,
         Command::Logout(args) => commands::logout::run(&setup, args).await,
         Command::Serve(args) => commands::serve::run(&setup, args).await,
+        Command::Token(command) => commands::token::run(&setup, command).await,
     }
 }
 

@@ -26,6 +26,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("cognito", 6),
     ("login", 6),
     ("keys", 6),
+    ("token", 6),
     ("console", 6),
     ("chain", 7),
     ("output", 8),

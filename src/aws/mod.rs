@@ -4,6 +4,7 @@
 pub mod http;
 pub mod http_insecure;
 pub mod plain;
+pub mod presign;
 pub mod sts;
 
 use crate::base::error::{Exit, Problem};

@@ -14,6 +14,7 @@ pub mod shell;
 pub mod sso;
 pub mod sso_login;
 pub mod status;
+pub mod token;
 pub mod whoami;
 
 use crate::aws::Aws;

@@ -3,6 +3,7 @@
 pub mod quote;
 pub mod sso;
 pub mod status;
+pub mod token;
 
 use aws_credential_types::Credentials;
 use serde::Serialize;

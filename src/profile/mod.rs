@@ -230,6 +230,14 @@ impl Profiles {
         block_on_for_tests(Self::parse(config, credentials, selected)).expect("test profiles parse")
     }
 
+    /// The texts of the config and credentials files as read (`None`: no such file).
+    pub fn file_texts(&self) -> [Option<&str>; 2] {
+        [
+            self.config_text.as_deref().map(select::FileText::text),
+            self.credentials_text.as_deref().map(select::FileText::text),
+        ]
+    }
+
     pub fn any_file_exists(&self) -> bool {
         self.config_text.is_some() || self.credentials_text.is_some()
     }

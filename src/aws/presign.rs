@@ -1,13 +1,15 @@
 //! SigV4 presigned URLs (query-string authentication), made locally without a network call:
 //! the EKS, RDS and Aurora DSQL auth tokens.
 //!
-//! The URL is laid out as botocore's `SigV4QueryAuth` lays it out, so tokens equal the AWS
-//! CLI's byte for byte: the operation's parameters first, in their order, then
-//! `X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Date`, `X-Amz-Expires`, `X-Amz-SignedHeaders`,
-//! `X-Amz-Security-Token` (session credentials only), and `X-Amz-Signature` last. Names and
-//! values are percent-encoded except `A-Z a-z 0-9 - _ . ~`. The canonical query string sorts the
-//! encoded pairs; the payload is `UNSIGNED-PAYLOAD`; the `host` header is the lowercased host,
-//! with the port unless it is 443.
+//! The URL is laid out as botocore lays it out when awscrt is installed (the AWS CLI v2 always
+//! has it), so tokens equal the AWS CLI's byte for byte: the operation's parameters first, in
+//! their order, then `X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Date`,
+//! `X-Amz-SignedHeaders`, `X-Amz-Expires`, `X-Amz-Security-Token` (session credentials only),
+//! and `X-Amz-Signature` last. (botocore's pure-Python signer swaps `X-Amz-Expires` and
+//! `X-Amz-SignedHeaders`; the signature is the same.) Names and values are percent-encoded
+//! except `A-Z a-z 0-9 - _ . ~`. The canonical query string sorts the encoded pairs; the
+//! payload hash is the empty body's; the `host` header is the lowercased host, with the port
+//! unless it is 443.
 
 use aws_credential_types::Credentials;
 use hmac::{Hmac, KeyInit, Mac};
@@ -16,7 +18,10 @@ use std::fmt::Write as _;
 use std::time::SystemTime;
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
-const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+/// The payload hash of a presigned GET: the SHA-256 of the empty body (the parameters travel in
+/// the query string). `UNSIGNED-PAYLOAD` is S3's, not these services'.
+const EMPTY_PAYLOAD_SHA256: &str =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// One GET request to presign.
 #[derive(Debug, Clone)]
@@ -94,8 +99,8 @@ pub fn presign(request: &Presign<'_>, credentials: &Credentials) -> String {
         ("X-Amz-Algorithm", ALGORITHM),
         ("X-Amz-Credential", &credential),
         ("X-Amz-Date", &stamp),
-        ("X-Amz-Expires", &expires),
         ("X-Amz-SignedHeaders", &signed_headers),
+        ("X-Amz-Expires", &expires),
     ];
     if let Some(token) = credentials.session_token() {
         auth.push(("X-Amz-Security-Token", token));
@@ -122,7 +127,7 @@ pub fn presign(request: &Presign<'_>, credentials: &Credentials) -> String {
         .map(|(name, value)| format!("{name}:{value}\n"))
         .collect();
     let canonical_request = format!(
-        "GET\n/\n{canonical_query}\n{canonical_headers}\n{signed_headers}\n{UNSIGNED_PAYLOAD}"
+        "GET\n/\n{canonical_query}\n{canonical_headers}\n{signed_headers}\n{EMPTY_PAYLOAD_SHA256}"
     );
     let string_to_sign = format!(
         "{ALGORITHM}\n{stamp}\n{scope}\n{}",
@@ -203,8 +208,8 @@ mod tests {
                 "X-Amz-Algorithm",
                 "X-Amz-Credential",
                 "X-Amz-Date",
-                "X-Amz-Expires",
                 "X-Amz-SignedHeaders",
+                "X-Amz-Expires",
                 "X-Amz-Security-Token",
                 "X-Amz-Signature"
             ]

@@ -290,7 +290,7 @@ pub struct TokenFor<'a> {
 
 /// The cache key of a token. The identity is everything the chain resolves credentials from,
 /// taken without resolving them: the selected profile, both AWS files as they are now, and
-/// every `AWS_*` variable. Any change to them is another identity (a new token, never
+/// every `AWS_*` variable (but the test clock). Any change to them is another identity (a new token, never
 /// another identity's one); the key is a hash, so file names tell nothing.
 pub fn cache_key(ctx: &Context, profiles: &Profiles, token: &TokenFor<'_>) -> String {
     let mut hasher = Sha256::new();
@@ -310,7 +310,11 @@ pub fn cache_key(ctx: &Context, profiles: &Profiles, token: &TokenFor<'_>) -> St
     field("credentials", credentials.unwrap_or("").as_bytes());
     let mut vars: Vec<(&std::ffi::OsStr, &std::ffi::OsStr)> = ctx
         .vars_os()
-        .filter(|(name, _)| name.as_encoded_bytes().starts_with(b"AWS_"))
+        .filter(|(name, _)| {
+            let name = name.as_encoded_bytes();
+            // The test clock is not an identity.
+            name.starts_with(b"AWS_") && !name.starts_with(b"AWS_CRED_TEST_")
+        })
         .collect();
     vars.sort();
     for (name, value) in vars {

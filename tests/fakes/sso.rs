@@ -125,6 +125,8 @@ struct State {
     device_polls: Vec<Instant>,
     /// Everything secret this fake handed out, for leak checks.
     secrets: Vec<String>,
+    /// Role credentials handed out: access key id → (secret key, session token, ARN).
+    role_sessions: HashMap<String, (String, String, String)>,
 }
 
 impl State {
@@ -201,6 +203,12 @@ impl FakeSso {
     }
 
     /// Every secret handed out so far (tokens, client secrets, role keys).
+    /// Role credentials it handed out: (secret key, session token, ARN) of an access key id,
+    /// to check a signature made with them (the EKS fake asks, as EKS asks STS).
+    pub fn role_session(&self, akid: &str) -> Option<(String, String, String)> {
+        lock(&self.state).role_sessions.get(akid).cloned()
+    }
+
     pub fn secrets(&self) -> Vec<String> {
         lock(&self.state).secrets.clone()
     }
@@ -628,6 +636,9 @@ fn role_credentials(rules: &SsoRules, state: &Mutex<State>, req: &Request) -> Re
     let key = st.next("ASIAFAKE");
     let secret = st.secret("role-secret-");
     let session = st.secret("role-session-");
+    let arn = format!("arn:aws:sts::{account}:assumed-role/AWSReservedSSO_{role}_fake/fake-user");
+    st.role_sessions
+        .insert(key.clone(), (secret.clone(), session.clone(), arn));
     let expiration_ms = (epoch(SystemTime::now()) + 3600) * 1000;
     Response::json(
         200,

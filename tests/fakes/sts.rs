@@ -62,6 +62,8 @@ struct Issued {
     arn: String,
     is_role: bool,
     expires: SystemTime,
+    secret: String,
+    token: String,
 }
 
 pub struct FakeSts {
@@ -69,6 +71,7 @@ pub struct FakeSts {
     /// Access key ids of role sessions assumed with another role's session (role chaining).
     pub chained_roles: Arc<Mutex<Vec<String>>>,
     users: Arc<Mutex<HashMap<String, (String, String)>>>,
+    issued: Arc<Mutex<HashMap<String, Issued>>>,
 }
 
 fn error(status: u16, code: &str, message: &str) -> Response {
@@ -121,6 +124,7 @@ fn credentials_xml(akid: &str, secret: &str, token: &str, expiration: SystemTime
 impl FakeSts {
     pub fn start(rules: StsRules) -> FakeSts {
         let issued: Arc<Mutex<HashMap<String, Issued>>> = Arc::default();
+        let issued_view = issued.clone();
         let counter = Arc::new(AtomicUsize::new(0));
         let chained_roles: Arc<Mutex<Vec<String>>> = Arc::default();
         let chained = chained_roles.clone();
@@ -162,6 +166,8 @@ impl FakeSts {
                         arn: arn.clone(),
                         is_role: true,
                         expires,
+                        secret: format!("rolesecret{n}"),
+                        token: format!("roletoken{n}"),
                     },
                 );
                 return Response::xml(
@@ -272,6 +278,8 @@ impl FakeSts {
                             arn: caller.0.clone(),
                             is_role: false,
                             expires: now + Duration::from_secs(duration),
+                            secret: format!("sessionsecret{n}"),
+                            token: format!("sessiontoken{n}"),
                         },
                     );
                     Response::xml(
@@ -319,6 +327,8 @@ impl FakeSts {
                             arn: arn.clone(),
                             is_role: true,
                             expires: now + lifetime,
+                            secret: format!("rolesecret{n}"),
+                            token: format!("roletoken{n}"),
                         },
                     );
                     Response::xml(
@@ -452,7 +462,20 @@ impl FakeSts {
             http,
             chained_roles,
             users,
+            issued: issued_view,
         }
+    }
+
+    /// A session it issued, as STS knows it: (secret key, session token, ARN), to check a
+    /// signature made with it (the EKS fake asks, as EKS asks STS).
+    pub fn issued_session(&self, akid: &str) -> Option<(String, String, String)> {
+        let issued = self.issued.lock().unwrap();
+        let session = issued.get(akid)?;
+        Some((
+            session.secret.clone(),
+            session.token.clone(),
+            session.arn.clone(),
+        ))
     }
 
     /// The long-term keys it accepts now (after creations and deletions), sorted.

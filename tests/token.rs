@@ -459,6 +459,29 @@ fn a_cached_eks_token_is_reused_for_the_same_identity_only() {
             assert!(!std::fs::read_to_string(&path).unwrap().contains(SECRET));
         }
     }
+    // Logging out of anything forgets every cached token.
+    let entries = || {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "json")
+            })
+            .count()
+    };
+    // (a, prod) renewed in place, (b, prod), (a, staging), (a, prod) after the rotation.
+    assert_eq!(entries(), 4);
+    let out = sb.aws_cred(&["logout", "--profile", "a"]);
+    assert!(out.status.success(), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains("removed 4 cached EKS tokens"),
+        "{}",
+        out.stderr_str()
+    );
+    assert_eq!(entries(), 0);
 }
 
 #[test]
@@ -884,4 +907,30 @@ print(json.dumps({"authorization": conf.api_key.get("BearerToken"), "git_version
         got["authorization"].as_str().unwrap(),
         format!("Bearer {}", accepted_tokens[0])
     );
+}
+
+#[test]
+fn an_identity_that_needs_a_person_says_which_command_fixes_it() {
+    let sb = Sandbox::new();
+    sb.write_config(CONFIG);
+    sb.write_credentials(CREDENTIALS);
+    // No MFA session yet, no SSO token: nothing is signed, and the message names the fix.
+    for (profile, fix) in [("admin", "aws-cred mfa"), ("dev", "sso-login")] {
+        let out = run(sb
+            .cmd()
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .args(["token", "eks", "--cluster", "prod", "--profile", profile]));
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "{profile}: {}",
+            out.stderr_str()
+        );
+        assert!(out.stdout.is_empty());
+        assert!(
+            out.stderr_str().contains(fix),
+            "{profile}: {}",
+            out.stderr_str()
+        );
+    }
 }

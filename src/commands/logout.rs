@@ -1,5 +1,6 @@
 //! `aws-cred logout`: end what one profile, one sso-session or everything depends on, and say
-//! on stderr what was removed.
+//! on stderr what was removed. Cached EKS tokens go whatever was logged out of (their names
+//! are hashes, so which sessions made them is not known).
 
 use super::Setup;
 use crate::base::error::Problem;
@@ -30,6 +31,11 @@ pub async fn run(setup: &Setup, args: &LogoutArgs) -> anyhow::Result<()> {
         return Err(Problem::usage("say what to log out of")
             .hint("aws-cred logout --profile NAME, --sso-session NAME, or --all")
             .into());
+    }
+    match crate::token::forget_all(&setup.ctx)? {
+        0 => {}
+        1 => said.push("removed 1 cached EKS token".to_string()),
+        n => said.push(format!("removed {n} cached EKS tokens")),
     }
     if said.is_empty() {
         eprintln!("nothing to log out of: no cached session was found");

@@ -372,6 +372,21 @@ pub fn store(cache: &Cache, key: &str, token: &EksToken, now: SystemTime) -> any
     )
 }
 
+/// Forget every cached EKS token (`logout`: a token must not outlive the sessions it was made
+/// from, and which ones those were is not in the hashed names); says how many went.
+pub fn forget_all(ctx: &Context) -> anyhow::Result<usize> {
+    let Ok(cache) = cache(ctx) else {
+        return Ok(0);
+    };
+    let mut removed = 0;
+    for key in cache.keys()? {
+        if cache.remove_entry(&key)? {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,8 @@ Targets (checked unless --no-check; the exit status is 1 if any fails):
   peak RSS of every aws-cred run <= 16 MiB
   chain miss with a blackholed IMDS: median <= 1.2 s
   export from a valid `aws login` cache (login_session): median <= 2x the static profile's
+  token eks (static profile, and from aws-cred's token cache) >= 50x faster than
+    `aws eks get-token` (medians); the cached token's median <= 1.5x export's
 """
 
 from __future__ import annotations
@@ -365,6 +367,16 @@ def main() -> int:
             Case("d", "aws-cred export --format json --profile console (valid login cache)",
                  [str(binary), "export", "--format", "json", "--profile", "console"], base,
                  expect_stdout=LOGIN_KEY),
+            # EKS tokens: signed from the static profile (--no-cache), then from the token cache
+            # (the first checked run fills it), against the AWS CLI's get-token.
+            Case("e", "aws-cred token eks --no-cache (static profile)",
+                 [str(binary), "token", "eks", "--cluster", "prod", "--region", REGION, "--no-cache"], base,
+                 expect_stdout="k8s-aws-v1."),
+            Case("e", "aws-cred token eks (cached token)",
+                 [str(binary), "token", "eks", "--cluster", "prod", "--region", REGION], base,
+                 expect_stdout="k8s-aws-v1."),
+            Case("e", "aws eks get-token", [aws, "eks", "get-token", "--cluster-name", "prod", "--region", REGION],
+                 base, expect_stdout="k8s-aws-v1."),
         ]
 
         problems = [p for p in (check_run(c) for c in cases) if p]
@@ -385,6 +397,9 @@ def main() -> int:
     whoami, caller = by_name["aws-cred whoami"], by_name["aws sts get-caller-identity"]
     miss_case = by_name["aws-cred export (chain miss, IMDS blackholed)"]
     login = by_name["aws-cred export --format json --profile console (valid login cache)"]
+    eks_static = by_name["aws-cred token eks --no-cache (static profile)"]
+    eks_cached = by_name["aws-cred token eks (cached token)"]
+    get_token = by_name["aws eks get-token"]
     ours = [c for c in cases if c.argv[0] == str(binary)]
     peak = max(c.peak_mib for c in ours)
     targets = [
@@ -397,6 +412,12 @@ def main() -> int:
         ("chain miss with blackholed IMDS <= 1.2 s", miss_case.median_ms <= 1200, f"{miss_case.median_ms:.0f} ms"),
         ("export from a valid login cache <= 2x the static profile", login.median_ms <= 2 * export.median_ms,
          f"{login.median_ms / export.median_ms:.2f}x"),
+        ("token eks (static profile) >= 50x faster than aws eks get-token",
+         get_token.median_ms >= 50 * eks_static.median_ms, f"{get_token.median_ms / eks_static.median_ms:.1f}x"),
+        ("token eks (cached) >= 50x faster than aws eks get-token",
+         get_token.median_ms >= 50 * eks_cached.median_ms, f"{get_token.median_ms / eks_cached.median_ms:.1f}x"),
+        ("token eks (cached) <= 1.5x export", eks_cached.median_ms <= 1.5 * export.median_ms,
+         f"{eks_cached.median_ms / export.median_ms:.2f}x"),
     ]
     print()
     for label, ok, value in targets:

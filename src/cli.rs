@@ -561,9 +561,10 @@ pub enum TokenCommand {
         after_help = "Example:\n  PGPASSWORD=\"$(aws-cred token dsql --hostname abc.dsql.us-east-1.on.aws --admin)\" psql \"host=abc.dsql.us-east-1.on.aws user=admin dbname=postgres sslmode=require\""
     )]
     Dsql(TokenDsqlArgs),
-    /// Print a kubeconfig (cluster, user, context) whose user runs `aws-cred token eks`.
+    /// Print a kubeconfig (cluster, user, context) whose user runs `aws-cred token eks`, or
+    /// merge it into ~/.kube/config with --write.
     #[command(
-        after_help = "Example:\n  aws-cred token kubeconfig --cluster prod --server https://ABC.gr7.eu-west-1.eks.amazonaws.com --ca ca.pem --profile admin --region eu-west-1 > ~/.kube/prod.yaml\n  export KUBECONFIG=~/.kube/config:~/.kube/prod.yaml   # kubectl merges the files\n\n--profile and --region go into the plugin's arguments, so kubectl needs neither."
+        after_help = "Example:\n  aws-cred token kubeconfig --cluster prod --server https://ABC.gr7.eu-west-1.eks.amazonaws.com --ca ca.pem --profile admin --region eu-west-1 > ~/.kube/prod.yaml\n  export KUBECONFIG=~/.kube/config:~/.kube/prod.yaml   # kubectl merges the files\n\n  aws-cred token kubeconfig --cluster prod --server https://ABC.gr7.eu-west-1.eks.amazonaws.com --ca ca.pem --write   # into ~/.kube/config\n\n--profile and --region go into the plugin's arguments, so kubectl needs neither."
     )]
     Kubeconfig(TokenKubeconfigArgs),
 }
@@ -646,4 +647,11 @@ pub struct TokenKubeconfigArgs {
     /// The program kubectl runs (default: aws-cred, found on kubectl's PATH).
     #[arg(long, value_name = "PROGRAM", default_value = "aws-cred")]
     pub command: String,
+    /// Merge the entries into the kubeconfig file instead of printing them: entries of the same
+    /// name are replaced, everything else is kept byte for byte.
+    #[arg(long)]
+    pub write: bool,
+    /// With --write: the file (default: the first of KUBECONFIG, else ~/.kube/config).
+    #[arg(long, value_name = "FILE", requires = "write")]
+    pub kubeconfig: Option<std::path::PathBuf>,
 }

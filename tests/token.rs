@@ -934,3 +934,132 @@ fn an_identity_that_needs_a_person_says_which_command_fixes_it() {
         );
     }
 }
+
+/// `token kubeconfig --write` merges into a kubeconfig kubectl wrote: kubectl then reaches the
+/// cluster through the new context, the other entries stay line for line, and a second write
+/// replaces the entries instead of adding more.
+#[test]
+fn kubeconfig_write_merges_into_the_file_kubectl_wrote() {
+    let Some(kubectl) = support::require_program("kubectl") else {
+        return;
+    };
+    let cluster = Cluster::start();
+    let file = cluster.sb.path("kube/config");
+    let kubectl_config = |args: &[&str]| {
+        let out = run(Command::new(&kubectl)
+            .env_clear()
+            .env("HOME", cluster.sb.home())
+            .arg("--kubeconfig")
+            .arg(&file)
+            .args(args));
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}",
+            out.stderr_str()
+        );
+        out.stdout_str()
+    };
+    kubectl_config(&[
+        "config",
+        "set-cluster",
+        "other",
+        "--server=https://other.example.com",
+    ]);
+    kubectl_config(&["config", "set-credentials", "other", "--token=other-token"]);
+    kubectl_config(&[
+        "config",
+        "set-context",
+        "other",
+        "--cluster=other",
+        "--user=other",
+    ]);
+    kubectl_config(&["config", "use-context", "other"]);
+    let before = std::fs::read_to_string(&file).unwrap();
+
+    let ca = cluster.sb.write("kube/ca.pem", &cluster.eks.tls.ca_pem);
+    let write = || {
+        let out = run(cluster
+            .cmd()
+            .args([
+                "token",
+                "kubeconfig",
+                "--cluster",
+                "prod",
+                "--server",
+                &cluster.eks.url(),
+            ])
+            .args([
+                "--region",
+                "eu-west-1",
+                "--profile",
+                "static",
+                "--write",
+                "--kubeconfig",
+            ])
+            .arg(&file)
+            .args(["--command", env!("CARGO_BIN_EXE_aws-cred"), "--ca"])
+            .arg(&ca));
+        assert!(out.status.success(), "{}", out.stderr_str());
+        assert!(out.stdout.is_empty(), "nothing on stdout");
+        out.stderr_str()
+    };
+    let said = write();
+    assert!(
+        said.contains("added the cluster, user and context prod"),
+        "{said}"
+    );
+    assert!(said.contains("kubectl config use-context prod"), "{said}");
+    let after = std::fs::read_to_string(&file).unwrap();
+    let mut lines = after.lines();
+    for line in before.lines() {
+        assert!(
+            lines.any(|l| l == line),
+            "{line:?} kept, in order:\n{after}"
+        );
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "kubectl's mode kept");
+
+    let view: Value =
+        serde_json::from_str(&kubectl_config(&["config", "view", "-o", "json"])).unwrap();
+    assert_eq!(
+        view["current-context"], "other",
+        "the current context stays"
+    );
+    let names = |key: &str| -> Vec<String> {
+        view[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names("clusters"), ["other", "prod"]);
+    assert_eq!(names("users"), ["other", "prod"]);
+    assert_eq!(names("contexts"), ["other", "prod"]);
+
+    let mut cmd = Command::new(&kubectl);
+    cmd.env_clear();
+    for (name, value) in cluster.sb.cmd().get_envs() {
+        if let Some(value) = value {
+            cmd.env(name, value);
+        }
+    }
+    let out = run(cmd.arg("--kubeconfig").arg(&file).args([
+        "--context",
+        "prod",
+        "get",
+        "--raw",
+        "/version",
+        "--request-timeout",
+        "20s",
+    ]));
+    assert!(out.status.success(), "kubectl: {}", out.stderr_str());
+    assert!(out.stdout_str().contains("v1.31.0-eks-fake"));
+
+    // Again: the entries are replaced, not repeated.
+    let said = write();
+    assert!(said.contains("replaced"), "{said}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), after);
+}

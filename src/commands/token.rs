@@ -187,7 +187,7 @@ fn kubeconfig(setup: &Setup, args: &TokenKubeconfigArgs) -> anyhow::Result<()> {
         .selection
         .is_explicit()
         .then_some(profiles.selected.as_str());
-    emit(&kubeconfig::render(&kubeconfig::Entry {
+    let entry = kubeconfig::Entry {
         name,
         cluster: &args.cluster,
         server: &args.server,
@@ -196,5 +196,48 @@ fn kubeconfig(setup: &Setup, args: &TokenKubeconfigArgs) -> anyhow::Result<()> {
         profile,
         role_arn: args.role_arn.as_deref(),
         command: &args.command,
-    }))
+    };
+    if !args.write {
+        return emit(&kubeconfig::render(&entry));
+    }
+    let path = match &args.kubeconfig {
+        Some(path) => path.clone(),
+        None => kubeconfig_path(&setup.ctx)?,
+    };
+    let merged = crate::profile::writer::edit_file(&path, crate::cache::LOCK_TIMEOUT, |text| {
+        Ok(match kubeconfig::merge(text, &entry) {
+            Ok(merged) => (Some(merged.text.clone()), Ok(merged)),
+            Err(problem) => (None, Err(problem)),
+        })
+    })
+    .map_err(crate::profile::writer::WriteError::into_problem)??;
+    eprintln!(
+        "{} the cluster, user and context {} in {}",
+        if merged.replaced { "replaced" } else { "added" },
+        escape(name),
+        path.display()
+    );
+    if merged.set_current {
+        eprintln!("current context: {}", escape(name));
+    } else {
+        eprintln!(
+            "the current context stays; use this one with: kubectl config use-context {}",
+            escape(name)
+        );
+    }
+    Ok(())
+}
+
+/// kubectl's file: the first of `KUBECONFIG` (a path list), else `~/.kube/config`.
+fn kubeconfig_path(ctx: &crate::os::Context) -> Result<std::path::PathBuf, Problem> {
+    if let Some(list) = ctx.var_os("KUBECONFIG")
+        && let Some(first) = std::env::split_paths(list).find(|p| !p.as_os_str().is_empty())
+    {
+        return Ok(first);
+    }
+    let home = ctx.home().ok_or_else(|| {
+        Problem::usage("cannot find the home directory for ~/.kube/config")
+            .hint("pass --kubeconfig FILE, or set HOME")
+    })?;
+    Ok(home.join(".kube").join("config"))
 }

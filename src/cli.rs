@@ -31,6 +31,10 @@ pub struct GlobalArgs {
     /// with AWS_CA_BUNDLE). Anyone on the path can then read and change your credentials.
     #[arg(long, global = true)]
     pub no_verify_ssl: bool,
+    /// Never ask at the terminal (for an MFA code a role profile needs): fail with the command
+    /// to run instead, as without a terminal. Also AWS_CRED_NO_PROMPT=1.
+    #[arg(long, global = true)]
+    pub no_prompt: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -195,6 +195,26 @@ pub fn remove_all_sessions(ctx: &Context) -> anyhow::Result<Vec<std::path::PathB
 }
 
 /// Check the code before any network call: exactly six ASCII digits.
+/// In an error chain: the profile needs a new MFA session (none is cached, or it expired). A
+/// command with a terminal asks for the code and goes on (`commands::Setup::resolve`).
+#[derive(Debug, thiserror::Error)]
+#[error("a new MFA session is needed")]
+pub struct NeedsSession;
+
+/// Whether an error says that a new MFA session is needed ([`NeedsSession`] in its chain).
+pub fn needs_session(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<NeedsSession>().is_some() || err.chain().any(|e| e.is::<NeedsSession>())
+}
+
+/// A code as people type it from an authenticator app: `123 456` and `123-456` are `123456`.
+pub fn normalize_code(typed: &str) -> String {
+    typed
+        .trim()
+        .chars()
+        .filter(|c| *c != ' ' && *c != '-')
+        .collect()
+}
+
 pub fn validate_code(code: &str) -> Result<(), Problem> {
     if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
@@ -336,6 +356,24 @@ mod tests {
         for bad in ["12345", "1234567", "12345a", "１２３４５６", " 12345", ""] {
             assert!(validate_code(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn codes_are_taken_as_authenticator_apps_show_them() {
+        for typed in ["123456", "123 456", "123-456", " 123456\n", "12 34 56"] {
+            assert_eq!(normalize_code(typed), "123456", "{typed:?}");
+        }
+        assert!(validate_code(&normalize_code("123 45")).is_err());
+        assert!(validate_code(&normalize_code("123.456")).is_err());
+    }
+
+    #[test]
+    fn the_marker_is_found_under_a_problem_and_more_context() {
+        let err = anyhow::Error::new(NeedsSession)
+            .context(Problem::expired("needs a session"))
+            .context("resolving profile admin");
+        assert!(needs_session(&err));
+        assert!(!needs_session(&anyhow::Error::new(Problem::expired("x"))));
     }
 
     #[test]

@@ -227,6 +227,22 @@ pub const READ_TIMEOUT: Setting = Setting::new("AWS answer timeout")
     .vars(&["AWS_CRED_READ_TIMEOUT"])
     .default("15");
 
+/// `AWS_CRED_NO_PROMPT=1` (or `true`): never ask at the terminal (as `--no-prompt`).
+pub const NO_PROMPT: Setting = Setting::new("no prompts").vars(&["AWS_CRED_NO_PROMPT"]);
+
+/// Whether a command may ask the person at the terminal for something it needs (an MFA code):
+/// not with `--no-prompt` (`flag`) or [`NO_PROMPT`] set to `1`/`true`, and only with a terminal
+/// on stdin and stderr (where the question and the answer go).
+pub fn may_prompt(ctx: &Context, flag: bool) -> bool {
+    let off = NO_PROMPT.resolve(None, ctx, None).is_some_and(|found| {
+        matches!(
+            found.value.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes"
+        )
+    });
+    !flag && !off && ctx.stdin_is_tty && ctx.stderr_is_tty
+}
+
 /// <https://no-color.org>: any non-empty value turns colour off.
 pub const NO_COLOR: Setting = Setting::new("no colour").vars(&["NO_COLOR"]);
 

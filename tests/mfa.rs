@@ -626,3 +626,185 @@ fn moto_happy_path_then_whoami_with_the_session() {
     );
     assert_eq!(doc["source"]["link"], "env");
 }
+
+/// `aws-cred ARGS` in a real terminal (`script`), with the STS fake; each time the terminal
+/// shows one more "MFA code for", the next answer is typed. Returns the exit status and what
+/// the terminal showed; `None` (skipped) without `script`.
+fn in_terminal(
+    sb: &Sandbox,
+    sts: &FakeSts,
+    args: &str,
+    extra_env: &[(&str, &str)],
+    answers: &[&str],
+) -> Option<(std::process::ExitStatus, String)> {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+    let script = support::require_program("script")?;
+    let inner = format!("{} {args}", env!("CARGO_BIN_EXE_aws-cred"));
+    let mut cmd = std::process::Command::new(script);
+    cmd.env_clear();
+    for (name, value) in sb.cmd().get_envs() {
+        if let Some(value) = value {
+            cmd.env(name, value);
+        }
+    }
+    cmd.env("SHELL", "/bin/sh")
+        .env("AWS_ENDPOINT_URL_STS", sts.url())
+        .env("AWS_ENDPOINT_URL_IAM", sts.url());
+    for (name, value) in extra_env {
+        cmd.env(name, value);
+    }
+    let mut child = cmd
+        .args(["-qefc", &inner, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let shown = Arc::new(Mutex::new(Vec::new()));
+    let reader = {
+        let shown = shown.clone();
+        let mut stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                shown.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let prompts = || {
+        String::from_utf8_lossy(&shown.lock().unwrap())
+            .matches("MFA code for")
+            .count()
+    };
+    for (i, answer) in answers.iter().enumerate() {
+        while prompts() <= i {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "no prompt {} within 30 s:\n{}",
+                    i + 1,
+                    String::from_utf8_lossy(&shown.lock().unwrap())
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("script did not finish within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(stdin);
+    let _ = reader.join();
+    let shown = String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
+    Some((status, shown))
+}
+
+#[test]
+fn a_role_profile_asks_for_the_code_inline_on_a_terminal() {
+    let sb = sandbox();
+    let sts = FakeSts::start(rules());
+    // A malformed answer is asked again; the code as apps show it ("123 456") is accepted.
+    let spaced = format!("{} {}", &CODE[..3], &CODE[3..]);
+    let Some((status, shown)) = in_terminal(
+        &sb,
+        &sts,
+        "export --profile admin --format json",
+        &[],
+        &["12 34", &spaced],
+    ) else {
+        return;
+    };
+    assert!(status.success(), "{shown}");
+    assert_eq!(
+        shown.matches(&format!("MFA code for {BOB_SERIAL}")).count(),
+        2,
+        "{shown}"
+    );
+    assert!(shown.contains("exactly 6 digits"), "{shown}");
+    assert!(shown.contains("\"AccessKeyId\": \"ASIAROLE"), "{shown}");
+    assert_eq!(sts.count("GetSessionToken"), 1);
+    assert_eq!(sts.count("AssumeRole"), 1);
+
+    // The session was cached as `mfa` caches it: no terminal needed for the rest of the day.
+    let out = aws_cred(
+        &sb,
+        &sts,
+        &["export", "--profile", "admin", "--format", "json"],
+    );
+    assert!(out.status.success(), "{}", out.stderr_str());
+    assert_eq!(sts.count("GetSessionToken"), 1);
+
+    // --dash form, from exec.
+    let sb = sandbox();
+    let sts = FakeSts::start(rules());
+    let dashed = format!("{}-{}", &CODE[..3], &CODE[3..]);
+    let Some((status, shown)) = in_terminal(
+        &sb,
+        &sts,
+        "exec --profile admin -- sh -c 'echo key=$AWS_ACCESS_KEY_ID'",
+        &[],
+        &[&dashed],
+    ) else {
+        return;
+    };
+    assert!(status.success(), "{shown}");
+    assert!(shown.contains("key=ASIAROLE"), "{shown}");
+
+    // The [P-long-term] convention (a plain profile): whoami asks too.
+    let Some((status, shown)) = in_terminal(&sb, &sts, "whoami --profile prod", &[], &[CODE])
+    else {
+        return;
+    };
+    assert!(status.success(), "{shown}");
+    assert!(
+        shown.contains(&format!("MFA code for {ALICE_SERIAL}")),
+        "{shown}"
+    );
+    assert!(shown.contains("user/alice"), "{shown}");
+}
+
+#[test]
+fn no_prompt_or_no_terminal_keeps_the_exit_4_and_the_command_to_run() {
+    let sb = sandbox();
+    let sts = FakeSts::start(rules());
+    for (args, env) in [
+        ("export --profile admin --no-prompt", vec![]),
+        ("export --profile admin", vec![("AWS_CRED_NO_PROMPT", "1")]),
+    ] {
+        let Some((status, shown)) = in_terminal(&sb, &sts, args, &env, &[]) else {
+            return;
+        };
+        assert_eq!(status.code(), Some(4), "{args}: {shown}");
+        assert!(!shown.contains("MFA code for"), "{args}: {shown}");
+        assert!(
+            shown.contains("aws-cred mfa CODE --profile admin"),
+            "{shown}"
+        );
+    }
+    let out = aws_cred(&sb, &sts, &["export", "--profile", "admin"]);
+    assert_eq!(out.status.code(), Some(4), "{}", out.stderr_str());
+    assert!(out.stdout.is_empty());
+    assert!(
+        out.stderr_str()
+            .contains("aws-cred mfa CODE --profile admin")
+    );
+    assert_eq!(sts.count("GetSessionToken"), 0);
+}

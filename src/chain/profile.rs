@@ -55,12 +55,16 @@ pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
                     kind = found.kind;
                 }
                 None => {
-                    return Err(Problem::expired(format!(
-                        "profile {} needs an MFA session (mfa_serial = {serial}) and none is cached or it has expired",
-                        step.profile
-                    ))
-                    .hint(format!("run: aws-cred mfa CODE --profile {}", req.profiles.selected))
-                    .into());
+                    return Err(anyhow::Error::new(crate::mfa::NeedsSession).context(
+                        Problem::expired(format!(
+                            "profile {} needs an MFA session (mfa_serial = {serial}) and none is cached or it has expired",
+                            step.profile
+                        ))
+                        .hint(format!(
+                            "run: aws-cred mfa CODE --profile {}",
+                            req.profiles.selected
+                        )),
+                    ));
                 }
             }
         }
@@ -121,12 +125,13 @@ fn long_term_convention(req: &Request<'_>) -> anyhow::Result<Option<Found>> {
         return Ok(Some(found));
     }
     if profiles.credential(name, "aws_access_key_id").is_none() {
-        return Err(Problem::expired(format!(
-            "no valid MFA session for profile {name} (keys in [{long}], device {})",
-            serial.value
-        ))
-        .hint(format!("run: aws-cred mfa CODE --profile {name}"))
-        .into());
+        return Err(anyhow::Error::new(crate::mfa::NeedsSession).context(
+            Problem::expired(format!(
+                "no valid MFA session for profile {name} (keys in [{long}], device {})",
+                serial.value
+            ))
+            .hint(format!("run: aws-cred mfa CODE --profile {name}")),
+        ));
     }
     Ok(None)
 }

@@ -23,7 +23,7 @@ struct Source {
 pub async fn run(setup: &Setup, args: &MfaArgs) -> anyhow::Result<()> {
     // Everything that can be checked without the network is checked first.
     if let Some(code) = &args.code {
-        mfa::validate_code(code)?;
+        mfa::validate_code(&mfa::normalize_code(code))?;
     }
     mfa::validate_duration(args.duration_seconds)?;
     if let Some(seconds) = args.role_duration_seconds
@@ -336,25 +336,8 @@ async fn session(
         return Ok((session, true));
     }
     let code = match &args.code {
-        Some(code) => code.clone(),
-        None => {
-            let prompt = format!("MFA code for {}: ", serial.value);
-            // Off the runtime's thread, so Ctrl-C is handled while the person types.
-            let ctx = setup.ctx.clone();
-            let answer = tokio::task::spawn_blocking(move || ctx.prompt_line(&prompt))
-                .await
-                .ok()
-                .flatten();
-            let code = answer.ok_or_else(|| {
-                Problem::expired("no valid MFA session and no code given (no terminal to ask on)")
-                    .hint(format!(
-                        "run aws-cred mfa CODE --profile {}",
-                        setup.profiles.selected
-                    ))
-            })?;
-            mfa::validate_code(code.trim())?;
-            code.trim().to_string()
-        }
+        Some(code) => mfa::normalize_code(code),
+        None => ask_code(setup, serial).await?,
     };
     let creds = mfa::get_session_token(
         &setup.aws,
@@ -383,6 +366,88 @@ async fn session(
     };
     cache.write(&key, &session)?;
     Ok((session, false))
+}
+
+/// How many times a malformed code is asked for again.
+const CODE_ATTEMPTS: usize = 3;
+
+/// The code, asked at the terminal: `123 456` and `123-456` count as `123456`; a malformed
+/// answer is asked for again, up to [`CODE_ATTEMPTS`] times.
+async fn ask_code(setup: &Setup, serial: &Serial) -> anyhow::Result<String> {
+    let mut last_error = None;
+    for _ in 0..CODE_ATTEMPTS {
+        let prompt = format!("MFA code for {}: ", escape(&serial.value));
+        // Off the runtime's thread, so Ctrl-C is handled while the person types.
+        let ctx = setup.ctx.clone();
+        let answer = tokio::task::spawn_blocking(move || ctx.prompt_line(&prompt))
+            .await
+            .ok()
+            .flatten();
+        let Some(answer) = answer else {
+            return Err(Problem::expired(
+                "no valid MFA session and no code given (no terminal to ask on)",
+            )
+            .hint(format!(
+                "run aws-cred mfa CODE --profile {}",
+                setup.profiles.selected
+            ))
+            .into());
+        };
+        let code = mfa::normalize_code(&answer);
+        match mfa::validate_code(&code) {
+            Ok(()) => return Ok(code),
+            Err(problem) => {
+                eprintln!("{}", problem.message);
+                last_error = Some(problem);
+            }
+        }
+    }
+    Err(last_error
+        .expect("at least one attempt")
+        .hint(format!(
+            "{CODE_ATTEMPTS} answers were not a 6-digit code; run the command again"
+        ))
+        .into())
+}
+
+/// Make sure the selected profile has a valid MFA session, asking for the code at the terminal
+/// when none is cached (the inline prompt of `export`, `exec`, `whoami`, `console`, `token`):
+/// the session is made and cached exactly as `aws-cred mfa` makes it. Nothing goes to stdout.
+pub async fn session_for_profile(setup: &Setup) -> anyhow::Result<()> {
+    let args = MfaArgs {
+        code: None,
+        serial_number: None,
+        duration_seconds: mfa::DEFAULT_DURATION,
+        role_duration_seconds: None,
+        margin_minutes: None,
+        format: None,
+        write_profile: None,
+        force: false,
+    };
+    let margin = mfa::margin(&setup.ctx, &setup.profiles, None)?;
+    let source = find_source(setup)?;
+    let serial = serial(setup, &args, &source).await?;
+    let region = setup
+        .region
+        .as_ref()
+        .map(|r| r.name.as_str())
+        .unwrap_or(FALLBACK_REGION);
+    let (session, reused) =
+        session(setup, &args, &source.long_term, &serial, region, margin).await?;
+    if !reused {
+        eprintln!(
+            "MFA session for {}, valid until {}",
+            escape(&source.long_term.describe()),
+            crate::base::time::describe_expiry(
+                setup.ctx.now(),
+                session
+                    .credentials()
+                    .and_then(|c| c.expiry())
+                    .unwrap_or_else(|| setup.ctx.now())
+            )
+        );
+    }
+    Ok(())
 }
 
 async fn assume(

@@ -43,6 +43,8 @@ pub struct Setup {
     pub profiles: Profiles,
     pub aws: Aws,
     pub region: Option<Region>,
+    /// `--no-prompt`: never ask at the terminal ([`settings::may_prompt`]).
+    pub no_prompt: bool,
 }
 
 impl Setup {
@@ -75,6 +77,7 @@ impl Setup {
             profiles,
             aws,
             region,
+            no_prompt: global.no_prompt,
         })
     }
 
@@ -98,9 +101,18 @@ impl Setup {
         )
     }
 
-    /// Run the chain; with `explain`, print the trace on stderr whatever the outcome.
+    /// Run the chain; with `explain`, print the trace on stderr whatever the outcome. When the
+    /// profile needs a new MFA session and a person is at the terminal, ask for the code there
+    /// (as `aws-cred mfa` does, cached the same way) and run the chain again.
     pub async fn resolve(&self, explain: bool) -> anyhow::Result<Resolution> {
-        let result = chain::resolve(&self.request()).await;
+        let mut result = chain::resolve(&self.request()).await;
+        if let Err(failure) = &result
+            && crate::mfa::needs_session(&failure.error)
+            && settings::may_prompt(&self.ctx, self.no_prompt)
+        {
+            mfa::session_for_profile(self).await?;
+            result = chain::resolve(&self.request()).await;
+        }
         if explain {
             let trace = match &result {
                 Ok(resolution) => &resolution.trace,

@@ -1063,3 +1063,46 @@ fn kubeconfig_write_merges_into_the_file_kubectl_wrote() {
     assert!(said.contains("replaced"), "{said}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), after);
 }
+
+/// `--role-arn`: the role is assumed with the profile's credentials (session name
+/// EKSGetTokenAuth, as the AWS CLI), and the token proves the role's identity.
+#[test]
+fn role_arn_signs_with_the_assumed_roles_session() {
+    let cluster = Cluster::start();
+    let out = run(cluster.cmd().args([
+        "token",
+        "eks",
+        "--cluster",
+        "prod",
+        "--region",
+        "eu-west-1",
+        "--profile",
+        "base",
+        "--role-arn",
+        "arn:aws:iam::123456789012:role/admin",
+    ]));
+    assert!(out.status.success(), "{}", out.stderr_str());
+    let doc: Value = serde_json::from_str(&out.stdout_str()).unwrap();
+    let token = doc["status"]["token"].as_str().unwrap();
+    assert!(
+        decode_eks(token).contains("ASIAROLE"),
+        "{}",
+        decode_eks(token)
+    );
+    let assumed = cluster.sts.requests_for("AssumeRole");
+    assert_eq!(assumed.len(), 1);
+    assert_eq!(
+        assumed[0].form_param("RoleSessionName").as_deref(),
+        Some("EKSGetTokenAuth")
+    );
+    let status = support::http_request(
+        "GET",
+        &format!("{}/version", cluster.eks.http.url()),
+        &[("Authorization", &format!("Bearer {token}"))],
+        b"",
+    )
+    .unwrap()
+    .status;
+    assert_eq!(status, 200, "{:?}", cluster.eks.seen());
+    assert_eq!(cluster.accepted(), ["arn:aws:iam::123456789012:role/admin"]);
+}

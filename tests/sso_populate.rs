@@ -375,3 +375,58 @@ fn twenty_concurrent_populate_and_write_runs_lose_nothing() {
     }
     assert_eq!(profile_names(&sb, &fake).len(), 15);
 }
+
+/// 150 accounts, one a page: every page is read (the listing once stopped at 100 pages,
+/// silently, and `--prune` then removed the profiles of the accounts it had not seen).
+#[test]
+fn a_listing_longer_than_a_hundred_pages_is_read_to_the_end() {
+    let accounts: Vec<FakeAccount> = (0..150)
+        .map(|i| FakeAccount {
+            id: Box::leak(format!("{:012}", 100_000_000_000u64 + i).into_boxed_str()),
+            name: Box::leak(format!("acct{i}").into_boxed_str()),
+            email: "team@example.com",
+            roles: vec!["ReadOnlyAccess"],
+        })
+        .collect();
+    let fake = FakeSso::start(SsoRules {
+        accounts,
+        ..SsoRules::default()
+    });
+    let sb = sandbox(&fake);
+    let out = aws_cred(&sb, &fake, &["sso", "roles", "--json"]);
+    out.assert_success();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout_str()).unwrap();
+    assert_eq!(doc["accounts"].as_array().unwrap().len(), 150);
+    assert_eq!(doc["accounts"][149]["account_name"], "acct149");
+    assert_eq!(fake.calls("ListAccounts"), 150);
+}
+
+/// A portal that repeats a nextToken: an error naming it, and `--prune` removes nothing.
+#[test]
+fn a_repeating_next_token_fails_and_prune_changes_nothing() {
+    let fake = FakeSso::start(SsoRules::default());
+    let sb = sandbox(&fake);
+    aws_cred(&sb, &fake, &["sso", "populate"]).assert_success();
+    let before = config(&sb);
+    assert!(before.contains("[profile prod.AdministratorAccess]"));
+
+    let circling = FakeSso::start(SsoRules {
+        repeat_next_token: true,
+        ..SsoRules::default()
+    });
+    login(&sb, &circling);
+    let out = aws_cred(&sb, &circling, &["sso", "populate", "--prune"]);
+    assert_eq!(out.code(), Some(1), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str()
+            .contains("sent a nextToken it had sent before"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(out.stdout.is_empty());
+    assert_eq!(config(&sb), before, "nothing pruned, nothing written");
+    assert!(circling.calls("ListAccounts") <= 3);
+
+    let out = aws_cred(&sb, &circling, &["sso", "roles"]);
+    assert_eq!(out.code(), Some(1), "{}", out.stderr_str());
+}

@@ -10,8 +10,56 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::fmt::Debug;
 
-/// Pages read from one listing at most (100 items a page: 10,000 accounts).
-const MAX_PAGES: usize = 100;
+/// Pages one listing may take before it is an error (never a silent cut-off): 100,000 pages,
+/// 10 million accounts at the portal's 100 a page.
+const MAX_PAGES: usize = 100_000;
+
+/// The paging rule of both listings: every page is read; a `nextToken` seen before is an error
+/// (a portal answering in circles), and so is a listing over [`MAX_PAGES`]. A listing has
+/// either ended normally or failed, so `sso populate --prune` never acts on part of one.
+struct Pager {
+    operation: String,
+    target: String,
+    seen: std::collections::HashSet<String>,
+    pages: usize,
+}
+
+impl Pager {
+    fn new(operation: impl Into<String>, target: &Target) -> Self {
+        Pager {
+            operation: operation.into(),
+            target: target.describe(),
+            seen: std::collections::HashSet::new(),
+            pages: 0,
+        }
+    }
+
+    /// After a page: the token of the next one, `None` when the listing ended.
+    fn next(&mut self, token: Option<String>) -> Result<Option<String>, PortalError> {
+        self.pages += 1;
+        let Some(token) = token.filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        let problem = if !self.seen.insert(token.clone()) {
+            format!(
+                "{}: {} sent a nextToken it had sent before (page {}); the listing would never end",
+                self.operation, self.target, self.pages
+            )
+        } else if self.pages >= MAX_PAGES {
+            format!(
+                "{}: {} still had more after {MAX_PAGES} pages; stopped rather than use part of the listing",
+                self.operation, self.target
+            )
+        } else {
+            return Ok(Some(token));
+        };
+        Err(PortalError::other(
+            Problem::failure(problem)
+                .hint("nothing was changed; retry later, and if it persists check AWS_ENDPOINT_URL_SSO and any proxy")
+                .into(),
+        ))
+    }
+}
 
 /// The portal rejected the token: revoked, or expired early (exit 4, log in again).
 pub const UNAUTHORIZED: &str = "UnauthorizedException";
@@ -143,7 +191,8 @@ pub async fn list_accounts(
     let (client, target) = aws.sso(&config.region, None);
     let mut accounts = Vec::new();
     let mut next: Option<String> = None;
-    for _ in 0..MAX_PAGES {
+    let mut pager = Pager::new("ListAccounts", &target);
+    loop {
         let out = client
             .list_accounts()
             .access_token(token.expose())
@@ -165,12 +214,11 @@ pub async fn list_accounts(
                 });
             }
         }
-        match out.next_token.filter(|t| !t.is_empty()) {
+        match pager.next(out.next_token)? {
             Some(token) => next = Some(token),
             None => return Ok(accounts),
         }
     }
-    Ok(accounts)
 }
 
 /// ListAccountRoles for one account, every page: the role names.
@@ -183,7 +231,11 @@ pub async fn list_roles(
     let (client, target) = aws.sso(&config.region, None);
     let mut roles = Vec::new();
     let mut next: Option<String> = None;
-    for _ in 0..MAX_PAGES {
+    let mut pager = Pager::new(
+        format!("ListAccountRoles for account {account_id}"),
+        &target,
+    );
+    loop {
         let out = client
             .list_account_roles()
             .access_token(token.expose())
@@ -211,12 +263,11 @@ pub async fn list_roles(
                 .into_iter()
                 .filter_map(|r| r.role_name),
         );
-        match out.next_token.filter(|t| !t.is_empty()) {
+        match pager.next(out.next_token)? {
             Some(token) => next = Some(token),
             None => return Ok(roles),
         }
     }
-    Ok(roles)
 }
 
 /// Every account and its roles (all pages of each listing).

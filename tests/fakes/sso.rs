@@ -53,6 +53,8 @@ pub struct SsoRules {
     pub accounts: Vec<FakeAccount>,
     /// Items per page of ListAccounts / ListAccountRoles (the request's max_result caps it too).
     pub page_size: usize,
+    /// Every page after the first names itself as the next one (a portal answering in circles).
+    pub repeat_next_token: bool,
 }
 
 impl Default for SsoRules {
@@ -88,6 +90,7 @@ impl Default for SsoRules {
                 },
             ],
             page_size: 1,
+            repeat_next_token: false,
         }
     }
 }
@@ -702,6 +705,12 @@ fn page<T: Clone>(
     let size = max.min(rules.page_size);
     let end = (start + size).min(items.len());
     let next = (end < items.len()).then(|| format!("page-{end}"));
+    if rules.repeat_next_token && start > 0 {
+        return Ok((
+            items.get(start..end).unwrap_or_default().to_vec(),
+            Some(format!("page-{start}")),
+        ));
+    }
     Ok((items.get(start..end).unwrap_or_default().to_vec(), next))
 }
 

@@ -911,8 +911,10 @@ fn a_failed_refresh_serves_the_still_valid_credentials_and_never_expired_ones() 
     let resp = served.get(Some(&token));
     assert_eq!(resp.status, 502, "{}", resp.body_str());
     assert!(!resp.body_str().contains("AccessKeyId"));
-    // The source recovers: the next request gets new credentials.
+    // The source recovers: after the pause that rests a failing source (RETRY_AFTER, 5 s),
+    // the next request gets new credentials.
     deny.store(false, std::sync::atomic::Ordering::SeqCst);
+    std::thread::sleep(Duration::from_secs(5));
     let resp = served.get(Some(&token));
     assert_eq!(resp.status, 200, "{}", resp.body_str());
     let doc: serde_json::Value = serde_json::from_str(&resp.body_str()).unwrap();
@@ -958,4 +960,109 @@ fn the_command_gets_sigterm_when_aws_cred_is_killed() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(marker.exists(), "the command got SIGTERM");
+}
+
+/// Issue 22, item 1: credentials that expire while a refresh is running are not served when
+/// that refresh fails (the request that ran it once got them, with 200).
+#[test]
+fn credentials_that_expire_during_a_failed_refresh_are_not_served() {
+    let sb = sandbox();
+    let lifetime = Duration::from_secs(8);
+    let rules = StsRules {
+        role_lifetime: Some(lifetime),
+        ..rules()
+    };
+    let (deny, delay) = (
+        rules.deny_assume_role.clone(),
+        rules.assume_role_delay_ms.clone(),
+    );
+    let sts = FakeSts::start(rules);
+    let served = serve(&sb, &sts, &["--profile", "admin"]);
+    let token = served.token().to_string();
+    let first = served.get(Some(&token));
+    assert_eq!(first.status, 200, "{}", first.body_str());
+    let doc: serde_json::Value = serde_json::from_str(&first.body_str()).unwrap();
+    let expiry = chrono::DateTime::parse_from_rfc3339(doc["Expiration"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    // Refresh due (the last quarter), a slow STS that then refuses: the refresh ends after
+    // the held credentials did.
+    deny.store(true, std::sync::atomic::Ordering::SeqCst);
+    delay.store(4000, std::sync::atomic::Ordering::SeqCst);
+    while chrono::Utc::now().timestamp() < expiry - 1 {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let resp = served.get(Some(&token));
+    assert!(
+        chrono::Utc::now().timestamp() > expiry,
+        "the refresh outlasted the credentials"
+    );
+    assert_ne!(
+        resp.status,
+        200,
+        "expired credentials served: {}",
+        resp.body_str()
+    );
+    assert!(!resp.body_str().contains("AccessKeyId"));
+}
+
+/// Issue 22, item 2: clients waiting for one refresh share its failure (all answered when it
+/// ends, one upstream call), and for a few seconds more nobody calls upstream again.
+#[test]
+fn clients_waiting_for_a_failed_refresh_share_its_answer_and_the_source_is_rested() {
+    let sb = sandbox();
+    let lifetime = Duration::from_secs(6);
+    let rules = StsRules {
+        role_lifetime: Some(lifetime),
+        ..rules()
+    };
+    let (deny, delay) = (
+        rules.deny_assume_role.clone(),
+        rules.assume_role_delay_ms.clone(),
+    );
+    let sts = FakeSts::start(rules);
+    let served = serve(&sb, &sts, &["--profile", "admin"]);
+    let token = served.token().to_string();
+    let first = served.get(Some(&token));
+    assert_eq!(first.status, 200, "{}", first.body_str());
+    let doc: serde_json::Value = serde_json::from_str(&first.body_str()).unwrap();
+    let expiry = chrono::DateTime::parse_from_rfc3339(doc["Expiration"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    deny.store(true, std::sync::atomic::Ordering::SeqCst);
+    delay.store(2000, std::sync::atomic::Ordering::SeqCst);
+    while chrono::Utc::now().timestamp() <= expiry {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let before = sts.count("AssumeRole");
+    let url = served.url().to_string();
+    let started = Instant::now();
+    let clients: Vec<_> = (0..6)
+        .map(|_| {
+            let (url, token) = (url.clone(), token.clone());
+            std::thread::spawn(move || {
+                let resp = http_request("GET", &url, &[("authorization", &token)], b"").unwrap();
+                (resp.status, started.elapsed())
+            })
+        })
+        .collect();
+    for client in clients {
+        let (status, took) = client.join().unwrap();
+        assert_eq!(status, 502);
+        assert!(
+            took < Duration::from_millis(3500),
+            "answered after {took:?}: waiting clients were not given the one refresh's answer"
+        );
+    }
+    assert_eq!(sts.count("AssumeRole"), before + 1, "one upstream call");
+    // Right after: the same answer, no new call.
+    let resp = served.get(Some(&token));
+    assert_eq!(resp.status, 502);
+    assert_eq!(sts.count("AssumeRole"), before + 1, "the source is rested");
+    // After the pause, with the source back: new credentials.
+    deny.store(false, std::sync::atomic::Ordering::SeqCst);
+    delay.store(0, std::sync::atomic::Ordering::SeqCst);
+    std::thread::sleep(Duration::from_secs(5));
+    let resp = served.get(Some(&token));
+    assert_eq!(resp.status, 200, "{}", resp.body_str());
 }

@@ -34,6 +34,44 @@ pub struct Session {
     current: std::sync::Mutex<Option<Held>>,
     /// Held by the one caller running the chain (single flight).
     refreshing: Mutex<()>,
+    /// The last failed run of the chain with nothing valid held: its answer goes to every
+    /// caller for [`RETRY_AFTER`] (the ones that waited for that run included), so a failing
+    /// source is asked at most once per [`RETRY_AFTER`] however many callers there are.
+    failed: std::sync::Mutex<Option<Failed>>,
+}
+
+/// A failure to hand out again: what a [`ChainFailure`] tells a caller (exit class, message,
+/// hint, trace), as a copy each caller can own.
+struct Failed {
+    at: SystemTime,
+    exit: crate::base::error::Exit,
+    message: String,
+    hint: Option<String>,
+    trace: super::Trace,
+}
+
+impl Failed {
+    fn of(failure: &ChainFailure, at: SystemTime) -> Failed {
+        let (exit, hint) = crate::base::error::classify(&failure.error);
+        Failed {
+            at,
+            exit,
+            message: crate::base::error::causes(failure.error.as_ref()),
+            hint: hint.map(str::to_string),
+            trace: failure.trace.clone(),
+        }
+    }
+
+    fn copy(&self) -> ChainFailure {
+        let mut problem = crate::base::error::Problem::new(self.exit, self.message.clone());
+        if let Some(hint) = &self.hint {
+            problem = problem.hint(hint.clone());
+        }
+        ChainFailure {
+            error: problem.into(),
+            trace: self.trace.clone(),
+        }
+    }
 }
 
 struct Held {
@@ -75,6 +113,7 @@ impl Session {
             region,
             current: std::sync::Mutex::new(None),
             refreshing: Mutex::new(()),
+            failed: std::sync::Mutex::new(None),
         }
     }
 
@@ -97,27 +136,36 @@ impl Session {
 
     /// Credentials valid at `now`: the ones held, unless a refresh is due, else the chain's
     /// new answer. Never expired ones: the chain refuses those with the command that renews
-    /// them, and so does this.
+    /// them, and so does this, also when held credentials expire while a refresh is running.
     ///
     /// One caller at a time runs the chain; the others are given the held credentials while
     /// those are still valid (they are refreshed ahead of expiry, so nobody waits for STS),
-    /// and wait for the refresh only when nothing valid is held.
+    /// and wait for the refresh only when nothing valid is held. A refresh that fails answers
+    /// all who waited for it at once, and for [`RETRY_AFTER`] every later caller too: the
+    /// source is asked again only after that pause.
     ///
     /// When a refresh fails while the held credentials are still valid (STS unreachable for a
     /// moment, an MFA session that ends before the role session does), the held ones are
     /// served until they expire, and the chain is asked again [`RETRY_AFTER`] later.
+    ///
+    /// A caller that gives up (its future dropped) ends its own run of the chain; the next
+    /// caller starts a new one.
     pub async fn credentials(&self, now: SystemTime) -> Result<Arc<Resolution>, ChainFailure> {
         if let Some(fresh) = self.held(now, true) {
             return Ok(fresh);
         }
-        let _flight = match self.refreshing.try_lock() {
-            Ok(flight) => flight,
+        if let Some(failed) = self.recent_failure(now, None) {
+            return Err(failed);
+        }
+        let (_flight, waited_since) = match self.refreshing.try_lock() {
+            Ok(flight) => (flight, None),
             Err(_) => {
                 // Someone is running the chain: what we hold will do while it is valid.
                 if let Some(valid) = self.held(now, false) {
                     return Ok(valid);
                 }
-                self.refreshing.lock().await
+                let since = self.ctx.now();
+                (self.refreshing.lock().await, Some(since))
             }
         };
         // A refresh may have ended while we waited for the lock, and time has passed.
@@ -125,23 +173,32 @@ impl Session {
         if let Some(fresh) = self.held(now, true) {
             return Ok(fresh);
         }
+        // The run we waited for failed: its answer is ours.
+        if let Some(failed) = self.recent_failure(now, waited_since) {
+            return Err(failed);
+        }
         let result = super::resolve(&self.request()).await;
+        // The run may have taken long: what was valid before it may not be any more.
+        let after = now.max(self.ctx.now());
         let mut current = self.lock_current();
         let resolution = match result {
             Ok(resolution) => Arc::new(resolution),
             Err(failure) => {
                 return match current.as_mut() {
-                    Some(held) if valid_at(&held.resolution, now) => {
-                        held.failed_at = Some(now);
+                    Some(held) if valid_at(&held.resolution, after) => {
+                        held.failed_at = Some(after);
                         Ok(held.resolution.clone())
                     }
                     _ => {
                         *current = None;
+                        drop(current);
+                        *self.lock_failed() = Some(Failed::of(&failure, after));
                         Err(failure)
                     }
                 };
             }
         };
+        *self.lock_failed() = None;
         // The chain may answer with what it answered before (a cached MFA session, an ECS
         // endpoint that has not rotated yet): keep the first time we saw those, so their
         // lifetime is not reset and an expiring answer is asked again next time.
@@ -155,6 +212,31 @@ impl Session {
             failed_at: None,
         });
         Ok(resolution)
+    }
+
+    /// The answer of a failed run of the chain to give instead of running it again: to a
+    /// caller that waited for that run (`waited_since`: when it began waiting), and to anyone
+    /// for [`RETRY_AFTER`] after it, unless a person has to act (an expired MFA session or SSO
+    /// login, a locked keyring): then the next caller looks again at once, so the endpoint
+    /// recovers as soon as the person has run `aws-cred mfa` (such checks read files only).
+    fn recent_failure(
+        &self,
+        now: SystemTime,
+        waited_since: Option<SystemTime>,
+    ) -> Option<ChainFailure> {
+        use crate::base::error::Exit;
+        let failed = self.lock_failed();
+        let failed = failed.as_ref()?;
+        let same_run = waited_since.is_some_and(|since| failed.at >= since);
+        let person = matches!(failed.exit, Exit::Expired | Exit::KeyringUnavailable);
+        let pausing = !person && now < failed.at + RETRY_AFTER;
+        (same_run || pausing).then(|| failed.copy())
+    }
+
+    fn lock_failed(&self) -> std::sync::MutexGuard<'_, Option<Failed>> {
+        self.failed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The held credentials if valid at `now` and, with `fresh`, not due for a refresh (or
@@ -181,6 +263,7 @@ impl Session {
     /// Forget what is held, so the next call runs the chain (after a person fixed the source).
     pub async fn forget(&self) {
         *self.lock_current() = None;
+        *self.lock_failed() = None;
     }
 }
 

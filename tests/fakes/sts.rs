@@ -48,6 +48,8 @@ pub struct StsRules {
     pub role_lifetime: Option<Duration>,
     /// While true, AssumeRole answers AccessDenied (a source that fails for a while).
     pub deny_assume_role: Arc<std::sync::atomic::AtomicBool>,
+    /// AssumeRole answers after this many milliseconds (a slow STS), whatever it answers.
+    pub assume_role_delay_ms: Arc<std::sync::atomic::AtomicU64>,
     /// IAM CreateAccessKey answers AccessDenied.
     pub refuse_create_key: bool,
     /// IAM CreateAccessKey answers LimitExceeded (as when a key was made meanwhile).
@@ -140,6 +142,10 @@ impl FakeSts {
                 );
             }
             let action = req.form_param("Action").unwrap_or_default();
+            if action == "AssumeRole" {
+                let delay = rules.assume_role_delay_ms.load(Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(delay));
+            }
             if action == "AssumeRoleWithWebIdentity" {
                 // Unsigned: the token is the proof.
                 if req

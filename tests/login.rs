@@ -388,6 +388,36 @@ fn an_outage_near_expiry_keeps_the_still_valid_credentials() {
     assert_stops(&out, 1, &["InternalServerException"]);
 }
 
+/// Issue 22, item 9: an answer that is not AWS Sign-In's names the endpoint and the HTTP status
+/// (it once said "AWS Sign-In answered Unknown").
+#[test]
+fn an_answer_that_is_not_aws_names_the_endpoint_and_the_status() {
+    for (status, content_type, body) in [
+        (
+            502,
+            "text/html",
+            "<html><body>Bad gateway (corporate proxy)</body></html>",
+        ),
+        (500, "application/json", ""),
+        (200, "application/json", "garbage{"),
+    ] {
+        let world = World::new(SigninRules {
+            not_aws: Some((status, content_type, body)),
+            ..SigninRules::default()
+        });
+        world.session_expiring_in(-10);
+        let out = world.aws_cred(&["export", "--profile", "console"]);
+        assert_eq!(out.code(), Some(1), "{status}: {}", out.stderr_str());
+        assert!(out.stdout.is_empty());
+        let err = out.stderr_str();
+        assert!(!err.contains("Unknown"), "{status}: {err}");
+        assert!(err.contains("127.0.0.1:"), "the endpoint, {status}: {err}");
+        if status != 200 {
+            assert!(err.contains(&format!("HTTP {status}")), "{err}");
+        }
+    }
+}
+
 #[test]
 fn no_cache_or_a_corrupt_one_stops_with_the_fix() {
     let world = World::new(SigninRules::default());

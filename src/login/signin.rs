@@ -154,7 +154,10 @@ fn failure<R>(target: &Target, err: SdkError<CreateOAuth2TokenError, R>) -> Fail
 where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    if let SdkError::ServiceError(service) = &err {
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata as _;
+    if let SdkError::ServiceError(service) = &err
+        && service.err().code().is_some()
+    {
         let (exception, error, message) = match service.err() {
             CreateOAuth2TokenError::AccessDeniedException(e) => (
                 "AccessDeniedException",
@@ -176,14 +179,11 @@ where
                 code(e.error()),
                 e.message().to_string(),
             ),
-            other => {
-                use aws_smithy_types::error::metadata::ProvideErrorMetadata as _;
-                (
-                    other.code().unwrap_or("Unknown"),
-                    String::new(),
-                    other.message().unwrap_or_default().to_string(),
-                )
-            }
+            other => (
+                other.code().unwrap_or_default(),
+                String::new(),
+                other.message().unwrap_or_default().to_string(),
+            ),
         };
         return Failure::Service {
             exception: exception.to_string(),
@@ -191,6 +191,8 @@ where
             message,
         };
     }
+    // Anything else, an answer without an AWS error code among them (a proxy's HTML page,
+    // garbage, a bare 500), is told with the endpoint and the HTTP status.
     Failure::Other(crate::aws::failure("CreateOAuth2Token", target, err))
 }
 

@@ -40,6 +40,9 @@ pub struct SigninRules {
     pub refuse_refresh: Option<(&'static str, &'static str)>,
     /// Answer refreshes with 500 InternalServerException.
     pub broken: bool,
+    /// Answer refreshes with something that is not AWS's: (HTTP status, content type, body),
+    /// e.g. a proxy's HTML page.
+    pub not_aws: Option<(u16, &'static str, &'static str)>,
     /// How long each token call takes (to widen race windows).
     pub delay: Duration,
     /// The session ARN the `idToken`'s `sub` names after a login.
@@ -54,6 +57,7 @@ impl Default for SigninRules {
             expires_in: 900,
             refuse_refresh: None,
             broken: false,
+            not_aws: None,
             delay: Duration::ZERO,
             session_arn: SESSION_ARN,
             tamper_state: false,
@@ -394,6 +398,11 @@ fn token(rules: &SigninRules, state: &Mutex<State>, base: &str, req: &Request) -
             let Some(refresh) = field("refreshToken") else {
                 return invalid_grant();
             };
+            if let Some((status, content_type, body)) = rules.not_aws {
+                return Response::new(status)
+                    .with_header("content-type", content_type)
+                    .with_body(body);
+            }
             if rules.broken {
                 return error(
                     500,

@@ -36,7 +36,7 @@ pub struct Cache {
 
 /// An exclusive hold on one cache entry; released on drop.
 pub struct EntryLock {
-    _file: std::fs::File,
+    _lock: fs::Lock,
 }
 
 /// A file system error as a [`Problem`], with the fix as its hint when there is one.
@@ -207,7 +207,7 @@ impl Cache {
         self.check_dirs()?;
         let lock_path = fs::lock_path_for(&self.path(key));
         match fs::acquire_lock_async(&lock_path, timeout, waiting).await {
-            Ok(file) => Ok(EntryLock { _file: file }),
+            Ok(lock) => Ok(EntryLock { _lock: lock }),
             Err(FsError::LockTimeout { .. }) => Err(Problem::failure(format!(
                 "gave up after {} s waiting for another aws-cred holding {}",
                 timeout.as_secs(),

@@ -722,6 +722,20 @@ fn browser_login_on_this_computer_uses_pkce_and_the_loopback_redirect() {
             .cache_text()
             .contains(r#""clientId": "arn:aws:signin:::devtools/same-device""#)
     );
+    // Issue 22, item 20: no lock file is left anywhere under ~/.aws.
+    let mut left = Vec::new();
+    let mut dirs = vec![world.sandbox.home_path(".aws")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.to_string_lossy().ends_with(".lock") {
+                left.push(path);
+            }
+        }
+    }
+    assert!(left.is_empty(), "lock files left: {left:?}");
 }
 
 #[test]

@@ -645,6 +645,48 @@ pub fn open_lock_file(lock_path: &Path) -> Result<File, FsError> {
     Ok(file)
 }
 
+/// A held advisory lock, released when dropped. On Unix its lock file is removed as it is
+/// released, so no `*.lock` file stays behind (`~/.aws/config.lock`, the caches' locks): the
+/// holder removes it while still holding it, and whoever locks a file next checks that it is
+/// still the one at the path, and starts again on the new one if not.
+pub struct Lock {
+    /// Held for its lock; on Unix also compared with the path on release.
+    #[cfg_attr(
+        windows,
+        allow(dead_code, reason = "Windows only holds it for its lock")
+    )]
+    file: File,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Lock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lock").field("path", &self.path).finish()
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // Unix only: a removed lock file is recreated by the next taker, which checks the
+        // inode (`is_current`). Windows keeps the file: an open file there cannot be removed
+        // for everyone at once.
+        #[cfg(unix)]
+        if is_current(&self.file, &self.path) {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Whether `path` still names the file `file` has open (Unix: same device and inode).
+#[cfg(unix)]
+fn is_current(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::symlink_metadata(path)) {
+        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+        _ => false,
+    }
+}
+
 /// The wait for a lock held by another process: back off from a few milliseconds to
 /// `max_pause`, give up at `timeout`. Sync and async waits share it.
 struct LockWait<'a> {
@@ -673,10 +715,28 @@ impl<'a> LockWait<'a> {
         })
     }
 
-    /// Try once: the locked file, or how long to sleep before the next try.
-    fn poll(mut self) -> Result<Result<File, (Self, Duration)>, FsError> {
+    /// Try once: the lock, or how long to sleep before the next try.
+    fn poll(mut self) -> Result<Result<Lock, (Self, Duration)>, FsError> {
         match self.file.try_lock() {
-            Ok(()) => return Ok(Ok(self.file)),
+            // Unix only: the holder before us removed the file as it let go; take the one now
+            // at the path (bounded by the timeout below like any wait).
+            #[cfg(unix)]
+            Ok(()) if !is_current(&self.file, self.lock_path) => {
+                self.file = open_lock_file(self.lock_path)?;
+                if self.started.elapsed() >= self.timeout {
+                    return Err(FsError::LockTimeout {
+                        lock_path: self.lock_path.to_path_buf(),
+                        timeout: self.timeout,
+                    });
+                }
+                return Ok(Err((self, Duration::ZERO)));
+            }
+            Ok(()) => {
+                return Ok(Ok(Lock {
+                    file: self.file,
+                    path: self.lock_path.to_path_buf(),
+                }));
+            }
             Err(fs::TryLockError::WouldBlock) => {}
             Err(fs::TryLockError::Error(e)) => {
                 return Err(FsError::io(IoAction::Lock, self.lock_path, e));
@@ -700,7 +760,7 @@ impl<'a> LockWait<'a> {
 }
 
 /// Take the exclusive advisory lock on `lock_path`, sleeping the thread between tries.
-pub fn acquire_lock(lock_path: &Path, timeout: Duration) -> Result<File, FsError> {
+pub fn acquire_lock(lock_path: &Path, timeout: Duration) -> Result<Lock, FsError> {
     let mut wait = LockWait::new(
         lock_path,
         timeout,
@@ -725,7 +785,7 @@ pub async fn acquire_lock_async(
     lock_path: &Path,
     timeout: Duration,
     waiting: impl FnOnce(),
-) -> Result<File, FsError> {
+) -> Result<Lock, FsError> {
     let mut wait = LockWait::new(
         lock_path,
         timeout,
@@ -1003,6 +1063,41 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    /// Removing the lock file on release keeps mutual exclusion: threads that each take the
+    /// lock, read a counter, pause, and write it back one higher lose no update.
+    #[test]
+    fn a_lock_removed_on_release_still_excludes() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = dir.path().join("counter.lock");
+        let counter = dir.path().join("counter");
+        fs::write(&counter, b"0").unwrap();
+        let (threads, rounds) = (6, 40);
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (lock, counter) = (lock.clone(), counter.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..rounds {
+                        let held = acquire_lock(&lock, Duration::from_secs(30)).unwrap();
+                        let n: u32 = fs::read_to_string(&counter).unwrap().parse().unwrap();
+                        std::thread::yield_now();
+                        fs::write(&counter, (n + 1).to_string()).unwrap();
+                        drop(held);
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().unwrap();
+        }
+        assert_eq!(
+            fs::read_to_string(&counter).unwrap(),
+            (threads * rounds).to_string()
+        );
+        // Unix only: Windows keeps its lock files (see `Lock`).
+        #[cfg(unix)]
+        assert!(!lock.exists(), "no lock file left");
     }
 
     // Unix only: making a symbolic link on Windows needs a privilege or developer mode.

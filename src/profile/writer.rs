@@ -974,7 +974,7 @@ struct Locked {
     dir: PathBuf,
     existing: Option<std::fs::Metadata>,
     text: String,
-    _lock: std::fs::File,
+    _lock: osfs::Lock,
 }
 
 impl Locked {
@@ -1713,7 +1713,13 @@ mod tests {
             0o751,
             "existing directories are not touched"
         );
-        assert_eq!(mode_of(&lock_path_for(&path)), 0o600);
+        assert!(
+            !lock_path_for(&path).exists(),
+            "the lock is removed when released"
+        );
+        let held = osfs::acquire_lock(&lock_path_for(&path), Duration::from_secs(1)).expect("lock");
+        assert_eq!(mode_of(&lock_path_for(&path)), 0o600, "while it is held");
+        drop(held);
         assert_sdk_profile(
             &sdk_load(&path, EnvConfigFileKind::Credentials),
             "p",
@@ -1730,11 +1736,7 @@ mod tests {
             })
             .collect();
         names.sort();
-        assert_eq!(
-            names,
-            ["credentials", "credentials.lock"],
-            "no temporary files left"
-        );
+        assert_eq!(names, ["credentials"], "no temporary or lock files left");
     }
 
     // Unix only: Unix permission bits (os::fs tests the Windows access lists).
@@ -1809,9 +1811,19 @@ mod tests {
             "[a]\nx = 1\n\n[p]\nk = v\n"
         );
         assert!(
-            real_dir.join("creds.lock").exists(),
-            "lock sits next to the real file"
+            !real_dir.join("creds.lock").exists() && !aws.join("credentials.lock").exists(),
+            "the lock is removed when released"
         );
+        // The lock sits next to the real file: held there, it makes the writer wait.
+        let held =
+            osfs::acquire_lock(&real_dir.join("creds.lock"), Duration::from_secs(1)).expect("lock");
+        let err = write_profile(&WriteRequest {
+            lock_timeout: Duration::from_millis(50),
+            ..request(&link, "p", &[("k", "w")])
+        })
+        .expect_err("waits for the lock next to the real file");
+        assert!(err.to_string().contains("creds.lock"), "{err}");
+        drop(held);
 
         // A dangling link gets its target created.
         let dangling = aws.join("config");

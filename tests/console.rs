@@ -912,3 +912,40 @@ fn a_failing_or_unreachable_sign_in_endpoint_is_reported_without_secrets() {
     let err = no_secret(&out);
     assert!(err.contains("could not reach"), "{err}");
 }
+
+/// Issue 22, item 13: a `BROWSER` command that fails is an error with the way out (`--print`),
+/// not a quiet fall-back to another browser and exit 0; in a `BROWSER` list the next command
+/// is tried first.
+#[test]
+fn a_failing_browser_command_is_reported() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let fed = FakeFederation::start();
+    fed.know(ENV_KEY, ENV_SECRET, ENV_TOKEN, Kind::Role);
+    let failing = sb.write("bin/broken-browser", "#!/bin/sh\nexit 3\n");
+    std::fs::set_permissions(&failing, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let console = |browser: &str| {
+        run(cmd(&sb, &fed)
+            .env("BROWSER", browser)
+            .env("DISPLAY", ":0")
+            .env("AWS_ACCESS_KEY_ID", ENV_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", ENV_SECRET)
+            .env("AWS_SESSION_TOKEN", ENV_TOKEN)
+            .args(["console"]))
+    };
+    let out = console(&failing.display().to_string());
+    assert_eq!(out.code(), Some(1), "{}", out.stderr_str());
+    assert!(out.stdout.is_empty());
+    let err = out.stderr_str();
+    assert!(err.contains("could not start the browser"), "{err}");
+    assert!(err.contains("exited with status 3"), "{err}");
+    assert!(err.contains("--print"), "{err}");
+    assert_quiet_stderr(&out, &fed, &[ENV_SECRET, ENV_TOKEN]);
+
+    // A list: the failing one, then one that works.
+    let (working, log) = fake_browser(&sb);
+    let out = console(&format!("{}:{}", failing.display(), working.display()));
+    out.assert_success();
+    let opened = std::fs::read_to_string(&log).unwrap();
+    accepted(&fed, opened.trim_end());
+}

@@ -74,14 +74,77 @@ pub async fn open(url: &str) -> Result<(), String> {
     }
 }
 
-/// Unix: the `webbrowser` crate (`BROWSER`, then the desktop's default).
+/// Unix: `BROWSER` when it is set ([`run_browser_variable`]), else the `webbrowser` crate (the
+/// desktop's default).
 #[cfg(not(windows))]
 fn launch(url: &str) -> std::io::Result<()> {
-    webbrowser::open_browser_with_options(
-        webbrowser::Browser::Default,
-        url,
-        webbrowser::BrowserOptions::new().with_suppress_output(true),
-    )
+    match std::env::var("BROWSER")
+        .ok()
+        .filter(|b| !b.trim().is_empty())
+    {
+        Some(browser) => run_browser_variable(&browser, url),
+        None => webbrowser::open_browser_with_options(
+            webbrowser::Browser::Default,
+            url,
+            webbrowser::BrowserOptions::new().with_suppress_output(true),
+        ),
+    }
+}
+
+/// How long a `BROWSER` command may take to say it failed; one still running then is taken to
+/// be the browser itself (a text-mode browser in the foreground) and left running.
+#[cfg(not(windows))]
+const BROWSER_VERDICT: Duration = Duration::from_secs(4);
+
+/// `BROWSER` as the convention has it: commands separated by `:`, tried in order, each given
+/// the URL in place of `%s` or as its last argument. Run by `/bin/sh` with the URL as `$1`, so
+/// the URL is never parsed by the shell. A command that exits non-zero is a failure, and when
+/// every one fails that is the error (the `webbrowser` crate would quietly fall back to
+/// another browser instead); the message never holds the URL.
+#[cfg(not(windows))]
+fn run_browser_variable(browser: &str, url: &str) -> std::io::Result<()> {
+    use std::process::{Command, Stdio};
+    let deadline = std::time::Instant::now() + BROWSER_VERDICT;
+    let mut failures = Vec::new();
+    for entry in browser.split(':').map(str::trim).filter(|e| !e.is_empty()) {
+        let script = if entry.contains("%s") {
+            entry.replace("%s", "\"$1\"")
+        } else {
+            format!("{entry} \"$1\"")
+        };
+        let spawned = Command::new("/bin/sh")
+            .args(["-c", &script, "aws-cred-browser", url])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(err) => {
+                failures.push(format!("{entry}: {err}"));
+                continue;
+            }
+        };
+        // Bounded by the deadline.
+        loop {
+            match child.try_wait()? {
+                Some(status) if status.success() => return Ok(()),
+                Some(status) => {
+                    let code = status
+                        .code()
+                        .map_or_else(|| "a signal".to_string(), |c| format!("status {c}"));
+                    failures.push(format!("`{entry}` exited with {code}"));
+                    break;
+                }
+                None if std::time::Instant::now() >= deadline => return Ok(()),
+                None => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
+    Err(std::io::Error::other(format!(
+        "the BROWSER command failed: {}",
+        failures.join("; ")
+    )))
 }
 
 /// Windows: `BROWSER` (a program, given the URL as its one argument), else ShellExecute, which

@@ -91,7 +91,7 @@ pub enum Command {
     /// Run a command with the resolved credentials and region in its environment
     /// (AWS_PROFILE removed); exits with the command's exit code.
     #[command(
-        after_help = "Examples:\n  aws-cred exec --profile admin -- terraform plan\n  aws-cred exec -- aws s3 ls\n  aws-cred exec --server --profile admin -- terraform apply   # credentials that refresh\n\nWith --server, COMMAND gets AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN\ninstead of keys: its SDK asks aws-cred for new credentials before they expire, so a job can\noutlast a one-hour role session. aws-cred stays the parent, passes on Ctrl-C, SIGTERM and SIGHUP,\nand exits with the command's status."
+        after_help = "Examples:\n  aws-cred exec --profile admin -- terraform plan\n  aws-cred exec admin -- terraform plan          # a first word that names a profile\n  aws-cred exec -- aws s3 ls\n  aws-cred exec --server --profile admin -- terraform apply   # credentials that refresh\n\nWith --server, COMMAND gets AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN\ninstead of keys: its SDK asks aws-cred for new credentials before they expire, so a job can\noutlast a one-hour role session. aws-cred stays the parent, passes on Ctrl-C, SIGTERM and SIGHUP,\nand exits with the command's status."
     )]
     Exec(ExecArgs),
     /// Every profile of ~/.aws/config and ~/.aws/credentials in one table: its kind, region and
@@ -304,7 +304,8 @@ pub struct ExecArgs {
     /// or tokens).
     #[arg(long, requires = "server")]
     pub verbose: bool,
-    /// The command and its arguments (after `--`).
+    /// The command and its arguments (after `--`). A first word that names a profile is the
+    /// profile, as with --profile (aws-vault's `exec prod -- cmd`).
     #[arg(required = true, num_args = 1.., trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<std::ffi::OsString>,
 }
@@ -352,6 +353,9 @@ pub struct OutputArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
+    /// The profile, as with --profile (aws-vault's `export prod`).
+    #[arg(value_name = "PROFILE")]
+    pub profile_word: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Print the chain trace (which link resolved, why the others did not) on stderr.

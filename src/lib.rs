@@ -60,7 +60,7 @@ use commands::Setup;
 use os::Context;
 
 /// Run one command line to completion.
-pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
+pub async fn run(mut cli: Cli, ctx: Context) -> anyhow::Result<()> {
     // These need no configuration at all.
     match &cli.command {
         Command::Completions(args) => return commands::shell::completions(args.shell),
@@ -77,7 +77,33 @@ pub async fn run(cli: Cli, ctx: Context) -> anyhow::Result<()> {
         Command::Status(_) => profile::Scope::Settings,
         _ => profile::Scope::All,
     };
-    let setup = Setup::new(ctx, &cli.global, scope).await?;
+    // `export prod`: the word is the profile, as with --profile.
+    if let Command::Export(args) = &cli.command
+        && let Some(word) = &args.profile_word
+    {
+        match &cli.global.profile {
+            Some(flag) if flag != word => {
+                return Err(base::error::Problem::usage(format!(
+                    "two profiles were given: {} and --profile {}",
+                    base::text::escape(word),
+                    base::text::escape(flag)
+                ))
+                .hint("give one: aws-cred export PROFILE, or aws-cred export --profile PROFILE")
+                .into());
+            }
+            _ => cli.global.profile = Some(word.clone()),
+        }
+    }
+    let mut setup = Setup::new(ctx, &cli.global, scope).await?;
+    // `exec prod -- cmd`: a first word that names a profile is the profile.
+    if let Command::Exec(args) = &mut cli.command
+        && cli.global.profile.is_none()
+        && let Some((word, taken)) = commands::exec::profile_word(&setup, &args.command)?
+    {
+        args.command.drain(..taken);
+        cli.global.profile = Some(word);
+        setup = Setup::new(setup.ctx.clone(), &cli.global, scope).await?;
+    }
     match &cli.command {
         Command::Export(args) => commands::export::run(&setup, args).await,
         Command::Mfa(args) => commands::mfa::run(&setup, args).await,

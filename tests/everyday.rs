@@ -600,3 +600,62 @@ fn no_verify_ssl_accepts_an_untrusted_certificate_loudly_also_through_a_proxy() 
         "{seen}"
     );
 }
+
+/// Issue 23, item 6: the aws-vault habit, `exec prod -- cmd` and `export prod`: a first word
+/// that names a profile is the profile; a word that is both a profile and a program is an
+/// error that gives both readings; a word that is no profile is the command, as before.
+#[test]
+fn a_leading_profile_name_is_the_profile() {
+    let sb = Sandbox::new();
+    sb.write_credentials(
+        "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = basesecret\n\
+         [other]\naws_access_key_id = AKIAOTHER\naws_secret_access_key = othersecret\n\
+         [sh]\naws_access_key_id = AKIASH\naws_secret_access_key = shsecret\n",
+    );
+    sb.write_config("[profile base]\nregion = eu-west-3\n");
+    let key = "printf '%s' \"$AWS_ACCESS_KEY_ID\"";
+    for args in [
+        vec!["exec", "base", "--", "sh", "-c", key],
+        vec!["exec", "base", "sh", "-c", key],
+        vec!["exec", "--", "base", "--", "sh", "-c", key],
+    ] {
+        let out = run(sb.cmd().env("AWS_PROFILE", "other").args(&args));
+        assert!(out.status.success(), "{args:?}: {}", out.stderr_str());
+        assert_eq!(out.stdout_str(), "AKIABASE", "{args:?}");
+    }
+    // Not a profile: the command, as always (and --profile means the word is the command).
+    let out = run(sb
+        .cmd()
+        .args(["exec", "--profile", "base", "--", "sh", "-c", key]));
+    assert_eq!(out.stdout_str(), "AKIABASE");
+    // Both a profile and a program: say which.
+    let out = run(sb.cmd().args(["exec", "sh", "-c", key]));
+    assert_eq!(out.code(), Some(2), "{}", out.stderr_str());
+    assert!(out.stdout.is_empty());
+    let err = out.stderr_str();
+    assert!(
+        err.contains("sh is both a profile and a program")
+            && err.contains("--profile sh -- COMMAND")
+            && err.contains("command -v sh"),
+        "{err}"
+    );
+    // A profile and nothing to run.
+    let out = run(sb.cmd().args(["exec", "base", "--"]));
+    assert_eq!(out.code(), Some(2), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains("needs a command"),
+        "{}",
+        out.stderr_str()
+    );
+
+    // export PROFILE.
+    let out = run(sb.cmd().args(["export", "base", "--format", "json"]));
+    assert!(out.status.success(), "{}", out.stderr_str());
+    assert!(out.stdout_str().contains("AKIABASE"));
+    let out = run(sb.cmd().args(["export", "base", "--profile", "other"]));
+    assert_eq!(out.code(), Some(2), "{}", out.stderr_str());
+    assert!(out.stderr_str().contains("two profiles were given"));
+    let out = run(sb.cmd().args(["export", "nosuch"]));
+    assert_ne!(out.code(), Some(0));
+    assert!(out.stdout.is_empty());
+}

@@ -9,10 +9,56 @@
 
 use super::Setup;
 use crate::base::error::{Exit, Problem};
+use crate::base::text::escape;
 use crate::cli::ExecArgs;
 use crate::os::child;
 use crate::server::{self, Options};
 use std::ffi::OsString;
+
+/// `exec prod -- cmd` and `exec prod cmd` (aws-vault's habit): when no profile was chosen and
+/// the first word names a profile of the files, it is the profile; the answer is the word and
+/// how many words it takes (with the `--` after it). A word that is both a profile and a
+/// program on `PATH` is an error that gives both readings.
+pub fn profile_word(
+    setup: &Setup,
+    command: &[OsString],
+) -> anyhow::Result<Option<(String, usize)>> {
+    let Some(word) = command.first().and_then(|w| w.to_str()) else {
+        return Ok(None);
+    };
+    let (config, credentials) = setup.profiles.defined_in();
+    if !config.contains(word) && !credentials.contains(word) {
+        return Ok(None);
+    }
+    let taken = if command.get(1).is_some_and(|w| w == "--") {
+        2
+    } else {
+        1
+    };
+    if command.len() <= taken {
+        return Err(Problem::usage(format!(
+            "exec {} needs a command to run with the profile's credentials",
+            escape(word)
+        ))
+        .hint(format!(
+            "aws-cred exec {} -- COMMAND [ARGS...]",
+            escape(word)
+        ))
+        .into());
+    }
+    if crate::os::process::on_path(&setup.ctx, &command[0]) {
+        return Err(Problem::usage(format!(
+            "{} is both a profile and a program on PATH; say which one you mean",
+            escape(word)
+        ))
+        .hint(format!(
+            "the profile: aws-cred exec --profile {w} -- COMMAND; the program: give the profile with --profile (aws-cred exec --profile NAME -- {w} ...), or the program by its path (\"$(command -v {w})\")",
+            w = escape(word)
+        ))
+        .into());
+    }
+    Ok(Some((word.to_string(), taken)))
+}
 
 pub async fn run(setup: &Setup, args: &ExecArgs) -> anyhow::Result<()> {
     let Some((program, rest)) = args.command.split_first() else {

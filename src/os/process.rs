@@ -46,6 +46,55 @@ impl Finished {
     }
 }
 
+/// Whether `name` (a bare word, no path separator) is a program on `PATH`, as a shell would
+/// find it: an executable file in one of its directories (on Windows also with an extension of
+/// `PATHEXT`, default `.COM;.EXE;.BAT;.CMD`).
+pub fn on_path(ctx: &crate::os::Context, name: &std::ffi::OsStr) -> bool {
+    let text = name.to_string_lossy();
+    if text.is_empty() || text.contains('/') || text.contains(std::path::MAIN_SEPARATOR) {
+        return false;
+    }
+    let Some(path) = ctx.var_os("PATH") else {
+        return false;
+    };
+    // Windows only: programs are found with their extensions.
+    #[cfg(windows)]
+    let extensions: Vec<String> = std::iter::once(String::new())
+        .chain(
+            ctx.var("PATHEXT")
+                .unwrap_or(".COM;.EXE;.BAT;.CMD")
+                .split(';')
+                .filter(|e| !e.is_empty())
+                .map(str::to_string),
+        )
+        .collect();
+    #[cfg(not(windows))]
+    let extensions = [String::new()];
+    std::env::split_paths(path).take(1024).any(|dir| {
+        extensions.iter().any(|ext| {
+            let mut file = name.to_os_string();
+            file.push(ext);
+            is_executable(&dir.join(file))
+        })
+    })
+}
+
+fn is_executable(path: &std::path::Path) -> bool {
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return false;
+    };
+    // Unix only: the execute bits; Windows runs any file with a program extension.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        metadata.is_file() && metadata.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        metadata.is_file()
+    }
+}
+
 /// Run `command` as the AWS CLI does on this system (see the module docs) with these extra
 /// variables. Its stdin and stderr are ours, so a prompt or an error from it reaches the
 /// person; its stdout is captured, up to `max_stdout` bytes. After `timeout` it is stopped

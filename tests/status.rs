@@ -530,7 +530,14 @@ fn check_answers_stay_with_their_profiles() {
         .cmd()
         .env("AWS_ENDPOINT_URL_STS", sts.url())
         .args(["status", "--check", "--json"]));
-    out.assert_success();
+    // The whole report, and exit 1 because a check failed (issue 23, item 10).
+    assert_eq!(out.code(), Some(1), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str()
+            .contains("1 of 26 profiles failed the check"),
+        "{}",
+        out.stderr_str()
+    );
     let doc: serde_json::Value = serde_json::from_str(&out.stdout_str()).unwrap();
     let profiles = doc["profiles"].as_array().unwrap();
     let names: Vec<&str> = profiles
@@ -559,7 +566,7 @@ fn check_answers_stay_with_their_profiles() {
         .cmd()
         .env("AWS_ENDPOINT_URL_STS", sts.url())
         .args(["status", "--check"]));
-    table.assert_success();
+    assert_eq!(table.code(), Some(1), "{}", table.stderr_str());
     let text = table.stdout_str();
     assert_eq!(text.matches("; checked").count(), 25, "{text}");
     assert!(text.contains("nothing: check failed"), "{text}");
@@ -588,7 +595,7 @@ fn check_confirms_each_profile_with_get_caller_identity() {
         .cmd()
         .env("AWS_ENDPOINT_URL_STS", sts.url())
         .args(["status", "--check", "--json"]));
-    out.assert_success();
+    assert_eq!(out.code(), Some(1), "{}", out.stderr_str());
     let doc: serde_json::Value = serde_json::from_str(&out.stdout_str()).unwrap();
     let good = &doc["profiles"]
         .as_array()
@@ -608,6 +615,22 @@ fn check_confirms_each_profile_with_get_caller_identity() {
         .find(|p| p["name"] == "empty")
         .unwrap()["check"];
     assert_eq!(empty["ok"], false, "{doc}");
+    // Every check passes: exit 0.
+    let out = run(sb.cmd().env("AWS_ENDPOINT_URL_STS", sts.url()).args([
+        "status",
+        "--check",
+        "--profile",
+        "good",
+    ]));
+    out.assert_success();
+    let out = run(sb.cmd().env("AWS_ENDPOINT_URL_STS", sts.url()).args([
+        "status",
+        "--check",
+        "--profile",
+        "empty",
+    ]));
+    assert_eq!(out.code(), Some(1), "{}", out.stderr_str());
+    assert!(!out.stdout.is_empty(), "the detail is printed");
 }
 
 /// More profiles than one batch holds (`status` parses 256 at a time on a second thread):

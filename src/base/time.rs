@@ -98,19 +98,33 @@ pub fn valid_until(now: SystemTime, creds: &Credentials) -> String {
         .unwrap_or_default()
 }
 
+/// A span for people: `340 days` (from two days on), `11h 59m`, `4m 10s`, `5s`.
+pub fn span(secs: u64) -> String {
+    if secs >= 2 * 86_400 {
+        format!("{} days", secs / 86_400)
+    } else if secs >= 3600 {
+        format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60)
+    } else if secs >= 60 {
+        format!("{}m {:02}s", secs / 60, secs % 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// How long ago `at` was, `now` being later: `2h 00m ago`, `340 days ago` (`0s ago` for a
+/// time not yet come).
+pub fn ago(now: SystemTime, at: SystemTime) -> String {
+    let secs = now.duration_since(at).map_or(0, |d| d.as_secs());
+    format!("{} ago", span(secs))
+}
+
 /// `in 11h 59m`, `in 4m 10s`, `expired 3m ago`.
 pub fn remaining(now: SystemTime, expiry: SystemTime) -> String {
     let (secs, past) = match expiry.duration_since(now) {
         Ok(left) => (left.as_secs(), false),
         Err(err) => (err.duration().as_secs(), true),
     };
-    let text = if secs >= 3600 {
-        format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60)
-    } else if secs >= 60 {
-        format!("{}m {:02}s", secs / 60, secs % 60)
-    } else {
-        format!("{secs}s")
-    };
+    let text = span(secs);
     if past {
         format!("expired {text} ago")
     } else {
@@ -131,6 +145,13 @@ mod tests {
         assert_eq!(remaining(now, at(250)), "in 4m 10s");
         assert_eq!(remaining(now, at(5)), "in 5s");
         assert_eq!(remaining(at(180), now), "expired 3m 00s ago");
+        assert_eq!(remaining(now, at(30 * 3600)), "in 30h 00m");
+        assert_eq!(
+            remaining(at(340 * 86_400 + 3600), now),
+            "expired 340 days ago"
+        );
+        assert_eq!(ago(at(7200), now), "2h 00m ago");
+        assert_eq!(ago(now, at(5)), "0s ago");
     }
 
     #[test]

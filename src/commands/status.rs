@@ -38,6 +38,7 @@ pub async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> {
         if args.check {
             row.check = Some(check_one(setup, profiles, name, row.region.as_deref()).await);
         }
+        let failed = usize::from(matches!(row.check, Some(Err(_))));
         let report = Report {
             now: ctx.now(),
             profiles: vec![row],
@@ -47,8 +48,10 @@ pub async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> {
             true => status::render_json(&report, true)?,
             false => status::render_detail(&report, settings::colour(ctx)),
         };
-        return emit(&text);
+        emit(&text)?;
+        return checks_passed(failed, 1);
     }
+    let (mut failed, mut checked) = (0, 0);
     let mut batches = ParseAhead::start(ctx, profiles);
     if args.json {
         let mut json = JsonStream::new(ctx.now(), false);
@@ -58,6 +61,8 @@ pub async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> {
             while let Some(batch) = batches.next().await {
                 let batch = batch?;
                 for row in rows(setup, &mut inspector, &batch, args.check).await {
+                    checked += 1;
+                    failed += usize::from(matches!(row.check, Some(Err(_))));
                     out.write(&json.profile(&row)?)?;
                 }
                 batches.done(batch);
@@ -67,7 +72,10 @@ pub async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> {
         }
         .await;
         return match written {
-            Ok(()) => out.finish(),
+            Ok(()) => {
+                out.finish()?;
+                checks_passed(failed, checked)
+            }
             Err(err) => {
                 // A report cut short is not a report: nothing more reaches stdout, and the
                 // exit status is not 0.
@@ -80,12 +88,29 @@ pub async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> {
     while let Some(batch) = batches.next().await {
         let batch = batch?;
         for row in rows(setup, &mut inspector, &batch, args.check).await {
+            checked += 1;
+            failed += usize::from(matches!(row.check, Some(Err(_))));
             table.push(&row);
         }
         batches.done(batch);
     }
     let cognito = crate::cognito::sign_ins(ctx).unwrap_or_default();
-    emit(&table.render(&cognito, settings::colour(ctx)))
+    emit(&table.render(&cognito, settings::colour(ctx)))?;
+    checks_passed(failed, checked)
+}
+
+/// `status --check`: the report is out whole; the exit status says whether every profile
+/// passed (1 when any failed, so scripts can act on it).
+fn checks_passed(failed: usize, checked: usize) -> anyhow::Result<()> {
+    if failed == 0 {
+        return Ok(());
+    }
+    Err(Problem::failure(format!(
+        "{failed} of {checked} profile{} failed the check (see the report)",
+        if checked == 1 { "" } else { "s" }
+    ))
+    .hint("each failed profile's line says why; aws-cred status --profile NAME --check shows one in detail")
+    .into())
 }
 
 /// Every profile's batch, parsed on a blocking thread one batch ahead of the inspection

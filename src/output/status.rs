@@ -316,7 +316,10 @@ fn validity_text(now: SystemTime, validity: &Validity) -> (String, Tone) {
     match validity {
         Validity::Valid { until } => (format!("valid, {} left", left(now, *until)), Tone::Good),
         Validity::Refreshable { .. } => ("refreshable".into(), Tone::Warn),
-        Validity::Expired { at } => (format!("expired {}", remaining(now, *at)), Tone::Bad),
+        Validity::Expired { at } => (
+            format!("expired {}", crate::base::time::ago(now, *at)),
+            Tone::Bad,
+        ),
         Validity::Missing => ("missing".into(), Tone::Bad),
         Validity::Unusable(_) => ("unusable".into(), Tone::Bad),
     }
@@ -652,6 +655,7 @@ mod tests {
         assert!(plain.contains("dev\\x1b[2J"), "{plain}");
         assert!(!plain.contains('\x1b'), "{plain}");
         assert!(plain.contains("expired 3m 00s ago"), "{plain}");
+        assert!(!plain.contains("expired expired"), "said once: {plain}");
         assert!(
             plain.contains("to fix:\n  dev\\x1b[2J: SSO token of sso-session corp: aws-cred sso-login --sso-session corp"),
             "{plain}"

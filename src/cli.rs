@@ -175,6 +175,13 @@ pub struct ConsoleArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct KeysRemoveArgs {
+    /// Delete it even when the keyring holds the only copy of the secret (no question asked).
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct KeysArgs {
     #[command(subcommand)]
     pub command: KeysCommand,
@@ -189,8 +196,9 @@ pub enum KeysCommand {
     Process,
     /// The profiles whose keys are in the keyring, key ids masked.
     List(KeysListArgs),
-    /// Delete the profile's key from the keyring, and its credential_process line.
-    Remove,
+    /// Delete the profile's key from the keyring, and its credential_process line. When the
+    /// keyring holds the only copy of the secret, asks first (--yes without a terminal).
+    Remove(KeysRemoveArgs),
     /// Make a new access key in IAM, store it where the old one was, check it works, delete the
     /// old one.
     Rotate,

@@ -298,8 +298,30 @@ fn remove_deletes_the_entry_and_the_credential_process_line() {
     sb.write_config("[profile prod]\nregion = eu-west-1\n");
     add_from_stdin(&sb, &ss, &sts, "prod").assert_success();
     assert!(stored(&ss, "prod").is_some());
+    // The keyring holds the only copy of the secret (issue 23, item 9): without a terminal to
+    // ask on, nothing is deleted without --yes, and the way to keep a copy is said.
     let out = run(keys_cmd(&sb, &ss, &sts.url()).args(["keys", "remove", "--profile", "prod"]));
+    assert_eq!(out.status.code(), Some(2), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains("only copy"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(
+        out.stderr_str()
+            .contains("aws-cred keys process --profile prod"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(stored(&ss, "prod").is_some(), "nothing deleted");
+    let out =
+        run(keys_cmd(&sb, &ss, &sts.url()).args(["keys", "remove", "--profile", "prod", "--yes"]));
     out.assert_success();
+    assert!(
+        out.stderr_str().contains("to use the key again"),
+        "{}",
+        out.stderr_str()
+    );
     assert!(stored(&ss, "prod").is_none());
     assert_eq!(
         sb.read("home/.aws/config"),

@@ -599,7 +599,7 @@ fn keys_live_in_the_credential_manager() {
     let mut remove = win.cmd();
     with_sts(&mut remove);
     let out = run_with_timeout(
-        remove.args(["keys", "remove", "--profile", &profile]),
+        remove.args(["keys", "remove", "--profile", &profile, "--yes"]),
         TIMEOUT,
     );
     out.assert_success();

@@ -3,7 +3,7 @@
 use super::{Setup, emit};
 use crate::aws::FALLBACK_REGION;
 use crate::base::error::Problem;
-use crate::cli::{KeysAddArgs, KeysArgs, KeysCommand, KeysListArgs};
+use crate::cli::{KeysAddArgs, KeysArgs, KeysCommand, KeysListArgs, KeysRemoveArgs};
 use crate::keys::{self, mask};
 use crate::output::{self, Exports, Format};
 use crate::profile::long_term;
@@ -15,7 +15,7 @@ pub async fn run(setup: &Setup, args: &KeysArgs) -> anyhow::Result<()> {
         KeysCommand::Add(add) => run_add(setup, add).await,
         KeysCommand::Process => process(setup),
         KeysCommand::List(list) => run_list(setup, list).await,
-        KeysCommand::Remove => remove(setup),
+        KeysCommand::Remove(remove_args) => remove(setup, remove_args),
         KeysCommand::Rotate => rotate(setup).await,
     }
 }
@@ -173,8 +173,42 @@ fn age_days(now: SystemTime, created: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-fn remove(setup: &Setup) -> anyhow::Result<()> {
+/// Whether the credentials file holds the key `access_key_id` in some section (a copy of the
+/// secret besides the keyring's).
+fn copy_in_credentials_file(setup: &Setup, access_key_id: &str) -> bool {
+    let profiles = &setup.profiles;
+    profiles
+        .names()
+        .into_iter()
+        .any(|name| profiles.credential(name, "aws_access_key_id") == Some(access_key_id))
+}
+
+fn remove(setup: &Setup, args: &KeysRemoveArgs) -> anyhow::Result<()> {
     let profile = setup.profiles.selected.as_str();
+    // The keyring may hold the only copy of the secret (after `keys add
+    // --from-credentials-file`): deleting it then is for good, so ask first.
+    let only_copy = long_term::keyring_credentials(profile)
+        .ok()
+        .map(|stored| stored.credentials().access_key_id().to_string())
+        .filter(|id| !copy_in_credentials_file(setup, id));
+    if let Some(id) = &only_copy {
+        super::confirm(
+            &setup.ctx,
+            args.yes,
+            &format!(
+                "The OS keyring holds the only copy of the secret of key {} (profile {profile}); once deleted it cannot be shown again. Delete it? [y/N] ",
+                mask(id)
+            ),
+            Problem::usage(format!(
+                "keys remove would delete the only copy of the secret of key {}, and there is no terminal to confirm on",
+                mask(id)
+            ))
+            .hint(format!(
+                "keep a copy first if you need one (aws-cred keys process --profile {profile} prints it as JSON), then add --yes"
+            )),
+            Problem::usage("keys remove cancelled; the key stays in the OS keyring"),
+        )?;
+    }
     let removed = keys::remove(&setup.profiles, profile)?;
     match &removed.access_key_id {
         Some(id) => eprintln!(
@@ -193,6 +227,11 @@ fn remove(setup: &Setup) -> anyhow::Result<()> {
         && let Ok(cache) = crate::mfa::cache(&setup.ctx)
     {
         crate::mfa::forget_sessions_of(&cache, id);
+    }
+    if only_copy.is_some() {
+        eprintln!(
+            "to use the key again: aws-cred keys add --profile {profile} (with its secret); without the secret, make a new key in IAM (aws iam create-access-key) and delete this one"
+        );
     }
     Ok(())
 }

@@ -755,3 +755,45 @@ fn a_parser_that_dies_fails_the_run_instead_of_cutting_the_list() {
     let doc: serde_json::Value = serde_json::from_str(&whole.stdout_str()).unwrap();
     assert_eq!(doc["profiles"].as_array().unwrap().len(), 600);
 }
+
+/// Issue 22, item 16: a 3,000-deep source_profile chain: each profile is followed at most 64
+/// deep (it was every profile to the end: 52 s, 504 MB, 180 MB of output), the deep ones say
+/// why, and the report stays small.
+#[test]
+fn a_very_deep_source_profile_chain_is_cut_at_the_cap_and_says_so() {
+    let sb = Sandbox::new();
+    let depth = 3000;
+    let mut config = String::new();
+    for i in 0..depth {
+        config.push_str(&format!(
+            "[profile p{i}]\nrole_arn = arn:aws:iam::123456789012:role/r{i}\nsource_profile = p{}\n",
+            i + 1
+        ));
+    }
+    sb.write_config(&config);
+    sb.write_credentials(&format!(
+        "[p{depth}]\naws_access_key_id = AKIA\naws_secret_access_key = s\n"
+    ));
+    let out = run(sb.cmd().args(["status", "--json"]));
+    out.assert_success();
+    assert!(
+        out.stdout.len() < 8 * 1024 * 1024,
+        "{} bytes",
+        out.stdout.len()
+    );
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout_str()).unwrap();
+    let profiles = doc["profiles"].as_array().unwrap();
+    assert_eq!(profiles.len(), depth + 1);
+    let find = |name: &str| profiles.iter().find(|p| p["name"] == name).unwrap();
+    assert_eq!(find("p0")["kind"], "invalid");
+    assert!(
+        find("p0")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("longer than 64 profiles"),
+        "{}",
+        find("p0")
+    );
+    // Near the keys, the chain is short enough: a role.
+    assert_eq!(find(&format!("p{}", depth - 10))["kind"], "role");
+}

@@ -105,6 +105,11 @@ pub fn plan(profiles: &Profiles) -> Result<Planned, Problem> {
     plan_named(profiles, selected)
 }
 
+/// How many profiles one `source_profile` chain may pass through: far more than any real role
+/// chain (AWS caps chained role sessions at an hour; people use two or three), and few enough
+/// that `status` on a config of thousands of chained profiles stays quick and small.
+pub const MAX_CHAIN: usize = 64;
+
 /// The plan of the profile `selected`, which exists (`status` plans every profile with it;
 /// pure, like [`plan`]).
 pub fn plan_named(profiles: &Profiles, selected: &str) -> Result<Planned, Problem> {
@@ -112,8 +117,17 @@ pub fn plan_named(profiles: &Profiles, selected: &str) -> Result<Planned, Proble
     let mut roles: Vec<RoleStep> = Vec::new();
     let mut visited: Vec<&str> = Vec::new();
     let mut name = selected;
-    // Every profile is visited at most once, so the loop ends within the number of profiles.
+    // Every profile is visited at most once, and at most MAX_CHAIN of them.
     let base = loop {
+        if visited.len() >= MAX_CHAIN {
+            return Err(config_error(
+                format!(
+                    "profile {selected:?}: its source_profile chain is longer than {MAX_CHAIN} profiles ({} -> ...); aws-cred follows at most {MAX_CHAIN}",
+                    visited[..3].join(" -> ")
+                ),
+                "real role chains are a few profiles long: point source_profile at the profile with the keys",
+            ));
+        }
         let Some(profile) = set.get_profile(name) else {
             return Err(config_error(
                 format!(
@@ -429,6 +443,39 @@ mod tests {
             }
         );
         assert_eq!(p.roles, vec![role("a", "arn:a")]);
+    }
+
+    /// Issue 22, item 16: a chain longer than MAX_CHAIN is an error, one of MAX_CHAIN works.
+    #[test]
+    fn chains_are_followed_up_to_the_cap() {
+        let chain = |depth: usize| {
+            let mut config = String::new();
+            for i in 0..depth {
+                config.push_str(&format!(
+                    "[profile p{i}]\nrole_arn = arn:r{i}\nsource_profile = p{}\n",
+                    i + 1
+                ));
+            }
+            let credentials =
+                format!("[p{depth}]\naws_access_key_id = A\naws_secret_access_key = s\n");
+            planned(&config, &credentials, "p0")
+        };
+        let Planned::Plan(p) = chain(MAX_CHAIN - 1).expect("MAX_CHAIN profiles in all") else {
+            panic!("a plan")
+        };
+        assert_eq!(p.roles.len(), MAX_CHAIN - 1);
+        let err = chain(3000).unwrap_err();
+        assert!(
+            err.message.contains("longer than 64 profiles"),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.contains("p0 -> p1 -> p2 -> ..."),
+            "{}",
+            err.message
+        );
+        assert!(err.message.len() < 300, "short: {}", err.message);
     }
 
     #[test]

@@ -357,6 +357,10 @@ pub struct OutputArgs {
     /// With --write-profile: overwrite a section that holds long-term keys.
     #[arg(long, requires = "write_profile")]
     pub force: bool,
+    /// Print the shell lines even when stdout is the terminal (without it, that is refused:
+    /// they would show the keys and set nothing; use eval).
+    #[arg(long, conflicts_with = "write_profile")]
+    pub print: bool,
 }
 
 #[derive(Debug, Args)]
@@ -397,6 +401,10 @@ pub struct MfaArgs {
     /// cmd).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Print the shell lines even when stdout is the terminal (without it, that is refused:
+    /// they would show the keys and set nothing; use eval).
+    #[arg(long)]
+    pub print: bool,
     /// Write the session into the shared credentials file under [NAME] instead of printing it.
     /// Without NAME: the profile itself, when its keys live in [PROFILE-long-term].
     #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
@@ -434,6 +442,10 @@ pub struct SsoLoginArgs {
     /// cmd).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Print the shell lines even when stdout is the terminal (without it, that is refused:
+    /// they would show the keys and set nothing; use eval).
+    #[arg(long)]
+    pub print: bool,
     /// Write the role credentials into the shared credentials file under [NAME] instead of
     /// printing them.
     #[arg(long, value_name = "NAME")]
@@ -458,6 +470,10 @@ pub struct LoginArgs {
     /// cmd).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Print the shell lines even when stdout is the terminal (without it, that is refused:
+    /// they would show the keys and set nothing; use eval).
+    #[arg(long)]
+    pub print: bool,
     /// Write the credentials into the shared credentials file under [NAME] instead of printing
     /// them.
     #[arg(long, value_name = "NAME")]

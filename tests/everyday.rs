@@ -659,3 +659,58 @@ fn a_leading_profile_name_is_the_profile() {
     assert_ne!(out.code(), Some(0));
     assert!(out.stdout.is_empty());
 }
+
+/// Issue 23, item 4: shell lines to a terminal mean `eval` was forgotten: nothing is printed
+/// (no keys on the screen), exit 2, and the hint is the command inside `eval "$(…)"`;
+/// `--print` prints them anyway; JSON is printed as always.
+#[test]
+fn a_forgotten_eval_prints_no_keys_and_says_how() {
+    let Some(script) = support::require_program("script") else {
+        return;
+    };
+    let sb = Sandbox::new();
+    static_profile(&sb);
+    let in_terminal = |args: &str| {
+        let exe = env!("CARGO_BIN_EXE_aws-cred");
+        let mut cmd = std::process::Command::new(&script);
+        cmd.env_clear();
+        for (name, value) in sb.cmd().get_envs() {
+            if let Some(value) = value {
+                cmd.env(name, value);
+            }
+        }
+        cmd.env("SHELL", "/bin/sh")
+            .args(["-qefc", &format!("{exe} {args}"), "/dev/null"]);
+        let out = support::run_with_input(&mut cmd, b"");
+        (out.status.code(), out.stdout_str())
+    };
+    let (code, shown) = in_terminal("export --profile base");
+    assert_eq!(code, Some(2), "{shown}");
+    assert!(
+        !shown.contains("AKIABASE") && !shown.contains("basesecret"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("eval \"$(aws-cred export --profile base)\""),
+        "{shown}"
+    );
+    let (code, shown) = in_terminal("export --profile base --format fish");
+    assert_eq!(code, Some(2), "{shown}");
+    assert!(
+        shown.contains("aws-cred export --profile base --format fish | source"),
+        "{shown}"
+    );
+    let (code, shown) = in_terminal("export --profile base --print");
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(
+        shown.contains("export AWS_ACCESS_KEY_ID='AKIABASE'"),
+        "{shown}"
+    );
+    let (code, shown) = in_terminal("export --profile base --format json");
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(shown.contains("\"AccessKeyId\": \"AKIABASE\""), "{shown}");
+    // Piped, as under eval: the lines, as always.
+    let out = run(sb.cmd().args(["export", "--profile", "base"]));
+    out.assert_success();
+    assert!(out.stdout_str().contains("AKIABASE"));
+}

@@ -137,6 +137,7 @@ fn cognito_args(args: &ConsoleArgs) -> CognitoArgs {
             format: Some(Format::Sh),
             write_profile: None,
             force: false,
+            print: false,
         },
     }
 }

@@ -7,10 +7,11 @@ use crate::output;
 /// `export --unset`: lines that clear the credential variables. It needs no configuration, so
 /// it runs before (and whatever) the files say.
 pub fn unset(args: &ExportArgs, ctx: &crate::os::Context) -> anyhow::Result<()> {
-    emit(&output::render_unset(output::Format::or_native(
-        args.output.format,
-        ctx,
-    )))
+    let format = output::Format::or_native(args.output.format, ctx);
+    if ctx.stdout_is_tty && format.is_shell() && !args.output.print {
+        return Err(super::forgotten_eval(format));
+    }
+    emit(&output::render_unset(format))
 }
 
 pub async fn run(setup: &Setup, args: &ExportArgs) -> anyhow::Result<()> {

@@ -214,6 +214,7 @@ fn print(setup: &Setup, args: &LoginArgs, credentials: &Credentials) -> anyhow::
             format: args.format,
             write_profile: args.write_profile.as_deref(),
             force: args.force,
+            print: args.print,
         },
         credentials,
     )

@@ -92,6 +92,7 @@ pub async fn run(setup: &Setup, args: &MfaArgs) -> anyhow::Result<()> {
             format: args.format,
             write_profile: write_target.as_deref(),
             force: args.force,
+            print: args.print,
         },
         &exports,
     )
@@ -423,6 +424,7 @@ pub async fn session_for_profile(setup: &Setup) -> anyhow::Result<()> {
         format: None,
         write_profile: None,
         force: false,
+        print: false,
     };
     let margin = mfa::margin(&setup.ctx, &setup.profiles, None)?;
     let source = find_source(setup)?;

@@ -276,6 +276,8 @@ pub struct Delivery<'a> {
     pub format: Option<output::Format>,
     pub write_profile: Option<&'a str>,
     pub force: bool,
+    /// `--print`: shell lines to a terminal are printed anyway.
+    pub print: bool,
 }
 
 impl<'a> From<&'a OutputArgs> for Delivery<'a> {
@@ -284,6 +286,7 @@ impl<'a> From<&'a OutputArgs> for Delivery<'a> {
             format: args.format,
             write_profile: args.write_profile.as_deref(),
             force: args.force,
+            print: args.print,
         }
     }
 }
@@ -309,6 +312,9 @@ pub fn deliver(setup: &Setup, delivery: Delivery<'_>, exports: &Exports<'_>) -> 
         Some(name) => write_profile(setup, name, delivery.force, exports),
         None => {
             let format = output::Format::or_native(delivery.format, &setup.ctx);
+            if setup.ctx.stdout_is_tty && format.is_shell() && !delivery.print {
+                return Err(forgotten_eval(format));
+            }
             let text = output::render(format, exports).map_err(|err| {
                 let hint = if err.what == "a NUL byte" {
                     "no environment variable can hold a NUL byte; --format json carries it"
@@ -320,6 +326,20 @@ pub fn deliver(setup: &Setup, delivery: Delivery<'_>, exports: &Exports<'_>) -> 
             emit(&text)
         }
     }
+}
+
+/// Shell lines with stdout on the terminal: `eval` was forgotten. Nothing is printed (the
+/// keys would show and nothing would be set); the hint is this very command inside the shell's
+/// way of running what it prints.
+pub fn forgotten_eval(format: output::Format) -> anyhow::Error {
+    let run = output::eval_command(format, &Context::arguments());
+    Problem::usage(
+        "these are lines for your shell to run, and stdout is this terminal: nothing was printed or set",
+    )
+    .hint(format!(
+        "run: {run}   (or add --print to see the lines, --format json for tools)"
+    ))
+    .into()
 }
 
 fn write_profile(

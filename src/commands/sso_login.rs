@@ -70,6 +70,7 @@ pub async fn run(setup: &Setup, args: &SsoLoginArgs) -> anyhow::Result<()> {
                     format: args.format,
                     write_profile: args.write_profile.as_deref(),
                     force: args.force,
+                    print: args.print,
                 },
                 &credentials,
             )

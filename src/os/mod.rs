@@ -89,6 +89,14 @@ impl Context {
         }
     }
 
+    /// This run's arguments after the program name, for messages that repeat the command.
+    pub fn arguments() -> Vec<String> {
+        std::env::args_os()
+            .skip(1)
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect()
+    }
+
     /// A context with exactly these variables (tests).
     pub fn with_env<'a>(vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         Self::with_os_env(vars.into_iter().map(|(k, v)| (k.into(), v.into())))

@@ -43,6 +43,14 @@ impl Format {
         })
     }
 
+    /// Lines for a shell to run (not json or a .env file).
+    pub fn is_shell(self) -> bool {
+        matches!(
+            self,
+            Format::Sh | Format::Fish | Format::Powershell | Format::Cmd
+        )
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Format::Sh => "sh",
@@ -268,9 +276,58 @@ pub fn render_unset(format: Format) -> String {
     }
 }
 
+/// `aws-cred ARGS` as the shell of `format` runs what it prints: `eval "$(…)"` (sh), `… | source`
+/// (fish), `… | Invoke-Expression` (PowerShell), `for /f` (cmd). Each argument is quoted for that
+/// shell when it needs to be.
+pub fn eval_command(format: Format, args: &[String]) -> String {
+    let plain = |arg: &str| {
+        !arg.is_empty()
+            && arg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b))
+    };
+    let line = |quote: &dyn Fn(&str) -> String| {
+        std::iter::once("aws-cred".to_string())
+            .chain(args.iter().map(|arg| match plain(arg) {
+                true => arg.clone(),
+                false => quote(arg),
+            }))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    match format {
+        Format::Fish => format!("{} | source", line(&quote::fish)),
+        Format::Powershell => format!("{} | Invoke-Expression", line(&quote::powershell)),
+        Format::Cmd => format!(
+            "for /f \"delims=\" %i in ('{}') do @%i",
+            line(&|arg: &str| format!("\"{arg}\""))
+        ),
+        _ => format!("eval \"$({})\"", line(&quote::sh)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_eval_hint_is_the_command_in_each_shells_form() {
+        let args: Vec<String> = ["export", "--profile", "my prod"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            eval_command(Format::Sh, &args),
+            "eval \"$(aws-cred export --profile 'my prod')\""
+        );
+        assert!(eval_command(Format::Fish, &args).ends_with(" | source"));
+        assert!(eval_command(Format::Powershell, &args).ends_with(" | Invoke-Expression"));
+        assert!(
+            eval_command(Format::Cmd, &args)
+                .starts_with("for /f \"delims=\" %i in ('aws-cred export")
+        );
+        assert!(Format::Sh.is_shell() && !Format::Json.is_shell() && !Format::Dotenv.is_shell());
+    }
     use std::time::{Duration, UNIX_EPOCH};
 
     fn session() -> Credentials {

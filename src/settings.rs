@@ -261,14 +261,46 @@ pub fn colour_on_stderr(ctx: &Context) -> bool {
     NO_COLOR.resolve(None, ctx, None).is_none() && ctx.stderr_ansi()
 }
 
-/// The `aws login` session cache: [`LOGIN_CACHE_DIRECTORY`] (`~` expanded), else
-/// `~/.aws/login/cache`.
+/// The `aws login` session cache: [`LOGIN_CACHE_DIRECTORY`] with `$VAR`, `${VAR}` and `~`
+/// expanded (as the AWS CLI expands it), else `~/.aws/login/cache`. `None` without a home.
 pub fn login_cache_dir(ctx: &Context) -> Option<PathBuf> {
     let home = ctx.home();
     match LOGIN_CACHE_DIRECTORY.resolve(None, ctx, None) {
-        Some(found) => crate::profile::expand_home(&found.value, home.as_deref()),
+        Some(found) => {
+            crate::profile::expand_home(&expand_vars(ctx, &found.value), home.as_deref())
+        }
         None => Some(home?.join(".aws").join("login").join("cache")),
     }
+}
+
+/// `$NAME` and `${NAME}` from the environment, as Python's `os.path.expandvars` (unknown
+/// names stay as they are).
+fn expand_vars(ctx: &Context, text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, len) = match after.strip_prefix('{') {
+            Some(braced) => match braced.find('}') {
+                Some(end) => (&braced[..end], end + 2),
+                None => ("", 0),
+            },
+            None => {
+                let end = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                (&after[..end], end)
+            }
+        };
+        match ctx.raw_var(name).filter(|_| !name.is_empty()) {
+            Some(value) => out.push_str(value),
+            None => out.push_str(&rest[at..at + 1 + len]),
+        }
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 pub const SSO_LOGIN_TIMEOUT: Setting = Setting::new("SSO login timeout")

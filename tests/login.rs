@@ -492,6 +492,40 @@ fn the_cache_directory_variable_and_services_section_move_things() {
     let written = std::fs::read_to_string(moved.join(&name)).unwrap();
     assert!(written.contains("ASIALOGIN00000000001"));
     assert!(!world.sandbox.path(&cache_file(SESSION_ARN)).exists());
+
+    // The variable with `$VAR` in it: status and logout find the cache where login and the
+    // chain do (one function says where; status once expanded only `~`).
+    let with_var = |args: &[&str]| {
+        run(world
+            .sandbox
+            .cmd()
+            .env("SANDBOX_ROOT", world.sandbox.root())
+            .env(
+                "AWS_LOGIN_CACHE_DIRECTORY",
+                "$SANDBOX_ROOT/elsewhere/${NO_SUCH}login",
+            )
+            .env("NO_SUCH", "")
+            .args(args))
+    };
+    let out = with_var(&["status", "--json"]);
+    out.assert_success();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout_str()).unwrap();
+    let console = doc["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "console")
+        .unwrap()
+        .clone();
+    assert_ne!(console["state"], "missing", "{console}");
+    let out = with_var(&["logout", "--profile", "console"]);
+    out.assert_success();
+    assert!(
+        out.stderr_str().contains("removed the login session"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(!moved.join(&name).exists());
 }
 
 /// Run `aws-cred login … --remote`: read the URL from stderr, be the browser on "another

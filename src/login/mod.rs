@@ -59,54 +59,13 @@ impl LoginSession {
 }
 
 /// `$AWS_LOGIN_CACHE_DIRECTORY` (with `~` and `$VAR` expanded, as the AWS CLI does), else
-/// `~/.aws/login/cache`.
+/// `~/.aws/login/cache`: [`crate::settings::login_cache_dir`], the one place that says so (the
+/// chain, `login`, `status` and `logout` all ask it).
 pub fn cache_dir(ctx: &Context) -> Result<PathBuf, Problem> {
-    let home = ctx.home();
-    let no_home = || {
+    crate::settings::login_cache_dir(ctx).ok_or_else(|| {
         Problem::usage("cannot find the home directory for the login cache")
             .hint(format!("set HOME, or {CACHE_DIR_VAR}"))
-    };
-    match ctx.var(CACHE_DIR_VAR) {
-        Some(dir) => {
-            let dir = expand_vars(ctx, dir);
-            crate::profile::expand_home(&dir, home.as_deref()).ok_or_else(no_home)
-        }
-        None => Ok(home
-            .ok_or_else(no_home)?
-            .join(".aws")
-            .join("login")
-            .join("cache")),
-    }
-}
-
-/// `$NAME` and `${NAME}` from the environment, as Python's `os.path.expandvars` (unknown
-/// names stay as they are).
-fn expand_vars(ctx: &Context, text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 1..];
-        let (name, len) = match after.strip_prefix('{') {
-            Some(braced) => match braced.find('}') {
-                Some(end) => (&braced[..end], end + 2),
-                None => ("", 0),
-            },
-            None => {
-                let end = after
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                    .unwrap_or(after.len());
-                (&after[..end], end)
-            }
-        };
-        match ctx.raw_var(name).filter(|_| !name.is_empty()) {
-            Some(value) => out.push_str(value),
-            None => out.push_str(&rest[at..at + 1 + len]),
-        }
-        rest = &after[len..];
-    }
-    out.push_str(rest);
-    out
+    })
 }
 
 pub fn cache_path(ctx: &Context, session_arn: &str) -> Result<PathBuf, Problem> {

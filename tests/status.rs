@@ -190,7 +190,8 @@ fn mfa_session(sb: &Sandbox, access_key: &str, serial: &str, expiration: &str) {
 
 fn login_session(sb: &Sandbox, arn: &str, expires: &str, refreshable: bool) {
     let extra = if refreshable {
-        r#", "clientId": "arn:aws:signin:::devtools/same-device", "refreshToken": "login-refresh-secret""#
+        // What a refresh needs, as the AWS CLI writes it: client, refresh token, DPoP key.
+        r#", "clientId": "arn:aws:signin:::devtools/same-device", "refreshToken": "login-refresh-secret", "dpopKey": "-----BEGIN EC PRIVATE KEY-----\nlogin-key\n-----END EC PRIVATE KEY-----\n""#
     } else {
         ""
     };

@@ -117,19 +117,18 @@ impl Entry {
         }))
     }
 
-    /// The names of the refresh fields the file lacks (for messages).
+    /// The names of the refresh fields the file lacks (for messages), of
+    /// [`crate::profile::login_session::REFRESH_FIELDS`].
     pub fn missing_refresh_fields(&self) -> Vec<&'static str> {
-        let mut missing = Vec::new();
-        if self.client_id.is_none() {
-            missing.push("clientId");
-        }
-        if self.refresh_token.is_none() {
-            missing.push("refreshToken");
-        }
-        if self.dpop_key.is_none() {
-            missing.push("dpopKey");
-        }
-        missing
+        let [client_id, refresh_token, dpop_key] = crate::profile::login_session::REFRESH_FIELDS;
+        [
+            (client_id, self.client_id.is_none()),
+            (refresh_token, self.refresh_token.is_none()),
+            (dpop_key, self.dpop_key.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(name, missing)| missing.then_some(name))
+        .collect()
     }
 
     /// The file after a refresh, as the AWS CLI rewrites it: `accessToken` becomes

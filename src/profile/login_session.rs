@@ -16,6 +16,10 @@ use std::time::SystemTime;
 /// The profile key that names a login session.
 pub const KEY: &str = "login_session";
 
+/// What a cache file needs for its session to be refreshed once expired: the one rule, used by
+/// `status` here and by the `login` flow's refresh (`login::cache`).
+pub const REFRESH_FIELDS: [&str; 3] = ["clientId", "refreshToken", "dpopKey"];
+
 /// The cache file of a session (the value hashed as written, as the AWS CLI does).
 pub fn cache_path(dir: &Path, login_session: &str) -> PathBuf {
     dir.join(format!(
@@ -24,8 +28,8 @@ pub fn cache_path(dir: &Path, login_session: &str) -> PathBuf {
     ))
 }
 
-/// The session's state: valid until `accessToken.expiresAt`; once expired, refreshable while a
-/// refresh token and client id are cached.
+/// The session's state: valid until `accessToken.expiresAt`; once expired, refreshable while
+/// the file has every one of [`REFRESH_FIELDS`] (as the refresh needs them).
 pub fn state(dir: &Path, login_session: &str, now: SystemTime) -> Validity {
     let path = cache_path(dir, login_session);
     let bytes = match fs::read_optional(&path, fs::MAX_CACHE_FILE) {
@@ -49,7 +53,7 @@ fn parse_state(bytes: &[u8], now: SystemTime) -> Validity {
     let Some(expires) = expires else {
         return Validity::Unusable("it has no accessToken.expiresAt".into());
     };
-    let refreshable = ["refreshToken", "clientId"]
+    let refreshable = REFRESH_FIELDS
         .iter()
         .all(|k| doc.get(*k).and_then(serde_json::Value::as_str).is_some());
     match Validity::from_expiry(now, expires) {
@@ -100,7 +104,7 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let doc = |expires: &str, refresh: bool| {
             let extra = if refresh {
-                r#", "clientId": "c", "refreshToken": "r""#
+                r#", "clientId": "c", "refreshToken": "r", "dpopKey": "k""#
             } else {
                 ""
             };
@@ -121,5 +125,10 @@ mod tests {
             "expired"
         );
         assert_eq!(parse_state(b"[]", now).word(), "unusable");
+        // Without the DPoP key the refresh cannot be made: expired, as `export` then says.
+        let no_key = format!(
+            r#"{{"accessToken": {{"accessKeyId": "A", "expiresAt": "{earlier}"}}, "clientId": "c", "refreshToken": "r"}}"#
+        );
+        assert_eq!(parse_state(no_key.as_bytes(), now).word(), "expired");
     }
 }

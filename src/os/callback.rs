@@ -238,12 +238,22 @@ struct Shared {
     server: OnceLock<Weak<Server>>,
 }
 
+/// One open connection: its task, and whether it has sent its request yet.
+struct Open {
+    task: tokio::task::AbortHandle,
+    asked: Arc<AtomicBool>,
+}
+
 /// Accept until aborted (the listener's lifetime bounds this loop); each connection gets its
-/// own task, all of them aborted with this one.
+/// own task, all of them aborted with this one. At [`MAX_CONNECTIONS`], the oldest connection
+/// that has sent nothing is closed to make room, so a flood of silent connections cannot keep
+/// the browser's redirect out; only when all of them have asked is a new one turned away.
 async fn accept(listener: TcpListener, shared: Arc<Shared>) {
     let mut connections = JoinSet::new();
+    let mut open: std::collections::VecDeque<Open> = std::collections::VecDeque::new();
     loop {
         while connections.try_join_next().is_some() {}
+        open.retain(|conn| !conn.task.is_finished());
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             // Out of descriptors and the like: do not spin.
@@ -252,19 +262,38 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>) {
                 continue;
             }
         };
-        if connections.len() >= MAX_CONNECTIONS {
-            drop(stream);
-            continue;
+        open.retain(|conn| !conn.task.is_finished());
+        if open.len() >= MAX_CONNECTIONS {
+            match open
+                .iter()
+                .position(|conn| !conn.asked.load(Ordering::Relaxed))
+            {
+                Some(silent) => {
+                    if let Some(conn) = open.remove(silent) {
+                        conn.task.abort();
+                    }
+                }
+                None => {
+                    drop(stream);
+                    continue;
+                }
+            }
         }
-        connections.spawn(serve(stream, shared.clone()));
+        let asked = Arc::new(AtomicBool::new(false));
+        let task = connections.spawn(serve(stream, shared.clone(), asked.clone()));
+        open.push_back(Open { task, asked });
     }
 }
 
-/// One connection, one request (no keep-alive), bounded in time.
-async fn serve(stream: TcpStream, shared: Arc<Shared>) {
+/// One connection, one request (no keep-alive), bounded in time; `asked` is set when its
+/// request has arrived.
+async fn serve(stream: TcpStream, shared: Arc<Shared>, asked: Arc<AtomicBool>) {
     let written: Arc<Mutex<Option<oneshot::Sender<()>>>> = Arc::default();
     let slot = written.clone();
-    let service = service_fn(move |request| handle(shared.clone(), slot.clone(), request));
+    let service = service_fn(move |request| {
+        asked.store(true, Ordering::Relaxed);
+        handle(shared.clone(), slot.clone(), request)
+    });
     let connection = http1::Builder::new()
         .keep_alive(false)
         .timer(TokioTimer::new())
@@ -474,6 +503,33 @@ mod tests {
         // Later answers are refused, and the deadline ends the wait.
         let late = Instant::now() + Duration::from_millis(50);
         assert!(listener.wait(late).await.is_err());
+    }
+
+    /// Issue 22, item 7: many silent connections (more than MAX_CONNECTIONS) do not keep the
+    /// real redirect out.
+    #[tokio::test]
+    async fn silent_connections_do_not_keep_the_answer_out() {
+        let mut listener = Listener::bind("/cb", "s-1").await.unwrap();
+        let uri = listener.redirect_uri().to_string();
+        let authority = uri
+            .trim_start_matches("http://")
+            .trim_end_matches("/cb")
+            .to_string();
+        let mut silent = Vec::new();
+        for _ in 0..MAX_CONNECTIONS * 2 {
+            silent.push(TcpStream::connect(&authority).await.unwrap());
+        }
+        // Let the listener take them all in.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let client = tokio::spawn(async move { get(&uri, "/cb?code=c&state=s-1").await });
+        let arrival = listener
+            .wait(Instant::now() + Duration::from_secs(10))
+            .await
+            .expect("the answer arrives");
+        arrival.respond(Page::success("Done", "ok")).await;
+        let answer = client.await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        drop(silent);
     }
 
     #[tokio::test]

@@ -332,7 +332,7 @@ pub fn deliver(setup: &Setup, delivery: Delivery<'_>, exports: &Exports<'_>) -> 
 /// keys would show and nothing would be set); the hint is this very command inside the shell's
 /// way of running what it prints.
 pub fn forgotten_eval(format: output::Format) -> anyhow::Error {
-    let run = output::eval_command(format, &Context::arguments());
+    let run = output::eval_command(format, &without_secrets(Context::arguments()));
     Problem::usage(
         "these are lines for your shell to run, and stdout is this terminal: nothing was printed or set",
     )
@@ -340,6 +340,30 @@ pub fn forgotten_eval(format: output::Format) -> anyhow::Error {
         "run: {run}   (or add --print to see the lines, --format json for tools)"
     ))
     .into()
+}
+
+/// Flags whose value is a secret: shown as `SECRET` when a message repeats the command.
+const SECRET_FLAGS: [&str; 2] = ["--client-secret", "--new-password"];
+
+/// The arguments with the values of [`SECRET_FLAGS`] replaced (`--flag VALUE` and
+/// `--flag=VALUE`).
+fn without_secrets(args: Vec<String>) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut hide_next = false;
+    for arg in args {
+        if std::mem::take(&mut hide_next) {
+            out.push("SECRET".to_string());
+            continue;
+        }
+        match arg.split_once('=') {
+            Some((flag, _)) if SECRET_FLAGS.contains(&flag) => out.push(format!("{flag}=SECRET")),
+            _ => {
+                hide_next = SECRET_FLAGS.contains(&arg.as_str());
+                out.push(arg);
+            }
+        }
+    }
+    out
 }
 
 fn write_profile(
@@ -390,4 +414,32 @@ fn write_profile(
     );
     eprintln!("use it with: --profile {name}  or  export AWS_PROFILE={name}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_commands_never_show_a_secret_flags_value() {
+        let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            without_secrets(args(&[
+                "cognito",
+                "--client-secret",
+                "s3cr3t",
+                "--new-password=pw",
+                "--user",
+                "alice"
+            ])),
+            args(&[
+                "cognito",
+                "--client-secret",
+                "SECRET",
+                "--new-password=SECRET",
+                "--user",
+                "alice"
+            ])
+        );
+    }
 }

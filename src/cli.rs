@@ -339,8 +339,12 @@ pub struct ServeArgs {
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to complete for.
-    #[arg(value_enum)]
-    pub shell: clap_complete::Shell,
+    #[arg(value_enum, required_unless_present = "list_profiles")]
+    pub shell: Option<clap_complete::Shell>,
+    /// Print the profile names of ~/.aws/config and ~/.aws/credentials, one a line (what the
+    /// completion scripts call to complete --profile).
+    #[arg(long, hide = true, conflicts_with = "shell")]
+    pub list_profiles: bool,
 }
 
 #[derive(Debug, Args, Clone)]

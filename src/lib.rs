@@ -63,7 +63,10 @@ use os::Context;
 pub async fn run(mut cli: Cli, ctx: Context) -> anyhow::Result<()> {
     // These need no configuration at all.
     match &cli.command {
-        Command::Completions(args) => return commands::shell::completions(args.shell),
+        Command::Completions(args) => match args.shell {
+            Some(shell) => return commands::shell::completions(shell),
+            None => return commands::shell::list_profiles(&ctx).await,
+        },
         Command::Man => return commands::shell::man(),
         Command::Export(args) if args.unset => return commands::export::unset(args, &ctx),
         _ => {}

@@ -393,21 +393,81 @@ fn completions_generate_for_every_shell_and_load_in_bash() {
     let Some(bash) = support::require_program("bash") else {
         return;
     };
+    // Profiles for --profile come from the files (issue 23, item 7).
+    sb.write_credentials("[prod]\naws_access_key_id = A\naws_secret_access_key = s\n");
+    sb.write_config("[profile staging]\nregion = eu-west-1\n[default]\nregion = eu-west-1\n");
+    let listed = sb.aws_cred(&["completions", "--list-profiles"]);
+    listed.assert_success();
+    assert_eq!(listed.stdout_str(), "default\nprod\nstaging\n");
     let script = sb.write(
         "completion.bash",
         sb.aws_cred(&["completions", "bash"]).stdout,
     );
-    let out = run(std::process::Command::new(bash).arg("-c").arg(format!(
-        "source {}; complete -p aws-cred; COMP_WORDS=(aws-cred ex); COMP_CWORD=1; _aws__cred aws-cred ex aws-cred; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
-        script.display()
-    )));
-    out.assert_success();
-    let text = out.stdout_str();
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_aws-cred"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    // Complete `WORDS` (the last one being typed) as bash would, through the registered
+    // function; the candidates, one a line.
+    let complete = |words: &[&str]| {
+        let list = words
+            .iter()
+            .map(|w| format!("'{w}'"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let code = format!(
+            "source {}; f=$(complete -p aws-cred | sed -E 's/.*-F ([^ ]+).*/\\1/'); COMP_WORDS=({list}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); $f aws-cred \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display()
+        );
+        let out = run(std::process::Command::new(&bash)
+            .env(
+                "PATH",
+                format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+            )
+            .env("HOME", sb.home())
+            .env("AWS_CONFIG_FILE", sb.config_path())
+            .env("AWS_SHARED_CREDENTIALS_FILE", sb.credentials_path())
+            .arg("-c")
+            .arg(code));
+        out.assert_success();
+        out.stdout_str()
+    };
+    let first = complete(&["aws-cred", "ex"]);
     assert!(
-        text.contains("-F _aws__cred") && text.contains(" aws-cred"),
-        "{text}"
+        first.contains("export") && first.contains("exec"),
+        "{first}"
     );
-    assert!(text.contains("export") && text.contains("exec"), "{text}");
+    // The second word and later: flags and values (the generated script once stopped here).
+    let flags = complete(&["aws-cred", "export", "--for"]);
+    assert!(flags.lines().any(|l| l == "--format"), "{flags}");
+    let values = complete(&["aws-cred", "export", "--format", ""]);
+    assert!(values.lines().any(|l| l == "fish"), "{values}");
+    let profiles = complete(&["aws-cred", "export", "--profile", "st"]);
+    assert_eq!(profiles.trim(), "staging", "{profiles}");
+
+    // fish, when it is here (CI installs it): the same, through its own completion engine.
+    let Some(fish) = support::require_program("fish") else {
+        return;
+    };
+    let fish_script = sb.write(
+        "completion.fish",
+        sb.aws_cred(&["completions", "fish"]).stdout,
+    );
+    let out = run(std::process::Command::new(fish)
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("HOME", sb.home())
+        .env("AWS_CONFIG_FILE", sb.config_path())
+        .env("AWS_SHARED_CREDENTIALS_FILE", sb.credentials_path())
+        .arg("-c")
+        .arg(format!(
+            "source {}; complete -C 'aws-cred export --profile p'",
+            fish_script.display()
+        )));
+    out.assert_success();
+    assert!(out.stdout_str().starts_with("prod"), "{}", out.stdout_str());
 }
 
 #[test]

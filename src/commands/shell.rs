@@ -4,10 +4,61 @@ use super::emit;
 use crate::cli::Cli;
 use clap::CommandFactory;
 
+/// The completion script clap generates, repaired and extended:
+/// - bash: clap_complete names its case arms `aws__subcmd__cred…` but sets `cmd` to
+///   `aws__cred…` (the `-` in the name), so only the first word completed; the arms are
+///   renamed to what is set. A wrapper completes `--profile` with the files' profile names.
+/// - fish: `--profile` completes with the profile names too.
 pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
     let mut buffer = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "aws-cred", &mut buffer);
-    emit(&String::from_utf8_lossy(&buffer))
+    let mut script = String::from_utf8_lossy(&buffer).into_owned();
+    match shell {
+        clap_complete::Shell::Bash => {
+            script = script.replace("aws__subcmd__cred", "aws__cred");
+            script.push_str(BASH_PROFILES);
+        }
+        clap_complete::Shell::Fish => script.push_str(FISH_PROFILES),
+        _ => {}
+    }
+    emit(&script)
+}
+
+/// bash: `--profile` completes with the profile names; everything else as generated.
+const BASH_PROFILES: &str = r#"
+_aws_cred_profiles() {
+    local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
+    if [[ "$prev" == "--profile" ]]; then
+        local IFS=$'\n'
+        COMPREPLY=($(compgen -W "$(aws-cred completions --list-profiles 2>/dev/null)" -- "$cur"))
+        return 0
+    fi
+    _aws__cred "$@"
+}
+if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERSINFO[0]}" -gt 4 ]]; then
+    complete -F _aws_cred_profiles -o nosort -o bashdefault -o default aws-cred
+else
+    complete -F _aws_cred_profiles -o bashdefault -o default aws-cred
+fi
+"#;
+
+/// fish: `--profile` completes with the profile names.
+const FISH_PROFILES: &str =
+    "complete -c aws-cred -l profile -x -a '(aws-cred completions --list-profiles 2>/dev/null)'\n";
+
+/// `completions --list-profiles`: every profile name of both files, sorted, one a line.
+pub async fn list_profiles(ctx: &crate::os::Context) -> anyhow::Result<()> {
+    let profiles =
+        crate::profile::Profiles::load_scoped(ctx, None, crate::profile::Scope::All).await?;
+    let mut text = String::new();
+    for name in profiles.names() {
+        if name.chars().any(char::is_control) {
+            continue;
+        }
+        text.push_str(name);
+        text.push('\n');
+    }
+    emit(&text)
 }
 
 /// One page for the whole tool: clap_mangen renders the top level; each subcommand gets a

@@ -125,6 +125,12 @@ pub enum Command {
         after_help = "Examples:\n  aws-cred token kubeconfig --cluster prod --server https://ABC.gr7.eu-west-1.eks.amazonaws.com --ca ca.pem --region eu-west-1 > ~/.kube/prod.yaml\n  KUBECONFIG=~/.kube/prod.yaml kubectl get pods          # kubectl runs aws-cred token eks\n  aws-cred token eks --cluster prod --region eu-west-1   # the ExecCredential JSON\n  PGPASSWORD=\"$(aws-cred token rds --hostname mydb.abc.eu-west-1.rds.amazonaws.com --port 5432 --username app)\" psql ...\n  PGPASSWORD=\"$(aws-cred token dsql --hostname abc.dsql.us-east-1.on.aws --admin)\" psql ..."
     )]
     Token(TokenCommand),
+    /// Print a shell function (`awsc` by default) that sets the credentials in the current
+    /// shell without eval: `awsc prod`, `awsc --unset`.
+    #[command(
+        after_help = "Install (then open a new shell):\n  bash:       echo 'eval \"$(aws-cred shell-init bash)\"' >> ~/.bashrc\n  zsh:        echo 'eval \"$(aws-cred shell-init zsh)\"' >> ~/.zshrc\n  fish:       echo 'aws-cred shell-init fish | source' >> ~/.config/fish/config.fish\n  PowerShell: Add-Content $PROFILE 'aws-cred shell-init powershell | Out-String | Invoke-Expression'\n\nThen:\n  awsc prod          # the profile's credentials and region in this shell\n  awsc               # the default chain\n  awsc --unset       # clear them\nAWS_CRED_PROFILE and AWS_CRED_EXPIRATION say who you are and until when, for a prompt."
+    )]
+    ShellInit(ShellInitArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Install:\n  bash:       aws-cred completions bash > ~/.local/share/bash-completion/completions/aws-cred\n  zsh:        aws-cred completions zsh > \"${fpath[1]}/_aws-cred\"\n  fish:       aws-cred completions fish > ~/.config/fish/completions/aws-cred.fish\n  PowerShell: aws-cred completions powershell >> $PROFILE"
@@ -690,4 +696,24 @@ pub struct TokenKubeconfigArgs {
     /// With --write: the file (default: the first of KUBECONFIG, else ~/.kube/config).
     #[arg(long, value_name = "FILE", requires = "write")]
     pub kubeconfig: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShellInitArgs {
+    /// The shell the function is for.
+    #[arg(value_enum)]
+    pub shell: InitShell,
+    /// The function's name.
+    #[arg(long, value_name = "NAME", default_value = "awsc")]
+    pub name: String,
+}
+
+/// Shells `shell-init` writes a function for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InitShell {
+    Bash,
+    Zsh,
+    Fish,
+    #[value(alias = "pwsh")]
+    Powershell,
 }

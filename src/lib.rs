@@ -68,6 +68,7 @@ pub async fn run(mut cli: Cli, ctx: Context) -> anyhow::Result<()> {
             None => return commands::shell::list_profiles(&ctx).await,
         },
         Command::Man => return commands::shell::man(),
+        Command::ShellInit(args) => return commands::shell::init(args),
         Command::Export(args) if args.unset => return commands::export::unset(args, &ctx),
         _ => {}
     }
@@ -113,7 +114,9 @@ pub async fn run(mut cli: Cli, ctx: Context) -> anyhow::Result<()> {
         Command::SsoLogin(args) => commands::sso_login::run(&setup, args).await,
         Command::Whoami(args) => commands::whoami::run(&setup, args).await,
         Command::Exec(args) => commands::exec::run(&setup, args).await,
-        Command::Completions(_) | Command::Man => unreachable!("handled above"),
+        Command::Completions(_) | Command::Man | Command::ShellInit(_) => {
+            unreachable!("handled above")
+        }
         Command::Cognito(args) => commands::cognito::run(&setup, args).await,
         Command::Console(args) => commands::console::run(&setup, args).await,
         Command::Keys(args) => commands::keys::run(&setup, args).await,

@@ -774,3 +774,73 @@ fn a_forgotten_eval_prints_no_keys_and_says_how() {
     out.assert_success();
     assert!(out.stdout_str().contains("AKIABASE"));
 }
+
+/// Issue 23, item 5: `shell-init` gives a function that sets the credentials in the current
+/// shell without eval, in real bash, zsh and fish: `awsc base`, then `awsc --unset`; a failure
+/// changes nothing and returns non-zero; AWS_CRED_PROFILE/AWS_CRED_EXPIRATION for prompts; an
+/// exec from such a shell warns.
+#[test]
+fn shell_init_sets_and_unsets_in_the_current_shell() {
+    let sb = Sandbox::new();
+    static_profile(&sb);
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_aws-cred"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let posix = "eval \"$(aws-cred shell-init SHELL)\"; \
+        awsc base; echo \"1:$AWS_ACCESS_KEY_ID:$AWS_REGION:$AWS_CRED_PROFILE\"; \
+        awsc nosuch 2>/dev/null; echo \"2:$?:$AWS_ACCESS_KEY_ID\"; \
+        aws-cred exec base -- true 2>&1 | grep -c 'already holds' | sed 's/^/3:/'; \
+        awsc --unset; echo \"4:${AWS_ACCESS_KEY_ID-unset}:${AWS_CRED_PROFILE-unset}\"";
+    let fish = "aws-cred shell-init fish | source; \
+        awsc base; echo \"1:$AWS_ACCESS_KEY_ID:$AWS_REGION:$AWS_CRED_PROFILE\"; \
+        awsc nosuch 2>/dev/null; echo \"2:$status:$AWS_ACCESS_KEY_ID\"; \
+        aws-cred exec base -- true 2>&1 | grep -c 'already holds' | sed 's/^/3:/'; \
+        awsc --unset; set -q AWS_ACCESS_KEY_ID; or echo \"4:unset:unset\"";
+    let mut ran = 0;
+    for (shell, script) in [
+        ("bash", posix.replace("SHELL", "bash")),
+        ("zsh", posix.replace("SHELL", "zsh")),
+        ("fish", fish.to_string()),
+    ] {
+        let Some(program) = support::require_program(shell) else {
+            continue;
+        };
+        let mut cmd = std::process::Command::new(program);
+        cmd.env_clear();
+        for (name, value) in sb.cmd().get_envs() {
+            if let Some(value) = value {
+                cmd.env(name, value);
+            }
+        }
+        cmd.env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+        )
+        .current_dir(sb.home())
+        .args(["-c", &script]);
+        let out = run(&mut cmd);
+        let text = out.stdout_str();
+        assert!(
+            text.contains("1:AKIABASE:eu-west-3:base"),
+            "{shell}: {text} {}",
+            out.stderr_str()
+        );
+        assert!(
+            text.contains("2:1:AKIABASE"),
+            "{shell}: a failure changes nothing: {text}"
+        );
+        assert!(text.contains("3:1"), "{shell}: nested exec warns: {text}");
+        assert!(text.contains("4:unset:unset"), "{shell}: {text}");
+        ran += 1;
+    }
+    assert!(ran > 0 || !support::in_ci());
+    // PowerShell (no pwsh here): the function is written, with the name asked for.
+    let out = run(sb
+        .cmd()
+        .args(["shell-init", "powershell", "--name", "use-aws"]));
+    out.assert_success();
+    assert!(out.stdout_str().contains("function use-aws {"));
+    let out = run(sb.cmd().args(["shell-init", "bash", "--name", "bad name"]));
+    assert_eq!(out.code(), Some(2));
+}

@@ -60,12 +60,30 @@ pub fn profile_word(
     Ok(Some((word.to_string(), taken)))
 }
 
+/// Set by `exec` (and the `shell-init` function) to the profile whose credentials are in the
+/// environment.
+const PROFILE_VAR: &str = "AWS_CRED_PROFILE";
+
+/// aws-vault's guard: an `exec` inside a shell that already holds a profile's credentials
+/// (an `exec` subshell, the `shell-init` function) says so, since the command gets the new
+/// profile's credentials, not the ones the shell shows.
+fn warn_if_nested(setup: &Setup) {
+    if let Some(current) = setup.ctx.var(PROFILE_VAR).filter(|p| !p.is_empty()) {
+        eprintln!(
+            "warning: this shell already holds the credentials of profile {} ({PROFILE_VAR}); the command gets profile {}'s",
+            escape(current),
+            escape(&setup.profiles.selected)
+        );
+    }
+}
+
 pub async fn run(setup: &Setup, args: &ExecArgs) -> anyhow::Result<()> {
     let Some((program, rest)) = args.command.split_first() else {
         return Err(
             Problem::usage("exec needs a command: aws-cred exec -- COMMAND [ARGS...]").into(),
         );
     };
+    warn_if_nested(setup);
     if args.server {
         return run_with_server(setup, args, program, rest).await;
     }
@@ -89,12 +107,19 @@ pub async fn run(setup: &Setup, args: &ExecArgs) -> anyhow::Result<()> {
                         | "AWS_SESSION_TOKEN"
                         | "AWS_SECURITY_TOKEN"
                         | "AWS_CREDENTIAL_EXPIRATION"
+                        | "AWS_CRED_PROFILE"
+                        | "AWS_CRED_EXPIRATION"
                 )
             )
         })
         .map(|(key, value)| (key.to_owned(), value.to_owned()))
         .collect();
     let mut set = |key: &str, value: &str| env.push((key.into(), value.into()));
+    // Who the command runs as, for prompts and the nested-exec warning.
+    set(PROFILE_VAR, &setup.profiles.selected);
+    if let Some(expiry) = creds.expiry() {
+        set("AWS_CRED_EXPIRATION", &crate::base::time::rfc3339(expiry));
+    }
     set("AWS_ACCESS_KEY_ID", creds.access_key_id());
     set("AWS_SECRET_ACCESS_KEY", creds.secret_access_key());
     if let Some(token) = creds.session_token() {

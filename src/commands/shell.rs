@@ -61,6 +61,113 @@ pub async fn list_profiles(ctx: &crate::os::Context) -> anyhow::Result<()> {
     emit(&text)
 }
 
+/// `shell-init`: a function that runs `aws-cred export` for this shell and applies what it
+/// prints, so no `eval` is typed; `--unset` clears the variables. It also sets
+/// `AWS_CRED_PROFILE` (the profile asked for, `default` when none) and `AWS_CRED_EXPIRATION`
+/// for prompts. A failure changes nothing in the shell and returns non-zero.
+pub fn init(args: &crate::cli::ShellInitArgs) -> anyhow::Result<()> {
+    use crate::cli::InitShell;
+    let name = &args.name;
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid {
+        return Err(crate::base::error::Problem::usage(format!(
+            "--name {}: a function name is letters, digits, - and _",
+            crate::base::text::escape(name)
+        ))
+        .into());
+    }
+    let script = match args.shell {
+        InitShell::Bash | InitShell::Zsh => POSIX_INIT,
+        InitShell::Fish => FISH_INIT,
+        InitShell::Powershell => POWERSHELL_INIT,
+    };
+    emit(&script.replace("__NAME__", name))
+}
+
+const POSIX_INIT: &str = r#"# aws-cred shell-init: `__NAME__ PROFILE` sets that profile's credentials in this shell.
+__NAME__() {
+    if [ "$1" = "--unset" ]; then
+        eval "$(command aws-cred export --unset --format sh)" || return
+        unset AWS_CRED_PROFILE AWS_CRED_EXPIRATION
+        return 0
+    fi
+    __aws_cred_lines=""
+    if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
+        __aws_cred_profile="$1"
+        shift
+        __aws_cred_lines="$(command aws-cred export --format sh --profile "$__aws_cred_profile" "$@")" || { unset __aws_cred_lines __aws_cred_profile; return 1; }
+    else
+        __aws_cred_profile="${AWS_PROFILE:-default}"
+        __aws_cred_lines="$(command aws-cred export --format sh "$@")" || { unset __aws_cred_lines __aws_cred_profile; return 1; }
+    fi
+    eval "$__aws_cred_lines"
+    export AWS_CRED_PROFILE="$__aws_cred_profile"
+    if [ -n "${AWS_CREDENTIAL_EXPIRATION-}" ]; then
+        export AWS_CRED_EXPIRATION="$AWS_CREDENTIAL_EXPIRATION"
+    else
+        unset AWS_CRED_EXPIRATION
+    fi
+    unset __aws_cred_lines __aws_cred_profile
+}
+"#;
+
+const FISH_INIT: &str = r#"# aws-cred shell-init: `__NAME__ PROFILE` sets that profile's credentials in this shell.
+function __NAME__
+    if test (count $argv) -gt 0; and test "$argv[1]" = "--unset"
+        command aws-cred export --unset --format fish | source
+        set -e AWS_CRED_PROFILE AWS_CRED_EXPIRATION
+        return 0
+    end
+    set -l profile default
+    set -q AWS_PROFILE; and set profile $AWS_PROFILE
+    set -l args
+    if test (count $argv) -gt 0; and not string match -q -- '-*' $argv[1]
+        set profile $argv[1]
+        set args --profile $argv[1] $argv[2..-1]
+    else
+        set args $argv
+    end
+    set -l lines (command aws-cred export --format fish $args); or return 1
+    printf '%s
+' $lines | source
+    set -gx AWS_CRED_PROFILE $profile
+    if set -q AWS_CREDENTIAL_EXPIRATION
+        set -gx AWS_CRED_EXPIRATION $AWS_CREDENTIAL_EXPIRATION
+    else
+        set -e AWS_CRED_EXPIRATION
+    end
+    return 0
+end
+"#;
+
+const POWERSHELL_INIT: &str = r#"# aws-cred shell-init: `__NAME__ PROFILE` sets that profile's credentials in this shell.
+function __NAME__ {
+    if ($args.Count -gt 0 -and $args[0] -eq '--unset') {
+        (& aws-cred export --unset --format powershell) -join "`n" | Invoke-Expression
+        Remove-Item Env:AWS_CRED_PROFILE, Env:AWS_CRED_EXPIRATION -ErrorAction SilentlyContinue
+        return
+    }
+    $profileName = if ($env:AWS_PROFILE) { $env:AWS_PROFILE } else { 'default' }
+    $rest = @($args)
+    if ($rest.Count -gt 0 -and -not ([string]$rest[0]).StartsWith('-')) {
+        $profileName = [string]$rest[0]
+        $rest = @('--profile') + $rest
+    }
+    $lines = & aws-cred export --format powershell @rest
+    if ($LASTEXITCODE -ne 0) { return }
+    ($lines -join "`n") | Invoke-Expression
+    $env:AWS_CRED_PROFILE = $profileName
+    if ($env:AWS_CREDENTIAL_EXPIRATION) { $env:AWS_CRED_EXPIRATION = $env:AWS_CREDENTIAL_EXPIRATION }
+    else { Remove-Item Env:AWS_CRED_EXPIRATION -ErrorAction SilentlyContinue }
+}
+"#;
+
 /// One page for the whole tool: clap_mangen renders the top level; each subcommand gets a
 /// section with its description, options and examples.
 pub fn man() -> anyhow::Result<()> {

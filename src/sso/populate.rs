@@ -160,12 +160,30 @@ pub fn apply(
                 changes.push(Change::Added(want.clone()));
             }
             Some(before) if ours(&before, session) => {
-                if before == want.entries {
+                // Only the keys it writes are its own: lines a person added to the profile
+                // stay, whether the portal changed anything or not.
+                let current = |key: &str| {
+                    before
+                        .iter()
+                        .rev()
+                        .find(|(k, _)| k == key)
+                        .map(|(_, v)| v.as_str())
+                };
+                let same = want
+                    .entries
+                    .iter()
+                    .all(|(k, v)| current(k) == Some(v.as_str()));
+                if same {
                     changes.push(Change::Unchanged(want.name.clone()));
                 } else {
-                    text =
-                        writer::upsert_section(&text, &want.name, HeaderStyle::Config, &entries)?
-                            .text;
+                    text = writer::edit_section(
+                        &text,
+                        &want.name,
+                        HeaderStyle::Config,
+                        &entries,
+                        &[],
+                    )?
+                    .text;
                     changes.push(Change::Updated {
                         name: want.name.clone(),
                         before,
@@ -268,6 +286,42 @@ mod tests {
             .map(|w| w.name)
             .collect();
         assert_eq!(names, vec!["app.Admin-111", "app.Admin-222"]);
+    }
+
+    /// Issue 22, item 15: lines a person added inside a populated profile stay, when nothing
+    /// changed at the portal and when something did.
+    #[test]
+    fn lines_a_person_added_to_a_populated_profile_stay() {
+        let want = |region: &str| {
+            vec![Wanted {
+                name: "dev.Admin".into(),
+                entries: vec![
+                    ("sso_session".into(), "corp".into()),
+                    ("sso_account_id".into(), "111".into()),
+                    ("sso_role_name".into(), "Admin".into()),
+                    ("region".into(), region.into()),
+                    (MARKER.into(), "corp".into()),
+                ],
+            }]
+        };
+        let (text, _) = apply("", "corp", &want("eu-west-1"), false).unwrap();
+        let text = text.replace(
+            "aws_cred_populated = corp\n",
+            "aws_cred_populated = corp\noutput = json\n# my note\n",
+        );
+        let (same, changes) = apply(&text, "corp", &want("eu-west-1"), false).unwrap();
+        assert_eq!(
+            same, text,
+            "nothing changed at the portal: nothing rewritten"
+        );
+        assert!(matches!(&changes[..], [Change::Unchanged(_)]));
+        let (updated, changes) = apply(&text, "corp", &want("us-east-1"), false).unwrap();
+        assert!(matches!(&changes[..], [Change::Updated { .. }]));
+        assert!(updated.contains("region = us-east-1\n"), "{updated}");
+        assert!(
+            updated.contains("output = json\n# my note\n"),
+            "the person's lines stay: {updated}"
+        );
     }
 
     #[test]

@@ -304,18 +304,15 @@ mod tests {
                 ],
             }]
         };
-        let (text, _) = apply("", "corp", &want("eu-west-1"), false).unwrap();
-        let text = text.replace(
-            "aws_cred_populated = corp\n",
-            "aws_cred_populated = corp\noutput = json\n# my note\n",
-        );
-        let (same, changes) = apply(&text, "corp", &want("eu-west-1"), false).unwrap();
+        // As populate wrote it, plus two lines of the person's.
+        let text = "[profile dev.Admin]\nsso_session = corp\nsso_account_id = 111\nsso_role_name = Admin\nregion = eu-west-1\naws_cred_populated = corp\noutput = json\n# my note\n";
+        let (same, changes) = apply(text, "corp", &want("eu-west-1"), false).unwrap();
         assert_eq!(
             same, text,
             "nothing changed at the portal: nothing rewritten"
         );
         assert!(matches!(&changes[..], [Change::Unchanged(_)]));
-        let (updated, changes) = apply(&text, "corp", &want("us-east-1"), false).unwrap();
+        let (updated, changes) = apply(text, "corp", &want("us-east-1"), false).unwrap();
         assert!(matches!(&changes[..], [Change::Updated { .. }]));
         assert!(updated.contains("region = us-east-1\n"), "{updated}");
         assert!(

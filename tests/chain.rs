@@ -182,6 +182,18 @@ fn aws_profile_variable_selects_and_unknown_profiles_list_the_known_ones() {
         err.contains("\"typo\" (from AWS_PROFILE)") && err.contains("available: a, b"),
         "{err}"
     );
+    assert!(!err.contains("did you mean"), "nothing near typo: {err}");
+    // A near name is suggested (issue 23, item 12).
+    sb.write_credentials(
+        "[a]\naws_access_key_id = AKIAA\naws_secret_access_key = s\n[production]\naws_access_key_id = AKIAP\naws_secret_access_key = s\n",
+    );
+    let out = run(sb.cmd().args(["export", "--profile", "prodution"]));
+    out.assert_code(2);
+    assert!(
+        out.stderr_str().contains("did you mean production?"),
+        "{}",
+        out.stderr_str()
+    );
 }
 
 #[test]

@@ -23,6 +23,35 @@ pub fn is_unsafe(c: char) -> bool {
 }
 
 /// `text` with every unsafe character escaped (`\n`, `\r`, `\t`, `\x1b`, `\u{202e}`), on one line.
+/// The candidate closest to `word` when it is probably what was meant (a typo): at most two
+/// edits away and less than half the word; ties go to the first candidate.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let word_chars: Vec<char> = word.chars().collect();
+    let limit = 2.min(word_chars.len().saturating_sub(1) / 2 + 1);
+    candidates
+        .into_iter()
+        .filter(|c| *c != word)
+        .map(|c| (edit_distance(&word_chars, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance, in characters (bounded inputs: names of profiles).
+fn edit_distance(a: &[char], b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
 pub fn escape(text: &str) -> Cow<'_, str> {
     escape_keeping(text, false)
 }
@@ -58,6 +87,21 @@ fn escape_keeping(text: &str, newlines: bool) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_near_name_is_suggested_a_far_one_is_not() {
+        let names = ["prod", "staging", "dev", "prod-admin"];
+        assert_eq!(closest("prdo", names), Some("prod"));
+        assert_eq!(closest("stagin", names), Some("staging"));
+        assert_eq!(closest("Dev", names), Some("dev"));
+        assert_eq!(closest("qa", names), None);
+        assert_eq!(closest("x", names), None);
+        assert_eq!(
+            closest("prod", names),
+            None,
+            "the word itself is no suggestion"
+        );
+    }
 
     #[test]
     fn control_and_bidi_characters_are_escaped() {

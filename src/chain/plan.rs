@@ -84,13 +84,20 @@ pub fn plan(profiles: &Profiles) -> Result<Planned, Problem> {
             } else {
                 format!("available: {}", names.join(", "))
             };
+            let hint = match crate::base::text::closest(selected, names.iter().copied()) {
+                Some(near) => format!(
+                    "did you mean {}? (or create {selected:?} with `aws configure --profile NAME`)",
+                    crate::base::text::escape(near)
+                ),
+                None => "check the name, or create it with `aws configure --profile NAME`".into(),
+            };
             return Err(Problem::usage(format!(
                 "profile {selected:?} (from {}) is not in {} or {}; {available}",
                 profiles.selection.describe(),
                 profiles.files.config.display(),
                 profiles.files.credentials.display()
             ))
-            .hint("check the name, or create it with `aws configure --profile NAME`"));
+            .hint(hint));
         }
         return Ok(Planned::Nothing(if profiles.any_file_exists() {
             "no [default] profile; choose one with --profile or AWS_PROFILE".to_string()

@@ -8,9 +8,7 @@ use crate::output;
 /// it runs before (and whatever) the files say.
 pub fn unset(args: &ExportArgs, ctx: &crate::os::Context) -> anyhow::Result<()> {
     let format = output::Format::or_native(args.output.format, ctx);
-    if ctx.stdout_is_tty && format.is_shell() && !args.output.print {
-        return Err(super::forgotten_eval(format));
-    }
+    super::refuse_forgotten_eval(ctx, format, args.output.print)?;
     emit(&output::render_unset(format))
 }
 

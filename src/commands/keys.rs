@@ -1,7 +1,6 @@
 //! `aws-cred keys add | process | list | remove | rotate`: long-term keys in the OS keyring.
 
 use super::{Setup, emit};
-use crate::aws::FALLBACK_REGION;
 use crate::base::error::Problem;
 use crate::cli::{KeysAddArgs, KeysArgs, KeysCommand, KeysListArgs, KeysRemoveArgs};
 use crate::keys::{self, mask};
@@ -20,14 +19,6 @@ pub async fn run(setup: &Setup, args: &KeysArgs) -> anyhow::Result<()> {
     }
 }
 
-fn region(setup: &Setup) -> &str {
-    setup
-        .region
-        .as_ref()
-        .map(|r| r.name.as_str())
-        .unwrap_or(FALLBACK_REGION)
-}
-
 async fn run_add(setup: &Setup, args: &KeysAddArgs) -> anyhow::Result<()> {
     let profile = setup.profiles.selected.as_str();
     let source = if args.from_credentials_file {
@@ -41,7 +32,7 @@ async fn run_add(setup: &Setup, args: &KeysAddArgs) -> anyhow::Result<()> {
         ctx: &setup.ctx,
         profiles: &setup.profiles,
         aws: &setup.aws,
-        region: region(setup),
+        region: setup.sts_region(),
         profile,
         source,
         check: !args.no_check,
@@ -242,7 +233,7 @@ async fn rotate(setup: &Setup) -> anyhow::Result<()> {
         ctx: &setup.ctx,
         profiles: &setup.profiles,
         aws: &setup.aws,
-        region: region(setup),
+        region: setup.sts_region(),
         profile,
         propagation: keys::rotate::propagation(&setup.ctx),
     })

@@ -1,7 +1,6 @@
 //! `aws-cred mfa [CODE]`: the morning MFA session, for plain users and role profiles.
 
 use super::{Delivery, Setup, deliver};
-use crate::aws::FALLBACK_REGION;
 use crate::aws::sts;
 use crate::base::error::Problem;
 use crate::base::text::escape;
@@ -39,11 +38,7 @@ pub async fn run(setup: &Setup, args: &MfaArgs) -> anyhow::Result<()> {
     let serial = serial(setup, args, &source).await?;
     let write_target = write_target(setup, args, &source)?;
 
-    let region = setup
-        .region
-        .as_ref()
-        .map(|r| r.name.as_str())
-        .unwrap_or(FALLBACK_REGION);
+    let region = setup.sts_region();
     let (session, reused) =
         session(setup, args, &source.long_term, &serial, region, margin).await?;
     let mut creds = session
@@ -429,11 +424,7 @@ pub async fn session_for_profile(setup: &Setup) -> anyhow::Result<()> {
     let margin = mfa::margin(&setup.ctx, &setup.profiles, None)?;
     let source = find_source(setup)?;
     let serial = serial(setup, &args, &source).await?;
-    let region = setup
-        .region
-        .as_ref()
-        .map(|r| r.name.as_str())
-        .unwrap_or(FALLBACK_REGION);
+    let region = setup.sts_region();
     let (session, reused) =
         session(setup, &args, &source.long_term, &serial, region, margin).await?;
     if !reused {

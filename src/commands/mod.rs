@@ -81,6 +81,14 @@ impl Setup {
         })
     }
 
+    /// The region for STS and the other calls that sign with one: the run's, else
+    /// [`crate::aws::FALLBACK_REGION`] (as [`chain::Request::sts_region`]).
+    pub fn sts_region(&self) -> &str {
+        self.region
+            .as_ref()
+            .map_or(crate::aws::FALLBACK_REGION, |r| r.name.as_str())
+    }
+
     pub fn request(&self) -> chain::Request<'_> {
         chain::Request {
             ctx: &self.ctx,
@@ -312,9 +320,7 @@ pub fn deliver(setup: &Setup, delivery: Delivery<'_>, exports: &Exports<'_>) -> 
         Some(name) => write_profile(setup, name, delivery.force, exports),
         None => {
             let format = output::Format::or_native(delivery.format, &setup.ctx);
-            if setup.ctx.stdout_is_tty && format.is_shell() && !delivery.print {
-                return Err(forgotten_eval(format));
-            }
+            refuse_forgotten_eval(&setup.ctx, format, delivery.print)?;
             let text = output::render(format, exports).map_err(|err| {
                 let hint = if err.what == "a NUL byte" {
                     "no environment variable can hold a NUL byte; --format json carries it"
@@ -328,18 +334,25 @@ pub fn deliver(setup: &Setup, delivery: Delivery<'_>, exports: &Exports<'_>) -> 
     }
 }
 
-/// Shell lines with stdout on the terminal: `eval` was forgotten. Nothing is printed (the
-/// keys would show and nothing would be set); the hint is this very command inside the shell's
-/// way of running what it prints.
-pub fn forgotten_eval(format: output::Format) -> anyhow::Error {
+/// Shell lines with stdout on the terminal (and no `--print`): `eval` was forgotten. Nothing
+/// is printed (the keys would show and nothing would be set); the hint is this very command
+/// inside the shell's way of running what it prints.
+pub fn refuse_forgotten_eval(
+    ctx: &Context,
+    format: output::Format,
+    print: bool,
+) -> anyhow::Result<()> {
+    if !ctx.stdout_is_tty || !format.is_shell() || print {
+        return Ok(());
+    }
     let run = output::eval_command(format, &without_secrets(Context::arguments()));
-    Problem::usage(
+    Err(Problem::usage(
         "these are lines for your shell to run, and stdout is this terminal: nothing was printed or set",
     )
     .hint(format!(
         "run: {run}   (or add --print to see the lines, --format json for tools)"
     ))
-    .into()
+    .into())
 }
 
 /// Flags whose value is a secret: shown as `SECRET` when a message repeats the command.

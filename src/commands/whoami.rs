@@ -2,7 +2,6 @@
 //! from.
 
 use super::{Setup, emit};
-use crate::aws::FALLBACK_REGION;
 use crate::aws::sts;
 use crate::base::text::escape;
 use crate::cli::WhoamiArgs;
@@ -41,9 +40,7 @@ pub async fn run(setup: &Setup, args: &WhoamiArgs) -> anyhow::Result<()> {
     let resolution = setup.resolve(args.explain).await?;
     let creds = &resolution.credentials;
     let region = setup.region.as_ref().map(|r| r.name.as_str());
-    let identity =
-        sts::get_caller_identity(&setup.aws, region.unwrap_or(FALLBACK_REGION), creds.clone())
-            .await?;
+    let identity = sts::get_caller_identity(&setup.aws, setup.sts_region(), creds.clone()).await?;
     let now = setup.ctx.now();
     // For a person (and a PS1): escaped; --json keeps exact values.
     if args.short {

@@ -419,14 +419,12 @@ fn completions_generate_for_every_shell_and_load_in_bash() {
             "source {}; f=$(complete -p aws-cred | sed -E 's/.*-F ([^ ]+).*/\\1/'); COMP_WORDS=({list}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); $f aws-cred \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
             script.display()
         );
-        let out = run(std::process::Command::new(&bash)
+        let out = run(sb
+            .program(&bash)
             .env(
                 "PATH",
                 format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
             )
-            .env("HOME", sb.home())
-            .env("AWS_CONFIG_FILE", sb.config_path())
-            .env("AWS_SHARED_CREDENTIALS_FILE", sb.credentials_path())
             .arg("-c")
             .arg(code));
         out.assert_success();
@@ -453,14 +451,12 @@ fn completions_generate_for_every_shell_and_load_in_bash() {
         "completion.fish",
         sb.aws_cred(&["completions", "fish"]).stdout,
     );
-    let out = run(std::process::Command::new(fish)
+    let out = run(sb
+        .program(fish)
         .env(
             "PATH",
             format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
         )
-        .env("HOME", sb.home())
-        .env("AWS_CONFIG_FILE", sb.config_path())
-        .env("AWS_SHARED_CREDENTIALS_FILE", sb.credentials_path())
         .arg("-c")
         .arg(format!(
             "source {}; complete -C 'aws-cred export --profile p'",
@@ -732,13 +728,7 @@ fn a_forgotten_eval_prints_no_keys_and_says_how() {
     static_profile(&sb);
     let in_terminal = |args: &str| {
         let exe = env!("CARGO_BIN_EXE_aws-cred");
-        let mut cmd = std::process::Command::new(&script);
-        cmd.env_clear();
-        for (name, value) in sb.cmd().get_envs() {
-            if let Some(value) = value {
-                cmd.env(name, value);
-            }
-        }
+        let mut cmd = sb.program(&script);
         cmd.env("SHELL", "/bin/sh")
             .args(["-qefc", &format!("{exe} {args}"), "/dev/null"]);
         let out = support::run_with_input(&mut cmd, b"");
@@ -806,13 +796,7 @@ fn shell_init_sets_and_unsets_in_the_current_shell() {
         let Some(program) = support::require_program(shell) else {
             continue;
         };
-        let mut cmd = std::process::Command::new(program);
-        cmd.env_clear();
-        for (name, value) in sb.cmd().get_envs() {
-            if let Some(value) = value {
-                cmd.env(name, value);
-            }
-        }
+        let mut cmd = sb.program(program);
         cmd.env(
             "PATH",
             format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),

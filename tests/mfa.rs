@@ -642,13 +642,7 @@ fn in_terminal(
     use std::time::{Duration, Instant};
     let script = support::require_program("script")?;
     let inner = format!("{} {args}", env!("CARGO_BIN_EXE_aws-cred"));
-    let mut cmd = std::process::Command::new(script);
-    cmd.env_clear();
-    for (name, value) in sb.cmd().get_envs() {
-        if let Some(value) = value {
-            cmd.env(name, value);
-        }
-    }
+    let mut cmd = sb.program(script);
     cmd.env("SHELL", "/bin/sh")
         .env("AWS_ENDPOINT_URL_STS", sts.url())
         .env("AWS_ENDPOINT_URL_IAM", sts.url());

@@ -686,14 +686,7 @@ impl Cluster {
         kubectl: &std::path::Path,
         kubeconfig: &std::path::Path,
     ) -> std::process::Output {
-        let cmd = self.sb.cmd();
-        let mut kubectl_cmd = Command::new(kubectl);
-        kubectl_cmd.env_clear();
-        for (name, value) in cmd.get_envs() {
-            if let Some(value) = value {
-                kubectl_cmd.env(name, value);
-            }
-        }
+        let mut kubectl_cmd = self.sb.program(kubectl);
         self.endpoints(&mut kubectl_cmd);
         kubectl_cmd
             .current_dir(self.sb.home())
@@ -879,13 +872,7 @@ conf = client.Configuration.get_default_copy()
 version = client.VersionApi().get_code()
 print(json.dumps({"authorization": conf.api_key.get("BearerToken"), "git_version": version.git_version}))
 "#;
-    let mut cmd = Command::new(python);
-    cmd.env_clear();
-    for (name, value) in cluster.sb.cmd().get_envs() {
-        if let Some(value) = value {
-            cmd.env(name, value);
-        }
-    }
+    let mut cmd = cluster.sb.program(python);
     cluster.endpoints(&mut cmd);
     cmd.args(["-c", script]).arg(&kubeconfig);
     let out = run(&mut cmd);
@@ -1039,13 +1026,7 @@ fn kubeconfig_write_merges_into_the_file_kubectl_wrote() {
     assert_eq!(names("users"), ["other", "prod"]);
     assert_eq!(names("contexts"), ["other", "prod"]);
 
-    let mut cmd = Command::new(&kubectl);
-    cmd.env_clear();
-    for (name, value) in cluster.sb.cmd().get_envs() {
-        if let Some(value) = value {
-            cmd.env(name, value);
-        }
-    }
+    let mut cmd = cluster.sb.program(&kubectl);
     let out = run(cmd.arg("--kubeconfig").arg(&file).args([
         "--context",
         "prod",

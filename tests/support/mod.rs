@@ -153,7 +153,13 @@ impl Sandbox {
     /// `NO_COLOR=1` and `LANG=C.UTF-8`. Working dir `HOME`, stdin null. Add what a test needs with
     /// `.env(..)`/`.env_remove(..)`; run it with [`run`].
     pub fn cmd(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_aws-cred"));
+        self.program(env!("CARGO_BIN_EXE_aws-cred"))
+    }
+
+    /// Another program (a shell, kubectl, `script`, python) with the environment and working
+    /// dir [`Sandbox::cmd`] gives aws-cred, so what it starts sees the same files.
+    pub fn program(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(program);
         cmd.env_clear();
         if let Some(path) = std::env::var_os("PATH") {
             cmd.env("PATH", path);

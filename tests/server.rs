@@ -962,12 +962,21 @@ fn the_command_gets_sigterm_when_aws_cred_is_killed() {
     assert!(marker.exists(), "the command got SIGTERM");
 }
 
-/// Issue 22, item 1: credentials that expire while a refresh is running are not served when
-/// that refresh fails (the request that ran it once got them, with 200).
-#[test]
-fn credentials_that_expire_during_a_failed_refresh_are_not_served() {
+/// `serve --profile admin` over role sessions of `lifetime`, with its first answer taken: the
+/// sandbox and STS (kept alive), the server, its token, the expiry served (unix seconds), and
+/// the switches that make STS refuse AssumeRole and answer it slowly.
+struct FailingSource {
+    _sb: Sandbox,
+    sts: FakeSts,
+    served: Served,
+    token: String,
+    expiry: i64,
+    deny: Arc<std::sync::atomic::AtomicBool>,
+    delay: Arc<std::sync::atomic::AtomicU64>,
+}
+
+fn serve_with_a_source_that_can_fail(lifetime: Duration) -> FailingSource {
     let sb = sandbox();
-    let lifetime = Duration::from_secs(8);
     let rules = StsRules {
         role_lifetime: Some(lifetime),
         ..rules()
@@ -985,6 +994,30 @@ fn credentials_that_expire_during_a_failed_refresh_are_not_served() {
     let expiry = chrono::DateTime::parse_from_rfc3339(doc["Expiration"].as_str().unwrap())
         .unwrap()
         .timestamp();
+    FailingSource {
+        _sb: sb,
+        sts,
+        served,
+        token,
+        expiry,
+        deny,
+        delay,
+    }
+}
+
+/// Issue 22, item 1: credentials that expire while a refresh is running are not served when
+/// that refresh fails (the request that ran it once got them, with 200).
+#[test]
+fn credentials_that_expire_during_a_failed_refresh_are_not_served() {
+    let FailingSource {
+        _sb,
+        sts: _sts,
+        served,
+        token,
+        expiry,
+        deny,
+        delay,
+    } = serve_with_a_source_that_can_fail(Duration::from_secs(8));
     // Refresh due (the last quarter), a slow STS that then refuses: the refresh ends after
     // the held credentials did.
     deny.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -1010,25 +1043,15 @@ fn credentials_that_expire_during_a_failed_refresh_are_not_served() {
 /// ends, one upstream call), and for a few seconds more nobody calls upstream again.
 #[test]
 fn clients_waiting_for_a_failed_refresh_share_its_answer_and_the_source_is_rested() {
-    let sb = sandbox();
-    let lifetime = Duration::from_secs(6);
-    let rules = StsRules {
-        role_lifetime: Some(lifetime),
-        ..rules()
-    };
-    let (deny, delay) = (
-        rules.deny_assume_role.clone(),
-        rules.assume_role_delay_ms.clone(),
-    );
-    let sts = FakeSts::start(rules);
-    let served = serve(&sb, &sts, &["--profile", "admin"]);
-    let token = served.token().to_string();
-    let first = served.get(Some(&token));
-    assert_eq!(first.status, 200, "{}", first.body_str());
-    let doc: serde_json::Value = serde_json::from_str(&first.body_str()).unwrap();
-    let expiry = chrono::DateTime::parse_from_rfc3339(doc["Expiration"].as_str().unwrap())
-        .unwrap()
-        .timestamp();
+    let FailingSource {
+        _sb,
+        sts,
+        served,
+        token,
+        expiry,
+        deny,
+        delay,
+    } = serve_with_a_source_that_can_fail(Duration::from_secs(6));
     deny.store(true, std::sync::atomic::Ordering::SeqCst);
     delay.store(2000, std::sync::atomic::Ordering::SeqCst);
     while chrono::Utc::now().timestamp() <= expiry {

@@ -20,11 +20,8 @@ mod support;
 use fake_cognito::{
     CLIENT_ID, Config, FakeCognito, IDENTITY_POOL_ID, MFA_CODE, Mfa, POOL_ID, Status, User,
 };
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 use support::{Moto, OutputExt, Sandbox, run, run_with_input};
 
 const ALICE_PW: &str = "Alice-Passw0rd!";
@@ -1016,54 +1013,13 @@ fn the_terminal_prompt_does_not_echo_the_password() {
     let sb = sandbox();
     let fake = FakeCognito::start(config());
     let inner = "aws-cred cognito --user alice --profile myapp --format json";
-    let mut child = other_program(&sb, &script, &fake.url())
-        .args(["-qefc", inner, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let shown = Arc::new(Mutex::new(Vec::new()));
-    let reader = {
-        let shown = shown.clone();
-        let mut stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stdout.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                shown.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        })
-    };
-    // Type the password only once the prompt is up (typed-ahead input would be echoed by the
-    // terminal before aws-cred could turn echo off, as in any program).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !String::from_utf8_lossy(&shown.lock().unwrap()).contains("Password for alice") {
-        assert!(Instant::now() < deadline, "no prompt within 30 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(200));
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(format!("{ALICE_PW}\n").as_bytes()).unwrap();
-    stdin.flush().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("script did not finish within 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    drop(stdin);
-    let _ = reader.join();
+    // The password is typed only once the prompt is up (typed-ahead input would be echoed by
+    // the terminal before aws-cred could turn echo off, as in any program).
+    let (status, shown) = support::terminal_dialogue(
+        other_program(&sb, &script, &fake.url()).args(["-qefc", inner, "/dev/null"]),
+        &[("Password for alice", ALICE_PW)],
+    );
     assert!(status.success(), "{status}");
-    let shown = String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
     assert!(shown.contains("Password for alice"), "{shown}");
     assert!(
         !shown.contains(ALICE_PW),

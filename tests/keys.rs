@@ -59,10 +59,9 @@ mod fake_sts;
 
 use fake_sts::{CODE, FakeSts, StsRules};
 use std::collections::HashMap;
-use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
 use support::{Moto, OutputExt, Sandbox, run, run_with_input};
 
 const ALICE_KEY: &str = "AKIAALICE00000000001";
@@ -437,83 +436,28 @@ fn add_at_the_terminal_does_not_echo_the_secret() {
     };
     let sb = Sandbox::new();
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_aws-cred")).parent().unwrap();
-    let mut child = Command::new(&script)
-        .env_clear()
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                bin_dir.display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
-        .env("HOME", sb.home())
-        .env("AWS_CONFIG_FILE", sb.config_path())
-        .env("AWS_SHARED_CREDENTIALS_FILE", sb.credentials_path())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("LANG", "C.UTF-8")
-        .current_dir(sb.home())
-        .env("DBUS_SESSION_BUS_ADDRESS", ss.address())
-        .env("TERM", "dumb")
-        .args([
-            "-qefc",
-            "aws-cred keys add --profile prod --no-check",
-            "/dev/null",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let shown = Arc::new(Mutex::new(Vec::new()));
-    let reader = {
-        let shown = shown.clone();
-        let mut stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stdout.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                shown.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        })
-    };
-    let wait_for = |text: &str| {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !String::from_utf8_lossy(&shown.lock().unwrap()).contains(text) {
-            assert!(Instant::now() < deadline, "no {text:?} within 30 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        // Let aws-cred switch echo off before typing (typed-ahead input would be echoed).
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    let mut stdin = child.stdin.take().unwrap();
-    wait_for("AWS access key ID for profile prod");
-    stdin
-        .write_all(format!("{ALICE_KEY}\n").as_bytes())
-        .unwrap();
-    stdin.flush().unwrap();
-    wait_for("Secret access key (not shown)");
-    stdin
-        .write_all(format!("{ALICE_SECRET}\n").as_bytes())
-        .unwrap();
-    stdin.flush().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("script did not finish within 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    drop(stdin);
-    let _ = reader.join();
-    let shown = String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
+    let (status, shown) = support::terminal_dialogue(
+        sb.program(&script)
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    bin_dir.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env("DBUS_SESSION_BUS_ADDRESS", ss.address())
+            .env("TERM", "dumb")
+            .args([
+                "-qefc",
+                "aws-cred keys add --profile prod --no-check",
+                "/dev/null",
+            ]),
+        &[
+            ("AWS access key ID for profile prod", ALICE_KEY),
+            ("Secret access key (not shown)", ALICE_SECRET),
+        ],
+    );
     assert!(status.success(), "{status}\n{shown}");
     assert!(shown.contains(ALICE_KEY), "the key id is echoed: {shown}");
     assert!(

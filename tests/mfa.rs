@@ -637,78 +637,16 @@ fn in_terminal(
     extra_env: &[(&str, &str)],
     answers: &[&str],
 ) -> Option<(std::process::ExitStatus, String)> {
-    use std::io::{Read, Write};
-    use std::sync::{Arc, Mutex};
-    use std::time::{Duration, Instant};
     let script = support::require_program("script")?;
     let inner = format!("{} {args}", env!("CARGO_BIN_EXE_aws-cred"));
     let mut cmd = sb.program(script);
     cmd.env("SHELL", "/bin/sh")
         .env("AWS_ENDPOINT_URL_STS", sts.url())
-        .env("AWS_ENDPOINT_URL_IAM", sts.url());
-    for (name, value) in extra_env {
-        cmd.env(name, value);
-    }
-    let mut child = cmd
-        .args(["-qefc", &inner, "/dev/null"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let shown = Arc::new(Mutex::new(Vec::new()));
-    let reader = {
-        let shown = shown.clone();
-        let mut stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stdout.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                shown.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        })
-    };
-    let mut stdin = child.stdin.take().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let prompts = || {
-        String::from_utf8_lossy(&shown.lock().unwrap())
-            .matches("MFA code for")
-            .count()
-    };
-    for (i, answer) in answers.iter().enumerate() {
-        while prompts() <= i {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "no prompt {} within 30 s:\n{}",
-                    i + 1,
-                    String::from_utf8_lossy(&shown.lock().unwrap())
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-        stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
-        stdin.flush().unwrap();
-    }
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("script did not finish within 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    drop(stdin);
-    let _ = reader.join();
-    let shown = String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
-    Some((status, shown))
+        .env("AWS_ENDPOINT_URL_IAM", sts.url())
+        .envs(extra_env.iter().copied())
+        .args(["-qefc", &inner, "/dev/null"]);
+    let steps: Vec<(&str, &str)> = answers.iter().map(|a| ("MFA code for", *a)).collect();
+    Some(support::terminal_dialogue(&mut cmd, &steps))
 }
 
 #[test]

@@ -393,6 +393,65 @@ impl OutputExt for Output {
 // Finding external tools
 // ---------------------------------------------------------------------------------------------
 
+/// A dialogue at a real terminal: `cmd` runs a program under `script -qefc …` (which gives it
+/// a terminal; its stdout is what the terminal shows). For each `(prompt, answer)`, wait until
+/// the terminal has shown `prompt` once more than the steps before asked for, pause so the
+/// program can turn echo off, and type `answer`. Then wait for the end. Everything is bounded:
+/// 30 s for each prompt and for the end. Returns the exit status and what the terminal showed.
+pub fn terminal_dialogue(cmd: &mut Command, steps: &[(&str, &str)]) -> (ExitStatus, String) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the terminal program");
+    let shown = Arc::new(Mutex::new(Vec::new()));
+    let reader = {
+        let shown = shown.clone();
+        let mut stdout = child.stdout.take().expect("piped stdout");
+        thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                lock(&shown).extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let text = |shown: &Mutex<Vec<u8>>| String::from_utf8_lossy(&lock(shown)).into_owned();
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    for (i, (prompt, answer)) in steps.iter().enumerate() {
+        let times = 1 + steps[..i].iter().filter(|(p, _)| p == prompt).count();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while text(&shown).matches(prompt).count() < times {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("no {prompt:?} within 30 s:\n{}", text(&shown));
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        // Typed-ahead input would be echoed before the program could turn echo off.
+        thread::sleep(Duration::from_millis(200));
+        stdin
+            .write_all(format!("{answer}\n").as_bytes())
+            .and_then(|()| stdin.flush())
+            .expect("type at the terminal");
+    }
+    let status = wait_bounded(&mut child, Duration::from_secs(30)).unwrap_or_else(|| {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "the terminal program did not finish within 30 s:\n{}",
+            text(&shown)
+        )
+    });
+    drop(stdin);
+    let _ = reader.join();
+    (status, text(&shown))
+}
+
 /// `name` found on `PATH`, if any (e.g. `zsh`, `fish`, `dash`, `pwsh`).
 pub fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;

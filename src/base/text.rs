@@ -23,6 +23,16 @@ pub fn is_unsafe(c: char) -> bool {
 }
 
 /// `text` with every unsafe character escaped (`\n`, `\r`, `\t`, `\x1b`, `\u{202e}`), on one line.
+/// Whether `text` has the shape of an AWS region name (`eu-west-1`): lower-case letters,
+/// digits and `-`, 1 to 64 of them. It goes into host names and signatures.
+pub fn is_region_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// The candidate closest to `word` when it is probably what was meant (a typo): at most two
 /// edits away and less than half the word; ties go to the first candidate.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {

@@ -23,11 +23,7 @@ impl Partition {
     /// federation we know of.
     pub fn of_region(region: &str) -> Result<Partition, Problem> {
         let region = region.trim();
-        let valid = !region.is_empty()
-            && region
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !valid {
+        if !crate::base::text::is_region_name(region) {
             return Err(
                 Problem::usage(format!("{region:?} is not an AWS region name"))
                     .hint("regions look like us-east-1, eu-west-1, cn-north-1, us-gov-west-1"),

@@ -97,12 +97,7 @@ pub fn check_hostname(host: &str) -> Result<(), Problem> {
 
 /// A region name as it goes into a signature and a host name.
 pub fn check_region(region: &str) -> Result<(), Problem> {
-    let ok = !region.is_empty()
-        && region.len() <= 64
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
+    if crate::base::text::is_region_name(region) {
         Ok(())
     } else {
         Err(Problem::usage(format!(

@@ -30,6 +30,7 @@ use std::collections::HashMap;
 use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+use support::browser::{FakeBrowser, is_handoff};
 use support::{Moto, OutputExt, Sandbox, run};
 
 const BASE_KEY: &str = "AKIABASE000000000001";
@@ -464,16 +465,23 @@ fn partition_hosts_for_china_and_govcloud_and_regional_sign_in() {
     }
 }
 
-/// A `BROWSER` that records the URL it is given.
-fn fake_browser(sb: &Sandbox) -> (std::path::PathBuf, std::path::PathBuf) {
-    use std::os::unix::fs::PermissionsExt;
-    let log = sb.path("browser.log");
-    let script = sb.write(
-        "bin/browser",
-        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display()),
+/// A `BROWSER` that fetches aws-cred's one-time loopback URL and records where it leads
+/// (without following: the test redeems the sign-in URL itself). `None`: skip (no venv).
+fn fake_browser(sb: &Sandbox) -> Option<FakeBrowser> {
+    FakeBrowser::new(sb)
+}
+
+/// The one page the browser was sent to, after checking that its command line held only the
+/// one-time loopback URL (issue 22, item 11: the sign-in token never in a command line).
+fn handed_off(browser: &FakeBrowser) -> String {
+    let opened = browser.opened();
+    assert!(
+        opened.len() == 1 && is_handoff(&opened[0]),
+        "the browser's command line: {opened:?}"
     );
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    (script, log)
+    let pages = browser.pages();
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    pages[0].clone()
 }
 
 #[test]
@@ -481,9 +489,12 @@ fn the_browser_gets_the_url_and_logout_first_goes_through_the_logout_url() {
     let sb = Sandbox::new();
     let fed = FakeFederation::start();
     fed.know(ENV_KEY, ENV_SECRET, ENV_TOKEN, Kind::Role);
-    let (browser, log) = fake_browser(&sb);
-    let out = run(cmd(&sb, &fed)
-        .env("BROWSER", &browser)
+    let Some(browser) = fake_browser(&sb) else {
+        return;
+    };
+    let out = run(browser
+        .apply(&mut cmd(&sb, &fed))
+        .env("FAKE_BROWSER_MODE", "handoff")
         .env("AWS_ACCESS_KEY_ID", ENV_KEY)
         .env("AWS_SECRET_ACCESS_KEY", ENV_SECRET)
         .env("AWS_SESSION_TOKEN", ENV_TOKEN)
@@ -495,8 +506,8 @@ fn the_browser_gets_the_url_and_logout_first_goes_through_the_logout_url() {
             .contains("opened the console in the browser")
     );
     assert_quiet_stderr(&out, &fed, &[ENV_SECRET, ENV_TOKEN]);
-    let opened = std::fs::read_to_string(&log).unwrap();
-    let opened = opened.trim_end();
+    let opened = handed_off(&browser);
+    let opened = opened.as_str();
     assert!(
         opened.starts_with(&format!("{}/oauth?Action=logout&redirect_uri=", fed.url())),
         "{opened}"
@@ -518,7 +529,37 @@ fn the_browser_gets_the_url_and_logout_first_goes_through_the_logout_url() {
     // --no-browser: the URL on stdout, no browser started.
     let out = with_env_session(&sb, &fed, &["console", "--no-browser"]);
     accepted(&fed, &printed_url(&out));
-    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
+    assert_eq!(browser.opened().len(), 1);
+}
+
+/// Issue 22, item 11: another local user who reads the browser's command line (`ps`) and
+/// fetches the one-time URL first gets nothing; the browser still gets the console.
+#[test]
+fn another_local_user_gets_nothing_from_the_console_hand_off() {
+    if !support::is_root() {
+        eprintln!("skipped: playing another local user needs root (setpriv)");
+        return;
+    }
+    let sb = Sandbox::new();
+    let fed = FakeFederation::start();
+    fed.know(ENV_KEY, ENV_SECRET, ENV_TOKEN, Kind::Role);
+    let Some(browser) = fake_browser(&sb) else {
+        return;
+    };
+    let out = run(browser
+        .apply(&mut cmd(&sb, &fed))
+        .env("FAKE_BROWSER_MODE", "handoff")
+        .env("FAKE_BROWSER_ATTACK", "1")
+        .env("AWS_ACCESS_KEY_ID", ENV_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", ENV_SECRET)
+        .env("AWS_SESSION_TOKEN", ENV_TOKEN)
+        .args(["console"]));
+    out.assert_success();
+    assert_eq!(browser.attacks(), vec!["closed"]);
+    assert_eq!(
+        accepted(&fed, &handed_off(&browser)),
+        "https://console.aws.amazon.com/console/home?region=us-east-1"
+    );
 }
 
 const SSO_CONFIG: &str = "[sso-session corp]\n\
@@ -927,6 +968,8 @@ fn a_failing_browser_command_is_reported() {
     let console = |browser: &str| {
         run(cmd(&sb, &fed)
             .env("BROWSER", browser)
+            .env("FAKE_BROWSER_LOG", sb.path("browser.log"))
+            .env("FAKE_BROWSER_MODE", "handoff")
             .env("DISPLAY", ":0")
             .env("AWS_ACCESS_KEY_ID", ENV_KEY)
             .env("AWS_SECRET_ACCESS_KEY", ENV_SECRET)
@@ -943,9 +986,14 @@ fn a_failing_browser_command_is_reported() {
     assert_quiet_stderr(&out, &fed, &[ENV_SECRET, ENV_TOKEN]);
 
     // A list: the failing one, then one that works.
-    let (working, log) = fake_browser(&sb);
-    let out = console(&format!("{}:{}", failing.display(), working.display()));
+    let Some(working) = fake_browser(&sb) else {
+        return;
+    };
+    let out = console(&format!(
+        "{}:{}",
+        failing.display(),
+        working.script.display()
+    ));
     out.assert_success();
-    let opened = std::fs::read_to_string(&log).unwrap();
-    accepted(&fed, opened.trim_end());
+    accepted(&fed, &handed_off(&working));
 }

@@ -23,6 +23,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
+use support::browser::{FakeBrowser, is_handoff};
 use support::{OutputExt, Sandbox, run};
 
 const CONFIG: &str = "[profile console]\n\
@@ -675,6 +676,78 @@ fn replacing_another_login_session_needs_a_yes() {
     out.assert_success();
 }
 
+/// Issue 22, item 12: the browser's page says "Signed in" only when the whole login worked;
+/// a profile change that needs a yes nobody can give ends it with a failure page (before: 200
+/// "Signed in" while aws-cred exited 2).
+#[test]
+fn the_browser_page_fails_when_the_profile_is_not_updated() {
+    let world = World::new(SigninRules::default());
+    let bob = "arn:aws:iam::123456789012:user/bob";
+    let config = format!("[profile console]\nlogin_session = {bob}\nregion = eu-west-1\n");
+    world.sandbox.write_config(&config);
+    let Some(browser) = FakeBrowser::new(&world.sandbox) else {
+        return;
+    };
+    let out =
+        run(browser
+            .apply(&mut world.cmd())
+            .args(["login", "--profile", "console", "--force"]));
+    assert_stops(&out, 2, &["you signed in as", "add --yes"]);
+    let last = browser.last_pages();
+    assert!(
+        last.len() == 1 && last[0].starts_with("400 http://127.0.0.1:"),
+        "{last:?}"
+    );
+    assert_eq!(world.sandbox.read("home/.aws/config"), config);
+
+    // With --yes the same flow ends on the success page.
+    std::fs::remove_file(world.sandbox.path("browser.log")).unwrap();
+    let out = run(browser.apply(&mut world.cmd()).args([
+        "login",
+        "--profile",
+        "console",
+        "--force",
+        "--yes",
+    ]));
+    out.assert_success();
+    let last = browser.last_pages();
+    assert!(last.len() == 1 && last[0].starts_with("200 "), "{last:?}");
+}
+
+/// Issue 22, item 10: another local user who reads the browser's command line gets nothing
+/// from the one-time URL, and one who learned the state and answers the callback first with
+/// a code of their own is not served: the login ends with this user's own identity.
+#[test]
+fn another_local_user_cannot_answer_the_sign_in() {
+    if !support::is_root() {
+        eprintln!("skipped: playing another local user needs root (setpriv)");
+        return;
+    }
+    let world = World::new(SigninRules::default());
+    let Some(browser) = FakeBrowser::new(&world.sandbox) else {
+        return;
+    };
+    let out = run(browser
+        .apply(&mut world.cmd())
+        .env("FAKE_BROWSER_ATTACK", "1")
+        .args(["login", "--profile", "console", "--format", "json"]));
+    out.assert_success();
+    assert_eq!(browser.attacks(), vec!["closed", "closed"]);
+    assert_eq!(world.signin.code_grants(), 1);
+    assert_eq!(
+        world.signin.rejections(),
+        Vec::<String>::new(),
+        "no forged code reached Sign-In"
+    );
+    assert_eq!(json_out(&out)["AccessKeyId"], "ASIALOGIN00000000002");
+    assert!(
+        world
+            .sandbox
+            .read("home/.aws/config")
+            .contains(&format!("login_session = {SESSION_ARN}"))
+    );
+}
+
 #[test]
 fn a_pasted_code_of_another_login_is_refused_and_nothing_is_written() {
     use base64::Engine as _;
@@ -704,34 +777,19 @@ fn login_refuses_profiles_with_other_credentials() {
     assert_eq!(world.sandbox.read("home/.aws/config"), CONFIG);
 }
 
-/// A `BROWSER` command that follows the authorize URL like a signed-in browser: Sign-In's
-/// redirect leads to aws-cred's loopback listener. `None` (skip) without the venv's Python,
-/// except under CI=true.
-fn fake_browser(sandbox: &Sandbox) -> Option<PathBuf> {
-    let python = support::require_venv_tool("python")?;
-    let script = sandbox.write(
-        "bin/browser",
-        format!(
-            "#!{}\nimport os, sys, urllib.request, urllib.error\nurl = sys.argv[-1]\nopen(os.environ['FAKE_BROWSER_LOG'], 'a').write(url + '\\n')\ntry:\n    urllib.request.urlopen(url, timeout=20).read()\nexcept urllib.error.HTTPError:\n    pass\n",
-            python.display()
-        ),
-    );
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    Some(script)
-}
-
 #[test]
 fn browser_login_on_this_computer_uses_pkce_and_the_loopback_redirect() {
     let world = World::new(SigninRules::default());
-    let Some(browser) = fake_browser(&world.sandbox) else {
+    let Some(browser) = FakeBrowser::new(&world.sandbox) else {
         return;
     };
-    let log = world.sandbox.path("browser.log");
-    let out = run(world
-        .cmd()
-        .env("BROWSER", &browser)
-        .env("FAKE_BROWSER_LOG", &log)
-        .args(["login", "--profile", "console", "--format", "json"]));
+    let out = run(browser.apply(&mut world.cmd()).args([
+        "login",
+        "--profile",
+        "console",
+        "--format",
+        "json",
+    ]));
     out.assert_success();
     assert_eq!(
         world.signin.code_grants(),
@@ -739,7 +797,14 @@ fn browser_login_on_this_computer_uses_pkce_and_the_loopback_redirect() {
         "{:?}",
         world.signin.rejections()
     );
-    let opened = std::fs::read_to_string(&log).unwrap();
+    // The browser's command line held a one-time loopback URL, not the authorize URL with its
+    // state and challenge (issue 22, item 10); that led to the authorize page.
+    let on_command_line = browser.opened();
+    assert!(
+        on_command_line.len() == 1 && is_handoff(&on_command_line[0]),
+        "{on_command_line:?}"
+    );
+    let opened = browser.pages().join("\n");
     assert!(
         opened.contains("client_id=arn%3Aaws%3Asignin%3A%3A%3Adevtools%2Fsame-device")
             && opened.contains("code_challenge_method=SHA-256")
@@ -778,13 +843,11 @@ fn a_redirect_with_another_state_is_refused_and_nothing_is_saved() {
         tamper_state: true,
         ..SigninRules::default()
     });
-    let Some(browser) = fake_browser(&world.sandbox) else {
+    let Some(browser) = FakeBrowser::new(&world.sandbox) else {
         return;
     };
-    let out = run(world
-        .cmd()
-        .env("BROWSER", &browser)
-        .env("FAKE_BROWSER_LOG", world.sandbox.path("browser.log"))
+    let out = run(browser
+        .apply(&mut world.cmd())
         .env("AWS_CRED_LOGIN_TIMEOUT", "3")
         .args(["login", "--profile", "console"]));
     assert_stops(&out, 1, &["another state", "nothing was saved"]);

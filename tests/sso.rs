@@ -20,9 +20,9 @@ mod support;
 use fake_sso::{FakeSso, START_URL, SsoRules};
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
+use support::browser::FakeBrowser;
 use support::{OutputExt, Sandbox, http_request, require_venv_tool, run};
 
 const CONFIG: &str = "[sso-session corp]\n\
@@ -79,54 +79,6 @@ fn aws_cred(sb: &Sandbox, fake: &FakeSso, args: &[&str]) -> Output {
     run(cmd(sb, fake).args(args))
 }
 
-/// A `BROWSER` command: records each URL it is given, then (mode `follow`) fetches it and
-/// follows the redirect to aws-cred's loopback callback, as a signed-in browser does.
-struct FakeBrowser {
-    script: PathBuf,
-    log: PathBuf,
-}
-
-const BROWSER_SCRIPT: &str = r#"
-import os, sys, urllib.request, urllib.error
-url = sys.argv[-1]
-with open(os.environ["FAKE_BROWSER_LOG"], "a") as f:
-    f.write(url + "\n")
-if os.environ.get("FAKE_BROWSER_MODE", "follow") == "follow":
-    try:
-        urllib.request.urlopen(url, timeout=20).read()
-    except urllib.error.HTTPError:
-        pass
-"#;
-
-impl FakeBrowser {
-    /// `None` (skip) without the venv's Python, except under CI=true.
-    fn new(sb: &Sandbox) -> Option<FakeBrowser> {
-        let python = require_venv_tool("python")?;
-        let script = sb.write(
-            "bin/browser",
-            format!("#!{}\n{BROWSER_SCRIPT}", python.display()),
-        );
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-        Some(FakeBrowser {
-            log: sb.path("browser.log"),
-            script,
-        })
-    }
-
-    fn apply<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
-        cmd.env("BROWSER", &self.script)
-            .env("FAKE_BROWSER_LOG", &self.log)
-    }
-
-    fn visits(&self) -> Vec<String> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-}
-
 /// No secret the fake handed out may reach stderr.
 fn assert_no_secrets(out: &Output, fake: &FakeSso) {
     let err = out.stderr_str();
@@ -180,6 +132,54 @@ fn mode_of(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
+/// Issue 22, item 10: another local user gets nothing from the browser's one-time URL and
+/// cannot answer the callback first (with the state it learned and a code of its own).
+#[test]
+fn another_local_user_cannot_answer_the_sso_sign_in() {
+    if !support::is_root() {
+        eprintln!("skipped: playing another local user needs root (setpriv)");
+        return;
+    }
+    let sb = sandbox();
+    let Some(browser) = FakeBrowser::new(&sb) else {
+        return;
+    };
+    let fake = FakeSso::start(SsoRules::default());
+    let out = run(browser
+        .apply(&mut cmd(&sb, &fake))
+        .env("FAKE_BROWSER_ATTACK", "1")
+        .args(["sso-login", "--profile", "dev"]));
+    out.assert_success();
+    assert_eq!(browser.attacks(), vec!["closed", "closed"]);
+    assert_eq!(fake.calls("CreateToken:authorization_code"), 1);
+    let last = browser.last_pages();
+    assert!(last.len() == 1 && last[0].starts_with("200 "), "{last:?}");
+}
+
+/// Issue 22, item 12: when the token cannot be saved, the browser's page says so (before:
+/// "Signed in" while aws-cred exited 1).
+#[test]
+fn the_browser_page_fails_when_the_token_is_not_saved() {
+    let sb = sandbox();
+    let Some(browser) = FakeBrowser::new(&sb) else {
+        return;
+    };
+    // A directory where the token file goes: the write (a rename over it) fails.
+    std::fs::create_dir_all(sb.path(TOKEN_FILE)).unwrap();
+    let fake = FakeSso::start(SsoRules::default());
+    let out = run(browser
+        .apply(&mut cmd(&sb, &fake))
+        .args(["sso-login", "--profile", "dev"]));
+    assert_eq!(out.code(), Some(1), "{}", out.stderr_str());
+    assert!(out.stdout.is_empty());
+    assert_eq!(fake.calls("CreateToken:authorization_code"), 1);
+    let last = browser.last_pages();
+    assert!(
+        last.len() == 1 && last[0].starts_with("400 http://127.0.0.1:"),
+        "{last:?}"
+    );
+}
+
 #[test]
 fn auth_code_login_opens_the_browser_caches_like_the_cli_and_exports_role_credentials() {
     let sb = sandbox();
@@ -205,9 +205,12 @@ fn auth_code_login_opens_the_browser_caches_like_the_cli_and_exports_role_creden
         Some("ap-northeast-1")
     );
 
-    // The browser got the authorize URL on the OIDC endpoint (AWS_ENDPOINT_URL_SSO_OIDC).
-    let visits = browser.visits();
-    assert_eq!(visits.len(), 1, "{visits:?}");
+    // The browser was given a one-time loopback URL (nothing of the sign-in on its command
+    // line) that led to the authorize URL on the OIDC endpoint (AWS_ENDPOINT_URL_SSO_OIDC).
+    let opened = browser.opened();
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert!(support::browser::is_handoff(&opened[0]), "{opened:?}");
+    let visits = browser.pages();
     let url = &visits[0];
     assert!(url.starts_with(&format!(
         "{}/authorize?response_type=code&client_id=",
@@ -556,7 +559,7 @@ fn ten_parallel_logins_with_an_expired_token_log_in_once() {
     }
     assert_eq!(fake.calls("RegisterClient"), 1);
     assert_eq!(fake.calls("CreateToken"), 1);
-    assert_eq!(browser.visits().len(), 1, "one browser prompt");
+    assert_eq!(browser.opened().len(), 1, "one browser prompt");
     let others = outputs
         .iter()
         .filter(|o| o.stderr_str().contains("another aws-cred just logged in"))
@@ -919,7 +922,7 @@ fn a_browser_that_never_comes_back_times_out() {
     let err = out.stderr_str();
     assert!(err.contains("no answer from the browser"), "{err}");
     assert!(err.contains("AWS_CRED_SSO_LOGIN_TIMEOUT"), "{err}");
-    assert_eq!(browser.visits().len(), 1);
+    assert_eq!(browser.opened().len(), 1);
 }
 
 #[test]
@@ -1291,13 +1294,16 @@ fn the_device_flow_opens_only_https_or_loopback_pages() {
     let Some(browser) = FakeBrowser::new(&sb) else {
         return;
     };
+    // Two polls pending: the browser fetches its hand-off page meanwhile (a person approves
+    // in that page, so the flow never ends before it was fetched).
     let fake = FakeSso::start(SsoRules {
         verification_uri_complete: Some("file:///etc/shadow"),
+        device_answers: vec!["AuthorizationPendingException"; 2],
         ..Default::default()
     });
     let out = run(browser
         .apply(&mut cmd(&sb, &fake))
-        .env("FAKE_BROWSER_MODE", "ignore")
+        .env("FAKE_BROWSER_MODE", "handoff")
         .args(["sso-login", "--profile", "dev", "--use-device-code"]));
     out.assert_success();
     let err = out.stderr_str();
@@ -1305,11 +1311,16 @@ fn the_device_flow_opens_only_https_or_loopback_pages() {
     assert!(err.contains("file:"), "{err}");
     // The browser command runs detached: give it a moment to log its visit.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while browser.visits().is_empty() && Instant::now() < deadline {
+    while browser
+        .pages()
+        .first()
+        .is_none_or(|p| support::browser::is_handoff(p))
+        && Instant::now() < deadline
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(
-        browser.visits(),
+        browser.pages(),
         vec![format!("{}/device", fake.url())],
         "{err}"
     );
@@ -1333,6 +1344,6 @@ fn the_device_flow_opens_only_https_or_loopback_pages() {
     assert!(err.contains("will not open"), "{err}");
     assert!(err.contains("hint:"), "{err}");
     std::thread::sleep(Duration::from_millis(500));
-    assert!(browser.visits().is_empty());
+    assert!(browser.opened().is_empty());
     assert_eq!(fake.calls("CreateToken"), 0);
 }

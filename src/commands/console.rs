@@ -186,6 +186,9 @@ fn sso_portal(setup: &Setup, region: &str, place: &Place) -> anyhow::Result<Secr
     Ok(Secret::new(url))
 }
 
+/// How long `console` waits for the browser to fetch the one-time loopback URL.
+const HANDOFF_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Open the URL in the browser, or write it to stdout (`--print`, `--no-browser`, or no
 /// browser here). Never on stderr.
 async fn deliver(setup: &Setup, args: &ConsoleArgs, url: &Secret) -> anyhow::Result<()> {
@@ -205,9 +208,24 @@ async fn deliver(setup: &Setup, args: &ConsoleArgs, url: &Secret) -> anyhow::Res
             emit(&line)
         }
         Browser::Open => match browser::open(url.expose()).await {
-            Ok(()) => {
-                eprintln!("opened the console in the browser");
-                Ok(())
+            Ok(mut handoff) => {
+                // The browser got a one-time loopback URL; the real one goes only to it.
+                if handoff
+                    .served(tokio::time::Instant::now() + HANDOFF_WAIT)
+                    .await
+                {
+                    eprintln!("opened the console in the browser");
+                    return Ok(());
+                }
+                let others = handoff.refused().other_users();
+                Err(Problem::failure(format!(
+                    "the browser started but did not ask for the page within {} seconds{others}",
+                    HANDOFF_WAIT.as_secs()
+                ))
+                .hint(
+                    "use --print to get the URL on stdout and open it yourself (within 15 minutes)",
+                )
+                .into())
             }
             Err(err) => Err(Problem::failure(format!(
                 "could not start the browser: {}",

@@ -6,7 +6,7 @@ use super::{Delivery, Setup};
 use crate::base::error::{Exit, Problem, classify, first_line};
 use crate::base::text::escape;
 use crate::cli::LoginArgs;
-use crate::login::sign_in::{self, Loopback, Pasted};
+use crate::login::sign_in::{self, CodeSource, Loopback, Pasted};
 use crate::login::{self, LoginSession};
 use crate::os::browser::{self, Browser};
 use crate::profile::writer::{self, EditRequest, HeaderStyle};
@@ -85,6 +85,8 @@ pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
         _ => false,
     };
     let state = sign_in::new_state();
+    // Same device: the browser's page waits until the profile is saved too.
+    let mut loopback = None;
     let logged_in = if remote {
         let base = sign_in::base_url(&setup.aws, &region).await?;
         let ctx = setup.ctx.clone();
@@ -104,8 +106,8 @@ pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
         )
         .await?
     } else {
-        let mut source = Loopback::bind(&state).await?;
-        let pending = sign_in::start(&setup.aws, &region, &source, state).await?;
+        let source = loopback.insert(Loopback::bind(&state).await?);
+        let pending = sign_in::start(&setup.aws, &region, &*source, state).await?;
         match browser {
             Browser::Open => eprintln!(
                 "Signing in to AWS in your browser.\nIf no browser opens, open this URL in a browser on this computer:\n\n  {}\n",
@@ -116,27 +118,53 @@ pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
                 pending.url
             ),
         }
-        if browser == Browser::Open
-            && let Err(err) = browser::open(&pending.url).await
-        {
-            eprintln!("could not start a browser ({err}): open the URL above yourself");
+        if browser == Browser::Open {
+            match browser::open(&pending.url).await {
+                Ok(handoff) => handoff.detach(),
+                Err(err) => {
+                    eprintln!("could not start a browser ({err}): open the URL above yourself")
+                }
+            }
         }
-        sign_in::finish(
-            &setup.ctx,
-            &setup.aws,
-            &profile,
-            pending,
-            &mut source,
-            timeout,
-        )
-        .await?
+        sign_in::finish(&setup.ctx, &setup.aws, &profile, pending, source, timeout).await?
     };
 
+    let saved = save_in_profile(
+        setup,
+        args,
+        &profile,
+        profile_region.is_none(),
+        &region,
+        &logged_in,
+    );
+    if let Some(source) = loopback.as_mut() {
+        let outcome = match &saved {
+            Ok(()) => Ok(()),
+            Err(_) => Err(
+                "You signed in and the session is cached, but the profile was not updated. Go back to the terminal to see why and what to do.",
+            ),
+        };
+        source.finished(outcome).await;
+    }
+    saved?;
+    print(setup, args, &logged_in.credentials)
+}
+
+/// `login_session` (and `region`, when the profile had none) into the profile, after asking
+/// before replacing another identity's session.
+fn save_in_profile(
+    setup: &Setup,
+    args: &LoginArgs,
+    profile: &str,
+    add_region: bool,
+    region: &str,
+    logged_in: &sign_in::LoggedIn,
+) -> anyhow::Result<()> {
     // Another identity than the profile's: replacing it is the person's call (the AWS CLI
     // asks too). The new session stays cached either way.
     if let Some(old) = setup
         .profiles
-        .get(&profile, "login_session")
+        .get(profile, "login_session")
         .map(str::trim)
         .filter(|old| !old.is_empty() && *old != logged_in.session_arn)
     {
@@ -160,13 +188,13 @@ pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
     }
 
     let mut entries = vec![("login_session", logged_in.session_arn.as_str())];
-    if profile_region.is_none() {
-        entries.push(("region", region.as_str()));
+    if add_region {
+        entries.push(("region", region));
     }
     let config = &setup.profiles.files.config;
     writer::edit_profile(&EditRequest {
         path: config,
-        profile: &profile,
+        profile,
         style: HeaderStyle::Config,
         set: &entries,
         remove: &[],
@@ -179,7 +207,7 @@ pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
         config.display(),
         logged_in.path.display()
     );
-    print(setup, args, &logged_in.credentials)
+    Ok(())
 }
 
 /// `AWS_CRED_LOGIN_TIMEOUT` seconds (1-3600; default 600, as the AWS CLI waits).

@@ -32,7 +32,9 @@ pub trait CodeSource {
         state: &str,
         deadline: Instant,
     ) -> impl std::future::Future<Output = anyhow::Result<Secret>>;
-    /// The login's outcome, once the code was redeemed (the browser's page waits for it).
+    /// The login's outcome (the browser's page waits for it): [`finish`] reports a failure to
+    /// redeem the code or save the session; on success the caller reports once the rest of
+    /// the login (the profile's update) is done too.
     fn finished(&mut self, outcome: Result<(), &str>) -> impl std::future::Future<Output = ()> {
         let _ = outcome;
         async {}
@@ -159,12 +161,17 @@ pub async fn finish(
         .await
         .map_err(|failure| code_failure(profile, failure))
         .and_then(|issued| Ok((session_of(&issued)?, issued)));
-    let outcome = match &redeemed {
-        Ok(_) => Ok(()),
-        Err(_) => Err("AWS Sign-In did not accept the sign-in; the terminal says why."),
+    let (session_arn, issued) = match redeemed {
+        Ok(redeemed) => redeemed,
+        Err(err) => {
+            source
+                .finished(Err(
+                    "AWS Sign-In did not accept the sign-in; the terminal says why.",
+                ))
+                .await;
+            return Err(err);
+        }
     };
-    source.finished(outcome).await;
-    let (session_arn, issued) = redeemed?;
     let account = account_of(&session_arn).unwrap_or_default().to_string();
     let bytes = cache::new_login(&issued, &account, source.client_id(), &pending.key, now);
     let session = LoginSession {
@@ -172,7 +179,17 @@ pub async fn finish(
         arn: session_arn.clone(),
         region: Some(pending.region.clone()),
     };
-    let path = super::write_cache(ctx, &session, &bytes).await?;
+    let path = match super::write_cache(ctx, &session, &bytes).await {
+        Ok(path) => path,
+        Err(err) => {
+            source
+                .finished(Err(
+                    "You signed in, but aws-cred could not save the session. Go back to the terminal to see why and what to do.",
+                ))
+                .await;
+            return Err(err);
+        }
+    };
     let entry = cache::Entry::parse(bytes.expose().as_bytes())
         .map_err(|reason| anyhow::anyhow!("the new login cache does not parse: {reason}"))?;
     Ok(LoggedIn {
@@ -321,7 +338,10 @@ fn no_answer(refused: NoAnswer) -> anyhow::Error {
         .hint("run the login again; if this repeats, another program is answering on the loopback callback")
         .into();
     }
-    Problem::expired("no answer from the browser before the login timed out")
+    Problem::expired(format!(
+        "no answer from the browser before the login timed out{}",
+        refused.other_users()
+    ))
         .hint("run aws-cred login again and finish the sign-in in the browser (or use --remote); AWS_CRED_LOGIN_TIMEOUT sets the wait in seconds")
         .into()
 }

@@ -3,7 +3,9 @@
 //! browser can show a page to the person (an SSH session, no display) login uses the device
 //! code flow instead.
 
+use crate::base::secret::Secret;
 use crate::os::Context;
+pub use crate::os::callback::HandOff;
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,14 +63,21 @@ pub fn check_url(url: &str) -> Result<(), String> {
     }
 }
 
-/// Start the browser on `url`, if [`check_url`] allows it. Waits up to 5 s for the launcher (a
-/// text-mode browser runs in the foreground and may take longer: it is left running).
-pub async fn open(url: &str) -> Result<(), String> {
+/// Start the browser on `url`, if [`check_url`] allows it. The browser is given a one-time
+/// loopback URL that redirects to `url` ([`HandOff`]), never `url` itself: a command line is
+/// readable by every local user, and `url` may carry a sign-in's state or a console session.
+/// Waits up to 5 s for the launcher (a text-mode browser runs in the foreground and may take
+/// longer: it is left running). The caller waits for the hand-off ([`HandOff::served`]) or
+/// lets it run on ([`HandOff::detach`]).
+pub async fn open(url: &str) -> Result<HandOff, String> {
     check_url(url)?;
-    let url = url.to_string();
-    let launch = tokio::task::spawn_blocking(move || launch(&url));
+    let handoff = HandOff::start(&Secret::new(url))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1 to hand the page to the browser: {e}"))?;
+    let local = handoff.url().to_string();
+    let launch = tokio::task::spawn_blocking(move || launch(&local));
     match tokio::time::timeout(Duration::from_secs(5), launch).await {
-        Ok(Ok(Ok(()))) | Err(_) => Ok(()),
+        Ok(Ok(Ok(()))) | Err(_) => Ok(handoff),
         Ok(Ok(Err(err))) => Err(err.to_string()),
         Ok(Err(err)) => Err(err.to_string()),
     }

@@ -29,7 +29,15 @@
 //!   (escape them before showing them in a terminal); [`OAuthError::in_words`] says what
 //!   happened in words.
 //!
-//! The code is a [`Secret`]; nothing here logs or prints.
+//! - Only the user running aws-cred is served (issue 22, item 10): each connection's owner is
+//!   looked up ([`crate::os::peer`]) and a connection of another local user is closed unread
+//!   ([`NoAnswer::other_user`] counts them). Where the platform does not say, all are served.
+//! - [`HandOff`]: the browser is started on a one-time loopback URL that redirects (303) to the
+//!   real page, so what the real URL carries (the `state` and PKCE challenge of a sign-in, the
+//!   sign-in token of a console URL) is never in a command line that `ps` shows. It is served
+//!   once, to this user, then answers 410.
+//!
+//! The code and the hand-off target are [`Secret`]s; nothing here logs or prints.
 
 use crate::base::secret::Secret;
 use hyper::body::Incoming;
@@ -42,7 +50,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
@@ -55,12 +63,26 @@ pub const MAX_CONNECTIONS: usize = 64;
 /// The longest request head read (hyper's smallest buffer is 8 KiB).
 const MAX_HEAD: usize = 16 * 1024;
 
+/// How long a hand-off waits for the browser before it closes (the flow may still be waiting
+/// for the sign-in's callback, on its own listener).
+pub const HANDOFF_LIFETIME: Duration = Duration::from_secs(600);
+
 /// A listener on `127.0.0.1`, waiting for one browser redirect.
 pub struct Listener {
     redirect_uri: String,
     arrivals: mpsc::Receiver<Arrival>,
     shared: Arc<Shared>,
     _server: Arc<Server>,
+}
+
+/// A one-time page on `127.0.0.1` that sends the browser on to the real URL (see the module
+/// docs); the server stops when this is dropped.
+#[must_use = "the hand-off stops when dropped: wait for it (served) or detach it"]
+pub struct HandOff {
+    url: String,
+    served: watch::Receiver<bool>,
+    shared: Arc<Shared>,
+    server: Arc<Server>,
 }
 
 /// The IdP's `error` (RFC 6749 §4.1.2.1) and `error_description`, as received (untrusted).
@@ -102,25 +124,21 @@ pub struct NoAnswer {
     pub wrong_state: usize,
     /// Other requests refused (another path or method, no code and no error, a second answer).
     pub other: usize,
+    /// Connections from another local user, closed unread.
+    pub other_user: usize,
 }
 
 impl Listener {
     /// Listen on `127.0.0.1` on a port the system picks, for `GET {path}?…&state={state}`.
     pub async fn bind(path: &str, state: &str) -> std::io::Result<Listener> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-        let port = listener.local_addr()?.port();
         let (sender, arrivals) = mpsc::channel(1);
-        let shared = Arc::new(Shared {
+        let callback = Callback {
             path: path.to_string(),
             state: state.to_string(),
             taken: AtomicBool::new(false),
             arrivals: sender,
-            wrong_state: AtomicUsize::new(0),
-            other: AtomicUsize::new(0),
-            server: OnceLock::new(),
-        });
-        let server = Arc::new(Server(tokio::spawn(accept(listener, shared.clone()))));
-        let _ = shared.server.set(Arc::downgrade(&server));
+        };
+        let (port, shared, server) = start(Some(callback), None).await?;
         Ok(Listener {
             redirect_uri: format!("http://127.0.0.1:{port}{path}"),
             arrivals,
@@ -145,10 +163,58 @@ impl Listener {
 
     /// What was refused so far.
     pub fn refused(&self) -> NoAnswer {
-        NoAnswer {
-            wrong_state: self.shared.wrong_state.load(Ordering::Relaxed),
-            other: self.shared.other.load(Ordering::Relaxed),
-        }
+        self.shared.refused()
+    }
+}
+
+impl HandOff {
+    /// Serve `http://127.0.0.1:PORT/aws-cred/<random>` once, as a 303 to `target`.
+    pub async fn start(target: &Secret) -> std::io::Result<HandOff> {
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).map_err(std::io::Error::other)?;
+        let path = format!("/aws-cred/{}", hex::encode(nonce));
+        // The Location header must be able to carry it (a URL is ASCII).
+        http::HeaderValue::from_str(target.expose())
+            .map_err(|_| std::io::Error::other("the URL cannot be sent as a redirect"))?;
+        let (sender, served) = watch::channel(false);
+        let once = Once {
+            path: path.clone(),
+            target: target.clone(),
+            used: AtomicBool::new(false),
+            served: sender,
+        };
+        let (port, shared, server) = start(None, Some(once)).await?;
+        Ok(HandOff {
+            url: format!("http://127.0.0.1:{port}{path}"),
+            served,
+            shared,
+            server,
+        })
+    }
+
+    /// The URL to give the browser (it carries nothing but the port and a random path).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Wait until `deadline` for the redirect to have been sent; whether it was.
+    pub async fn served(&mut self, deadline: Instant) -> bool {
+        let wait = self.served.wait_for(|served| *served);
+        matches!(tokio::time::timeout_at(deadline, wait).await, Ok(Ok(_)))
+    }
+
+    /// What was refused so far.
+    pub fn refused(&self) -> NoAnswer {
+        self.shared.refused()
+    }
+
+    /// Keep serving in the background until the redirect was sent or [`HANDOFF_LIFETIME`]
+    /// passed (or the program ends), for a flow that goes on meanwhile.
+    pub fn detach(mut self) {
+        tokio::spawn(async move {
+            let _ = self.served(Instant::now() + HANDOFF_LIFETIME).await;
+            drop(self.server);
+        });
     }
 }
 
@@ -206,12 +272,26 @@ impl OAuthError {
     }
 }
 
+impl NoAnswer {
+    /// `"; N connection(s) from another user …"` when there were any, else empty: for the end
+    /// of a message that says the wait ended.
+    pub fn other_users(&self) -> String {
+        if self.other_user == 0 {
+            return String::new();
+        }
+        format!(
+            "; {} connection(s) from another user on this computer were refused",
+            self.other_user
+        )
+    }
+}
+
 impl std::fmt::Display for NoAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} request(s) with another state, {} other request(s) refused",
-            self.wrong_state, self.other
+            "{} request(s) with another state, {} other request(s) refused, {} connection(s) from another user closed",
+            self.wrong_state, self.other, self.other_user
         )
     }
 }
@@ -227,15 +307,61 @@ impl Drop for Server {
 }
 
 struct Shared {
+    callback: Option<Callback>,
+    handoff: Option<Once>,
+    wrong_state: AtomicUsize,
+    other: AtomicUsize,
+    other_user: AtomicUsize,
+    /// The server, for the arrival to keep it running (weak: the server's task holds this).
+    server: OnceLock<Weak<Server>>,
+}
+
+impl Shared {
+    fn refused(&self) -> NoAnswer {
+        NoAnswer {
+            wrong_state: self.wrong_state.load(Ordering::Relaxed),
+            other: self.other.load(Ordering::Relaxed),
+            other_user: self.other_user.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The OAuth redirect a [`Listener`] waits for.
+struct Callback {
     path: String,
     state: String,
     /// The right request came (later ones are refused).
     taken: AtomicBool,
     arrivals: mpsc::Sender<Arrival>,
-    wrong_state: AtomicUsize,
-    other: AtomicUsize,
-    /// The server, for the arrival to keep it running (weak: the server's task holds this).
-    server: OnceLock<Weak<Server>>,
+}
+
+/// A [`HandOff`]'s one page.
+struct Once {
+    path: String,
+    target: Secret,
+    used: AtomicBool,
+    /// Set once the redirect was written.
+    served: watch::Sender<bool>,
+}
+
+/// Bind `127.0.0.1:0` and serve `callback` and/or `handoff` until the server is dropped.
+async fn start(
+    callback: Option<Callback>,
+    handoff: Option<Once>,
+) -> std::io::Result<(u16, Arc<Shared>, Arc<Server>)> {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let port = listener.local_addr()?.port();
+    let shared = Arc::new(Shared {
+        callback,
+        handoff,
+        wrong_state: AtomicUsize::new(0),
+        other: AtomicUsize::new(0),
+        other_user: AtomicUsize::new(0),
+        server: OnceLock::new(),
+    });
+    let server = Arc::new(Server(tokio::spawn(accept(listener, shared.clone()))));
+    let _ = shared.server.set(Arc::downgrade(&server));
+    Ok((port, shared, server))
 }
 
 /// One open connection: its task, and whether it has sent its request yet.
@@ -249,13 +375,16 @@ struct Open {
 /// that has sent nothing is closed to make room, so a flood of silent connections cannot keep
 /// the browser's redirect out; only when all of them have asked is a new one turned away.
 async fn accept(listener: TcpListener, shared: Arc<Shared>) {
+    let Ok(local) = listener.local_addr() else {
+        return;
+    };
     let mut connections = JoinSet::new();
     let mut open: std::collections::VecDeque<Open> = std::collections::VecDeque::new();
     loop {
         while connections.try_join_next().is_some() {}
         open.retain(|conn| !conn.task.is_finished());
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
             // Out of descriptors and the like: do not spin.
             Err(_) => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -280,15 +409,30 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>) {
             }
         }
         let asked = Arc::new(AtomicBool::new(false));
-        let task = connections.spawn(serve(stream, shared.clone(), asked.clone()));
+        let task = connections.spawn(serve(stream, local, peer, shared.clone(), asked.clone()));
         open.push_back(Open { task, asked });
     }
 }
 
+/// What to do once a connection's answer is written (or the connection ended).
+type AfterWrite = Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>>;
+
 /// One connection, one request (no keep-alive), bounded in time; `asked` is set when its
-/// request has arrived.
-async fn serve(stream: TcpStream, shared: Arc<Shared>, asked: Arc<AtomicBool>) {
-    let written: Arc<Mutex<Option<oneshot::Sender<()>>>> = Arc::default();
+/// request has arrived. A connection of another user is closed before anything is read.
+async fn serve(
+    stream: TcpStream,
+    local: std::net::SocketAddr,
+    peer: std::net::SocketAddr,
+    shared: Arc<Shared>,
+    asked: Arc<AtomicBool>,
+) {
+    let owner = tokio::task::spawn_blocking(move || crate::os::peer::owner(local, peer)).await;
+    if !owner.is_ok_and(|owner| owner.allowed()) {
+        asked.store(true, Ordering::Relaxed);
+        shared.other_user.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    let written: AfterWrite = Arc::default();
     let slot = written.clone();
     let service = service_fn(move |request| {
         asked.store(true, Ordering::Relaxed);
@@ -302,27 +446,37 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, asked: Arc<AtomicBool>) {
         .serve_connection(TokioIo::new(stream), service);
     let bound = REQUEST_TIMEOUT * 2 + VERDICT_TIMEOUT;
     let _ = tokio::time::timeout(bound, connection).await;
-    let done = written.lock().unwrap_or_else(|p| p.into_inner()).take();
-    if let Some(done) = done {
-        let _ = done.send(());
+    let after = written.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(after) = after {
+        after();
     }
 }
 
 async fn handle(
     shared: Arc<Shared>,
-    written: Arc<Mutex<Option<oneshot::Sender<()>>>>,
+    written: AfterWrite,
     request: Request<Incoming>,
 ) -> Result<Response<String>, Infallible> {
     let refuse = |counter: &AtomicUsize, text: &str| {
         counter.fetch_add(1, Ordering::Relaxed);
         Ok(render(&Page::failure("Not the sign-in's answer", text)))
     };
-    if request.method() != Method::GET || request.uri().path() != shared.path {
+    let path = request.uri().path();
+    if request.method() == Method::GET
+        && let Some(once) = shared.handoff.as_ref().filter(|once| once.path == path)
+    {
+        return Ok(hand_off(once, &written));
+    }
+    let Some(callback) = shared
+        .callback
+        .as_ref()
+        .filter(|callback| request.method() == Method::GET && callback.path == path)
+    else {
         return refuse(
             &shared.other,
-            "This address only receives aws-cred's sign-in answer; this request was ignored.",
+            "This address only serves aws-cred's sign-in; this request was ignored.",
         );
-    }
+    };
     let params: Vec<(String, String)> =
         url::form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
             .into_owned()
@@ -334,7 +488,7 @@ async fn handle(
             .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
     };
-    if !get("state").is_some_and(|s| same(s, &shared.state)) {
+    if !get("state").is_some_and(|s| same(s, &callback.state)) {
         return refuse(
             &shared.wrong_state,
             "This answer did not belong to the sign-in in progress (state mismatch); it was ignored and nothing was saved.",
@@ -359,7 +513,7 @@ async fn handle(
             "aws-cred is no longer waiting for this sign-in. Go back to the terminal.",
         );
     };
-    if shared.taken.swap(true, Ordering::SeqCst) {
+    if callback.taken.swap(true, Ordering::SeqCst) {
         return refuse(
             &shared.other,
             "This sign-in was already answered; go back to the terminal.",
@@ -367,14 +521,16 @@ async fn handle(
     }
     let (reply, verdict) = oneshot::channel();
     let (done, done_rx) = oneshot::channel();
-    *written.lock().unwrap_or_else(|p| p.into_inner()) = Some(done);
+    *written.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(move || {
+        let _ = done.send(());
+    }));
     let arrival = Arrival {
         answer,
         reply,
         written: done_rx,
         _server: server,
     };
-    let page = if shared.arrivals.send(arrival).await.is_ok() {
+    let page = if callback.arrivals.send(arrival).await.is_ok() {
         match tokio::time::timeout(VERDICT_TIMEOUT, verdict).await {
             Ok(Ok(page)) => page,
             _ => Page::failure(
@@ -389,6 +545,38 @@ async fn handle(
         )
     };
     Ok(render(&page))
+}
+
+/// The hand-off's one answer: 303 to the target the first time (marked served once written),
+/// 410 after.
+fn hand_off(once: &Once, written: &AfterWrite) -> Response<String> {
+    if once.used.swap(true, Ordering::SeqCst) {
+        let page = Page {
+            status: 410,
+            title: "Link already used".into(),
+            text: "This one-time link of aws-cred was already opened. Go back to the terminal and run the command again for a new one.".into(),
+        };
+        return render(&page);
+    }
+    let served = once.served.clone();
+    *written.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(move || {
+        let _ = served.send(true);
+    }));
+    let mut response = render(&Page::success(
+        "Opening the page",
+        "Your browser is being sent on to the page aws-cred opened.",
+    ));
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(location) = http::HeaderValue::from_str(once.target.expose()) {
+        response
+            .headers_mut()
+            .insert(http::header::LOCATION, location);
+    }
+    response.headers_mut().insert(
+        http::header::REFERRER_POLICY,
+        http::HeaderValue::from_static("no-referrer"),
+    );
+    response
 }
 
 fn render(page: &Page) -> Response<String> {
@@ -490,7 +678,8 @@ mod tests {
             listener.refused(),
             NoAnswer {
                 wrong_state: 2,
-                other: 2
+                other: 2,
+                other_user: 0
             }
         );
         arrival.respond(Page::success("Done", "<all> good")).await;
@@ -559,6 +748,48 @@ mod tests {
         let page = client.await.unwrap();
         assert!(page.starts_with("HTTP/1.1 400"), "{page}");
         assert!(page.contains("Go back to the terminal"), "{page}");
+    }
+
+    /// The hand-off answers once, with a 303 to the target and nothing of it in the URL it
+    /// hands out; later requests get 410, other paths 400; `served` turns true once written.
+    #[tokio::test]
+    async fn a_hand_off_redirects_once() {
+        let target = Secret::new("https://example.com/authorize?state=s3cret&code_challenge=c");
+        let mut handoff = HandOff::start(&target).await.unwrap();
+        let url = handoff.url().to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        assert!(
+            !url.contains("s3cret") && !url.contains("example.com"),
+            "{url}"
+        );
+        let path = url::Url::parse(&url).unwrap().path().to_string();
+        assert_eq!(path.len(), "/aws-cred/".len() + 32, "{path}");
+        assert!(
+            !handoff
+                .served(Instant::now() + Duration::from_millis(50))
+                .await
+        );
+        let wrong = get(&url, "/aws-cred/0000").await;
+        assert!(wrong.starts_with("HTTP/1.1 400"), "{wrong}");
+        let first = get(&url, &path).await;
+        assert!(first.starts_with("HTTP/1.1 303"), "{first}");
+        assert!(
+            first.to_ascii_lowercase().contains(
+                "location: https://example.com/authorize?state=s3cret&code_challenge=c\r\n"
+            ),
+            "{first}"
+        );
+        assert!(
+            handoff
+                .served(Instant::now() + Duration::from_secs(10))
+                .await
+        );
+        let again = get(&url, &path).await;
+        assert!(again.starts_with("HTTP/1.1 410"), "{again}");
+        assert!(!again.contains("s3cret"), "{again}");
+        assert_eq!(handoff.refused().other_user, 0);
+        // A target that cannot be a Location header is refused up front.
+        assert!(HandOff::start(&Secret::new("https://x/\n")).await.is_err());
     }
 
     #[test]

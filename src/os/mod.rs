@@ -20,6 +20,7 @@ pub mod child;
 pub mod fs;
 pub mod keyring;
 pub mod path;
+pub mod peer;
 pub mod process;
 pub mod shell;
 pub mod signal;

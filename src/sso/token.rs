@@ -13,7 +13,7 @@ use crate::base::text::escape;
 use crate::cache::Cache;
 use crate::os::Context;
 use crate::os::browser::{self, Browser};
-use crate::os::callback::{Answer, Listener, NoAnswer, OAuthError, Page};
+use crate::os::callback::{Answer, Arrival, Listener, NoAnswer, OAuthError, Page};
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
@@ -263,7 +263,6 @@ pub async fn obtain(
                     );
                 }
                 let token = login(ctx, &oidc, &store, config, interactive).await?;
-                store.write_token(config, &token)?;
                 return Ok(Obtained {
                     token,
                     how: How::LoggedIn,
@@ -370,12 +369,38 @@ async fn login(
     for attempt in 0..2 {
         let (registration, from_cache) = registration(ctx, oidc, store, config, !device).await?;
         let result = if device {
-            device_flow(ctx, oidc, config, interactive, &registration, deadline).await
+            device_flow(ctx, oidc, config, interactive, &registration, deadline)
+                .await
+                .map(|issued| (issued, None))
         } else {
-            auth_code_flow(ctx, oidc, config, interactive, &registration, deadline).await
+            auth_code_flow(ctx, oidc, config, interactive, &registration, deadline)
+                .await
+                .map(|(issued, arrival)| (issued, Some(arrival)))
         };
         match result {
-            Ok(issued) => return Ok(token_from(ctx, config, &registration, issued)),
+            Ok((issued, arrival)) => {
+                let token = token_from(ctx, config, &registration, issued);
+                // The browser's page waits for the write, so it shows the real outcome.
+                let written = store.write_token(config, &token);
+                if let Some(arrival) = arrival {
+                    let page = match &written {
+                        Ok(()) => Page::success(
+                            "Signed in",
+                            format!(
+                                "aws-cred has your sign-in to {}. You can close this tab.",
+                                config.describe()
+                            ),
+                        ),
+                        Err(_) => Page::failure(
+                            "Sign-in not saved",
+                            "You signed in, but aws-cred could not save the token. Go back to the terminal to see why and what to do.",
+                        ),
+                    };
+                    arrival.respond(page).await;
+                }
+                written?;
+                return Ok(token);
+            }
             Err(failure) if from_cache && attempt == 0 && failure.is("InvalidClientException") => {
                 eprintln!(
                     "the cached client registration was not accepted any more; registering a new one"
@@ -424,10 +449,11 @@ fn token_from(
 }
 
 async fn show_and_open(interactive: &Interactive, url: &str) {
-    if interactive.browser == Browser::Open
-        && let Err(err) = browser::open(url).await
-    {
-        eprintln!("could not start a browser ({err}): open the URL above yourself");
+    if interactive.browser == Browser::Open {
+        match browser::open(url).await {
+            Ok(handoff) => handoff.detach(),
+            Err(err) => eprintln!("could not start a browser ({err}): open the URL above yourself"),
+        }
     }
 }
 
@@ -438,7 +464,7 @@ async fn auth_code_flow(
     interactive: &Interactive,
     registration: &Registration,
     deadline: Instant,
-) -> Result<Issued, Failure> {
+) -> Result<(Issued, Arrival), Failure> {
     let endpoint = oidc.endpoint().await.map_err(Failure::other)?;
     let state = oidc::new_state().map_err(Failure::other)?;
     let mut listener = Listener::bind(oidc::CALLBACK_PATH, &state)
@@ -478,7 +504,8 @@ async fn auth_code_flow(
     let arrival = listener.wait(deadline).await;
     spinner.stop();
     let arrival = arrival.map_err(|refused| Failure::other(no_answer(refused)))?;
-    // The browser's page waits for the exchange, so it shows the real outcome.
+    // The browser's page waits for the exchange (and, on success, for the token's write: the
+    // caller answers then), so it shows the real outcome.
     let result = match &arrival.answer {
         Answer::Code(code) => {
             oidc.code_token(registration, code, &redirect_uri, &pkce.verifier)
@@ -486,34 +513,35 @@ async fn auth_code_flow(
         }
         Answer::Error(error) => Err(Failure::other(denied(error))),
     };
-    let page = match (&result, &arrival.answer) {
-        (Ok(_), _) => Page::success(
-            "Signed in",
-            format!(
-                "aws-cred has your sign-in to {}. You can close this tab.",
-                config.describe()
+    let page = match (result, &arrival.answer) {
+        (Ok(issued), _) => return Ok((issued, arrival)),
+        (Err(failure), Answer::Error(error)) => (
+            failure,
+            Page::failure(
+                "Sign-in not completed",
+                format!(
+                    "{}, so aws-cred got no access. Go back to the terminal: run the login again to retry, or ask your administrator for access.",
+                    capitalized(error.in_words())
+                ),
             ),
         ),
-        (Err(_), Answer::Error(error)) => Page::failure(
-            "Sign-in not completed",
-            format!(
-                "{}, so aws-cred got no access. Go back to the terminal: run the login again to retry, or ask your administrator for access.",
-                capitalized(error.in_words())
-            ),
-        ),
-        (Err(failure), Answer::Code(_)) => Page::failure(
-            "Sign-in failed",
-            format!(
-                "IAM Identity Center did not accept the sign-in ({}). Go back to the terminal to see what happened and what to do.",
-                failure
-                    .code
-                    .as_deref()
-                    .unwrap_or("the token exchange failed")
-            ),
-        ),
+        (Err(failure), Answer::Code(_)) => {
+            let page = Page::failure(
+                "Sign-in failed",
+                format!(
+                    "IAM Identity Center did not accept the sign-in ({}). Go back to the terminal to see what happened and what to do.",
+                    failure
+                        .code
+                        .as_deref()
+                        .unwrap_or("the token exchange failed")
+                ),
+            );
+            (failure, page)
+        }
     };
+    let (failure, page) = page;
     arrival.respond(page).await;
-    result
+    Err(failure)
 }
 
 /// The browser came back with the IdP's `error`: in words, with its code and description
@@ -542,7 +570,10 @@ fn no_answer(refused: NoAnswer) -> anyhow::Error {
         .hint("run the login again; if this repeats, another program is answering on the loopback callback")
         .into();
     }
-    Problem::expired("no answer from the browser before the login timed out")
+    Problem::expired(format!(
+        "no answer from the browser before the login timed out{}",
+        refused.other_users()
+    ))
         .hint("run the login again and finish it in the browser (or use --use-device-code); AWS_CRED_SSO_LOGIN_TIMEOUT sets the wait in seconds")
         .into()
 }

@@ -14,6 +14,7 @@
 //! Nothing here reaches beyond 127.0.0.1: tests must never touch real AWS or 169.254.169.254.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod secret_service;
 
 use http_body_util::{BodyExt, Full};
@@ -450,6 +451,14 @@ pub fn terminal_dialogue(cmd: &mut Command, steps: &[(&str, &str)]) -> (ExitStat
     drop(stdin);
     let _ = reader.join();
     (status, text(&shown))
+}
+
+/// Whether the tests run as root (some play another local user with `setpriv`).
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout.trim_ascii() == b"0")
 }
 
 /// `name` found on `PATH`, if any (e.g. `zsh`, `fish`, `dash`, `pwsh`).

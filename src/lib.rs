@@ -131,6 +131,25 @@ pub async fn run(mut cli: Cli, ctx: Context) -> anyhow::Result<()> {
 
 /// Whether the command handles SIGINT/SIGTERM itself (`serve` ends cleanly on them, `exec
 /// --server` passes them on to its command), instead of `main` ending on Ctrl-C.
+/// The statement stdout carries when this command fails ([`output::Format::failure_statement`]):
+/// for the commands whose stdout is meant for `eval` (`export`, `mfa`, `sso-login`, `login`,
+/// `cognito`) in a shell format, when stdout is not a terminal (a person reading it needs no
+/// statement, and the forgotten-`eval` refusal prints nothing there).
+pub fn failure_statement(cli: &Cli, ctx: &Context) -> Option<&'static str> {
+    if ctx.stdout_is_tty {
+        return None;
+    }
+    let chosen = match &cli.command {
+        Command::Export(args) => args.output.format,
+        Command::Mfa(args) => args.format,
+        Command::SsoLogin(args) => args.format,
+        Command::Login(args) => args.format,
+        Command::Cognito(args) => args.output.format,
+        _ => return None,
+    };
+    output::Format::or_native(chosen, ctx).failure_statement()
+}
+
 pub fn handles_own_signals(cli: &Cli) -> bool {
     match &cli.command {
         Command::Serve(_) => true,

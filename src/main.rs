@@ -19,6 +19,16 @@ fn main() -> ExitCode {
         }
     };
     let own_signals = aws_cred::handles_own_signals(&cli);
+    let failure_statement = aws_cred::failure_statement(&cli, &ctx);
+    // On failure, stdout gets the statement that makes `eval "$(aws-cred …)"` fail too.
+    let fail_eval = || {
+        if let Some(statement) = failure_statement {
+            use std::io::Write as _;
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "{statement}");
+            let _ = stdout.flush();
+        }
+    };
     let result = runtime.block_on(async {
         if own_signals {
             // `serve` and `exec --server` decide themselves what Ctrl-C means.
@@ -43,6 +53,7 @@ fn main() -> ExitCode {
             ExitCode::from(error::classify(&err).0.code())
         }
         Ok(Err(err)) => {
+            fail_eval();
             eprint!("{}", error::render(&err));
             ExitCode::from(error::classify(&err).0.code())
         }
@@ -50,6 +61,7 @@ fn main() -> ExitCode {
         // off), say so, and exit 130 / 143 / 129 as shells report a signal.
         Err(exit) => {
             aws_cred::os::restore_terminal();
+            fail_eval();
             eprintln!(
                 "{}",
                 match exit {

@@ -113,7 +113,7 @@ fn expired_session_in_the_environment_stops_the_chain() {
         .env("AWS_CREDENTIAL_EXPIRATION", rfc3339_in(-60))
         .args(["export"]));
     out.assert_code(4);
-    assert!(out.stdout.is_empty(), "no fallthrough to another identity");
+    out.assert_failed_eval();
     assert!(
         out.stderr_str().contains("aws-cred export --unset"),
         "{}",
@@ -176,7 +176,7 @@ fn aws_profile_variable_selects_and_unknown_profiles_list_the_known_ones() {
     assert_eq!(json(&out)["AccessKeyId"], "AKIAA");
     let out = run(sb.cmd().env("AWS_PROFILE", "typo").args(["export"]));
     out.assert_code(2);
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     let err = out.stderr_str();
     assert!(
         err.contains("\"typo\" (from AWS_PROFILE)") && err.contains("available: a, b"),
@@ -286,7 +286,7 @@ fn credential_process_profile_and_its_failures() {
 
     let out = sb.aws_cred(&["export", "--profile", "bad"]);
     out.assert_code(1);
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     assert!(
         !out.stderr_str().contains("TOPSECRETOUTPUT"),
         "process output must not be echoed"
@@ -314,7 +314,7 @@ fn written_session_that_expired_is_reported_not_used() {
     ));
     let out = sb.aws_cred(&["export", "--profile", "old"]);
     out.assert_code(4);
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     assert!(
         out.stderr_str().contains("expired at"),
         "{}",
@@ -519,7 +519,7 @@ fn ecs_full_uri_with_token_and_token_file() {
         .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", "wrong")
         .args(["export"]));
     out.assert_code(1);
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     assert!(out.stderr_str().contains("/creds"));
 }
 
@@ -535,7 +535,7 @@ fn ecs_refuses_plain_http_to_a_non_loopback_host() {
         )
         .args(["export"]));
     out.assert_code(1);
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
 }
 
 fn imds_fake() -> FakeHttp {
@@ -599,7 +599,7 @@ fn blackholed_imds_is_a_bounded_miss() {
         .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", hole.url())
         .args(["export"]));
     out.assert_code(3);
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     let err = out.stderr_str();
     let imds_line = err
         .lines()
@@ -622,7 +622,7 @@ fn sso_profile_without_a_login_says_run_sso_login() {
     );
     let out = sb.aws_cred(&["export", "--profile", "dev"]);
     out.assert_code(4);
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     assert!(
         out.stderr_str()
             .contains("run aws-cred sso-login --profile dev"),
@@ -815,7 +815,7 @@ fn write_profile_errors_keep_their_class_and_hint() {
         .cmd()
         .args(["export", "--profile", "base", "--write-profile", "[z"]));
     out.assert_code(2);
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     let err = out.stderr_str();
     assert!(err.contains("invalid profile name"), "{err}");
     assert!(

@@ -162,7 +162,7 @@ fn credential_process_calling_itself_fails_fast() {
     let started = Instant::now();
     let out = sb.aws_cred(&["export", "--profile", "loop"]);
     assert_ne!(out.code(), Some(0));
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     assert!(
         out.stderr_str().contains("credential_process recursion"),
         "{}",
@@ -713,7 +713,7 @@ fn a_leading_profile_name_is_the_profile() {
     assert!(out.stderr_str().contains("two profiles were given"));
     let out = run(sb.cmd().args(["export", "nosuch"]));
     assert_ne!(out.code(), Some(0));
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
 }
 
 /// Issue 23, item 4: shell lines to a terminal mean `eval` was forgotten: nothing is printed

@@ -110,7 +110,7 @@ fn file_size_limit_leaves_the_original_and_says_so() {
         .env("AWS_SECRET_ACCESS_KEY", "newsecret")
         .env("AWS_SESSION_TOKEN", "newtoken"));
     out.assert_code(1);
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     let err = out.stderr_str();
     assert!(
         err.contains(&sb.credentials_path().display().to_string()) || err.contains(".aws"),

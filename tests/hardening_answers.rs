@@ -442,7 +442,7 @@ fn issue11_9_sso_expiration_out_of_range_is_an_error() {
         ]));
         no_panic(&out);
         out.assert_code(1);
-        assert!(out.stdout.is_empty());
+        out.assert_failed_eval();
         let err = out.stderr_str();
         assert!(
             err.contains("expiration") && err.contains(&expiration),
@@ -493,7 +493,7 @@ fn issue11_9_cognito_expiration_out_of_range_is_an_error() {
         let out = run_guest(&sb, &fake);
         no_panic(&out);
         out.assert_code(1);
-        assert!(out.stdout.is_empty());
+        out.assert_failed_eval();
         let err = out.stderr_str();
         assert!(err.contains("Expiration"), "{expiration}: {err}");
         assert!(!err.contains("guestsecret"));
@@ -612,7 +612,7 @@ fn issue11_10_truncated_assume_role_is_not_expired_at_1970() {
         ]));
         no_panic(&out);
         out.assert_code(1);
-        assert!(out.stdout.is_empty());
+        out.assert_failed_eval();
         let err = out.stderr_str();
         assert!(
             err.contains(&sts.url()) && err.contains("AssumeRole"),
@@ -639,7 +639,7 @@ fn issue11_10_sso_role_credentials_without_expiration_are_an_error() {
         "dev",
     ]));
     out.assert_code(1);
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     let err = out.stderr_str();
     assert!(
         err.contains(&portal.url()) && err.contains("expiration"),
@@ -745,7 +745,7 @@ fn issue11_11_expired_sso_login_credentials_exit_4() {
         "dev",
     ]));
     out.assert_code(4);
-    assert!(out.stdout.is_empty(), "{}", out.stdout_str());
+    out.assert_failed_eval();
     let err = out.stderr_str();
     assert!(err.contains("expired") && err.contains("hint:"), "{err}");
     assert!(
@@ -761,7 +761,7 @@ fn issue11_11_expired_cognito_guest_credentials_exit_4() {
     let fake = cognito_guest(&(unix_now() - 3600).to_string());
     let out = run_guest(&sb, &fake);
     out.assert_code(4);
-    assert!(out.stdout.is_empty(), "{}", out.stdout_str());
+    out.assert_failed_eval();
     let err = out.stderr_str();
     assert!(err.contains("expired") && err.contains("hint:"), "{err}");
     assert!(!err.contains("guestsecret"));

@@ -120,7 +120,7 @@ fn issue11_1_mfa_cache_dir_writable_by_others_is_refused() {
     chmod(dir, 0o777);
     let out = export_prod(&sb);
     out.assert_code(1);
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     let err = out.stderr_str();
     assert!(err.contains(&dir.display().to_string()), "{err}");
     assert!(err.contains("writable by group or others"), "{err}");
@@ -139,7 +139,7 @@ fn issue11_1_mfa_cache_file_writable_by_others_is_refused() {
     chmod(&entry, 0o666);
     let out = export_prod(&sb);
     out.assert_code(1);
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     let err = out.stderr_str();
     assert!(
         err.contains(&entry.display().to_string()) && err.contains("0666"),
@@ -158,7 +158,7 @@ fn issue11_1_mfa_cache_file_owned_by_another_user_is_refused() {
     std::os::unix::fs::chown(&entry, Some(65534), Some(65534)).unwrap();
     let out = export_prod(&sb);
     out.assert_code(1);
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     let err = out.stderr_str();
     assert!(
         err.contains(&entry.display().to_string()) && err.contains("uid 65534"),
@@ -231,7 +231,7 @@ fn issue11_1_sso_token_owned_by_another_user_is_never_used() {
             .env("AWS_ENDPOINT_URL", portal.url())
             .args(["export", "--profile", "dev"]));
     assert_ne!(out.code(), Some(0));
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     let err = out.stderr_str();
     assert!(
         err.contains("warning:") && err.contains("uid 65534"),
@@ -380,7 +380,7 @@ fn issue11_4_blank_keys_count_as_absent() {
     sb.write_credentials("[foo]\naws_access_key_id =\naws_secret_access_key =\n");
     let out = sb.aws_cred(&["export", "--profile", "foo"]);
     out.assert_code(3);
-    assert!(out.stdout.is_empty(), "{}", out.stdout_str());
+    out.assert_failed_eval();
     // One blank key is a configuration error naming it.
     sb.write_credentials("[foo]\naws_access_key_id = AKIA\naws_secret_access_key =  \n");
     let out = sb.aws_cred(&["export", "--profile", "foo"]);
@@ -400,7 +400,7 @@ fn issue11_4_blank_keys_count_as_absent() {
         out.code(),
         out.stderr_str()
     );
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
 }
 
 fn mkfifo(path: &Path) {

@@ -376,9 +376,9 @@ aws sts get-caller-identity --debug"#,
     world.assert_stayed_on_loopback();
 }
 
-/// A failing aws-cred prints nothing on stdout, so the eval around it runs nothing and the
-/// shell keeps what it had. (`eval ""` itself succeeds: `$?` after the eval is 0, which is why
-/// the exit code is also read from a plain command substitution.)
+/// A failing aws-cred prints only `false` on stdout, so the eval around it sets nothing, the
+/// shell keeps what it had, and the eval itself fails (`eval ""` would succeed: that is why the
+/// statement is there).
 #[test]
 fn a_failing_aws_cred_inside_eval_runs_nothing() {
     let Some(bash) = require_program("bash") else {
@@ -391,7 +391,7 @@ fn a_failing_aws_cred_inside_eval_runs_nothing() {
 
     let direct = sb.aws_cred(&["export", "--profile", "missing"]);
     direct.assert_code(2);
-    assert!(direct.stdout.is_empty(), "{}", direct.stdout_str());
+    direct.assert_failed_eval();
     assert!(
         direct.stderr_str().contains("missing"),
         "{}",
@@ -419,7 +419,11 @@ fn a_failing_aws_cred_inside_eval_runs_nothing() {
 
     let out = run_bash(r#"eval "$("$1" export --profile missing)"; echo "rc=$?""#);
     out.assert_success();
-    assert_eq!(out.stdout_str(), "rc=0\n");
+    assert_eq!(
+        out.stdout_str(),
+        "rc=1\n",
+        "the eval itself fails (issue 23, item 3)"
+    );
     assert!(
         out.stderr_str().contains("missing"),
         "aws-cred's message did not reach the terminal:\n{}",
@@ -435,7 +439,7 @@ printf 'key=%s token=%s region=%s\n' "$AWS_ACCESS_KEY_ID" "$AWS_SESSION_TOKEN" "
     out.assert_success();
     assert_eq!(
         out.stdout_str(),
-        "rc=2 bytes=0\neval_rc=0\nkey=PREVIOUS-KEY token=PREVIOUS-TOKEN region=unset\n"
+        "rc=2 bytes=5\neval_rc=1\nkey=PREVIOUS-KEY token=PREVIOUS-TOKEN region=unset\n"
     );
 }
 

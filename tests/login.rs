@@ -287,7 +287,7 @@ fn a_role_profile_sources_the_login_session() {
 
 fn assert_stops(out: &Output, code: i32, needles: &[&str]) {
     assert_eq!(out.status.code(), Some(code), "{}", out.stderr_str());
-    assert!(out.stdout.is_empty(), "stdout must stay empty");
+    out.assert_failed_eval();
     let stderr = out.stderr_str();
     for needle in needles {
         assert!(stderr.contains(needle), "{needle:?} not in:\n{stderr}");
@@ -409,7 +409,7 @@ fn an_answer_that_is_not_aws_names_the_endpoint_and_the_status() {
         world.session_expiring_in(-10);
         let out = world.aws_cred(&["export", "--profile", "console"]);
         assert_eq!(out.code(), Some(1), "{status}: {}", out.stderr_str());
-        assert!(out.stdout.is_empty());
+        out.assert_failed_eval();
         let err = out.stderr_str();
         assert!(!err.contains("Unknown"), "{status}: {err}");
         assert!(err.contains("127.0.0.1:"), "the endpoint, {status}: {err}");

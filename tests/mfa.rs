@@ -169,7 +169,7 @@ fn a_session_as_the_only_source_is_refused_before_calling_aws() {
     let sts = FakeSts::start(rules());
     let out = aws_cred(&sb, &sts, &["mfa", CODE, "--profile", "prod"]);
     out.assert_code(2);
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     assert!(
         out.stderr_str().contains("holds session credentials"),
         "{}",
@@ -238,7 +238,7 @@ fn no_code_and_no_terminal_exits_4_with_the_command_to_run() {
     let sts = FakeSts::start(rules());
     let out = aws_cred(&sb, &sts, &["mfa", "--profile", "prod"]);
     out.assert_code(4);
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     assert!(
         out.stderr_str()
             .contains("run aws-cred mfa CODE --profile prod")
@@ -272,7 +272,7 @@ fn bad_code_format_and_duration_fail_before_any_call() {
     ] {
         let out = aws_cred(&sb, &sts, args);
         out.assert_code(2);
-        assert!(out.stdout.is_empty());
+        out.assert_failed_eval();
     }
     assert!(sts.actions().is_empty());
 }
@@ -283,7 +283,7 @@ fn rejected_code_says_wait_for_the_next_one() {
     let sts = FakeSts::start(rules());
     let out = aws_cred(&sb, &sts, &["mfa", "000000", "--profile", "prod"]);
     out.assert_code(1);
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     let err = out.stderr_str();
     assert!(err.contains("MFA code rejected"), "{err}");
     assert!(err.contains("next code"), "{err}");
@@ -483,7 +483,7 @@ fn role_profile_without_a_session_asks_for_mfa_with_exit_4() {
     let sts = FakeSts::start(rules());
     let out = aws_cred(&sb, &sts, &["export", "--profile", "admin"]);
     out.assert_code(4);
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     assert!(
         out.stderr_str()
             .contains("aws-cred mfa CODE --profile admin")
@@ -733,7 +733,7 @@ fn no_prompt_or_no_terminal_keeps_the_exit_4_and_the_command_to_run() {
     }
     let out = aws_cred(&sb, &sts, &["export", "--profile", "admin"]);
     assert_eq!(out.status.code(), Some(4), "{}", out.stderr_str());
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     assert!(
         out.stderr_str()
             .contains("aws-cred mfa CODE --profile admin")

@@ -716,9 +716,10 @@ fn a_nul_in_a_value_never_executes_anything() {
             let creds = Creds::new("NUL", value, value).token(value);
             let out = export(&sb, Feed::Process, &creds, shell.dialect.format());
             out.assert_code(2);
-            assert!(
-                out.stdout.is_empty(),
-                "failed but printed: {}",
+            assert_eq!(
+                out.stdout_str(),
+                failure_stdout(shell.dialect.format()),
+                "failed and printed: {}",
                 show(&out.stdout)
             );
             assert!(
@@ -874,9 +875,10 @@ fn cmd_format_refuses_percent_bang_quote_and_line_breaks() {
                 out.status,
                 out.stdout_str()
             );
-            assert!(
-                out.stdout.is_empty(),
-                "{what}: refused but printed {}",
+            assert_eq!(
+                out.stdout_str(),
+                failure_stdout("cmd"),
+                "{what}: refused and printed {}",
                 show(&out.stdout)
             );
             let err = out.stderr_str();
@@ -1123,9 +1125,21 @@ fn json_format_carries_every_value_exactly() {
 // Failures
 // ---------------------------------------------------------------------------------------------
 
-/// Whatever fails, stdout stays empty, so `eval "$(aws-cred ...)"` runs nothing.
+/// What stdout carries when `export` fails in `format` (README, "A failed `eval` fails"): one
+/// statement that fails and does nothing else; nothing for json and dotenv.
+fn failure_stdout(format: &str) -> &'static str {
+    match format {
+        "sh" | "fish" => "false\n",
+        "powershell" => "throw 'aws-cred failed: its error is above, nothing was set'\n",
+        "cmd" => "cmd /d /c exit 1\n",
+        _ => "",
+    }
+}
+
+/// Whatever fails, stdout carries only the failing statement (sh here: `false`), or nothing
+/// for json and dotenv, so `eval "$(aws-cred ...)"` runs nothing else and fails.
 #[test]
-fn failures_leave_stdout_empty() {
+fn failures_print_only_the_failing_statement() {
     let sb = Sandbox::new();
     sb.write_credentials("[base]\naws_access_key_id=AKIA\naws_secret_access_key=s\n");
     let cases: Vec<(&str, Output)> = vec![
@@ -1159,12 +1173,64 @@ fn failures_leave_stdout_empty() {
             "{what}: expected a failure exit, got {}",
             out.status
         );
-        assert!(
-            out.stdout.is_empty(),
+        let format = match what {
+            "cmd refusal" => "cmd",
+            "dotenv refusal" => "dotenv",
+            _ => "sh",
+        };
+        assert_eq!(
+            out.stdout_str(),
+            failure_stdout(format),
             "{what}: printed {}",
             show(&out.stdout)
         );
         assert!(!out.stderr.is_empty(), "{what}: no message on stderr");
+    }
+    // Machine formats keep an empty stdout.
+    let out = sb.aws_cred(&["export", "--profile", "missing", "--format", "json"]);
+    out.assert_code(2);
+    assert!(out.stdout.is_empty(), "{}", out.stdout_str());
+}
+
+/// Issue 23, item 3: in each real shell, the daily idiom stops a script when aws-cred fails
+/// (before: `eval` of an empty string returned 0 and the script went on with whatever
+/// credentials it had), and a successful one goes on with status 0.
+#[test]
+fn a_failed_eval_stops_a_script_in_every_shell() {
+    let sb = Sandbox::new();
+    sb.write_credentials("[base]\naws_access_key_id=AKIABASE\naws_secret_access_key=s\n");
+    let bin = env!("CARGO_BIN_EXE_aws-cred");
+    for shell in all_shells() {
+        let script = |profile: &str| match shell.dialect {
+            Dialect::Posix => format!(
+                "set -e\neval \"$('{bin}' export --profile {profile})\"\necho \"went on as $AWS_ACCESS_KEY_ID\"\n"
+            ),
+            Dialect::Fish => format!(
+                "'{bin}' export --profile {profile} --format fish | source; or exit 3\necho \"went on as $AWS_ACCESS_KEY_ID\"\n"
+            ),
+        };
+        let failed = run(sb
+            .program(&shell.path)
+            .args(["-c", &script("missing")])
+            .env("AWS_ACCESS_KEY_ID", "AKIAYESTERDAY"));
+        assert!(
+            !failed.status.success() && !failed.stdout_str().contains("went on"),
+            "{}: the script went on after a failed export:\n{}{}",
+            shell.name,
+            failed.stdout_str(),
+            failed.stderr_str()
+        );
+        if matches!(shell.dialect, Dialect::Fish) {
+            assert_eq!(failed.code(), Some(3), "{}", shell.name);
+        }
+        let worked = run(sb.program(&shell.path).args(["-c", &script("base")]));
+        worked.assert_success();
+        assert_eq!(
+            worked.stdout_str(),
+            "went on as AKIABASE\n",
+            "{}",
+            shell.name
+        );
     }
 }
 

@@ -171,7 +171,7 @@ fn the_browser_page_fails_when_the_token_is_not_saved() {
         .apply(&mut cmd(&sb, &fake))
         .args(["sso-login", "--profile", "dev"]));
     assert_eq!(out.code(), Some(1), "{}", out.stderr_str());
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     assert_eq!(fake.calls("CreateToken:authorization_code"), 1);
     let last = browser.last_pages();
     assert!(
@@ -419,7 +419,7 @@ fn an_expired_device_code_ends_with_a_clear_message() {
         ],
     );
     out.assert_code(4);
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     let err = out.stderr_str();
     assert!(err.contains("ExpiredTokenException"), "{err}");
     assert!(err.contains("not approved in time"), "{err}");
@@ -721,7 +721,7 @@ fn a_revoked_token_stops_the_chain_and_sso_login_logs_in_again() {
 
     let out = aws_cred(&sb, &fake, &["export", "--profile", "dev"]);
     out.assert_code(4);
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     let err = out.stderr_str();
     assert!(
         err.contains("UnauthorizedException") || err.contains("rejected the SSO token"),
@@ -759,7 +759,7 @@ fn a_role_that_is_not_assigned_names_account_and_role() {
         ],
     );
     out.assert_code(1);
-    assert!(out.stdout.is_empty());
+    out.assert_failed_eval();
     let err = out.stderr_str();
     assert!(
         err.contains("no access to role PowerUserAccess in account 333333333333"),

@@ -306,7 +306,7 @@ fn a_profile_name_that_is_not_utf8_is_a_usage_error() {
     for var in ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"] {
         let out = run(sb.cmd().env(var, bytes(b"prod\xff")).args(["export"]));
         out.assert_code(2);
-        assert!(out.stdout.is_empty(), "{}", out.stdout_str());
+        out.assert_failed_eval();
         let err = out.stderr_str();
         assert!(err.contains(var) && err.contains("UTF-8"), "{err}");
         assert!(err.contains("hint:"), "{err}");

@@ -51,6 +51,24 @@ impl Format {
         )
     }
 
+    /// What stdout carries when the command fails, so that `eval "$(…)"` (and its kin) fails
+    /// too instead of running nothing and returning 0: one statement that fails and does
+    /// nothing else. `None` for json and dotenv, whose readers want an empty stdout.
+    /// - sh, fish: `false` (status 1; stops a `set -e` script, and fish's `| source; or exit`);
+    /// - PowerShell: a `throw`, which stops `… | Invoke-Expression` with a terminating error;
+    /// - cmd: `cmd /d /c exit 1`, which sets ERRORLEVEL 1 for `if errorlevel 1` after the
+    ///   `for /f` loop (`exit /b 1` would also close an interactive window).
+    pub fn failure_statement(self) -> Option<&'static str> {
+        match self {
+            Format::Sh | Format::Fish => Some("false"),
+            Format::Powershell => {
+                Some("throw 'aws-cred failed: its error is above, nothing was set'")
+            }
+            Format::Cmd => Some("cmd /d /c exit 1"),
+            Format::Dotenv | Format::Json => None,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Format::Sh => "sh",

@@ -359,6 +359,9 @@ pub trait OutputExt {
     fn assert_success(&self) -> &Self;
     /// Panics, showing both streams, unless the exit code is `code`.
     fn assert_code(&self, code: i32) -> &Self;
+    /// A failed command whose stdout is meant for `eval`, in the sh or fish format: stdout is
+    /// exactly the one statement that makes `eval` fail (`false`), nothing else.
+    fn assert_failed_eval(&self) -> &Self;
 }
 
 impl OutputExt for Output {
@@ -376,6 +379,17 @@ impl OutputExt for Output {
 
     fn assert_success(&self) -> &Self {
         self.assert_code(0)
+    }
+
+    fn assert_failed_eval(&self) -> &Self {
+        assert!(
+            !self.status.success() && self.stdout == b"false\n",
+            "expected a failure with `false` on stdout, got {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.status,
+            self.stdout_str(),
+            self.stderr_str(),
+        );
+        self
     }
 
     fn assert_code(&self, code: i32) -> &Self {

@@ -517,7 +517,37 @@ fn hostile_values_survive_powershell_cmd_and_git_bash_quoting() {
     // cmd cannot carry % ! or " inside set "K=v": refused with nothing on stdout.
     let cmd = win.run(&["export", "--format", "cmd"]);
     assert_eq!(cmd.code(), Some(2), "{}", cmd.stderr_str());
-    assert!(cmd.stdout.is_empty() || cmd.stdout_str().trim() == "exit /b 1");
+    assert_eq!(cmd.stdout_str().trim_end(), "cmd /d /c exit 1");
+}
+
+/// Issue 23, item 3, in cmd itself: a failed export leaves ERRORLEVEL 1 after the `for /f`
+/// (the statement README names), sets nothing, and does not end the batch on its own.
+#[test]
+fn a_failed_export_sets_errorlevel_in_cmd() {
+    let Some(win) = Win::new() else { return };
+    let out_file = win.sb.path("cmd-after.txt");
+    let batch = win.sb.write(
+        "failing.cmd",
+        format!(
+            "@echo off\r\nset AWS_ACCESS_KEY_ID=YESTERDAY\r\nfor /f \"delims=\" %%i in ('\"{}\" export --profile nope') do %%i\r\nif errorlevel 1 (echo failed %AWS_ACCESS_KEY_ID%> \"{out}\") else (echo went on> \"{out}\")\r\n",
+            win_path(&win.exe),
+            out = win_path(&out_file)
+        ),
+    );
+    let out = run_with_timeout(
+        win.wine_cmd().args(["cmd", "/c", &win_path(&batch)]),
+        TIMEOUT,
+    );
+    // The batch ends with ERRORLEVEL still 1 (echo does not reset it).
+    out.assert_code(1);
+    assert_eq!(
+        std::fs::read_to_string(&out_file)
+            .unwrap_or_default()
+            .trim_end(),
+        "failed YESTERDAY",
+        "{}",
+        out.stderr_str()
+    );
 }
 
 #[test]

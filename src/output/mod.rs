@@ -328,6 +328,23 @@ pub fn eval_command(format: Format, args: &[String]) -> String {
 mod tests {
     use super::*;
 
+    /// One statement each, that fails and does nothing else; PowerShell's is a `throw` of a
+    /// single-quoted string (no `'` inside, so nothing in it is expanded or ends it early).
+    #[test]
+    fn failure_statements_are_one_failing_statement() {
+        assert_eq!(Format::Sh.failure_statement(), Some("false"));
+        assert_eq!(Format::Fish.failure_statement(), Some("false"));
+        assert_eq!(Format::Cmd.failure_statement(), Some("cmd /d /c exit 1"));
+        let ps = Format::Powershell.failure_statement().unwrap();
+        let text = ps
+            .strip_prefix("throw '")
+            .and_then(|rest| rest.strip_suffix('\''))
+            .unwrap();
+        assert!(!text.contains('\'') && !text.contains('\n'), "{ps}");
+        assert_eq!(Format::Json.failure_statement(), None);
+        assert_eq!(Format::Dotenv.failure_statement(), None);
+    }
+
     #[test]
     fn the_eval_hint_is_the_command_in_each_shells_form() {
         let args: Vec<String> = ["export", "--profile", "my prod"]

@@ -483,6 +483,58 @@ fn it_binds_loopback_only_unless_listen_is_given_with_a_warning() {
     out.assert_code(2);
 }
 
+/// Issue 22, item 4: a slowloris (600 silent sockets) does not keep a client with a full
+/// request waiting, and cannot hold more than 256 silent connections from one address: the
+/// oldest are closed as new ones come (before: all 600 stayed open until the 10 s header
+/// timeout), the rest within the 2 s header timeout.
+#[test]
+fn silent_connections_do_not_delay_a_real_client() {
+    // SAFETY: getrlimit with a valid pointer.
+    let files = unsafe {
+        let mut limit = std::mem::zeroed::<libc::rlimit>();
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        limit.rlim_cur
+    };
+    if files < 1_000 {
+        assert!(!support::in_ci(), "CI needs 1,000 open files for this test");
+        eprintln!("skipped: the open-file limit ({files}) is below 1,000");
+        return;
+    }
+    let sb = sandbox();
+    let sts = FakeSts::start(rules());
+    let served = serve(&sb, &sts, &["--profile", "admin"]);
+    let port = served.port();
+    let mut silent = Vec::new();
+    for _ in 0..600 {
+        silent.push(TcpStream::connect(("127.0.0.1", port)).unwrap());
+    }
+    let started = Instant::now();
+    let answer = get_with_host(port, &format!("127.0.0.1:{port}"), served.token());
+    let waited = started.elapsed();
+    assert_eq!(answer.status, 200, "{}", answer.body_str());
+    assert!(
+        waited < Duration::from_secs(2),
+        "the real client waited {waited:?} behind the silent ones"
+    );
+    // By then every silent socket was accepted; all but the newest 256 were closed to make
+    // room.
+    std::thread::sleep(Duration::from_millis(200));
+    let still_open = silent
+        .iter()
+        .filter(|socket| {
+            socket.set_nonblocking(true).unwrap();
+            let mut byte = [0u8; 1];
+            matches!(socket.peek(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        })
+        .count();
+    assert!(
+        still_open <= 256,
+        "{still_open} silent sockets are still open"
+    );
+    let (status, stderr) = served.stop();
+    assert!(status.success(), "{stderr}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // A person needed: the MFA session expired
 // ---------------------------------------------------------------------------------------------

@@ -298,6 +298,19 @@ fn utf8_only(raw: &[(OsString, OsString)]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The most files this process may open (the soft limit), `None` when unlimited or where
+/// there is no such limit to read (Windows). Not raised: `exec --server`'s command would
+/// inherit a raised limit.
+#[cfg(unix)]
+pub fn open_file_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
+#[cfg(not(unix))]
+pub fn open_file_limit() -> Option<u64> {
+    None
+}
+
 /// Put back the terminal's echo if a no-echo prompt was interrupted (Ctrl-C).
 pub fn restore_terminal() {
     terminal::restore();

@@ -34,6 +34,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::net::TcpListener;
@@ -41,11 +42,19 @@ use tokio::net::TcpListener;
 /// The one path served.
 pub const PATH: &str = "/";
 
-/// Connections served at once; more wait in the kernel's accept queue.
+/// Connections open at once. At the limit the oldest connection that has not sent a request
+/// is closed for the new one; only when every one is serving a request does a new one wait in
+/// the kernel's accept queue. (Lowered to fit the open-file limit, see [`connection_limit`].)
 const MAX_CONNECTIONS: usize = 1024;
 
-/// A slow client gets this long to send its request headers.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections from one address that have not sent a request yet; more close the oldest of
+/// them. (On 127.0.0.1 every client has the same address: then this is the bound on silent
+/// connections, below [`MAX_CONNECTIONS`], so a flood of them leaves room for real clients.)
+const MAX_SILENT_PER_PEER: usize = 256;
+
+/// A client gets this long to send its request headers, and an idle keep-alive connection this
+/// long to send the next request; a silent socket is closed then.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Credentials without an expiry (a session token from the environment) are handed out as if
 /// they expired this soon, so clients ask again (the format requires an Expiration).
@@ -125,14 +134,12 @@ impl Endpoint {
             verbose: self.verbose,
             last_error: Mutex::new(None),
         });
-        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+        let limit = connection_limit();
+        let slots = Arc::new(tokio::sync::Semaphore::new(limit));
+        let mut open = Connections::default();
         tokio::pin!(shutdown);
         loop {
-            let permit = tokio::select! {
-                () = &mut shutdown => return Ok(()),
-                permit = slots.clone().acquire_owned() => permit?,
-            };
-            let (stream, _) = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 () = &mut shutdown => return Ok(()),
                 accepted = self.listener.accept() => match accepted {
                     Ok(accepted) => accepted,
@@ -143,10 +150,18 @@ impl Endpoint {
                     }
                 },
             };
+            open.make_room(peer.ip(), slots.available_permits() == 0);
+            let permit = tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                permit = slots.clone().acquire_owned() => permit?,
+            };
             let _ = stream.set_nodelay(true);
             let state = state.clone();
-            tokio::spawn(async move {
+            let asked = Arc::new(AtomicBool::new(false));
+            let flag = asked.clone();
+            let task = tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req| {
+                    flag.store(true, Ordering::Relaxed);
                     let state = state.clone();
                     async move { Ok::<_, Infallible>(state.answer(&req).await) }
                 });
@@ -157,7 +172,62 @@ impl Endpoint {
                     .await;
                 drop(permit);
             });
+            open.add(peer.ip(), task.abort_handle(), asked);
         }
+    }
+}
+
+/// The connections open now, oldest first, for [`Connections::make_room`].
+#[derive(Default)]
+struct Connections(std::collections::VecDeque<Open>);
+
+struct Open {
+    peer: IpAddr,
+    task: tokio::task::AbortHandle,
+    /// Set once the connection has sent a request (it is then never closed to make room).
+    asked: Arc<AtomicBool>,
+}
+
+impl Connections {
+    fn add(&mut self, peer: IpAddr, task: tokio::task::AbortHandle, asked: Arc<AtomicBool>) {
+        self.0.push_back(Open { peer, task, asked });
+    }
+
+    /// Before serving a new connection from `peer`: close the oldest silent connection of that
+    /// address when it has [`MAX_SILENT_PER_PEER`] of them, and the oldest silent one of all
+    /// when every slot is taken (`full`), so silent sockets never keep a real client waiting.
+    /// Dropping its task drops the connection and its slot.
+    fn make_room(&mut self, peer: IpAddr, full: bool) {
+        self.0.retain(|conn| !conn.task.is_finished());
+        let silent = |conn: &Open| !conn.asked.load(Ordering::Relaxed);
+        let of_peer = self
+            .0
+            .iter()
+            .filter(|conn| conn.peer == peer && silent(conn))
+            .count();
+        let victim = if of_peer >= MAX_SILENT_PER_PEER {
+            self.0
+                .iter()
+                .position(|conn| conn.peer == peer && silent(conn))
+        } else if full {
+            self.0.iter().position(silent)
+        } else {
+            None
+        };
+        if let Some(conn) = victim.and_then(|index| self.0.remove(index)) {
+            conn.task.abort();
+        }
+    }
+}
+
+/// [`MAX_CONNECTIONS`], or fewer when the process may not open that many files: each
+/// connection is one descriptor, and 64 are kept for the rest (the listener, the upstream
+/// calls, a `credential_process`).
+fn connection_limit() -> usize {
+    let files = crate::os::open_file_limit();
+    match files {
+        Some(files) => MAX_CONNECTIONS.min(files.saturating_sub(64) as usize).max(16),
+        None => MAX_CONNECTIONS,
     }
 }
 

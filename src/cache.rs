@@ -115,32 +115,45 @@ impl Cache {
     /// have planted is an error for private caches; for shared ones a warning, and a file owned
     /// by someone else is never used.
     pub fn read_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, Problem> {
+        match self.read_trusted(key)? {
+            Ok(bytes) => Ok(bytes),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Like [`Cache::read_bytes`], but an entry that is there and cannot be read (over the
+    /// size limit, not a regular file, unreadable) is an error rather than absent: for files
+    /// aws-cred does not own the replacement of (the AWS CLI's login cache).
+    pub fn read_bytes_or_error(&self, key: &str) -> Result<Option<Vec<u8>>, Problem> {
+        self.read_trusted(key)?.map_err(problem)
+    }
+
+    /// The trust rule applied (the outer error: refused); the inner result is the read's,
+    /// with a missing entry as `Ok(None)`.
+    fn read_trusted(&self, key: &str) -> Result<Result<Option<Vec<u8>>, FsError>, Problem> {
         self.check_dirs()?;
         let path = self.path(key);
         let trust = self.trust;
-        let result = fs::read_regular_checked(&path, fs::MAX_CACHE_FILE, |metadata| {
-            match (
-                fs::check_owner_and_mode(&path, metadata, Strictness::Private),
-                trust,
-            ) {
-                (Ok(()), _) => Ok(()),
-                (Err(err @ FsError::NotPrivate { foreign: false, .. }), Trust::Shared) => {
-                    warn_once(&path, &shared_warning(&err));
-                    Ok(())
+        let result = fs::read_regular_checked(&path, fs::MAX_CACHE_FILE, |metadata| match trust {
+            Trust::Private => fs::check_owner_and_mode(&path, metadata, Strictness::Private),
+            Trust::Shared => {
+                if let Some(loose) = fs::judge_shared(&path, metadata)? {
+                    warn_once(&path, &shared_warning(&loose));
                 }
-                (Err(err), _) => Err(err),
+                Ok(())
             }
         });
         match result {
-            Ok(bytes) => Ok(Some(bytes)),
+            Ok(bytes) => Ok(Ok(Some(bytes))),
             Err(err @ FsError::NotPrivate { .. }) => match self.trust {
                 Trust::Private => Err(problem(err)),
                 Trust::Shared => {
                     warn_once(&path, &format!("{err}; it is ignored"));
-                    Ok(None)
+                    Ok(Ok(None))
                 }
             },
-            Err(_) => Ok(None),
+            Err(err) if err.is_not_found() => Ok(Ok(None)),
+            Err(err) => Ok(Err(err)),
         }
     }
 

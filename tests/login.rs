@@ -137,6 +137,46 @@ fn a_valid_cache_is_used_without_a_network_call() {
     assert_eq!(world.cache_text(), before, "the file is not touched");
 }
 
+/// Issue 22, item 5: the login cache follows the trust rule of `~/.aws/sso/cache` (one rule,
+/// os::fs::judge_shared): a file another user owns is warned about and never used (before: it
+/// was read and its credentials exported), also by `status`; a file others may write is warned
+/// about and still used, as the AWS CLI uses it.
+#[test]
+fn the_login_cache_follows_the_shared_cache_trust_rule() {
+    use std::os::unix::fs::MetadataExt;
+    let world = World::new(SigninRules::default());
+    world.session_expiring_in(3600);
+    let path = world.sandbox.path(&cache_file(SESSION_ARN));
+
+    // Writable by others: used, with a warning naming the fix.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = world.aws_cred(&["export", "--profile", "console", "--format", "json"]);
+    out.assert_success();
+    assert_eq!(json_out(&out)["AccessKeyId"], "ASIACLI");
+    let err = out.stderr_str();
+    assert!(
+        err.contains("warning:") && err.contains("still uses it") && err.contains("chmod"),
+        "{err}"
+    );
+
+    // Owned by another user (one who could have planted it): not used.
+    if !support::is_root() {
+        eprintln!("skipped the other-owner half: chown needs root");
+        return;
+    }
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().uid(), 65534);
+    let out = world.aws_cred(&["export", "--profile", "console", "--format", "json"]);
+    assert_eq!(out.code(), Some(4), "{}", out.stderr_str());
+    assert!(out.stdout.is_empty());
+    let err = out.stderr_str();
+    assert!(err.contains("ignored") && err.contains("hint: run aws-cred login"), "{err}");
+    let status = world.aws_cred(&["status", "--json"]);
+    let text = status.stdout_str();
+    assert!(!text.contains("\"valid\""), "status trusts the planted file: {text}");
+}
+
 #[test]
 fn near_expiry_it_refreshes_once_and_writes_back_like_the_aws_cli() {
     let world = World::new(SigninRules::default());

@@ -81,17 +81,27 @@ pub enum Cached {
     Found(Box<Entry>),
 }
 
-/// The largest cache file read (a real one is about 3 KiB).
-const MAX_CACHE_BYTES: u64 = 1024 * 1024;
+/// The cache directory of `path`, under the trust rule of files shared with the AWS CLI (the
+/// same as `~/.aws/sso/cache`'s, [`Cache::shared`]): a file or folder another user owns is
+/// warned about and not used, a loose mode is warned about.
+fn shared_cache(path: &std::path::Path) -> (Cache, String) {
+    let key = path
+        .file_name()
+        .map(|n| n.to_string_lossy().trim_end_matches(".json").to_string())
+        .unwrap_or_default();
+    (Cache::shared(crate::os::fs::parent_dir(path)), key)
+}
 
+/// A session's cache file: missing, unusable (why), or its entry. A file that is there but
+/// cannot be read (over 1 MiB, not a regular file) is an error naming it.
 pub fn read(path: &std::path::Path) -> Result<Cached, Problem> {
-    match crate::os::fs::read_optional(path, MAX_CACHE_BYTES) {
-        Ok(Some(bytes)) => Ok(match Entry::parse(&bytes) {
+    let (cache, key) = shared_cache(path);
+    match cache.read_bytes_or_error(&key)? {
+        Some(bytes) => Ok(match Entry::parse(&bytes) {
             Ok(entry) => Cached::Found(Box::new(entry)),
             Err(reason) => Cached::Unusable(reason),
         }),
-        Ok(None) => Ok(Cached::Missing),
-        Err(err) => Err(Problem::failure(err.to_string())),
+        None => Ok(Cached::Missing),
     }
 }
 
@@ -250,14 +260,11 @@ async fn lock(
         .await
 }
 
-/// Replace the cache file atomically, mode 0600.
+/// Replace the cache file atomically, mode 0600 (its folder judged as in [`read`]).
 fn replace(path: &std::path::Path, bytes: &crate::base::secret::Secret) -> anyhow::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    Cache::new(crate::os::fs::parent_dir(path))
-        .write_bytes(name.trim_end_matches(".json"), bytes.expose().as_bytes())
+    let (cache, key) = shared_cache(path);
+    cache
+        .write_bytes(&key, bytes.expose().as_bytes())
         .map_err(|e| e.context(format!("cannot write the login cache {}", path.display())))
 }
 

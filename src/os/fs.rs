@@ -334,6 +334,19 @@ pub enum Strictness {
     Ancestor,
 }
 
+/// The one rule for a file shared with other tools (the AWS CLI's SSO and login caches), used
+/// by [`crate::cache::Cache`] and by `status`: owned by another user → refused (`Err`, never
+/// used: it could have been planted); owned by this user but readable or writable by others →
+/// used, with the fact to warn about (`Ok(Some)`), as the AWS CLI still uses it; else
+/// `Ok(None)`.
+pub fn judge_shared(path: &Path, metadata: &fs::Metadata) -> Result<Option<FsError>, FsError> {
+    match check_owner_and_mode(path, metadata, Strictness::Private) {
+        Ok(()) => Ok(None),
+        Err(err @ FsError::NotPrivate { foreign: false, .. }) => Ok(Some(err)),
+        Err(err) => Err(err),
+    }
+}
+
 /// Whether `metadata` (of `path`) is safe to trust for `strictness`; the error names the file,
 /// its owner or mode, and the fix.
 pub fn check_owner_and_mode(

@@ -32,9 +32,14 @@ pub fn cache_path(dir: &Path, login_session: &str) -> PathBuf {
 /// the file has every one of [`REFRESH_FIELDS`] (as the refresh needs them).
 pub fn state(dir: &Path, login_session: &str, now: SystemTime) -> Validity {
     let path = cache_path(dir, login_session);
-    let bytes = match fs::read_optional(&path, fs::MAX_CACHE_FILE) {
-        Ok(Some(bytes)) => bytes,
-        Ok(None) => return Validity::Missing,
+    // The trust rule of the chain's reads (os::fs::judge_shared): another user's file is not
+    // this session's.
+    let read = fs::read_regular_checked(&path, fs::MAX_CACHE_FILE, |metadata| {
+        fs::judge_shared(&path, metadata).map(drop)
+    });
+    let bytes = match read {
+        Ok(bytes) => bytes,
+        Err(err) if err.is_not_found() => return Validity::Missing,
         Err(err) => return Validity::Unusable(err.to_string()),
     };
     parse_state(&bytes, now)

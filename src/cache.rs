@@ -221,13 +221,18 @@ impl Cache {
         let lock_path = fs::lock_path_for(&self.path(key));
         match fs::acquire_lock_async(&lock_path, timeout, waiting).await {
             Ok(lock) => Ok(EntryLock { _lock: lock }),
-            Err(FsError::LockTimeout { .. }) => Err(Problem::failure(format!(
-                "gave up after {} s waiting for another aws-cred holding {}",
-                timeout.as_secs(),
-                lock_path.display()
-            ))
-            .hint("wait for the other aws-cred to finish, or end it")
-            .into()),
+            Err(FsError::LockTimeout { .. }) => {
+                let holder = fs::lock_holder(&lock_path)
+                    .map(|holder| format!(" ({holder})"))
+                    .unwrap_or_default();
+                Err(Problem::failure(format!(
+                    "gave up after {} s waiting for the lock {}, held by another program{holder}",
+                    timeout.as_secs(),
+                    lock_path.display()
+                ))
+                .hint("wait for it to finish, or end it if it hangs")
+                .into())
+            }
             Err(e) => Err(problem(e).into()),
         }
     }

@@ -177,6 +177,53 @@ fn the_login_cache_follows_the_shared_cache_trust_rule() {
     assert!(!text.contains("\"valid\""), "status trusts the planted file: {text}");
 }
 
+/// Issue 22, item 8: a refresh lock held by a program that hangs is reported at once, naming
+/// the holder and how long it has held it, while the cached credentials still work (before:
+/// nothing was said until they had expired and the wait gave up).
+#[test]
+fn a_held_refresh_lock_is_reported_while_the_credentials_still_work() {
+    use std::io::BufRead as _;
+    let world = World::new(SigninRules::default());
+    world.session_expiring_in(60);
+    let locks = world.sandbox.home_path(".aws/aws-cred/cache/login");
+    std::fs::create_dir_all(&locks).unwrap();
+    for dir in [locks.parent().unwrap().parent().unwrap(), locks.parent().unwrap(), &locks] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let lock = locks.join(format!(
+        "{}.json.lock",
+        hex::encode(sha2::Sha256::digest(SESSION_ARN.as_bytes()))
+    ));
+    // Another program takes the lock and hangs (bounded: it sleeps 60 s at most).
+    let mut holder = Command::new("python3")
+        .args([
+            "-c",
+            "import fcntl, sys, time\nf = open(sys.argv[1], 'a')\nfcntl.flock(f, fcntl.LOCK_EX)\nprint('locked', flush=True)\ntime.sleep(60)",
+        ])
+        .arg(&lock)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready.trim(), "locked");
+    let out = world.aws_cred(&["export", "--profile", "console", "--format", "json"]);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    out.assert_success();
+    assert_eq!(json_out(&out)["AccessKeyId"], "ASIACLI");
+    let err = out.stderr_str();
+    assert!(
+        err.contains("could not refresh the login session of profile console now")
+            && err.contains(&format!("process {}", holder.id()))
+            && err.contains("using the cached credentials until"),
+        "{err}"
+    );
+    assert_eq!(world.signin.refreshes(), 0);
+}
+
 #[test]
 fn near_expiry_it_refreshes_once_and_writes_back_like_the_aws_cli() {
     let world = World::new(SigninRules::default());

@@ -174,7 +174,16 @@ pub async fn obtain(
     let locked = lock(ctx, session, lock_timeout).await;
     let _lock = match locked {
         Ok(lock) => lock,
-        Err(_) if still_valid => return Ok(obtained(&entry, How::Cached)),
+        // Said now, while the credentials still work, not first when they have expired.
+        Err(err) if still_valid => {
+            eprintln!(
+                "warning: could not refresh the login session of profile {} now: {}; using the cached credentials until {}",
+                session.profile,
+                crate::base::error::first_line(&err),
+                crate::base::time::rfc3339(entry.expires_at)
+            );
+            return Ok(obtained(&entry, How::Cached));
+        }
         Err(err) => return Err(err),
     };
 

@@ -171,10 +171,16 @@ fn the_login_cache_follows_the_shared_cache_trust_rule() {
     assert_eq!(out.code(), Some(4), "{}", out.stderr_str());
     assert!(out.stdout.is_empty());
     let err = out.stderr_str();
-    assert!(err.contains("ignored") && err.contains("hint: run aws-cred login"), "{err}");
+    assert!(
+        err.contains("ignored") && err.contains("hint: run aws-cred login"),
+        "{err}"
+    );
     let status = world.aws_cred(&["status", "--json"]);
     let text = status.stdout_str();
-    assert!(!text.contains("\"valid\""), "status trusts the planted file: {text}");
+    assert!(
+        !text.contains("\"valid\""),
+        "status trusts the planted file: {text}"
+    );
 }
 
 /// Issue 22, item 8: a refresh lock held by a program that hangs is reported at once, naming
@@ -187,7 +193,11 @@ fn a_held_refresh_lock_is_reported_while_the_credentials_still_work() {
     world.session_expiring_in(60);
     let locks = world.sandbox.home_path(".aws/aws-cred/cache/login");
     std::fs::create_dir_all(&locks).unwrap();
-    for dir in [locks.parent().unwrap().parent().unwrap(), locks.parent().unwrap(), &locks] {
+    for dir in [
+        locks.parent().unwrap().parent().unwrap(),
+        locks.parent().unwrap(),
+        &locks,
+    ] {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     }
     let lock = locks.join(format!(

@@ -535,6 +535,72 @@ fn silent_connections_do_not_delay_a_real_client() {
     assert!(status.success(), "{stderr}");
 }
 
+/// Issue 22, item 3: `exec --server` with a `credential_process` source, at a terminal. The
+/// check at the start may use the terminal (a prompt there reaches the person); the refreshes
+/// while the command runs do not: the process runs in a session of its own without a
+/// controlling terminal, so it can neither take the terminal's foreground from the command
+/// (before: it did, and a job-control shell stopped the command) nor read it.
+#[test]
+fn exec_server_refreshes_a_credential_process_without_the_terminal() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(script) = support::require_program("script") else {
+        return;
+    };
+    let Some(python) = support::require_venv_tool("python") else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let log = sb.path("process.log");
+    // Credentials for 4 s: the server refreshes them after 3 s.
+    let process = sb.write(
+        "bin/creds",
+        format!(
+            "#!/bin/sh\nif (exec 3</dev/tty) 2>/dev/null; then echo tty >> '{log}'; else echo none >> '{log}'; fi\nprintf '{{\"Version\": 1, \"AccessKeyId\": \"ASIAPROC\", \"SecretAccessKey\": \"s\", \"SessionToken\": \"t\", \"Expiration\": \"%s\"}}' \"$(date -u -d '+4 seconds' +%Y-%m-%dT%H:%M:%SZ)\"\n",
+            log = log.display()
+        ),
+    );
+    std::fs::set_permissions(&process, std::fs::Permissions::from_mode(0o755)).unwrap();
+    sb.write_config(&format!(
+        "[profile proc]\ncredential_process = {}\nregion = us-east-1\n",
+        process.display()
+    ));
+    // The command asks the endpoint, waits past the refresh point, and asks again.
+    let client = sb.write(
+        "bin/client.py",
+        concat!(
+            "import os, time, urllib.request\n",
+            "def ask():\n",
+            "    request = urllib.request.Request(os.environ['AWS_CONTAINER_CREDENTIALS_FULL_URI'], headers={'Authorization': os.environ['AWS_CONTAINER_AUTHORIZATION_TOKEN']})\n",
+            "    return urllib.request.urlopen(request, timeout=20).status\n",
+            "print('first', ask(), flush=True)\n",
+            "time.sleep(3.5)\n",
+            "print('second', ask(), flush=True)\n",
+        ),
+    );
+    let bin = env!("CARGO_BIN_EXE_aws-cred");
+    let line = format!(
+        "'{bin}' exec --server --profile proc -- '{}' '{}'",
+        python.display(),
+        client.display()
+    );
+    let out = support::run(
+        sb.program(&script)
+            .args(["-qefc", &line, "/dev/null"])
+            .env("AWS_EC2_METADATA_DISABLED", "true"),
+    );
+    let shown = out.stdout_str();
+    assert!(
+        out.status.success() && shown.contains("first 200") && shown.contains("second 200"),
+        "{shown}\n{}",
+        out.stderr_str()
+    );
+    let runs = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        runs, "tty\nnone\n",
+        "the start may use the terminal, the refresh not"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // A person needed: the MFA session expired
 // ---------------------------------------------------------------------------------------------

@@ -135,6 +135,7 @@ mod tests {
             profiles: &profiles,
             aws: &aws,
             region: None,
+            terminal: crate::os::process::Terminal::Shared,
         })
     }
 

@@ -180,6 +180,9 @@ pub struct Request<'a> {
     pub aws: &'a Aws,
     /// Region for STS calls made while resolving.
     pub region: Option<&'a str>,
+    /// Whether a `credential_process` may use the terminal (not in the credential server's
+    /// background refreshes).
+    pub terminal: crate::os::process::Terminal,
 }
 
 impl Request<'_> {

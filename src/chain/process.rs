@@ -2,7 +2,7 @@
 //! The command's stdout holds secrets: it never appears in an error message.
 
 use crate::base::error::Problem;
-use crate::os::process::{MAX_OUTPUT, RunError};
+use crate::os::process::{MAX_OUTPUT, RunError, Terminal};
 use aws_credential_types::Credentials;
 use serde::Deserialize;
 use std::time::Duration;
@@ -75,6 +75,7 @@ pub async fn run(
     command: &str,
     parents: Option<&str>,
     timeout: Duration,
+    terminal: Terminal,
 ) -> anyhow::Result<Credentials> {
     check_recursion(parents, profile)?;
     let chain = match parents {
@@ -86,6 +87,7 @@ pub async fn run(
         &[(PARENTS_VAR, chain.as_str())],
         timeout,
         MAX_OUTPUT,
+        terminal,
     )
     .await
     .map_err(|err| {
@@ -108,13 +110,20 @@ pub async fn run(
         .into());
     }
     if !output.status.success() {
+        let hint = match terminal {
+            Terminal::Shared => format!(
+                "run the profile's credential_process command by hand to see why (profile {profile})"
+            ),
+            // A prompt (a PIN, a touch) fails without a terminal: say so.
+            Terminal::None => format!(
+                "it ran without a terminal (the credential server refreshes in the background, while the command owns the terminal): if it needs you to type or confirm something, run it by hand first, or use a source that refreshes without a person (profile {profile})"
+            ),
+        };
         return Err(Problem::failure(format!(
             "credential_process of profile {profile} failed ({}); its own message is above",
             output.status
         ))
-        .hint(format!(
-            "run the profile's credential_process command by hand to see why (profile {profile})"
-        ))
+        .hint(hint)
         .into());
     }
     parse(profile, &output.stdout)

@@ -181,7 +181,8 @@ async fn base_credentials(req: &Request<'_>, base: &Base) -> anyhow::Result<(Cre
         Base::Process { profile, command } => {
             let parents = req.ctx.var(super::process::PARENTS_VAR);
             let timeout = super::process::timeout(req.ctx.var(super::process::TIMEOUT_VAR))?;
-            let credentials = super::process::run(profile, command, parents, timeout).await?;
+            let credentials =
+                super::process::run(profile, command, parents, timeout, req.terminal).await?;
             Ok((
                 credentials,
                 format!("credential_process of profile {profile}"),

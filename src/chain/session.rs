@@ -13,6 +13,7 @@
 use super::{ChainFailure, Request, Resolution};
 use crate::aws::Aws;
 use crate::os::Context;
+use crate::os::process::Terminal;
 use crate::profile::Profiles;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -38,6 +39,10 @@ pub struct Session {
     /// caller for [`RETRY_AFTER`] (the ones that waited for that run included), so a failing
     /// source is asked at most once per [`RETRY_AFTER`] however many callers there are.
     failed: std::sync::Mutex<Option<Failed>>,
+    /// The chain has run once (the start's check): later runs are refreshes in the
+    /// background, while `exec --server`'s command may own the terminal, so they run without
+    /// one ([`Terminal::None`]).
+    ran: std::sync::atomic::AtomicBool,
 }
 
 /// A failure to hand out again: what a [`ChainFailure`] tells a caller (exit class, message,
@@ -114,6 +119,7 @@ impl Session {
             current: std::sync::Mutex::new(None),
             refreshing: Mutex::new(()),
             failed: std::sync::Mutex::new(None),
+            ran: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -126,11 +132,18 @@ impl Session {
     }
 
     fn request(&self) -> Request<'_> {
+        use std::sync::atomic::Ordering;
+        let terminal = if self.ran.swap(true, Ordering::SeqCst) {
+            Terminal::None
+        } else {
+            Terminal::Shared
+        };
         Request {
             ctx: &self.ctx,
             profiles: &self.profiles,
             aws: &self.aws,
             region: self.region.as_deref(),
+            terminal,
         }
     }
 

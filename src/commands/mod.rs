@@ -95,6 +95,7 @@ impl Setup {
             profiles: &self.profiles,
             aws: &self.aws,
             region: self.region.as_ref().map(|r| r.name.as_str()),
+            terminal: crate::os::process::Terminal::Shared,
         }
     }
 

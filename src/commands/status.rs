@@ -259,6 +259,7 @@ async fn check_one(
         profiles: &one,
         aws: &setup.aws,
         region,
+        terminal: crate::os::process::Terminal::Shared,
     };
     let found = match chain::profile::resolve(&req).await {
         Ok(Step::Found(found)) => found,

@@ -99,16 +99,26 @@ fn is_executable(path: &std::path::Path) -> bool {
 /// variables. Its stdin and stderr are ours, so a prompt or an error from it reaches the
 /// person; its stdout is captured, up to `max_stdout` bytes. After `timeout` it is stopped
 /// with everything it started.
+///
+/// With [`Terminal::None`] (the credential server refreshing while `exec --server`'s command
+/// owns the terminal) it gets no terminal at all: stdin is empty, and on Unix it runs in a
+/// session of its own, without a controlling terminal, so it can neither read the terminal nor
+/// take its foreground from the command (which a job-control shell would then stop). A
+/// command that needs a person then fails at once instead of waiting.
 pub async fn run_command_line(
     command: &str,
     env: &[(&str, &str)],
     timeout: Duration,
     max_stdout: usize,
+    terminal: Terminal,
 ) -> Result<Finished, RunError> {
-    let (mut child, mut tree) = imp::spawn(command, env)?;
+    let (mut child, mut tree) = imp::spawn(command, env, terminal)?;
     // Dropped before `tree` (declared after it): the terminal comes back first, then the
     // tree is killed if it has not finished.
-    let _foreground = tree.take_foreground();
+    let _foreground = match terminal {
+        Terminal::Shared => tree.take_foreground(),
+        Terminal::None => None,
+    };
     let mut stdout = child
         .stdout
         .take()
@@ -160,11 +170,23 @@ pub fn exec_replacing(
 
 /// The credential_process contract, the same on every system: stdin and stderr are ours, stdout
 /// is captured, and the child is killed if its handle is dropped.
-fn captured(program: impl AsRef<std::ffi::OsStr>) -> tokio::process::Command {
+/// Whether a command run by [`run_command_line`] may use the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Terminal {
+    /// Ours: its stdin, and the foreground while it runs (a prompt from it reaches the person).
+    Shared,
+    /// None: see [`run_command_line`].
+    None,
+}
+
+fn captured(program: impl AsRef<std::ffi::OsStr>, terminal: Terminal) -> tokio::process::Command {
     use std::process::Stdio;
     let mut command = tokio::process::Command::new(program);
     command
-        .stdin(Stdio::inherit())
+        .stdin(match terminal {
+            Terminal::Shared => Stdio::inherit(),
+            Terminal::None => Stdio::null(),
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true);
@@ -185,14 +207,22 @@ mod imp {
     pub fn spawn(
         command: &str,
         env: &[(&str, &str)],
+        terminal: super::Terminal,
     ) -> Result<(tokio::process::Child, Tree), RunError> {
-        let child = super::captured("sh")
-            .arg("-c")
-            .arg(command)
-            .envs(env.iter().copied())
-            .process_group(0)
-            .spawn()
-            .map_err(RunError::Spawn)?;
+        let mut sh = super::captured("sh", terminal);
+        sh.arg("-c").arg(command).envs(env.iter().copied());
+        match terminal {
+            super::Terminal::Shared => {
+                sh.process_group(0);
+            }
+            // A session of its own (also a process group of its own, with the same id): no
+            // controlling terminal, so /dev/tty cannot be opened and no job control touches it.
+            // SAFETY: setsid(2) is async-signal-safe, and the closure touches nothing else.
+            super::Terminal::None => unsafe {
+                sh.pre_exec(|| rustix::process::setsid().map(drop).map_err(Into::into));
+            },
+        }
+        let child = sh.spawn().map_err(RunError::Spawn)?;
         let pgid = child
             .id()
             .and_then(|id| i32::try_from(id).ok())
@@ -303,13 +333,14 @@ mod imp {
     pub fn spawn(
         command: &str,
         env: &[(&str, &str)],
+        terminal: super::Terminal,
     ) -> Result<(tokio::process::Child, Tree), RunError> {
         let argv = crate::base::cmdline::split_windows(command).map_err(RunError::Split)?;
         let (program, args) = argv
             .split_first()
             .ok_or(RunError::Split(crate::base::cmdline::SplitError::Empty))?;
         let job = Job::new().map_err(RunError::Spawn)?;
-        let child = super::captured(program)
+        let child = super::captured(program, terminal)
             .args(args)
             .envs(env.iter().copied())
             .spawn()
@@ -395,10 +426,37 @@ mod tests {
                 &[("X", "hello")],
                 Duration::from_secs(10),
                 MAX_OUTPUT,
+                Terminal::Shared,
             ))
             .unwrap();
         assert_eq!(done.stdout, b"hello");
         assert_eq!(done.status.code(), Some(3));
+    }
+
+    /// Issue 22, item 3: without a terminal, the command cannot open /dev/tty (no controlling
+    /// terminal: its own session) and reads an empty stdin, whatever aws-cred has.
+    #[cfg(unix)]
+    #[test]
+    fn without_a_terminal_there_is_none_to_take() {
+        let done = runtime()
+            .block_on(run_command_line(
+                "if (exec 3</dev/tty) 2>/dev/null; then echo has-tty; else echo no-tty; fi; cat; echo \"sid=$(ps -o sid= -p $$ | tr -d ' ') pid=$$\"",
+                &[],
+                Duration::from_secs(10),
+                MAX_OUTPUT,
+                Terminal::None,
+            ))
+            .unwrap();
+        let out = String::from_utf8(done.stdout).unwrap();
+        let mut lines = out.lines();
+        assert_eq!(lines.next(), Some("no-tty"), "{out}");
+        let ids = lines.next().unwrap();
+        let (sid, pid) = ids.split_once(' ').unwrap();
+        assert_eq!(
+            sid.trim_start_matches("sid="),
+            pid.trim_start_matches("pid="),
+            "{out}"
+        );
     }
 
     #[test]
@@ -410,6 +468,7 @@ mod tests {
                 &[],
                 Duration::from_secs(30),
                 64 * 1024,
+                Terminal::Shared,
             ))
             .unwrap_err();
         assert!(
@@ -431,6 +490,8 @@ mod tests {
                 &[],
                 Duration::from_millis(500),
                 MAX_OUTPUT,
+                // Its own session: the group is still killed whole.
+                Terminal::None,
             ))
             .unwrap_err();
         assert!(matches!(err, RunError::Timeout(_)), "{err}");

@@ -226,7 +226,9 @@ impl Connections {
 fn connection_limit() -> usize {
     let files = crate::os::open_file_limit();
     match files {
-        Some(files) => MAX_CONNECTIONS.min(files.saturating_sub(64) as usize).max(16),
+        Some(files) => MAX_CONNECTIONS
+            .min(files.saturating_sub(64) as usize)
+            .max(16),
         None => MAX_CONNECTIONS,
     }
 }

@@ -227,6 +227,13 @@ pub const READ_TIMEOUT: Setting = Setting::new("AWS answer timeout")
     .vars(&["AWS_CRED_READ_TIMEOUT"])
     .default("15");
 
+/// A command that prints the current MFA code (aws-vault's `mfa_process`, e.g. `ykman oath
+/// accounts code --single NAME`), run instead of asking at the terminal; split as this system's
+/// AWS tools split a command and run without a shell.
+pub const MFA_PROCESS: Setting = Setting::new("MFA code command")
+    .vars(&["AWS_CRED_MFA_PROCESS"])
+    .key("mfa_process");
+
 /// `AWS_CRED_NO_PROMPT=1` (or `true`): never ask at the terminal (as `--no-prompt`).
 pub const NO_PROMPT: Setting = Setting::new("no prompts").vars(&["AWS_CRED_NO_PROMPT"]);
 

@@ -713,6 +713,80 @@ fn a_role_profile_asks_for_the_code_inline_on_a_terminal() {
     assert!(shown.contains("user/alice"), "{shown}");
 }
 
+/// Issue 23, item 2: `mfa_process` (aws-vault's key) or `AWS_CRED_MFA_PROCESS` prints the
+/// code: no terminal is needed, the command runs without a shell (`;` and `$` are plain
+/// arguments), `123 456` counts as `123456`, and what it printed never reaches stderr.
+#[test]
+fn mfa_process_prints_the_code_without_a_terminal() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = sandbox();
+    let sts = FakeSts::start(rules());
+    let log = sb.path("args.log");
+    let program = sb.write(
+        "bin/otp",
+        format!(
+            "#!/bin/sh\nprintf '%s|' \"$@\" > '{}'\necho '{} {}'\necho extra line\n",
+            log.display(),
+            &CODE[..3],
+            &CODE[3..]
+        ),
+    );
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = sb.read("home/.aws/config").replace(
+        "[profile admin]\n",
+        &format!(
+            "[profile admin]\nmfa_process = {} --account 'AWS: bob' $HOME;x\n",
+            program.display()
+        ),
+    );
+    sb.write_config(&config);
+    let out = aws_cred(
+        &sb,
+        &sts,
+        &["export", "--profile", "admin", "--format", "json"],
+    );
+    out.assert_success();
+    assert!(
+        out.stdout_str().contains("ASIAROLE"),
+        "{}",
+        out.stdout_str()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "--account|AWS: bob|$HOME;x|"
+    );
+    assert_eq!(sts.count("GetSessionToken"), 1);
+    let err = out.stderr_str();
+    assert!(
+        !err.contains(&format!("{} {}", &CODE[..3], &CODE[3..])) && !err.contains("extra line"),
+        "{err}"
+    );
+    // `aws-cred mfa` without a code uses it too (the session is reused first: --force).
+    let out = aws_cred(
+        &sb,
+        &sts,
+        &["mfa", "--profile", "admin", "--force", "--format", "json"],
+    );
+    out.assert_success();
+    assert_eq!(sts.count("GetSessionToken"), 2);
+
+    // From the variable; a command that prints no code is an error that says so.
+    let sb = sandbox();
+    let out = run(sb
+        .cmd()
+        .env("AWS_ENDPOINT_URL_STS", sts.url())
+        .env("AWS_ENDPOINT_URL_IAM", sts.url())
+        .env("AWS_CRED_MFA_PROCESS", "echo not-a-code")
+        .args(["export", "--profile", "admin", "--format", "json"]));
+    assert_eq!(out.code(), Some(1), "{}", out.stderr_str());
+    let err = out.stderr_str();
+    assert!(
+        err.contains("mfa_process (from AWS_CRED_MFA_PROCESS) did not print a 6-digit code")
+            && !err.contains("not-a-code"),
+        "{err}"
+    );
+}
+
 #[test]
 fn no_prompt_or_no_terminal_keeps_the_exit_4_and_the_command_to_run() {
     let sb = sandbox();

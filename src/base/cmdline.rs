@@ -12,7 +12,7 @@
 /// Why a command line could not be split.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SplitError {
-    #[error("a double quote is not closed")]
+    #[error("a quote is not closed")]
     Unclosed,
     #[error("the command is empty")]
     Empty,
@@ -72,9 +72,111 @@ pub fn split_windows(line: &str) -> Result<Vec<String>, SplitError> {
     Ok(parts)
 }
 
+/// The program and arguments of `line` as a POSIX shell would split a simple command, with no
+/// shell run and nothing expanded (`$`, `*`, `~` and `;` are plain characters): blanks
+/// separate words; `'…'` is literal; in `"…"` a backslash escapes only `"`, `\\`, `$` and a
+/// backquote; elsewhere a backslash makes the next character literal. For commands that name a
+/// program to run (`mfa_process`), where a shell would only add ways to go wrong.
+pub fn split_posix(line: &str) -> Result<Vec<String>, SplitError> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut started = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' | '\n' => {
+                if started {
+                    parts.push(std::mem::take(&mut current));
+                    started = false;
+                }
+            }
+            '\'' => {
+                started = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => current.push(c),
+                        None => return Err(SplitError::Unclosed),
+                    }
+                }
+            }
+            '"' => {
+                started = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c @ ('"' | '\\' | '$' | '`')) => current.push(c),
+                            Some(c) => {
+                                current.push('\\');
+                                current.push(c);
+                            }
+                            None => return Err(SplitError::Unclosed),
+                        },
+                        Some(c) => current.push(c),
+                        None => return Err(SplitError::Unclosed),
+                    }
+                }
+            }
+            '\\' => {
+                started = true;
+                if let Some(c) = chars.next() {
+                    current.push(c);
+                }
+            }
+            c => {
+                started = true;
+                current.push(c);
+            }
+        }
+    }
+    if started {
+        parts.push(current);
+    }
+    if parts.is_empty() {
+        return Err(SplitError::Empty);
+    }
+    Ok(parts)
+}
+
+/// [`split_windows`] on Windows, [`split_posix`] elsewhere: how this system's AWS tools split a
+/// command they run without a shell.
+pub fn split_native(line: &str) -> Result<Vec<String>, SplitError> {
+    if cfg!(windows) {
+        split_windows(line)
+    } else {
+        split_posix(line)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn posix_words_quotes_and_nothing_expanded() {
+        let split = |line: &str| split_posix(line).unwrap();
+        assert_eq!(
+            split("ykman oath accounts code --single 'AWS: me@example.com'"),
+            [
+                "ykman",
+                "oath",
+                "accounts",
+                "code",
+                "--single",
+                "AWS: me@example.com"
+            ]
+        );
+        assert_eq!(
+            split(r#"a "b \"c\" \$d \x" e\ f"#),
+            ["a", r#"b "c" $d \x"#, "e f"]
+        );
+        assert_eq!(split("echo $HOME; rm *"), ["echo", "$HOME;", "rm", "*"]);
+        assert_eq!(split("  x  ''  "), ["x", ""]);
+        assert_eq!(split_posix("a 'b"), Err(SplitError::Unclosed));
+        assert_eq!(split_posix("a \"b"), Err(SplitError::Unclosed));
+        assert_eq!(split_posix("   "), Err(SplitError::Empty));
+    }
 
     fn split(line: &str) -> Vec<String> {
         split_windows(line).unwrap()

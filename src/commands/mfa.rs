@@ -10,6 +10,7 @@ use crate::mfa::{self, CachedSession, Serial};
 use crate::output::Exports;
 use crate::profile::Selection;
 use crate::profile::long_term::LongTerm;
+use crate::settings;
 use aws_credential_types::Credentials;
 
 /// What the session is made from, and which roles to assume with it.
@@ -333,7 +334,10 @@ async fn session(
     }
     let code = match &args.code {
         Some(code) => mfa::normalize_code(code),
-        None => ask_code(setup, serial).await?,
+        None => match settings::MFA_PROCESS.resolve(None, &setup.ctx, Some(&setup.profiles)) {
+            Some(found) => code_from_process(&found).await?,
+            None => ask_code(setup, serial).await?,
+        },
     };
     let creds = mfa::get_session_token(
         &setup.aws,
@@ -362,6 +366,43 @@ async fn session(
     };
     cache.write(&key, &session)?;
     Ok((session, false))
+}
+
+/// How long `mfa_process` may take (a hardware key may wait for a touch).
+const MFA_PROCESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The code `mfa_process` prints: its first line, `123 456` and `123-456` as `123456`. The
+/// command runs without a shell, with the terminal (a key may ask for a touch or a PIN), at most
+/// [`MFA_PROCESS_TIMEOUT`] and 4 KiB of output; what it printed is never shown (it is a code).
+async fn code_from_process(found: &settings::Value) -> anyhow::Result<String> {
+    use crate::os::process::{RunError, Terminal, run_argv};
+    let origin = found.source.to_string();
+    let fail = |what: String| {
+        Problem::failure(format!("mfa_process (from {origin}) {what}"))
+            .hint("run the command by hand to see what it prints; it must print the 6-digit code on its first line")
+    };
+    let argv = crate::base::cmdline::split_native(&found.value)
+        .map_err(|err| Problem::usage(format!("mfa_process (from {origin}): {err}")))?;
+    let done = run_argv(&argv, &[], MFA_PROCESS_TIMEOUT, 4096, Terminal::Shared)
+        .await
+        .map_err(|err| match err {
+            RunError::Timeout(limit) => {
+                fail(format!("did not finish within {} s", limit.as_secs()))
+            }
+            other => fail(format!("could not be run: {other}")),
+        })?;
+    if !done.status.success() {
+        return Err(fail(format!(
+            "failed ({}); its own message is above",
+            done.status
+        ))
+        .into());
+    }
+    let text = String::from_utf8_lossy(&done.stdout);
+    let code = mfa::normalize_code(text.lines().next().unwrap_or("").trim());
+    mfa::validate_code(&code)
+        .map_err(|_| fail("did not print a 6-digit code on its first line".into()))?;
+    Ok(code)
 }
 
 /// How many times a malformed code is asked for again.

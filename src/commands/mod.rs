@@ -111,13 +111,17 @@ impl Setup {
     }
 
     /// Run the chain; with `explain`, print the trace on stderr whatever the outcome. When the
-    /// profile needs a new MFA session and a person is at the terminal, ask for the code there
-    /// (as `aws-cred mfa` does, cached the same way) and run the chain again.
+    /// profile needs a new MFA session and a person is at the terminal (or `mfa_process` prints
+    /// the code), get the code there (as `aws-cred mfa` does, cached the same way) and run the
+    /// chain again.
     pub async fn resolve(&self, explain: bool) -> anyhow::Result<Resolution> {
         let mut result = chain::resolve(&self.request()).await;
         if let Err(failure) = &result
             && crate::mfa::needs_session(&failure.error)
-            && settings::may_prompt(&self.ctx, self.no_prompt)
+            && (settings::may_prompt(&self.ctx, self.no_prompt)
+                || settings::MFA_PROCESS
+                    .resolve(None, &self.ctx, Some(&self.profiles))
+                    .is_some())
         {
             mfa::session_for_profile(self).await?;
             result = chain::resolve(&self.request()).await;

@@ -112,7 +112,26 @@ pub async fn run_command_line(
     max_stdout: usize,
     terminal: Terminal,
 ) -> Result<Finished, RunError> {
-    let (mut child, mut tree) = imp::spawn(command, env, terminal)?;
+    run_argv(
+        &imp::shell_argv(command)?,
+        env,
+        timeout,
+        max_stdout,
+        terminal,
+    )
+    .await
+}
+
+/// Run a program with these arguments, no shell in between, under the rules of
+/// [`run_command_line`] (bounded in time and stdout, the whole tree stopped at the timeout).
+pub async fn run_argv(
+    argv: &[String],
+    env: &[(&str, &str)],
+    timeout: Duration,
+    max_stdout: usize,
+    terminal: Terminal,
+) -> Result<Finished, RunError> {
+    let (mut child, mut tree) = imp::spawn(argv, env, terminal)?;
     // Dropped before `tree` (declared after it): the terminal comes back first, then the
     // tree is killed if it has not finished.
     let _foreground = match terminal {
@@ -168,8 +187,6 @@ pub fn exec_replacing(
     imp::exec_replacing(program, args, env)
 }
 
-/// The credential_process contract, the same on every system: stdin and stderr are ours, stdout
-/// is captured, and the child is killed if its handle is dropped.
 /// Whether a command run by [`run_command_line`] may use the terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Terminal {
@@ -179,6 +196,9 @@ pub enum Terminal {
     None,
 }
 
+/// The credential_process contract, the same on every system: stdin (with
+/// [`Terminal::Shared`]) and stderr are ours, stdout is captured, and the child is killed if its
+/// handle is dropped.
 fn captured(program: impl AsRef<std::ffi::OsStr>, terminal: Terminal) -> tokio::process::Command {
     use std::process::Stdio;
     let mut command = tokio::process::Command::new(program);
@@ -204,13 +224,21 @@ mod imp {
         status.signal() == Some(libc::SIGINT)
     }
 
+    /// A command line, as the AWS CLI runs one here: `sh -c LINE`.
+    pub fn shell_argv(command: &str) -> Result<Vec<String>, RunError> {
+        Ok(vec!["sh".into(), "-c".into(), command.into()])
+    }
+
     pub fn spawn(
-        command: &str,
+        argv: &[String],
         env: &[(&str, &str)],
         terminal: super::Terminal,
     ) -> Result<(tokio::process::Child, Tree), RunError> {
-        let mut sh = super::captured("sh", terminal);
-        sh.arg("-c").arg(command).envs(env.iter().copied());
+        let (program, args) = argv
+            .split_first()
+            .ok_or(RunError::Split(crate::base::cmdline::SplitError::Empty))?;
+        let mut sh = super::captured(program, terminal);
+        sh.args(args).envs(env.iter().copied());
         match terminal {
             super::Terminal::Shared => {
                 sh.process_group(0);
@@ -330,12 +358,16 @@ mod imp {
         status.code().map(|code| code as u32) == Some(CONTROL_C_EXIT)
     }
 
+    /// A command line, as the AWS CLI runs one here: split, no shell.
+    pub fn shell_argv(command: &str) -> Result<Vec<String>, RunError> {
+        crate::base::cmdline::split_windows(command).map_err(RunError::Split)
+    }
+
     pub fn spawn(
-        command: &str,
+        argv: &[String],
         env: &[(&str, &str)],
         terminal: super::Terminal,
     ) -> Result<(tokio::process::Child, Tree), RunError> {
-        let argv = crate::base::cmdline::split_windows(command).map_err(RunError::Split)?;
         let (program, args) = argv
             .split_first()
             .ok_or(RunError::Split(crate::base::cmdline::SplitError::Empty))?;

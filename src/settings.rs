@@ -253,6 +253,20 @@ pub fn may_prompt(ctx: &Context, flag: bool) -> bool {
 /// <https://no-color.org>: any non-empty value turns colour off.
 pub const NO_COLOR: Setting = Setting::new("no colour").vars(&["NO_COLOR"]);
 
+/// `COLUMNS`: the width tables for people are fitted to.
+pub const COLUMNS: Setting = Setting::new("table width").vars(&["COLUMNS"]);
+
+/// How wide a table for people may be: `COLUMNS` when it is a number (at least 20, as
+/// Python's `shutil.get_terminal_size` reads it first), else the width of the terminal on
+/// stdout; `None` (no limit) when stdout is not a terminal and `COLUMNS` is unset.
+pub fn table_width(ctx: &Context) -> Option<usize> {
+    COLUMNS
+        .resolve(None, ctx, None)
+        .and_then(|found| found.value.trim().parse::<usize>().ok())
+        .filter(|columns| *columns >= 20)
+        .or_else(crate::os::terminal::stdout_columns)
+}
+
 /// Where `aws login` keeps its sessions (the AWS CLI's variable); default `~/.aws/login/cache`.
 pub const LOGIN_CACHE_DIRECTORY: Setting =
     Setting::new("login session cache directory").vars(&["AWS_LOGIN_CACHE_DIRECTORY"]);

@@ -95,7 +95,7 @@ pub async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> {
         batches.done(batch);
     }
     let cognito = crate::cognito::sign_ins(ctx).unwrap_or_default();
-    emit(&table.render(&cognito, settings::colour(ctx)))?;
+    emit(&table.render(&cognito, settings::colour(ctx), settings::table_width(ctx)))?;
     checks_passed(failed, checked)
 }
 

@@ -19,7 +19,7 @@ fn finish(mut line: String) -> Option<String> {
     (!line.is_empty()).then_some(line)
 }
 
-pub use imp::{Terminal, restore, supports_ansi};
+pub use imp::{Terminal, restore, stdout_columns, supports_ansi};
 
 #[cfg(unix)]
 mod imp {
@@ -85,6 +85,17 @@ mod imp {
     /// Whether colour escapes may be written to `stream`: it is a terminal.
     pub fn supports_ansi(stream: &impl std::io::IsTerminal) -> bool {
         stream.is_terminal()
+    }
+
+    /// The width of the terminal on stdout, in columns; `None` when stdout is not one.
+    pub fn stdout_columns() -> Option<usize> {
+        use std::io::IsTerminal;
+        let stdout = std::io::stdout();
+        if !stdout.is_terminal() {
+            return None;
+        }
+        let size = rustix::termios::tcgetwinsize(&stdout).ok()?;
+        (size.ws_col > 0).then_some(usize::from(size.ws_col))
     }
 
     /// Put back the terminal's echo if a no-echo prompt was interrupted.
@@ -272,6 +283,22 @@ mod imp {
         mode & ENABLE_VIRTUAL_TERMINAL_PROCESSING != 0
             // SAFETY: as above; only the VT flag is added to the console's mode.
             || unsafe { SetConsoleMode(handle, mode | ENABLE_VIRTUAL_TERMINAL_PROCESSING) } != 0
+    }
+
+    /// The width of the console window on stdout, in columns; `None` when stdout is not a
+    /// console (mintty, a pipe, a file).
+    pub fn stdout_columns() -> Option<usize> {
+        use windows_sys::Win32::System::Console::{
+            CONSOLE_SCREEN_BUFFER_INFO, GetConsoleScreenBufferInfo,
+        };
+        let stdout = std::io::stdout();
+        // SAFETY: a zeroed plain-data struct, filled by the call from stdout's own handle.
+        let mut info: CONSOLE_SCREEN_BUFFER_INFO = unsafe { std::mem::zeroed() };
+        if unsafe { GetConsoleScreenBufferInfo(stdout.as_raw_handle(), &mut info) } == 0 {
+            return None;
+        }
+        let columns = i32::from(info.srWindow.Right) - i32::from(info.srWindow.Left) + 1;
+        usize::try_from(columns).ok().filter(|c| *c > 0)
     }
 
     /// Put back the console's echo if a no-echo prompt was interrupted.

@@ -420,7 +420,10 @@ impl Table {
         }
     }
 
-    pub fn render(self, cognito: &[SignIn], colour: bool) -> String {
+    /// The table, fitted to `width` columns when given (a terminal's): the widest column is cut
+    /// (its cells end in `…`) until the lines fit, no column below its heading; `--json` has
+    /// every name whole.
+    pub fn render(self, cognito: &[SignIn], colour: bool, width: Option<usize>) -> String {
         let header = ["PROFILE", "KIND", "REGION", "STATE", "SOURCE"];
         let mut widths = header.map(|h| h.chars().count());
         for (cells, _) in &self.rows {
@@ -428,10 +431,15 @@ impl Table {
                 *width = (*width).max(cell.chars().count());
             }
         }
+        if let Some(limit) = width {
+            fit(&mut widths, &header.map(|h| h.chars().count()), limit);
+        }
         let mut out = String::new();
         let mut line = |cells: [&str; 5], tone: Tone, colour: bool| {
             let start = out.len();
             for (i, cell) in cells.iter().enumerate() {
+                let cut = cut(cell, widths[i]);
+                let cell = cut.as_str();
                 if i == 4 {
                     out.push_str(cell);
                     break;
@@ -471,6 +479,38 @@ impl Table {
         }
         out
     }
+}
+
+/// Narrow the widest columns until a line (columns and their 2-space gaps) fits in `limit`,
+/// none below `least` (its heading) or 4; bounded: each pass narrows one column.
+fn fit(widths: &mut [usize; 5], least: &[usize; 5], limit: usize) {
+    let total = |widths: &[usize; 5]| widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
+    for _ in 0..widths.len() * 2 {
+        let over = total(widths).saturating_sub(limit);
+        if over == 0 {
+            return;
+        }
+        let Some((widest, _)) = widths
+            .iter()
+            .enumerate()
+            .filter(|(i, w)| **w > least[*i].max(4))
+            .max_by_key(|(_, w)| **w)
+        else {
+            return;
+        };
+        let floor = least[widest].max(4);
+        widths[widest] = widths[widest].saturating_sub(over).max(floor);
+    }
+}
+
+/// `cell` in at most `width` characters: cut with `…` when longer.
+fn cut(cell: &str, width: usize) -> String {
+    if cell.chars().count() <= width {
+        return cell.to_string();
+    }
+    let mut kept: String = cell.chars().take(width.saturating_sub(1)).collect();
+    kept.push('…');
+    kept
 }
 
 fn sign_in_line(now: SystemTime, s: &SignIn, colour: bool) -> String {
@@ -554,7 +594,40 @@ mod tests {
         for row in &report.profiles {
             table.push(row);
         }
-        table.render(&report.cognito, colour)
+        table.render(&report.cognito, colour, None)
+    }
+
+    /// Issue 23, item 10: in a narrow terminal the widest column is cut with `…` until every
+    /// line fits; nothing is cut when it fits, and no column goes below its heading.
+    #[test]
+    fn the_table_fits_the_width() {
+        let mut widths = [40, 4, 9, 30, 60];
+        fit(&mut widths, &[7, 4, 6, 5, 6], 100);
+        assert_eq!(widths.iter().sum::<usize>() + 8, 100, "{widths:?}");
+        assert_eq!(&widths[1..3], &[4, 9]);
+        let mut roomy = [10, 4, 9, 30, 20];
+        fit(&mut roomy, &[7, 4, 6, 5, 6], 200);
+        assert_eq!(roomy, [10, 4, 9, 30, 20]);
+        // Too narrow for even the headings: each column at its floor, no panic.
+        let mut tiny = [40, 4, 9, 30, 60];
+        fit(&mut tiny, &[7, 4, 6, 5, 6], 20);
+        assert_eq!(tiny, [7, 4, 6, 5, 6]);
+        assert_eq!(cut("production-account-admin", 10), "productio…");
+        assert_eq!(cut("dev", 10), "dev");
+
+        let mut report = report(Status::Depends {
+            what: "SSO token \"corp\"".into(),
+            validity: Validity::Missing,
+            fix: None,
+        });
+        report.profiles[0].name = format!("very-long-profile-name-{}", "x".repeat(60));
+        let mut table = Table::new(report.now);
+        table.push(&report.profiles[0]);
+        let text = table.render(&[], false, Some(60));
+        for line in text.lines().take(2) {
+            assert!(line.chars().count() <= 60, "{line:?}");
+        }
+        assert!(text.contains('…'), "{text}");
     }
 
     fn report(status: Status) -> Report {

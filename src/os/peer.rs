@@ -32,6 +32,51 @@ impl Owner {
     }
 }
 
+/// A socket's OS handle, kept beside the connection that owns it (see [`has_pending`]).
+#[cfg(unix)]
+pub type RawSocket = std::os::fd::RawFd;
+#[cfg(windows)]
+pub type RawSocket = std::os::windows::io::RawSocket;
+
+/// The handle of `stream`, for [`has_pending`] while its task owns it.
+pub fn raw_socket(stream: &tokio::net::TcpStream) -> RawSocket {
+    #[cfg(unix)]
+    {
+        std::os::fd::AsRawFd::as_raw_fd(stream)
+    }
+    #[cfg(windows)]
+    {
+        std::os::windows::io::AsRawSocket::as_raw_socket(stream)
+    }
+}
+
+/// Whether bytes wait to be read on `socket`: a client whose request arrived but was not read
+/// yet is not a silent one. The caller must know the socket is still open (its owner has not
+/// finished; on a current-thread runtime nothing closes it meanwhile). Windows: not looked at
+/// (`false`).
+pub fn has_pending(socket: RawSocket) -> bool {
+    #[cfg(unix)]
+    {
+        let mut byte = [0u8; 1];
+        // SAFETY: recv into a 1-byte local buffer; MSG_PEEK leaves the byte for its reader and
+        // MSG_DONTWAIT never blocks. An invalid descriptor only makes it return -1.
+        let got = unsafe {
+            libc::recv(
+                socket,
+                byte.as_mut_ptr().cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        got > 0
+    }
+    #[cfg(windows)]
+    {
+        let _ = socket;
+        false
+    }
+}
+
 /// The longest `/proc/net/tcp*` read (a busy host lists many sockets; 150 bytes a line).
 #[cfg(target_os = "linux")]
 const MAX_TABLE: u64 = 64 * 1024 * 1024;

@@ -47,8 +47,8 @@ pub const PATH: &str = "/";
 /// the kernel's accept queue. (Lowered to fit the open-file limit, see [`connection_limit`].)
 const MAX_CONNECTIONS: usize = 1024;
 
-/// Connections from one address that have not sent a request yet; more close the oldest of
-/// them. (On 127.0.0.1 every client has the same address: then this is the bound on silent
+/// Connections from one address that have not sent a request (for [`SILENT_AFTER`]); more close
+/// the oldest of them. (On 127.0.0.1 every client has the same address: then this is the bound on silent
 /// connections, below [`MAX_CONNECTIONS`], so a flood of them leaves room for real clients.)
 const MAX_SILENT_PER_PEER: usize = 256;
 
@@ -156,6 +156,7 @@ impl Endpoint {
                 permit = slots.clone().acquire_owned() => permit?,
             };
             let _ = stream.set_nodelay(true);
+            let socket = crate::os::peer::raw_socket(&stream);
             let state = state.clone();
             let asked = Arc::new(AtomicBool::new(false));
             let flag = asked.clone();
@@ -172,7 +173,13 @@ impl Endpoint {
                     .await;
                 drop(permit);
             });
-            open.add(peer.ip(), task.abort_handle(), asked);
+            open.add(Open {
+                peer: peer.ip(),
+                socket,
+                since: std::time::Instant::now(),
+                task: task.abort_handle(),
+                asked,
+            });
         }
     }
 }
@@ -183,14 +190,35 @@ struct Connections(std::collections::VecDeque<Open>);
 
 struct Open {
     peer: IpAddr,
+    /// The connection's socket, owned by its task (looked at, never read or closed here).
+    socket: crate::os::peer::RawSocket,
+    since: std::time::Instant,
     task: tokio::task::AbortHandle,
     /// Set once the connection has sent a request (it is then never closed to make room).
     asked: Arc<AtomicBool>,
 }
 
+/// A connection is silent (may be closed to make room) once it has been open this long without
+/// a request, and none is waiting in its socket: a real client's request follows its connect
+/// within a few milliseconds, even when a flood of connections keeps the server from reading it
+/// at once.
+const SILENT_AFTER: Duration = Duration::from_millis(200);
+
+impl Open {
+    /// Open for [`SILENT_AFTER`] without a request (cheap: no system call).
+    fn quiet(&self, now: std::time::Instant) -> bool {
+        !self.asked.load(Ordering::Relaxed) && now.duration_since(self.since) >= SILENT_AFTER
+    }
+
+    /// [`Open::quiet`], and nothing waiting in its socket.
+    fn silent(&self, now: std::time::Instant) -> bool {
+        self.quiet(now) && !crate::os::peer::has_pending(self.socket)
+    }
+}
+
 impl Connections {
-    fn add(&mut self, peer: IpAddr, task: tokio::task::AbortHandle, asked: Arc<AtomicBool>) {
-        self.0.push_back(Open { peer, task, asked });
+    fn add(&mut self, open: Open) {
+        self.0.push_back(open);
     }
 
     /// Before serving a new connection from `peer`: close the oldest silent connection of that
@@ -198,19 +226,22 @@ impl Connections {
     /// when every slot is taken (`full`), so silent sockets never keep a real client waiting.
     /// Dropping its task drops the connection and its slot.
     fn make_room(&mut self, peer: IpAddr, full: bool) {
+        // Finished tasks first: a socket looked at below is still open (on the current-thread
+        // runtime no task runs while this does).
         self.0.retain(|conn| !conn.task.is_finished());
-        let silent = |conn: &Open| !conn.asked.load(Ordering::Relaxed);
+        let now = std::time::Instant::now();
         let of_peer = self
             .0
             .iter()
-            .filter(|conn| conn.peer == peer && silent(conn))
+            .filter(|conn| conn.peer == peer && conn.quiet(now))
             .count();
+        // The oldest silent one (the socket is looked at only for the candidates, oldest first).
         let victim = if of_peer >= MAX_SILENT_PER_PEER {
             self.0
                 .iter()
-                .position(|conn| conn.peer == peer && silent(conn))
+                .position(|conn| conn.peer == peer && conn.silent(now))
         } else if full {
-            self.0.iter().position(silent)
+            self.0.iter().position(|conn| conn.silent(now))
         } else {
             None
         };

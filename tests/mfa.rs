@@ -787,6 +787,52 @@ fn mfa_process_prints_the_code_without_a_terminal() {
     );
 }
 
+/// Issue 23, item 8: aws-vault's `session_tags` / `transitive_session_tags` and
+/// `source_identity` go on the AssumeRole request, as STS's query protocol spells them.
+#[test]
+fn session_tags_and_source_identity_reach_assume_role() {
+    let sb = sandbox();
+    let sts = FakeSts::start(rules());
+    let config = sb.read("home/.aws/config");
+    sb.write_config(&format!(
+        "{config}\n[profile tagged]\nrole_arn = arn:aws:iam::123456789012:role/Tagged\nsource_profile = base\nsession_tags = team=platform, env=prod\ntransitive_session_tags = team\nsource_identity = bob\n"
+    ));
+    let out = aws_cred(
+        &sb,
+        &sts,
+        &["export", "--profile", "tagged", "--format", "json"],
+    );
+    out.assert_success();
+    let assume = sts.requests_for("AssumeRole").pop().unwrap();
+    for (name, value) in [
+        ("Tags.member.1.Key", "team"),
+        ("Tags.member.1.Value", "platform"),
+        ("Tags.member.2.Key", "env"),
+        ("Tags.member.2.Value", "prod"),
+        ("TransitiveTagKeys.member.1", "team"),
+        ("SourceIdentity", "bob"),
+    ] {
+        assert_eq!(assume.form_param(name).as_deref(), Some(value), "{name}");
+    }
+    // A transitive key that is not a tag is a config error, before any call.
+    sb.write_config(&format!(
+        "{config}\n[profile tagged]\nrole_arn = arn:aws:iam::123456789012:role/Tagged\nsource_profile = base\nsession_tags = team=platform\ntransitive_session_tags = env\n"
+    ));
+    let before = sts.count("AssumeRole");
+    let out = aws_cred(
+        &sb,
+        &sts,
+        &["export", "--profile", "tagged", "--format", "json"],
+    );
+    assert_eq!(out.code(), Some(2), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains("transitive_session_tags"),
+        "{}",
+        out.stderr_str()
+    );
+    assert_eq!(sts.count("AssumeRole"), before);
+}
+
 #[test]
 fn no_prompt_or_no_terminal_keeps_the_exit_4_and_the_command_to_run() {
     let sb = sandbox();

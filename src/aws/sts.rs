@@ -12,6 +12,12 @@ pub struct RoleRequest {
     pub session_name: Option<String>,
     pub external_id: Option<String>,
     pub duration_seconds: Option<i32>,
+    /// `source_identity` (set once, carried through role chaining, shown in CloudTrail).
+    pub source_identity: Option<String>,
+    /// `session_tags = key=value,…` (aws-vault's key): the session's tags.
+    pub tags: Vec<(String, String)>,
+    /// `transitive_session_tags = key,…`: the tags that go on to roles this session assumes.
+    pub transitive_tag_keys: Vec<String>,
 }
 
 /// Who the credentials belong to.
@@ -97,11 +103,34 @@ pub async fn assume_role(
         )
         .set_external_id(role.external_id.clone())
         .set_duration_seconds(role.duration_seconds)
+        .set_source_identity(role.source_identity.clone())
+        .set_tags(tags(role)?)
+        .set_transitive_tag_keys(
+            (!role.transitive_tag_keys.is_empty()).then(|| role.transitive_tag_keys.clone()),
+        )
         .send()
         .await
         .map_err(|e| aws::failure(&format!("AssumeRole {}", role.role_arn), &target, e))?;
     let arn = out.assumed_role_user.map(|u| u.arn);
     convert("AssumeRole", &target, out.credentials, arn.as_deref())
+}
+
+/// The request's session tags in the SDK's type; `None` when there are none.
+fn tags(role: &RoleRequest) -> anyhow::Result<Option<Vec<aws_sdk_sts::types::Tag>>> {
+    if role.tags.is_empty() {
+        return Ok(None);
+    }
+    role.tags
+        .iter()
+        .map(|(key, value)| {
+            aws_sdk_sts::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .map_err(|e| anyhow::anyhow!("session tag {key:?}: {e}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map(Some)
 }
 
 pub async fn assume_role_with_web_identity(

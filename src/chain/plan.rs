@@ -232,6 +232,7 @@ fn role_step(profile: &Profile, role_arn: &str) -> Result<RoleStep, Problem> {
             )
         })?),
     };
+    let (tags, transitive_tag_keys) = session_tags(profile)?;
     Ok(RoleStep {
         profile: profile.name().to_string(),
         role: RoleRequest {
@@ -239,9 +240,68 @@ fn role_step(profile: &Profile, role_arn: &str) -> Result<RoleStep, Problem> {
             session_name: profile.get("role_session_name").map(str::to_string),
             external_id: profile.get("external_id").map(str::to_string),
             duration_seconds,
+            source_identity: key(profile, "source_identity").map(|v| v.trim().to_string()),
+            tags,
+            transitive_tag_keys,
         },
         mfa_serial: profile.get("mfa_serial").map(str::to_string),
     })
+}
+
+/// Session tags, key and value, in the profile's order.
+type Tags = Vec<(String, String)>;
+
+/// The most session tags AWS takes in one AssumeRole.
+const MAX_SESSION_TAGS: usize = 50;
+
+/// `session_tags = key=value,key2=value2` and `transitive_session_tags = key,key2`, as
+/// aws-vault reads them: pairs split at `,` and at the first `=`, each part trimmed; every
+/// transitive key must be one of the tags. A malformed list is a config error naming the key.
+fn session_tags(profile: &Profile) -> Result<(Tags, Vec<String>), Problem> {
+    let bad = |what: String| {
+        config_error(
+            format!("profile {:?}: {what}", profile.name()),
+            "write session_tags = key=value,key2=value2 and transitive_session_tags = key,key2 (keys of session_tags)",
+        )
+    };
+    let mut tags: Tags = Vec::new();
+    for pair in key(profile, "session_tags")
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+    {
+        let (name, value) = pair
+            .split_once('=')
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .filter(|(k, _)| !k.is_empty())
+            .ok_or_else(|| bad(format!("session_tags has {pair:?}, not key=value")))?;
+        if tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(name)) {
+            return Err(bad(format!("session_tags names {name:?} twice")));
+        }
+        tags.push((name.to_string(), value.to_string()));
+    }
+    if tags.len() > MAX_SESSION_TAGS {
+        return Err(bad(format!(
+            "session_tags has {} tags; AWS takes at most {MAX_SESSION_TAGS}",
+            tags.len()
+        )));
+    }
+    let mut transitive = Vec::new();
+    for name in key(profile, "transitive_session_tags")
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+    {
+        if !tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(name)) {
+            return Err(bad(format!(
+                "transitive_session_tags names {name:?}, which is not in session_tags"
+            )));
+        }
+        transitive.push(name.to_string());
+    }
+    Ok((tags, transitive))
 }
 
 /// The base source of one profile, in the SDKs' order: credential_source, web identity,
@@ -666,5 +726,43 @@ mod tests {
         assert_eq!(step.role.duration_seconds, Some(3600));
         assert_eq!(step.mfa_serial.as_deref(), Some("arn:mfa"));
         assert!(planned("[profile r]\nrole_arn = a\nsource_profile = r\nduration_seconds = soon\naws_access_key_id = k\naws_secret_access_key = s\n", "", "r").is_err());
+    }
+
+    /// Issue 23, item 8: aws-vault's session_tags / transitive_session_tags and
+    /// source_identity reach the role request; malformed lists are config errors.
+    #[test]
+    fn session_tags_and_source_identity() {
+        let config = |extra: &str| {
+            format!(
+                "[profile r]\nrole_arn = arn:r\nsource_profile = b\n{extra}\n[profile b]\naws_access_key_id = k\naws_secret_access_key = s\n"
+            )
+        };
+        let Planned::Plan(p) = planned(
+            &config("session_tags = team=platform, env = prod ,x=\ntransitive_session_tags = Team\nsource_identity = alice\n"),
+            "",
+            "r",
+        )
+        .unwrap() else {
+            panic!()
+        };
+        let role = &p.roles[0].role;
+        assert_eq!(
+            role.tags,
+            vec![
+                ("team".to_string(), "platform".to_string()),
+                ("env".to_string(), "prod".to_string()),
+                ("x".to_string(), String::new())
+            ]
+        );
+        assert_eq!(role.transitive_tag_keys, vec!["Team".to_string()]);
+        assert_eq!(role.source_identity.as_deref(), Some("alice"));
+        for bad in [
+            "session_tags = team",
+            "session_tags = =v",
+            "session_tags = a=1,A=2",
+            "session_tags = a=1\ntransitive_session_tags = b",
+        ] {
+            assert!(planned(&config(bad), "", "r").is_err(), "{bad}");
+        }
     }
 }

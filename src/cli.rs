@@ -318,6 +318,9 @@ pub struct ExecArgs {
     /// or tokens).
     #[arg(long, requires = "server")]
     pub verbose: bool,
+    /// The role session's length (role profiles): seconds, or 1h, 90m, 1h30m; 15m to 12h.
+    #[arg(long, value_name = "DURATION", value_parser = role_duration)]
+    pub duration: Option<u32>,
     /// The command and its arguments (after `--`). A first word that names a profile is the
     /// profile, as with --profile (aws-vault's `exec prod -- cmd`).
     #[arg(required = true, num_args = 1.., trailing_var_arg = true, value_name = "COMMAND")]
@@ -340,6 +343,10 @@ pub struct ServeArgs {
     /// An access log on stderr (time, path, status, expiry served; never keys or tokens).
     #[arg(long)]
     pub verbose: bool,
+    /// The role session's length (role profiles): seconds, or 1h, 90m, 1h30m; 15m to 12h.
+    /// Each refresh asks for it again.
+    #[arg(long, value_name = "DURATION", value_parser = role_duration)]
+    pub duration: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -386,6 +393,60 @@ pub struct ExportArgs {
     /// Print the lines that clear every AWS credential variable instead.
     #[arg(long, conflicts_with_all = ["write_profile", "explain"])]
     pub unset: bool,
+    /// The role session's length (role profiles): seconds, or 1h, 90m, 1h30m; 15m to 12h, at
+    /// most 1h for a role assumed with another role's session. Default: the profile's
+    /// duration_seconds, else AWS's (1h).
+    #[arg(long, value_name = "DURATION", value_parser = role_duration)]
+    pub duration: Option<u32>,
+}
+
+/// `--duration`: `3600`, `1h`, `90m`, `1h30m`, `2700s`; 900 to 43200 seconds (AssumeRole's
+/// range).
+pub fn role_duration(text: &str) -> Result<u32, String> {
+    let text = text.trim();
+    let seconds = match text.parse::<u64>() {
+        Ok(seconds) => seconds,
+        Err(_) => {
+            let mut total: u64 = 0;
+            let mut number = String::new();
+            let mut units = 0;
+            for c in text.chars() {
+                match c {
+                    '0'..='9' => number.push(c),
+                    'h' | 'm' | 's' if !number.is_empty() && units < 3 => {
+                        let n: u64 = number
+                            .parse()
+                            .map_err(|_| format!("{text:?} is too long"))?;
+                        let scale = match c {
+                            'h' => 3600,
+                            'm' => 60,
+                            _ => 1,
+                        };
+                        total = total.saturating_add(n.saturating_mul(scale));
+                        number.clear();
+                        units += 1;
+                    }
+                    _ => {
+                        return Err(format!(
+                            "{text:?} is not a duration (use seconds, or 1h, 90m, 1h30m)"
+                        ));
+                    }
+                }
+            }
+            if !number.is_empty() || units == 0 {
+                return Err(format!(
+                    "{text:?} is not a duration (use seconds, or 1h, 90m, 1h30m)"
+                ));
+            }
+            total
+        }
+    };
+    if !(900..=43_200).contains(&seconds) {
+        return Err(format!(
+            "{seconds} seconds is outside what AWS allows for a role session (15m to 12h)"
+        ));
+    }
+    Ok(seconds as u32)
 }
 
 #[derive(Debug, Args)]

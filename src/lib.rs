@@ -108,6 +108,13 @@ pub async fn run(mut cli: Cli, ctx: Context) -> anyhow::Result<()> {
         cli.global.profile = Some(word);
         setup = Setup::new(setup.ctx.clone(), &cli.global, scope).await?;
     }
+    // `--duration`: the role session's length, for the commands that hand credentials on.
+    setup.duration = match &cli.command {
+        Command::Export(args) => args.duration,
+        Command::Exec(args) => args.duration,
+        Command::Serve(args) => args.duration,
+        _ => None,
+    };
     match &cli.command {
         Command::Export(args) => commands::export::run(&setup, args).await,
         Command::Mfa(args) => commands::mfa::run(&setup, args).await,
@@ -129,8 +136,6 @@ pub async fn run(mut cli: Cli, ctx: Context) -> anyhow::Result<()> {
     }
 }
 
-/// Whether the command handles SIGINT/SIGTERM itself (`serve` ends cleanly on them, `exec
-/// --server` passes them on to its command), instead of `main` ending on Ctrl-C.
 /// The statement stdout carries when this command fails ([`output::Format::failure_statement`]):
 /// for the commands whose stdout is meant for `eval` (`export`, `mfa`, `sso-login`, `login`,
 /// `cognito`) in a shell format, when stdout is not a terminal (a person reading it needs no
@@ -150,6 +155,8 @@ pub fn failure_statement(cli: &Cli, ctx: &Context) -> Option<&'static str> {
     output::Format::or_native(chosen, ctx).failure_statement()
 }
 
+/// Whether the command handles SIGINT/SIGTERM itself (`serve` ends cleanly on them, `exec
+/// --server` passes them on to its command), instead of `main` ending on Ctrl-C.
 pub fn handles_own_signals(cli: &Cli) -> bool {
     match &cli.command {
         Command::Serve(_) => true,

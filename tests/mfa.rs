@@ -833,6 +833,87 @@ fn session_tags_and_source_identity_reach_assume_role() {
     assert_eq!(sts.count("AssumeRole"), before);
 }
 
+/// Issue 23, item 8: `--duration` on export (and exec, serve) sets the role session's length
+/// (over `duration_seconds`), in seconds or 1h/90m; role chaining is capped at 1 hour with the
+/// reason; a profile without a role, or a length AWS does not allow, is a usage error before
+/// any call.
+#[test]
+fn duration_sets_the_role_session_length() {
+    let sb = sandbox();
+    let sts = FakeSts::start(rules());
+    let config = sb.read("home/.aws/config");
+    sb.write_config(&format!(
+        "{config}\n[profile plain-role]\nrole_arn = arn:aws:iam::123456789012:role/Plain\nsource_profile = base\nduration_seconds = 3600\n\n[profile chained]\nrole_arn = arn:aws:iam::123456789012:role/Next\nsource_profile = plain-role\n"
+    ));
+    let export = |args: &[&str]| {
+        let mut all = vec!["export", "--format", "json"];
+        all.extend_from_slice(args);
+        aws_cred(&sb, &sts, &all)
+    };
+    for (given, seconds) in [("7200", "7200"), ("90m", "5400"), ("1h30m", "5400")] {
+        let out = export(&["--profile", "plain-role", "--duration", given]);
+        out.assert_success();
+        let assume = sts.requests_for("AssumeRole").pop().unwrap();
+        assert_eq!(
+            assume.form_param("DurationSeconds").as_deref(),
+            Some(seconds),
+            "{given}"
+        );
+    }
+    // Without it, the profile's duration_seconds.
+    export(&["--profile", "plain-role"]).assert_success();
+    let assume = sts.requests_for("AssumeRole").pop().unwrap();
+    assert_eq!(
+        assume.form_param("DurationSeconds").as_deref(),
+        Some("3600")
+    );
+
+    let calls = sts.count("AssumeRole");
+    let refused = [
+        (
+            vec!["--profile", "chained", "--duration", "2h"],
+            "role chaining",
+        ),
+        (
+            vec!["--profile", "base", "--duration", "1h"],
+            "assumes no role",
+        ),
+        (
+            vec!["--profile", "plain-role", "--duration", "10m"],
+            "15m to 12h",
+        ),
+        (
+            vec!["--profile", "plain-role", "--duration", "soon"],
+            "not a duration",
+        ),
+    ];
+    for (args, needle) in refused {
+        let out = export(&args);
+        assert_eq!(out.code(), Some(2), "{args:?}: {}", out.stderr_str());
+        assert!(
+            out.stderr_str().contains(needle),
+            "{args:?}: {}",
+            out.stderr_str()
+        );
+    }
+    // The chained role gets its 1 hour (AssumeRole twice: the first role, then the next).
+    export(&["--profile", "chained", "--duration", "1h"]).assert_success();
+    let assume = sts.requests_for("AssumeRole").pop().unwrap();
+    assert_eq!(
+        assume.form_param("RoleArn").as_deref(),
+        Some("arn:aws:iam::123456789012:role/Next")
+    );
+    assert_eq!(
+        assume.form_param("DurationSeconds").as_deref(),
+        Some("3600")
+    );
+    assert_eq!(
+        sts.count("AssumeRole"),
+        calls + 2,
+        "no call for the refused ones"
+    );
+}
+
 #[test]
 fn no_prompt_or_no_terminal_keeps_the_exit_4_and_the_command_to_run() {
     let sb = sandbox();

@@ -136,6 +136,7 @@ mod tests {
             aws: &aws,
             region: None,
             terminal: crate::os::process::Terminal::Shared,
+            duration: None,
         })
     }
 

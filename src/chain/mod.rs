@@ -183,6 +183,9 @@ pub struct Request<'a> {
     /// Whether a `credential_process` may use the terminal (not in the credential server's
     /// background refreshes).
     pub terminal: crate::os::process::Terminal,
+    /// `--duration`: the last role's session length in seconds, over its `duration_seconds`
+    /// (role profiles only; capped at 1 hour for a role assumed with a role session).
+    pub duration: Option<u32>,
 }
 
 impl Request<'_> {

@@ -2,9 +2,9 @@
 //! here: the base credentials are fetched (keys read, a process run, the SSO or login session
 //! used, a token exchanged), then each role is assumed with the previous credentials.
 
-use super::plan::{Base, NamedSource, Plan, Planned, plan};
+use super::plan::{Base, NamedSource, Plan, Planned, RoleStep, plan};
 use super::{Found, Kind, Request, Step};
-use crate::aws::sts;
+use crate::aws::sts::{self, RoleRequest};
 use crate::base::error::Problem;
 use crate::login::How;
 use aws_credential_types::Credentials;
@@ -29,6 +29,18 @@ pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
         && let Some(found) = cached_mfa_session(req, profile, &serial.value)?
     {
         return Ok(found);
+    }
+    if req.duration.is_some() && plan.roles.is_empty() {
+        return Err(Problem::usage(format!(
+            "--duration sets the length of a role session, and profile {} assumes no role",
+            req.profiles.selected
+        ))
+        .hint("use it with a role profile (role_arn); an MFA session's length is aws-cred mfa --duration-seconds")
+        .into());
+    }
+    // A chain of roles: the last is assumed with a role session. Said before any call.
+    if let (Some(seconds), [.., _, last]) = (req.duration, plan.roles.as_slice()) {
+        with_duration(last, seconds, Kind::RoleSession { chained: false })?;
     }
     let (mut credentials, mut location) = base_credentials(req, &plan.base).await?;
     let mut kind = kind_of_base(&plan.base, &credentials);
@@ -68,14 +80,27 @@ pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
                 }
             }
         }
-        credentials = sts::assume_role(
-            req.aws,
-            req.sts_region(),
-            credentials,
-            &step.role,
-            req.now(),
-        )
-        .await?;
+        let last = i + 1 == plan.roles.len();
+        let role = match req.duration.filter(|_| last) {
+            Some(seconds) => with_duration(step, seconds, kind)?,
+            None => step.role.clone(),
+        };
+        credentials = sts::assume_role(req.aws, req.sts_region(), credentials, &role, req.now())
+            .await
+            .map_err(|err| {
+                if req.duration.is_some() && format!("{err:#}").contains("DurationSeconds exceeds") {
+                    err.context(
+                        Problem::usage(format!(
+                            "role {} does not allow sessions of {} seconds (its maximum session duration is lower)",
+                            step.role.role_arn,
+                            req.duration.unwrap_or_default()
+                        ))
+                        .hint("ask for less with --duration, or raise the role's MaxSessionDuration in IAM"),
+                    )
+                } else {
+                    err
+                }
+            })?;
         location = format!(
             "{location} -> role {} (profile {})",
             step.role.role_arn, step.profile
@@ -86,6 +111,24 @@ pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
         credentials,
         kind,
         location,
+    })
+}
+
+/// The role request with `--duration` in place of its `duration_seconds`. AWS caps a role
+/// assumed with another role's session (role chaining) at one hour: asking for more is refused
+/// here, with the reason, before any call.
+fn with_duration(step: &RoleStep, seconds: u32, before: Kind) -> anyhow::Result<RoleRequest> {
+    if matches!(before, Kind::RoleSession { .. }) && seconds > 3600 {
+        return Err(Problem::usage(format!(
+            "--duration {seconds}: profile {} assumes its role with another role's session (role chaining), which AWS caps at 1 hour",
+            step.profile
+        ))
+        .hint("ask for --duration 1h or less")
+        .into());
+    }
+    Ok(RoleRequest {
+        duration_seconds: i32::try_from(seconds).ok(),
+        ..step.role.clone()
     })
 }
 

@@ -43,6 +43,8 @@ pub struct Session {
     /// background, while `exec --server`'s command may own the terminal, so they run without
     /// one ([`Terminal::None`]).
     ran: std::sync::atomic::AtomicBool,
+    /// `--duration` for the role session.
+    duration: Option<u32>,
 }
 
 /// A failure to hand out again: what a [`ChainFailure`] tells a caller (exit class, message,
@@ -110,7 +112,13 @@ pub fn refresh_due(obtained: SystemTime, expiry: Option<SystemTime>, now: System
 }
 
 impl Session {
-    pub fn new(ctx: Context, profiles: Profiles, aws: Aws, region: Option<String>) -> Self {
+    pub fn new(
+        ctx: Context,
+        profiles: Profiles,
+        aws: Aws,
+        region: Option<String>,
+        duration: Option<u32>,
+    ) -> Self {
         Session {
             ctx,
             profiles,
@@ -120,6 +128,7 @@ impl Session {
             refreshing: Mutex::new(()),
             failed: std::sync::Mutex::new(None),
             ran: std::sync::atomic::AtomicBool::new(false),
+            duration,
         }
     }
 
@@ -144,6 +153,7 @@ impl Session {
             aws: &self.aws,
             region: self.region.as_deref(),
             terminal,
+            duration: self.duration,
         }
     }
 

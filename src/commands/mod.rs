@@ -45,6 +45,8 @@ pub struct Setup {
     pub region: Option<Region>,
     /// `--no-prompt`: never ask at the terminal ([`settings::may_prompt`]).
     pub no_prompt: bool,
+    /// `--duration` of `export`, `exec`, `serve`: the role session's length in seconds.
+    pub duration: Option<u32>,
 }
 
 impl Setup {
@@ -78,6 +80,7 @@ impl Setup {
             aws,
             region,
             no_prompt: global.no_prompt,
+            duration: None,
         })
     }
 
@@ -96,6 +99,7 @@ impl Setup {
             aws: &self.aws,
             region: self.region.as_ref().map(|r| r.name.as_str()),
             terminal: crate::os::process::Terminal::Shared,
+            duration: self.duration,
         }
     }
 
@@ -107,6 +111,7 @@ impl Setup {
             self.profiles.clone(),
             self.aws.clone(),
             self.region.as_ref().map(|r| r.name.clone()),
+            self.duration,
         )
     }
 

@@ -260,6 +260,7 @@ async fn check_one(
         aws: &setup.aws,
         region,
         terminal: crate::os::process::Terminal::Shared,
+        duration: None,
     };
     let found = match chain::profile::resolve(&req).await {
         Ok(Step::Found(found)) => found,

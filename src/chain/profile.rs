@@ -12,6 +12,9 @@ use std::path::Path;
 
 pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
     if let Some(found) = long_term_convention(req)? {
+        if req.duration.is_some() {
+            return Err(duration_without_role(req));
+        }
         return Ok(Step::Found(found));
     }
     match plan(req.profiles)? {
@@ -20,8 +23,21 @@ pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
     }
 }
 
+/// `--duration` for a profile that assumes no role: a usage error saying where it applies.
+fn duration_without_role(req: &Request<'_>) -> anyhow::Error {
+    Problem::usage(format!(
+        "--duration sets the length of a role session, and profile {} assumes no role",
+        req.profiles.selected
+    ))
+    .hint("use it with a role profile (role_arn); an MFA session's length is aws-cred mfa --duration-seconds")
+    .into()
+}
+
 /// Run a plan: get the base credentials, then assume each role with the previous ones.
 pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
+    if req.duration.is_some() && plan.roles.is_empty() {
+        return Err(duration_without_role(req));
+    }
     // A plain MFA profile: today's session, when `aws-cred mfa` made one.
     if let (Base::Static { profile } | Base::Keyring { profile, .. }, true) =
         (&plan.base, plan.roles.is_empty())
@@ -29,14 +45,6 @@ pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
         && let Some(found) = cached_mfa_session(req, profile, &serial.value)?
     {
         return Ok(found);
-    }
-    if req.duration.is_some() && plan.roles.is_empty() {
-        return Err(Problem::usage(format!(
-            "--duration sets the length of a role session, and profile {} assumes no role",
-            req.profiles.selected
-        ))
-        .hint("use it with a role profile (role_arn); an MFA session's length is aws-cred mfa --duration-seconds")
-        .into());
     }
     // A chain of roles: the last is assumed with a role session. Said before any call.
     if let (Some(seconds), [.., _, last]) = (req.duration, plan.roles.as_slice()) {

@@ -430,6 +430,38 @@ fn completions_generate_for_every_shell_and_load_in_bash() {
         out.assert_success();
         out.stdout_str()
     };
+    // zsh: the script loads, --profile and export's profile word complete with the names
+    // (compadd stands in for the completion system, which only runs inside the line editor).
+    if let Some(zsh) = support::require_program("zsh") {
+        let text = sb.aws_cred(&["completions", "zsh"]).stdout_str();
+        assert!(
+            text.contains("as the AWS CLI does)]:NAME:_aws_cred_profiles'"),
+            "--profile does not complete profiles in zsh"
+        );
+        assert!(
+            text.contains("`export prod`):_aws_cred_profiles'"),
+            "{text}"
+        );
+        let zscript = sb.write("completion.zsh", &text);
+        let out = run(sb
+            .program(&zsh)
+            .env(
+                "PATH",
+                format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+            )
+            .arg("-c")
+            .arg(format!(
+                "autoload -U compinit && compinit -u -D && source {} && compadd() {{ [[ $1 == -a ]] && print -l -- ${{(P)2}} }} && _aws_cred_profiles",
+                zscript.display()
+            )));
+        out.assert_success();
+        assert_eq!(
+            out.stdout_str(),
+            "default\nprod\nstaging\n",
+            "{}",
+            out.stderr_str()
+        );
+    }
     let first = complete(&["aws-cred", "ex"]);
     assert!(
         first.contains("export") && first.contains("exec"),

@@ -19,10 +19,40 @@ pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
             script.push_str(BASH_PROFILES);
         }
         clap_complete::Shell::Fish => script.push_str(FISH_PROFILES),
+        clap_complete::Shell::Zsh => script = zsh_with_profiles(&script),
         _ => {}
     }
     emit(&script)
 }
+
+/// zsh: `--profile` values and `export`'s profile word complete with the profile names (the
+/// generated script completes them as files).
+fn zsh_with_profiles(script: &str) -> String {
+    let mut out = String::with_capacity(script.len() + ZSH_PROFILES.len());
+    for line in script.lines() {
+        let line = if line.starts_with("'--profile=[") || line.starts_with("'::profile_word -- ") {
+            line.replacen(":_default'", ":_aws_cred_profiles'", 1)
+        } else {
+            line.to_string()
+        };
+        out.push_str(&line);
+        out.push('\n');
+        if line == "autoload -U is-at-least" {
+            out.push_str(ZSH_PROFILES);
+        }
+    }
+    out
+}
+
+/// zsh: the profile names, from aws-cred itself.
+const ZSH_PROFILES: &str = r#"
+(( $+functions[_aws_cred_profiles] )) ||
+_aws_cred_profiles() {
+    local -a names
+    names=(${(f)"$(aws-cred completions --list-profiles 2>/dev/null)"})
+    compadd -a names
+}
+"#;
 
 /// bash: `--profile` completes with the profile names; everything else as generated.
 const BASH_PROFILES: &str = r#"

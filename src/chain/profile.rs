@@ -96,7 +96,10 @@ pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
         credentials = sts::assume_role(req.aws, req.sts_region(), credentials, &role, req.now())
             .await
             .map_err(|err| {
-                if req.duration.is_some() && format!("{err:#}").contains("DurationSeconds exceeds") {
+                if last
+                    && req.duration.is_some()
+                    && format!("{err:#}").contains("DurationSeconds exceeds")
+                {
                     err.context(
                         Problem::usage(format!(
                             "role {} does not allow sessions of {} seconds (its maximum session duration is lower)",

@@ -78,17 +78,9 @@ fn exported(stdout: &str, name: &str) -> Option<String> {
 /// Another program (a shell, `script`) with the sandbox's environment, aws-cred first on PATH,
 /// and the Cognito endpoints at `endpoint`.
 fn other_program(sb: &Sandbox, program: &Path, endpoint: &str) -> Command {
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_aws-cred")).parent().unwrap();
     let mut c = Command::new(program);
     c.env_clear()
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                bin_dir.display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
+        .env("PATH", support::path_with_aws_cred())
         .env("HOME", sb.home())
         .env("AWS_CONFIG_FILE", sb.config_path())
         .env("AWS_SHARED_CREDENTIALS_FILE", sb.credentials_path())

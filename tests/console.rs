@@ -118,12 +118,15 @@ fn with_sts(sb: &Sandbox, fed: &FakeFederation, sts: &FakeSts, args: &[&str]) ->
         .args(args))
 }
 
-fn with_env_session(sb: &Sandbox, fed: &FakeFederation, args: &[&str]) -> Output {
-    run(cmd(sb, fed)
-        .env("AWS_ACCESS_KEY_ID", ENV_KEY)
+/// The environment's role session (ENV_KEY, ENV_SECRET, ENV_TOKEN) on `cmd`.
+fn env_session(cmd: &mut Command) -> &mut Command {
+    cmd.env("AWS_ACCESS_KEY_ID", ENV_KEY)
         .env("AWS_SECRET_ACCESS_KEY", ENV_SECRET)
         .env("AWS_SESSION_TOKEN", ENV_TOKEN)
-        .args(args))
+}
+
+fn with_env_session(sb: &Sandbox, fed: &FakeFederation, args: &[&str]) -> Output {
+    run(env_session(&mut cmd(sb, fed)).args(args))
 }
 
 /// `--print`: stdout is exactly one line, the URL; returns it.
@@ -436,12 +439,8 @@ fn partition_hosts_for_china_and_govcloud_and_regional_sign_in() {
         ),
     ] {
         // No endpoint override: the real host, sent to the fake by the test redirect.
-        let out = run(sb
-            .cmd()
+        let out = run(env_session(&mut sb.cmd())
             .env("AWS_CRED_TEST_REDIRECT_ALL_HTTP", fed.url())
-            .env("AWS_ACCESS_KEY_ID", ENV_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", ENV_SECRET)
-            .env("AWS_SESSION_TOKEN", ENV_TOKEN)
             .args(["console", "--region", region, "--print"]));
         let url = printed_url(&out);
         assert!(
@@ -465,12 +464,6 @@ fn partition_hosts_for_china_and_govcloud_and_regional_sign_in() {
     }
 }
 
-/// A `BROWSER` that fetches aws-cred's one-time loopback URL and records where it leads
-/// (without following: the test redeems the sign-in URL itself). `None`: skip (no venv).
-fn fake_browser(sb: &Sandbox) -> Option<FakeBrowser> {
-    FakeBrowser::new(sb)
-}
-
 /// The one page the browser was sent to, after checking that its command line held only the
 /// one-time loopback URL (issue 22, item 11: the sign-in token never in a command line).
 fn handed_off(browser: &FakeBrowser) -> String {
@@ -489,15 +482,12 @@ fn the_browser_gets_the_url_and_logout_first_goes_through_the_logout_url() {
     let sb = Sandbox::new();
     let fed = FakeFederation::start();
     fed.know(ENV_KEY, ENV_SECRET, ENV_TOKEN, Kind::Role);
-    let Some(browser) = fake_browser(&sb) else {
+    let Some(browser) = FakeBrowser::new(&sb) else {
         return;
     };
     let out = run(browser
-        .apply(&mut cmd(&sb, &fed))
+        .apply(env_session(&mut cmd(&sb, &fed)))
         .env("FAKE_BROWSER_MODE", "handoff")
-        .env("AWS_ACCESS_KEY_ID", ENV_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", ENV_SECRET)
-        .env("AWS_SESSION_TOKEN", ENV_TOKEN)
         .args(["console", "--logout-first"]));
     out.assert_success();
     assert!(out.stdout.is_empty(), "{}", out.stdout_str());
@@ -543,16 +533,13 @@ fn another_local_user_gets_nothing_from_the_console_hand_off() {
     let sb = Sandbox::new();
     let fed = FakeFederation::start();
     fed.know(ENV_KEY, ENV_SECRET, ENV_TOKEN, Kind::Role);
-    let Some(browser) = fake_browser(&sb) else {
+    let Some(browser) = FakeBrowser::new(&sb) else {
         return;
     };
     let out = run(browser
-        .apply(&mut cmd(&sb, &fed))
+        .apply(env_session(&mut cmd(&sb, &fed)))
         .env("FAKE_BROWSER_MODE", "handoff")
         .env("FAKE_BROWSER_ATTACK", "1")
-        .env("AWS_ACCESS_KEY_ID", ENV_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", ENV_SECRET)
-        .env("AWS_SESSION_TOKEN", ENV_TOKEN)
         .args(["console"]));
     out.assert_success();
     assert_eq!(browser.attacks(), vec!["closed"]);
@@ -915,11 +902,9 @@ fn a_failing_or_unreachable_sign_in_endpoint_is_reported_without_secrets() {
     let sb = Sandbox::new();
     let env_cmd = |endpoint: &str| {
         let mut c = sb.cmd();
-        c.env("AWS_ENDPOINT_URL_SIGNIN", endpoint)
+        env_session(&mut c)
+            .env("AWS_ENDPOINT_URL_SIGNIN", endpoint)
             .env("AWS_CRED_READ_TIMEOUT", "5")
-            .env("AWS_ACCESS_KEY_ID", ENV_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", ENV_SECRET)
-            .env("AWS_SESSION_TOKEN", ENV_TOKEN)
             .args(["console", "--print"]);
         c
     };
@@ -966,14 +951,11 @@ fn a_failing_browser_command_is_reported() {
     let failing = sb.write("bin/broken-browser", "#!/bin/sh\nexit 3\n");
     std::fs::set_permissions(&failing, std::fs::Permissions::from_mode(0o755)).unwrap();
     let console = |browser: &str| {
-        run(cmd(&sb, &fed)
+        run(env_session(&mut cmd(&sb, &fed))
             .env("BROWSER", browser)
             .env("FAKE_BROWSER_LOG", sb.path("browser.log"))
             .env("FAKE_BROWSER_MODE", "handoff")
             .env("DISPLAY", ":0")
-            .env("AWS_ACCESS_KEY_ID", ENV_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", ENV_SECRET)
-            .env("AWS_SESSION_TOKEN", ENV_TOKEN)
             .args(["console"]))
     };
     let out = console(&failing.display().to_string());
@@ -986,7 +968,7 @@ fn a_failing_browser_command_is_reported() {
     assert_quiet_stderr(&out, &fed, &[ENV_SECRET, ENV_TOKEN]);
 
     // A list: the failing one, then one that works.
-    let Some(working) = fake_browser(&sb) else {
+    let Some(working) = FakeBrowser::new(&sb) else {
         return;
     };
     let out = console(&format!(

@@ -403,10 +403,6 @@ fn completions_generate_for_every_shell_and_load_in_bash() {
         "completion.bash",
         sb.aws_cred(&["completions", "bash"]).stdout,
     );
-    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_aws-cred"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
     // Complete `WORDS` (the last one being typed) as bash would, through the registered
     // function; the candidates, one a line.
     let complete = |words: &[&str]| {
@@ -419,14 +415,7 @@ fn completions_generate_for_every_shell_and_load_in_bash() {
             "source {}; f=$(complete -p aws-cred | sed -E 's/.*-F ([^ ]+).*/\\1/'); COMP_WORDS=({list}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); $f aws-cred \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
             script.display()
         );
-        let out = run(sb
-            .program(&bash)
-            .env(
-                "PATH",
-                format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
-            )
-            .arg("-c")
-            .arg(code));
+        let out = run(sb.program_with_aws_cred(&bash).arg("-c").arg(code));
         out.assert_success();
         out.stdout_str()
     };
@@ -443,12 +432,7 @@ fn completions_generate_for_every_shell_and_load_in_bash() {
             "{text}"
         );
         let zscript = sb.write("completion.zsh", &text);
-        let out = run(sb
-            .program(&zsh)
-            .env(
-                "PATH",
-                format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
-            )
+        let out = run(sb.program_with_aws_cred(&zsh)
             .arg("-c")
             .arg(format!(
                 "autoload -U compinit && compinit -u -D && source {} && compadd() {{ [[ $1 == -a ]] && print -l -- ${{(P)2}} }} && _aws_cred_profiles",
@@ -483,17 +467,10 @@ fn completions_generate_for_every_shell_and_load_in_bash() {
         "completion.fish",
         sb.aws_cred(&["completions", "fish"]).stdout,
     );
-    let out = run(sb
-        .program(fish)
-        .env(
-            "PATH",
-            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
-        )
-        .arg("-c")
-        .arg(format!(
-            "source {}; complete -C 'aws-cred export --profile p'",
-            fish_script.display()
-        )));
+    let out = run(sb.program_with_aws_cred(fish).arg("-c").arg(format!(
+        "source {}; complete -C 'aws-cred export --profile p'",
+        fish_script.display()
+    )));
     out.assert_success();
     assert!(out.stdout_str().starts_with("prod"), "{}", out.stdout_str());
 }
@@ -805,10 +782,6 @@ fn a_forgotten_eval_prints_no_keys_and_says_how() {
 fn shell_init_sets_and_unsets_in_the_current_shell() {
     let sb = Sandbox::new();
     static_profile(&sb);
-    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_aws-cred"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
     let posix = "eval \"$(aws-cred shell-init SHELL)\"; \
         awsc base; echo \"1:$AWS_ACCESS_KEY_ID:$AWS_REGION:$AWS_CRED_PROFILE\"; \
         awsc nosuch 2>/dev/null; echo \"2:$?:$AWS_ACCESS_KEY_ID\"; \
@@ -828,13 +801,8 @@ fn shell_init_sets_and_unsets_in_the_current_shell() {
         let Some(program) = support::require_program(shell) else {
             continue;
         };
-        let mut cmd = sb.program(program);
-        cmd.env(
-            "PATH",
-            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
-        )
-        .current_dir(sb.home())
-        .args(["-c", &script]);
+        let mut cmd = sb.program_with_aws_cred(program);
+        cmd.current_dir(sb.home()).args(["-c", &script]);
         let out = run(&mut cmd);
         let text = out.stdout_str();
         assert!(

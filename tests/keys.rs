@@ -59,7 +59,6 @@ mod fake_sts;
 
 use fake_sts::{CODE, FakeSts, StsRules};
 use std::collections::HashMap;
-use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 use support::{Moto, OutputExt, Sandbox, run, run_with_input};
@@ -437,17 +436,8 @@ fn add_at_the_terminal_does_not_echo_the_secret() {
         return;
     };
     let sb = Sandbox::new();
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_aws-cred")).parent().unwrap();
     let (status, shown) = support::terminal_dialogue(
-        sb.program(&script)
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}",
-                    bin_dir.display(),
-                    std::env::var("PATH").unwrap_or_default()
-                ),
-            )
+        sb.program_with_aws_cred(&script)
             .env("DBUS_SESSION_BUS_ADDRESS", ss.address())
             .env("TERM", "dumb")
             .args([
@@ -484,17 +474,9 @@ fn moto() -> Option<&'static Moto> {
 /// The venv's AWS CLI v1 against moto, with aws-cred on PATH and the test keyring's bus.
 fn aws_cli(moto: &Moto, sb: &Sandbox, ss: &SecretService, args: &[&str]) -> Output {
     let aws = support::require_venv_tool("aws").expect("the venv has the AWS CLI");
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_aws-cred")).parent().unwrap();
     run(Command::new(aws)
         .env_clear()
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                bin_dir.display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
+        .env("PATH", support::path_with_aws_cred())
         .env("HOME", sb.home())
         .env("AWS_CONFIG_FILE", sb.config_path())
         .env("AWS_SHARED_CREDENTIALS_FILE", sb.credentials_path())

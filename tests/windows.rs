@@ -526,17 +526,13 @@ fn hostile_values_survive_powershell_cmd_and_git_bash_quoting() {
 fn a_failed_export_sets_errorlevel_in_cmd() {
     let Some(win) = Win::new() else { return };
     let out_file = win.sb.path("cmd-after.txt");
-    let batch = win.sb.write(
-        "failing.cmd",
-        format!(
-            "@echo off\r\nset AWS_ACCESS_KEY_ID=YESTERDAY\r\nfor /f \"delims=\" %%i in ('\"{}\" export --profile nope') do %%i\r\nif errorlevel 1 (echo failed %AWS_ACCESS_KEY_ID%> \"{out}\") else (echo went on> \"{out}\")\r\n",
+    let out = win.batch(
+        &[],
+        &format!(
+            "set AWS_ACCESS_KEY_ID=YESTERDAY\r\nfor /f \"delims=\" %%i in ('\"{}\" export --profile nope') do %%i\r\nif errorlevel 1 (echo failed %AWS_ACCESS_KEY_ID%> \"{out}\") else (echo went on> \"{out}\")",
             win_path(&win.exe),
             out = win_path(&out_file)
         ),
-    );
-    let out = run_with_timeout(
-        win.wine_cmd().args(["cmd", "/c", &win_path(&batch)]),
-        TIMEOUT,
     );
     // The batch ends with ERRORLEVEL still 1 (echo does not reset it).
     out.assert_code(1);
@@ -560,17 +556,13 @@ fn cmd_lines_set_what_they_say_in_cmd_itself() {
         "[default]\r\naws_access_key_id = ASIACMD0000000000001\r\naws_secret_access_key = plain\r\naws_session_token = {token}\r\n"
     ));
     let out_file = win.sb.path("cmd-env.txt");
-    let batch = win.sb.write(
-        "morning.cmd",
-        format!(
-            "@echo off\r\nfor /f \"delims=\" %%i in ('\"{}\" export') do %%i\r\nset AWS_> \"{}\"\r\n",
+    let out = win.batch(
+        &[],
+        &format!(
+            "for /f \"delims=\" %%i in ('\"{}\" export') do %%i\r\nset AWS_> \"{}\"",
             win_path(&win.exe),
             win_path(&out_file)
         ),
-    );
-    let out = run_with_timeout(
-        win.wine_cmd().args(["cmd", "/c", &win_path(&batch)]),
-        TIMEOUT,
     );
     out.assert_success();
     let env = cmd_set_output(&out_file);

@@ -164,12 +164,8 @@ pub async fn finish(
     let (session_arn, issued) = match redeemed {
         Ok(redeemed) => redeemed,
         Err(err) => {
-            source
-                .finished(Err(
-                    "AWS Sign-In did not accept the sign-in; the terminal says why.",
-                ))
-                .await;
-            return Err(err);
+            let page = "AWS Sign-In did not accept the sign-in; the terminal says why.";
+            return failed(source, page, err).await;
         }
     };
     let account = account_of(&session_arn).unwrap_or_default().to_string();
@@ -182,12 +178,8 @@ pub async fn finish(
     let path = match super::write_cache(ctx, &session, &bytes).await {
         Ok(path) => path,
         Err(err) => {
-            source
-                .finished(Err(
-                    "You signed in, but aws-cred could not save the session. Go back to the terminal to see why and what to do.",
-                ))
-                .await;
-            return Err(err);
+            let page = "You signed in, but aws-cred could not save the session. Go back to the terminal to see why and what to do.";
+            return failed(source, page, err).await;
         }
     };
     let entry = cache::Entry::parse(bytes.expose().as_bytes())
@@ -197,6 +189,17 @@ pub async fn finish(
         credentials: entry.credentials(),
         path,
     })
+}
+
+/// A login that failed after the code came back: the browser's page says `page` (the code
+/// source's [`CodeSource::finished`]), the terminal gets `err`.
+async fn failed<T>(
+    source: &mut impl CodeSource,
+    page: &str,
+    err: anyhow::Error,
+) -> anyhow::Result<T> {
+    source.finished(Err(page)).await;
+    Err(err)
 }
 
 /// The login session ARN: the `sub` of the ID token (the AWS CLI requires it too).

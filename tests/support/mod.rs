@@ -31,6 +31,18 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+/// `PATH` with the directory of the aws-cred under test first, for programs that run it by
+/// name (`credential_process = aws-cred …`, completion scripts).
+pub fn path_with_aws_cred() -> String {
+    let bin = Path::new(env!("CARGO_BIN_EXE_aws-cred"));
+    let dir = bin.parent().expect("the binary is in a directory");
+    format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
 /// How long [`run`] lets a command run before killing it and failing the test.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -173,6 +185,14 @@ impl Sandbox {
             .env("LANG", "C.UTF-8")
             .current_dir(&self.home)
             .stdin(Stdio::null());
+        cmd
+    }
+
+    /// [`Sandbox::program`] with the aws-cred under test first on `PATH` ([`path_with_aws_cred`]),
+    /// for programs that run it by name (completion and shell-init scripts, a shell).
+    pub fn program_with_aws_cred(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = self.program(program);
+        cmd.env("PATH", path_with_aws_cred());
         cmd
     }
 

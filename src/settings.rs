@@ -223,9 +223,10 @@ pub const MFA_MARGIN_MINUTES: Setting = Setting::new("MFA session reuse margin")
     .vars(&["AWS_CRED_MFA_MARGIN_MINUTES"])
     .default("10");
 
+/// Seconds one AWS call waits for its answer, retries included (`aws::DEFAULT_WAIT`).
 pub const READ_TIMEOUT: Setting = Setting::new("AWS answer timeout")
     .vars(&["AWS_CRED_READ_TIMEOUT"])
-    .default("15");
+    .default("20");
 
 /// A command that prints the current MFA code (aws-vault's `mfa_process`, e.g. `ykman oath
 /// accounts code --single NAME`), run instead of asking at the terminal; split as this system's
@@ -280,6 +281,14 @@ pub fn colour(ctx: &Context) -> bool {
 /// [`colour`] for messages on stderr (the SSO spinner).
 pub fn colour_on_stderr(ctx: &Context) -> bool {
     NO_COLOR.resolve(None, ctx, None).is_none() && ctx.stderr_ansi()
+}
+
+/// How a spinner is drawn on stderr while the person waits: only when stderr is a terminal
+/// that is not `TERM=dumb`; in colour as [`colour_on_stderr`] says.
+pub fn spinner(ctx: &Context) -> Option<crate::os::spinner::Look> {
+    (ctx.stderr_is_tty && ctx.var("TERM") != Some("dumb")).then(|| crate::os::spinner::Look {
+        colour: colour_on_stderr(ctx),
+    })
 }
 
 /// The `aws login` session cache: [`LOGIN_CACHE_DIRECTORY`] with `$VAR`, `${VAR}` and `~`

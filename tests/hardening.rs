@@ -380,9 +380,65 @@ fn a_server_that_never_answers_is_cut_off_with_a_clear_message() {
     out.assert_code(1);
     assert!(out.stdout.is_empty());
     let err = out.stderr_str();
-    assert!(err.contains("timed out"), "{err}");
-    assert!(err.contains(&hole.url()), "{err}");
+    // Said as what happened: the endpoint took the connection and never answered.
+    assert!(
+        err.contains(&format!("no answer from {} in 1 s", hole.url())),
+        "{err}"
+    );
+    assert!(!err.contains("connecting"), "{err}");
+    assert!(err.contains("AWS_CRED_READ_TIMEOUT"), "{err}");
+    // The wait bounds the whole call: a stalled endpoint is not asked again past it.
+    assert_eq!(hole.connections(), 1);
     assert!(started.elapsed() < Duration::from_secs(60));
+    // No spinner without a terminal.
+    assert!(!err.contains("waiting for"), "{err}");
+}
+
+/// At a terminal, a call that has waited a second shows a spinner naming the endpoint (on the
+/// terminal, cleared before the error); the error then says how long it waited.
+#[test]
+fn a_slow_answer_shows_a_spinner_at_the_terminal() {
+    let Some(script) = support::require_program("script") else {
+        return;
+    };
+    let sb = Sandbox::new();
+    static_profile(&sb);
+    let hole = FakeHttp::blackhole();
+    let exe = env!("CARGO_BIN_EXE_aws-cred");
+    let mut cmd = sb.program(&script);
+    cmd.env("AWS_ENDPOINT_URL_STS", hole.url())
+        .env("AWS_CRED_READ_TIMEOUT", "3")
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1")
+        .args(["-qefc", &format!("{exe} whoami"), "/dev/null"]);
+    let out = support::run_with_input(&mut cmd, b"");
+    let shown = out.stdout_str();
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    let host = hole.url().trim_start_matches("http://").to_string();
+    let spinner = format!("waiting for an answer from {host} (");
+    assert!(shown.contains(&format!("{spinner}1 s)")), "{shown}");
+    assert!(shown.contains(&format!("{spinner}2 s)")), "{shown}");
+    assert!(!shown.contains("\x1b[36m"), "NO_COLOR: {shown}");
+    // Cleared: the error starts on a line of its own after the spinner's last frame.
+    let error = shown.find("no answer from").expect("the error");
+    let last_frame = shown.rfind(&spinner).expect("a frame");
+    assert!(last_frame < error, "{shown}");
+    let between = &shown[last_frame..error];
+    assert!(
+        between.contains("\r "),
+        "the line was not cleared: {between:?}"
+    );
+    // TERM=dumb: no spinner.
+    let mut cmd = sb.program(&script);
+    cmd.env("AWS_ENDPOINT_URL_STS", hole.url())
+        .env("AWS_CRED_READ_TIMEOUT", "1.5")
+        .env("TERM", "dumb")
+        .args(["-qefc", &format!("{exe} whoami"), "/dev/null"]);
+    let out = support::run_with_input(&mut cmd, b"");
+    let shown = out.stdout_str();
+    assert!(shown.contains("no answer from"), "{shown}");
+    assert!(shown.contains("in 1.5 s"), "{shown}");
+    assert!(!shown.contains("waiting for"), "{shown}");
 }
 
 #[test]

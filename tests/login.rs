@@ -953,6 +953,41 @@ fn a_redirect_with_another_state_is_refused_and_nothing_is_saved() {
     assert_eq!(world.sandbox.read("home/.aws/config"), CONFIG);
 }
 
+/// At a terminal, `login` shows the spinner `sso-login` shows while the browser is away, and
+/// clears it before the error.
+#[test]
+fn the_browser_wait_shows_a_spinner_at_the_terminal() {
+    let world = World::new(SigninRules::default());
+    let Some(browser) = FakeBrowser::new(&world.sandbox) else {
+        return;
+    };
+    let Some(script) = support::require_program("script") else {
+        return;
+    };
+    let exe = env!("CARGO_BIN_EXE_aws-cred");
+    let mut cmd = world.sandbox.program(&script);
+    browser
+        .apply(&mut cmd)
+        .env("FAKE_BROWSER_MODE", "ignore")
+        .env("AWS_ENDPOINT_URL_SIGNIN", world.signin.url())
+        .env("AWS_ENDPOINT_URL_STS", world.signin.url())
+        .env("AWS_CRED_LOGIN_TIMEOUT", "2")
+        .env("TERM", "xterm")
+        .args([
+            "-qefc",
+            &format!("{exe} login --profile console"),
+            "/dev/null",
+        ]);
+    let out = support::run_with_input(&mut cmd, b"");
+    let shown = out.stdout_str();
+    assert_eq!(out.status.code(), Some(4), "{shown}");
+    let spinner = "waiting for the sign-in in the browser...";
+    let frame = shown.rfind(spinner).expect("the spinner");
+    let error = shown.find("no answer from the browser").expect("the error");
+    assert!(frame < error, "{shown}");
+    assert!(shown[frame..error].contains("\r "), "not cleared: {shown}");
+}
+
 /// The fake is only worth its tests if it refuses what AWS refuses: proofs for another URL,
 /// replayed, tampered with, stale, or made with another key than the refresh token's.
 #[test]

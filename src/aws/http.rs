@@ -9,6 +9,7 @@
 //! recorded traffic can be replayed whatever host it names.
 
 use crate::base::error::Problem;
+use crate::os::spinner::{Look, Spinner};
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use aws_smithy_http_client::{Builder, Connector};
@@ -20,6 +21,9 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 pub const REDIRECT_VAR: &str = "AWS_CRED_TEST_REDIRECT_ALL_HTTP";
 
@@ -264,6 +268,89 @@ impl HttpConnector for RedirectConnector {
 }
 
 /// `https://host:1/p?q` → (`host:1`, `/p?q`).
+/// How long an answer may take before the person is shown that aws-cred is waiting for it.
+pub const SPINNER_AFTER: Duration = Duration::from_secs(1);
+
+/// Whether a spinner may show while a call waits: shared by every clone of the client, so the
+/// credential server can turn it off once its command owns the terminal.
+#[derive(Debug, Clone)]
+pub struct Waiting {
+    look: Option<Look>,
+    on: Arc<AtomicBool>,
+}
+
+impl Waiting {
+    pub fn new(look: Option<Look>) -> Waiting {
+        Waiting {
+            look,
+            on: Arc::new(AtomicBool::new(look.is_some())),
+        }
+    }
+
+    /// No spinner from now on (calls made in the background).
+    pub fn silence(&self) {
+        self.on.store(false, Ordering::SeqCst);
+    }
+
+    /// `client` with a spinner on stderr ("waiting for an answer from HOST (N s)") whenever a
+    /// request has had no answer for [`SPINNER_AFTER`].
+    pub fn around(&self, client: SharedHttpClient) -> SharedHttpClient {
+        SharedHttpClient::new(WaitingClient {
+            inner: client,
+            waiting: self.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct WaitingClient {
+    inner: SharedHttpClient,
+    waiting: Waiting,
+}
+
+impl HttpClient for WaitingClient {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(WaitingConnector {
+            inner: self.inner.http_connector(settings, components),
+            waiting: self.waiting.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct WaitingConnector {
+    inner: SharedHttpConnector,
+    waiting: Waiting,
+}
+
+impl HttpConnector for WaitingConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let look = self
+            .waiting
+            .look
+            .filter(|_| self.waiting.on.load(Ordering::SeqCst));
+        let spinner = look.map(|look| {
+            let uri = request.uri().to_string();
+            let host = crate::base::text::escape(split_uri(&uri).0).into_owned();
+            Spinner::after(
+                SPINNER_AFTER,
+                Some(look),
+                format!("waiting for an answer from {host}"),
+            )
+        });
+        let call = self.inner.call(request);
+        HttpConnectorFuture::new(async move {
+            let answer = call.await;
+            drop(spinner);
+            answer
+        })
+    }
+}
+
 fn split_uri(uri: &str) -> (&str, &str) {
     let rest = uri.split_once("://").map(|(_, r)| r).unwrap_or(uri);
     match rest.find('/') {

@@ -23,6 +23,12 @@ use std::borrow::Cow;
 use std::fmt::Debug;
 use std::time::Duration;
 
+/// How long a call waits for an answer by default, retries included.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(20);
+
+/// How long a connection may take to open.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// STS and friends need a region to sign; without one we use the global partition's default.
 pub const FALLBACK_REGION: &str = "us-east-1";
 
@@ -36,6 +42,8 @@ pub struct Target {
     pub service: &'static str,
     pub region: String,
     pub endpoint: Option<String>,
+    /// How long a call waits for an answer, retries included ([`Aws::wait`]).
+    pub wait: Duration,
 }
 
 impl Target {
@@ -55,7 +63,9 @@ pub struct Aws {
     ignore_configured_endpoints: bool,
     aws_http: SharedHttpClient,
     local_http: SharedHttpClient,
-    read_timeout: Duration,
+    /// The spinner shown while a call waits; off for calls made in the background.
+    waiting: http::Waiting,
+    wait: Duration,
     /// AWS_USE_FIPS_ENDPOINT / use_fips_endpoint and AWS_USE_DUALSTACK_ENDPOINT /
     /// use_dualstack_endpoint, as every SDK client honours them.
     use_fips: bool,
@@ -95,7 +105,7 @@ impl Aws {
         };
         let settings =
             http::HttpSettings::load(ca_bundle.as_deref(), ctx.test_switch(http::REDIRECT_VAR))?;
-        let read_timeout = crate::settings::READ_TIMEOUT
+        let wait = crate::settings::READ_TIMEOUT
             .parse(
                 None,
                 ctx,
@@ -108,7 +118,7 @@ impl Aws {
                         .map(Duration::from_secs_f64)
                 },
             )?
-            .map_or(Duration::from_secs(15), |(timeout, _)| timeout);
+            .map_or(DEFAULT_WAIT, |(timeout, _)| timeout);
         let env = ctx.sdk_env();
         // The variable wins over the profile; anything but `true` means off (the SDKs warn and
         // ignore values that are not booleans).
@@ -121,17 +131,19 @@ impl Aws {
         };
         let use_fips = enabled("AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint");
         let use_dual_stack = enabled("AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint");
+        let waiting = http::Waiting::new(crate::settings::spinner(ctx));
         Ok(Aws {
             env,
             profiles: profiles.set.clone(),
             ignore_configured_endpoints,
-            aws_http: if verify_tls {
+            aws_http: waiting.around(if verify_tls {
                 http::aws_client(&settings)?
             } else {
                 http::redirected(crate::aws::http_insecure::client(), &settings)
-            },
-            local_http: http::local_client(&settings)?,
-            read_timeout,
+            }),
+            local_http: waiting.around(http::local_client(&settings)?),
+            waiting,
+            wait,
             use_fips,
             use_dual_stack,
         })
@@ -163,18 +175,32 @@ impl Aws {
             service,
             region: region.to_string(),
             endpoint: self.endpoint_url(service_id),
+            wait: self.wait,
         }
     }
 
-    /// Connect 5 s; an answer within `read_timeout` (15 s, or AWS_CRED_READ_TIMEOUT seconds);
-    /// every attempt and the whole call (retries included) bounded too.
+    /// How long one call waits for its answer, retries included: [`DEFAULT_WAIT`], or
+    /// `AWS_CRED_READ_TIMEOUT` seconds.
+    pub fn wait(&self) -> Duration {
+        self.wait
+    }
+
+    /// Calls from now on are made in the background (the credential server's refreshes, while
+    /// its command owns the terminal): no spinner.
+    pub fn in_background(&self) {
+        self.waiting.silence();
+    }
+
+    /// Connect within 5 s; the whole call (every attempt, retries and their pauses included)
+    /// within [`Aws::wait`]: an endpoint that accepts and never answers is given up on then,
+    /// not retried past it.
     fn timeouts(&self) -> TimeoutConfig {
-        let read = self.read_timeout;
+        let wait = self.wait;
         TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(5).min(read))
-            .read_timeout(read)
-            .operation_attempt_timeout(read + Duration::from_secs(5))
-            .operation_timeout(read * 3 + Duration::from_secs(10))
+            .connect_timeout(CONNECT_TIMEOUT.min(wait))
+            .read_timeout(wait)
+            .operation_attempt_timeout(wait)
+            .operation_timeout(wait)
             .build()
     }
 
@@ -319,24 +345,16 @@ where
             p.hint = hint;
             p
         }
-        SdkError::TimeoutError(_) => Problem::failure(format!(
-            "{operation} timed out waiting for {}",
-            target.describe()
+        SdkError::TimeoutError(_) => timed_out(operation, target, &err),
+        SdkError::DispatchFailure(dispatch) if dispatch.is_timeout() => {
+            timed_out(operation, target, &err)
+        }
+        SdkError::DispatchFailure(_) => Problem::failure(format!(
+            "{operation}: could not reach {}: {}",
+            target.describe(),
+            crate::base::error::causes(&err)
         ))
         .hint(network_hint()),
-        SdkError::DispatchFailure(dispatch) => {
-            let what = if dispatch.is_timeout() {
-                "timed out connecting to"
-            } else {
-                "could not reach"
-            };
-            Problem::failure(format!(
-                "{operation}: {what} {}: {}",
-                target.describe(),
-                crate::base::error::causes(&err)
-            ))
-            .hint(network_hint())
-        }
         SdkError::ResponseError(_) => Problem::failure(format!(
             "{operation}: {} sent a response{} that is not a valid {} answer: {}",
             target.describe(),
@@ -351,6 +369,36 @@ where
         )),
     };
     anyhow::Error::new(problem)
+}
+
+/// A call cut off by a timeout: the connection could not be opened in time, or (what a
+/// stalled endpoint or proxy looks like) it was opened and no answer came within the wait.
+fn timed_out(operation: &str, target: &Target, err: &(dyn std::error::Error + 'static)) -> Problem {
+    // The HTTP client says which of its timeouts fired only in its text.
+    if crate::base::error::causes(err).contains("connect timeout") {
+        Problem::failure(format!(
+            "{operation}: could not connect to {} within {}",
+            target.describe(),
+            seconds(CONNECT_TIMEOUT.min(target.wait))
+        ))
+        .hint(network_hint())
+    } else {
+        Problem::failure(format!(
+            "{operation}: no answer from {} in {}",
+            target.describe(),
+            seconds(target.wait)
+        ))
+        .hint("it accepted the connection but did not answer: check the endpoint (AWS_ENDPOINT_URL*) and any proxy (HTTPS_PROXY, NO_PROXY); AWS_CRED_READ_TIMEOUT=SECONDS waits longer")
+    }
+}
+
+/// `20 s`, `1.5 s`.
+fn seconds(wait: Duration) -> String {
+    if wait.subsec_millis() == 0 {
+        format!("{} s", wait.as_secs())
+    } else {
+        format!("{:.1} s", wait.as_secs_f64())
+    }
 }
 
 fn network_hint() -> String {
@@ -406,6 +454,31 @@ pub fn hint_for(code: &str, message: &str) -> (Exit, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A call gives up within 20 s by default, retries included; AWS_CRED_READ_TIMEOUT
+    /// sets that whole wait, not one attempt's.
+    #[test]
+    fn the_whole_call_is_bounded_by_the_wait() {
+        let profiles = crate::profile::Profiles::from_text("", "", "default");
+        let timeouts = Aws::new(&Context::with_env([]), &profiles)
+            .unwrap()
+            .timeouts();
+        assert_eq!(timeouts.operation_timeout(), Some(Duration::from_secs(20)));
+        assert_eq!(timeouts.connect_timeout(), Some(Duration::from_secs(5)));
+        let ctx = Context::with_env([("AWS_CRED_READ_TIMEOUT", "2.5")]);
+        let aws = Aws::new(&ctx, &profiles).unwrap();
+        let timeouts = aws.timeouts();
+        assert_eq!(
+            timeouts.operation_timeout(),
+            Some(Duration::from_millis(2500))
+        );
+        assert_eq!(
+            timeouts.connect_timeout(),
+            Some(Duration::from_millis(2500))
+        );
+        assert_eq!(aws.target("STS", "STS", "us-east-1").wait, aws.wait());
+        assert_eq!(seconds(aws.wait()), "2.5 s");
+    }
 
     #[test]
     fn endpoint_precedence() {

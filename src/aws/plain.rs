@@ -73,9 +73,11 @@ impl Aws {
             .build();
         call.invoke(path_and_query).await.map_err(|err| {
             let what = match &err {
-                SdkError::TimeoutError(_) => "timed out waiting for".to_string(),
+                SdkError::TimeoutError(_) => {
+                    return super::timed_out(operation, target, &err).into();
+                }
                 SdkError::DispatchFailure(d) if d.is_timeout() => {
-                    "timed out connecting to".to_string()
+                    return super::timed_out(operation, target, &err).into();
                 }
                 SdkError::DispatchFailure(_) => "could not reach".to_string(),
                 _ => "failed at".to_string(),

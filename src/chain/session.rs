@@ -143,6 +143,8 @@ impl Session {
     fn request(&self) -> Request<'_> {
         use std::sync::atomic::Ordering;
         let terminal = if self.ran.swap(true, Ordering::SeqCst) {
+            // Nor a spinner while an answer is slow.
+            self.aws.in_background();
             Terminal::None
         } else {
             Terminal::Shared

@@ -106,7 +106,8 @@ pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
         )
         .await?
     } else {
-        let source = loopback.insert(Loopback::bind(&state).await?);
+        let source =
+            loopback.insert(Loopback::bind(&state, crate::settings::spinner(&setup.ctx)).await?);
         let pending = sign_in::start(&setup.aws, &region, &*source, state).await?;
         match browser {
             Browser::Open => eprintln!(

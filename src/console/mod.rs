@@ -180,11 +180,12 @@ impl Endpoint {
         }
     }
 
-    fn target(&self, region: &str) -> Target {
+    fn target(&self, region: &str, wait: std::time::Duration) -> Target {
         Target {
             service: "Sign-In",
             region: region.to_string(),
             endpoint: Some(format!("{}/federation", self.base)),
+            wait,
         }
     }
 }
@@ -345,7 +346,7 @@ async fn signin_token(
         session_token,
     );
     let query = links::signin_token_query(&session, session_duration);
-    let target = endpoint.target(region);
+    let target = endpoint.target(region, aws.wait());
     let answer = aws
         .get(
             "getSigninToken",
@@ -490,6 +491,7 @@ mod tests {
             service: "Sign-In",
             region: "us-east-1".into(),
             endpoint: Some("https://signin.aws.amazon.com/federation".into()),
+            wait: crate::aws::DEFAULT_WAIT,
         };
         let p = refusal(400, &target, Source::Unknown, None);
         assert!(p.message.contains("HTTP 400"));

@@ -250,13 +250,18 @@ fn code_failure(profile: &str, failure: Failure) -> anyhow::Error {
 pub struct Loopback {
     listener: Listener,
     arrival: Option<Arrival>,
+    /// The spinner while the browser is away, as `sso-login` shows it.
+    spinner: Option<crate::os::spinner::Look>,
 }
 
 /// The path of the loopback redirect, as the AWS CLI uses it.
 pub const CALLBACK_PATH: &str = "/oauth/callback";
 
 impl Loopback {
-    pub async fn bind(state: &str) -> anyhow::Result<Loopback> {
+    pub async fn bind(
+        state: &str,
+        spinner: Option<crate::os::spinner::Look>,
+    ) -> anyhow::Result<Loopback> {
         let listener = Listener::bind(CALLBACK_PATH, state).await.map_err(|e| {
             Problem::failure(format!(
                 "cannot listen on 127.0.0.1 for the browser's redirect: {e}"
@@ -266,6 +271,7 @@ impl Loopback {
         Ok(Loopback {
             listener,
             arrival: None,
+            spinner,
         })
     }
 }
@@ -278,7 +284,13 @@ impl CodeSource for Loopback {
         self.listener.redirect_uri()
     }
     async fn code(&mut self, _state: &str, deadline: Instant) -> anyhow::Result<Secret> {
-        let arrival = self.listener.wait(deadline).await.map_err(no_answer)?;
+        let mut spinner = crate::os::spinner::Spinner::start(
+            self.spinner,
+            "waiting for the sign-in in the browser...",
+        );
+        let arrival = self.listener.wait(deadline).await;
+        spinner.stop();
+        let arrival = arrival.map_err(no_answer)?;
         let answer = match &arrival.answer {
             Answer::Code(code) => Ok(code.clone()),
             Answer::Error(error) => Err(denied(error)),

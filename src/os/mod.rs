@@ -24,6 +24,7 @@ pub mod peer;
 pub mod process;
 pub mod shell;
 pub mod signal;
+pub mod spinner;
 pub mod terminal;
 #[cfg(windows)]
 pub mod windows;

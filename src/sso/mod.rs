@@ -12,7 +12,6 @@ pub mod oidc;
 pub mod populate;
 pub mod portal;
 mod pyjson;
-pub mod spinner;
 pub mod token;
 
 use sha1::{Digest, Sha1};

@@ -5,7 +5,6 @@
 use super::SsoConfig;
 use super::cache::{Cached, Registration, Store, Token};
 use super::oidc::{self, Failure, Issued, Oidc, Pkce};
-use super::spinner::Spinner;
 use crate::aws::Aws;
 use crate::base::error::Problem;
 use crate::base::error::first_line;
@@ -14,6 +13,7 @@ use crate::cache::Cache;
 use crate::os::Context;
 use crate::os::browser::{self, Browser};
 use crate::os::callback::{Answer, Arrival, Listener, NoAnswer, OAuthError, Page};
+use crate::os::spinner::Spinner;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
@@ -500,7 +500,10 @@ async fn auth_code_flow(
         ),
     }
     show_and_open(interactive, &url).await;
-    let mut spinner = Spinner::start(ctx, "waiting for the sign-in in the browser...");
+    let mut spinner = Spinner::start(
+        crate::settings::spinner(ctx),
+        "waiting for the sign-in in the browser...",
+    );
     let arrival = listener.wait(deadline).await;
     spinner.stop();
     let arrival = arrival.map_err(|refused| Failure::other(no_answer(refused)))?;
@@ -640,7 +643,10 @@ async fn device_flow(
     } else {
         device.interval
     };
-    let mut spinner = Spinner::start(ctx, "waiting for the sign-in to be approved...");
+    let mut spinner = Spinner::start(
+        crate::settings::spinner(ctx),
+        "waiting for the sign-in to be approved...",
+    );
     let result = async {
         for _ in 0..MAX_POLLS {
             let next = Instant::now() + interactive.poll_unit * u32::try_from(interval).unwrap_or(60);

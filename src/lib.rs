@@ -108,6 +108,13 @@ pub async fn run(mut cli: Cli, ctx: Context) -> anyhow::Result<()> {
         cli.global.profile = Some(word);
         setup = Setup::new(setup.ctx.clone(), &cli.global, scope).await?;
     }
+    // Nothing names a profile and a person is at the terminal: ask which.
+    if commands::pick::wanted(&setup, &cli)
+        && let Some(name) = commands::pick::profile(&setup).await?
+    {
+        cli.global.profile = Some(name);
+        setup = Setup::new(setup.ctx.clone(), &cli.global, scope).await?;
+    }
     // `--duration`: the role session's length, for the commands that hand credentials on.
     setup.duration = match &cli.command {
         Command::Export(args) => args.duration,

@@ -828,3 +828,158 @@ fn shell_init_sets_and_unsets_in_the_current_shell() {
     let out = run(sb.cmd().args(["shell-init", "bash", "--name", "bad name"]));
     assert_eq!(out.code(), Some(2));
 }
+
+/// Three profiles and no `[default]`: what the picker offers.
+fn picker_profiles(sb: &Sandbox) {
+    sb.write_credentials(
+        "[dev]\naws_access_key_id = AKIADEV\naws_secret_access_key = devsecret\n\
+         [prod]\naws_access_key_id = AKIAPROD\naws_secret_access_key = prodsecret\n",
+    );
+    sb.write_config(
+        "[profile dev]\nregion = eu-west-3\n[profile prod]\nregion = eu-west-1\n\
+         [profile prod-admin]\nrole_arn = arn:aws:iam::123456789012:role/admin\nsource_profile = prod\n",
+    );
+}
+
+/// `aws-cred ARGS` at a real terminal (`script`); at each `(shown, typed)` step, once the
+/// terminal shows `shown`, the keys `typed` are sent, then Enter.
+fn at_terminal(
+    sb: &Sandbox,
+    args: &str,
+    env: &[(&str, &str)],
+    steps: &[(&str, &str)],
+) -> Option<(std::process::ExitStatus, String)> {
+    let script = support::require_program("script")?;
+    let mut cmd = sb.program(script);
+    cmd.env("SHELL", "/bin/sh")
+        .env("TERM", "xterm")
+        .envs(env.iter().copied())
+        .args([
+            "-qefc",
+            &format!("{} {args}", env!("CARGO_BIN_EXE_aws-cred")),
+            "/dev/null",
+        ]);
+    Some(support::terminal_dialogue(&mut cmd, steps))
+}
+
+/// With nothing naming a profile and a person at the terminal, `export`, `exec`, `whoami` and
+/// `console` ask which one: type to filter, arrows to move, Enter to pick. Each profile shows
+/// its kind and state.
+#[test]
+fn with_no_profile_at_a_terminal_a_picker_asks_which() {
+    let sb = Sandbox::new();
+    picker_profiles(&sb);
+    // The arrows: Down from `dev` is `prod`.
+    let Some((status, shown)) = at_terminal(
+        &sb,
+        "export --format json",
+        &[],
+        &[("Esc to cancel)>", "\x1b[B")],
+    ) else {
+        return;
+    };
+    assert!(status.success(), "{shown}");
+    assert!(shown.contains("profile (3 of 3;"), "{shown}");
+    assert!(shown.contains("static · long-term keys"), "{shown}");
+    assert!(
+        shown.contains("prod-admin  role · long-term keys"),
+        "{shown}"
+    );
+    assert!(shown.contains("aws-cred: profile prod"), "{shown}");
+    assert!(shown.contains("\"AccessKeyId\": \"AKIAPROD\""), "{shown}");
+    assert!(!shown.contains("AKIADEV\""), "{shown}");
+    // Typing filters: "dev" leaves one, and exec runs the command with it.
+    let Some((status, shown)) = at_terminal(
+        &sb,
+        "exec -- sh -c 'echo key=$AWS_ACCESS_KEY_ID region=$AWS_REGION'",
+        &[],
+        &[("Esc to cancel)>", "dev")],
+    ) else {
+        return;
+    };
+    assert!(status.success(), "{shown}");
+    assert!(shown.contains("aws-cred: profile dev"), "{shown}");
+    assert!(shown.contains("key=AKIADEV region=eu-west-3"), "{shown}");
+}
+
+/// Esc (or Ctrl-C) cancels: exit 2 with how to name a profile, nothing on stdout.
+#[test]
+fn cancelling_the_picker_says_how_to_name_a_profile() {
+    let sb = Sandbox::new();
+    picker_profiles(&sb);
+    // Esc then Enter: the Enter is never read, the picker ended at Esc.
+    let Some((status, shown)) = at_terminal(&sb, "whoami", &[], &[("Esc to cancel)>", "\x1b")])
+    else {
+        return;
+    };
+    assert_eq!(status.code(), Some(2), "{shown}");
+    assert!(shown.contains("no profile was picked"), "{shown}");
+    assert!(shown.contains("--profile NAME"), "{shown}");
+}
+
+/// A terminal that cannot be read key by key (TERM=dumb here; every Windows terminal) gets a
+/// numbered list and a line to answer.
+#[test]
+fn a_dumb_terminal_picks_by_number() {
+    let sb = Sandbox::new();
+    picker_profiles(&sb);
+    let Some((status, shown)) = at_terminal(
+        &sb,
+        "export --format json",
+        &[("TERM", "dumb")],
+        &[("number or name", "7"), ("number or name", "2")],
+    ) else {
+        return;
+    };
+    assert!(status.success(), "{shown}");
+    assert!(
+        shown.contains("   1  dev         static · long-term keys"),
+        "{shown}"
+    );
+    assert!(shown.contains("no profile 7"), "{shown}");
+    assert!(shown.contains("\"AccessKeyId\": \"AKIAPROD\""), "{shown}");
+}
+
+/// No picker when something names the profile, when the environment has credentials, when a
+/// `[default]` profile exists, with --no-prompt, or without a terminal: the run goes on as
+/// before.
+#[test]
+fn the_picker_stays_away_when_a_profile_is_known_or_nobody_is_there() {
+    let sb = Sandbox::new();
+    picker_profiles(&sb);
+    for (args, env, expect) in [
+        (
+            "export --format json",
+            vec![("AWS_PROFILE", "dev")],
+            "AKIADEV",
+        ),
+        (
+            "export --format json",
+            vec![
+                ("AWS_ACCESS_KEY_ID", "AKIAENV"),
+                ("AWS_SECRET_ACCESS_KEY", "envsecret"),
+            ],
+            "AKIAENV",
+        ),
+        ("export dev --format json", vec![], "AKIADEV"),
+        ("export --format json --no-prompt", vec![], "no credentials"),
+    ] {
+        let Some((_, shown)) = at_terminal(&sb, args, &env, &[]) else {
+            return;
+        };
+        assert!(!shown.contains("Esc to cancel"), "{args}: {shown}");
+        assert!(shown.contains(expect), "{args}: {shown}");
+    }
+    // Without a terminal.
+    let out = run(sb.cmd().args(["export", "--format", "json"]));
+    assert!(!out.stderr_str().contains("Esc to cancel"));
+    out.assert_code(3);
+    // A [default] profile is the profile.
+    sb.write_config("[default]\nregion = eu-west-2\n[profile dev]\nregion = eu-west-3\n");
+    sb.write_credentials("[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = s\n");
+    let Some((_, shown)) = at_terminal(&sb, "export --format json", &[], &[]) else {
+        return;
+    };
+    assert!(!shown.contains("Esc to cancel"), "{shown}");
+    assert!(shown.contains("AKIADEFAULT"), "{shown}");
+}

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod login;
 pub mod logout;
 pub mod mfa;
+pub mod pick;
 pub mod serve;
 pub mod shell;
 pub mod sso;

@@ -19,7 +19,7 @@ fn finish(mut line: String) -> Option<String> {
     (!line.is_empty()).then_some(line)
 }
 
-pub use imp::{Terminal, restore, stdout_columns, supports_ansi};
+pub use imp::{Keys, Terminal, restore, stdout_columns, supports_ansi};
 
 #[cfg(unix)]
 mod imp {
@@ -71,6 +71,72 @@ mod imp {
             let _restore = Restore(&self.tty, saved);
             tcsetattr(&self.tty, OptionalActions::Now, &quiet).ok()?;
             self.ask(prompt)
+        }
+    }
+
+    /// The terminal read key by key (a picker): no echo, no line editing, no signals from
+    /// Ctrl-C (read as a key), until dropped.
+    pub struct Keys<'a> {
+        tty: &'a File,
+        saved: rustix::termios::Termios,
+    }
+
+    impl Terminal {
+        /// Key by key until the returned [`Keys`] drops; `None` when the terminal refuses.
+        pub fn keys(&self) -> Option<Keys<'_>> {
+            use rustix::termios::{
+                InputModes, LocalModes, OptionalActions, SpecialCodeIndex, tcgetattr, tcsetattr,
+            };
+            let saved = tcgetattr(&self.tty).ok()?;
+            let mut raw = saved.clone();
+            raw.local_modes.remove(
+                LocalModes::ICANON | LocalModes::ECHO | LocalModes::ISIG | LocalModes::IEXTEN,
+            );
+            raw.input_modes.remove(InputModes::ICRNL | InputModes::IXON);
+            raw.special_codes[SpecialCodeIndex::VMIN] = 1;
+            raw.special_codes[SpecialCodeIndex::VTIME] = 0;
+            *lock_saved() = Some(saved.clone());
+            if tcsetattr(&self.tty, OptionalActions::Now, &raw).is_err() {
+                *lock_saved() = None;
+                return None;
+            }
+            Some(Keys {
+                tty: &self.tty,
+                saved,
+            })
+        }
+    }
+
+    impl Keys<'_> {
+        /// What the next key press sent (an escape sequence arrives whole); `None` at the end.
+        pub fn read(&mut self) -> Option<Vec<u8>> {
+            let mut buf = [0u8; 64];
+            let n = (&*self.tty).read(&mut buf).ok()?;
+            (n > 0).then(|| buf[..n].to_vec())
+        }
+
+        pub fn write(&mut self, text: &str) {
+            let mut tty = self.tty;
+            let _ = tty.write_all(text.as_bytes());
+            let _ = tty.flush();
+        }
+
+        /// The terminal's size: (columns, rows).
+        pub fn size(&self) -> Option<(usize, usize)> {
+            let size = rustix::termios::tcgetwinsize(self.tty).ok()?;
+            (size.ws_col > 0 && size.ws_row > 0)
+                .then_some((usize::from(size.ws_col), usize::from(size.ws_row)))
+        }
+    }
+
+    impl Drop for Keys<'_> {
+        fn drop(&mut self) {
+            let _ = rustix::termios::tcsetattr(
+                self.tty,
+                rustix::termios::OptionalActions::Now,
+                &self.saved,
+            );
+            *lock_saved() = None;
         }
     }
 
@@ -207,6 +273,33 @@ mod imp {
             // The Enter key was not echoed either.
             write_console(output, "\r\n");
             answer
+        }
+    }
+
+    /// Key-by-key reading is not offered on Windows yet: a picker asks for a line instead
+    /// (the same in a console and in mintty).
+    pub struct Keys<'a> {
+        never: std::convert::Infallible,
+        _terminal: std::marker::PhantomData<&'a Terminal>,
+    }
+
+    impl Terminal {
+        pub fn keys(&self) -> Option<Keys<'_>> {
+            None
+        }
+    }
+
+    impl Keys<'_> {
+        pub fn read(&mut self) -> Option<Vec<u8>> {
+            match self.never {}
+        }
+
+        pub fn write(&mut self, _text: &str) {
+            match self.never {}
+        }
+
+        pub fn size(&self) -> Option<(usize, usize)> {
+            match self.never {}
         }
     }
 

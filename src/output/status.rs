@@ -341,6 +341,16 @@ fn status_text(now: SystemTime, status: &Status) -> (String, Tone) {
     }
 }
 
+/// A profile's kind and state in a few words (`sso · valid, 7h 59m left`), as the picker
+/// shows them beside its name.
+pub fn brief(now: SystemTime, inspection: &crate::chain::inspect::Inspection) -> String {
+    format!(
+        "{} · {}",
+        inspection.kind.word(),
+        status_text(now, &inspection.status).0
+    )
+}
+
 /// What to run, for states that need something done.
 fn fix_of(status: &Status) -> Option<String> {
     match status {

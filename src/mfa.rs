@@ -330,20 +330,22 @@ pub fn explain(code: &str, message: &str, serial: &Serial) -> Option<Problem> {
     None
 }
 
-/// The serial configured for a profile (or its `-long-term` twin).
+/// The serial configured for a profile (or its `-long-term` twin): `mfa_serial`, or the
+/// `aws_mfa_device` key the aws-mfa tool keeps in `[P-long-term]`.
 pub fn profile_serial(profiles: &crate::profile::Profiles, name: &str) -> Option<Serial> {
-    for holder in [
-        name.to_string(),
-        crate::profile::long_term::long_term_name(name),
-    ] {
-        if let Some(value) = profiles.credential(&holder, "mfa_serial") {
-            return Some(Serial {
-                value: value.trim().to_string(),
-                origin: format!("mfa_serial of profile {holder}"),
-            });
-        }
-    }
-    None
+    let long_term = crate::profile::long_term::long_term_name(name);
+    let places = [
+        (name, "mfa_serial"),
+        (long_term.as_str(), "mfa_serial"),
+        (long_term.as_str(), "aws_mfa_device"),
+    ];
+    places.into_iter().find_map(|(holder, key)| {
+        let value = profiles.credential(holder, key)?.trim();
+        (!value.is_empty()).then(|| Serial {
+            value: value.to_string(),
+            origin: format!("{key} of profile {holder}"),
+        })
+    })
 }
 
 #[cfg(test)]

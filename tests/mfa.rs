@@ -941,3 +941,98 @@ fn no_prompt_or_no_terminal_keeps_the_exit_4_and_the_command_to_run() {
     );
     assert_eq!(sts.count("GetSessionToken"), 0);
 }
+
+/// Issue 23, item 12: a plain profile with `mfa_serial` and no MFA session. At a terminal the
+/// code is asked for, as for role profiles; without one its long-term keys are handed out, as
+/// the AWS CLI does, with a warning that says so and how to make a session.
+#[test]
+fn a_plain_mfa_profile_without_a_session_asks_or_says_it_gives_long_term_keys() {
+    let sb = Sandbox::new();
+    sb.write_credentials(&format!(
+        "[plain]\naws_access_key_id = {BOB_KEY}\naws_secret_access_key = bobsecret\n"
+    ));
+    sb.write_config(&format!("[profile plain]\nmfa_serial = {BOB_SERIAL}\n"));
+    let sts = FakeSts::start(rules());
+    let out = aws_cred(
+        &sb,
+        &sts,
+        &["export", "--profile", "plain", "--format", "json"],
+    );
+    out.assert_success();
+    assert!(out.stdout_str().contains(BOB_KEY), "{}", out.stdout_str());
+    let err = out.stderr_str();
+    assert!(
+        err.contains(&format!(
+            "warning: profile plain has an MFA device ({BOB_SERIAL}) but no MFA session: these are its long-term keys"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("aws-cred mfa CODE --profile plain"), "{err}");
+    assert_eq!(sts.count("GetSessionToken"), 0);
+    // At a terminal: asked, and the session is what is exported.
+    let Some((status, shown)) = in_terminal(
+        &sb,
+        &sts,
+        "export --profile plain --format json",
+        &[],
+        &[CODE],
+    ) else {
+        return;
+    };
+    assert!(status.success(), "{shown}");
+    assert!(
+        shown.contains(&format!("MFA code for {BOB_SERIAL}")),
+        "{shown}"
+    );
+    assert!(shown.contains("\"SessionToken\""), "{shown}");
+    assert!(!shown.contains("warning:"), "{shown}");
+    assert_eq!(sts.count("GetSessionToken"), 1);
+    // From then on the cached session, without a word.
+    let out = aws_cred(
+        &sb,
+        &sts,
+        &["export", "--profile", "plain", "--format", "json"],
+    );
+    out.assert_success();
+    assert!(out.stdout_str().contains("SessionToken"));
+    assert!(
+        !out.stderr_str().contains("warning"),
+        "{}",
+        out.stderr_str()
+    );
+}
+
+/// aws-mfa keeps the device as `aws_mfa_device` in `[P-long-term]`: it is read as
+/// `mfa_serial` is.
+#[test]
+fn aws_mfa_device_in_the_long_term_section_is_the_device() {
+    let sb = Sandbox::new();
+    sb.write_credentials(&format!(
+        "[prod-long-term]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = alicesecret\naws_mfa_device = {ALICE_SERIAL}\n"
+    ));
+    sb.write_config("[profile prod]\nregion = ap-northeast-1\n");
+    let sts = FakeSts::start(rules());
+    let out = aws_cred(&sb, &sts, &["export", "--profile", "prod"]);
+    out.assert_code(4);
+    assert!(
+        out.stderr_str().contains(ALICE_SERIAL),
+        "{}",
+        out.stderr_str()
+    );
+    let out = aws_cred(&sb, &sts, &["mfa", CODE, "--profile", "prod"]);
+    out.assert_success();
+    assert_eq!(sts.count("GetSessionToken"), 1);
+    assert_eq!(
+        sts.requests_for("GetSessionToken")[0]
+            .form_param("SerialNumber")
+            .as_deref(),
+        Some(ALICE_SERIAL)
+    );
+    let out = aws_cred(&sb, &sts, &["whoami", "--profile", "prod"]);
+    out.assert_success();
+    assert!(
+        out.stdout_str().contains("user/alice"),
+        "{}",
+        out.stdout_str()
+    );
+}

@@ -122,15 +122,27 @@ impl Setup {
     /// chain again.
     pub async fn resolve(&self, explain: bool) -> anyhow::Result<Resolution> {
         let mut result = chain::resolve(&self.request()).await;
-        if let Err(failure) = &result
-            && crate::mfa::needs_session(&failure.error)
-            && (settings::may_prompt(&self.ctx, self.no_prompt)
-                || settings::MFA_PROCESS
-                    .resolve(None, &self.ctx, Some(&self.profiles))
-                    .is_some())
-        {
+        let code_at_hand = settings::may_prompt(&self.ctx, self.no_prompt)
+            || settings::MFA_PROCESS
+                .resolve(None, &self.ctx, Some(&self.profiles))
+                .is_some();
+        let needs_session = match &result {
+            Err(failure) => crate::mfa::needs_session(&failure.error),
+            Ok(resolution) => self.mfa_skipped(resolution),
+        };
+        if needs_session && code_at_hand {
             mfa::session_for_profile(self).await?;
             result = chain::resolve(&self.request()).await;
+        }
+        if let Ok(resolution) = &result
+            && self.mfa_skipped(resolution)
+        {
+            eprintln!(
+                "warning: profile {name} has an MFA device ({}) but no MFA session: these are its long-term keys, used without MFA (make a session: aws-cred mfa CODE --profile {name})",
+                crate::mfa::profile_serial(&self.profiles, &self.profiles.selected)
+                    .map_or_else(String::new, |serial| escape(&serial.value).into_owned()),
+                name = escape(&self.profiles.selected),
+            );
         }
         if explain {
             let trace = match &result {
@@ -148,6 +160,18 @@ impl Setup {
             }
         }
         result.map_err(|failure| failure.error)
+    }
+}
+
+impl Setup {
+    /// A plain profile with an MFA device (`mfa_serial`, or aws-mfa's `aws_mfa_device`) that
+    /// gave its long-term keys: no MFA session was cached for it.
+    fn mfa_skipped(&self, resolution: &Resolution) -> bool {
+        let selected = self.profiles.selected.as_str();
+        resolution.kind == chain::Kind::LongTerm
+            && resolution.link == chain::Link::Profile
+            && self.profiles.get(selected, "role_arn").is_none()
+            && crate::mfa::profile_serial(&self.profiles, selected).is_some()
     }
 }
 

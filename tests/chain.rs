@@ -836,3 +836,41 @@ fn write_profile_errors_keep_their_class_and_hint() {
     );
     assert!(!err.contains("basesecret"), "{err}");
 }
+
+/// Issue 23, item 12: a key that is a typo of a known one (`role_arm`, `mfa_serail`) is
+/// ignored by every AWS tool, so the profile silently does something else: aws-cred says
+/// which key it resembles, for the profile and the profiles it takes credentials from.
+/// Other tools' keys are left alone.
+#[test]
+fn a_mistyped_config_key_gets_a_did_you_mean() {
+    let sb = Sandbox::new();
+    sb.write_config(
+        "[profile admin]\nrole_arm = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\ngranted_sso_region = x\n",
+    );
+    sb.write_credentials(
+        "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = basesecret\nmfa_serail = arn:aws:iam::123456789012:mfa/bob\n",
+    );
+    let out = sb.aws_cred(&["export", "--profile", "admin", "--format", "json"]);
+    let err = out.stderr_str();
+    assert!(
+        err.contains("profile admin (") && err.contains("has a key role_arm, which no AWS tool reads: did you mean role_arn?"),
+        "{err}"
+    );
+    assert!(
+        err.contains("has a key mfa_serail, which no AWS tool reads: did you mean mfa_serial?"),
+        "{err}"
+    );
+    assert!(!err.contains("granted_sso_region"), "{err}");
+    // Only warnings: without the role, the profile has no credentials of its own, as before.
+    assert!(out.stdout.is_empty() || !out.stdout_str().contains("AKIABASE"));
+    // Spelled right, nothing is said.
+    sb.write_config(
+        "[profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\n",
+    );
+    sb.write_credentials(
+        "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = basesecret\n",
+    );
+    let out = sb.aws_cred(&["export", "--profile", "base", "--format", "json"]);
+    out.assert_success();
+    assert!(!out.stderr_str().contains("did you mean"), "{}", out.stderr_str());
+}

@@ -121,6 +121,7 @@ impl Setup {
     /// the code), get the code there (as `aws-cred mfa` does, cached the same way) and run the
     /// chain again.
     pub async fn resolve(&self, explain: bool) -> anyhow::Result<Resolution> {
+        self.warn_mistyped_keys();
         let mut result = chain::resolve(&self.request()).await;
         let code_at_hand = settings::may_prompt(&self.ctx, self.no_prompt)
             || settings::MFA_PROCESS
@@ -164,6 +165,23 @@ impl Setup {
 }
 
 impl Setup {
+    /// A key of the profile (or of a profile it takes credentials from) that is a typo of a
+    /// known one is ignored by every AWS tool: said on stderr with the key it resembles.
+    fn warn_mistyped_keys(&self) {
+        let names = crate::profile::keys::with_sources(&self.profiles, &self.profiles.selected);
+        for found in
+            crate::profile::keys::mistyped(&self.profiles, names.iter().map(String::as_str))
+        {
+            eprintln!(
+                "warning: profile {} ({}) has a key {}, which no AWS tool reads: did you mean {}?",
+                escape(&found.profile),
+                escape(&found.file.display().to_string()),
+                escape(&found.key),
+                found.meant
+            );
+        }
+    }
+
     /// A plain profile with an MFA device (`mfa_serial`, or aws-mfa's `aws_mfa_device`) that
     /// gave its long-term keys: no MFA session was cached for it.
     fn mfa_skipped(&self, resolution: &Resolution) -> bool {

@@ -853,7 +853,8 @@ fn a_mistyped_config_key_gets_a_did_you_mean() {
     let out = sb.aws_cred(&["export", "--profile", "admin", "--format", "json"]);
     let err = out.stderr_str();
     assert!(
-        err.contains("profile admin (") && err.contains("has a key role_arm, which no AWS tool reads: did you mean role_arn?"),
+        err.contains("profile admin (")
+            && err.contains("has a key role_arm, which no AWS tool reads: did you mean role_arn?"),
         "{err}"
     );
     assert!(
@@ -872,5 +873,9 @@ fn a_mistyped_config_key_gets_a_did_you_mean() {
     );
     let out = sb.aws_cred(&["export", "--profile", "base", "--format", "json"]);
     out.assert_success();
-    assert!(!out.stderr_str().contains("did you mean"), "{}", out.stderr_str());
+    assert!(
+        !out.stderr_str().contains("did you mean"),
+        "{}",
+        out.stderr_str()
+    );
 }

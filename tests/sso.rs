@@ -766,8 +766,21 @@ fn a_role_that_is_not_assigned_names_account_and_role() {
         "{err}"
     );
     assert!(err.contains("No access"), "{err}");
+    // The hint lists what the token can use (issue 23, item 12).
+    assert!(
+        err.contains("this SSO user has 111111111111 (dev): PowerUserAccess, ReadOnlyAccess; 222222222222 (staging): PowerUserAccess; 333333333333 (prod): ReadOnlyAccess, AdministratorAccess; fix the profile's sso_account_id / sso_role_name"),
+        "{err}"
+    );
     // The login itself succeeded and is kept.
     assert!(sb.path(TOKEN_FILE).exists());
+    // The chain says the same (the token is cached now).
+    let out = aws_cred(&sb, &fake, &["export", "--profile", "nope"]);
+    out.assert_code(1);
+    let err = out.stderr_str();
+    assert!(
+        err.contains("this SSO user has 111111111111 (dev): PowerUserAccess, ReadOnlyAccess"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@ use super::SsoConfig;
 use crate::aws::{self, Aws, Target};
 use crate::base::error::Problem;
 use crate::base::secret::Secret;
+use crate::base::text::escape;
 use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -103,30 +104,50 @@ pub async fn role_credentials(
     token: &Secret,
 ) -> Result<Credentials, PortalError> {
     let (client, target) = aws.sso(&config.region, None);
-    let out = client
+    let answer = client
         .get_role_credentials()
         .account_id(account_id)
         .role_name(role_name)
         .access_token(token.expose())
         .send()
-        .await
-        .map_err(|err| {
-            portal_error(
+        .await;
+    let out = match answer {
+        Ok(out) => out,
+        Err(err) => {
+            let not_assigned = || {
+                Problem::failure(format!(
+                    "no access to role {} in account {} for this SSO user (ForbiddenException: No access)",
+                    escape(role_name),
+                    escape(account_id)
+                ))
+            };
+            let failed = portal_error(
                 config,
                 &format!("GetRoleCredentials for role {role_name} in account {account_id}"),
                 &target,
                 err,
-                || {
-                    Problem::failure(format!(
-                        "no access to role {role_name} in account {account_id} for this SSO user (ForbiddenException: No access)"
-                    ))
-                    .hint(format!(
-                        "ask your administrator to assign the permission set, or pick another: {} without --account/--role lists yours",
-                        config.login_command()
-                    ))
-                },
-            )
-        })?;
+                not_assigned,
+            );
+            if !failed.is("ForbiddenException") {
+                return Err(failed);
+            }
+            let hint = match seen_by(aws, config, token).await {
+                Some(seen) => format!(
+                    "this SSO user has {seen}; fix the profile's sso_account_id / sso_role_name, or ask your administrator to assign {} in {}",
+                    escape(role_name),
+                    escape(account_id)
+                ),
+                None => format!(
+                    "ask your administrator to assign the permission set, or pick another: {} without --account/--role lists yours",
+                    config.login_command()
+                ),
+            };
+            return Err(PortalError {
+                code: failed.code,
+                error: not_assigned().hint(hint).into(),
+            });
+        }
+    };
     let incomplete = |what: &str| {
         PortalError {
         code: None,
@@ -159,6 +180,39 @@ pub async fn role_credentials(
         .map_err(|err| incomplete(&format!("credentials whose {err}")))?;
     builder.set_expiry(Some(expiry));
     Ok(builder.build())
+}
+
+/// The accounts shown in a "no access" hint with their roles; beyond them, only a count.
+const ASSIGNMENTS_SHOWN: usize = 10;
+
+/// What the token can use, in a line (`111111111111 (Dev): Admin, ReadOnly; …`), for the
+/// hint of a role it lacks; `None` when the portal will not say.
+async fn seen_by(aws: &Aws, config: &SsoConfig, token: &Secret) -> Option<String> {
+    let accounts = list_accounts(aws, config, token).await.ok()?;
+    if accounts.is_empty() {
+        return Some("no account at all".to_string());
+    }
+    let mut parts = Vec::new();
+    for account in accounts.iter().take(ASSIGNMENTS_SHOWN) {
+        let roles = list_roles(aws, config, token, &account.id).await.ok()?;
+        let name = account
+            .name
+            .as_deref()
+            .map_or(String::new(), |name| format!(" ({})", escape(name)));
+        let roles: Vec<_> = roles.iter().map(|r| escape(r)).collect();
+        parts.push(format!(
+            "{}{name}: {}",
+            escape(&account.id),
+            roles.join(", ")
+        ));
+    }
+    if accounts.len() > ASSIGNMENTS_SHOWN {
+        parts.push(format!(
+            "and {} more accounts (aws-cred sso roles lists them all)",
+            accounts.len() - ASSIGNMENTS_SHOWN
+        ));
+    }
+    Some(parts.join("; "))
 }
 
 /// Logout: the portal ends the session behind the token (what `aws sso logout` calls before it

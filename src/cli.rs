@@ -136,9 +136,21 @@ pub enum Command {
         after_help = "Install:\n  bash:       aws-cred completions bash > ~/.local/share/bash-completion/completions/aws-cred\n  zsh:        aws-cred completions zsh > \"${fpath[1]}/_aws-cred\"\n  fish:       aws-cred completions fish > ~/.config/fish/completions/aws-cred.fish\n  PowerShell: aws-cred completions powershell >> $PROFILE"
     )]
     Completions(CompletionsArgs),
-    /// Print the man page (roff).
-    #[command(after_help = "Install:\n  aws-cred man > ~/.local/share/man/man1/aws-cred.1")]
-    Man,
+    /// Print the man page (roff): aws-cred(1), or aws-cred-SUBCOMMAND(1); --dir writes them all.
+    #[command(
+        after_help = "Install:\n  aws-cred man --dir ~/.local/share/man/man1   # aws-cred.1 and aws-cred-export.1, ...\n  man aws-cred-export\n\nOne page to stdout:\n  aws-cred man export | man -l -"
+    )]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to print (aws-cred-SUBCOMMAND(1)); without it, aws-cred(1).
+    #[arg(value_name = "SUBCOMMAND")]
+    pub subcommand: Option<String>,
+    /// Write every page (aws-cred.1 and one aws-cred-SUBCOMMAND.1 each) into DIR instead.
+    #[arg(long, value_name = "DIR", conflicts_with = "subcommand")]
+    pub dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

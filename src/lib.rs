@@ -67,7 +67,7 @@ pub async fn run(mut cli: Cli, ctx: Context) -> anyhow::Result<()> {
             Some(shell) => return commands::shell::completions(shell),
             None => return commands::shell::list_profiles(&ctx).await,
         },
-        Command::Man => return commands::shell::man(),
+        Command::Man(args) => return commands::shell::man(args),
         Command::ShellInit(args) => return commands::shell::init(args),
         Command::Export(args) if args.unset => return commands::export::unset(args, &ctx),
         _ => {}
@@ -128,7 +128,7 @@ pub async fn run(mut cli: Cli, ctx: Context) -> anyhow::Result<()> {
         Command::SsoLogin(args) => commands::sso_login::run(&setup, args).await,
         Command::Whoami(args) => commands::whoami::run(&setup, args).await,
         Command::Exec(args) => commands::exec::run(&setup, args).await,
-        Command::Completions(_) | Command::Man | Command::ShellInit(_) => {
+        Command::Completions(_) | Command::Man(_) | Command::ShellInit(_) => {
             unreachable!("handled above")
         }
         Command::Cognito(args) => commands::cognito::run(&setup, args).await,

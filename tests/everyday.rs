@@ -500,6 +500,75 @@ fn man_page_renders_every_subcommand() {
     }
 }
 
+/// Issue 23, item 13: a page per subcommand, aws-cred-NAME(1), with EXIT STATUS, ENVIRONMENT
+/// and FILES; `man --dir` writes them all, readable by others (not secrets); groff renders
+/// each without a warning.
+#[test]
+fn every_subcommand_has_a_man_page_of_its_own() {
+    let sb = Sandbox::new();
+    let out = sb.aws_cred(&["man", "export"]);
+    out.assert_success();
+    let page = out.stdout_str();
+    assert!(page.contains(".TH aws-cred-export 1"), "{page}");
+    for section in [
+        ".SH \"EXIT STATUS\"",
+        ".SH ENVIRONMENT",
+        ".SH FILES",
+        ".SH \"SEE ALSO\"",
+        "\\fBaws\\-cred export\\fR",
+    ] {
+        assert!(page.contains(section), "{section}: {page}");
+    }
+    let out = sb.aws_cred(&["man", "exprot"]);
+    out.assert_code(2);
+    assert!(out.stderr_str().contains("there is no subcommand exprot"));
+    let dir = sb.path("man1");
+    let out = run(sb.cmd().args(["man", "--dir"]).arg(&dir));
+    out.assert_success();
+    assert!(out.stdout.is_empty());
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for expected in [
+        "aws-cred.1",
+        "aws-cred-export.1",
+        "aws-cred-exec.1",
+        "aws-cred-sso-login.1",
+        "aws-cred-token.1",
+    ] {
+        assert!(names.iter().any(|n| n == expected), "{expected}: {names:?}");
+    }
+    assert_eq!(names.len(), 18, "{names:?}");
+    for name in &names {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join(name);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o644,
+            "{name}"
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(".SH \"EXIT STATUS\""), "{name}");
+        if let Some(groff) = support::find_program("groff") {
+            let out = run(std::process::Command::new(groff)
+                .args(["-man", "-Tutf8", "-ww", "-z"])
+                .arg(&path));
+            assert!(
+                out.status.success() && out.stderr.is_empty(),
+                "{name}: {}",
+                out.stderr_str()
+            );
+        }
+    }
+    let exec = std::fs::read_to_string(dir.join("aws-cred-exec.1")).unwrap();
+    assert!(
+        exec.contains("128+N") && exec.contains("AWS_CRED_PROFILE"),
+        "{exec}"
+    );
+}
+
 #[test]
 fn help_texts_have_examples() {
     let sb = Sandbox::new();

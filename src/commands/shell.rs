@@ -1,6 +1,8 @@
 //! `completions` and `man`: generated from the one clap definition.
 
 use super::emit;
+use crate::base::error::Problem;
+use crate::base::text::escape;
 use crate::cli::Cli;
 use clap::CommandFactory;
 
@@ -200,33 +202,51 @@ function __NAME__ {
 
 /// One page for the whole tool: clap_mangen renders the top level; each subcommand gets a
 /// section with its description, options and examples.
-pub fn man() -> anyhow::Result<()> {
-    let mut page = Vec::new();
+/// `man`: aws-cred(1) with a section per subcommand, one subcommand's aws-cred-NAME(1), or
+/// (`--dir`) every page written into a directory.
+pub fn man(args: &crate::cli::ManArgs) -> anyhow::Result<()> {
+    use crate::output::man;
     let cli = Cli::command();
-    clap_mangen::Man::new(cli.clone()).render(&mut page)?;
-    let mut text = String::from_utf8(page)?;
-    for sub in cli.get_subcommands() {
-        text.push_str(&subcommand_section(sub));
+    let main = || {
+        let sections: String = cli.get_subcommands().map(subcommand_section).collect();
+        man::main_page(&cli, &sections)
+    };
+    if let Some(dir) = &args.dir {
+        crate::os::fs::ensure_dir(dir)?;
+        let mut pages = vec![main()?];
+        for name in man::subcommands(&cli) {
+            pages.extend(man::subcommand_page(&cli, &name)?);
+        }
+        for page in &pages {
+            let target = dir.join(&page.file_name);
+            let existing = crate::os::fs::existing_metadata(&target)?;
+            crate::os::fs::replace_file(
+                &target,
+                dir,
+                page.text.as_bytes(),
+                existing.as_ref(),
+                crate::os::fs::FileMode::Public,
+            )?;
+        }
+        eprintln!(
+            "wrote {} man pages into {} (man aws-cred, man aws-cred-export, ...)",
+            pages.len(),
+            escape(&dir.display().to_string())
+        );
+        return Ok(());
     }
-    emit(&text)
-}
-
-/// Escape text for roff: backslashes, hyphens, and control characters at line starts.
-fn roff(text: &str) -> String {
-    text.lines()
-        .map(|line| {
-            let escaped = line.replace('\\', "\\e").replace('-', "\\-");
-            if escaped.starts_with('.') || escaped.starts_with('\'') {
-                format!("\\&{escaped}")
-            } else {
-                escaped
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    let page = match &args.subcommand {
+        None => main()?,
+        Some(name) => man::subcommand_page(&cli, name)?.ok_or_else(|| {
+            Problem::usage(format!("there is no subcommand {}", escape(name)))
+                .hint(format!("one of: {}", man::subcommands(&cli).join(", ")))
+        })?,
+    };
+    emit(&page.text)
 }
 
 fn subcommand_section(sub: &clap::Command) -> String {
+    use crate::output::man::roff;
     let mut out = format!(".SH \"AWS\\-CRED {}\"\n", sub.get_name().to_uppercase());
     if let Some(about) = sub.get_long_about().or(sub.get_about()) {
         out.push_str(&format!("{}\n", roff(&about.to_string())));
@@ -270,12 +290,6 @@ fn subcommand_section(sub: &clap::Command) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn roff_escapes_what_troff_would_interpret() {
-        assert_eq!(roff(".hidden"), "\\&.hidden");
-        assert_eq!(roff("a-b \\ c"), "a\\-b \\e c");
-    }
 
     #[test]
     fn every_subcommand_has_a_section_with_examples() {

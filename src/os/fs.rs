@@ -912,6 +912,8 @@ pub enum FileMode {
     Private,
     /// The old file's permission bits (without setuid, setgid, sticky); `0600` for a new file.
     Keep,
+    /// Not a secret (a man page): the old file's permission bits; `0644` for a new file.
+    Public,
 }
 
 /// Replace `target` (in `dir`) with `contents`: a temporary file in the same directory, synced,
@@ -1038,6 +1040,7 @@ fn copy_owner_and_mode(
             FileMode::Private => secret_mode(old),
             // Never setuid, setgid or sticky; a new file is private.
             FileMode::Keep => old.map_or(NEW_FILE_MODE, |old| old & 0o777),
+            FileMode::Public => old.map_or(0o644, |old| old & 0o777),
         };
         if let Some(metadata) = existing {
             let mine = file.metadata()?;

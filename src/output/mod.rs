@@ -1,5 +1,6 @@
 //! Renderers: one per output format. Only these write what goes to stdout.
 
+pub mod man;
 pub mod picker;
 pub mod quote;
 pub mod sso;

@@ -12,6 +12,10 @@ use clap::CommandFactory;
 ///   renamed to what is set. A wrapper completes `--profile` with the files' profile names.
 /// - fish: `--profile` completes with the profile names too.
 pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
+    emit(&completion_script(shell)?)
+}
+
+fn completion_script(shell: clap_complete::Shell) -> anyhow::Result<String> {
     let mut buffer = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "aws-cred", &mut buffer);
     let mut script = String::from_utf8_lossy(&buffer).into_owned();
@@ -22,10 +26,59 @@ pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
         }
         clap_complete::Shell::Fish => script.push_str(FISH_PROFILES),
         clap_complete::Shell::Zsh => script = zsh_with_profiles(&script),
+        clap_complete::Shell::PowerShell => script = powershell_with_profiles(&script)?,
         _ => {}
     }
-    emit(&script)
+    Ok(script)
 }
+
+/// The line of the generated PowerShell completer that filters and sorts what it offers.
+const POWERSHELL_FILTER: &str =
+    "    $completions.Where{ $_.CompletionText -like \"$wordToComplete*\" } |";
+
+/// PowerShell: `--profile` values and `export`'s profile word complete with the profile names,
+/// added just before the generated completer filters what it offers by the typed prefix.
+fn powershell_with_profiles(script: &str) -> anyhow::Result<String> {
+    if !script.contains(POWERSHELL_FILTER) {
+        return Err(Problem::failure(
+            "the generated PowerShell completion script changed shape: profile names cannot be added",
+        )
+        .into());
+    }
+    // `.Where({ … })` is the same call as the generated `.Where{ … }`, in the form every
+    // PowerShell grammar knows (the one that checks this script here included).
+    Ok(script.replacen(
+        POWERSHELL_FILTER,
+        &format!(
+            "{POWERSHELL_PROFILES}    $completions.Where({{ $_.CompletionText -like \"$wordToComplete*\" }}) |"
+        ),
+        1,
+    ))
+}
+
+/// PowerShell: the word before the cursor is `--profile` (or the command is `export` and the
+/// word is not a flag): offer the profile names, quoted where PowerShell needs it.
+const POWERSHELL_PROFILES: &str = r#"    $previous = $commandElements |
+        Where-Object { $_.Extent.EndOffset -lt $cursorPosition } |
+        Select-Object -Last 1
+    $wantsProfile = ($previous -and $previous.ToString() -eq '--profile') -or
+        ($command -eq 'aws-cred;export' -and -not $wordToComplete.StartsWith('-'))
+    if ($wantsProfile) {
+        $names = @(aws-cred completions --list-profiles 2>$null | ForEach-Object {
+            $text = $_
+            if ($text -match '[\s''"`$;,(){}@#|&<>]') {
+                $text = "'" + ($text -replace "'", "''") + "'"
+            }
+            [CompletionResult]::new($text, $_, [CompletionResultType]::ParameterValue, $_)
+        })
+        if ($previous -and $previous.ToString() -eq '--profile') {
+            $completions = $names
+        } else {
+            $completions = @($names) + @($completions)
+        }
+    }
+
+"#;
 
 /// zsh: `--profile` values and `export`'s profile word complete with the profile names (the
 /// generated script completes them as files).
@@ -290,6 +343,67 @@ fn subcommand_section(sub: &clap::Command) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `text` parses as PowerShell (tree-sitter's grammar; no pwsh runs here), or where not.
+    fn powershell_parses(text: &str) -> Result<(), String> {
+        let mut parser = tree_sitter::Parser::new();
+        parser
+            .set_language(&tree_sitter_powershell::LANGUAGE.into())
+            .expect("the PowerShell grammar loads");
+        let tree = parser.parse(text, None).expect("a parse tree");
+        let root = tree.root_node();
+        if !root.has_error() {
+            return Ok(());
+        }
+        let mut cursor = root.walk();
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            if node.is_error() || node.is_missing() {
+                let at = node.start_position();
+                let line = text.lines().nth(at.row).unwrap_or("");
+                return Err(format!("line {}: {line}", at.row + 1));
+            }
+            stack.extend(node.children(&mut cursor).filter(|n| n.has_error()));
+        }
+        Err("an error somewhere".into())
+    }
+
+    #[test]
+    fn the_grammar_check_finds_broken_powershell() {
+        assert!(powershell_parses("$Env:A = 'x'\nthrow 'no'\n").is_ok());
+        assert!(powershell_parses("if ( { \n").is_err());
+        assert!(powershell_parses("$Env:A = 'it's'\n").is_err());
+    }
+
+    /// Issue 23, item 7: the PowerShell completer offers profile names after `--profile` and
+    /// for `export`'s profile word, and the whole script still parses.
+    #[test]
+    fn the_powershell_completer_with_profile_names_parses() {
+        let script = completion_script(clap_complete::Shell::PowerShell).unwrap();
+        powershell_parses(&script).unwrap();
+        let added = script.find("$wantsProfile").expect("the profile block");
+        let filter = script.find("$completions.Where({").expect("the filter");
+        assert!(added < filter);
+        assert!(script.contains("aws-cred completions --list-profiles"));
+        assert!(script.contains("'aws-cred;export'"));
+        // Shaped otherwise, the script is refused rather than silently left without names.
+        assert!(powershell_with_profiles("Register-ArgumentCompleter {}").is_err());
+    }
+
+    /// Every other piece of PowerShell aws-cred prints parses too: the shell-init function,
+    /// export lines with awkward values, and the failed-eval statement.
+    #[test]
+    fn the_powershell_aws_cred_prints_parses() {
+        powershell_parses(&POWERSHELL_INIT.replace("__NAME__", "awsc")).unwrap();
+        let value = crate::output::quote::powershell("it's $(calc) `n \"x\" ; exit");
+        powershell_parses(&format!("$Env:AWS_SESSION_TOKEN = {value}\n")).unwrap();
+        powershell_parses(
+            crate::output::Format::Powershell
+                .failure_statement()
+                .unwrap(),
+        )
+        .unwrap();
+    }
 
     #[test]
     fn every_subcommand_has_a_section_with_examples() {

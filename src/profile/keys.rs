@@ -101,7 +101,7 @@ pub fn mistyped<'a>(
 ) -> Vec<Mistyped> {
     let mut found = Vec::new();
     for name in names {
-        for (text, style, file) in [
+        for (text, style, path) in [
             (
                 profiles.config_text.as_deref(),
                 HeaderStyle::Config,
@@ -113,13 +113,17 @@ pub fn mistyped<'a>(
                 &profiles.files.credentials,
             ),
         ] {
-            let Some(text) = text.map(super::select::FileText::text) else {
+            let Some(file) = text else {
                 continue;
             };
-            let Some(range) = find_section(text, name, style) else {
-                continue;
+            // The index the fast path built when it has one (no second scan of a large file).
+            let sections = match file.sections_named(name).filter(|_| name != "default") {
+                Some(sections) => sections,
+                None => find_section(file.text(), name, style)
+                    .map(|range| vec![&file.text()[range]])
+                    .unwrap_or_default(),
             };
-            for key in section_keys(&text[range]) {
+            for key in sections.iter().flat_map(|section| section_keys(section)) {
                 let lower = key.to_ascii_lowercase();
                 if KNOWN.contains(&lower.as_str()) {
                     continue;
@@ -127,7 +131,7 @@ pub fn mistyped<'a>(
                 if let Some(meant) = crate::base::text::closest(&lower, KNOWN.iter().copied()) {
                     found.push(Mistyped {
                         profile: name.to_string(),
-                        file: file.clone(),
+                        file: path.clone(),
                         key: key.to_string(),
                         meant,
                     });

@@ -270,6 +270,22 @@ impl FileText {
         Some(out)
     }
 
+    /// The texts of the sections whose header names profile `name` (not `default`), found by
+    /// the scan's index; `None` as for [`index`](Self::index).
+    pub fn sections_named(&self, name: &str) -> Option<Vec<&str>> {
+        let index = self.index()?;
+        let text = self.text.as_str();
+        let first = index.by_name.partition_point(|(n, _)| at(text, *n) < name);
+        Some(
+            index.by_name[first..]
+                .iter()
+                .take_while(|(n, _)| at(text, *n) == name)
+                .filter_map(|(_, i)| index.sections.get(*i as usize))
+                .map(|span| at(text, *span))
+                .collect(),
+        )
+    }
+
     /// How many sections every cut keeps (the default profile's and every section that is not
     /// a profile's); 0 when the scan refused the file.
     pub fn shared_sections(&self) -> usize {

@@ -182,7 +182,7 @@ impl Walk<'_, '_> {
             Ok(Planned::Plan(plan)) => plan,
             Ok(Planned::Nothing(reason)) => {
                 return match login {
-                    Some(session) => self.login(&session),
+                    Some(session) => self.login(name, &session),
                     None => Inspection {
                         kind: ProfileKind::None,
                         source: "no credentials".into(),
@@ -206,7 +206,7 @@ impl Walk<'_, '_> {
             (&login, plan.roles.is_empty(), &plan.base)
             && profile == name
         {
-            return self.login(session);
+            return self.login(name, session);
         }
         self.of_plan(name, &plan)
     }
@@ -339,7 +339,7 @@ impl Walk<'_, '_> {
                 }
             }
             Base::Login(session) => {
-                let inspection = self.login(&session.arn);
+                let inspection = self.login(&session.profile, &session.arn);
                 (ProfileKind::Login, inspection.source, inspection.status)
             }
             Base::Keyring { profile, entry } => (
@@ -477,7 +477,8 @@ impl Walk<'_, '_> {
         }
     }
 
-    fn login(&self, session: &str) -> Inspection {
+    /// `profile`'s `login_session`: the fix is the one `export` names for it.
+    fn login(&self, profile: &str, session: &str) -> Inspection {
         let validity = match &self.ins.login_dir {
             Some(dir) => login_session::state(dir, session, self.ins.ctx.now()),
             None => Validity::Unusable("no home directory for ~/.aws/login/cache".into()),
@@ -485,14 +486,20 @@ impl Walk<'_, '_> {
         let status = Status::Depends {
             what: "login session".into(),
             validity,
-            fix: Some("aws login".into()),
+            fix: Some(format!(
+                "aws-cred login --profile {profile} (or: aws login --profile {profile})"
+            )),
         };
+        let dir = self.ins.login_dir.as_ref().map_or_else(
+            || "~/.aws/login/cache".to_string(),
+            |dir| dir.display().to_string(),
+        );
         Inspection {
             kind: ProfileKind::Login,
             source: format!("aws login session {session}"),
             status: status.clone(),
             steps: vec![PlanStep {
-                text: format!("aws login session {session} (~/.aws/login/cache)"),
+                text: format!("aws login session {session} ({dir})"),
                 status: Some(status),
             }],
         }

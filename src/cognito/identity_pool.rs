@@ -143,8 +143,9 @@ where
     if let Some((code, message)) = known
         && let Some(problem) = explain(&code, &message, request)
     {
-        return anyhow::Error::new(problem)
-            .context(format!("{operation} failed: {code}: {message}"));
+        // The first line says what happened in the person's words; AWS's code is the cause.
+        return anyhow::Error::msg(format!("{operation} failed: {code}: {message}"))
+            .context(problem);
     }
     aws::failure(operation, target, err)
 }

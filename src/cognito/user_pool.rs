@@ -339,8 +339,9 @@ impl SignIn<'_> {
                 },
             )
         {
-            return anyhow::Error::new(problem)
-                .context(format!("{operation} failed: {code}: {message}"));
+            // The first line says what happened in the person's words; AWS's code is the cause.
+            return anyhow::Error::msg(format!("{operation} failed: {code}: {message}"))
+                .context(problem);
         }
         aws::failure(operation, target, err)
     }
@@ -399,8 +400,10 @@ pub async fn refresh(
                         username: &tokens.internal_username,
                     };
                     match explain(&code, &message, &situation) {
-                        Some(problem) => Err(anyhow::Error::new(problem)
-                            .context(format!("InitiateAuth (REFRESH_TOKEN_AUTH) failed: {code}"))),
+                        Some(problem) => Err(anyhow::Error::msg(format!(
+                            "InitiateAuth (REFRESH_TOKEN_AUTH) failed: {code}"
+                        ))
+                        .context(problem)),
                         None => Err(aws::failure(
                             "InitiateAuth (REFRESH_TOKEN_AUTH)",
                             &target,

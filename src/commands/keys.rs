@@ -118,7 +118,8 @@ async fn run_list(setup: &Setup, args: &KeysListArgs) -> anyhow::Result<()> {
             keys: rows,
         };
         let text = serde_json::to_string_pretty(&doc)?;
-        return emit(&format!("{text}\n"));
+        emit(&format!("{text}\n"))?;
+        return keys_checked(&doc.keys, args.check);
     }
     if rows.is_empty() {
         eprintln!(
@@ -155,7 +156,27 @@ async fn run_list(setup: &Setup, args: &KeysListArgs) -> anyhow::Result<()> {
         text.push_str(&line);
         text.push('\n');
     }
-    emit(&text)
+    emit(&text)?;
+    keys_checked(&rows, args.check)
+}
+
+/// With `--check`, the run fails (after the whole list) when a key could not be read or IAM
+/// does not call it Active, as `status --check` fails for a profile.
+fn keys_checked(rows: &[ListedJson], check: bool) -> anyhow::Result<()> {
+    let failed = rows
+        .iter()
+        .filter(|row| row.problem.is_some() || row.status.as_deref() != Some("Active"))
+        .count();
+    if !check || failed == 0 {
+        return Ok(());
+    }
+    Err(Problem::failure(format!(
+        "{failed} of {} key{} failed the check (see the list)",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" }
+    ))
+    .hint("each failed key's line says why; aws-cred keys rotate --profile NAME replaces a key")
+    .into())
 }
 
 fn age_days(now: SystemTime, created: SystemTime) -> u64 {

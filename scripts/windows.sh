@@ -190,9 +190,10 @@ unit() {
   say "building the unit tests and aws-cred.exe (dev) for $target"
   local json
   json=$(mktemp)
-  # tests/architecture.rs is the cheapest integration test; asking for it makes cargo link the
-  # real aws-cred.exe (CARGO_BIN_EXE_aws-cred) in the same build.
-  cargo_win test --lib --test architecture --no-run --message-format=json >"$json"
+  # Asking for the integration tests (tests/it: on Windows only its architecture and property
+  # suites compile) makes cargo link the real aws-cred.exe (CARGO_BIN_EXE_aws-cred) in the
+  # same build.
+  cargo_win test --lib --test it --no-run --message-format=json >"$json"
   local exe
   exe=$(python3 -c '
 import json, sys

@@ -3,7 +3,7 @@
 //! # The layer rule
 //!
 //! Modules are layered; each imports only from the layers before it (checked by
-//! `tests/architecture.rs`, which fails on an upward `use crate::…`):
+//! `tests/it/architecture.rs`, which fails on an upward `use crate::…`):
 //!
 //! 0. `base` — times, secrets, errors and exit classes.
 //! 1. `os` — the only place the OS is touched: environment, files (atomic writes, locks,

@@ -436,7 +436,7 @@ mod imp {
     }
 }
 
-// Unix only: the commands here are sh scripts and the checks read /proc. tests/windows.rs runs a
+// Unix only: the commands here are sh scripts and the checks read /proc. tests/it/windows.rs runs a
 // Windows credential_process (and its time limit) through aws-cred.exe under wine.
 #[cfg(all(test, unix))]
 mod tests {

@@ -2,12 +2,6 @@
 //! below its own. Flows (one layer) do not import each other. A module missing from the table
 //! fails too, so a new module has to be given a place.
 
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -169,7 +163,7 @@ fn violations(relative: &Path, text: &str) -> Vec<String> {
     };
     let Some(own) = layer(&module) else {
         return vec![format!(
-            "{}: module `{module}` has no layer; add it to LAYERS in tests/architecture.rs and to the rule in src/lib.rs",
+            "{}: module `{module}` has no layer; add it to LAYERS in tests/it/architecture.rs and to the rule in src/lib.rs",
             relative.display()
         )];
     };

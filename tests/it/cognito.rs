@@ -1,21 +1,10 @@
 //! `aws-cred cognito` against a loopback Cognito that really verifies SRP proofs and
-//! SECRET_HASH (tests/fakes/cognito.rs), and against moto_server for what moto checks
+//! SECRET_HASH (tests/it/fakes/cognito.rs), and against moto_server for what moto checks
 //! (USER_PASSWORD_AUTH, NEW_PASSWORD_REQUIRED, REFRESH_TOKEN_AUTH, TOTP, identity pools), ending
 //! with the runbook's check: eval the exports, then `aws sts get-caller-identity`.
 
-// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
-// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
-// under wine against the same fakes.
-#![cfg(unix)]
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
-#[path = "fakes/cognito.rs"]
-mod fake_cognito;
-mod support;
+use crate::fakes::cognito as fake_cognito;
+use crate::support;
 
 use fake_cognito::{
     CLIENT_ID, Config, FakeCognito, IDENTITY_POOL_ID, MFA_CODE, Mfa, POOL_ID, Status, User,
@@ -821,7 +810,25 @@ fn user_pool_errors_have_hints_and_empty_stdout() {
         args.extend_from_slice(extra);
         let out = cognito(&sb, &fake, pw, &args);
         assert_fails(&out, code, hint);
+        // The first line says what happened in the person's words, not AWS's exception name
+        // (which follows as the cause).
+        let stderr = out.stderr_str();
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(
+            !first.contains("Exception") && !first.contains("failed:"),
+            "{user}: {stderr}"
+        );
     }
+    let out = cognito(&sb, &fake, "Mallory-Passw0rd!", &["--user", "mallory"]);
+    let stderr = out.stderr_str();
+    assert!(
+        stderr.starts_with("error: user mallory does not exist in user pool"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("caused by: InitiateAuth failed: UserNotFoundException"),
+        "{stderr}"
+    );
 }
 
 #[test]

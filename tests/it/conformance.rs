@@ -7,18 +7,6 @@
 //! on any failure, and checks that docs/CONFORMANCE.md carries the same numbers and lists every
 //! deviation. Run them with `cargo test --test conformance -- --nocapture` to see the lines.
 
-// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
-// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
-// under wine against the same fakes.
-#![cfg(unix)]
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
-mod support;
-
 #[path = "conformance/common.rs"]
 mod common;
 #[path = "conformance/endpoints.rs"]

@@ -5,23 +5,10 @@
 //! (`fakes/sso.rs`), IAM user keys (GetFederationToken at moto), Cognito (moto), session
 //! credentials in the environment; partitions through the test redirect.
 
-// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
-// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
-// under wine against the same fakes.
-#![cfg(unix)]
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
-#[path = "fakes/federation.rs"]
-mod fake_federation;
-#[path = "fakes/sso.rs"]
-mod fake_sso;
-#[path = "fakes/sts.rs"]
-mod fake_sts;
-mod support;
+use crate::fakes::federation as fake_federation;
+use crate::fakes::sso as fake_sso;
+use crate::fakes::sts as fake_sts;
+use crate::support;
 
 use fake_federation::{FakeFederation, Kind, Known, param};
 use fake_sso::{FakeSso, SsoRules};

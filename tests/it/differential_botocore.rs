@@ -18,17 +18,7 @@
 //! counted under that tag. Any other disagreement fails the test. docs/CONFORMANCE.md carries the
 //! counts of this run and every tag's reason.
 
-// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
-// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
-// under wine against the same fakes.
-#![cfg(unix)]
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};

@@ -1,19 +1,7 @@
 //! Hardening: crashes and full disks never corrupt the credentials file, concurrent writers
 //! lose nothing, secrets never reach stderr, and network faults end in clear, bounded errors.
 
-// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
-// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
-// under wine against the same fakes.
-#![cfg(unix)]
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
-#[path = "fakes/sts.rs"]
-mod fake_sts;
-mod support;
+use crate::support;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};

@@ -3,17 +3,7 @@
 //! out of range, truncated or foreign answers, and credentials that arrive expired. Each test
 //! failed before the fix (hung, grew without bound, panicked with exit 101, or succeeded).
 
-// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
-// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
-// under wine against the same fakes.
-#![cfg(unix)]
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;

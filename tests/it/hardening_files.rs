@@ -2,17 +2,7 @@
 //! files that are links, loose credentials files, blank keys, FIFOs and devices at the paths
 //! aws-cred reads, and files too big to be real. Each test failed before the fix.
 
-// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
-// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
-// under wine against the same fakes.
-#![cfg(unix)]
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
-mod support;
+use crate::support;
 
 use sha1::{Digest, Sha1};
 use std::os::unix::fs::PermissionsExt;

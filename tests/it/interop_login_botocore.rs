@@ -3,19 +3,8 @@
 //! it back, aws-cred uses and refreshes that file, and botocore uses and refreshes the one
 //! aws-cred wrote. The loopback Sign-In verifies both clients' DPoP proofs.
 
-// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
-// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
-// under wine against the same fakes.
-#![cfg(unix)]
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
-#[path = "fakes/signin.rs"]
-mod fake_signin;
-mod support;
+use crate::fakes::signin as fake_signin;
+use crate::support;
 
 use fake_signin::{FakeSignin, SAME_DEVICE, SESSION_ARN, SigninRules, TEST_KEY, chrono_like};
 use sha2::Digest as _;

@@ -3,19 +3,8 @@
 //! and refreshes the file the SDK wrote back (its own key order and fractional times). The SDK
 //! reads the process environment, so this file holds one test, which sets it first.
 
-// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
-// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
-// under wine against the same fakes.
-#![cfg(unix)]
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
-#[path = "fakes/signin.rs"]
-mod fake_signin;
-mod support;
+use crate::fakes::signin as fake_signin;
+use crate::support;
 
 use aws_config::login::LoginCredentialsProvider;
 use aws_config::provider_config::ProviderConfig;

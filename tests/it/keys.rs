@@ -1,17 +1,7 @@
 //! `aws-cred keys`: long-term keys in the OS keyring (a real Secret Service: gnome-keyring in a
-//! private `dbus-run-session`, see tests/support/secret_service.rs).
+//! private `dbus-run-session`, see tests/it/support/secret_service.rs).
 
-// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
-// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
-// under wine against the same fakes.
-#![cfg(unix)]
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 use support::secret_service::SecretService;
@@ -54,14 +44,13 @@ fn the_locked_test_keyring_refuses_at_once() {
 // aws-cred keys against the test Secret Service
 // ---------------------------------------------------------------------------------------------
 
-#[path = "fakes/sts.rs"]
-mod fake_sts;
+use crate::fakes::sts as fake_sts;
 
 use fake_sts::{CODE, FakeSts, StsRules};
 use std::collections::HashMap;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
-use support::{Moto, OutputExt, Sandbox, run, run_with_input};
+use support::{FakeHttp, Moto, OutputExt, Response, Sandbox, run, run_with_input};
 
 const ALICE_KEY: &str = "AKIAALICE00000000001";
 const ALICE_SECRET: &str = "alice/Secret+Key=000000000000000000001";
@@ -880,6 +869,32 @@ fn list_check_asks_iam_and_role_profiles_use_keyring_keys_for_mfa() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", out.stderr_str());
     assert!(out.stderr_str().contains("has role_arn"));
+    // A key IAM refuses fails the check: the whole list first, then exit 1 (as status --check).
+    let refusing = FakeHttp::new(|_| {
+        Response::xml(
+            403,
+            "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error></ErrorResponse>",
+        )
+    });
+    let out = run(keys_cmd(&sb, &ss, &refusing.url()).args(["keys", "list", "--check"]));
+    out.assert_code(1);
+    assert!(
+        out.stdout_str().starts_with("base\tAKIA****0001"),
+        "{}",
+        out.stdout_str()
+    );
+    assert!(
+        out.stdout_str().contains("InvalidClientTokenId"),
+        "{}",
+        out.stdout_str()
+    );
+    assert!(
+        out.stderr_str().contains("1 of 1 key failed the check"),
+        "{}",
+        out.stderr_str()
+    );
+    // Without --check nothing is asked, and nothing fails.
+    run(keys_cmd(&sb, &ss, &refusing.url()).args(["keys", "list"])).assert_success();
 }
 
 #[test]

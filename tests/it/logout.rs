@@ -2,19 +2,8 @@
 //! Logout is called, then the token file goes; cached MFA sessions, login sessions, Cognito
 //! sign-ins and written session sections are removed; long-term keys and everything else stay.
 
-// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
-// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
-// under wine against the same fakes.
-#![cfg(unix)]
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
-#[path = "fakes/sso.rs"]
-mod fake_sso;
-mod support;
+use crate::fakes::sso as fake_sso;
+use crate::support;
 
 use fake_sso::{FakeSso, START_URL, SsoRules};
 use std::process::{Command, Output};

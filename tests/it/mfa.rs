@@ -1,19 +1,8 @@
 //! `aws-cred mfa` against a loopback STS that checks codes, serials and sources the way AWS
 //! does (moto accepts anything), plus one happy path on moto for the wire shapes.
 
-// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
-// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
-// under wine against the same fakes.
-#![cfg(unix)]
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
-#[path = "fakes/sts.rs"]
-mod fake_sts;
-mod support;
+use crate::fakes::sts as fake_sts;
+use crate::support;
 
 use fake_sts::{CODE, FakeSts, StsRules};
 use std::collections::HashMap;

@@ -1,12 +1,6 @@
 //! Property tests: reading and planning arbitrary ~/.aws files never panics, and whatever the
 //! writer writes reads back through the same loading path as the keys it was given.
 
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
 use aws_cred::chain::inspect::Inspector;
 use aws_cred::chain::plan::{Base, Planned, plan};
 use aws_cred::os::Context;

@@ -3,19 +3,8 @@
 //! six-second role sessions, so a client crosses three expiries in under twenty seconds. Also
 //! the security points, the MFA-expired answer and the signals and exit codes of exec --server.
 
-// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
-// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
-// under wine against the same fakes.
-#![cfg(unix)]
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
-#[path = "fakes/sts.rs"]
-mod fake_sts;
-mod support;
+use crate::fakes::sts as fake_sts;
+use crate::support;
 
 use fake_sts::{CODE, FakeSts, StsRules};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -802,7 +791,7 @@ fn rust_sdk_default_chain_keeps_working_across_three_expiries() {
     let mut child = Command::new(std::env::current_exe().unwrap());
     child
         .args([
-            "rust_sdk_client_child",
+            "server::rust_sdk_client_child",
             "--exact",
             "--nocapture",
             "--test-threads=1",

@@ -13,17 +13,7 @@
 //! installed. cmd.exe does not exist here: the cmd format is checked line by line, refusals
 //! included. dotenv output is read back with the venv's python-dotenv, JSON with serde_json.
 
-// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
-// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
-// under wine against the same fakes.
-#![cfg(unix)]
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::fs;

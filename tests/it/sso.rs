@@ -3,19 +3,8 @@
 //! named by `BROWSER` that follows the authorize URL like a browser whose user is signed in,
 //! or the test itself reads the URL from stderr (`--no-browser`) and follows it.
 
-// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
-// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
-// under wine against the same fakes.
-#![cfg(unix)]
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
-#[path = "fakes/sso.rs"]
-mod fake_sso;
-mod support;
+use crate::fakes::sso as fake_sso;
+use crate::support;
 
 use fake_sso::{FakeSso, START_URL, SsoRules};
 use std::io::{BufRead, BufReader, Read};

@@ -3,19 +3,8 @@
 //! removed assignment with `--prune`, a clash with a hand-written profile, CRLF and comments
 //! kept, `--dry-run`, and 20 concurrent populate/write runs that lose nothing.
 
-// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
-// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
-// under wine against the same fakes.
-#![cfg(unix)]
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
-#[path = "fakes/sso.rs"]
-mod fake_sso;
-mod support;
+use crate::fakes::sso as fake_sso;
+use crate::support;
 
 use aws_cred::profile::writer::{self, HeaderStyle, WriteRequest};
 use fake_sso::{FakeAccount, FakeSso, START_URL, SsoRules};

@@ -3,19 +3,8 @@
 //! (`tests/snapshots/status.json`; `UPDATE_SNAPSHOTS=1` rewrites it); the table, one profile in
 //! detail, colour rules, and `--check` against the loopback STS.
 
-// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
-// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
-// under wine against the same fakes.
-#![cfg(unix)]
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
-#[path = "fakes/sts.rs"]
-mod fake_sts;
-mod support;
+use crate::fakes::sts as fake_sts;
+use crate::support;
 
 use support::{OutputExt, Sandbox, run};
 

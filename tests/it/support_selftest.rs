@@ -1,17 +1,7 @@
-//! Tests of the shared test helpers in `tests/support` (FakeHttp, Sandbox, run): a broken helper
+//! Tests of the shared test helpers in `tests/it/support` (FakeHttp, Sandbox, run): a broken helper
 //! would make every other test's failure misleading.
 
-// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
-// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
-// under wine against the same fakes.
-#![cfg(unix)]
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
-mod support;
+use crate::support;
 
 use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;

@@ -2,17 +2,7 @@
 //! escaped before a person sees it (`--json` keeps exact values), secrets given on the command
 //! line are never repeated, and commands that need no configuration do not read it.
 
-// Unix only: these tests drive the Linux build (Unix shells, file modes, signals, moto from the
-// CI venv). The Windows build has its own suite, tests/windows.rs, which drives aws-cred.exe
-// under wine against the same fakes.
-#![cfg(unix)]
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
-mod support;
+use crate::support;
 
 use support::{FakeHttp, OutputExt, Response, Sandbox, run};
 

@@ -4,25 +4,14 @@
 //!   `X-Amz-Date` (the RDS and DSQL generators, and the AWS CLI's `eks get-token` code), with
 //!   the signer the AWS CLI v2 uses (awscrt's) and with botocore's pure-Python one.
 //! - A real client: kubectl, with a kubeconfig `token kubeconfig` wrote, authenticates to a
-//!   loopback EKS API server (tests/fakes/eks.rs) from a static, an MFA role and an SSO
+//!   loopback EKS API server (tests/it/fakes/eks.rs) from a static, an MFA role and an SSO
 //!   profile; another cluster's token, an expired token and an unmapped identity are refused.
 //!   The Python `kubernetes` client gets the same (cached) token from the same kubeconfig.
 
-// Unix only: these tests drive the Linux build (kubectl, the CI venv, Unix file modes).
-#![cfg(unix)]
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
-#[path = "fakes/eks.rs"]
-mod fake_eks;
-#[path = "fakes/sso.rs"]
-mod fake_sso;
-#[path = "fakes/sts.rs"]
-mod fake_sts;
-mod support;
+use crate::fakes::eks as fake_eks;
+use crate::fakes::sso as fake_sso;
+use crate::fakes::sts as fake_sts;
+use crate::support;
 
 use fake_eks::{FakeEks, Lookup, Session};
 use fake_sso::{FakeSso, SsoRules};

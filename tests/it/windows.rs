@@ -9,24 +9,11 @@
 //! the tests are skipped, except under `CI=true`, where .ci/run builds both and a missing one is
 //! a failure.
 
-// Unix only: this harness runs on Linux and starts wine; the Windows program is what it tests.
-#![cfg(unix)]
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "tests drive the binary and set up files and processes directly"
-)]
-
-#[path = "fakes/cognito.rs"]
-#[allow(dead_code, reason = "this suite uses one sign-in of the fake")]
-mod fake_cognito;
-#[path = "fakes/signin.rs"]
-mod fake_signin;
-#[path = "fakes/sso.rs"]
-mod fake_sso;
-#[path = "fakes/sts.rs"]
-mod fake_sts;
-mod support;
+use crate::fakes::cognito as fake_cognito;
+use crate::fakes::signin as fake_signin;
+use crate::fakes::sso as fake_sso;
+use crate::fakes::sts as fake_sts;
+use crate::support;
 
 use fake_sts::{CODE, FakeSts, StsRules};
 use std::collections::HashMap;

@@ -2,8 +2,8 @@
 //! response suites) and the IMDS endpoint (1h), observed through the binary with the
 //! redirect; botocore's configured-endpoint-url suite against `Aws::endpoint_url`.
 
-use crate::common::{self, Tally, Target, label, str_at, string_map};
-use crate::files;
+use crate::conformance::common::{self, Tally, Target, label, str_at, string_map};
+use crate::conformance::files;
 use crate::support::{self, FakeHttp, OutputExt, Response, Sandbox};
 use serde_json::Value;
 use std::collections::BTreeMap;

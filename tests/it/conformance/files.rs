@@ -8,7 +8,7 @@
 //! names are equal; a key the parser invented would go unnoticed (the SDK suites have no case
 //! that needs that).
 
-use crate::common::{self, Tally, label, str_at, string_map};
+use crate::conformance::common::{self, Tally, label, str_at, string_map};
 use aws_cred::os::Context;
 use aws_cred::profile::{AwsFiles, Profiles};
 use serde_json::Value;

@@ -7,7 +7,7 @@
 //! sso-session and start URL in the config), the container endpoint (JSON) and IMDS (token,
 //! role name, credentials). Which link resolved is read from the `--explain` trace.
 
-use crate::common::{self, Tally, label, str_at, string_map};
+use crate::conformance::common::{self, Tally, label, str_at, string_map};
 use crate::support::{self, FakeHttp, OutputExt, Response, Sandbox};
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};

@@ -4,8 +4,8 @@
 //! give a planning error or "this profile has no credentials" (`Planned::Nothing`, which the
 //! chain treats as a miss, like the SDK's "not loaded").
 
-use crate::common::{self, Tally, str_at};
-use crate::files;
+use crate::conformance::common::{self, Tally, str_at};
+use crate::conformance::files;
 use aws_cred::chain::plan::{Base, NamedSource, Planned, plan};
 use aws_cred::profile::Profiles;
 use serde_json::{Map, Value, json};

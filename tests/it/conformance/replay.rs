@@ -11,7 +11,7 @@
 //! frozen at the Unix epoch (`AWS_CRED_TEST_NOW=0`), as the harness froze it, so the recorded
 //! credentials (which expired years ago) are still valid.
 
-use crate::common::{self, Printed, Tally, Target};
+use crate::conformance::common::{self, Printed, Tally, Target};
 use crate::support::{self, FakeHttp, OutputExt, Response, Sandbox};
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -8,7 +8,7 @@
 //! portal error bodies `{"message"}`, Logout (revokes the token), and the 403 ForbiddenException "No access" AWS sends for
 //! a role that is not assigned.
 
-#![allow(dead_code)] // tests/sso.rs and tests/logout.rs each use a different part
+#![allow(dead_code)] // tests/it/sso.rs and tests/it/logout.rs each use a different part
 
 use crate::support::{FakeHttp, Request, Response, form_encode};
 use base64::Engine as _;

@@ -2,6 +2,7 @@
 //! keys, chosen with Enter (granted's `assume` habit). Pure: keys in, lines out; the command
 //! reads the keys and draws the lines on the terminal.
 
+use super::status::cut;
 use crate::base::text::escape;
 
 /// A key press, decoded from what the terminal sent.
@@ -219,15 +220,6 @@ impl Picker {
         }
         lines
     }
-}
-
-fn cut(line: &str, width: usize) -> String {
-    if line.chars().count() <= width {
-        return line.to_string();
-    }
-    let mut kept: String = line.chars().take(width.saturating_sub(1)).collect();
-    kept.push('…');
-    kept
 }
 
 #[cfg(test)]

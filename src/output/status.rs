@@ -513,8 +513,8 @@ fn fit(widths: &mut [usize; 5], least: &[usize; 5], limit: usize) {
     }
 }
 
-/// `cell` in at most `width` characters: cut with `…` when longer.
-fn cut(cell: &str, width: usize) -> String {
+/// `cell` in at most `width` characters: cut with `…` when longer (tables and the picker).
+pub(crate) fn cut(cell: &str, width: usize) -> String {
     if cell.chars().count() <= width {
         return cell.to_string();
     }

@@ -364,12 +364,16 @@ pub struct ServeArgs {
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to complete for.
-    #[arg(value_enum, required_unless_present = "list_profiles")]
+    #[arg(value_enum, required_unless_present_any = ["list_profiles", "list_sso_sessions"])]
     pub shell: Option<clap_complete::Shell>,
     /// Print the profile names of ~/.aws/config and ~/.aws/credentials, one a line (what the
     /// completion scripts call to complete --profile).
     #[arg(long, hide = true, conflicts_with = "shell")]
     pub list_profiles: bool,
+    /// Print the [sso-session NAME] names of ~/.aws/config, one a line (what the completion
+    /// scripts call to complete --sso-session).
+    #[arg(long, hide = true, conflicts_with_all = ["shell", "list_profiles"])]
+    pub list_sso_sessions: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -65,6 +65,9 @@ pub async fn run(mut cli: Cli, ctx: Context) -> anyhow::Result<()> {
     match &cli.command {
         Command::Completions(args) => match args.shell {
             Some(shell) => return commands::shell::completions(shell),
+            None if args.list_sso_sessions => {
+                return commands::shell::list_sso_sessions(&ctx).await;
+            }
             None => return commands::shell::list_profiles(&ctx).await,
         },
         Command::Man(args) => return commands::shell::man(args),

@@ -24,7 +24,7 @@ fn completion_script(shell: clap_complete::Shell) -> anyhow::Result<String> {
             script = script.replace("aws__subcmd__cred", "aws__cred");
             script.push_str(BASH_PROFILES);
         }
-        clap_complete::Shell::Fish => script.push_str(FISH_PROFILES),
+        clap_complete::Shell::Fish => script.push_str(FISH_NAMES),
         clap_complete::Shell::Zsh => script = zsh_with_profiles(&script),
         clap_complete::Shell::PowerShell => script = powershell_with_profiles(&script)?,
         _ => {}
@@ -57,21 +57,24 @@ fn powershell_with_profiles(script: &str) -> anyhow::Result<String> {
 }
 
 /// PowerShell: the word before the cursor is `--profile` (or the command is `export` and the
-/// word is not a flag): offer the profile names, quoted where PowerShell needs it.
+/// word is not a flag): offer the profile names; after `--sso-session`, the sso-session names;
+/// quoted where PowerShell needs it.
 const POWERSHELL_PROFILES: &str = r#"    $previous = $commandElements |
         Where-Object { $_.Extent.EndOffset -lt $cursorPosition } |
         Select-Object -Last 1
-    $wantsProfile = ($previous -and $previous.ToString() -eq '--profile') -or
+    $after = if ($previous) { $previous.ToString() } else { '' }
+    $wantsProfile = ($after -eq '--profile') -or ($after -eq '--sso-session') -or
         ($command -eq 'aws-cred;export' -and -not $wordToComplete.StartsWith('-'))
     if ($wantsProfile) {
-        $names = @(aws-cred completions --list-profiles 2>$null | ForEach-Object {
+        $list = if ($after -eq '--sso-session') { '--list-sso-sessions' } else { '--list-profiles' }
+        $names = @(aws-cred completions $list 2>$null | ForEach-Object {
             $text = $_
             if ($text -match '[\s''"`$;,(){}@#|&<>]') {
                 $text = "'" + ($text -replace "'", "''") + "'"
             }
             [CompletionResult]::new($text, $_, [CompletionResultType]::ParameterValue, $_)
         })
-        if ($previous -and $previous.ToString() -eq '--profile') {
+        if ($after -eq '--profile' -or $after -eq '--sso-session') {
             $completions = $names
         } else {
             $completions = @($names) + @($completions)
@@ -87,6 +90,10 @@ fn zsh_with_profiles(script: &str) -> String {
     for line in script.lines() {
         let line = if line.starts_with("'--profile=[") || line.starts_with("'::profile_word -- ") {
             line.replacen(":_default'", ":_aws_cred_profiles'", 1)
+        } else if line.starts_with("'--sso-session=[")
+            || line.starts_with("'(--all)--sso-session=[")
+        {
+            line.replacen(":_default'", ":_aws_cred_sso_sessions'", 1)
         } else {
             line.to_string()
         };
@@ -99,7 +106,7 @@ fn zsh_with_profiles(script: &str) -> String {
     out
 }
 
-/// zsh: the profile names, from aws-cred itself.
+/// zsh: the profile and sso-session names, from aws-cred itself.
 const ZSH_PROFILES: &str = r#"
 (( $+functions[_aws_cred_profiles] )) ||
 _aws_cred_profiles() {
@@ -107,18 +114,26 @@ _aws_cred_profiles() {
     names=(${(f)"$(aws-cred completions --list-profiles 2>/dev/null)"})
     compadd -a names
 }
+(( $+functions[_aws_cred_sso_sessions] )) ||
+_aws_cred_sso_sessions() {
+    local -a names
+    names=(${(f)"$(aws-cred completions --list-sso-sessions 2>/dev/null)"})
+    compadd -a names
+}
 "#;
 
-/// bash: `--profile` completes with the profile names; everything else as generated.
+/// bash: `--profile` completes with the profile names, `--sso-session` with the sso-session
+/// names; everything else as generated.
 const BASH_PROFILES: &str = r#"
 _aws_cred_profiles() {
-    local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
-    if [[ "$prev" == "--profile" ]]; then
-        local IFS=$'\n'
-        COMPREPLY=($(compgen -W "$(aws-cred completions --list-profiles 2>/dev/null)" -- "$cur"))
-        return 0
-    fi
-    _aws__cred "$@"
+    local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}" list
+    case "$prev" in
+        --profile) list=--list-profiles ;;
+        --sso-session) list=--list-sso-sessions ;;
+        *) _aws__cred "$@"; return ;;
+    esac
+    local IFS=$'\n'
+    COMPREPLY=($(compgen -W "$(aws-cred completions "$list" 2>/dev/null)" -- "$cur"))
 }
 if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERSINFO[0]}" -gt 4 ]]; then
     complete -F _aws_cred_profiles -o nosort -o bashdefault -o default aws-cred
@@ -127,9 +142,10 @@ else
 fi
 "#;
 
-/// fish: `--profile` completes with the profile names.
-const FISH_PROFILES: &str =
-    "complete -c aws-cred -l profile -x -a '(aws-cred completions --list-profiles 2>/dev/null)'\n";
+/// fish: `--profile` completes with the profile names, `--sso-session` with the sso-session
+/// names.
+const FISH_NAMES: &str = "complete -c aws-cred -l profile -x -a '(aws-cred completions --list-profiles 2>/dev/null)'\n\
+     complete -c aws-cred -l sso-session -x -a '(aws-cred completions --list-sso-sessions 2>/dev/null)'\n";
 
 /// `completions --list-profiles`: every profile name of both files, sorted, one a line.
 pub async fn list_profiles(ctx: &crate::os::Context) -> anyhow::Result<()> {
@@ -144,6 +160,25 @@ pub async fn list_profiles(ctx: &crate::os::Context) -> anyhow::Result<()> {
         text.push('\n');
     }
     emit(&text)
+}
+
+/// `completions --list-sso-sessions`: the `[sso-session NAME]` names, one a line (names with a
+/// control character are left out: a completion could not offer them).
+pub async fn list_sso_sessions(ctx: &crate::os::Context) -> anyhow::Result<()> {
+    let profiles =
+        crate::profile::Profiles::load_scoped(ctx, None, crate::profile::Scope::All).await?;
+    let mut names: Vec<&str> = profiles
+        .set
+        .sso_sessions()
+        .filter(|name| !name.chars().any(char::is_control))
+        .collect();
+    names.sort_unstable();
+    emit(
+        &names
+            .iter()
+            .map(|name| format!("{name}\n"))
+            .collect::<String>(),
+    )
 }
 
 /// `shell-init`: a function that runs `aws-cred export` for this shell and applies what it
@@ -384,7 +419,8 @@ mod tests {
         let added = script.find("$wantsProfile").expect("the profile block");
         let filter = script.find("$completions.Where({").expect("the filter");
         assert!(added < filter);
-        assert!(script.contains("aws-cred completions --list-profiles"));
+        assert!(script.contains("aws-cred completions $list"));
+        assert!(script.contains("'--list-profiles'") && script.contains("'--list-sso-sessions'"));
         assert!(script.contains("'aws-cred;export'"));
         // Shaped otherwise, the script is refused rather than silently left without names.
         assert!(powershell_with_profiles("Register-ArgumentCompleter {}").is_err());

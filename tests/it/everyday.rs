@@ -384,10 +384,17 @@ fn completions_generate_for_every_shell_and_load_in_bash() {
     };
     // Profiles for --profile come from the files (issue 23, item 7).
     sb.write_credentials("[prod]\naws_access_key_id = A\naws_secret_access_key = s\n");
-    sb.write_config("[profile staging]\nregion = eu-west-1\n[default]\nregion = eu-west-1\n");
+    sb.write_config(
+        "[profile staging]\nregion = eu-west-1\n[default]\nregion = eu-west-1\n\
+         [sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n\
+         [sso-session acme]\nsso_start_url = https://acme.awsapps.com/start\nsso_region = eu-west-1\n",
+    );
     let listed = sb.aws_cred(&["completions", "--list-profiles"]);
     listed.assert_success();
     assert_eq!(listed.stdout_str(), "default\nprod\nstaging\n");
+    let sessions = sb.aws_cred(&["completions", "--list-sso-sessions"]);
+    sessions.assert_success();
+    assert_eq!(sessions.stdout_str(), "acme\ncorp\n");
     let script = sb.write(
         "completion.bash",
         sb.aws_cred(&["completions", "bash"]).stdout,
@@ -434,6 +441,19 @@ fn completions_generate_for_every_shell_and_load_in_bash() {
             "{}",
             out.stderr_str()
         );
+        // --sso-session, on every subcommand that has it.
+        assert_eq!(
+            text.matches(":NAME:_aws_cred_sso_sessions'").count(),
+            4,
+            "{text}"
+        );
+        let out = run(sb.program_with_aws_cred(&zsh)
+            .arg("-c")
+            .arg(format!(
+                "autoload -U compinit && compinit -u -D && source {} && compadd() {{ [[ $1 == -a ]] && print -l -- ${{(P)2}} }} && _aws_cred_sso_sessions",
+                zscript.display()
+            )));
+        assert_eq!(out.stdout_str(), "acme\ncorp\n", "{}", out.stderr_str());
     }
     let first = complete(&["aws-cred", "ex"]);
     assert!(
@@ -447,6 +467,10 @@ fn completions_generate_for_every_shell_and_load_in_bash() {
     assert!(values.lines().any(|l| l == "fish"), "{values}");
     let profiles = complete(&["aws-cred", "export", "--profile", "st"]);
     assert_eq!(profiles.trim(), "staging", "{profiles}");
+    let sessions = complete(&["aws-cred", "sso-login", "--sso-session", "c"]);
+    assert_eq!(sessions.trim(), "corp", "{sessions}");
+    let sessions = complete(&["aws-cred", "logout", "--sso-session", ""]);
+    assert_eq!(sessions, "acme\ncorp\n", "{sessions}");
 
     // fish, when it is here (CI installs it): the same, through its own completion engine.
     let Some(fish) = support::require_program("fish") else {
@@ -456,12 +480,17 @@ fn completions_generate_for_every_shell_and_load_in_bash() {
         "completion.fish",
         sb.aws_cred(&["completions", "fish"]).stdout,
     );
-    let out = run(sb.program_with_aws_cred(fish).arg("-c").arg(format!(
+    let out = run(sb.program_with_aws_cred(&fish).arg("-c").arg(format!(
         "source {}; complete -C 'aws-cred export --profile p'",
         fish_script.display()
     )));
     out.assert_success();
     assert!(out.stdout_str().starts_with("prod"), "{}", out.stdout_str());
+    let out = run(sb.program_with_aws_cred(fish).arg("-c").arg(format!(
+        "source {}; complete -C 'aws-cred sso roles --sso-session a'",
+        fish_script.display()
+    )));
+    assert_eq!(out.stdout_str().trim(), "acme", "{}", out.stderr_str());
 }
 
 #[test]

@@ -3,8 +3,9 @@
 //! no credentials in the environment) ask which one, as granted's `assume` does. Each profile
 //! shows its kind and state as `status` sees them, from the files and caches alone.
 //!
-//! Key by key where the terminal allows it (Unix); elsewhere (Windows, `TERM=dumb`) a numbered
-//! list and a line to answer. Never without a terminal, nor with `--no-prompt`.
+//! Key by key where the terminal allows it (Unix terminals, Windows consoles); elsewhere (Git
+//! Bash's mintty, which has no console, and `TERM=dumb`) a numbered list and a line to answer.
+//! Never without a terminal, nor with `--no-prompt`.
 
 use super::Setup;
 use crate::base::error::Problem;

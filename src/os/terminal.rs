@@ -276,30 +276,100 @@ mod imp {
         }
     }
 
-    /// Key-by-key reading is not offered on Windows yet: a picker asks for a line instead
-    /// (the same in a console and in mintty).
+    /// A Windows console read key by key (a picker): no line editing, no echo, Ctrl-C read as
+    /// a key, and keys sent as the escape sequences a Unix terminal sends
+    /// (`ENABLE_VIRTUAL_TERMINAL_INPUT`, Windows 10 and later), until dropped. mintty has no
+    /// console: there the picker asks for a line instead.
     pub struct Keys<'a> {
-        never: std::convert::Infallible,
-        _terminal: std::marker::PhantomData<&'a Terminal>,
+        input: &'a File,
+        output: &'a File,
+        saved_input: CONSOLE_MODE,
+        saved_output: CONSOLE_MODE,
     }
 
     impl Terminal {
         pub fn keys(&self) -> Option<Keys<'_>> {
-            None
+            use windows_sys::Win32::System::Console::{
+                ENABLE_LINE_INPUT, ENABLE_PROCESSED_INPUT, ENABLE_VIRTUAL_TERMINAL_INPUT,
+                ENABLE_VIRTUAL_TERMINAL_PROCESSING,
+            };
+            let Terminal::Console { input, output } = self else {
+                return None;
+            };
+            let saved_input = console_mode(input)?;
+            let saved_output = console_mode(output)?;
+            let raw = (saved_input
+                & !(ENABLE_LINE_INPUT | ENABLE_ECHO_INPUT | ENABLE_PROCESSED_INPUT))
+                | ENABLE_VIRTUAL_TERMINAL_INPUT;
+            *lock_saved() = Some(saved_input);
+            // SAFETY: valid console handles owned by `input` and `output`.
+            let set = unsafe {
+                SetConsoleMode(input.as_raw_handle(), raw) != 0
+                    && SetConsoleMode(
+                        output.as_raw_handle(),
+                        saved_output | ENABLE_VIRTUAL_TERMINAL_PROCESSING,
+                    ) != 0
+            };
+            let keys = Keys {
+                input,
+                output,
+                saved_input,
+                saved_output,
+            };
+            // Dropping `keys` puts both modes back, also when only one was set.
+            set.then_some(keys)
         }
     }
 
     impl Keys<'_> {
+        /// What the next key press sent; `None` at the end or on a failure.
         pub fn read(&mut self) -> Option<Vec<u8>> {
-            match self.never {}
+            let mut buf = [0u16; 64];
+            let mut read = 0u32;
+            // SAFETY: a valid console handle, a buffer of 64 UTF-16 units, a pointer to a local.
+            let ok = unsafe {
+                ReadConsoleW(
+                    self.input.as_raw_handle(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len() as u32,
+                    &mut read,
+                    std::ptr::null(),
+                )
+            };
+            (ok != 0 && read > 0)
+                .then(|| String::from_utf16_lossy(&buf[..read as usize]).into_bytes())
         }
 
-        pub fn write(&mut self, _text: &str) {
-            match self.never {}
+        pub fn write(&mut self, text: &str) {
+            let _ = write_console(self.output, text);
         }
 
+        /// The console window's size: (columns, rows).
         pub fn size(&self) -> Option<(usize, usize)> {
-            match self.never {}
+            use windows_sys::Win32::System::Console::{
+                CONSOLE_SCREEN_BUFFER_INFO, GetConsoleScreenBufferInfo,
+            };
+            // SAFETY: a zeroed plain-data struct, filled by the call from the console's handle.
+            let mut info: CONSOLE_SCREEN_BUFFER_INFO = unsafe { std::mem::zeroed() };
+            if unsafe { GetConsoleScreenBufferInfo(self.output.as_raw_handle(), &mut info) } == 0 {
+                return None;
+            }
+            let window = info.srWindow;
+            let columns = i32::from(window.Right) - i32::from(window.Left) + 1;
+            let rows = i32::from(window.Bottom) - i32::from(window.Top) + 1;
+            Some((usize::try_from(columns).ok()?, usize::try_from(rows).ok()?))
+                .filter(|(c, r)| *c > 0 && *r > 0)
+        }
+    }
+
+    impl Drop for Keys<'_> {
+        fn drop(&mut self) {
+            // SAFETY: valid console handles owned by the Files.
+            unsafe {
+                SetConsoleMode(self.input.as_raw_handle(), self.saved_input);
+                SetConsoleMode(self.output.as_raw_handle(), self.saved_output);
+            }
+            *lock_saved() = None;
         }
     }
 

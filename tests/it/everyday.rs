@@ -1004,8 +1004,8 @@ fn cancelling_the_picker_says_how_to_name_a_profile() {
     assert!(shown.contains("--profile NAME"), "{shown}");
 }
 
-/// A terminal that cannot be read key by key (TERM=dumb here; every Windows terminal) gets a
-/// numbered list and a line to answer.
+/// A terminal that cannot be read key by key (TERM=dumb here; Git Bash's mintty on Windows)
+/// gets a numbered list and a line to answer.
 #[test]
 fn a_dumb_terminal_picks_by_number() {
     let sb = Sandbox::new();

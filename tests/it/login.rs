@@ -548,6 +548,44 @@ fn no_cache_or_a_corrupt_one_stops_with_the_fix() {
     assert_eq!(world.signin.token_calls(), 0);
 }
 
+/// Issue 21's drift: a session with clientId and refreshToken but no dpopKey cannot be
+/// refreshed (the refresh needs a DPoP proof); status and export say the same of it.
+#[test]
+fn a_session_without_a_dpop_key_is_expired_for_status_and_export_alike() {
+    let world = World::new(SigninRules::default());
+    let text = world.session_expiring_in(-600);
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    doc.as_object_mut().unwrap().remove("dpopKey");
+    world
+        .sandbox
+        .write(&cache_file(SESSION_ARN), doc.to_string());
+    let out = world.aws_cred(&["status", "--json"]);
+    out.assert_success();
+    let status: serde_json::Value = serde_json::from_str(&out.stdout_str()).unwrap();
+    let console = status["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "console")
+        .unwrap()
+        .clone();
+    assert_eq!(console["state"], "expired", "{console}");
+    assert_eq!(
+        console["fix"],
+        "aws-cred login --profile console (or: aws login --profile console)"
+    );
+    let out = world.aws_cred(&["export", "--profile", "console"]);
+    assert_stops(
+        &out,
+        4,
+        &[
+            "dpopKey",
+            "hint: run aws-cred login --profile console (or: aws login --profile console)",
+        ],
+    );
+    assert_eq!(world.signin.token_calls(), 0);
+}
+
 #[test]
 fn the_cache_directory_variable_and_services_section_move_things() {
     let world = World::new(SigninRules::default());

@@ -6,7 +6,7 @@ use super::{Delivery, Setup};
 use crate::base::error::{Exit, Problem, classify, first_line};
 use crate::base::text::escape;
 use crate::cli::LoginArgs;
-use crate::login::sign_in::{self, CodeSource, Loopback, Pasted};
+use crate::login::authorize::{self, CodeSource, Loopback, Pasted};
 use crate::login::{self, LoginSession};
 use crate::os::browser::{self, Browser};
 use crate::profile::writer::{self, EditRequest, HeaderStyle};
@@ -84,19 +84,19 @@ pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
         }
         _ => false,
     };
-    let state = sign_in::new_state();
+    let state = authorize::new_state();
     // Same device: the browser's page waits until the profile is saved too.
     let mut loopback = None;
     let logged_in = if remote {
-        let base = sign_in::base_url(&setup.aws, &region).await?;
+        let base = authorize::base_url(&setup.aws, &region).await?;
         let ctx = setup.ctx.clone();
         let mut source = Pasted::new(&base, move || read_code(&ctx));
-        let pending = sign_in::start(&setup.aws, &region, &source, state).await?;
+        let pending = authorize::start(&setup.aws, &region, &source, state).await?;
         eprintln!(
             "Sign in on any device: open this URL in a browser there\n\n  {}\n\nthen paste here the code the page shows.",
             pending.url
         );
-        sign_in::finish(
+        authorize::finish(
             &setup.ctx,
             &setup.aws,
             &profile,
@@ -108,7 +108,7 @@ pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
     } else {
         let source =
             loopback.insert(Loopback::bind(&state, crate::settings::spinner(&setup.ctx)).await?);
-        let pending = sign_in::start(&setup.aws, &region, &*source, state).await?;
+        let pending = authorize::start(&setup.aws, &region, &*source, state).await?;
         match browser {
             Browser::Open => eprintln!(
                 "Signing in to AWS in your browser.\nIf no browser opens, open this URL in a browser on this computer:\n\n  {}\n",
@@ -127,7 +127,7 @@ pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
                 }
             }
         }
-        sign_in::finish(&setup.ctx, &setup.aws, &profile, pending, source, timeout).await?
+        authorize::finish(&setup.ctx, &setup.aws, &profile, pending, source, timeout).await?
     };
 
     let saved = save_in_profile(
@@ -159,7 +159,7 @@ fn save_in_profile(
     profile: &str,
     add_region: bool,
     region: &str,
-    logged_in: &sign_in::LoggedIn,
+    logged_in: &authorize::LoggedIn,
 ) -> anyhow::Result<()> {
     // Another identity than the profile's: replacing it is the person's call (the AWS CLI
     // asks too). The new session stays cached either way.

@@ -8,7 +8,8 @@ use crate::output;
 use crate::profile::Selection;
 use crate::settings;
 use crate::sso::SsoConfig;
-use crate::sso::populate::{self, Assignment};
+use crate::sso::populate;
+use crate::sso::portal::Assignment;
 use crate::sso::token::{self, Mode};
 
 pub async fn run(setup: &Setup, command: &SsoCommand) -> anyhow::Result<()> {

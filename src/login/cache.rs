@@ -6,7 +6,7 @@
 
 use super::dpop::{Key, KeyError};
 use super::pyjson::Value;
-use super::signin::Issued;
+use super::token_api::Issued;
 use crate::base::PROVIDER;
 use crate::base::secret::Secret;
 use aws_credential_types::Credentials;

@@ -9,11 +9,11 @@
 //! file written back as the AWS CLI writes it. Anything that needs a new login stops with
 //! exit 4 and "run aws-cred login --profile P".
 
+pub mod authorize;
 pub mod cache;
 pub mod dpop;
 mod pyjson;
-pub mod sign_in;
-pub mod signin;
+pub mod token_api;
 
 use crate::aws::{Aws, FALLBACK_REGION};
 use crate::base::error::{Exit, Problem};
@@ -21,9 +21,9 @@ use crate::cache::Cache;
 use crate::os::Context;
 use aws_credential_types::Credentials;
 use cache::Entry;
-use signin::{Failure, Grant};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
+use token_api::{Failure, Grant};
 
 /// The client of a login in this browser (loopback redirect).
 pub const SAME_DEVICE_CLIENT: &str = "arn:aws:signin:::devtools/same-device";
@@ -220,7 +220,7 @@ pub async fn obtain(
         client_id: parts.client_id,
         refresh_token: parts.refresh_token,
     };
-    let issued = match signin::create_token(aws, region, grant, &parts.key, now).await {
+    let issued = match token_api::create_token(aws, region, grant, &parts.key, now).await {
         Ok(issued) => issued,
         Err(failure) => {
             let error = refresh_failure(session, failure);

@@ -3,7 +3,8 @@
 //! with control characters escaped; JSON keeps exact values.
 
 use super::status::escape;
-use crate::sso::populate::{Assignment, Change};
+use crate::sso::populate::Change;
+use crate::sso::portal::Assignment;
 use serde::Serialize;
 
 #[derive(Serialize)]

@@ -13,7 +13,7 @@
 //!   ([`writer::edit_file`]), and written with its promises: bytes outside the written sections
 //!   identical, atomic, mode kept. Concurrent runs (and other writers) lose nothing.
 
-use super::portal::Account;
+use super::portal::{Account, Assignment};
 use crate::profile::writer::{self, HeaderStyle, WriteError};
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -21,13 +21,6 @@ use std::path::Path;
 /// The key that marks a profile as written by `sso populate` for an sso-session.
 pub const MARKER: &str = "aws_cred_populated";
 pub const DEFAULT_TEMPLATE: &str = "{account_name}.{role_name}";
-
-/// One account and its roles, as the portal lists them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Assignment {
-    pub account: Account,
-    pub roles: Vec<String>,
-}
 
 /// A profile this run wants in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]

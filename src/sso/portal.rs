@@ -228,6 +228,13 @@ pub async fn logout(aws: &Aws, region: &str, token: &Secret) -> anyhow::Result<(
     Ok(())
 }
 
+/// One account and its roles, as the portal lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub account: Account,
+    pub roles: Vec<String>,
+}
+
 /// An account assigned to the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
@@ -329,11 +336,11 @@ pub async fn assignments(
     aws: &Aws,
     config: &SsoConfig,
     token: &Secret,
-) -> Result<Vec<super::populate::Assignment>, PortalError> {
+) -> Result<Vec<Assignment>, PortalError> {
     let mut out = Vec::new();
     for account in list_accounts(aws, config, token).await? {
         let roles = list_roles(aws, config, token, &account.id).await?;
-        out.push(super::populate::Assignment { account, roles });
+        out.push(Assignment { account, roles });
     }
     Ok(out)
 }

@@ -8,7 +8,7 @@
 
 use super::cache::{self, account_of};
 use super::dpop::Key;
-use super::signin::{self, Failure, Grant, Issued};
+use super::token_api::{self, Failure, Grant, Issued};
 use super::{CROSS_DEVICE_CLIENT, LoginSession};
 use crate::aws::Aws;
 use crate::base::error::Problem;
@@ -157,7 +157,7 @@ pub async fn finish(
         code_verifier: &pending.pkce.verifier,
         redirect_uri: source.redirect_uri(),
     };
-    let redeemed = signin::create_token(aws, &pending.region, grant, &pending.key, now)
+    let redeemed = token_api::create_token(aws, &pending.region, grant, &pending.key, now)
         .await
         .map_err(|failure| code_failure(profile, failure))
         .and_then(|issued| Ok((session_of(&issued)?, issued)));

@@ -11,13 +11,14 @@
 //! 2. `profile` — ~/.aws read, the `[P-long-term]` rule, the format-preserving writer.
 //! 3. `settings` — flag → variable → profile key → default, each setting declared once.
 //! 4. `cache` — aws-cred's JSON caches. 5. `aws` — SDK clients, HTTP, service errors, STS.
-//! 6. flows, one module per way of getting (or using) credentials: `mfa`, `sso`, `cognito`,
+//! 6. `auth` — what the two OAuth flows (`sso`, `login`) share: PKCE, how a sign-in failed.
+//! 7. flows, one module per way of getting (or using) credentials: `mfa`, `sso`, `cognito`,
 //!    `console`, `keys` (long-term keys in the OS keyring), `login`, `token` (auth tokens
 //!    presigned from credentials: EKS, RDS, DSQL). A flow never imports the
 //!    chain or another flow.
-//! 7. `chain` — the provider chain, one file per link, and refreshable sessions.
-//! 8. `output` — renderers; the one place that writes to stdout. 9. `server`.
-//! 10. `cli`, 11. `commands` — the command line, and one short file per command.
+//! 8. `chain` — the provider chain, one file per link, and refreshable sessions.
+//! 9. `output` — renderers; the one place that writes to stdout. 10. `server`.
+//! 11. `cli`, 12. `commands` — the command line, and one short file per command.
 
 // Unit tests set up and inspect files and processes directly; the OS-seam bans (clippy.toml)
 // still hold for every non-test build of the library, which `clippy --all-targets` checks too.
@@ -37,6 +38,8 @@ pub mod aws;
 pub mod cache;
 pub mod profile;
 pub mod settings;
+
+pub mod auth;
 
 pub mod cognito;
 pub mod console;

@@ -3,7 +3,6 @@
 
 pub mod cmdline;
 pub mod error;
-pub mod pkce;
 pub mod pyjson;
 pub mod secret;
 pub mod text;

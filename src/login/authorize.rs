@@ -41,7 +41,7 @@ pub trait CodeSource {
     }
 }
 
-pub use crate::base::pkce::{Pkce, challenge_of};
+pub use crate::auth::pkce::{Pkce, challenge_of};
 
 /// The Sign-In authorize page, in the AWS CLI's parameter order (`code_challenge` last).
 pub fn authorize_url(
@@ -325,40 +325,17 @@ impl CodeSource for Loopback {
     }
 }
 
-/// The browser came back with Sign-In's `error` (untrusted text, escaped).
+/// The browser came back with Sign-In's `error`.
 fn denied(error: &OAuthError) -> anyhow::Error {
-    let detail = match &error.description {
-        Some(description) => format!(
-            "{}: {}",
-            super::printable(&error.error),
-            super::printable(description)
-        ),
-        None => super::printable(&error.error),
-    };
-    Problem::failure(format!(
-        "the sign-in did not complete: {} ({detail})",
-        error.in_words()
-    ))
-    .hint("run aws-cred login again")
-    .into()
+    crate::auth::oauth::denied(error, "run aws-cred login again")
 }
 
-/// No right answer before the deadline; answers with another state were refused.
+/// No right answer before the deadline.
 fn no_answer(refused: NoAnswer) -> anyhow::Error {
-    if refused.wrong_state > 0 {
-        return Problem::failure(format!(
-            "the browser's answer carried another state than this login sent: {} such answer(s) refused, nothing was saved, and no answer for this login came before the timeout",
-            refused.wrong_state
-        ))
-        .hint("run the login again; if this repeats, another program is answering on the loopback callback")
-        .into();
-    }
-    Problem::expired(format!(
-        "no answer from the browser before the login timed out{}",
-        refused.other_users()
-    ))
-        .hint("run aws-cred login again and finish the sign-in in the browser (or use --remote); AWS_CRED_LOGIN_TIMEOUT sets the wait in seconds")
-        .into()
+    crate::auth::oauth::no_answer(
+        refused,
+        "run aws-cred login again and finish the sign-in in the browser (or use --remote); AWS_CRED_LOGIN_TIMEOUT sets the wait in seconds",
+    )
 }
 
 /// `--remote`: the browser runs anywhere; Sign-In's confirmation page shows a code (base64 of

@@ -352,7 +352,7 @@ fn hint_for(code: &str) -> (crate::base::error::Exit, Option<&'static str>) {
     }
 }
 
-pub use crate::base::pkce::{Pkce, challenge_of};
+pub use crate::auth::pkce::{Pkce, challenge_of};
 
 fn random(buf: &mut [u8]) -> anyhow::Result<()> {
     getrandom::fill(buf).map_err(|e| anyhow::anyhow!("no system random source: {e}"))

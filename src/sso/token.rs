@@ -547,38 +547,20 @@ async fn auth_code_flow(
     Err(failure)
 }
 
-/// The browser came back with the IdP's `error`: in words, with its code and description
-/// (escaped: untrusted text).
+/// The browser came back with the IdP's `error`.
 fn denied(error: &OAuthError) -> anyhow::Error {
-    let detail = match &error.description {
-        Some(description) => format!("{}: {}", escape(&error.error), escape(description)),
-        None => escape(&error.error).into_owned(),
-    };
-    Problem::failure(format!(
-        "the sign-in did not complete: {} ({detail})",
-        error.in_words()
-    ))
-    .hint("run the login again and approve the request in the browser; if access is refused, ask your administrator")
-    .into()
+    crate::auth::oauth::denied(
+        error,
+        "run the login again and approve the request in the browser; if access is refused, ask your administrator",
+    )
 }
 
-/// No right answer before the deadline: a timeout, unless answers with another state came
-/// (refused: they may be another program's, or a tampered redirect).
+/// No right answer before the deadline.
 fn no_answer(refused: NoAnswer) -> anyhow::Error {
-    if refused.wrong_state > 0 {
-        return Problem::failure(format!(
-            "the browser's answer carried another state than this login sent (state mismatch): {} such answer(s) refused, nothing was saved, and no answer for this login came before the timeout",
-            refused.wrong_state
-        ))
-        .hint("run the login again; if this repeats, another program is answering on the loopback callback")
-        .into();
-    }
-    Problem::expired(format!(
-        "no answer from the browser before the login timed out{}",
-        refused.other_users()
-    ))
-        .hint("run the login again and finish it in the browser (or use --use-device-code); AWS_CRED_SSO_LOGIN_TIMEOUT sets the wait in seconds")
-        .into()
+    crate::auth::oauth::no_answer(
+        refused,
+        "run the login again and finish it in the browser (or use --use-device-code); AWS_CRED_SSO_LOGIN_TIMEOUT sets the wait in seconds",
+    )
 }
 
 fn capitalized(text: &str) -> String {

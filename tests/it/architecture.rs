@@ -14,19 +14,21 @@ const LAYERS: &[(&str, u8)] = &[
     ("settings", 3),
     ("cache", 4),
     ("aws", 5),
+    // What the two OAuth flows share (PKCE, how a browser sign-in failed).
+    ("auth", 6),
     // Flows: one folder per way of getting credentials. They never import the chain.
-    ("mfa", 6),
-    ("sso", 6),
-    ("cognito", 6),
-    ("login", 6),
-    ("keys", 6),
-    ("token", 6),
-    ("console", 6),
-    ("chain", 7),
-    ("output", 8),
-    ("server", 9),
-    ("cli", 10),
-    ("commands", 11),
+    ("mfa", 7),
+    ("sso", 7),
+    ("cognito", 7),
+    ("login", 7),
+    ("keys", 7),
+    ("token", 7),
+    ("console", 7),
+    ("chain", 8),
+    ("output", 9),
+    ("server", 10),
+    ("cli", 11),
+    ("commands", 12),
 ];
 
 fn layer(module: &str) -> Option<u8> {

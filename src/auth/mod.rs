@@ -5,3 +5,4 @@
 
 pub mod oauth;
 pub mod pkce;
+pub mod pyjson;

@@ -3,7 +3,6 @@
 
 pub mod cmdline;
 pub mod error;
-pub mod pyjson;
 pub mod secret;
 pub mod text;
 pub mod time;

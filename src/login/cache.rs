@@ -5,8 +5,8 @@
 //! updated, `json.dumps` bytes).
 
 use super::dpop::{Key, KeyError};
-use super::pyjson::Value;
 use super::token_api::Issued;
+use crate::auth::pyjson::Value;
 use crate::base::PROVIDER;
 use crate::base::secret::Secret;
 use aws_credential_types::Credentials;

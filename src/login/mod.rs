@@ -12,7 +12,6 @@
 pub mod authorize;
 pub mod cache;
 pub mod dpop;
-mod pyjson;
 pub mod token_api;
 
 use crate::aws::{Aws, FALLBACK_REGION};

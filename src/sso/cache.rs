@@ -5,7 +5,7 @@
 //! SDK reads them (keys in any case).
 
 use super::SsoConfig;
-use super::pyjson::{self, Value};
+use crate::auth::pyjson::Value;
 use crate::base::error::Problem;
 use crate::base::secret::Secret;
 use crate::base::validity::Validity;
@@ -78,24 +78,24 @@ impl Token {
         let expires_at = cli_time(self.expires_at);
         let registration_expires_at = self.registration_expires_at.map(cli_time);
         let mut pairs = vec![
-            ("startUrl", Value::Str(&self.start_url)),
-            ("region", Value::Str(&self.region)),
-            ("accessToken", Value::Str(self.access_token.expose())),
-            ("expiresAt", Value::Str(&expires_at)),
+            ("startUrl", Value::str(&self.start_url)),
+            ("region", Value::str(&self.region)),
+            ("accessToken", Value::str(self.access_token.expose())),
+            ("expiresAt", Value::str(&expires_at)),
         ];
         if let Some(id) = &self.client_id {
-            pairs.push(("clientId", Value::Str(id)));
+            pairs.push(("clientId", Value::str(id)));
         }
         if let Some(secret) = &self.client_secret {
-            pairs.push(("clientSecret", Value::Str(secret.expose())));
+            pairs.push(("clientSecret", Value::str(secret.expose())));
         }
         if let Some(at) = &registration_expires_at {
-            pairs.push(("registrationExpiresAt", Value::Str(at)));
+            pairs.push(("registrationExpiresAt", Value::str(at)));
         }
         if let Some(refresh) = &self.refresh_token {
-            pairs.push(("refreshToken", Value::Str(refresh.expose())));
+            pairs.push(("refreshToken", Value::str(refresh.expose())));
         }
-        pyjson::object(&pairs)
+        Value::pairs(pairs).dumps()
     }
 
     /// Parse a token file; the error says what is wrong, never what is inside.
@@ -147,17 +147,17 @@ impl Registration {
     pub fn to_cli_json(&self) -> String {
         let expires_at = cli_time(self.expires_at);
         let mut pairs = vec![
-            ("clientId", Value::Str(&self.client_id)),
-            ("clientSecret", Value::Str(self.client_secret.expose())),
-            ("expiresAt", Value::Str(&expires_at)),
+            ("clientId", Value::str(&self.client_id)),
+            ("clientSecret", Value::str(self.client_secret.expose())),
+            ("expiresAt", Value::str(&expires_at)),
         ];
         if let Some(scopes) = &self.scopes {
-            pairs.push(("scopes", Value::List(scopes)));
+            pairs.push(("scopes", Value::list(scopes)));
         }
         if let Some(grants) = &self.grant_types {
-            pairs.push(("grantTypes", Value::List(grants)));
+            pairs.push(("grantTypes", Value::list(grants)));
         }
-        pyjson::object(&pairs)
+        Value::pairs(pairs).dumps()
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Registration, String> {

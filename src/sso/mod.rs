@@ -11,7 +11,6 @@ pub mod logout;
 pub mod oidc;
 pub mod populate;
 pub mod portal;
-mod pyjson;
 pub mod token;
 
 use sha1::{Digest, Sha1};
@@ -45,18 +44,19 @@ impl SsoConfig {
     /// `json.dumps({"tool": "botocore", "startUrl", "region", "scopes", "session_name"},
     /// sort_keys=True)`.
     pub fn registration_cache_key(&self) -> String {
-        use pyjson::Value;
+        use crate::auth::pyjson::Value;
         let scopes = self.registration_scopes.as_deref();
-        let text = pyjson::object(&[
-            ("region", Value::Str(&self.region)),
-            ("scopes", scopes.map_or(Value::Null, Value::List)),
+        let text = Value::pairs(vec![
+            ("region", Value::str(&self.region)),
+            ("scopes", scopes.map_or(Value::Null, Value::list)),
             (
                 "session_name",
-                self.session_name.as_deref().map_or(Value::Null, Value::Str),
+                self.session_name.as_deref().map_or(Value::Null, Value::str),
             ),
-            ("startUrl", Value::Str(&self.start_url)),
-            ("tool", Value::Str("botocore")),
-        ]);
+            ("startUrl", Value::str(&self.start_url)),
+            ("tool", Value::str("botocore")),
+        ])
+        .dumps();
         hex::encode(Sha1::digest(text.as_bytes()))
     }
 

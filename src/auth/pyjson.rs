@@ -1,9 +1,10 @@
-//! The login cache as Python's `json` module reads and writes it: a JSON document whose object
-//! keys keep their order (a `dict`), written back with `json.dumps` defaults (`", "` and `": "`
-//! separators, `ensure_ascii=True`, one line, no final newline). The AWS CLI rewrites the cache
-//! with `dict.update`, so keys it does not know keep their place; aws-cred does the same.
+//! JSON as Python's `json` module reads and writes it, for the files and keys aws-cred shares
+//! with the AWS CLI (the SSO token and registration caches, the registration cache key, the
+//! `aws login` cache): a document whose object keys keep their order (a `dict`), written with
+//! `json.dumps` defaults (`", "` and `": "` separators, `ensure_ascii=True`, one line, no final
+//! newline), byte for byte. The AWS CLI rewrites the login cache with `dict.update`, so keys it
+//! does not know keep their place; aws-cred does the same.
 
-use crate::base::pyjson::string;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
@@ -68,6 +69,22 @@ impl Value {
         }
     }
 
+    /// A string value.
+    pub fn str(text: &str) -> Value {
+        Value::Str(text.to_string())
+    }
+
+    /// A list of strings.
+    pub fn list(items: &[String]) -> Value {
+        Value::Array(items.iter().map(|item| Value::str(item)).collect())
+    }
+
+    /// An object from `(key, value)` pairs, in this order (pass them sorted for
+    /// `sort_keys=True`).
+    pub fn pairs(pairs: Vec<(&str, Value)>) -> Value {
+        Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    }
+
     /// An object from `(key, string)` pairs, in this order.
     pub fn object(pairs: &[(&str, &str)]) -> Value {
         Value::Object(
@@ -116,6 +133,31 @@ impl Value {
             }
         }
     }
+}
+
+/// A string literal as `json.dumps` escapes it: `\"`, `\\`, the short escapes, and `\uXXXX`
+/// (lower-case hex, UTF-16 surrogate pairs) for everything outside printable ASCII.
+pub fn string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            ' '..='~' => out.push(c),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+    }
+    out.push('"');
 }
 
 impl<'de> Deserialize<'de> for Value {
@@ -186,6 +228,35 @@ impl<'de> Visitor<'de> for ValueVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escapes_as_python_does() {
+        let mut out = String::new();
+        string(&mut out, "a\"b\\c\n\t\u{8}\u{c}é😀~");
+        assert_eq!(
+            out,
+            r#""a\"b\\c\n\t\b\fé\ud83d\ude00~""#.replace('é', "\\u00e9")
+        );
+    }
+
+    #[test]
+    fn new_documents_match_python_json_dumps() {
+        // python3 -c 'import json; print(json.dumps({"a": "é\x7f\n\"\\/ 😀\x01"}))'
+        assert_eq!(
+            Value::pairs(vec![("a", Value::str("é\u{7f}\n\"\\/ \u{1F600}\u{1}"))]).dumps(),
+            r#"{"a": "\u00e9\u007f\n\"\\/ \ud83d\ude00\u0001"}"#
+        );
+        let scopes = vec!["sso:account:access".to_string()];
+        assert_eq!(
+            Value::pairs(vec![
+                ("region", Value::str("us-east-1")),
+                ("scopes", Value::list(&scopes)),
+                ("session_name", Value::Null),
+            ])
+            .dumps(),
+            r#"{"region": "us-east-1", "scopes": ["sso:account:access"], "session_name": null}"#
+        );
+    }
 
     #[test]
     fn round_trips_in_order_like_python() {

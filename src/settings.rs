@@ -223,6 +223,18 @@ pub const MFA_MARGIN_MINUTES: Setting = Setting::new("MFA session reuse margin")
     .vars(&["AWS_CRED_MFA_MARGIN_MINUTES"])
     .default("10");
 
+/// `true` turns off the configured endpoint URLs (`AWS_ENDPOINT_URL*`, `[services]`,
+/// `endpoint_url`); the variable wins over the profile's key, as in the SDKs.
+pub const IGNORE_CONFIGURED_ENDPOINTS: Setting = Setting::new("ignore configured endpoint URLs")
+    .vars(&["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"])
+    .key("ignore_configured_endpoint_urls");
+
+/// Seconds a `credential_process` may run before it is stopped with everything it started
+/// (1–3600; it may prompt for an MFA code or open a browser).
+pub const PROCESS_TIMEOUT: Setting = Setting::new("credential_process time limit")
+    .vars(&["AWS_CRED_PROCESS_TIMEOUT"])
+    .default("300");
+
 /// Seconds one AWS call waits for its answer, retries included (`aws::DEFAULT_WAIT`).
 pub const READ_TIMEOUT: Setting = Setting::new("AWS answer timeout")
     .vars(&["AWS_CRED_READ_TIMEOUT"])

@@ -83,11 +83,9 @@ impl Aws {
         profiles: &Profiles,
         verify_tls: bool,
     ) -> Result<Self, Problem> {
-        let ignore_configured_endpoints = ctx.flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-            || profiles
-                .set
-                .get("ignore_configured_endpoint_urls")
-                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        let ignore_configured_endpoints = crate::settings::IGNORE_CONFIGURED_ENDPOINTS
+            .resolve(None, ctx, Some(profiles))
+            .is_some_and(|found| found.value.eq_ignore_ascii_case("true"));
         // The variable is a path in any encoding; the profile key is text.
         let home = ctx.home();
         let ca_bundle = match ctx.path_var("AWS_CA_BUNDLE") {
@@ -478,6 +476,21 @@ mod tests {
         );
         assert_eq!(aws.target("STS", "STS", "us-east-1").wait, aws.wait());
         assert_eq!(seconds(aws.wait()), "2.5 s");
+    }
+
+    /// The variable wins over the profile's key, also when it says `false` (as in the SDKs).
+    #[test]
+    fn ignoring_configured_endpoints_follows_the_setting_order() {
+        let profiles = crate::profile::Profiles::from_text(
+            "[profile p]\nendpoint_url = http://profile\nignore_configured_endpoint_urls = true\n",
+            "",
+            "p",
+        );
+        let aws = Aws::new(&Context::with_env([]), &profiles).unwrap();
+        assert_eq!(aws.endpoint_url("STS"), None);
+        let ctx = Context::with_env([("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "false")]);
+        let aws = Aws::new(&ctx, &profiles).unwrap();
+        assert_eq!(aws.endpoint_url("STS").as_deref(), Some("http://profile"));
     }
 
     #[test]

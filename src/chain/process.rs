@@ -46,25 +46,22 @@ pub fn check_recursion(parents: Option<&str>, profile: &str) -> Result<(), Probl
     Ok(())
 }
 
-/// How long a credential_process may run: `AWS_CRED_PROCESS_TIMEOUT` seconds (1–3600), by
-/// default 5 minutes (it may prompt for an MFA code or open a browser).
+/// The variable of [`crate::settings::PROCESS_TIMEOUT`], for messages.
 pub const TIMEOUT_VAR: &str = "AWS_CRED_PROCESS_TIMEOUT";
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
-pub fn timeout(value: Option<&str>) -> Result<Duration, Problem> {
-    match value {
-        None => Ok(DEFAULT_TIMEOUT),
-        Some(text) => text
-            .parse::<u64>()
-            .ok()
-            .filter(|s| (1..=3600).contains(s))
-            .map(Duration::from_secs)
-            .ok_or_else(|| {
-                Problem::usage(format!(
-                    "{TIMEOUT_VAR} = {text:?} is not a number of seconds (1-3600)"
-                ))
-            }),
-    }
+/// How long a credential_process may run ([`crate::settings::PROCESS_TIMEOUT`]).
+pub fn timeout(ctx: &crate::os::Context) -> Result<Duration, Problem> {
+    let found = crate::settings::PROCESS_TIMEOUT.duration(
+        None,
+        ctx,
+        None,
+        (1, 3600),
+        Duration::from_secs(1),
+        "seconds",
+    )?;
+    found
+        .map(|(timeout, _)| timeout)
+        .ok_or_else(|| Problem::usage("the credential_process time limit has no default"))
 }
 
 /// Run `command` as the AWS CLI does (`sh -c` on Unix, no shell on Windows), bounded by `timeout` and
@@ -181,10 +178,16 @@ mod tests {
 
     #[test]
     fn timeout_setting() {
-        assert_eq!(timeout(None).unwrap(), DEFAULT_TIMEOUT);
-        assert_eq!(timeout(Some("2")).unwrap(), Duration::from_secs(2));
+        use crate::os::Context;
+        let of = |value: &str| timeout(&Context::with_env([(TIMEOUT_VAR, value)]));
+        assert_eq!(
+            timeout(&Context::with_env([])).unwrap(),
+            Duration::from_secs(300)
+        );
+        assert_eq!(of("2").unwrap(), Duration::from_secs(2));
         for bad in ["0", "3601", "x", "-1"] {
-            assert!(timeout(Some(bad)).is_err(), "{bad}");
+            let err = of(bad).unwrap_err();
+            assert!(err.message.contains(TIMEOUT_VAR), "{bad}: {}", err.message);
         }
     }
 

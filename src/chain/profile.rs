@@ -234,7 +234,7 @@ async fn base_credentials(req: &Request<'_>, base: &Base) -> anyhow::Result<(Cre
         }
         Base::Process { profile, command } => {
             let parents = req.ctx.var(super::process::PARENTS_VAR);
-            let timeout = super::process::timeout(req.ctx.var(super::process::TIMEOUT_VAR))?;
+            let timeout = super::process::timeout(req.ctx)?;
             let credentials =
                 super::process::run(profile, command, parents, timeout, req.terminal).await?;
             Ok((

@@ -87,6 +87,43 @@ pub async fn run(mut cli: Cli, ctx: Context) -> anyhow::Result<()> {
         Command::Status(_) => profile::Scope::Settings,
         _ => profile::Scope::All,
     };
+    let mut setup = setup_with_profile(&mut cli, ctx, scope).await?;
+    // `--duration`: the role session's length, for the commands that hand credentials on.
+    setup.duration = match &cli.command {
+        Command::Export(args) => args.duration,
+        Command::Exec(args) => args.duration,
+        Command::Serve(args) => args.duration,
+        _ => None,
+    };
+    match &cli.command {
+        Command::Export(args) => commands::export::run(&setup, args).await,
+        Command::Mfa(args) => commands::mfa::run(&setup, args).await,
+        Command::SsoLogin(args) => commands::sso_login::run(&setup, args).await,
+        Command::Whoami(args) => commands::whoami::run(&setup, args).await,
+        Command::Exec(args) => commands::exec::run(&setup, args).await,
+        Command::Completions(_) | Command::Man(_) | Command::ShellInit(_) => {
+            unreachable!("handled above")
+        }
+        Command::Cognito(args) => commands::cognito::run(&setup, args).await,
+        Command::Console(args) => commands::console::run(&setup, args).await,
+        Command::Keys(args) => commands::keys::run(&setup, args).await,
+        Command::Login(args) => commands::login::run(&setup, args).await,
+        Command::Status(args) => commands::status::run(&setup, args).await,
+        Command::Sso(command) => commands::sso::run(&setup, command).await,
+        Command::Logout(args) => commands::logout::run(&setup, args).await,
+        Command::Serve(args) => commands::serve::run(&setup, args).await,
+        Command::Token(command) => commands::token::run(&setup, command).await,
+    }
+}
+
+/// The run's [`Setup`], with the profile the command line means: `export prod` and
+/// `exec prod -- cmd` (a first word that names a profile), or the one the person picks when
+/// nothing names one at a terminal.
+async fn setup_with_profile(
+    cli: &mut Cli,
+    ctx: Context,
+    scope: profile::Scope,
+) -> anyhow::Result<Setup> {
     // `export prod`: the word is the profile, as with --profile.
     if let Command::Export(args) = &cli.command
         && let Some(word) = &args.profile_word
@@ -115,38 +152,13 @@ pub async fn run(mut cli: Cli, ctx: Context) -> anyhow::Result<()> {
         setup = Setup::new(setup.ctx.clone(), &cli.global, scope).await?;
     }
     // Nothing names a profile and a person is at the terminal: ask which.
-    if commands::pick::wanted(&setup, &cli)
+    if commands::pick::wanted(&setup, cli)
         && let Some(name) = commands::pick::profile(&setup).await?
     {
         cli.global.profile = Some(name);
         setup = Setup::new(setup.ctx.clone(), &cli.global, scope).await?;
     }
-    // `--duration`: the role session's length, for the commands that hand credentials on.
-    setup.duration = match &cli.command {
-        Command::Export(args) => args.duration,
-        Command::Exec(args) => args.duration,
-        Command::Serve(args) => args.duration,
-        _ => None,
-    };
-    match &cli.command {
-        Command::Export(args) => commands::export::run(&setup, args).await,
-        Command::Mfa(args) => commands::mfa::run(&setup, args).await,
-        Command::SsoLogin(args) => commands::sso_login::run(&setup, args).await,
-        Command::Whoami(args) => commands::whoami::run(&setup, args).await,
-        Command::Exec(args) => commands::exec::run(&setup, args).await,
-        Command::Completions(_) | Command::Man(_) | Command::ShellInit(_) => {
-            unreachable!("handled above")
-        }
-        Command::Cognito(args) => commands::cognito::run(&setup, args).await,
-        Command::Console(args) => commands::console::run(&setup, args).await,
-        Command::Keys(args) => commands::keys::run(&setup, args).await,
-        Command::Login(args) => commands::login::run(&setup, args).await,
-        Command::Status(args) => commands::status::run(&setup, args).await,
-        Command::Sso(command) => commands::sso::run(&setup, command).await,
-        Command::Logout(args) => commands::logout::run(&setup, args).await,
-        Command::Serve(args) => commands::serve::run(&setup, args).await,
-        Command::Token(command) => commands::token::run(&setup, command).await,
-    }
+    Ok(setup)
 }
 
 /// The statement stdout carries when this command fails ([`output::Format::failure_statement`]):

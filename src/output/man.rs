@@ -108,181 +108,155 @@ struct Extra {
     own_files: &'static [(&'static str, &'static str)],
 }
 
-const CHAIN: &[&[(&str, &str)]] = &[CHAIN_ENV, NETWORK_ENV, HOME_ENV];
-const NETWORK: &[&[(&str, &str)]] = &[NETWORK_ENV, HOME_ENV];
-const READS: &[&[(&str, &str)]] = &[CONFIG_FILES, CACHE_FILES];
+type Items = &'static [(&'static str, &'static str)];
+
+const CHAIN: &[Items] = &[CHAIN_ENV, NETWORK_ENV, HOME_ENV];
+const NETWORK: &[Items] = &[NETWORK_ENV, HOME_ENV];
+const READS: &[Items] = &[CONFIG_FILES, CACHE_FILES];
+const CONFIG: &[Items] = &[CONFIG_FILES];
 
 const WRITTEN_SESSION: (&str, &str) = (
     "~/.aws/credentials (written)",
     "With --write-profile NAME: the session in [NAME], the rest of the file byte for byte; mode 0600; lock ~/.aws/credentials.lock.",
 );
 
+const EXEC_ENV: Items = &[(
+    "AWS_CRED_PROFILE, AWS_CRED_EXPIRATION",
+    "Set for the command (who and until when, for a prompt); a nested exec warns.",
+)];
+const BROWSER_ENV: Items = &[(
+    "BROWSER",
+    "The browser to open (a :-separated list; %s is the URL).",
+)];
+const TOKEN_ENV: Items = &[
+    (
+        "KUBERNETES_EXEC_INFO",
+        "kubectl's; its apiVersion picks the answer's.",
+    ),
+    (
+        "KUBECONFIG",
+        "token kubeconfig --write: its first file is the one written.",
+    ),
+];
+const TOKEN_FILES: Items = &[
+    (
+        "~/.aws/aws-cred/cache/eks/",
+        "Cached EKS tokens (mode 0600).",
+    ),
+    (
+        "~/.kube/config",
+        "token kubeconfig --write: one cluster, user and context.",
+    ),
+];
+const MFA_ENV: Items = &[
+    (
+        "AWS_MFA_SERIAL",
+        "The MFA device, when --serial-number is not given.",
+    ),
+    (
+        "AWS_CRED_MFA_MARGIN_MINUTES",
+        "Minutes a cached session must still have to be reused (default 10).",
+    ),
+];
+const MFA_FILES: Items = &[
+    (
+        "~/.aws/aws-cred/cache/mfa/<sha1>.json",
+        "One session per (long-term key, device); mode 0600.",
+    ),
+    WRITTEN_SESSION,
+];
+const SSO_ENV: Items = &[
+    (
+        "AWS_CRED_SSO_LOGIN_TIMEOUT",
+        "Seconds the login waits for the browser or the device approval (default 300).",
+    ),
+    (
+        "BROWSER, DISPLAY, WAYLAND_DISPLAY, SSH_CONNECTION, SSH_TTY",
+        "Which browser, and whether there is one here (else the device flow).",
+    ),
+];
+const SSO_FILES: Items = &[
+    (
+        "~/.aws/sso/cache/<sha1>.json",
+        "The token and the client registration, in the AWS CLI's format; mode 0600.",
+    ),
+    (
+        "~/.aws/config (written)",
+        "sso populate: one marked profile per (account, role).",
+    ),
+];
+const LOGIN_ENV: Items = &[
+    (
+        "AWS_LOGIN_CACHE_DIRECTORY",
+        "Where the sessions go (default ~/.aws/login/cache).",
+    ),
+    (
+        "AWS_CRED_LOGIN_TIMEOUT",
+        "Seconds the sign-in waits for the browser (default 600).",
+    ),
+    ("BROWSER", "The browser to open."),
+];
+const LOGIN_FILES: Items = &[
+    (
+        "~/.aws/login/cache/<sha256>.json",
+        "The session, in the AWS CLI's format; mode 0600.",
+    ),
+    (
+        "~/.aws/config (written)",
+        "login_session and region in the profile; lock ~/.aws/config.lock.",
+    ),
+];
+const COGNITO_ENV: Items = &[(
+    "AWS_CRED_COGNITO_USER_POOL_ID, AWS_CRED_COGNITO_CLIENT_ID, AWS_CRED_COGNITO_CLIENT_SECRET, AWS_CRED_COGNITO_IDENTITY_POOL_ID, AWS_CRED_COGNITO_AUTH_FLOW, AWS_CRED_COGNITO_ROLE_ARN, AWS_CRED_COGNITO_PASSWORD, AWS_CRED_COGNITO_NEW_PASSWORD",
+    "The pools, the app client, the flow and the password, when not given as options.",
+)];
+const COGNITO_FILES: Items = &[(
+    "~/.aws/aws-cred/cache/cognito/<sha256>.json",
+    "Tokens, identity ids and the last credentials per (pool, client, user); mode 0600.",
+)];
+const KEYS_FILES: Items = &[
+    (
+        "the OS keyring, service aws-cred",
+        "One entry per profile (Secret Service, Keychain, Credential Manager).",
+    ),
+    (
+        "~/.aws/config (written)",
+        "keys add: the profile's credential_process line.",
+    ),
+];
+const STATUS_ENV: Items = &[
+    (
+        "COLUMNS",
+        "The table's width, when stdout is not a terminal.",
+    ),
+    ("NO_COLOR", "No colour."),
+];
+const LOGOUT_FILES: Items = &[(
+    "the caches above",
+    "Removed: SSO tokens, MFA sessions, login sessions, Cognito sign-ins, EKS tokens, and session sections aws-cred wrote into ~/.aws/credentials.",
+)];
+
 fn extra(name: &str) -> Extra {
-    let none: &'static [(&'static str, &'static str)] = &[];
-    match name {
-        "export" | "whoami" | "exec" | "serve" | "console" | "token" => Extra {
-            env: CHAIN,
-            own_env: match name {
-                "exec" => &[(
-                    "AWS_CRED_PROFILE, AWS_CRED_EXPIRATION",
-                    "Set for the command (who and until when, for a prompt); a nested exec warns.",
-                )],
-                "console" => &[(
-                    "BROWSER",
-                    "The browser to open (a :-separated list; %s is the URL).",
-                )],
-                "token" => &[
-                    (
-                        "KUBERNETES_EXEC_INFO",
-                        "kubectl's; its apiVersion picks the answer's.",
-                    ),
-                    (
-                        "KUBECONFIG",
-                        "token kubeconfig --write: its first file is the one written.",
-                    ),
-                ],
-                _ => none,
-            },
-            files: READS,
-            own_files: match name {
-                "export" => &[WRITTEN_SESSION],
-                "token" => &[
-                    (
-                        "~/.aws/aws-cred/cache/eks/",
-                        "Cached EKS tokens (mode 0600).",
-                    ),
-                    (
-                        "~/.kube/config",
-                        "token kubeconfig --write: one cluster, user and context.",
-                    ),
-                ],
-                _ => none,
-            },
-        },
-        "mfa" => Extra {
-            env: CHAIN,
-            own_env: &[
-                (
-                    "AWS_MFA_SERIAL",
-                    "The MFA device, when --serial-number is not given.",
-                ),
-                (
-                    "AWS_CRED_MFA_MARGIN_MINUTES",
-                    "Minutes a cached session must still have to be reused (default 10).",
-                ),
-            ],
-            files: &[CONFIG_FILES],
-            own_files: &[
-                (
-                    "~/.aws/aws-cred/cache/mfa/<sha1>.json",
-                    "One session per (long-term key, device); mode 0600.",
-                ),
-                WRITTEN_SESSION,
-            ],
-        },
-        "sso-login" | "sso" => Extra {
-            env: NETWORK,
-            own_env: &[
-                (
-                    "AWS_CRED_SSO_LOGIN_TIMEOUT",
-                    "Seconds the login waits for the browser or the device approval (default 300).",
-                ),
-                (
-                    "BROWSER, DISPLAY, WAYLAND_DISPLAY, SSH_CONNECTION, SSH_TTY",
-                    "Which browser, and whether there is one here (else the device flow).",
-                ),
-            ],
-            files: &[CONFIG_FILES],
-            own_files: &[
-                (
-                    "~/.aws/sso/cache/<sha1>.json",
-                    "The token and the client registration, in the AWS CLI's format; mode 0600.",
-                ),
-                (
-                    "~/.aws/config (written)",
-                    "sso populate: one marked profile per (account, role).",
-                ),
-            ],
-        },
-        "login" => Extra {
-            env: NETWORK,
-            own_env: &[
-                (
-                    "AWS_LOGIN_CACHE_DIRECTORY",
-                    "Where the sessions go (default ~/.aws/login/cache).",
-                ),
-                (
-                    "AWS_CRED_LOGIN_TIMEOUT",
-                    "Seconds the sign-in waits for the browser (default 600).",
-                ),
-                ("BROWSER", "The browser to open."),
-            ],
-            files: &[CONFIG_FILES],
-            own_files: &[
-                (
-                    "~/.aws/login/cache/<sha256>.json",
-                    "The session, in the AWS CLI's format; mode 0600.",
-                ),
-                (
-                    "~/.aws/config (written)",
-                    "login_session and region in the profile; lock ~/.aws/config.lock.",
-                ),
-            ],
-        },
-        "cognito" => Extra {
-            env: NETWORK,
-            own_env: &[(
-                "AWS_CRED_COGNITO_USER_POOL_ID, AWS_CRED_COGNITO_CLIENT_ID, AWS_CRED_COGNITO_CLIENT_SECRET, AWS_CRED_COGNITO_IDENTITY_POOL_ID, AWS_CRED_COGNITO_AUTH_FLOW, AWS_CRED_COGNITO_ROLE_ARN, AWS_CRED_COGNITO_PASSWORD, AWS_CRED_COGNITO_NEW_PASSWORD",
-                "The pools, the app client, the flow and the password, when not given as options.",
-            )],
-            files: &[CONFIG_FILES],
-            own_files: &[(
-                "~/.aws/aws-cred/cache/cognito/<sha256>.json",
-                "Tokens, identity ids and the last credentials per (pool, client, user); mode 0600.",
-            )],
-        },
-        "keys" => Extra {
-            env: NETWORK,
-            own_env: none,
-            files: &[CONFIG_FILES],
-            own_files: &[
-                (
-                    "the OS keyring, service aws-cred",
-                    "One entry per profile (Secret Service, Keychain, Credential Manager).",
-                ),
-                (
-                    "~/.aws/config (written)",
-                    "keys add: the profile's credential_process line.",
-                ),
-            ],
-        },
-        "status" => Extra {
-            env: &[CHAIN_ENV, HOME_ENV],
-            own_env: &[
-                (
-                    "COLUMNS",
-                    "The table's width, when stdout is not a terminal.",
-                ),
-                ("NO_COLOR", "No colour."),
-            ],
-            files: READS,
-            own_files: none,
-        },
-        "logout" => Extra {
-            env: NETWORK,
-            own_env: none,
-            files: &[CONFIG_FILES],
-            own_files: &[(
-                "the caches above",
-                "Removed: SSO tokens, MFA sessions, login sessions, Cognito sign-ins, EKS tokens, and session sections aws-cred wrote into ~/.aws/credentials.",
-            )],
-        },
-        _ => Extra {
-            env: &[],
-            own_env: none,
-            files: &[],
-            own_files: none,
-        },
+    let (env, own_env, files, own_files): (&[Items], Items, &[Items], Items) = match name {
+        "export" => (CHAIN, &[], READS, &[WRITTEN_SESSION]),
+        "whoami" | "serve" => (CHAIN, &[], READS, &[]),
+        "exec" => (CHAIN, EXEC_ENV, READS, &[]),
+        "console" => (CHAIN, BROWSER_ENV, READS, &[]),
+        "token" => (CHAIN, TOKEN_ENV, READS, TOKEN_FILES),
+        "mfa" => (CHAIN, MFA_ENV, CONFIG, MFA_FILES),
+        "sso-login" | "sso" => (NETWORK, SSO_ENV, CONFIG, SSO_FILES),
+        "login" => (NETWORK, LOGIN_ENV, CONFIG, LOGIN_FILES),
+        "cognito" => (NETWORK, COGNITO_ENV, CONFIG, COGNITO_FILES),
+        "keys" => (NETWORK, &[], CONFIG, KEYS_FILES),
+        "status" => (&[CHAIN_ENV, HOME_ENV], STATUS_ENV, READS, &[]),
+        "logout" => (NETWORK, &[], CONFIG, LOGOUT_FILES),
+        _ => (&[], &[], &[], &[]),
+    };
+    Extra {
+        env,
+        own_env,
+        files,
+        own_files,
     }
 }
 

@@ -114,37 +114,19 @@ pub async fn role_credentials(
     let out = match answer {
         Ok(out) => out,
         Err(err) => {
-            let not_assigned = || {
-                Problem::failure(format!(
-                    "no access to role {} in account {} for this SSO user (ForbiddenException: No access)",
-                    escape(role_name),
-                    escape(account_id)
-                ))
-            };
-            let failed = portal_error(
-                config,
-                &format!("GetRoleCredentials for role {role_name} in account {account_id}"),
-                &target,
-                err,
-                not_assigned,
-            );
+            let operation =
+                format!("GetRoleCredentials for role {role_name} in account {account_id}");
+            let failed = portal_error(config, &operation, &target, err, || {
+                not_assigned(account_id, role_name)
+            });
             if !failed.is("ForbiddenException") {
                 return Err(failed);
             }
-            let hint = match seen_by(aws, config, token).await {
-                Some(seen) => format!(
-                    "this SSO user has {seen}; fix the profile's sso_account_id / sso_role_name, or ask your administrator to assign {} in {}",
-                    escape(role_name),
-                    escape(account_id)
-                ),
-                None => format!(
-                    "ask your administrator to assign the permission set, or pick another: {} without --account/--role lists yours",
-                    config.login_command()
-                ),
-            };
             return Err(PortalError {
                 code: failed.code,
-                error: not_assigned().hint(hint).into(),
+                error: not_assigned(account_id, role_name)
+                    .hint(not_assigned_hint(aws, config, token, account_id, role_name).await)
+                    .into(),
             });
         }
     };
@@ -180,6 +162,37 @@ pub async fn role_credentials(
         .map_err(|err| incomplete(&format!("credentials whose {err}")))?;
     builder.set_expiry(Some(expiry));
     Ok(builder.build())
+}
+
+/// GetRoleCredentials' ForbiddenException: the user is not assigned this role.
+fn not_assigned(account_id: &str, role_name: &str) -> Problem {
+    Problem::failure(format!(
+        "no access to role {} in account {} for this SSO user (ForbiddenException: No access)",
+        escape(role_name),
+        escape(account_id)
+    ))
+}
+
+/// What to do about a role the user lacks: the accounts and roles the token has, when the
+/// portal says.
+async fn not_assigned_hint(
+    aws: &Aws,
+    config: &SsoConfig,
+    token: &Secret,
+    account_id: &str,
+    role_name: &str,
+) -> String {
+    match seen_by(aws, config, token).await {
+        Some(seen) => format!(
+            "this SSO user has {seen}; fix the profile's sso_account_id / sso_role_name, or ask your administrator to assign {} in {}",
+            escape(role_name),
+            escape(account_id)
+        ),
+        None => format!(
+            "ask your administrator to assign the permission set, or pick another: {} without --account/--role lists yours",
+            config.login_command()
+        ),
+    }
 }
 
 /// The accounts shown in a "no access" hint with their roles; beyond them, only a count.

@@ -182,6 +182,21 @@ impl Setting {
         )
     }
 
+    /// Whole seconds between `min` and `max` from the variables, else the default (a setting
+    /// without a default that is not set is a usage error).
+    pub fn seconds(&self, ctx: &Context, (min, max): (u64, u64)) -> Result<Duration, Problem> {
+        self.duration(
+            None,
+            ctx,
+            None,
+            (min, max),
+            Duration::from_secs(1),
+            "seconds",
+        )?
+        .map(|(seconds, _)| seconds)
+        .ok_or_else(|| Problem::usage(format!("no {} configured", self.what)))
+    }
+
     /// The error for a setting that is required and has no value: every place it can be given.
     pub fn missing(&self, profiles: &Profiles) -> Problem {
         let mut places = Vec::new();

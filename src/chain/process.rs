@@ -51,17 +51,7 @@ pub const TIMEOUT_VAR: &str = "AWS_CRED_PROCESS_TIMEOUT";
 
 /// How long a credential_process may run ([`crate::settings::PROCESS_TIMEOUT`]).
 pub fn timeout(ctx: &crate::os::Context) -> Result<Duration, Problem> {
-    let found = crate::settings::PROCESS_TIMEOUT.duration(
-        None,
-        ctx,
-        None,
-        (1, 3600),
-        Duration::from_secs(1),
-        "seconds",
-    )?;
-    found
-        .map(|(timeout, _)| timeout)
-        .ok_or_else(|| Problem::usage("the credential_process time limit has no default"))
+    crate::settings::PROCESS_TIMEOUT.seconds(ctx, (1, 3600))
 }
 
 /// Run `command` as the AWS CLI does (`sh -c` on Unix, no shell on Windows), bounded by `timeout` and

@@ -213,15 +213,7 @@ fn save_in_profile(
 
 /// `AWS_CRED_LOGIN_TIMEOUT` seconds (1-3600; default 600, as the AWS CLI waits).
 fn login_timeout(ctx: &crate::os::Context) -> anyhow::Result<Duration> {
-    let found = crate::settings::LOGIN_TIMEOUT.duration(
-        None,
-        ctx,
-        None,
-        (1, 3600),
-        Duration::from_secs(1),
-        "seconds",
-    )?;
-    Ok(found.map_or(Duration::from_secs(600), |(timeout, _)| timeout))
+    Ok(crate::settings::LOGIN_TIMEOUT.seconds(ctx, (1, 3600))?)
 }
 
 /// The pasted code: from the terminal when there is one, else the first line of stdin.

@@ -9,8 +9,9 @@ use crate::cli::SsoLoginArgs;
 use crate::profile::Selection;
 use crate::sso::SsoConfig;
 use crate::sso::config::{sso_of, sso_session_config};
+use crate::sso::interactive::Interactive;
 use crate::sso::portal::{self, PortalError, UNAUTHORIZED};
-use crate::sso::token::{self, How, Interactive, Mode, Obtained};
+use crate::sso::token::{self, How, Mode, Obtained};
 
 /// Accounts whose roles are listed one by one; past this, only the accounts are.
 const MAX_ACCOUNTS_WITH_ROLES: usize = 50;

@@ -7,6 +7,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod interactive;
 pub mod logout;
 pub mod oidc;
 pub mod populate;

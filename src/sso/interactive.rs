@@ -1,0 +1,394 @@
+//! `sso-login`'s side of IAM Identity Center: a new login with a person at the browser, by the
+//! authorization-code flow with PKCE (a loopback redirect) or the device flow (a code to
+//! approve on any device), after a client registration (cached, shared with the AWS CLI). The
+//! chain never comes here: `token::obtain` reaches [`login`] only for `Mode::Login`.
+
+use super::SsoConfig;
+use super::cache::{Registration, Store, Token};
+use super::oidc::{self, Failure, Issued, Oidc, Pkce};
+use crate::base::error::Problem;
+use crate::base::text::escape;
+use crate::os::Context;
+use crate::os::browser::{self, Browser};
+use crate::os::callback::{Answer, Arrival, Listener, NoAnswer, OAuthError, Page};
+use crate::os::spinner::Spinner;
+use std::time::Duration;
+use tokio::time::Instant;
+
+pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
+/// Polls of the device flow at most, whatever the interval (a bound for the loop).
+const MAX_POLLS: usize = 10_000;
+
+/// How a login may proceed (`sso-login`).
+#[derive(Debug, Clone)]
+pub struct Interactive {
+    /// Log in even if the cached token is fresh.
+    pub force: bool,
+    /// `--use-device-code`.
+    pub device_code: bool,
+    pub browser: Browser,
+    /// The longest wait for the person (browser callback, device approval).
+    pub timeout: Duration,
+    /// One second of the device flow's polling interval (shorter in tests).
+    pub poll_unit: Duration,
+}
+
+impl Interactive {
+    /// Timeouts from `AWS_CRED_SSO_LOGIN_TIMEOUT` (seconds, default 300) and
+    /// `AWS_CRED_SSO_POLL_MS` (default 1000).
+    pub fn from_env(
+        ctx: &Context,
+        force: bool,
+        device_code: bool,
+        no_browser: bool,
+    ) -> anyhow::Result<Interactive> {
+        use crate::settings::{SSO_LOGIN_TIMEOUT, SSO_POLL_MS};
+        let seconds = Duration::from_secs(1);
+        let timeout = SSO_LOGIN_TIMEOUT.duration(None, ctx, None, (1, 3600), seconds, "seconds")?;
+        let millis = Duration::from_millis(1);
+        let poll = SSO_POLL_MS.duration(None, ctx, None, (1, 60_000), millis, "milliseconds")?;
+        Ok(Interactive {
+            force,
+            device_code,
+            browser: browser::choose(ctx, no_browser),
+            timeout: timeout.map_or(DEFAULT_LOGIN_TIMEOUT, |(t, _)| t),
+            poll_unit: poll.map_or(Duration::from_secs(1), |(p, _)| p),
+        })
+    }
+}
+
+/// Log in: a registration (cached, or new), then the authorization-code flow or the device
+/// flow. A cached registration the service no longer accepts is replaced once.
+pub(super) async fn login(
+    ctx: &Context,
+    oidc: &Oidc,
+    store: &Store,
+    config: &SsoConfig,
+    interactive: &Interactive,
+) -> anyhow::Result<Token> {
+    let mut device = interactive.device_code;
+    if !device && let Browser::Unavailable(reason) = &interactive.browser {
+        eprintln!("{reason}: signing in with a device code instead");
+        device = true;
+    }
+    let deadline = Instant::now() + interactive.timeout;
+    for attempt in 0..2 {
+        let (registration, from_cache) = registration(ctx, oidc, store, config, !device).await?;
+        let result = if device {
+            device_flow(ctx, oidc, config, interactive, &registration, deadline)
+                .await
+                .map(|issued| (issued, None))
+        } else {
+            auth_code_flow(ctx, oidc, config, interactive, &registration, deadline)
+                .await
+                .map(|(issued, arrival)| (issued, Some(arrival)))
+        };
+        match result {
+            Ok((issued, arrival)) => {
+                let token = token_from(ctx, config, &registration, issued);
+                // The browser's page waits for the write, so it shows the real outcome.
+                let written = store.write_token(config, &token);
+                if let Some(arrival) = arrival {
+                    let page = match &written {
+                        Ok(()) => Page::success(
+                            "Signed in",
+                            format!(
+                                "aws-cred has your sign-in to {}. You can close this tab.",
+                                config.describe()
+                            ),
+                        ),
+                        Err(_) => Page::failure(
+                            "Sign-in not saved",
+                            "You signed in, but aws-cred could not save the token. Go back to the terminal to see why and what to do.",
+                        ),
+                    };
+                    arrival.respond(page).await;
+                }
+                written?;
+                return Ok(token);
+            }
+            Err(failure) if from_cache && attempt == 0 && failure.is("InvalidClientException") => {
+                eprintln!(
+                    "the cached client registration was not accepted any more; registering a new one"
+                );
+                store.remove_registration(config);
+            }
+            Err(failure) => return Err(failure.error),
+        }
+    }
+    unreachable!("the second attempt always returns")
+}
+
+async fn registration(
+    ctx: &Context,
+    oidc: &Oidc,
+    store: &Store,
+    config: &SsoConfig,
+    auth_code: bool,
+) -> anyhow::Result<(Registration, bool)> {
+    if let Some(cached) = store.read_registration(config)
+        && cached.usable(ctx.now(), auth_code)
+    {
+        return Ok((cached, true));
+    }
+    let registration = oidc.register(config, auth_code, ctx.now()).await?;
+    store.write_registration(config, &registration)?;
+    Ok((registration, false))
+}
+
+fn token_from(
+    ctx: &Context,
+    config: &SsoConfig,
+    registration: &Registration,
+    issued: Issued,
+) -> Token {
+    Token {
+        start_url: config.start_url.clone(),
+        region: config.region.clone(),
+        access_token: issued.access_token,
+        expires_at: ctx.now() + issued.expires_in,
+        client_id: Some(registration.client_id.clone()),
+        client_secret: Some(registration.client_secret.clone()),
+        registration_expires_at: Some(registration.expires_at),
+        refresh_token: issued.refresh_token,
+    }
+}
+
+async fn show_and_open(interactive: &Interactive, url: &str) {
+    if interactive.browser == Browser::Open {
+        match browser::open(url).await {
+            Ok(handoff) => handoff.detach(),
+            Err(err) => eprintln!("could not start a browser ({err}): open the URL above yourself"),
+        }
+    }
+}
+
+async fn auth_code_flow(
+    ctx: &Context,
+    oidc: &Oidc,
+    config: &SsoConfig,
+    interactive: &Interactive,
+    registration: &Registration,
+    deadline: Instant,
+) -> Result<(Issued, Arrival), Failure> {
+    let endpoint = oidc.endpoint().await.map_err(Failure::other)?;
+    let state = oidc::new_state().map_err(Failure::other)?;
+    let mut listener = Listener::bind(oidc::CALLBACK_PATH, &state)
+        .await
+        .map_err(|e| {
+            Failure::other(
+                Problem::failure(format!(
+                    "cannot listen on 127.0.0.1 for the browser's redirect: {e}"
+                ))
+                .hint("use --use-device-code")
+                .into(),
+            )
+        })?;
+    let redirect_uri = listener.redirect_uri().to_string();
+    let pkce = Pkce::new().map_err(Failure::other)?;
+    let url = oidc::authorize_url(
+        &endpoint,
+        &registration.client_id,
+        &redirect_uri,
+        &state,
+        &config.scopes(),
+        &pkce.challenge,
+    )
+    .map_err(Failure::other)?;
+    match interactive.browser {
+        Browser::Open => eprintln!(
+            "Signing in to {} in your browser.\nIf no browser opens, open this URL in a browser on this computer:\n\n  {url}\n",
+            config.describe()
+        ),
+        _ => eprintln!(
+            "To sign in to {}, open this URL in a browser on this computer:\n\n  {url}\n",
+            config.describe()
+        ),
+    }
+    show_and_open(interactive, &url).await;
+    let mut spinner = Spinner::start(
+        crate::settings::spinner(ctx),
+        "waiting for the sign-in in the browser...",
+    );
+    let arrival = listener.wait(deadline).await;
+    spinner.stop();
+    let arrival = arrival.map_err(|refused| Failure::other(no_answer(refused)))?;
+    // The browser's page waits for the exchange (and, on success, for the token's write: the
+    // caller answers then), so it shows the real outcome.
+    let result = match &arrival.answer {
+        Answer::Code(code) => {
+            oidc.code_token(registration, code, &redirect_uri, &pkce.verifier)
+                .await
+        }
+        Answer::Error(error) => Err(Failure::other(denied(error))),
+    };
+    let page = match (result, &arrival.answer) {
+        (Ok(issued), _) => return Ok((issued, arrival)),
+        (Err(failure), Answer::Error(error)) => (
+            failure,
+            Page::failure(
+                "Sign-in not completed",
+                format!(
+                    "{}, so aws-cred got no access. Go back to the terminal: run the login again to retry, or ask your administrator for access.",
+                    capitalized(error.in_words())
+                ),
+            ),
+        ),
+        (Err(failure), Answer::Code(_)) => {
+            let page = Page::failure(
+                "Sign-in failed",
+                format!(
+                    "IAM Identity Center did not accept the sign-in ({}). Go back to the terminal to see what happened and what to do.",
+                    failure
+                        .code
+                        .as_deref()
+                        .unwrap_or("the token exchange failed")
+                ),
+            );
+            (failure, page)
+        }
+    };
+    let (failure, page) = page;
+    arrival.respond(page).await;
+    Err(failure)
+}
+
+/// The browser came back with the IdP's `error`.
+fn denied(error: &OAuthError) -> anyhow::Error {
+    crate::auth::oauth::denied(
+        error,
+        "run the login again and approve the request in the browser; if access is refused, ask your administrator",
+    )
+}
+
+/// No right answer before the deadline.
+fn no_answer(refused: NoAnswer) -> anyhow::Error {
+    crate::auth::oauth::no_answer(
+        refused,
+        "run the login again and finish it in the browser (or use --use-device-code); AWS_CRED_SSO_LOGIN_TIMEOUT sets the wait in seconds",
+    )
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The device flow's page: `verificationUriComplete` (the code filled in), else
+/// `verificationUri`, whichever the browser may open (https://; see [`browser::check_url`]).
+fn device_url(device: &oidc::DeviceAuthorization) -> anyhow::Result<&str> {
+    let complete = device.verification_uri_complete.as_deref();
+    if let Some(url) = complete {
+        match browser::check_url(url) {
+            Ok(()) => return Ok(url),
+            Err(why) => eprintln!(
+                "warning: not using the sign-in link IAM Identity Center sent ({}): {why}",
+                escape(url)
+            ),
+        }
+    }
+    let url = device.verification_uri.as_str();
+    browser::check_url(url).map_err(|why| {
+        Problem::failure(format!(
+            "IAM Identity Center sent a sign-in page that aws-cred will not open or show ({}): {why}",
+            escape(url)
+        ))
+        .hint("check sso_region and AWS_ENDPOINT_URL_SSO_OIDC: the real service sends https:// pages")
+    })?;
+    Ok(url)
+}
+
+async fn device_flow(
+    ctx: &Context,
+    oidc: &Oidc,
+    config: &SsoConfig,
+    interactive: &Interactive,
+    registration: &Registration,
+    deadline: Instant,
+) -> Result<Issued, Failure> {
+    let device = oidc
+        .start_device_authorization(registration, &config.start_url)
+        .await?;
+    let url = device_url(&device).map_err(Failure::other)?.to_string();
+    eprintln!(
+        "To sign in to {}, open this URL on any device:\n\n  {}\n\nand check that the page shows this code: {}\n",
+        config.describe(),
+        escape(&url),
+        escape(&device.user_code)
+    );
+    show_and_open(interactive, &url).await;
+    let deadline = if device.expires_in.is_zero() {
+        deadline
+    } else {
+        deadline.min(Instant::now() + device.expires_in)
+    };
+    // RFC 8628: 5 s when the server does not say.
+    let mut interval = if device.interval == 0 {
+        5
+    } else {
+        device.interval
+    };
+    let mut spinner = Spinner::start(
+        crate::settings::spinner(ctx),
+        "waiting for the sign-in to be approved...",
+    );
+    let result = async {
+        for _ in 0..MAX_POLLS {
+            let next = Instant::now() + interactive.poll_unit * u32::try_from(interval).unwrap_or(60);
+            if next > deadline {
+                tokio::time::sleep_until(deadline).await;
+                return Err(Failure::other(
+                    Problem::expired("the sign-in was not approved before the login timed out")
+                        .hint("run the login again and approve it; AWS_CRED_SSO_LOGIN_TIMEOUT sets the wait in seconds")
+                        .into(),
+                ));
+            }
+            tokio::time::sleep_until(next).await;
+            match oidc.device_token(registration, &device).await {
+                Ok(issued) => return Ok(issued),
+                Err(f) if f.is("AuthorizationPendingException") => {}
+                // RFC 8628 3.5: slow down adds 5 seconds to the interval.
+                Err(f) if f.is("SlowDownException") => interval += 5,
+                Err(f) => return Err(f),
+            }
+        }
+        Err(Failure::other(anyhow::anyhow!(
+            "gave up after {MAX_POLLS} polls for the device sign-in"
+        )))
+    }
+    .await;
+    spinner.stop();
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_settings_come_from_the_environment_and_are_checked() {
+        let ctx = Context::with_env([
+            ("AWS_CRED_SSO_LOGIN_TIMEOUT", "20"),
+            ("AWS_CRED_SSO_POLL_MS", "5"),
+        ]);
+        let i = Interactive::from_env(&ctx, true, false, true).unwrap();
+        assert_eq!(i.timeout, Duration::from_secs(20));
+        assert_eq!(i.poll_unit, Duration::from_millis(5));
+        assert_eq!(i.browser, Browser::PrintOnly);
+        assert!(i.force && !i.device_code);
+        let i = Interactive::from_env(&Context::with_env([]), false, true, false).unwrap();
+        assert_eq!(i.timeout, DEFAULT_LOGIN_TIMEOUT);
+        assert_eq!(i.poll_unit, Duration::from_secs(1));
+        for bad in ["0", "soon", "3601"] {
+            let ctx = Context::with_env([("AWS_CRED_SSO_LOGIN_TIMEOUT", bad)]);
+            let err = Interactive::from_env(&ctx, false, false, false).unwrap_err();
+            assert_eq!(
+                crate::base::error::classify(&err).0,
+                crate::base::error::Exit::Usage
+            );
+        }
+    }
+}

@@ -151,6 +151,10 @@ async fn setup_with_profile(
         cli.global.profile = Some(word);
         setup = Setup::new(setup.ctx.clone(), &cli.global, scope).await?;
     }
+    // `export` whose lines would only reach the terminal is refused before anyone is asked.
+    if let Command::Export(args) = &cli.command {
+        commands::export::refuse_forgotten_eval(&setup, args)?;
+    }
     // Nothing names a profile and a person is at the terminal: ask which.
     if commands::pick::wanted(&setup, cli)
         && let Some(name) = commands::pick::profile(&setup).await?

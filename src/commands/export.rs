@@ -12,10 +12,21 @@ pub fn unset(args: &ExportArgs, ctx: &crate::os::Context) -> anyhow::Result<()> 
     emit(&output::render_unset(format))
 }
 
+/// Lines for a shell with stdout on the terminal: refused before anything is resolved (no MFA
+/// prompt, no call, no picker for credentials that would not be printed).
+pub fn refuse_forgotten_eval(setup: &Setup, args: &ExportArgs) -> anyhow::Result<()> {
+    if args.output.write_profile.is_some() {
+        return Ok(());
+    }
+    let format = output::Format::or_native(args.output.format, &setup.ctx);
+    super::refuse_forgotten_eval(&setup.ctx, format, args.output.print)
+}
+
 pub async fn run(setup: &Setup, args: &ExportArgs) -> anyhow::Result<()> {
     if args.unset {
         return unset(args, &setup.ctx);
     }
+    refuse_forgotten_eval(setup, args)?;
     let resolution = setup.resolve(args.explain).await?;
     super::warn_if_expiring(setup, &resolution.credentials);
     super::deliver_credentials(setup, (&args.output).into(), &resolution.credentials)

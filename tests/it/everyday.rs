@@ -1057,6 +1057,13 @@ fn the_picker_stays_away_when_a_profile_is_known_or_nobody_is_there() {
         assert!(!shown.contains("Esc to cancel"), "{args}: {shown}");
         assert!(shown.contains(expect), "{args}: {shown}");
     }
+    // A forgotten eval is refused before anyone is asked: no picker for lines nobody runs.
+    let Some((status, shown)) = at_terminal(&sb, "export", &[], &[]) else {
+        return;
+    };
+    assert_eq!(status.code(), Some(2), "{shown}");
+    assert!(!shown.contains("Esc to cancel"), "{shown}");
+    assert!(shown.contains("nothing was printed or set"), "{shown}");
     // Without a terminal.
     let out = run(sb.cmd().args(["export", "--format", "json"]));
     assert!(!out.stderr_str().contains("Esc to cancel"));

@@ -907,9 +907,13 @@ fn duration_sets_the_role_session_length() {
 fn no_prompt_or_no_terminal_keeps_the_exit_4_and_the_command_to_run() {
     let sb = sandbox();
     let sts = FakeSts::start(rules());
+    // JSON: shell lines with stdout on the terminal would be refused first (a forgotten eval).
     for (args, env) in [
-        ("export --profile admin --no-prompt", vec![]),
-        ("export --profile admin", vec![("AWS_CRED_NO_PROMPT", "1")]),
+        ("export --profile admin --no-prompt --format json", vec![]),
+        (
+            "export --profile admin --format json",
+            vec![("AWS_CRED_NO_PROMPT", "1")],
+        ),
     ] {
         let Some((status, shown)) = in_terminal(&sb, &sts, args, &env, &[]) else {
             return;

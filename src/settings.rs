@@ -250,7 +250,7 @@ pub const PROCESS_TIMEOUT: Setting = Setting::new("credential_process time limit
     .vars(&["AWS_CRED_PROCESS_TIMEOUT"])
     .default("300");
 
-/// Seconds one AWS call waits for its answer, retries included (`aws::DEFAULT_WAIT`).
+/// Seconds one AWS call waits for its answer, retries included (fractions allowed, up to 600).
 pub const READ_TIMEOUT: Setting = Setting::new("AWS answer timeout")
     .vars(&["AWS_CRED_READ_TIMEOUT"])
     .default("20");

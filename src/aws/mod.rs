@@ -23,9 +23,6 @@ use std::borrow::Cow;
 use std::fmt::Debug;
 use std::time::Duration;
 
-/// How long a call waits for an answer by default, retries included.
-pub const DEFAULT_WAIT: Duration = Duration::from_secs(20);
-
 /// How long a connection may take to open.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -116,7 +113,9 @@ impl Aws {
                         .map(Duration::from_secs_f64)
                 },
             )?
-            .map_or(DEFAULT_WAIT, |(timeout, _)| timeout);
+            .map(|(timeout, _)| timeout)
+            // The setting has a default, so this is never taken.
+            .ok_or_else(|| crate::settings::READ_TIMEOUT.missing(profiles))?;
         let env = ctx.sdk_env();
         // The variable wins over the profile; anything but `true` means off (the SDKs warn and
         // ignore values that are not booleans).
@@ -177,8 +176,8 @@ impl Aws {
         }
     }
 
-    /// How long one call waits for its answer, retries included: [`DEFAULT_WAIT`], or
-    /// `AWS_CRED_READ_TIMEOUT` seconds.
+    /// How long one call waits for its answer, retries included
+    /// ([`crate::settings::READ_TIMEOUT`]).
     pub fn wait(&self) -> Duration {
         self.wait
     }

@@ -491,7 +491,7 @@ mod tests {
             service: "Sign-In",
             region: "us-east-1".into(),
             endpoint: Some("https://signin.aws.amazon.com/federation".into()),
-            wait: crate::aws::DEFAULT_WAIT,
+            wait: std::time::Duration::from_secs(20),
         };
         let p = refusal(400, &target, Source::Unknown, None);
         assert!(p.message.contains("HTTP 400"));

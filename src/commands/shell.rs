@@ -295,10 +295,7 @@ function __NAME__ {
 pub fn man(args: &crate::cli::ManArgs) -> anyhow::Result<()> {
     use crate::output::man;
     let cli = Cli::command();
-    let main = || {
-        let sections: String = cli.get_subcommands().map(subcommand_section).collect();
-        man::main_page(&cli, &sections)
-    };
+    let main = || man::main_page(&cli);
     if let Some(dir) = &args.dir {
         crate::os::fs::ensure_dir(dir)?;
         let mut pages = vec![main()?];
@@ -331,48 +328,6 @@ pub fn man(args: &crate::cli::ManArgs) -> anyhow::Result<()> {
         })?,
     };
     emit(&page.text)
-}
-
-fn subcommand_section(sub: &clap::Command) -> String {
-    use crate::output::man::roff;
-    let mut out = format!(".SH \"AWS\\-CRED {}\"\n", sub.get_name().to_uppercase());
-    if let Some(about) = sub.get_long_about().or(sub.get_about()) {
-        out.push_str(&format!("{}\n", roff(&about.to_string())));
-    }
-    for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
-        let id = arg.get_id().as_str();
-        if id == "help" || id == "version" {
-            continue;
-        }
-        let mut head = String::new();
-        if let Some(long) = arg.get_long() {
-            head.push_str(&format!("\\fB\\-\\-{}\\fR", roff(long)));
-        }
-        if let Some(short) = arg.get_short() {
-            head.push_str(&format!(", \\fB\\-{short}\\fR"));
-        }
-        let takes_value = arg.get_num_args().is_some_and(|n| n.takes_values());
-        if takes_value {
-            let name = arg
-                .get_value_names()
-                .and_then(|names| names.first().map(|n| n.to_string()))
-                .unwrap_or_else(|| id.to_uppercase());
-            if !head.is_empty() {
-                head.push(' ');
-            }
-            head.push_str(&format!("\\fI{}\\fR", roff(&name)));
-        }
-        let help = arg
-            .get_long_help()
-            .or(arg.get_help())
-            .map(|h| roff(&h.to_string()))
-            .unwrap_or_default();
-        out.push_str(&format!(".TP\n{head}\n{help}\n"));
-    }
-    if let Some(after) = sub.get_after_help() {
-        out.push_str(&format!(".PP\n.nf\n{}\n.fi\n", roff(&after.to_string())));
-    }
-    out
 }
 
 #[cfg(test)]
@@ -445,11 +400,11 @@ mod tests {
     fn every_subcommand_has_a_section_with_examples() {
         let cli = Cli::command();
         for sub in cli.get_subcommands() {
-            let section = subcommand_section(sub);
+            let section = crate::output::man::subcommand_section(sub);
             assert!(section.starts_with(".SH \"AWS\\-CRED "), "{section}");
         }
         let export = cli.find_subcommand("export").unwrap();
-        let section = subcommand_section(export);
+        let section = crate::output::man::subcommand_section(export);
         assert!(section.contains("\\fB\\-\\-format\\fR"), "{section}");
         assert!(section.contains("credential_process"), "{section}");
     }

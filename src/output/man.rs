@@ -291,16 +291,58 @@ const EXEC_STATUS: &[(&str, &str)] = &[
 
 /// `aws-cred(1)`: the program, every subcommand in a section of its own, and the sections
 /// every page has.
-pub fn main_page(cli: &Command, subcommand_sections: &str) -> std::io::Result<Page> {
+pub fn main_page(cli: &Command) -> std::io::Result<Page> {
     let mut page = Vec::new();
     clap_mangen::Man::new(cli.clone()).render(&mut page)?;
     let mut text = String::from_utf8_lossy(&page).into_owned();
-    text.push_str(subcommand_sections);
+    text.extend(cli.get_subcommands().map(subcommand_section));
     text.push_str(&sections(None, cli));
     Ok(Page {
         file_name: "aws-cred.1".to_string(),
         text,
     })
+}
+
+/// aws-cred(1)'s section for one subcommand: what it does, its options, its examples.
+pub fn subcommand_section(sub: &Command) -> String {
+    let mut out = format!(".SH \"AWS\\-CRED {}\"\n", sub.get_name().to_uppercase());
+    if let Some(about) = sub.get_long_about().or(sub.get_about()) {
+        out.push_str(&format!("{}\n", roff(&about.to_string())));
+    }
+    for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+        let id = arg.get_id().as_str();
+        if id == "help" || id == "version" {
+            continue;
+        }
+        let mut head = String::new();
+        if let Some(long) = arg.get_long() {
+            head.push_str(&format!("\\fB\\-\\-{}\\fR", roff(long)));
+        }
+        if let Some(short) = arg.get_short() {
+            head.push_str(&format!(", \\fB\\-{short}\\fR"));
+        }
+        let takes_value = arg.get_num_args().is_some_and(|n| n.takes_values());
+        if takes_value {
+            let name = arg
+                .get_value_names()
+                .and_then(|names| names.first().map(|n| n.to_string()))
+                .unwrap_or_else(|| id.to_uppercase());
+            if !head.is_empty() {
+                head.push(' ');
+            }
+            head.push_str(&format!("\\fI{}\\fR", roff(&name)));
+        }
+        let help = arg
+            .get_long_help()
+            .or(arg.get_help())
+            .map(|h| roff(&h.to_string()))
+            .unwrap_or_default();
+        out.push_str(&format!(".TP\n{head}\n{help}\n"));
+    }
+    if let Some(after) = sub.get_after_help() {
+        out.push_str(&format!(".PP\n.nf\n{}\n.fi\n", roff(&after.to_string())));
+    }
+    out
 }
 
 /// `aws-cred-NAME(1)`; `None` for a name that is not a subcommand.

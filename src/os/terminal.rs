@@ -55,22 +55,47 @@ mod imp {
 
         /// [`Terminal::ask`] with echo off while the person types.
         pub fn ask_secret(&self, prompt: &str) -> Option<String> {
-            use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
-            let saved = tcgetattr(&self.tty).ok()?;
-            let mut quiet = saved.clone();
-            quiet.local_modes.remove(LocalModes::ECHO);
-            quiet.local_modes.insert(LocalModes::ECHONL);
-            *lock_saved() = Some(saved.clone());
-            struct Restore<'a>(&'a File, rustix::termios::Termios);
-            impl Drop for Restore<'_> {
-                fn drop(&mut self) {
-                    let _ = tcsetattr(self.0, OptionalActions::Now, &self.1);
-                    *lock_saved() = None;
-                }
-            }
-            let _restore = Restore(&self.tty, saved);
-            tcsetattr(&self.tty, OptionalActions::Now, &quiet).ok()?;
+            use rustix::termios::LocalModes;
+            let _quiet = Changed::apply(&self.tty, |quiet| {
+                quiet.local_modes.remove(LocalModes::ECHO);
+                quiet.local_modes.insert(LocalModes::ECHONL);
+            })?;
             self.ask(prompt)
+        }
+    }
+
+    /// The terminal's settings, changed until this drops; the ones in force before are kept
+    /// for [`restore`] too, so a signal that ends the run half-way puts them back.
+    struct Changed<'a> {
+        tty: &'a File,
+        saved: rustix::termios::Termios,
+    }
+
+    impl<'a> Changed<'a> {
+        fn apply(
+            tty: &'a File,
+            change: impl FnOnce(&mut rustix::termios::Termios),
+        ) -> Option<Changed<'a>> {
+            use rustix::termios::{OptionalActions, tcgetattr, tcsetattr};
+            let saved = tcgetattr(tty).ok()?;
+            let mut changed = saved.clone();
+            change(&mut changed);
+            *lock_saved() = Some(saved.clone());
+            let guard = Changed { tty, saved };
+            // A failure drops the guard, which puts back what was there.
+            tcsetattr(tty, OptionalActions::Now, &changed).ok()?;
+            Some(guard)
+        }
+    }
+
+    impl Drop for Changed<'_> {
+        fn drop(&mut self) {
+            let _ = rustix::termios::tcsetattr(
+                self.tty,
+                rustix::termios::OptionalActions::Now,
+                &self.saved,
+            );
+            *lock_saved() = None;
         }
     }
 
@@ -78,31 +103,24 @@ mod imp {
     /// Ctrl-C (read as a key), until dropped.
     pub struct Keys<'a> {
         tty: &'a File,
-        saved: rustix::termios::Termios,
+        _raw: Changed<'a>,
     }
 
     impl Terminal {
         /// Key by key until the returned [`Keys`] drops; `None` when the terminal refuses.
         pub fn keys(&self) -> Option<Keys<'_>> {
-            use rustix::termios::{
-                InputModes, LocalModes, OptionalActions, SpecialCodeIndex, tcgetattr, tcsetattr,
-            };
-            let saved = tcgetattr(&self.tty).ok()?;
-            let mut raw = saved.clone();
-            raw.local_modes.remove(
-                LocalModes::ICANON | LocalModes::ECHO | LocalModes::ISIG | LocalModes::IEXTEN,
-            );
-            raw.input_modes.remove(InputModes::ICRNL | InputModes::IXON);
-            raw.special_codes[SpecialCodeIndex::VMIN] = 1;
-            raw.special_codes[SpecialCodeIndex::VTIME] = 0;
-            *lock_saved() = Some(saved.clone());
-            if tcsetattr(&self.tty, OptionalActions::Now, &raw).is_err() {
-                *lock_saved() = None;
-                return None;
-            }
+            use rustix::termios::{InputModes, LocalModes, SpecialCodeIndex};
+            let raw = Changed::apply(&self.tty, |raw| {
+                raw.local_modes.remove(
+                    LocalModes::ICANON | LocalModes::ECHO | LocalModes::ISIG | LocalModes::IEXTEN,
+                );
+                raw.input_modes.remove(InputModes::ICRNL | InputModes::IXON);
+                raw.special_codes[SpecialCodeIndex::VMIN] = 1;
+                raw.special_codes[SpecialCodeIndex::VTIME] = 0;
+            })?;
             Some(Keys {
                 tty: &self.tty,
-                saved,
+                _raw: raw,
             })
         }
     }
@@ -126,17 +144,6 @@ mod imp {
             let size = rustix::termios::tcgetwinsize(self.tty).ok()?;
             (size.ws_col > 0 && size.ws_row > 0)
                 .then_some((usize::from(size.ws_col), usize::from(size.ws_row)))
-        }
-    }
-
-    impl Drop for Keys<'_> {
-        fn drop(&mut self) {
-            let _ = rustix::termios::tcsetattr(
-                self.tty,
-                rustix::termios::OptionalActions::Now,
-                &self.saved,
-            );
-            *lock_saved() = None;
         }
     }
 
@@ -253,21 +260,7 @@ mod imp {
                 );
                 return self.ask(prompt);
             };
-            let saved = console_mode(input)?;
-            *lock_saved() = Some(saved);
-            struct Restore<'a>(&'a File, CONSOLE_MODE);
-            impl Drop for Restore<'_> {
-                fn drop(&mut self) {
-                    // SAFETY: a valid console handle owned by the File.
-                    unsafe { SetConsoleMode(self.0.as_raw_handle(), self.1) };
-                    *lock_saved() = None;
-                }
-            }
-            let _restore = Restore(input, saved);
-            // SAFETY: a valid console handle owned by `input`.
-            if unsafe { SetConsoleMode(input.as_raw_handle(), saved & !ENABLE_ECHO_INPUT) } == 0 {
-                return None;
-            }
+            let _quiet = Changed::apply(input, |mode| mode & !ENABLE_ECHO_INPUT, true)?;
             write_console(output, prompt)?;
             let answer = read_console(input);
             // The Enter key was not echoed either.
@@ -283,8 +276,46 @@ mod imp {
     pub struct Keys<'a> {
         input: &'a File,
         output: &'a File,
-        saved_input: CONSOLE_MODE,
-        saved_output: CONSOLE_MODE,
+        _raw: (Changed<'a>, Changed<'a>),
+    }
+
+    /// A console handle's mode, changed until this drops. With `remember`, the mode in force
+    /// before is kept for [`restore`] too, so a signal that ends the run half-way puts it back.
+    struct Changed<'a> {
+        file: &'a File,
+        saved: CONSOLE_MODE,
+        remembered: bool,
+    }
+
+    impl<'a> Changed<'a> {
+        fn apply(
+            file: &'a File,
+            change: impl FnOnce(CONSOLE_MODE) -> CONSOLE_MODE,
+            remember: bool,
+        ) -> Option<Changed<'a>> {
+            let saved = console_mode(file)?;
+            if remember {
+                *lock_saved() = Some(saved);
+            }
+            let guard = Changed {
+                file,
+                saved,
+                remembered: remember,
+            };
+            // SAFETY: a valid console handle owned by `file`. A failure drops the guard, which
+            // puts back what was there.
+            (unsafe { SetConsoleMode(file.as_raw_handle(), change(saved)) } != 0).then_some(guard)
+        }
+    }
+
+    impl Drop for Changed<'_> {
+        fn drop(&mut self) {
+            // SAFETY: a valid console handle owned by the File.
+            unsafe { SetConsoleMode(self.file.as_raw_handle(), self.saved) };
+            if self.remembered {
+                *lock_saved() = None;
+            }
+        }
     }
 
     impl Terminal {
@@ -296,28 +327,25 @@ mod imp {
             let Terminal::Console { input, output } = self else {
                 return None;
             };
-            let saved_input = console_mode(input)?;
-            let saved_output = console_mode(output)?;
-            let raw = (saved_input
-                & !(ENABLE_LINE_INPUT | ENABLE_ECHO_INPUT | ENABLE_PROCESSED_INPUT))
-                | ENABLE_VIRTUAL_TERMINAL_INPUT;
-            *lock_saved() = Some(saved_input);
-            // SAFETY: valid console handles owned by `input` and `output`.
-            let set = unsafe {
-                SetConsoleMode(input.as_raw_handle(), raw) != 0
-                    && SetConsoleMode(
-                        output.as_raw_handle(),
-                        saved_output | ENABLE_VIRTUAL_TERMINAL_PROCESSING,
-                    ) != 0
-            };
-            let keys = Keys {
+            let raw_input = Changed::apply(
+                input,
+                |mode| {
+                    (mode & !(ENABLE_LINE_INPUT | ENABLE_ECHO_INPUT | ENABLE_PROCESSED_INPUT))
+                        | ENABLE_VIRTUAL_TERMINAL_INPUT
+                },
+                true,
+            )?;
+            // If this fails, `raw_input` drops and the input's mode is put back.
+            let vt_output = Changed::apply(
+                output,
+                |mode| mode | ENABLE_VIRTUAL_TERMINAL_PROCESSING,
+                false,
+            )?;
+            Some(Keys {
                 input,
                 output,
-                saved_input,
-                saved_output,
-            };
-            // Dropping `keys` puts both modes back, also when only one was set.
-            set.then_some(keys)
+                _raw: (raw_input, vt_output),
+            })
         }
     }
 
@@ -359,17 +387,6 @@ mod imp {
             let rows = i32::from(window.Bottom) - i32::from(window.Top) + 1;
             Some((usize::try_from(columns).ok()?, usize::try_from(rows).ok()?))
                 .filter(|(c, r)| *c > 0 && *r > 0)
-        }
-    }
-
-    impl Drop for Keys<'_> {
-        fn drop(&mut self) {
-            // SAFETY: valid console handles owned by the Files.
-            unsafe {
-                SetConsoleMode(self.input.as_raw_handle(), self.saved_input);
-                SetConsoleMode(self.output.as_raw_handle(), self.saved_output);
-            }
-            *lock_saved() = None;
         }
     }
 

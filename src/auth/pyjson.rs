@@ -85,16 +85,6 @@ impl Value {
         Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
     }
 
-    /// An object from `(key, string)` pairs, in this order.
-    pub fn object(pairs: &[(&str, &str)]) -> Value {
-        Value::Object(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), Value::Str(v.to_string())))
-                .collect(),
-        )
-    }
-
     /// `json.dumps(value)`.
     pub fn dumps(&self) -> String {
         let mut out = String::new();

@@ -160,32 +160,29 @@ pub fn new_login(
     now: SystemTime,
 ) -> Secret {
     let mut pairs = vec![
-        (
-            "accessToken".to_string(),
-            access_token(issued, account_id, now),
-        ),
-        ("tokenType".to_string(), Value::Str(TOKEN_TYPE.into())),
-        ("clientId".to_string(), Value::Str(client_id.into())),
-        (
-            "refreshToken".to_string(),
-            Value::Str(issued.refresh_token.expose().into()),
-        ),
+        ("accessToken", access_token(issued, account_id, now)),
+        ("tokenType", Value::str(TOKEN_TYPE)),
+        ("clientId", Value::str(client_id)),
+        ("refreshToken", Value::str(issued.refresh_token.expose())),
     ];
     if let Some(id_token) = &issued.id_token {
-        pairs.push(("idToken".to_string(), Value::Str(id_token.expose().into())));
+        pairs.push(("idToken", Value::str(id_token.expose())));
     }
-    pairs.push(("dpopKey".to_string(), Value::Str(key.to_pem())));
-    Secret::new(Value::Object(pairs).dumps())
+    pairs.push(("dpopKey", Value::Str(key.to_pem())));
+    Secret::new(Value::pairs(pairs).dumps())
 }
 
 fn access_token(issued: &Issued, account_id: &str, now: SystemTime) -> Value {
     let expires_at = cli_time(now + issued.expires_in);
-    Value::object(&[
-        ("accessKeyId", &issued.access_key_id),
-        ("secretAccessKey", issued.secret_access_key.expose()),
-        ("sessionToken", issued.session_token.expose()),
-        ("accountId", account_id),
-        ("expiresAt", &expires_at),
+    Value::pairs(vec![
+        ("accessKeyId", Value::str(&issued.access_key_id)),
+        (
+            "secretAccessKey",
+            Value::str(issued.secret_access_key.expose()),
+        ),
+        ("sessionToken", Value::str(issued.session_token.expose())),
+        ("accountId", Value::str(account_id)),
+        ("expiresAt", Value::str(&expires_at)),
     ])
 }
 

@@ -201,28 +201,27 @@ const ASSIGNMENTS_SHOWN: usize = 10;
 /// What the token can use, in a line (`111111111111 (Dev): Admin, ReadOnly; …`), for the
 /// hint of a role it lacks; `None` when the portal will not say.
 async fn seen_by(aws: &Aws, config: &SsoConfig, token: &Secret) -> Option<String> {
-    let accounts = list_accounts(aws, config, token).await.ok()?;
-    if accounts.is_empty() {
+    let (seen, accounts) = assignments_of_first(aws, config, token, ASSIGNMENTS_SHOWN)
+        .await
+        .ok()?;
+    if accounts == 0 {
         return Some("no account at all".to_string());
     }
-    let mut parts = Vec::new();
-    for account in accounts.iter().take(ASSIGNMENTS_SHOWN) {
-        let roles = list_roles(aws, config, token, &account.id).await.ok()?;
-        let name = account
-            .name
-            .as_deref()
-            .map_or(String::new(), |name| format!(" ({})", escape(name)));
-        let roles: Vec<_> = roles.iter().map(|r| escape(r)).collect();
-        parts.push(format!(
-            "{}{name}: {}",
-            escape(&account.id),
-            roles.join(", ")
-        ));
-    }
-    if accounts.len() > ASSIGNMENTS_SHOWN {
+    let mut parts: Vec<String> = seen
+        .iter()
+        .map(|Assignment { account, roles }| {
+            let name = account
+                .name
+                .as_deref()
+                .map_or(String::new(), |name| format!(" ({})", escape(name)));
+            let roles: Vec<_> = roles.iter().map(|r| escape(r)).collect();
+            format!("{}{name}: {}", escape(&account.id), roles.join(", "))
+        })
+        .collect();
+    if accounts > seen.len() {
         parts.push(format!(
             "and {} more accounts (aws-cred sso roles lists them all)",
-            accounts.len() - ASSIGNMENTS_SHOWN
+            accounts - seen.len()
         ));
     }
     Some(parts.join("; "))
@@ -350,10 +349,24 @@ pub async fn assignments(
     config: &SsoConfig,
     token: &Secret,
 ) -> Result<Vec<Assignment>, PortalError> {
+    Ok(assignments_of_first(aws, config, token, usize::MAX)
+        .await?
+        .0)
+}
+
+/// The first `most` accounts with their roles, and how many accounts there are in all.
+async fn assignments_of_first(
+    aws: &Aws,
+    config: &SsoConfig,
+    token: &Secret,
+    most: usize,
+) -> Result<(Vec<Assignment>, usize), PortalError> {
+    let accounts = list_accounts(aws, config, token).await?;
+    let total = accounts.len();
     let mut out = Vec::new();
-    for account in list_accounts(aws, config, token).await? {
+    for account in accounts.into_iter().take(most) {
         let roles = list_roles(aws, config, token, &account.id).await?;
         out.push(Assignment { account, roles });
     }
-    Ok(out)
+    Ok((out, total))
 }

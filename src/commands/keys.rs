@@ -167,16 +167,15 @@ fn keys_checked(rows: &[ListedJson], check: bool) -> anyhow::Result<()> {
         .iter()
         .filter(|row| row.problem.is_some() || row.status.as_deref() != Some("Active"))
         .count();
-    if !check || failed == 0 {
+    if !check {
         return Ok(());
     }
-    Err(Problem::failure(format!(
-        "{failed} of {} key{} failed the check (see the list)",
+    super::checks_passed(
+        failed,
         rows.len(),
-        if rows.len() == 1 { "" } else { "s" }
-    ))
-    .hint("each failed key's line says why; aws-cred keys rotate --profile NAME replaces a key")
-    .into())
+        ("key", "the list"),
+        "each failed key's line says why; aws-cred keys rotate --profile NAME replaces a key",
+    )
 }
 
 fn age_days(now: SystemTime, created: SystemTime) -> u64 {

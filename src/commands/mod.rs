@@ -193,6 +193,25 @@ impl Setup {
     }
 }
 
+/// After a report with `--check` (`status`, `keys list`): exit 1 when any of the `checked`
+/// items (`noun`, shown in `report`) failed, with `hint`.
+pub fn checks_passed(
+    failed: usize,
+    checked: usize,
+    (noun, report): (&str, &str),
+    hint: &str,
+) -> anyhow::Result<()> {
+    if failed == 0 {
+        return Ok(());
+    }
+    Err(Problem::failure(format!(
+        "{failed} of {checked} {noun}{} failed the check (see {report})",
+        if checked == 1 { "" } else { "s" }
+    ))
+    .hint(hint.to_string())
+    .into())
+}
+
 /// Credentials that have already expired are an error (exit 4), whichever command got them,
 /// as the chain treats them for `export`: printing them would only fail later, elsewhere.
 pub fn refuse_expired(

@@ -102,15 +102,12 @@ pub async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> {
 /// `status --check`: the report is out whole; the exit status says whether every profile
 /// passed (1 when any failed, so scripts can act on it).
 fn checks_passed(failed: usize, checked: usize) -> anyhow::Result<()> {
-    if failed == 0 {
-        return Ok(());
-    }
-    Err(Problem::failure(format!(
-        "{failed} of {checked} profile{} failed the check (see the report)",
-        if checked == 1 { "" } else { "s" }
-    ))
-    .hint("each failed profile's line says why; aws-cred status --profile NAME --check shows one in detail")
-    .into())
+    super::checks_passed(
+        failed,
+        checked,
+        ("profile", "the report"),
+        "each failed profile's line says why; aws-cred status --profile NAME --check shows one in detail",
+    )
 }
 
 /// Every profile's batch, parsed on a blocking thread one batch ahead of the inspection

@@ -6,6 +6,7 @@ use crate::support;
 
 use fake_sts::{CODE, FakeSts, StsRules};
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 use support::{OutputExt, Sandbox, run};
 
 const ALICE_KEY: &str = "AKIAALICE00000000001";
@@ -774,6 +775,43 @@ fn mfa_process_prints_the_code_without_a_terminal() {
             && !err.contains("not-a-code"),
         "{err}"
     );
+}
+
+/// Issue 23's test list: an `mfa_process` that prints a gigabyte is stopped after 4 KiB, and
+/// one that hangs is stopped at its 60 s limit; each says so, and nothing is sent to STS.
+#[test]
+fn an_mfa_process_that_floods_or_hangs_is_stopped() {
+    let sb = sandbox();
+    let sts = FakeSts::start(rules());
+    // Past the 60 s the hanging one is given (support's `run` stops a run at 60 s).
+    let attempt = |command: &str| {
+        support::run_with_timeout(
+            sb.cmd()
+                .env("AWS_ENDPOINT_URL_STS", sts.url())
+                .env("AWS_ENDPOINT_URL_IAM", sts.url())
+                .env("AWS_CRED_MFA_PROCESS", command)
+                .args(["export", "--profile", "admin", "--format", "json"]),
+            Duration::from_secs(90),
+        )
+    };
+    let started = Instant::now();
+    let out = attempt("head -c 1000000000 /dev/zero");
+    assert_eq!(out.code(), Some(1), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str()
+            .contains("printed more than 4096 bytes on stdout; it was stopped"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let out = attempt("sleep 600");
+    assert_eq!(out.code(), Some(1), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains("did not finish within 60 s"),
+        "{}",
+        out.stderr_str()
+    );
+    assert_eq!(sts.count("GetSessionToken"), 0);
 }
 
 /// Issue 23, item 8: aws-vault's `session_tags` / `transitive_session_tags` and

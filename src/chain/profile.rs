@@ -270,19 +270,21 @@ async fn base_credentials(req: &Request<'_>, base: &Base) -> anyhow::Result<(Cre
             ))
         }
         Base::Login(session) => {
-            let obtained = crate::login::obtain(req.ctx, req.aws, session, req.region).await?;
+            let (obtained, path) =
+                crate::login::obtain(req.ctx, req.aws, session, req.region).await?;
             let note = match obtained.how {
                 How::Cached => "",
                 How::Refreshed => ", refreshed",
                 How::FromOther => ", refreshed by another process",
+                How::LoggedIn => ", logged in",
             };
             Ok((
-                obtained.credentials,
+                obtained.value,
                 format!(
                     "login session {} (profile {}, cache {}{note})",
                     session.arn,
                     session.profile,
-                    obtained.path.display()
+                    path.display()
                 ),
             ))
         }

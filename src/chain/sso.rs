@@ -4,7 +4,7 @@
 
 use super::Request;
 use crate::sso::portal;
-use crate::sso::token::{self, How, Mode};
+use crate::sso::token::{self, How};
 use aws_credential_types::Credentials;
 
 pub use crate::sso::SsoConfig;
@@ -17,9 +17,9 @@ pub async fn credentials(
     account: &str,
     role: &str,
 ) -> anyhow::Result<(Credentials, &'static str)> {
-    let obtained = token::obtain(req.ctx, req.aws, sso, Mode::Chain).await?;
+    let obtained = token::cached(req.ctx, req.aws, sso).await?;
     let credentials =
-        portal::role_credentials(req.aws, sso, account, role, &obtained.token.access_token).await?;
+        portal::role_credentials(req.aws, sso, account, role, &obtained.value.access_token).await?;
     let note = match obtained.how {
         How::Refreshed => ", refreshed",
         _ => "",

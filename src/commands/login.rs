@@ -53,13 +53,13 @@ pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
             region: profile_region.clone(),
         };
         match login::obtain(&setup.ctx, &setup.aws, &session, region.as_deref()).await {
-            Ok(obtained) => {
+            Ok((obtained, path)) => {
                 eprintln!(
                     "using the login session {} of profile {profile} ({}); --force signs in again",
                     session.arn,
-                    obtained.path.display()
+                    path.display()
                 );
-                return print(setup, args, &obtained.credentials);
+                return print(setup, args, &obtained.value);
             }
             Err(err) if classify(&err).0 == Exit::Expired => {
                 eprintln!("{}; signing in again", first_line(&err));

@@ -10,7 +10,7 @@ use crate::settings;
 use crate::sso::SsoConfig;
 use crate::sso::populate;
 use crate::sso::portal::Assignment;
-use crate::sso::token::{self, Mode};
+use crate::sso::token;
 
 pub async fn run(setup: &Setup, command: &SsoCommand) -> anyhow::Result<()> {
     match command {
@@ -62,8 +62,8 @@ async fn populate(setup: &Setup, args: &SsoPopulateArgs) -> anyhow::Result<()> {
 
 /// Every account and role, with the cached token (refreshed if near expiry, never a login).
 async fn assignments(setup: &Setup, config: &SsoConfig) -> anyhow::Result<Vec<Assignment>> {
-    let obtained = token::obtain(&setup.ctx, &setup.aws, config, Mode::Chain).await?;
-    Ok(crate::sso::portal::assignments(&setup.aws, config, &obtained.token.access_token).await?)
+    let obtained = token::cached(&setup.ctx, &setup.aws, config).await?;
+    Ok(crate::sso::portal::assignments(&setup.aws, config, &obtained.value.access_token).await?)
 }
 
 /// `--sso-session`, else (where allowed) `--profile`'s SSO settings, else the only sso-session.

@@ -8,10 +8,11 @@ use crate::base::text::{escape, escape_lines};
 use crate::cli::SsoLoginArgs;
 use crate::profile::Selection;
 use crate::sso::SsoConfig;
+use crate::sso::cache::Token;
 use crate::sso::config::{sso_of, sso_session_config};
-use crate::sso::interactive::Interactive;
+use crate::sso::interactive::{self, Interactive};
 use crate::sso::portal::{self, PortalError, UNAUTHORIZED};
-use crate::sso::token::{self, How, Mode, Obtained};
+use crate::sso::token::{How, Obtained};
 
 /// Accounts whose roles are listed one by one; past this, only the accounts are.
 const MAX_ACCOUNTS_WITH_ROLES: usize = 50;
@@ -124,7 +125,7 @@ struct Session<'a> {
     setup: &'a Setup,
     config: &'a SsoConfig,
     interactive: Interactive,
-    obtained: Option<Obtained>,
+    obtained: Option<Obtained<Token>>,
 }
 
 impl Session<'_> {
@@ -132,9 +133,8 @@ impl Session<'_> {
         let mut interactive = self.interactive.clone();
         interactive.force |= force;
         let ctx = &self.setup.ctx;
-        let obtained =
-            token::obtain(ctx, &self.setup.aws, self.config, Mode::Login(&interactive)).await?;
-        let until = crate::base::time::describe_expiry(ctx.now(), obtained.token.expires_at);
+        let obtained = interactive::obtain(ctx, &self.setup.aws, self.config, &interactive).await?;
+        let until = crate::base::time::describe_expiry(ctx.now(), obtained.value.expires_at);
         let what = escape(&self.config.describe()).into_owned();
         match obtained.how {
             How::Cached => eprintln!(
@@ -158,14 +158,14 @@ impl Session<'_> {
     ) -> anyhow::Result<T> {
         let obtained = self.obtained.as_ref().expect("obtain runs first");
         let reused = matches!(obtained.how, How::Cached | How::FromOther);
-        match call(obtained.token.access_token.clone()).await {
+        match call(obtained.value.access_token.clone()).await {
             Err(err) if reused && err.code.as_deref() == Some(UNAUTHORIZED) => {
                 eprintln!(
                     "the cached token was rejected (revoked, or ended early); logging in again"
                 );
                 self.obtain(true).await?;
                 let token = self.obtained.as_ref().expect("just obtained");
-                Ok(call(token.token.access_token.clone()).await?)
+                Ok(call(token.value.access_token.clone()).await?)
             }
             result => Ok(result?),
         }

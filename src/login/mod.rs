@@ -14,6 +14,7 @@ pub mod cache;
 pub mod dpop;
 pub mod token_api;
 
+use crate::auth::obtain::{self as auth, Refresh, Refreshable, Stage, Step};
 use crate::aws::{Aws, FALLBACK_REGION};
 use crate::base::error::{Exit, Problem};
 use crate::cache::Cache;
@@ -22,6 +23,8 @@ use aws_credential_types::Credentials;
 use cache::Entry;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
+
+pub use crate::auth::obtain::{How, Obtained};
 use token_api::{Failure, Grant};
 
 /// The client of a login in this browser (loopback redirect).
@@ -72,13 +75,7 @@ pub fn cache_path(ctx: &Context, session_arn: &str) -> Result<PathBuf, Problem> 
 }
 
 /// What the cache holds for a session.
-#[derive(Debug)]
-pub enum Cached {
-    Missing,
-    /// The file exists but cannot be used (why, without its contents).
-    Unusable(String),
-    Found(Box<Entry>),
-}
+pub type Cached = crate::auth::obtain::Cached<Entry>;
 
 /// The cache directory of `path`, under the trust rule of files shared with the AWS CLI (the
 /// same as `~/.aws/sso/cache`'s, [`Cache::shared`]): a file or folder another user owns is
@@ -97,7 +94,7 @@ pub fn read(path: &std::path::Path) -> Result<Cached, Problem> {
     let (cache, key) = shared_cache(path);
     match cache.read_bytes_or_error(&key)? {
         Some(bytes) => Ok(match Entry::parse(&bytes) {
-            Ok(entry) => Cached::Found(Box::new(entry)),
+            Ok(entry) => Cached::Found(entry),
             Err(reason) => Cached::Unusable(reason),
         }),
         None => Ok(Cached::Missing),
@@ -130,119 +127,176 @@ pub fn decide(expires_at: SystemTime, refreshable: bool, now: SystemTime) -> Dec
     }
 }
 
-/// Where the credentials came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum How {
-    Cached,
-    Refreshed,
-    /// Another process refreshed it while this one waited for the lock.
-    FromOther,
+/// The chain's way to a login session's credentials: the cached ones, or a refresh under the
+/// lock; never a login (that is `aws-cred login`'s).
+struct Sessions<'a> {
+    ctx: &'a Context,
+    aws: &'a Aws,
+    session: &'a LoginSession,
+    /// The region of the refresh call when neither the cache nor the profile says.
+    region: Option<&'a str>,
+    path: PathBuf,
 }
 
-#[derive(Debug)]
-pub struct Obtained {
-    pub credentials: Credentials,
-    pub how: How,
-    pub path: PathBuf,
+impl Sessions<'_> {
+    /// The pure [`decide`] on what `cached` holds.
+    fn decision<'c>(&self, cached: &'c Cached) -> Option<(&'c Entry, Decision)> {
+        let entry = cached.found()?;
+        let refreshable = entry.missing_refresh_fields().is_empty();
+        Some((entry, decide(entry.expires_at, refreshable, self.ctx.now())))
+    }
+
+    /// After a failed refresh: a passing outage does not end a session that still works (as
+    /// the JS SDK); a refusal does.
+    fn keeps(&self, current: &Entry, error: &anyhow::Error) -> bool {
+        let keeps = current.expires_at > self.ctx.now()
+            && crate::base::error::classify(error).0 == Exit::Failure
+            && !is_refusal(error);
+        if keeps {
+            eprintln!(
+                "warning: could not refresh the login session of profile {} ({}); using the cached credentials until they expire",
+                self.session.profile,
+                crate::base::error::first_line(error)
+            );
+        }
+        keeps
+    }
 }
 
-/// The chain's credentials for a login session: cached, or refreshed under the lock.
+impl Refreshable for Sessions<'_> {
+    type Entry = Entry;
+    type Failure = anyhow::Error;
+
+    fn read(&self) -> anyhow::Result<Cached> {
+        Ok(read(&self.path)?)
+    }
+
+    fn decide(
+        &self,
+        before: &Cached,
+        current: &Cached,
+        stage: Stage<'_, anyhow::Error>,
+    ) -> Step<Entry> {
+        let Some((entry, decision)) = self.decision(current) else {
+            return Step::Stop;
+        };
+        let use_it = || {
+            let same = before.found().map(|b| &b.access_key_id) == Some(&entry.access_key_id);
+            Step::Use(
+                entry.clone(),
+                if same { How::Cached } else { How::FromOther },
+            )
+        };
+        match (stage, decision) {
+            (Stage::RefreshFailed(Some(error)), _) if self.keeps(entry, error) => {
+                Step::Use(entry.clone(), How::Cached)
+            }
+            (Stage::RefreshFailed(_), _) | (_, Decision::LoginAgain) => Step::Stop,
+            (_, Decision::Use | Decision::UseUntilExpiry) => use_it(),
+            (Stage::Unlocked, Decision::Refresh { .. }) => Step::Lock,
+            (Stage::Locked, Decision::Refresh { .. }) => Step::Refresh(entry.clone()),
+        }
+    }
+
+    /// Holding credentials that still work, wait only briefly for another aws-cred refreshing.
+    async fn lock(&self, before: &Cached) -> anyhow::Result<crate::cache::EntryLock> {
+        let still_valid = before
+            .found()
+            .is_some_and(|e| e.expires_at > self.ctx.now());
+        let timeout = Duration::from_secs(if still_valid { 10 } else { 60 });
+        lock(self.ctx, self.session, timeout).await
+    }
+
+    /// Said now, while the credentials still work, not first when they have expired.
+    fn lock_failed(&self, before: Cached, err: anyhow::Error) -> anyhow::Result<Entry> {
+        match before {
+            Cached::Found(entry) if entry.expires_at > self.ctx.now() => {
+                eprintln!(
+                    "warning: could not refresh the login session of profile {} now: {}; using the cached credentials until {}",
+                    self.session.profile,
+                    crate::base::error::first_line(&err),
+                    crate::base::time::rfc3339(entry.expires_at)
+                );
+                Ok(entry)
+            }
+            _ => Err(err),
+        }
+    }
+
+    async fn refresh(&self, current: Entry) -> anyhow::Result<Refresh<Entry, anyhow::Error>> {
+        let (session, path) = (self.session, &self.path);
+        let parts = match current.refresh_parts() {
+            Ok(Some(parts)) => parts,
+            Ok(None) => return Err(not_refreshable(session, path, &current)),
+            Err(reason) => return Err(unusable(session, path, &reason.to_string()).into()),
+        };
+        let region = current
+            .sign_in_region
+            .as_deref()
+            .or(session.region.as_deref())
+            .or(self.region)
+            .unwrap_or(FALLBACK_REGION);
+        let grant = Grant::Refresh {
+            client_id: parts.client_id,
+            refresh_token: parts.refresh_token,
+        };
+        let now = self.ctx.now();
+        let issued = match token_api::create_token(self.aws, region, grant, &parts.key, now).await {
+            Ok(issued) => issued,
+            Err(failure) => return Ok(Err(Some(refresh_failure(session, failure)))),
+        };
+        let bytes = current.refreshed(&issued, now, &session.arn);
+        replace(path, &bytes)?;
+        let refreshed = Entry::parse(bytes.expose().as_bytes()).map_err(|reason| {
+            anyhow::anyhow!("the refreshed login cache does not parse: {reason}")
+        })?;
+        Ok(Ok(refreshed))
+    }
+
+    async fn log_in(&self, failure: Option<anyhow::Error>) -> anyhow::Result<Entry> {
+        Err(self.stop(&self.read()?, failure))
+    }
+
+    fn stop(&self, current: &Cached, failure: Option<anyhow::Error>) -> anyhow::Error {
+        let (session, path) = (self.session, self.path.as_path());
+        match (current, failure) {
+            (_, Some(error)) => error,
+            (Cached::Found(entry), None) => not_refreshable(session, path, entry),
+            (Cached::Missing, None) => Problem::expired(format!(
+                "profile {} has login_session = {}, but there is no login for it here (no {})",
+                session.profile,
+                session.arn,
+                path.display()
+            ))
+            .hint(session.login_hint())
+            .into(),
+            (Cached::Unusable(reason), None) => unusable(session, path, reason).into(),
+        }
+    }
+}
+
+/// The chain's credentials for a login session: cached, or refreshed under the lock; and the
+/// cache file they came from.
 pub async fn obtain(
     ctx: &Context,
     aws: &Aws,
     session: &LoginSession,
     region: Option<&str>,
-) -> anyhow::Result<Obtained> {
+) -> anyhow::Result<(Obtained<Credentials>, PathBuf)> {
     let path = cache_path(ctx, &session.arn)?;
-    let entry = found(session, &path, read(&path)?)?;
-    let now = ctx.now();
-    let obtained = |entry: &Entry, how| Obtained {
-        credentials: entry.credentials(),
-        how,
-        path: path.clone(),
+    let sessions = Sessions {
+        ctx,
+        aws,
+        session,
+        region,
+        path,
     };
-    let refreshable = entry.missing_refresh_fields().is_empty();
-    let still_valid = match decide(entry.expires_at, refreshable, now) {
-        Decision::Use | Decision::UseUntilExpiry => return Ok(obtained(&entry, How::Cached)),
-        Decision::LoginAgain => return Err(not_refreshable(session, &path, &entry)),
-        Decision::Refresh { still_valid } => still_valid,
+    let obtained = auth::obtain(&sessions).await?;
+    let credentials = Obtained {
+        value: obtained.value.credentials(),
+        how: obtained.how,
     };
-
-    // Holding credentials that still work, wait only briefly for another aws-cred refreshing.
-    let lock_timeout = Duration::from_secs(if still_valid { 10 } else { 60 });
-    let locked = lock(ctx, session, lock_timeout).await;
-    let _lock = match locked {
-        Ok(lock) => lock,
-        // Said now, while the credentials still work, not first when they have expired.
-        Err(err) if still_valid => {
-            eprintln!(
-                "warning: could not refresh the login session of profile {} now: {}; using the cached credentials until {}",
-                session.profile,
-                crate::base::error::first_line(&err),
-                crate::base::time::rfc3339(entry.expires_at)
-            );
-            return Ok(obtained(&entry, How::Cached));
-        }
-        Err(err) => return Err(err),
-    };
-
-    // Whoever held the lock may have refreshed it (aws-cred, or the AWS CLI meanwhile).
-    let current = found(session, &path, read(&path)?)?;
-    let now = ctx.now();
-    let refreshable = current.missing_refresh_fields().is_empty();
-    match decide(current.expires_at, refreshable, now) {
-        Decision::Use | Decision::UseUntilExpiry => {
-            let how = if current.access_key_id == entry.access_key_id {
-                How::Cached
-            } else {
-                How::FromOther
-            };
-            return Ok(obtained(&current, how));
-        }
-        Decision::LoginAgain => return Err(not_refreshable(session, &path, &current)),
-        Decision::Refresh { .. } => {}
-    }
-    let parts = match current.refresh_parts() {
-        Ok(Some(parts)) => parts,
-        Ok(None) => return Err(not_refreshable(session, &path, &current)),
-        Err(reason) => {
-            return Err(unusable(session, &path, &reason.to_string()).into());
-        }
-    };
-    let region = current
-        .sign_in_region
-        .as_deref()
-        .or(session.region.as_deref())
-        .or(region)
-        .unwrap_or(FALLBACK_REGION);
-    let grant = Grant::Refresh {
-        client_id: parts.client_id,
-        refresh_token: parts.refresh_token,
-    };
-    let issued = match token_api::create_token(aws, region, grant, &parts.key, now).await {
-        Ok(issued) => issued,
-        Err(failure) => {
-            let error = refresh_failure(session, failure);
-            // A passing outage does not end a session that still works (as the JS SDK).
-            if current.expires_at > ctx.now()
-                && crate::base::error::classify(&error).0 == Exit::Failure
-                && !is_refusal(&error)
-            {
-                eprintln!(
-                    "warning: could not refresh the login session of profile {} ({}); using the cached credentials until they expire",
-                    session.profile,
-                    crate::base::error::first_line(&error)
-                );
-                return Ok(obtained(&current, How::Cached));
-            }
-            return Err(error);
-        }
-    };
-    let bytes = current.refreshed(&issued, now, &session.arn);
-    replace(&path, &bytes)?;
-    let refreshed = Entry::parse(bytes.expose().as_bytes())
-        .map_err(|reason| anyhow::anyhow!("the refreshed login cache does not parse: {reason}"))?;
-    Ok(obtained(&refreshed, How::Refreshed))
+    Ok((credentials, sessions.path))
 }
 
 /// The cross-process lock of one session's cache file (in aws-cred's own cache directory, so
@@ -252,20 +306,14 @@ async fn lock(
     session: &LoginSession,
     timeout: Duration,
 ) -> anyhow::Result<crate::cache::EntryLock> {
-    let locks = Cache::new(
-        ctx.cache_dir()
-            .ok_or_else(|| Problem::usage("cannot find the home directory for aws-cred's cache"))?
-            .join("login"),
-    );
     let key = cache::file_name(&session.arn);
-    locks
-        .lock_async(key.trim_end_matches(".json"), timeout, || {
-            eprintln!(
-                "waiting for another aws-cred using the login session of profile {}...",
-                session.profile
-            )
-        })
-        .await
+    auth::lock(ctx, "login", key.trim_end_matches(".json"), timeout, || {
+        eprintln!(
+            "waiting for another aws-cred using the login session of profile {}...",
+            session.profile
+        )
+    })
+    .await
 }
 
 /// Replace the cache file atomically, mode 0600 (its folder judged as in [`read`]).
@@ -300,21 +348,6 @@ pub async fn logout(ctx: &Context, session: &LoginSession) -> anyhow::Result<Opt
     }
     crate::os::fs::remove(&path);
     Ok(Some(path))
-}
-
-fn found(session: &LoginSession, path: &std::path::Path, cached: Cached) -> anyhow::Result<Entry> {
-    match cached {
-        Cached::Found(entry) => Ok(*entry),
-        Cached::Missing => Err(Problem::expired(format!(
-            "profile {} has login_session = {}, but there is no login for it here (no {})",
-            session.profile,
-            session.arn,
-            path.display()
-        ))
-        .hint(session.login_hint())
-        .into()),
-        Cached::Unusable(reason) => Err(unusable(session, path, &reason).into()),
-    }
 }
 
 fn unusable(session: &LoginSession, path: &std::path::Path, reason: &str) -> Problem {

@@ -174,13 +174,7 @@ impl Registration {
 }
 
 /// What is in the token file.
-#[derive(Debug)]
-pub enum Cached {
-    Missing,
-    /// The file exists but cannot be used (the reason, without its contents).
-    Unusable(String),
-    Found(Token),
-}
+pub type Cached = crate::auth::obtain::Cached<Token>;
 
 /// `~/.aws/sso/cache`: one `<key>.json` per entry, like aws-cred's own caches.
 #[derive(Debug, Clone)]

@@ -1,13 +1,18 @@
 //! `sso-login`'s side of IAM Identity Center: a new login with a person at the browser, by the
 //! authorization-code flow with PKCE (a loopback redirect) or the device flow (a code to
 //! approve on any device), after a client registration (cached, shared with the AWS CLI). The
-//! chain never comes here: `token::obtain` reaches [`login`] only for `Mode::Login`.
+//! chain never comes here: it gets its token from `token`, which has no way to this file;
+//! [`obtain`] is `sso-login`'s, the same steps as the chain's with a login at the end.
 
 use super::SsoConfig;
-use super::cache::{Registration, Store, Token};
+use super::cache::{Cached, Registration, Store, Token};
 use super::oidc::{self, Failure, Issued, Oidc, Pkce};
-use crate::base::error::Problem;
+use super::token::{DEFAULT_LOGIN_TIMEOUT, Obtained, Tokens};
+use crate::auth::obtain::{self as auth, Refresh, Refreshable, Stage, Step};
+use crate::aws::Aws;
+use crate::base::error::{Problem, first_line};
 use crate::base::text::escape;
+use crate::cache::EntryLock;
 use crate::os::Context;
 use crate::os::browser::{self, Browser};
 use crate::os::callback::{Answer, Arrival, Listener, NoAnswer, OAuthError, Page};
@@ -15,7 +20,6 @@ use crate::os::spinner::Spinner;
 use std::time::Duration;
 use tokio::time::Instant;
 
-pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
 /// Polls of the device flow at most, whatever the interval (a bound for the loop).
 const MAX_POLLS: usize = 10_000;
 
@@ -57,9 +61,82 @@ impl Interactive {
     }
 }
 
+/// sso-login's way to a token: the cached one while it is fresh (unless `--force`), a refresh,
+/// else a new login with a person at the browser.
+struct LoggingIn<'a> {
+    tokens: Tokens<'a>,
+    interactive: &'a Interactive,
+}
+
+impl Refreshable for LoggingIn<'_> {
+    type Entry = Token;
+    type Failure = Failure;
+
+    fn read(&self) -> anyhow::Result<Cached> {
+        self.tokens.read()
+    }
+
+    fn decide(&self, before: &Cached, current: &Cached, stage: Stage<'_, Failure>) -> Step<Token> {
+        self.tokens.decide(before, current, stage)
+    }
+
+    /// As long as another aws-cred's login may take, and a minute.
+    async fn lock(&self, _: &Cached) -> anyhow::Result<EntryLock> {
+        let timeout = self.interactive.timeout + Duration::from_secs(60);
+        self.tokens.lock(timeout).await
+    }
+
+    fn lock_failed(&self, _: Cached, err: anyhow::Error) -> anyhow::Result<Token> {
+        Err(err)
+    }
+
+    async fn refresh(&self, token: Token) -> anyhow::Result<Refresh<Token, Failure>> {
+        self.tokens.refresh(token).await
+    }
+
+    async fn log_in(&self, failure: Option<Failure>) -> anyhow::Result<Token> {
+        if let Some(failure) = &failure {
+            eprintln!(
+                "could not refresh the token ({}); logging in again",
+                first_line(&failure.error)
+            );
+        }
+        let Tokens {
+            ctx,
+            config,
+            store,
+            oidc,
+            ..
+        } = &self.tokens;
+        login(ctx, oidc, store, config, self.interactive).await
+    }
+
+    fn stop(&self, current: &Cached, failure: Option<Failure>) -> anyhow::Error {
+        self.tokens.stop(current, failure)
+    }
+}
+
+/// A token for `config` for `sso-login`: cached, refreshed, or from a new login, as
+/// `interactive` allows.
+pub async fn obtain(
+    ctx: &Context,
+    aws: &Aws,
+    config: &SsoConfig,
+    interactive: &Interactive,
+) -> anyhow::Result<Obtained<Token>> {
+    let mut tokens = Tokens::new(ctx, aws, config)?;
+    tokens.chain = false;
+    tokens.force = interactive.force;
+    auth::obtain(&LoggingIn {
+        tokens,
+        interactive,
+    })
+    .await
+}
+
 /// Log in: a registration (cached, or new), then the authorization-code flow or the device
 /// flow. A cached registration the service no longer accepts is replaced once.
-pub(super) async fn login(
+async fn login(
     ctx: &Context,
     oidc: &Oidc,
     store: &Store,

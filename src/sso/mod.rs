@@ -2,8 +2,9 @@
 //! and client-registration caches shared with the AWS CLI, the OIDC flows that log in and
 //! refresh, and the portal calls (role credentials, accounts, roles).
 //!
-//! [`token::obtain`] is the one entry point for a token: the chain uses it without a browser,
-//! `aws-cred sso-login` with one.
+//! A token comes through `auth::obtain`'s steps in one of two ways: [`token::cached`], the
+//! chain's, which never opens a browser (and cannot reach `interactive`), or
+//! [`interactive::obtain`], `aws-cred sso-login`'s, which may log in.
 
 pub mod cache;
 pub mod config;

@@ -5,89 +5,44 @@
 
 use super::SsoConfig;
 use super::cache::{Cached, Store, Token};
-use super::interactive::{DEFAULT_LOGIN_TIMEOUT, Interactive, login};
 use super::oidc::{Failure, Oidc};
+use crate::auth::obtain::{self as auth, Refresh, Refreshable, Stage, Step};
 use crate::aws::Aws;
 use crate::base::error::Problem;
 use crate::base::error::first_line;
-use crate::cache::Cache;
+use crate::cache::EntryLock;
 use crate::os::Context;
 use std::time::{Duration, SystemTime};
 
-#[derive(Debug, Clone, Copy)]
-pub enum Mode<'a> {
-    /// The chain: cached or refreshed, never a browser.
-    Chain,
-    Login(&'a Interactive),
-}
+pub use crate::auth::obtain::{How, Obtained};
 
-/// Where the token came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum How {
-    Cached,
-    Refreshed,
-    LoggedIn,
-    /// Another aws-cred logged in or refreshed while this one waited for the lock.
-    FromOther,
-}
+/// The longest wait for a person at the browser, and so for a login another aws-cred holds.
+pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
 
-#[derive(Debug)]
-pub struct Obtained {
-    pub token: Token,
-    pub how: How,
-}
-
-/// What to do next with the cached token, decided without I/O from what the file held before
-/// the lock (`before`), what it holds now (`current`; the same until the lock is taken), what
-/// has been tried, and the time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Decision {
-    /// Use this token as it is.
-    Use(Token, How),
-    /// Take the lock, then decide again with what the file says then.
-    Lock,
-    /// Try the refresh-token grant with this token.
-    Refresh(Token),
-    /// Log in (browser or device code).
-    LogIn,
-    /// The chain cannot log in: stop with what is wrong and the command that fixes it.
-    LoginNeeded,
-}
-
-/// Where [`obtain`] is: before the lock, under it, or under it after a refresh failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    Unlocked,
-    Locked,
-    RefreshFailed,
-}
-
-/// The whole policy of [`obtain`]: a fresh token is used; the chain never logs in, and takes
-/// the lock only when there is something to refresh; under the lock, a token another aws-cred
-/// just made wins; then the refresh grant; then a login, or for the chain a token that still
-/// works, or "log in again". `force` (sso-login --force) skips reuse and refresh.
-fn decide(
+/// The whole policy of getting a token: a fresh token is used; the chain never logs in, and
+/// takes the lock only when there is something to refresh; under the lock, a token another
+/// aws-cred just made wins; then the refresh grant; then a login, or for the chain a token that
+/// still works, or "log in again". `force` (sso-login --force) skips reuse and refresh.
+pub(super) fn decide(
     before: Option<&Token>,
     current: Option<&Token>,
-    stage: Stage,
+    stage: &Stage<'_, Failure>,
     chain: bool,
     force: bool,
     now: SystemTime,
-) -> Decision {
+) -> Step<Token> {
     let still_works = |token: Option<&Token>| match token {
-        Some(token) if token.is_valid(now) => Decision::Use(token.clone(), How::Cached),
-        _ => Decision::LoginNeeded,
+        Some(token) if token.is_valid(now) => Step::Use(token.clone(), How::Cached),
+        _ => Step::Stop,
     };
     match stage {
         Stage::Unlocked => match before {
-            Some(token) if !force && token.is_fresh(now) => {
-                Decision::Use(token.clone(), How::Cached)
-            }
+            Some(token) if !force && token.is_fresh(now) => Step::Use(token.clone(), How::Cached),
             // Nothing to refresh: say what is missing without taking a lock.
             token if chain && token.is_none_or(|t| t.refresh_parts(now).is_none()) => {
                 still_works(token)
             }
-            _ => Decision::Lock,
+            _ => Step::Lock,
         },
         Stage::Locked => match current {
             Some(token) if token.is_fresh(now) && (!force || before != Some(token)) => {
@@ -96,136 +51,147 @@ fn decide(
                 } else {
                     How::FromOther
                 };
-                Decision::Use(token.clone(), how)
+                Step::Use(token.clone(), how)
             }
             Some(token) if !force && token.refresh_parts(now).is_some() => {
-                Decision::Refresh(token.clone())
+                Step::Refresh(token.clone())
             }
             token if chain => still_works(token),
-            _ => Decision::LogIn,
+            _ => Step::LogIn,
         },
-        Stage::RefreshFailed if chain => still_works(current),
-        Stage::RefreshFailed => Decision::LogIn,
+        Stage::RefreshFailed(_) if chain => still_works(current),
+        Stage::RefreshFailed(_) => Step::LogIn,
     }
 }
 
-fn found(cached: &Cached) -> Option<&Token> {
-    match cached {
-        Cached::Found(token) => Some(token),
-        _ => None,
+/// What getting a token needs, whoever asks: the cache, the service, and the policy's switches.
+pub(super) struct Tokens<'a> {
+    pub ctx: &'a Context,
+    pub config: &'a SsoConfig,
+    pub store: Store,
+    pub oidc: Oidc,
+    /// The chain's policy (never a login), or sso-login's.
+    pub chain: bool,
+    /// sso-login --force.
+    pub force: bool,
+}
+
+impl<'a> Tokens<'a> {
+    pub fn new(ctx: &'a Context, aws: &Aws, config: &'a SsoConfig) -> anyhow::Result<Self> {
+        Ok(Tokens {
+            ctx,
+            config,
+            store: Store::new(ctx)?,
+            oidc: Oidc::new(aws, config),
+            chain: true,
+            force: false,
+        })
+    }
+
+    pub fn read(&self) -> anyhow::Result<Cached> {
+        Ok(self.store.read_token(self.config)?)
+    }
+
+    pub fn decide(
+        &self,
+        before: &Cached,
+        current: &Cached,
+        stage: Stage<'_, Failure>,
+    ) -> Step<Token> {
+        let now = self.ctx.now();
+        decide(
+            before.found(),
+            current.found(),
+            &stage,
+            self.chain,
+            self.force,
+            now,
+        )
+    }
+
+    /// The token's lock, waited for up to `timeout`.
+    pub async fn lock(&self, timeout: Duration) -> anyhow::Result<EntryLock> {
+        let key = self.config.cache_key();
+        auth::lock(self.ctx, "sso", &key, timeout, || {
+            eprintln!(
+                "waiting for another aws-cred that is logging in to {} (up to {} s)...",
+                self.config.describe(),
+                timeout.as_secs()
+            )
+        })
+        .await
+    }
+
+    pub async fn refresh(&self, token: Token) -> anyhow::Result<Refresh<Token, Failure>> {
+        Ok(
+            match refresh(self.ctx, &self.oidc, &self.store, self.config, &token).await {
+                Some(Ok(token)) => Ok(token),
+                Some(Err(failure)) => Err(Some(failure)),
+                None => Err(None),
+            },
+        )
+    }
+
+    pub fn stop(&self, current: &Cached, failure: Option<Failure>) -> anyhow::Error {
+        login_needed(&self.store, self.config, current, failure)
     }
 }
 
-/// A token for `config`, as `mode` allows: the I/O around [`decide`].
-pub async fn obtain(
+/// The chain's way: cached or refreshed, never a browser.
+struct Chain<'a>(Tokens<'a>);
+
+impl Refreshable for Chain<'_> {
+    type Entry = Token;
+    type Failure = Failure;
+
+    fn read(&self) -> anyhow::Result<Cached> {
+        self.0.read()
+    }
+
+    fn decide(&self, before: &Cached, current: &Cached, stage: Stage<'_, Failure>) -> Step<Token> {
+        self.0.decide(before, current, stage)
+    }
+
+    /// Holding a token that still works, wait only briefly for another aws-cred refreshing it;
+    /// without one, wait for a login in progress, as long as a login takes.
+    async fn lock(&self, before: &Cached) -> anyhow::Result<EntryLock> {
+        let usable = before.found().is_some_and(|t| t.is_valid(self.0.ctx.now()));
+        let timeout = if usable {
+            Duration::from_secs(10)
+        } else {
+            DEFAULT_LOGIN_TIMEOUT + Duration::from_secs(60)
+        };
+        self.0.lock(timeout).await
+    }
+
+    fn lock_failed(&self, before: Cached, err: anyhow::Error) -> anyhow::Result<Token> {
+        match before {
+            Cached::Found(token) if token.is_valid(self.0.ctx.now()) => Ok(token),
+            _ => Err(err),
+        }
+    }
+
+    async fn refresh(&self, token: Token) -> anyhow::Result<Refresh<Token, Failure>> {
+        self.0.refresh(token).await
+    }
+
+    async fn log_in(&self, failure: Option<Failure>) -> anyhow::Result<Token> {
+        Err(self.0.stop(&self.read()?, failure))
+    }
+
+    fn stop(&self, current: &Cached, failure: Option<Failure>) -> anyhow::Error {
+        self.0.stop(current, failure)
+    }
+}
+
+/// The token for `config` as the chain may get it: cached, or refreshed with the refresh-token
+/// grant under the lock; never a login (that is `sso-login`'s, in `interactive`).
+pub async fn cached(
     ctx: &Context,
     aws: &Aws,
     config: &SsoConfig,
-    mode: Mode<'_>,
-) -> anyhow::Result<Obtained> {
-    let store = Store::new(ctx)?;
-    let chain = matches!(mode, Mode::Chain);
-    let force = matches!(mode, Mode::Login(i) if i.force);
-    let before = store.read_token(config)?;
-    let before_token = found(&before);
-    match decide(
-        before_token,
-        before_token,
-        Stage::Unlocked,
-        chain,
-        force,
-        ctx.now(),
-    ) {
-        Decision::Use(token, how) => return Ok(Obtained { token, how }),
-        Decision::LoginNeeded => return Err(login_needed(&store, config, &before, None)),
-        _ => {}
-    }
-
-    // The chain, holding a token that still works, waits only briefly for another aws-cred
-    // refreshing it; without one it waits for a login in progress, as long as a login takes.
-    let usable_now = before_token.filter(|t| t.is_valid(ctx.now()));
-    let lock_timeout = match (mode, usable_now) {
-        (Mode::Login(i), _) => i.timeout + Duration::from_secs(60),
-        (Mode::Chain, Some(_)) => Duration::from_secs(10),
-        (Mode::Chain, None) => DEFAULT_LOGIN_TIMEOUT + Duration::from_secs(60),
-    };
-    let locks = Cache::new(
-        ctx.cache_dir()
-            .ok_or_else(|| Problem::usage("cannot find the home directory for aws-cred's cache"))?
-            .join("sso"),
-    );
-    let locked = locks
-        .lock_async(&config.cache_key(), lock_timeout, || {
-            eprintln!(
-                "waiting for another aws-cred that is logging in to {} (up to {} s)...",
-                config.describe(),
-                lock_timeout.as_secs()
-            )
-        })
-        .await;
-    let _lock = match (locked, mode, usable_now) {
-        (Ok(lock), _, _) => lock,
-        (Err(_), Mode::Chain, Some(token)) => {
-            return Ok(Obtained {
-                token: token.clone(),
-                how: How::Cached,
-            });
-        }
-        (Err(err), _, _) => return Err(err),
-    };
-
-    // Whoever held the lock may have done the work.
-    let current = store.read_token(config)?;
-    let oidc = Oidc::new(aws, config);
-    let mut refresh_failure = None;
-    let mut stage = Stage::Locked;
-    // At most: a refresh, then the decision after its failure.
-    for _ in 0..2 {
-        let decision = decide(
-            before_token,
-            found(&current),
-            stage,
-            chain,
-            force,
-            ctx.now(),
-        );
-        match decision {
-            Decision::Use(token, how) => return Ok(Obtained { token, how }),
-            Decision::Refresh(token) => match refresh(ctx, &oidc, &store, config, &token).await {
-                Some(Ok(token)) => {
-                    return Ok(Obtained {
-                        token,
-                        how: How::Refreshed,
-                    });
-                }
-                Some(Err(failure)) => {
-                    refresh_failure = Some(failure);
-                    stage = Stage::RefreshFailed;
-                }
-                None => stage = Stage::RefreshFailed,
-            },
-            Decision::LoginNeeded | Decision::Lock => {
-                return Err(login_needed(&store, config, &current, refresh_failure));
-            }
-            Decision::LogIn => {
-                let Mode::Login(interactive) = mode else {
-                    return Err(login_needed(&store, config, &current, refresh_failure));
-                };
-                if let Some(failure) = &refresh_failure {
-                    eprintln!(
-                        "could not refresh the token ({}); logging in again",
-                        first_line(&failure.error)
-                    );
-                }
-                let token = login(ctx, &oidc, &store, config, interactive).await?;
-                return Ok(Obtained {
-                    token,
-                    how: How::LoggedIn,
-                });
-            }
-        }
-    }
-    Err(login_needed(&store, config, &current, refresh_failure))
+) -> anyhow::Result<Obtained<Token>> {
+    auth::obtain(&Chain(Tokens::new(ctx, aws, config)?)).await
 }
 
 /// Refresh with the refresh-token grant when the token carries what that needs. `None`: it
@@ -309,7 +275,7 @@ fn login_needed(
 #[cfg(test)]
 mod tests {
     mod decide {
-        use super::super::{Decision, How, Stage, decide};
+        use super::super::{How, Stage, Step, decide};
         use crate::base::secret::Secret;
         use crate::sso::cache::Token;
         use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -341,21 +307,21 @@ mod tests {
             let d = decide(
                 Some(&fresh),
                 Some(&fresh),
-                Stage::Unlocked,
+                &Stage::Unlocked,
                 true,
                 false,
                 now(),
             );
-            assert_eq!(d, Decision::Use(fresh.clone(), How::Cached));
+            assert_eq!(d, Step::Use(fresh.clone(), How::Cached));
             let d = decide(
                 Some(&fresh),
                 Some(&fresh),
-                Stage::Unlocked,
+                &Stage::Unlocked,
                 false,
                 true,
                 now(),
             );
-            assert_eq!(d, Decision::Lock);
+            assert_eq!(d, Step::Lock);
         }
 
         #[test]
@@ -365,92 +331,92 @@ mod tests {
             let d = decide(
                 Some(&near),
                 Some(&near),
-                Stage::Unlocked,
+                &Stage::Unlocked,
                 true,
                 false,
                 now(),
             );
-            assert_eq!(d, Decision::Use(near.clone(), How::Cached));
+            assert_eq!(d, Step::Use(near.clone(), How::Cached));
             // Expired and not refreshable, or missing: log in again.
             let expired = token(-60, false, "a");
             let d = decide(
                 Some(&expired),
                 Some(&expired),
-                Stage::Unlocked,
+                &Stage::Unlocked,
                 true,
                 false,
                 now(),
             );
-            assert_eq!(d, Decision::LoginNeeded);
+            assert_eq!(d, Step::Stop);
             assert_eq!(
-                decide(None, None, Stage::Unlocked, true, false, now()),
-                Decision::LoginNeeded
+                decide(None, None, &Stage::Unlocked, true, false, now()),
+                Step::Stop
             );
             // Refreshable: take the lock.
             let refreshable = token(-60, true, "a");
             let d = decide(
                 Some(&refreshable),
                 Some(&refreshable),
-                Stage::Unlocked,
+                &Stage::Unlocked,
                 true,
                 false,
                 now(),
             );
-            assert_eq!(d, Decision::Lock);
+            assert_eq!(d, Step::Lock);
         }
 
         #[test]
         fn under_the_lock_a_token_another_run_made_wins() {
             let old = token(60, true, "old");
             let new = token(3600, true, "new");
-            let d = decide(Some(&old), Some(&new), Stage::Locked, true, false, now());
-            assert_eq!(d, Decision::Use(new.clone(), How::FromOther));
+            let d = decide(Some(&old), Some(&new), &Stage::Locked, true, false, now());
+            assert_eq!(d, Step::Use(new.clone(), How::FromOther));
             // Even for a forced login, a token made by someone else while we waited.
-            let d = decide(Some(&old), Some(&new), Stage::Locked, false, true, now());
-            assert_eq!(d, Decision::Use(new.clone(), How::FromOther));
+            let d = decide(Some(&old), Some(&new), &Stage::Locked, false, true, now());
+            assert_eq!(d, Step::Use(new.clone(), How::FromOther));
             // But a forced login never takes back the token it was asked to replace.
-            let d = decide(Some(&new), Some(&new), Stage::Locked, false, true, now());
-            assert_eq!(d, Decision::LogIn);
+            let d = decide(Some(&new), Some(&new), &Stage::Locked, false, true, now());
+            assert_eq!(d, Step::LogIn);
         }
 
         #[test]
         fn under_the_lock_refresh_then_log_in_or_stop() {
             let near = token(60, true, "a");
-            let d = decide(Some(&near), Some(&near), Stage::Locked, true, false, now());
-            assert_eq!(d, Decision::Refresh(near.clone()));
+            let d = decide(Some(&near), Some(&near), &Stage::Locked, true, false, now());
+            assert_eq!(d, Step::Refresh(near.clone()));
             // The refresh failed: the chain keeps a token that still works, else stops.
             let d = decide(
                 Some(&near),
                 Some(&near),
-                Stage::RefreshFailed,
+                &Stage::RefreshFailed(None),
                 true,
                 false,
                 now(),
             );
-            assert_eq!(d, Decision::Use(near.clone(), How::Cached));
+            assert_eq!(d, Step::Use(near.clone(), How::Cached));
             let expired = token(-1, true, "a");
             let d = decide(
                 Some(&expired),
                 Some(&expired),
-                Stage::RefreshFailed,
+                &Stage::RefreshFailed(None),
                 true,
                 false,
                 now(),
             );
-            assert_eq!(d, Decision::LoginNeeded);
+            assert_eq!(d, Step::Stop);
             // sso-login logs in.
             let d = decide(
                 Some(&expired),
                 Some(&expired),
-                Stage::RefreshFailed,
+                &Stage::RefreshFailed(None),
                 false,
                 false,
                 now(),
             );
-            assert_eq!(d, Decision::LogIn);
+            assert_eq!(d, Step::LogIn);
             assert_eq!(
-                decide(None, None, Stage::Locked, false, false, now()),
-                Decision::LogIn
+                decide(None, None, &Stage::Locked, false, false, now()),
+                Step::LogIn
             );
         }
     }

@@ -366,3 +366,54 @@ fn the_platform_check_catches_a_bare_cfg_and_accepts_a_reason() {
     );
     assert!(unexplained_platform_code(Path::new("os/fs.rs"), bare).is_empty());
 }
+
+/// What the chain's side of a sign-in flow may not name: the person-at-the-browser half (SSO's
+/// `interactive`, login's `authorize`) and the OS pieces only that half uses.
+const INTERACTIVE_ONLY: &[&str] = &["interactive", "authorize::", "os::browser", "os::callback"];
+
+/// Each use of an interactive-only piece in `text`, as a line.
+fn reaches_the_browser(relative: &Path, text: &str) -> Vec<String> {
+    let code = code_only(text);
+    INTERACTIVE_ONLY
+        .iter()
+        .filter(|piece| code.contains(*piece))
+        .map(|piece| format!("{}: names `{piece}`", relative.display()))
+        .collect()
+}
+
+#[test]
+fn the_chain_cannot_reach_a_browser_even_statically() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src.join("chain"), &mut files);
+    for file in [
+        "sso/token.rs",
+        "sso/cache.rs",
+        "sso/oidc.rs",
+        "sso/portal.rs",
+        "sso/config.rs",
+        "login/mod.rs",
+        "login/cache.rs",
+        "login/dpop.rs",
+        "login/token_api.rs",
+        "auth/obtain.rs",
+    ] {
+        files.push(src.join(file));
+    }
+    let mut all = Vec::new();
+    for path in &files {
+        let text = std::fs::read_to_string(path).expect("read source");
+        all.extend(reaches_the_browser(path.strip_prefix(&src).unwrap(), &text));
+    }
+    assert!(
+        all.is_empty(),
+        "the chain's side reaches the interactive side:\n{}",
+        all.join("\n")
+    );
+    // The check sees a real import.
+    let planted = "use super::interactive::login;\nfn f() {}\n";
+    assert_eq!(
+        reaches_the_browser(Path::new("sso/token.rs"), planted).len(),
+        1
+    );
+}

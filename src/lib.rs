@@ -11,7 +11,8 @@
 //! 2. `profile` — ~/.aws read, the `[P-long-term]` rule, the format-preserving writer.
 //! 3. `settings` — flag → variable → profile key → default, each setting declared once.
 //! 4. `cache` — aws-cred's JSON caches. 5. `aws` — SDK clients, HTTP, service errors, STS.
-//! 6. `auth` — what the two OAuth flows (`sso`, `login`) share: PKCE, how a sign-in failed.
+//! 6. `auth` — what the two OAuth flows (`sso`, `login`) share: PKCE, how a sign-in failed,
+//!    their caches' JSON, and the one `obtain` (read, decide, lock, refresh, write back).
 //! 7. flows, one module per way of getting (or using) credentials: `mfa`, `sso`, `cognito`,
 //!    `console`, `keys` (long-term keys in the OS keyring), `login`, `token` (auth tokens
 //!    presigned from credentials: EKS, RDS, DSQL). A flow never imports the

@@ -5,6 +5,7 @@
 //! itself (socket, owner check, pages) is the OS seam's, `os::callback`; the flows are `sso`
 //! and `login`, which import this layer and never each other.
 
+pub mod callback;
 pub mod oauth;
 pub mod obtain;
 pub mod pkce;

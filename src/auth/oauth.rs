@@ -2,9 +2,10 @@
 //! authorization server's `error` redirect ([`denied`]), and no right answer before the
 //! deadline ([`no_answer`]). Each flow gives only its own next step.
 
+use crate::auth::callback::OAuthError;
 use crate::base::error::Problem;
 use crate::base::text::escape;
-use crate::os::callback::{NoAnswer, OAuthError};
+use crate::os::callback::NoAnswer;
 
 /// The browser came back with the server's `error` (untrusted text, escaped). `retry` is the
 /// flow's next step.

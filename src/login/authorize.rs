@@ -10,11 +10,12 @@ use super::cache::{self, account_of};
 use super::dpop::Key;
 use super::token_api::{self, Failure, Grant, Issued};
 use super::{CROSS_DEVICE_CLIENT, LoginSession};
+use crate::auth::callback::{Answer, Arrived, Listener, OAuthError};
 use crate::aws::Aws;
 use crate::base::error::Problem;
 use crate::base::secret::Secret;
 use crate::os::Context;
-use crate::os::callback::{Answer, Arrival, Listener, NoAnswer, OAuthError, Page};
+use crate::os::callback::{NoAnswer, Page};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use std::path::PathBuf;
@@ -249,7 +250,7 @@ fn code_failure(profile: &str, failure: Failure) -> anyhow::Error {
 /// with another `state`, is refused and the wait goes on); its page shows the real outcome.
 pub struct Loopback {
     listener: Listener,
-    arrival: Option<Arrival>,
+    arrival: Option<Arrived>,
     /// The spinner while the browser is away, as `sso-login` shows it.
     spinner: Option<crate::os::spinner::Look>,
 }

@@ -1,16 +1,13 @@
-//! The loopback listener an OAuth authorization-code flow sends the browser back to
-//! (RFC 8252 §7.3: `http://127.0.0.1:PORT/PATH?code=…&state=…`). It knows nothing of the flow
-//! that uses it (SSO's `sso-login` today, `aws-cred login` next): a path, the `state` the flow
-//! put in its authorize URL, and a page to show when the flow is done.
+//! The loopback socket a browser is sent back to (RFC 8252 §7.3:
+//! `http://127.0.0.1:PORT/PATH?…`), and the pages it answers with. It knows nothing of OAuth:
+//! the flow gives a path and a [`Check`] of the query string (`auth::callback` is the OAuth
+//! one: the `state`, then a `code` or an `error`), and a page to show when it is done.
 //!
 //! ```text
-//! let mut listener = Listener::bind("/oauth/callback", &state).await?;   // 127.0.0.1:<ephemeral>
-//! let url = authorize_url(…, listener.redirect_uri(), &state, …);        // open the browser
+//! let mut listener = Listener::bind("/oauth/callback", check).await?;    // 127.0.0.1:<ephemeral>
+//! let url = authorize_url(…, listener.redirect_uri(), …);                // open the browser
 //! let arrival = listener.wait(deadline).await?;                          // Err(NoAnswer) at the deadline
-//! let outcome = match &arrival.answer {
-//!     Answer::Code(code) => exchange(code).await,                        // e.g. CreateToken
-//!     Answer::Error(error) => Err(error.in_words()),                     // the IdP said no
-//! };
+//! let outcome = use(arrival.query);                                      // the query `check` accepted
 //! arrival.respond(Page::success(…) or Page::failure(…)).await;          // the real outcome
 //! ```
 //!
@@ -18,16 +15,14 @@
 //! - Connections are served concurrently (hyper's HTTP/1 server, one task each, at most
 //!   [`MAX_CONNECTIONS`] at once, each bounded in time), so a browser's idle pre-connected
 //!   socket or a slow local client never delays the login.
-//! - A request for another path, or without the expected `state`, is answered 400 and ignored:
-//!   the listener keeps waiting for the right one until the deadline. Another local user can
-//!   therefore not end a login by sending junk; [`NoAnswer`] counts what was refused.
-//! - The first request with the right state (a `code`, or the IdP's `error`) is handed to the
-//!   flow as an [`Arrival`]; the browser's answer waits until the flow calls
-//!   [`Arrival::respond`] with the outcome (up to [`VERDICT_TIMEOUT`]), so the page never claims
-//!   success for a code the exchange then refused.
-//! - The IdP's `error`/`error_description` reach the flow as given: they are untrusted text
-//!   (escape them before showing them in a terminal); [`OAuthError::in_words`] says what
-//!   happened in words.
+//! - A request for another path, or one the check refuses (another `state`), is answered 400
+//!   and ignored: the listener keeps waiting for the right one until the deadline. Another
+//!   local user can therefore not end a login by sending junk; [`NoAnswer`] counts what was
+//!   refused.
+//! - The first request the check accepts is handed to the flow as an [`Arrival`]; the browser's
+//!   answer waits until the flow calls [`Arrival::respond`] with the outcome (up to
+//!   [`VERDICT_TIMEOUT`]), so the page never claims success for a code the exchange then
+//!   refused.
 //!
 //! - Only the user running aws-cred is served (issue 22, item 10): each connection's owner is
 //!   looked up ([`crate::os::peer`]) and a connection of another local user is closed unread
@@ -37,7 +32,8 @@
 //!   sign-in token of a console URL) is never in a command line that `ps` shows. It is served
 //!   once, to this user, then answers 410.
 //!
-//! The code and the hand-off target are [`Secret`]s; nothing here logs or prints.
+//! The query (it carries the code) and the hand-off target are [`Secret`]s; nothing here logs
+//! or prints.
 
 use crate::base::secret::Secret;
 use hyper::body::Incoming;
@@ -85,24 +81,23 @@ pub struct HandOff {
     server: Arc<Server>,
 }
 
-/// The IdP's `error` (RFC 6749 §4.1.2.1) and `error_description`, as received (untrusted).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OAuthError {
-    pub error: String,
-    pub description: Option<String>,
+/// Why a request for the listener's path is not the answer, with the text the browser shows:
+/// counted as a wrong `state`, or as another refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    WrongState(&'static str),
+    Other(&'static str),
 }
 
-/// What the right request carried.
-#[derive(Debug)]
-pub enum Answer {
-    Code(Secret),
-    Error(OAuthError),
-}
+/// The flow's judgement of a request's query string (without the `?`).
+pub type Check = Box<dyn Fn(&str) -> Result<(), Refused> + Send + Sync>;
 
-/// The request with the right path and state; the browser waits for [`Arrival::respond`].
+/// The request with the right path that the check accepted; the browser waits for
+/// [`Arrival::respond`].
 #[derive(Debug)]
 pub struct Arrival {
-    pub answer: Answer,
+    /// Its query string, as the check saw it.
+    pub query: Secret,
     reply: oneshot::Sender<Page>,
     written: oneshot::Receiver<()>,
     // Keeps the server (and so this connection) running until the page is sent.
@@ -129,12 +124,13 @@ pub struct NoAnswer {
 }
 
 impl Listener {
-    /// Listen on `127.0.0.1` on a port the system picks, for `GET {path}?…&state={state}`.
-    pub async fn bind(path: &str, state: &str) -> std::io::Result<Listener> {
+    /// Listen on `127.0.0.1` on a port the system picks, for `GET {path}?…` that `check`
+    /// accepts.
+    pub async fn bind(path: &str, check: Check) -> std::io::Result<Listener> {
         let (sender, arrivals) = mpsc::channel(1);
         let callback = Callback {
             path: path.to_string(),
-            state: state.to_string(),
+            check,
             taken: AtomicBool::new(false),
             arrivals: sender,
         };
@@ -152,7 +148,7 @@ impl Listener {
         &self.redirect_uri
     }
 
-    /// Wait until `deadline` for the request with the right path and state.
+    /// Wait until `deadline` for the request with the right path that the check accepts.
     pub async fn wait(&mut self, deadline: Instant) -> Result<Arrival, NoAnswer> {
         match tokio::time::timeout_at(deadline, self.arrivals.recv()).await {
             Ok(Some(arrival)) => Ok(arrival),
@@ -255,23 +251,6 @@ impl Page {
     }
 }
 
-impl OAuthError {
-    /// What happened, in words, for a person (no raw OAuth code alone).
-    pub fn in_words(&self) -> &'static str {
-        match self.error.as_str() {
-            "access_denied" => "the sign-in was denied or cancelled in the browser",
-            "invalid_scope" => "the identity provider refused the requested scopes",
-            "unauthorized_client" | "unsupported_response_type" => {
-                "the identity provider does not allow this client to sign in this way"
-            }
-            "server_error" | "temporarily_unavailable" => {
-                "the identity provider could not complete the sign-in just now"
-            }
-            _ => "the identity provider ended the sign-in with an error",
-        }
-    }
-}
-
 impl NoAnswer {
     /// `"; N connection(s) from another user …"` when there were any, else empty: for the end
     /// of a message that says the wait ended.
@@ -326,10 +305,10 @@ impl Shared {
     }
 }
 
-/// The OAuth redirect a [`Listener`] waits for.
+/// The redirect a [`Listener`] waits for.
 struct Callback {
     path: String,
-    state: String,
+    check: Check,
     /// The right request came (later ones are refused).
     taken: AtomicBool,
     arrivals: mpsc::Sender<Arrival>,
@@ -477,47 +456,30 @@ async fn handle(
             "This address only serves aws-cred's sign-in; this request was ignored.",
         );
     };
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
-    };
-    if !get("state").is_some_and(|s| same(s, &callback.state)) {
-        return refuse(
-            &shared.wrong_state,
-            "This answer did not belong to the sign-in in progress (state mismatch); it was ignored and nothing was saved.",
-        );
+    let query = request.uri().query().unwrap_or("");
+    match (callback.check)(query) {
+        Ok(()) => arrive(&shared, callback, &written, Secret::new(query)).await,
+        Err(Refused::WrongState(text)) => refuse(&shared.wrong_state, text),
+        Err(Refused::Other(text)) => refuse(&shared.other, text),
     }
-    let answer = match (get("code"), get("error")) {
-        (Some(code), _) => Answer::Code(Secret::new(code)),
-        (None, Some(error)) => Answer::Error(OAuthError {
-            error: error.to_string(),
-            description: get("error_description").map(str::to_string),
-        }),
-        (None, None) => {
-            return refuse(
-                &shared.other,
-                "This answer carried neither a code nor an error; it was ignored.",
-            );
-        }
+}
+
+/// The accepted request: handed to the flow, the browser's page waiting for its verdict.
+async fn arrive(
+    shared: &Shared,
+    callback: &Callback,
+    written: &AfterWrite,
+    query: Secret,
+) -> Result<Response<String>, Infallible> {
+    let refuse = |text: &str| {
+        shared.other.fetch_add(1, Ordering::Relaxed);
+        Ok(render(&Page::failure("Not the sign-in's answer", text)))
     };
     let Some(server) = shared.server.get().and_then(Weak::upgrade) else {
-        return refuse(
-            &shared.other,
-            "aws-cred is no longer waiting for this sign-in. Go back to the terminal.",
-        );
+        return refuse("aws-cred is no longer waiting for this sign-in. Go back to the terminal.");
     };
     if callback.taken.swap(true, Ordering::SeqCst) {
-        return refuse(
-            &shared.other,
-            "This sign-in was already answered; go back to the terminal.",
-        );
+        return refuse("This sign-in was already answered; go back to the terminal.");
     }
     let (reply, verdict) = oneshot::channel();
     let (done, done_rx) = oneshot::channel();
@@ -525,7 +487,7 @@ async fn handle(
         let _ = done.send(());
     }));
     let arrival = Arrival {
-        answer,
+        query,
         reply,
         written: done_rx,
         _server: server,
@@ -594,15 +556,6 @@ fn render(page: &Page) -> Response<String> {
     response
 }
 
-/// Equal strings, compared in time that does not depend on where they differ.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 fn html_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -619,12 +572,12 @@ fn html_escape(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// One raw GET to the listener; the whole response as text.
-    async fn get(uri: &str, target: &str) -> String {
+    /// One raw GET to a loopback listener; the whole response as text.
+    pub(crate) async fn get(uri: &str, target: &str) -> String {
         let authority = uri
             .strip_prefix("http://")
             .and_then(|r| r.split('/').next())
@@ -641,113 +594,6 @@ mod tests {
         .unwrap()
         .unwrap();
         response
-    }
-
-    #[tokio::test]
-    async fn ignores_what_is_not_the_answer_and_replies_with_the_verdict() {
-        let mut listener = Listener::bind("/cb", "s-1").await.unwrap();
-        let uri = listener.redirect_uri().to_string();
-        assert!(
-            uri.starts_with("http://127.0.0.1:") && uri.ends_with("/cb"),
-            "{uri}"
-        );
-        let client = tokio::spawn(async move {
-            let _idle =
-                TcpStream::connect(uri.trim_start_matches("http://").trim_end_matches("/cb"))
-                    .await
-                    .unwrap();
-            let mut refused = Vec::new();
-            for target in [
-                "/cb?code=x&state=s-2",
-                "/cb?code=x",
-                "/other?state=s-1",
-                "/cb?state=s-1",
-            ] {
-                refused.push(get(&uri, target).await);
-            }
-            let answer = get(&uri, "/cb?code=c%26d&state=s-1").await;
-            (refused, answer)
-        });
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let arrival = listener.wait(deadline).await.unwrap();
-        match &arrival.answer {
-            Answer::Code(code) => assert_eq!(code.expose(), "c&d"),
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(
-            listener.refused(),
-            NoAnswer {
-                wrong_state: 2,
-                other: 2,
-                other_user: 0
-            }
-        );
-        arrival.respond(Page::success("Done", "<all> good")).await;
-        let (refused, answer) = client.await.unwrap();
-        for response in refused {
-            assert!(response.starts_with("HTTP/1.1 400"), "{response}");
-        }
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-        assert!(answer.contains("&lt;all&gt; good"), "{answer}");
-        // Later answers are refused, and the deadline ends the wait.
-        let late = Instant::now() + Duration::from_millis(50);
-        assert!(listener.wait(late).await.is_err());
-    }
-
-    /// Issue 22, item 7: many silent connections (more than MAX_CONNECTIONS) do not keep the
-    /// real redirect out.
-    #[tokio::test]
-    async fn silent_connections_do_not_keep_the_answer_out() {
-        let mut listener = Listener::bind("/cb", "s-1").await.unwrap();
-        let uri = listener.redirect_uri().to_string();
-        let authority = uri
-            .trim_start_matches("http://")
-            .trim_end_matches("/cb")
-            .to_string();
-        let mut silent = Vec::new();
-        for _ in 0..MAX_CONNECTIONS * 2 {
-            silent.push(TcpStream::connect(&authority).await.unwrap());
-        }
-        // Let the listener take them all in.
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let client = tokio::spawn(async move { get(&uri, "/cb?code=c&state=s-1").await });
-        let arrival = listener
-            .wait(Instant::now() + Duration::from_secs(10))
-            .await
-            .expect("the answer arrives");
-        arrival.respond(Page::success("Done", "ok")).await;
-        let answer = client.await.unwrap();
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-        drop(silent);
-    }
-
-    #[tokio::test]
-    async fn an_error_answer_and_a_dropped_arrival() {
-        let mut listener = Listener::bind("/cb", "s").await.unwrap();
-        let uri = listener.redirect_uri().to_string();
-        let client = tokio::spawn(async move {
-            get(
-                &uri,
-                "/cb?error=access_denied&error_description=no%1b&state=s",
-            )
-            .await
-        });
-        let arrival = listener
-            .wait(Instant::now() + Duration::from_secs(20))
-            .await
-            .unwrap();
-        match &arrival.answer {
-            Answer::Error(e) => {
-                assert_eq!(e.error, "access_denied");
-                assert_eq!(e.description.as_deref(), Some("no\u{1b}"));
-                assert!(e.in_words().contains("denied"));
-            }
-            other => panic!("{other:?}"),
-        }
-        drop(arrival);
-        let page = client.await.unwrap();
-        assert!(page.starts_with("HTTP/1.1 400"), "{page}");
-        assert!(page.contains("Go back to the terminal"), "{page}");
     }
 
     /// The hand-off answers once, with a 303 to the target and nothing of it in the URL it

@@ -8,6 +8,7 @@ use super::SsoConfig;
 use super::cache::{Cached, Registration, Store, Token};
 use super::oidc::{self, Failure, Issued, Oidc, Pkce};
 use super::token::{DEFAULT_LOGIN_TIMEOUT, Obtained, Tokens};
+use crate::auth::callback::{Answer, Arrived, Listener, OAuthError};
 use crate::auth::obtain::{self as auth, Refresh, Refreshable, Stage, Step};
 use crate::aws::Aws;
 use crate::base::error::{Problem, first_line};
@@ -15,7 +16,7 @@ use crate::base::text::escape;
 use crate::cache::EntryLock;
 use crate::os::Context;
 use crate::os::browser::{self, Browser};
-use crate::os::callback::{Answer, Arrival, Listener, NoAnswer, OAuthError, Page};
+use crate::os::callback::{NoAnswer, Page};
 use crate::os::spinner::Spinner;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -247,7 +248,7 @@ async fn auth_code_flow(
     interactive: &Interactive,
     registration: &Registration,
     deadline: Instant,
-) -> Result<(Issued, Arrival), Failure> {
+) -> Result<(Issued, Arrived), Failure> {
     let endpoint = oidc.endpoint().await.map_err(Failure::other)?;
     let state = oidc::new_state().map_err(Failure::other)?;
     let mut listener = Listener::bind(oidc::CALLBACK_PATH, &state)

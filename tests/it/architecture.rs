@@ -369,7 +369,7 @@ fn the_platform_check_catches_a_bare_cfg_and_accepts_a_reason() {
 
 /// What the chain's side of a sign-in flow may not name: the person-at-the-browser half (SSO's
 /// `interactive`, login's `authorize`) and the OS pieces only that half uses.
-const INTERACTIVE_ONLY: &[&str] = &["interactive", "authorize::", "os::browser", "os::callback"];
+const INTERACTIVE_ONLY: &[&str] = &["interactive", "authorize::", "os::browser", "callback::"];
 
 /// Each use of an interactive-only piece in `text`, as a line.
 fn reaches_the_browser(relative: &Path, text: &str) -> Vec<String> {

@@ -284,60 +284,8 @@ impl Walk<'_, '_> {
     }
 
     fn base(&mut self, name: &str, base: &Base) -> (ProfileKind, String, Status) {
-        let profiles = self.profiles;
         match base {
-            Base::Static { profile } => {
-                let file = self.ins.file_word(profile);
-                if let Some(serial) = crate::mfa::profile_serial(profiles, profile)
-                    && profile == name
-                {
-                    let status = self.mfa_status(profile, &serial.value, name);
-                    return (
-                        ProfileKind::Mfa,
-                        format!(
-                            "keys of profile {profile} ({file}) with MFA device {}",
-                            serial.value
-                        ),
-                        status,
-                    );
-                }
-                match long_term::written_session_expiry(profiles, profile) {
-                    Some(Ok(expiry)) => (
-                        ProfileKind::Session,
-                        format!("session written into profile {profile} ({file}) by aws-cred"),
-                        Status::Depends {
-                            what: format!("session in profile {profile}"),
-                            validity: Validity::from_expiry(self.ins.ctx.now(), expiry),
-                            fix: Some("run the aws-cred command that wrote it again".into()),
-                        },
-                    ),
-                    Some(Err(text)) => (
-                        ProfileKind::Session,
-                        format!("session written into profile {profile} ({file})"),
-                        Status::Error(format!(
-                            "{} = {text:?} is not an RFC 3339 time",
-                            long_term::EXPIRATION_KEY
-                        )),
-                    ),
-                    None if profiles.get(profile, "aws_session_token").is_some()
-                        || profiles.get(profile, "aws_security_token").is_some() =>
-                    {
-                        (
-                            ProfileKind::Session,
-                            format!("session keys in profile {profile} ({file})"),
-                            Status::NotChecked(
-                                "session keys without aws_cred_expiration: only AWS can tell"
-                                    .into(),
-                            ),
-                        )
-                    }
-                    None => (
-                        ProfileKind::Static,
-                        format!("long-term keys of profile {profile} ({file})"),
-                        Status::LongTerm,
-                    ),
-                }
-            }
+            Base::Static { profile } => self.static_base(name, profile),
             Base::Login(session) => {
                 let inspection = self.login(&session.profile, &session.arn);
                 (ProfileKind::Login, inspection.source, inspection.status)
@@ -370,27 +318,7 @@ impl Walk<'_, '_> {
                 profile,
                 role,
                 token_file,
-            } => {
-                let path = crate::profile::expand_home(token_file, self.ins.ctx.home().as_deref())
-                    .unwrap_or_else(|| token_file.into());
-                let status = if crate::os::fs::exists(&path) {
-                    Status::NotChecked("the token file is there; STS judges it when used".into())
-                } else {
-                    Status::Depends {
-                        what: format!("web identity token file {token_file}"),
-                        validity: Validity::Missing,
-                        fix: None,
-                    }
-                };
-                (
-                    ProfileKind::WebIdentity,
-                    format!(
-                        "role {} with the web identity token {token_file} (profile {profile})",
-                        role.role_arn
-                    ),
-                    status,
-                )
-            }
+            } => self.web_identity_base(profile, &role.role_arn, token_file),
             Base::Named { profile, source } => {
                 let word = match source {
                     NamedSource::Environment => "Environment",
@@ -404,6 +332,89 @@ impl Walk<'_, '_> {
                 )
             }
         }
+    }
+
+    /// Keys in the profile: with an MFA device, a session aws-cred wrote, session keys, or
+    /// long-term keys.
+    fn static_base(&mut self, name: &str, profile: &str) -> (ProfileKind, String, Status) {
+        let profiles = self.profiles;
+        let file = self.ins.file_word(profile);
+        if let Some(serial) = crate::mfa::profile_serial(profiles, profile)
+            && profile == name
+        {
+            let status = self.mfa_status(profile, &serial.value, name);
+            return (
+                ProfileKind::Mfa,
+                format!(
+                    "keys of profile {profile} ({file}) with MFA device {}",
+                    serial.value
+                ),
+                status,
+            );
+        }
+        match long_term::written_session_expiry(profiles, profile) {
+            Some(Ok(expiry)) => (
+                ProfileKind::Session,
+                format!("session written into profile {profile} ({file}) by aws-cred"),
+                Status::Depends {
+                    what: format!("session in profile {profile}"),
+                    validity: Validity::from_expiry(self.ins.ctx.now(), expiry),
+                    fix: Some("run the aws-cred command that wrote it again".into()),
+                },
+            ),
+            Some(Err(text)) => (
+                ProfileKind::Session,
+                format!("session written into profile {profile} ({file})"),
+                Status::Error(format!(
+                    "{} = {text:?} is not an RFC 3339 time",
+                    long_term::EXPIRATION_KEY
+                )),
+            ),
+            None if profiles.get(profile, "aws_session_token").is_some()
+                || profiles.get(profile, "aws_security_token").is_some() =>
+            {
+                (
+                    ProfileKind::Session,
+                    format!("session keys in profile {profile} ({file})"),
+                    Status::NotChecked(
+                        "session keys without aws_cred_expiration: only AWS can tell".into(),
+                    ),
+                )
+            }
+            None => (
+                ProfileKind::Static,
+                format!("long-term keys of profile {profile} ({file})"),
+                Status::LongTerm,
+            ),
+        }
+    }
+
+    /// A role assumed with a web identity token: whether its token file is there.
+    fn web_identity_base(
+        &self,
+        profile: &str,
+        role_arn: &str,
+        token_file: &str,
+    ) -> (ProfileKind, String, Status) {
+        let path = crate::profile::expand_home(token_file, self.ins.ctx.home().as_deref())
+            .unwrap_or_else(|| token_file.into());
+        let status = if crate::os::fs::exists(&path) {
+            Status::NotChecked("the token file is there; STS judges it when used".into())
+        } else {
+            Status::Depends {
+                what: format!("web identity token file {token_file}"),
+                validity: Validity::Missing,
+                fix: None,
+            }
+        };
+        (
+            ProfileKind::WebIdentity,
+            format!(
+                "role {} with the web identity token {token_file} (profile {profile})",
+                role_arn
+            ),
+            status,
+        )
     }
 
     /// The aws-mfa convention: keys in `[P-long-term]`, the session for `[P]`.

@@ -164,30 +164,9 @@ pub fn plan_named(profiles: &Profiles, selected: &str) -> Result<Planned, Proble
         let web_identity = profile.get("web_identity_token_file");
         if let (Some(role_arn), None) = (role_arn, web_identity) {
             roles.push(role_step(profile, role_arn)?);
-            match (
-                profile.get("source_profile"),
-                profile.get("credential_source"),
-            ) {
-                (Some(_), Some(_)) => {
-                    return Err(config_error(
-                        format!("profile {name:?} has both source_profile and credential_source"),
-                        "keep only one of them",
-                    ));
-                }
-                (None, None) => {
-                    return Err(config_error(
-                        format!(
-                            "profile {name:?} has role_arn but no source_profile or credential_source"
-                        ),
-                        "add source_profile = PROFILE_WITH_KEYS (or credential_source = Environment | Ec2InstanceMetadata | EcsContainer)",
-                    ));
-                }
-                (Some(source), None) if source != name => {
-                    name = source;
-                    continue;
-                }
-                // source_profile = itself, or credential_source: the base is in this profile.
-                _ => {}
+            if let Some(source) = source_of_role(profile)? {
+                name = source;
+                continue;
             }
         }
         match base_of(profiles, profile)? {
@@ -208,6 +187,27 @@ pub fn plan_named(profiles: &Profiles, selected: &str) -> Result<Planned, Proble
     };
     roles.reverse();
     Ok(Planned::Plan(Plan { base, roles }))
+}
+
+/// The profile a role profile takes its credentials from; `None` when they are in the
+/// profile itself (`credential_source`, or `source_profile` naming itself).
+fn source_of_role(profile: &Profile) -> Result<Option<&str>, Problem> {
+    let name = profile.name();
+    match (
+        profile.get("source_profile"),
+        profile.get("credential_source"),
+    ) {
+        (Some(_), Some(_)) => Err(config_error(
+            format!("profile {name:?} has both source_profile and credential_source"),
+            "keep only one of them",
+        )),
+        (None, None) => Err(config_error(
+            format!("profile {name:?} has role_arn but no source_profile or credential_source"),
+            "add source_profile = PROFILE_WITH_KEYS (or credential_source = Environment | Ec2InstanceMetadata | EcsContainer)",
+        )),
+        (Some(source), None) if source != name => Ok(Some(source)),
+        _ => Ok(None),
+    }
 }
 
 /// A key of one profile; blank values count as absent (see [`Profiles::get`]).
@@ -309,20 +309,9 @@ fn session_tags(profile: &Profile) -> Result<(Tags, Vec<String>), Problem> {
 fn base_of(profiles: &Profiles, profile: &Profile) -> Result<Option<Base>, Problem> {
     let name = profile.name().to_string();
     if let Some(source) = profile.get("credential_source") {
-        let source = match source.trim() {
-            "Environment" => NamedSource::Environment,
-            "Ec2InstanceMetadata" => NamedSource::Ec2InstanceMetadata,
-            "EcsContainer" => NamedSource::EcsContainer,
-            other => {
-                return Err(config_error(
-                    format!("profile {name:?}: unknown credential_source {other:?}"),
-                    "use Environment, Ec2InstanceMetadata or EcsContainer",
-                ));
-            }
-        };
         return Ok(Some(Base::Named {
+            source: named_source(&name, source)?,
             profile: name,
-            source,
         }));
     }
     match (
@@ -378,6 +367,24 @@ fn base_of(profiles: &Profiles, profile: &Profile) -> Result<Option<Base>, Probl
             command: command.to_string(),
         }));
     }
+    static_keys(profile)
+}
+
+fn named_source(name: &str, source: &str) -> Result<NamedSource, Problem> {
+    match source.trim() {
+        "Environment" => Ok(NamedSource::Environment),
+        "Ec2InstanceMetadata" => Ok(NamedSource::Ec2InstanceMetadata),
+        "EcsContainer" => Ok(NamedSource::EcsContainer),
+        other => Err(config_error(
+            format!("profile {name:?}: unknown credential_source {other:?}"),
+            "use Environment, Ec2InstanceMetadata or EcsContainer",
+        )),
+    }
+}
+
+/// Keys in the profile (both halves, or neither).
+fn static_keys(profile: &Profile) -> Result<Option<Base>, Problem> {
+    let name = profile.name().to_string();
     let (key, secret, token) = (
         key(profile, "aws_access_key_id"),
         key(profile, "aws_secret_access_key"),

@@ -56,62 +56,11 @@ pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
         // The MFA session stands in for the base keys, so it can only precede the first role;
         // later roles are assumed with the previous role's credentials, as `aws-cred mfa` does.
         if let (0, Some(serial)) = (i, &step.mfa_serial) {
-            let (Base::Static { profile: source }
-            | Base::Keyring {
-                profile: source, ..
-            }) = &plan.base
-            else {
-                return Err(Problem::usage(format!(
-                    "profile {} has mfa_serial, but its source credentials are not an IAM user's long-term keys",
-                    step.profile
-                ))
-                .hint("aws-cred makes MFA sessions from long-term keys (a source_profile with aws_access_key_id); remove mfa_serial or change the source")
-                .into());
-            };
-            match cached_mfa_session(req, source, serial)? {
-                Some(found) => {
-                    credentials = found.credentials;
-                    location = found.location;
-                    kind = found.kind;
-                }
-                None => {
-                    return Err(anyhow::Error::new(crate::mfa::NeedsSession).context(
-                        Problem::expired(format!(
-                            "profile {} needs an MFA session (mfa_serial = {serial}) and none is cached or it has expired",
-                            step.profile
-                        ))
-                        .hint(format!(
-                            "run: aws-cred mfa CODE --profile {}",
-                            req.profiles.selected
-                        )),
-                    ));
-                }
-            }
+            let found = mfa_session_for(req, &plan.base, step, serial)?;
+            (credentials, location, kind) = (found.credentials, found.location, found.kind);
         }
         let last = i + 1 == plan.roles.len();
-        let role = match req.duration.filter(|_| last) {
-            Some(seconds) => with_duration(step, seconds, kind)?,
-            None => step.role.clone(),
-        };
-        credentials = sts::assume_role(req.aws, req.sts_region(), credentials, &role, req.now())
-            .await
-            .map_err(|err| {
-                if last
-                    && req.duration.is_some()
-                    && format!("{err:#}").contains("DurationSeconds exceeds")
-                {
-                    err.context(
-                        Problem::usage(format!(
-                            "role {} does not allow sessions of {} seconds (its maximum session duration is lower)",
-                            step.role.role_arn,
-                            req.duration.unwrap_or_default()
-                        ))
-                        .hint("ask for less with --duration, or raise the role's MaxSessionDuration in IAM"),
-                    )
-                } else {
-                    err
-                }
-            })?;
+        credentials = assume(req, step, credentials, kind, last).await?;
         location = format!(
             "{location} -> role {} (profile {})",
             step.role.role_arn, step.profile
@@ -123,6 +72,71 @@ pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
         kind,
         location,
     })
+}
+
+/// The cached MFA session of `base`'s keys, for the first role (`step`) of a plan that has
+/// `mfa_serial`; "run aws-cred mfa" (exit 4) when there is none.
+fn mfa_session_for(
+    req: &Request<'_>,
+    base: &Base,
+    step: &RoleStep,
+    serial: &str,
+) -> anyhow::Result<Found> {
+    let (Base::Static { profile: source }
+    | Base::Keyring {
+        profile: source, ..
+    }) = base
+    else {
+        return Err(Problem::usage(format!(
+            "profile {} has mfa_serial, but its source credentials are not an IAM user's long-term keys",
+            step.profile
+        ))
+        .hint("aws-cred makes MFA sessions from long-term keys (a source_profile with aws_access_key_id); remove mfa_serial or change the source")
+        .into());
+    };
+    cached_mfa_session(req, source, serial)?.ok_or_else(|| {
+        anyhow::Error::new(crate::mfa::NeedsSession).context(
+            Problem::expired(format!(
+                "profile {} needs an MFA session (mfa_serial = {serial}) and none is cached or it has expired",
+                step.profile
+            ))
+            .hint(format!(
+                "run: aws-cred mfa CODE --profile {}",
+                req.profiles.selected
+            )),
+        )
+    })
+}
+
+/// Assume `step`'s role with `credentials` (of `kind`); `--duration` applies to the `last`.
+async fn assume(
+    req: &Request<'_>,
+    step: &RoleStep,
+    credentials: Credentials,
+    kind: Kind,
+    last: bool,
+) -> anyhow::Result<Credentials> {
+    let role = match req.duration.filter(|_| last) {
+        Some(seconds) => with_duration(step, seconds, kind)?,
+        None => step.role.clone(),
+    };
+    sts::assume_role(req.aws, req.sts_region(), credentials, &role, req.now())
+        .await
+        .map_err(|err| {
+            if last && req.duration.is_some() && format!("{err:#}").contains("DurationSeconds exceeds")
+            {
+                err.context(
+                    Problem::usage(format!(
+                        "role {} does not allow sessions of {} seconds (its maximum session duration is lower)",
+                        step.role.role_arn,
+                        req.duration.unwrap_or_default()
+                    ))
+                    .hint("ask for less with --duration, or raise the role's MaxSessionDuration in IAM"),
+                )
+            } else {
+                err
+            }
+        })
 }
 
 /// The role request with `--duration` in place of its `duration_seconds`. AWS caps a role
@@ -251,43 +265,8 @@ async fn base_credentials(req: &Request<'_>, base: &Base) -> anyhow::Result<(Cre
                 ),
             ))
         }
-        Base::Sso(sso) => {
-            let (Some(account), Some(role)) = (&sso.account_id, &sso.role_name) else {
-                return Err(Problem::usage(format!(
-                    "SSO profile {:?} has no sso_account_id / sso_role_name",
-                    sso.profile
-                ))
-                .hint("add both to the profile, or pick them with aws-cred sso-login --profile P --account ID --role NAME")
-                .into());
-            };
-            let (credentials, note) = super::sso::credentials(req, sso, account, role).await?;
-            Ok((
-                credentials,
-                format!(
-                    "SSO profile {} (role {role} in account {account}, token for {}{note})",
-                    sso.profile, sso.start_url
-                ),
-            ))
-        }
-        Base::Login(session) => {
-            let (obtained, path) =
-                crate::login::obtain(req.ctx, req.aws, session, req.region).await?;
-            let note = match obtained.how {
-                How::Cached => "",
-                How::Refreshed => ", refreshed",
-                How::FromOther => ", refreshed by another process",
-                How::LoggedIn => ", logged in",
-            };
-            Ok((
-                obtained.value,
-                format!(
-                    "login session {} (profile {}, cache {}{note})",
-                    session.arn,
-                    session.profile,
-                    path.display()
-                ),
-            ))
-        }
+        Base::Sso(sso) => sso_credentials(req, sso).await,
+        Base::Login(session) => login_credentials(req, session).await,
         Base::WebIdentity {
             profile,
             role,
@@ -304,23 +283,76 @@ async fn base_credentials(req: &Request<'_>, base: &Base) -> anyhow::Result<(Cre
                 ),
             ))
         }
-        Base::Named { profile, source } => {
-            let found = match source {
-                NamedSource::Environment => super::env::from_env(req.ctx)?.ok_or_else(|| {
-                    Problem::usage(format!(
-                        "profile {profile:?} has credential_source = Environment, but AWS_ACCESS_KEY_ID is not set"
-                    ))
-                })?,
-                NamedSource::Ec2InstanceMetadata => super::imds::fetch(req).await?,
-                NamedSource::EcsContainer => super::ecs::fetch(req).await?,
-            };
-            Ok((
-                found.credentials,
-                format!(
-                    "{} (credential_source of profile {profile})",
-                    found.location
-                ),
-            ))
-        }
+        Base::Named { profile, source } => named_credentials(req, profile, source).await,
     }
+}
+
+/// An SSO profile's role credentials, with the cached (or refreshed) token.
+async fn sso_credentials(
+    req: &Request<'_>,
+    sso: &super::sso::SsoConfig,
+) -> anyhow::Result<(Credentials, String)> {
+    let (Some(account), Some(role)) = (&sso.account_id, &sso.role_name) else {
+        return Err(Problem::usage(format!(
+            "SSO profile {:?} has no sso_account_id / sso_role_name",
+            sso.profile
+        ))
+        .hint("add both to the profile, or pick them with aws-cred sso-login --profile P --account ID --role NAME")
+        .into());
+    };
+    let (credentials, note) = super::sso::credentials(req, sso, account, role).await?;
+    Ok((
+        credentials,
+        format!(
+            "SSO profile {} (role {role} in account {account}, token for {}{note})",
+            sso.profile, sso.start_url
+        ),
+    ))
+}
+
+/// A login session's credentials: cached, or refreshed.
+async fn login_credentials(
+    req: &Request<'_>,
+    session: &crate::login::LoginSession,
+) -> anyhow::Result<(Credentials, String)> {
+    let (obtained, path) = crate::login::obtain(req.ctx, req.aws, session, req.region).await?;
+    let note = match obtained.how {
+        How::Cached => "",
+        How::Refreshed => ", refreshed",
+        How::FromOther => ", refreshed by another process",
+        How::LoggedIn => ", logged in",
+    };
+    Ok((
+        obtained.value,
+        format!(
+            "login session {} (profile {}, cache {}{note})",
+            session.arn,
+            session.profile,
+            path.display()
+        ),
+    ))
+}
+
+/// A `credential_source`'s credentials.
+async fn named_credentials(
+    req: &Request<'_>,
+    profile: &str,
+    source: &NamedSource,
+) -> anyhow::Result<(Credentials, String)> {
+    let found = match source {
+        NamedSource::Environment => super::env::from_env(req.ctx)?.ok_or_else(|| {
+            Problem::usage(format!(
+                "profile {profile:?} has credential_source = Environment, but AWS_ACCESS_KEY_ID is not set"
+            ))
+        })?,
+        NamedSource::Ec2InstanceMetadata => super::imds::fetch(req).await?,
+        NamedSource::EcsContainer => super::ecs::fetch(req).await?,
+    };
+    Ok((
+        found.credentials,
+        format!(
+            "{} (credential_source of profile {profile})",
+            found.location
+        ),
+    ))
 }

@@ -26,16 +26,7 @@ const OTHER_SOURCES: [&str; 7] = [
 
 pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
     let profile = setup.profiles.selected.clone();
-    if let Some(key) = OTHER_SOURCES
-        .iter()
-        .find(|key| setup.profiles.get(&profile, key).is_some())
-    {
-        return Err(Problem::usage(format!(
-            "profile {profile} already gets its credentials from {key}; a login_session there would not be used the same way by every tool"
-        ))
-        .hint("log in with a profile of its own: aws-cred login --profile console")
-        .into());
-    }
+    refuse_other_sources(setup, &profile)?;
     let profile_region = setup
         .profiles
         .get(&profile, "region")
@@ -43,29 +34,16 @@ pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
         .filter(|r| !r.is_empty())
         .map(str::to_string);
     let region = setup.region.as_ref().map(|r| r.name.clone());
-
     if !args.force
-        && let Some(arn) = setup.profiles.get(&profile, "login_session")
+        && let Some(credentials) = reuse(
+            setup,
+            &profile,
+            profile_region.as_deref(),
+            region.as_deref(),
+        )
+        .await?
     {
-        let session = LoginSession {
-            profile: profile.clone(),
-            arn: arn.trim().to_string(),
-            region: profile_region.clone(),
-        };
-        match login::obtain(&setup.ctx, &setup.aws, &session, region.as_deref()).await {
-            Ok((obtained, path)) => {
-                eprintln!(
-                    "using the login session {} of profile {profile} ({}); --force signs in again",
-                    session.arn,
-                    path.display()
-                );
-                return print(setup, args, &obtained.value);
-            }
-            Err(err) if classify(&err).0 == Exit::Expired => {
-                eprintln!("{}; signing in again", first_line(&err));
-            }
-            Err(err) => return Err(err),
-        }
+        return print(setup, args, &credentials);
     }
 
     let region = region.ok_or_else(|| {
@@ -74,62 +52,7 @@ pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
                 "pass --region REGION (it is saved in the profile), or set region in [profile {profile}]"
             ))
     })?;
-    let timeout = login_timeout(&setup.ctx)?;
-    let browser = browser::choose(&setup.ctx, args.no_browser);
-    let remote = match (&browser, args.remote) {
-        (_, true) => true,
-        (Browser::Unavailable(reason), false) => {
-            eprintln!("{reason}: signing in on another device instead (as with --remote)");
-            true
-        }
-        _ => false,
-    };
-    let state = authorize::new_state();
-    // Same device: the browser's page waits until the profile is saved too.
-    let mut loopback = None;
-    let logged_in = if remote {
-        let base = authorize::base_url(&setup.aws, &region).await?;
-        let ctx = setup.ctx.clone();
-        let mut source = Pasted::new(&base, move || read_code(&ctx));
-        let pending = authorize::start(&setup.aws, &region, &source, state).await?;
-        eprintln!(
-            "Sign in on any device: open this URL in a browser there\n\n  {}\n\nthen paste here the code the page shows.",
-            pending.url
-        );
-        authorize::finish(
-            &setup.ctx,
-            &setup.aws,
-            &profile,
-            pending,
-            &mut source,
-            timeout,
-        )
-        .await?
-    } else {
-        let source =
-            loopback.insert(Loopback::bind(&state, crate::settings::spinner(&setup.ctx)).await?);
-        let pending = authorize::start(&setup.aws, &region, &*source, state).await?;
-        match browser {
-            Browser::Open => eprintln!(
-                "Signing in to AWS in your browser.\nIf no browser opens, open this URL in a browser on this computer:\n\n  {}\n",
-                pending.url
-            ),
-            _ => eprintln!(
-                "To sign in, open this URL in a browser on this computer:\n\n  {}\n",
-                pending.url
-            ),
-        }
-        if browser == Browser::Open {
-            match browser::open(&pending.url).await {
-                Ok(handoff) => handoff.detach(),
-                Err(err) => {
-                    eprintln!("could not start a browser ({err}): open the URL above yourself")
-                }
-            }
-        }
-        authorize::finish(&setup.ctx, &setup.aws, &profile, pending, source, timeout).await?
-    };
-
+    let (logged_in, mut loopback) = sign_in(setup, args, &profile, &region).await?;
     let saved = save_in_profile(
         setup,
         args,
@@ -138,6 +61,7 @@ pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
         &region,
         &logged_in,
     );
+    // Same device: the browser's page waits until the profile is saved too.
     if let Some(source) = loopback.as_mut() {
         let outcome = match &saved {
             Ok(()) => Ok(()),
@@ -149,6 +73,109 @@ pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
     }
     saved?;
     print(setup, args, &logged_in.credentials)
+}
+
+/// `aws login` refuses a profile that gets credentials some other way; so do we.
+fn refuse_other_sources(setup: &Setup, profile: &str) -> anyhow::Result<()> {
+    match OTHER_SOURCES
+        .iter()
+        .find(|key| setup.profiles.get(profile, key).is_some())
+    {
+        Some(key) => Err(Problem::usage(format!(
+            "profile {profile} already gets its credentials from {key}; a login_session there would not be used the same way by every tool"
+        ))
+        .hint("log in with a profile of its own: aws-cred login --profile console")
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// The profile's login session while it lasts (refreshed if need be); `None` when it has
+/// none, or it has ended (said, then a new sign-in follows).
+async fn reuse(
+    setup: &Setup,
+    profile: &str,
+    profile_region: Option<&str>,
+    region: Option<&str>,
+) -> anyhow::Result<Option<Credentials>> {
+    let Some(arn) = setup.profiles.get(profile, "login_session") else {
+        return Ok(None);
+    };
+    let session = LoginSession {
+        profile: profile.to_string(),
+        arn: arn.trim().to_string(),
+        region: profile_region.map(str::to_string),
+    };
+    match login::obtain(&setup.ctx, &setup.aws, &session, region).await {
+        Ok((obtained, path)) => {
+            eprintln!(
+                "using the login session {} of profile {profile} ({}); --force signs in again",
+                session.arn,
+                path.display()
+            );
+            Ok(Some(obtained.value))
+        }
+        Err(err) if classify(&err).0 == Exit::Expired => {
+            eprintln!("{}; signing in again", first_line(&err));
+            Ok(None)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// A new sign-in, in this computer's browser or on another device; the loopback source of a
+/// same-device sign-in, whose page waits for the outcome.
+async fn sign_in(
+    setup: &Setup,
+    args: &LoginArgs,
+    profile: &str,
+    region: &str,
+) -> anyhow::Result<(authorize::LoggedIn, Option<Loopback>)> {
+    let timeout = login_timeout(&setup.ctx)?;
+    let browser = browser::choose(&setup.ctx, args.no_browser);
+    let remote = match (&browser, args.remote) {
+        (_, true) => true,
+        (Browser::Unavailable(reason), false) => {
+            eprintln!("{reason}: signing in on another device instead (as with --remote)");
+            true
+        }
+        _ => false,
+    };
+    let state = authorize::new_state();
+    if remote {
+        let base = authorize::base_url(&setup.aws, region).await?;
+        let ctx = setup.ctx.clone();
+        let mut source = Pasted::new(&base, move || read_code(&ctx));
+        let pending = authorize::start(&setup.aws, region, &source, state).await?;
+        eprintln!(
+            "Sign in on any device: open this URL in a browser there\n\n  {}\n\nthen paste here the code the page shows.",
+            pending.url
+        );
+        let (ctx, aws) = (&setup.ctx, &setup.aws);
+        let logged_in = authorize::finish(ctx, aws, profile, pending, &mut source, timeout).await?;
+        return Ok((logged_in, None));
+    }
+    let mut source = Loopback::bind(&state, crate::settings::spinner(&setup.ctx)).await?;
+    let pending = authorize::start(&setup.aws, region, &source, state).await?;
+    match browser {
+        Browser::Open => eprintln!(
+            "Signing in to AWS in your browser.\nIf no browser opens, open this URL in a browser on this computer:\n\n  {}\n",
+            pending.url
+        ),
+        _ => eprintln!(
+            "To sign in, open this URL in a browser on this computer:\n\n  {}\n",
+            pending.url
+        ),
+    }
+    if browser == Browser::Open {
+        match browser::open(&pending.url).await {
+            Ok(handoff) => handoff.detach(),
+            Err(err) => eprintln!("could not start a browser ({err}): open the URL above yourself"),
+        }
+    }
+    let (ctx, aws) = (&setup.ctx, &setup.aws);
+    let logged_in = authorize::finish(ctx, aws, profile, pending, &mut source, timeout).await?;
+    Ok((logged_in, Some(source)))
 }
 
 /// `login_session` (and `region`, when the profile had none) into the profile, after asking

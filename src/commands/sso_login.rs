@@ -20,17 +20,7 @@ const MAX_ACCOUNTS_WITH_ROLES: usize = 50;
 pub async fn run(setup: &Setup, args: &SsoLoginArgs) -> anyhow::Result<()> {
     // Everything that can be checked without the network is checked first.
     let config = sso_config(setup, args)?;
-    if let Some(account) = &args.account
-        && !(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err(Problem::usage(format!(
-            "--account {account:?} is not an AWS account ID (12 digits)"
-        ))
-        .into());
-    }
-    if args.role.as_deref().is_some_and(|r| r.trim().is_empty()) {
-        return Err(Problem::usage("--role needs a name").into());
-    }
+    check_account_and_role(args)?;
     let interactive = Interactive::from_env(
         &setup.ctx,
         args.force,
@@ -48,76 +38,24 @@ pub async fn run(setup: &Setup, args: &SsoLoginArgs) -> anyhow::Result<()> {
     let account = args.account.clone().or_else(|| config.account_id.clone());
     let role = args.role.clone().or_else(|| config.role_name.clone());
     match (account, role) {
-        (Some(account), Some(role)) => {
-            let credentials = session
-                .portal(async |token: Secret| {
-                    portal::role_credentials(&setup.aws, &config, &account, &role, &token).await
-                })
-                .await?;
-            super::refuse_expired(
-                setup,
-                &credentials,
-                &format!("GetRoleCredentials (role {role} in account {account})"),
-                &format!("log in again: {} --force", config.login_command()),
-            )?;
-            let until = crate::base::time::valid_until(setup.ctx.now(), &credentials);
-            eprintln!(
-                "role {} in account {}{until}",
-                escape(&role),
-                escape(&account)
-            );
-            super::deliver_credentials(
-                setup,
-                Delivery {
-                    format: args.format,
-                    write_profile: args.write_profile.as_deref(),
-                    force: args.force,
-                    print: args.print,
-                },
-                &credentials,
-            )
-        }
-        (Some(account), None) => {
-            let roles = session
-                .portal(async |token: Secret| {
-                    portal::list_roles(&setup.aws, &config, &token, &account).await
-                })
-                .await?;
-            let mut text = format!(
-                "{} available to you in account {}:\n",
-                plural(roles.len(), "role is", "roles are"),
-                escape(&account)
-            );
-            for role in &roles {
-                text.push_str(&format!("  {}\n", escape(role)));
-            }
-            text.push_str(&pick_hint(&config, Some(&account)));
-            eprint!("{}", escape_lines(&text));
-            Ok(())
-        }
-        (None, _) => {
-            let accounts = session
-                .portal(async |token: Secret| {
-                    let accounts = portal::list_accounts(&setup.aws, &config, &token).await?;
-                    let mut listed = Vec::with_capacity(accounts.len());
-                    for (i, account) in accounts.into_iter().enumerate() {
-                        let roles = if i < MAX_ACCOUNTS_WITH_ROLES {
-                            Some(
-                                portal::list_roles(&setup.aws, &config, &token, &account.id)
-                                    .await?,
-                            )
-                        } else {
-                            None
-                        };
-                        listed.push((account, roles));
-                    }
-                    Ok(listed)
-                })
-                .await?;
-            eprint!("{}", escape_lines(&listing(&config, &accounts)));
-            Ok(())
-        }
+        (Some(account), Some(role)) => session.deliver_role(args, &account, &role).await,
+        (Some(account), None) => session.show_roles(&account).await,
+        (None, _) => session.show_accounts().await,
     }
+}
+
+fn check_account_and_role(args: &SsoLoginArgs) -> Result<(), Problem> {
+    if let Some(account) = &args.account
+        && !(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(Problem::usage(format!(
+            "--account {account:?} is not an AWS account ID (12 digits)"
+        )));
+    }
+    if args.role.as_deref().is_some_and(|r| r.trim().is_empty()) {
+        return Err(Problem::usage("--role needs a name"));
+    }
+    Ok(())
 }
 
 /// The token and how to get it again when the portal rejects it.
@@ -147,6 +85,86 @@ impl Session<'_> {
             ),
         }
         self.obtained = Some(obtained);
+        Ok(())
+    }
+
+    /// The role's credentials, delivered as the flags say.
+    async fn deliver_role(
+        &mut self,
+        args: &SsoLoginArgs,
+        account: &str,
+        role: &str,
+    ) -> anyhow::Result<()> {
+        let (setup, config) = (self.setup, self.config);
+        let credentials = self
+            .portal(async |token: Secret| {
+                portal::role_credentials(&setup.aws, config, account, role, &token).await
+            })
+            .await?;
+        super::refuse_expired(
+            setup,
+            &credentials,
+            &format!("GetRoleCredentials (role {role} in account {account})"),
+            &format!("log in again: {} --force", config.login_command()),
+        )?;
+        let until = crate::base::time::valid_until(setup.ctx.now(), &credentials);
+        eprintln!(
+            "role {} in account {}{until}",
+            escape(role),
+            escape(account)
+        );
+        super::deliver_credentials(
+            setup,
+            Delivery {
+                format: args.format,
+                write_profile: args.write_profile.as_deref(),
+                force: args.force,
+                print: args.print,
+            },
+            &credentials,
+        )
+    }
+
+    /// The roles of `account`, on stderr, with how to pick one.
+    async fn show_roles(&mut self, account: &str) -> anyhow::Result<()> {
+        let (setup, config) = (self.setup, self.config);
+        let roles = self
+            .portal(async |token: Secret| {
+                portal::list_roles(&setup.aws, config, &token, account).await
+            })
+            .await?;
+        let mut text = format!(
+            "{} available to you in account {}:\n",
+            plural(roles.len(), "role is", "roles are"),
+            escape(account)
+        );
+        for role in &roles {
+            text.push_str(&format!("  {}\n", escape(role)));
+        }
+        text.push_str(&pick_hint(config, Some(account)));
+        eprint!("{}", escape_lines(&text));
+        Ok(())
+    }
+
+    /// Every account, with the roles of the first [`MAX_ACCOUNTS_WITH_ROLES`], on stderr.
+    async fn show_accounts(&mut self) -> anyhow::Result<()> {
+        let (setup, config) = (self.setup, self.config);
+        let accounts = self
+            .portal(async |token: Secret| {
+                let accounts = portal::list_accounts(&setup.aws, config, &token).await?;
+                let mut listed = Vec::with_capacity(accounts.len());
+                for (i, account) in accounts.into_iter().enumerate() {
+                    let roles = if i < MAX_ACCOUNTS_WITH_ROLES {
+                        Some(portal::list_roles(&setup.aws, config, &token, &account.id).await?)
+                    } else {
+                        None
+                    };
+                    listed.push((account, roles));
+                }
+                Ok(listed)
+            })
+            .await?;
+        eprint!("{}", escape_lines(&listing(config, &accounts)));
         Ok(())
     }
 

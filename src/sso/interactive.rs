@@ -300,35 +300,37 @@ async fn auth_code_flow(
         }
         Answer::Error(error) => Err(Failure::other(denied(error))),
     };
-    let page = match (result, &arrival.answer) {
-        (Ok(issued), _) => return Ok((issued, arrival)),
-        (Err(failure), Answer::Error(error)) => (
-            failure,
-            Page::failure(
-                "Sign-in not completed",
-                format!(
-                    "{}, so aws-cred got no access. Go back to the terminal: run the login again to retry, or ask your administrator for access.",
-                    capitalized(error.in_words())
-                ),
+    match result {
+        Ok(issued) => Ok((issued, arrival)),
+        Err(failure) => {
+            let page = failure_page(&arrival.answer, &failure);
+            arrival.respond(page).await;
+            Err(failure)
+        }
+    }
+}
+
+/// The browser's page when the sign-in did not give a token.
+fn failure_page(answer: &Answer, failure: &Failure) -> Page {
+    match answer {
+        Answer::Error(error) => Page::failure(
+            "Sign-in not completed",
+            format!(
+                "{}, so aws-cred got no access. Go back to the terminal: run the login again to retry, or ask your administrator for access.",
+                capitalized(error.in_words())
             ),
         ),
-        (Err(failure), Answer::Code(_)) => {
-            let page = Page::failure(
-                "Sign-in failed",
-                format!(
-                    "IAM Identity Center did not accept the sign-in ({}). Go back to the terminal to see what happened and what to do.",
-                    failure
-                        .code
-                        .as_deref()
-                        .unwrap_or("the token exchange failed")
-                ),
-            );
-            (failure, page)
-        }
-    };
-    let (failure, page) = page;
-    arrival.respond(page).await;
-    Err(failure)
+        Answer::Code(_) => Page::failure(
+            "Sign-in failed",
+            format!(
+                "IAM Identity Center did not accept the sign-in ({}). Go back to the terminal to see what happened and what to do.",
+                failure
+                    .code
+                    .as_deref()
+                    .unwrap_or("the token exchange failed")
+            ),
+        ),
+    }
 }
 
 /// The browser came back with the IdP's `error`.

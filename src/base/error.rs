@@ -210,18 +210,55 @@ mod tests {
         assert!(text.contains("hint: fix it\\x1b[2J\n"), "{text}");
     }
 
+    /// Every exit, its code, and the README's row for it: a new `Exit` does not compile here
+    /// until it has both.
     #[test]
-    fn exit_codes_are_stable() {
-        let codes: Vec<u8> = [
+    fn every_exit_has_a_stable_code_and_a_readme_row() {
+        fn row(exit: Exit) -> (u8, &'static str) {
+            match exit {
+                Exit::Failure => (1, "| 1 | AWS, network or file failure"),
+                Exit::Usage => (2, "| 2 | usage error"),
+                Exit::NoCredentials => (3, "| 3 | no credentials"),
+                Exit::Expired => (4, "| 4 | a session expired"),
+                Exit::KeyringUnavailable => {
+                    (4, "the OS keyring holding the keys (`keys`) is locked")
+                }
+                Exit::Interrupted => (130, "| 130 | interrupted (Ctrl-C)"),
+                Exit::HungUp => (129, "129 on SIGHUP"),
+                Exit::Terminated => (143, "143 on SIGTERM"),
+                Exit::CannotExecute => (126, "| 126, 127 | `exec`: the command cannot be run"),
+                Exit::CommandNotFound => (
+                    127,
+                    "| 126, 127 | `exec`: the command cannot be run / was not found",
+                ),
+                Exit::Child(code) => (
+                    code,
+                    "| 128+N | `exec --server`: the command was ended by signal N",
+                ),
+            }
+        }
+        let readme = include_str!("../../README.md");
+        let table = &readme[readme.find("## Exit codes").expect("README has exit codes")..];
+        let table = &table[..table[3..].find("\n## ").map_or(table.len(), |end| end + 3)];
+        for exit in [
             Exit::Failure,
             Exit::Usage,
             Exit::NoCredentials,
             Exit::Expired,
+            Exit::KeyringUnavailable,
             Exit::Interrupted,
-        ]
-        .iter()
-        .map(|e| e.code())
-        .collect();
-        assert_eq!(codes, vec![1, 2, 3, 4, 130]);
+            Exit::HungUp,
+            Exit::Terminated,
+            Exit::CannotExecute,
+            Exit::CommandNotFound,
+            Exit::Child(137),
+        ] {
+            let (code, documented) = row(exit);
+            assert_eq!(exit.code(), code, "{exit:?}");
+            assert!(
+                table.contains(documented),
+                "README's exit codes lack {exit:?}: {documented:?}"
+            );
+        }
     }
 }

@@ -229,7 +229,7 @@ async fn deliver(setup: &Setup, args: &ConsoleArgs, url: &Secret) -> anyhow::Res
             }
             Err(err) => Err(Problem::failure(format!(
                 "could not start the browser: {}",
-                err.replace(url.expose(), "<sign-in URL>")
+                err.to_string().replace(url.expose(), "<sign-in URL>")
             ))
             .hint("set BROWSER to your browser's command, or use --print to get the URL on stdout")
             .into()),

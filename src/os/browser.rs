@@ -47,20 +47,35 @@ pub fn choose(ctx: &Context, no_browser: bool) -> Browser {
 /// (local test endpoints, the loopback callback). A URL from a server could otherwise name a
 /// local file (`file:///etc/shadow`), a share (`smb://…`) or a custom scheme that starts a
 /// program. `Err` says why not.
-pub fn check_url(url: &str) -> Result<(), String> {
-    let parsed = url::Url::parse(url).map_err(|e| format!("it is not a URL ({e})"))?;
+pub fn check_url(url: &str) -> Result<(), OpenError> {
+    let parsed = url::Url::parse(url).map_err(OpenError::NotAUrl)?;
     match parsed.scheme() {
         "https" if parsed.host().is_some() => Ok(()),
         "http" => match parsed.host() {
             Some(url::Host::Domain("localhost")) => Ok(()),
             Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Ok(()),
             Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Ok(()),
-            _ => Err("only https:// pages are opened (http:// only on this computer)".into()),
+            _ => Err(OpenError::NotLocalHttp),
         },
-        scheme => Err(format!(
-            "its scheme is {scheme}:, and only https:// pages are opened"
-        )),
+        scheme => Err(OpenError::Scheme(scheme.to_string())),
     }
+}
+
+/// Why a page was not opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("it is not a URL ({0})")]
+    NotAUrl(url::ParseError),
+    #[error("only https:// pages are opened (http:// only on this computer)")]
+    NotLocalHttp,
+    #[error("its scheme is {0}:, and only https:// pages are opened")]
+    Scheme(String),
+    #[error("cannot listen on 127.0.0.1 to hand the page to the browser: {0}")]
+    HandOff(std::io::Error),
+    #[error("{0}")]
+    Launch(std::io::Error),
+    #[error("{0}")]
+    Task(tokio::task::JoinError),
 }
 
 /// Start the browser on `url`, if [`check_url`] allows it. The browser is given a one-time
@@ -69,17 +84,17 @@ pub fn check_url(url: &str) -> Result<(), String> {
 /// Waits up to 5 s for the launcher (a text-mode browser runs in the foreground and may take
 /// longer: it is left running). The caller waits for the hand-off ([`HandOff::served`]) or
 /// lets it run on ([`HandOff::detach`]).
-pub async fn open(url: &str) -> Result<HandOff, String> {
+pub async fn open(url: &str) -> Result<HandOff, OpenError> {
     check_url(url)?;
     let handoff = HandOff::start(&Secret::new(url))
         .await
-        .map_err(|e| format!("cannot listen on 127.0.0.1 to hand the page to the browser: {e}"))?;
+        .map_err(OpenError::HandOff)?;
     let local = handoff.url().to_string();
     let launch = tokio::task::spawn_blocking(move || launch(&local));
     match tokio::time::timeout(Duration::from_secs(5), launch).await {
         Ok(Ok(Ok(()))) | Err(_) => Ok(handoff),
-        Ok(Ok(Err(err))) => Err(err.to_string()),
-        Ok(Err(err)) => Err(err.to_string()),
+        Ok(Ok(Err(err))) => Err(OpenError::Launch(err)),
+        Ok(Err(err)) => Err(OpenError::Task(err)),
     }
 }
 
@@ -183,7 +198,7 @@ mod tests {
             "http://localhost/x",
             "http://[::1]:9/x",
         ] {
-            assert_eq!(check_url(ok), Ok(()), "{ok}");
+            assert!(check_url(ok).is_ok(), "{ok}");
         }
         for bad in [
             "file:///etc/shadow",

@@ -122,14 +122,41 @@ impl<'a> Tokens<'a> {
         .await
     }
 
+    /// Refresh with the refresh-token grant; `Err(None)` when the token does not carry what
+    /// that needs. A refreshed token is written at once.
     pub async fn refresh(&self, token: Token) -> anyhow::Result<Refresh<Token, Failure>> {
-        Ok(
-            match refresh(self.ctx, &self.oidc, &self.store, self.config, &token).await {
-                Some(Ok(token)) => Ok(token),
-                Some(Err(failure)) => Err(Some(failure)),
-                None => Err(None),
-            },
-        )
+        let (ctx, store, config) = (self.ctx, &self.store, self.config);
+        let Some((client_id, client_secret, refresh_token)) = token.refresh_parts(ctx.now()) else {
+            return Ok(Err(None));
+        };
+        let refreshing = self
+            .oidc
+            .refresh_token(client_id, client_secret, refresh_token);
+        let issued = match refreshing.await {
+            Ok(issued) => issued,
+            Err(failure) => {
+                if failure.is("InvalidClientException")
+                    && store
+                        .read_registration(config)
+                        .is_some_and(|r| r.client_id == client_id)
+                {
+                    store.remove_registration(config);
+                }
+                return Ok(Err(Some(failure)));
+            }
+        };
+        let refreshed = Token {
+            start_url: config.start_url.clone(),
+            region: config.region.clone(),
+            access_token: issued.access_token,
+            expires_at: ctx.now() + issued.expires_in,
+            refresh_token: issued.refresh_token.or_else(|| token.refresh_token.clone()),
+            ..token.clone()
+        };
+        Ok(match store.write_token(config, &refreshed) {
+            Ok(()) => Ok(refreshed),
+            Err(err) => Err(Some(Failure::other(err))),
+        })
     }
 
     pub fn stop(&self, current: &Cached, failure: Option<Failure>) -> anyhow::Error {
@@ -192,46 +219,6 @@ pub async fn cached(
     config: &SsoConfig,
 ) -> anyhow::Result<Obtained<Token>> {
     auth::obtain(&Chain(Tokens::new(ctx, aws, config)?)).await
-}
-
-/// Refresh with the refresh-token grant when the token carries what that needs. `None`: it
-/// does not. A refreshed token is written at once.
-async fn refresh(
-    ctx: &Context,
-    oidc: &Oidc,
-    store: &Store,
-    config: &SsoConfig,
-    token: &Token,
-) -> Option<Result<Token, Failure>> {
-    let (client_id, client_secret, refresh_token) = token.refresh_parts(ctx.now())?;
-    let issued = match oidc
-        .refresh_token(client_id, client_secret, refresh_token)
-        .await
-    {
-        Ok(issued) => issued,
-        Err(failure) => {
-            if failure.is("InvalidClientException")
-                && store
-                    .read_registration(config)
-                    .is_some_and(|r| r.client_id == client_id)
-            {
-                store.remove_registration(config);
-            }
-            return Some(Err(failure));
-        }
-    };
-    let refreshed = Token {
-        start_url: config.start_url.clone(),
-        region: config.region.clone(),
-        access_token: issued.access_token,
-        expires_at: ctx.now() + issued.expires_in,
-        refresh_token: issued.refresh_token.or_else(|| token.refresh_token.clone()),
-        ..token.clone()
-    };
-    Some(match store.write_token(config, &refreshed) {
-        Ok(()) => Ok(refreshed),
-        Err(err) => Err(Failure::other(err)),
-    })
 }
 
 /// The chain's "log in again" (exit 4), saying what is wrong with the cached token.

@@ -3,8 +3,11 @@
 
 pub mod identity_pool;
 pub mod session;
+pub mod settings;
 pub mod srp;
 pub mod user_pool;
+
+pub use settings::{Flags, Settings};
 
 use crate::base::error::Problem;
 use crate::base::secret::Secret;

@@ -143,61 +143,7 @@ impl SignIn<'_> {
     pub async fn run(&self, asker: &mut impl Asker) -> anyhow::Result<Tokens> {
         let password = asker.password().await?;
         let (client, target) = self.client();
-        let pool = self.pool;
-        let mut srp_client = None;
-        let mut step = match self.flow {
-            Flow::Srp => {
-                let srp = SrpClient::new().map_err(|e| Problem::failure(e.to_string()))?;
-                let mut request = client
-                    .initiate_auth()
-                    .auth_flow(AuthFlowType::UserSrpAuth)
-                    .client_id(&pool.client_id)
-                    .auth_parameters("USERNAME", self.username)
-                    .auth_parameters("SRP_A", srp.srp_a());
-                if let Some(hash) = pool.secret_hash(self.username) {
-                    request = request.auth_parameters("SECRET_HASH", hash);
-                }
-                let out = request
-                    .send()
-                    .await
-                    .map_err(|e| self.explain("InitiateAuth", &target, e))?;
-                srp_client = Some(srp);
-                step_from!(out)
-            }
-            Flow::Password => {
-                let mut request = client
-                    .initiate_auth()
-                    .auth_flow(AuthFlowType::UserPasswordAuth)
-                    .client_id(&pool.client_id)
-                    .auth_parameters("USERNAME", self.username)
-                    .auth_parameters("PASSWORD", password.expose());
-                if let Some(hash) = pool.secret_hash(self.username) {
-                    request = request.auth_parameters("SECRET_HASH", hash);
-                }
-                let out = request
-                    .send()
-                    .await
-                    .map_err(|e| self.explain("InitiateAuth", &target, e))?;
-                step_from!(out)
-            }
-            Flow::Admin => {
-                let mut request = client
-                    .admin_initiate_auth()
-                    .auth_flow(AuthFlowType::AdminUserPasswordAuth)
-                    .user_pool_id(&pool.user_pool_id)
-                    .client_id(&pool.client_id)
-                    .auth_parameters("USERNAME", self.username)
-                    .auth_parameters("PASSWORD", password.expose());
-                if let Some(hash) = pool.secret_hash(self.username) {
-                    request = request.auth_parameters("SECRET_HASH", hash);
-                }
-                let out = request
-                    .send()
-                    .await
-                    .map_err(|e| self.explain("AdminInitiateAuth", &target, e))?;
-                step_from!(out)
-            }
-        };
+        let (mut step, srp_client) = self.initiate(&client, &target, &password).await?;
 
         // The internal user name: Cognito names it in challenge parameters; until then, what
         // the person typed (an alias such as an email address may differ from it).
@@ -220,55 +166,12 @@ impl SignIn<'_> {
                 )
                 .into());
             };
-            let mut responses: Vec<(&str, String)> = Vec::new();
-            match challenge.as_str() {
-                "PASSWORD_VERIFIER" if round == 0 && srp_client.is_some() => {
-                    let srp = srp_client.as_ref().expect("checked above");
-                    let get = |key: &'static str| -> anyhow::Result<&str> {
-                        step.params.get(key).map(String::as_str).ok_or_else(|| {
-                            Problem::failure(format!(
-                                "Cognito's PASSWORD_VERIFIER challenge has no {key}"
-                            ))
-                            .into()
-                        })
-                    };
-                    let user_id = get("USER_ID_FOR_SRP")?;
-                    let claim = srp
-                        .claim(
-                            &pool.pool_name,
-                            &srp::Challenge {
-                                salt_hex: get("SALT")?,
-                                srp_b_hex: get("SRP_B")?,
-                                secret_block: get("SECRET_BLOCK")?,
-                                user_id,
-                            },
-                            password.expose(),
-                            self.ctx.now(),
-                        )
-                        .map_err(|e| Problem::failure(format!("SRP sign-in: {e}")))?;
-                    responses.push(("PASSWORD_CLAIM_SECRET_BLOCK", claim.secret_block));
-                    responses.push(("PASSWORD_CLAIM_SIGNATURE", claim.signature));
-                    responses.push(("TIMESTAMP", claim.timestamp));
-                }
-                "NEW_PASSWORD_REQUIRED" => {
-                    let new_password = asker.new_password().await?;
-                    responses.push(("NEW_PASSWORD", new_password.expose().to_string()));
-                }
-                "SOFTWARE_TOKEN_MFA" => {
-                    let code = asker.mfa_code(MfaKind::Totp, None).await?;
-                    responses.push(("SOFTWARE_TOKEN_MFA_CODE", code));
-                }
-                "SMS_MFA" => {
-                    let destination = step.params.get("CODE_DELIVERY_DESTINATION");
-                    let code = asker
-                        .mfa_code(MfaKind::Sms, destination.map(String::as_str))
-                        .await?;
-                    responses.push(("SMS_MFA_CODE", code));
-                }
-                other => return Err(unsupported_challenge(other).into()),
-            }
+            let srp = srp_client.as_ref().filter(|_| round == 0);
+            let mut responses = self
+                .answer(asker, &challenge, &step.params, srp, &password)
+                .await?;
             responses.push(("USERNAME", internal.clone()));
-            if let Some(hash) = pool.secret_hash(&internal) {
+            if let Some(hash) = self.pool.secret_hash(&internal) {
                 responses.push(("SECRET_HASH", hash));
             }
             step = self
@@ -279,6 +182,131 @@ impl SignIn<'_> {
             "Cognito kept asking for challenges after {MAX_ROUNDS} answers; giving up"
         ))
         .into())
+    }
+
+    /// The first call of the flow (InitiateAuth, or AdminInitiateAuth), and for SRP the client
+    /// that answers the PASSWORD_VERIFIER challenge it brings.
+    async fn initiate(
+        &self,
+        client: &aws_sdk_cognitoidentityprovider::Client,
+        target: &Target,
+        password: &Secret,
+    ) -> anyhow::Result<(Step, Option<SrpClient>)> {
+        let pool = self.pool;
+        let mut srp_client = None;
+        let step = match self.flow {
+            Flow::Srp => {
+                let srp = SrpClient::new().map_err(|e| Problem::failure(e.to_string()))?;
+                let mut request = client
+                    .initiate_auth()
+                    .auth_flow(AuthFlowType::UserSrpAuth)
+                    .client_id(&pool.client_id)
+                    .auth_parameters("USERNAME", self.username)
+                    .auth_parameters("SRP_A", srp.srp_a());
+                if let Some(hash) = pool.secret_hash(self.username) {
+                    request = request.auth_parameters("SECRET_HASH", hash);
+                }
+                let out = request
+                    .send()
+                    .await
+                    .map_err(|e| self.explain("InitiateAuth", target, e))?;
+                srp_client = Some(srp);
+                step_from!(out)
+            }
+            Flow::Password => {
+                let mut request = client
+                    .initiate_auth()
+                    .auth_flow(AuthFlowType::UserPasswordAuth)
+                    .client_id(&pool.client_id)
+                    .auth_parameters("USERNAME", self.username)
+                    .auth_parameters("PASSWORD", password.expose());
+                if let Some(hash) = pool.secret_hash(self.username) {
+                    request = request.auth_parameters("SECRET_HASH", hash);
+                }
+                let out = request
+                    .send()
+                    .await
+                    .map_err(|e| self.explain("InitiateAuth", target, e))?;
+                step_from!(out)
+            }
+            Flow::Admin => {
+                let mut request = client
+                    .admin_initiate_auth()
+                    .auth_flow(AuthFlowType::AdminUserPasswordAuth)
+                    .user_pool_id(&pool.user_pool_id)
+                    .client_id(&pool.client_id)
+                    .auth_parameters("USERNAME", self.username)
+                    .auth_parameters("PASSWORD", password.expose());
+                if let Some(hash) = pool.secret_hash(self.username) {
+                    request = request.auth_parameters("SECRET_HASH", hash);
+                }
+                let out = request
+                    .send()
+                    .await
+                    .map_err(|e| self.explain("AdminInitiateAuth", target, e))?;
+                step_from!(out)
+            }
+        };
+        Ok((step, srp_client))
+    }
+
+    /// The responses to one challenge, without USERNAME and SECRET_HASH. `srp` is there on the
+    /// first round of an SRP sign-in only: PASSWORD_VERIFIER is answered then, and never again.
+    async fn answer(
+        &self,
+        asker: &mut impl Asker,
+        challenge: &str,
+        params: &HashMap<String, String>,
+        srp: Option<&SrpClient>,
+        password: &Secret,
+    ) -> anyhow::Result<Vec<(&'static str, String)>> {
+        let mut responses: Vec<(&'static str, String)> = Vec::new();
+        match (challenge, srp) {
+            ("PASSWORD_VERIFIER", Some(srp)) => {
+                let get = |key: &'static str| -> anyhow::Result<&str> {
+                    params.get(key).map(String::as_str).ok_or_else(|| {
+                        Problem::failure(format!(
+                            "Cognito's PASSWORD_VERIFIER challenge has no {key}"
+                        ))
+                        .into()
+                    })
+                };
+                let user_id = get("USER_ID_FOR_SRP")?;
+                let claim = srp
+                    .claim(
+                        &self.pool.pool_name,
+                        &srp::Challenge {
+                            salt_hex: get("SALT")?,
+                            srp_b_hex: get("SRP_B")?,
+                            secret_block: get("SECRET_BLOCK")?,
+                            user_id,
+                        },
+                        password.expose(),
+                        self.ctx.now(),
+                    )
+                    .map_err(|e| Problem::failure(format!("SRP sign-in: {e}")))?;
+                responses.push(("PASSWORD_CLAIM_SECRET_BLOCK", claim.secret_block));
+                responses.push(("PASSWORD_CLAIM_SIGNATURE", claim.signature));
+                responses.push(("TIMESTAMP", claim.timestamp));
+            }
+            ("NEW_PASSWORD_REQUIRED", _) => {
+                let new_password = asker.new_password().await?;
+                responses.push(("NEW_PASSWORD", new_password.expose().to_string()));
+            }
+            ("SOFTWARE_TOKEN_MFA", _) => {
+                let code = asker.mfa_code(MfaKind::Totp, None).await?;
+                responses.push(("SOFTWARE_TOKEN_MFA_CODE", code));
+            }
+            ("SMS_MFA", _) => {
+                let destination = params.get("CODE_DELIVERY_DESTINATION");
+                let code = asker
+                    .mfa_code(MfaKind::Sms, destination.map(String::as_str))
+                    .await?;
+                responses.push(("SMS_MFA_CODE", code));
+            }
+            (other, _) => return Err(unsupported_challenge(other).into()),
+        }
+        Ok(responses)
     }
 
     async fn respond(
@@ -492,51 +520,10 @@ pub fn explain(code: &str, message: &str, situation: &Situation<'_>) -> Option<P
     let lower = message.to_ascii_lowercase();
     let pool = situation.pool;
     let user = situation.username;
-    let secret_places =
-        "--client-secret, AWS_CRED_COGNITO_CLIENT_SECRET or cognito_client_secret in the profile";
+    if code == "NotAuthorizedException" {
+        return not_authorized(message, situation);
+    }
     let problem = match code {
-        "NotAuthorizedException" if lower.contains("secret_hash was not received") || (lower.contains("configured with secret") && !lower.contains("unable to verify")) => {
-            Problem::usage(format!(
-                "app client {} has a client secret, and none was given",
-                pool.client_id
-            ))
-            .hint(format!("pass the app client's secret with {secret_places}"))
-        }
-        "NotAuthorizedException" if lower.contains("unable to verify secret hash") || lower.contains("secret hash") || lower.contains("secret_hash") => {
-            match &pool.client_secret {
-                Some(_) => Problem::usage(format!(
-                    "Cognito rejected the SECRET_HASH: the client secret (from {}) does not belong to app client {}",
-                    pool.secret_origin.as_deref().unwrap_or("the configuration"),
-                    pool.client_id
-                ))
-                .hint("copy the secret again from the app client (aws cognito-idp describe-user-pool-client --user-pool-id ... --client-id ...); clients without a secret need none"),
-                None => Problem::usage(format!(
-                    "app client {} has a client secret, and none was given",
-                    pool.client_id
-                ))
-                .hint(format!("pass the app client's secret with {secret_places}")),
-            }
-        }
-        "NotAuthorizedException" if lower.contains("disabled") => Problem::failure(format!(
-            "user {user} is disabled in user pool {}",
-            pool.user_pool_id
-        ))
-        .hint("an administrator must enable the user (aws cognito-idp admin-enable-user)"),
-        "NotAuthorizedException" if lower.contains("attempts exceeded") => {
-            Problem::failure(format!("too many failed sign-ins for user {user}"))
-                .hint("wait a few minutes before trying again; check the password first")
-        }
-        "NotAuthorizedException"
-            if lower.contains("incorrect username or password")
-                || lower.contains("incorrect") =>
-        {
-            Problem::failure(format!("wrong user name or password for {user}"))
-                .hint("check the password (prompt, --password-stdin or AWS_CRED_COGNITO_PASSWORD) and the user name; pools that hide whether a user exists also answer this for unknown users")
-        }
-        "NotAuthorizedException" if situation.flow.is_some() => Problem::failure(format!(
-            "Cognito refused the sign-in for {user}: {message}"
-        ))
-        .hint("check the password (prompt, --password-stdin or AWS_CRED_COGNITO_PASSWORD) and the user name"),
         "UserNotFoundException" => Problem::failure(format!(
             "user {user} does not exist in user pool {}",
             pool.user_pool_id
@@ -599,107 +586,60 @@ pub fn explain(code: &str, message: &str, situation: &Situation<'_>) -> Option<P
     Some(problem)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pool(secret: bool) -> PoolClient {
-        PoolClient {
-            user_pool_id: "us-east-1_AbC123".into(),
-            region: "us-east-1".into(),
-            pool_name: "AbC123".into(),
-            client_id: "client1".into(),
-            client_secret: secret.then(|| Secret::new("s")),
-            secret_origin: secret.then(|| "--client-secret".to_string()),
+/// [`explain`] for NotAuthorizedException: a missing or wrong client secret, a disabled user,
+/// too many attempts, a wrong password.
+fn not_authorized(message: &str, situation: &Situation<'_>) -> Option<Problem> {
+    let lower = message.to_ascii_lowercase();
+    let pool = situation.pool;
+    let user = situation.username;
+    let secret_places =
+        "--client-secret, AWS_CRED_COGNITO_CLIENT_SECRET or cognito_client_secret in the profile";
+    let no_secret = || {
+        Problem::usage(format!(
+            "app client {} has a client secret, and none was given",
+            pool.client_id
+        ))
+        .hint(format!("pass the app client's secret with {secret_places}"))
+    };
+    let problem = if lower.contains("secret_hash was not received")
+        || (lower.contains("configured with secret") && !lower.contains("unable to verify"))
+    {
+        no_secret()
+    } else if lower.contains("unable to verify secret hash")
+        || lower.contains("secret hash")
+        || lower.contains("secret_hash")
+    {
+        match &pool.client_secret {
+            Some(_) => Problem::usage(format!(
+                "Cognito rejected the SECRET_HASH: the client secret (from {}) does not belong to app client {}",
+                pool.secret_origin.as_deref().unwrap_or("the configuration"),
+                pool.client_id
+            ))
+            .hint("copy the secret again from the app client (aws cognito-idp describe-user-pool-client --user-pool-id ... --client-id ...); clients without a secret need none"),
+            None => no_secret(),
         }
-    }
-
-    #[test]
-    fn pool_ids_split_into_region_and_name() {
-        assert_eq!(
-            PoolClient::parse_pool_id("ap-northeast-1_AbCdEf123"),
-            Some(("ap-northeast-1".into(), "AbCdEf123".into()))
-        );
-        for bad in [
-            "",
-            "nounderscore",
-            "_abc",
-            "us-east-1_",
-            "us-east-1_a-b",
-            "US_abc",
-        ] {
-            assert_eq!(PoolClient::parse_pool_id(bad), None, "{bad}");
-        }
-        assert_eq!(
-            pool(false).provider_name(),
-            "cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123"
-        );
-    }
-
-    #[test]
-    fn flow_names() {
-        assert_eq!(Flow::from_name("SRP"), Some(Flow::Srp));
-        assert_eq!(Flow::from_name("user_password_auth"), Some(Flow::Password));
-        assert_eq!(Flow::from_name(" admin "), Some(Flow::Admin));
-        assert_eq!(Flow::from_name("custom"), None);
-    }
-
-    #[test]
-    fn explanations_name_the_fix() {
-        fn at(pool: &PoolClient, flow: Option<Flow>) -> Situation<'_> {
-            Situation {
-                pool,
-                flow,
-                username: "alice",
-            }
-        }
-        let (with, without) = (&pool(true), &pool(false));
-
-        let p = explain(
-            "NotAuthorizedException",
-            "Client client1 is configured with secret but SECRET_HASH was not received",
-            &at(without, Some(Flow::Srp)),
-        )
-        .unwrap();
-        assert!(p.hint.unwrap().contains("AWS_CRED_COGNITO_CLIENT_SECRET"));
-
-        let p = explain(
-            "NotAuthorizedException",
-            "Unable to verify secret hash for client client1",
-            &at(with, Some(Flow::Srp)),
-        )
-        .unwrap();
-        assert!(p.message.contains("from --client-secret"));
-
-        let p = explain(
-            "InvalidParameterException",
-            "USER_PASSWORD_AUTH flow not enabled for this client",
-            &at(without, Some(Flow::Password)),
-        )
-        .unwrap();
-        assert!(p.hint.unwrap().contains("ALLOW_USER_PASSWORD_AUTH"));
-        let p = explain(
-            "InvalidParameterException",
-            "Refresh Token flow not enabled for this client",
-            &at(without, None),
-        )
-        .unwrap();
-        assert!(p.hint.unwrap().contains("ALLOW_REFRESH_TOKEN_AUTH"));
-
-        for (code, part) in [
-            ("UserNotFoundException", "admin-get-user"),
-            ("PasswordResetRequiredException", "admin-set-user-password"),
-            ("UserNotConfirmedException", "admin-confirm-sign-up"),
-            ("TooManyRequestsException", "wait a little"),
-        ] {
-            let p = explain(code, "", &at(without, Some(Flow::Srp))).unwrap();
-            assert!(p.hint.unwrap().contains(part), "{code}");
-        }
-        assert!(
-            unsupported_challenge("MFA_SETUP")
-                .message
-                .contains("MFA_SETUP")
-        );
-        assert!(explain("SomethingNew", "", &at(without, Some(Flow::Srp))).is_none());
-    }
+    } else if lower.contains("disabled") {
+        Problem::failure(format!(
+            "user {user} is disabled in user pool {}",
+            pool.user_pool_id
+        ))
+        .hint("an administrator must enable the user (aws cognito-idp admin-enable-user)")
+    } else if lower.contains("attempts exceeded") {
+        Problem::failure(format!("too many failed sign-ins for user {user}"))
+            .hint("wait a few minutes before trying again; check the password first")
+    } else if lower.contains("incorrect username or password") || lower.contains("incorrect") {
+        Problem::failure(format!("wrong user name or password for {user}"))
+            .hint("check the password (prompt, --password-stdin or AWS_CRED_COGNITO_PASSWORD) and the user name; pools that hide whether a user exists also answer this for unknown users")
+    } else if situation.flow.is_some() {
+        Problem::failure(format!(
+            "Cognito refused the sign-in for {user}: {message}"
+        ))
+        .hint("check the password (prompt, --password-stdin or AWS_CRED_COGNITO_PASSWORD) and the user name")
+    } else {
+        return None;
+    };
+    Some(problem)
 }
+
+#[cfg(test)]
+mod tests;

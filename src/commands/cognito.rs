@@ -6,161 +6,45 @@ use crate::base::error::Problem;
 use crate::base::secret::Secret;
 use crate::base::text::escape;
 use crate::cli::CognitoArgs;
-use crate::cognito::identity_pool::IdentityPool;
 use crate::cognito::session::{self, TokensFrom};
 use crate::cognito::user_pool::{Flow, PoolClient, SignIn};
-use crate::cognito::{self, Asker, MfaKind, Tokens};
+use crate::cognito::{self, Asker, Flags, MfaKind, Settings, Tokens};
 use crate::output::{Exports, Extra};
-use crate::settings::{self, Value};
 use anyhow::Context as _;
 use aws_credential_types::Credentials;
+use std::time::SystemTime;
 
 pub const VAR_CLIENT_SECRET: &str = "AWS_CRED_COGNITO_CLIENT_SECRET";
 pub const VAR_PASSWORD: &str = "AWS_CRED_COGNITO_PASSWORD";
 pub const VAR_NEW_PASSWORD: &str = "AWS_CRED_COGNITO_NEW_PASSWORD";
 
-/// Flag, then variable, then the profile's key ([`settings`] declares each).
-fn pick(setup: &Setup, setting: &settings::Setting, flag: Option<&str>) -> Option<Value> {
-    setting.resolve(flag, &setup.ctx, Some(&setup.profiles))
-}
-
-/// Everything checked before the network is touched.
-struct Settings {
-    pool: Option<PoolClient>,
-    identity_pool: IdentityPool,
-    flow: Flow,
-    role_arn: Option<Value>,
-}
-
+/// The flow's settings for the command's flags. An explicitly named profile that does not
+/// exist is reported before a malformed `--mfa-code`, and that before the other settings.
 fn settings(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Settings> {
-    let profiles = &setup.profiles;
-    if profiles.selection.is_explicit() && profiles.set.get_profile(&profiles.selected).is_none() {
-        return Err(Problem::usage(format!(
-            "profile {} does not exist; available: {}",
-            profiles.selected,
-            profiles.names().join(", ")
-        ))
-        .hint(format!(
-            "add [profile {}] with the cognito_* keys to {}",
-            profiles.selected,
-            profiles.files.config.display()
-        ))
-        .into());
-    }
     if let Some(code) = &args.mfa_code {
+        cognito::settings::require_profile(&setup.profiles)?;
         crate::mfa::validate_code(code.trim())?;
     }
-    if let Some(user) = &args.user
-        && user.trim().is_empty()
-    {
-        return Err(Problem::usage("--user needs a name").into());
-    }
-
-    let identity = pick(
-        setup,
-        &settings::COGNITO_IDENTITY_POOL_ID,
-        args.identity_pool_id.as_deref(),
-    )
-    .ok_or_else(|| settings::COGNITO_IDENTITY_POOL_ID.missing(profiles))?;
-    let identity_pool = IdentityPool::parse(&identity.value).ok_or_else(|| {
-        Problem::usage(format!(
-            "identity pool id {:?} (from {}) is not REGION:UUID",
-            identity.value, identity.source
-        ))
-        .hint("it looks like ap-northeast-1:1f392b6a-751d-4760-8849-5924149f8e67 (Cognito console: identity pool > Identity pool ID)")
-    })?;
-
-    let role_arn = pick(setup, &settings::COGNITO_ROLE_ARN, args.role_arn.as_deref());
-    if let Some(role) = &role_arn
-        && !(role.value.starts_with("arn:") && role.value.contains(":role/"))
-    {
-        return Err(Problem::usage(format!(
-            "{:?} (from {}) is not a role ARN",
-            role.value, role.source
-        ))
-        .hint("it looks like arn:aws:iam::123456789012:role/NAME")
-        .into());
-    }
-
-    let flow = match &args.auth_flow {
-        Some(flow) => *flow,
-        None => match pick(setup, &settings::COGNITO_AUTH_FLOW, None) {
-            None => Flow::Srp,
-            Some(setting) => Flow::from_name(&setting.value).ok_or_else(|| {
-                Problem::usage(format!(
-                    "auth flow {:?} (from {}) is not srp, password or admin",
-                    setting.value, setting.source
-                ))
-            })?,
-        },
+    let flags = Flags {
+        user: args.user.as_deref(),
+        user_pool_id: args.user_pool_id.as_deref(),
+        client_id: args.client_id.as_deref(),
+        client_secret: args.client_secret.as_ref(),
+        identity_pool_id: args.identity_pool_id.as_deref(),
+        auth_flow: args.auth_flow,
+        role_arn: args.role_arn.as_deref(),
+        unauthenticated: args.unauthenticated,
     };
+    Ok(Settings::resolve(&setup.ctx, &setup.profiles, &flags)?)
+}
 
-    if args.unauthenticated {
-        return Ok(Settings {
-            pool: None,
-            identity_pool,
-            flow,
-            role_arn,
-        });
-    }
-
-    let pool_id = pick(
-        setup,
-        &settings::COGNITO_USER_POOL_ID,
-        args.user_pool_id.as_deref(),
-    )
-    .ok_or_else(|| settings::COGNITO_USER_POOL_ID.missing(profiles))?;
-    let (region, pool_name) = PoolClient::parse_pool_id(&pool_id.value).ok_or_else(|| {
-        Problem::usage(format!(
-            "user pool id {:?} (from {}) is not REGION_ID",
-            pool_id.value, pool_id.source
-        ))
-        .hint("it looks like ap-northeast-1_AbCdEf123 (Cognito console: user pool > User pool ID)")
-    })?;
-    let client_id = pick(
-        setup,
-        &settings::COGNITO_CLIENT_ID,
-        args.client_id.as_deref(),
-    )
-    .ok_or_else(|| settings::COGNITO_CLIENT_ID.missing(profiles))?;
-    if !client_id
-        .value
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'_')
-    {
-        return Err(Problem::usage(format!(
-            "app client id {:?} (from {}) has characters Cognito client ids never have",
-            client_id.value, client_id.source
-        ))
-        .hint("copy it from the user pool's App clients page (letters and digits, about 26 characters)")
-        .into());
-    }
-    // Secrets are taken as they are (no trimming beyond blank = absent).
-    let secret = pick(
-        setup,
-        &settings::COGNITO_CLIENT_SECRET,
-        args.client_secret.as_ref().map(Secret::expose),
-    );
-    let (client_secret, secret_origin) = match secret {
-        Some(found) => (
-            Some(Secret::new(found.value)),
-            Some(found.source.to_string()),
-        ),
-        None => (None, None),
-    };
-    Ok(Settings {
-        pool: Some(PoolClient {
-            user_pool_id: pool_id.value,
-            region,
-            pool_name,
-            client_id: client_id.value,
-            client_secret,
-            secret_origin,
-        }),
-        identity_pool,
-        flow,
-        role_arn,
-    })
+/// The answers a sign-in may need that were given on the command line; `Default` is none
+/// (the variables, standard input or the terminal give them).
+#[derive(Default)]
+pub struct Given<'a> {
+    pub password_stdin: bool,
+    pub new_password: Option<&'a Secret>,
+    pub mfa_code: Option<&'a str>,
 }
 
 /// What a Cognito sign-in gave: the identity pool's AWS credentials, the identity, the user's
@@ -173,44 +57,6 @@ pub struct Obtained {
 }
 
 pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
-    let Obtained {
-        credentials: creds,
-        identity_id,
-        tokens,
-        region,
-    } = obtain(setup, args).await?;
-    let mut extras = Vec::new();
-    if args.tokens {
-        if let Some(tokens) = &tokens {
-            extras.push(Extra {
-                variable: "COGNITO_ID_TOKEN",
-                json_key: "CognitoIdToken",
-                value: tokens.id_token.expose().to_string(),
-            });
-            extras.push(Extra {
-                variable: "COGNITO_ACCESS_TOKEN",
-                json_key: "CognitoAccessToken",
-                value: tokens.access_token.expose().to_string(),
-            });
-        }
-        extras.push(Extra {
-            variable: "COGNITO_IDENTITY_ID",
-            json_key: "CognitoIdentityId",
-            value: identity_id,
-        });
-    }
-    let exports = Exports {
-        credentials: &creds,
-        region: Some(&region),
-        unset_profile: true,
-        extras,
-    };
-    deliver(setup, (&args.output).into(), &exports)
-}
-
-/// Sign in (or reuse the cache) and get the identity pool's credentials: what `cognito`
-/// prints and what `console --cognito-user` federates.
-pub async fn obtain(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Obtained> {
     let settings = settings(setup, args)?;
     if args.client_secret.is_some() {
         eprintln!(
@@ -222,6 +68,61 @@ pub async fn obtain(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Obtaine
             "note: --new-password is visible to other local users (ps); the prompt or {VAR_NEW_PASSWORD} keep it private"
         );
     }
+    let given = Given {
+        password_stdin: args.password_stdin,
+        new_password: args.new_password.as_ref(),
+        mfa_code: args.mfa_code.as_deref(),
+    };
+    let Obtained {
+        credentials: creds,
+        identity_id,
+        tokens,
+        region,
+    } = obtain(setup, &settings, &given).await?;
+    let extras = if args.tokens {
+        token_extras(tokens.as_ref(), identity_id)
+    } else {
+        Vec::new()
+    };
+    let exports = Exports {
+        credentials: &creds,
+        region: Some(&region),
+        unset_profile: true,
+        extras,
+    };
+    deliver(setup, (&args.output).into(), &exports)
+}
+
+/// `--tokens`: the user's tokens (none for guests) and the identity id, beside the credentials.
+fn token_extras(tokens: Option<&Tokens>, identity_id: String) -> Vec<Extra> {
+    let mut extras = Vec::new();
+    if let Some(tokens) = tokens {
+        extras.push(Extra {
+            variable: "COGNITO_ID_TOKEN",
+            json_key: "CognitoIdToken",
+            value: tokens.id_token.expose().to_string(),
+        });
+        extras.push(Extra {
+            variable: "COGNITO_ACCESS_TOKEN",
+            json_key: "CognitoAccessToken",
+            value: tokens.access_token.expose().to_string(),
+        });
+    }
+    extras.push(Extra {
+        variable: "COGNITO_IDENTITY_ID",
+        json_key: "CognitoIdentityId",
+        value: identity_id,
+    });
+    extras
+}
+
+/// Sign in (or reuse the cache) and get the identity pool's credentials: what `cognito`
+/// prints and what `console --cognito-user` federates.
+pub async fn obtain(
+    setup: &Setup,
+    settings: &Settings,
+    given: &Given<'_>,
+) -> anyhow::Result<Obtained> {
     let cache = cognito::cache(&setup.ctx)?;
     let role_arn = settings.role_arn.as_ref().map(|r| r.value.as_str());
     let ipool = &settings.identity_pool;
@@ -242,33 +143,13 @@ pub async fn obtain(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Obtaine
             obtained
         }
         Some(pool) => {
-            let username = args.user.as_deref().unwrap_or_default().trim();
+            let username = settings.username.as_str();
             let flow = settings.flow;
-            let sign_in = async || sign_in(setup, args, pool, flow, username).await;
+            let sign_in = async || sign_in(setup, given, pool, flow, username).await;
             let obtained =
                 session::user(&setup.aws, &cache, pool, username, &target, now, sign_in).await?;
             if let Some((tokens, from)) = &obtained.tokens {
-                let how = match from {
-                    TokensFrom::Cache => "cached tokens".to_string(),
-                    TokensFrom::Refreshed => "tokens refreshed".to_string(),
-                    TokensFrom::SignIn | TokensFrom::SignInAfterRefusedRefresh => {
-                        format!("signed in with {}", flow.api_name())
-                    }
-                };
-                let token_until = tokens
-                    .expiry()
-                    .map(|t| {
-                        format!(
-                            ", ID token valid until {}",
-                            crate::base::time::describe_expiry(now, t)
-                        )
-                    })
-                    .unwrap_or_default();
-                eprintln!(
-                    "Cognito user {} (user pool {}): {how}{token_until}",
-                    escape(username),
-                    escape(&pool.user_pool_id)
-                );
+                report_tokens(now, pool, username, flow, tokens, from);
             }
             eprintln!(
                 "identity {}{}{}",
@@ -303,6 +184,38 @@ pub async fn obtain(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Obtaine
     })
 }
 
+/// On stderr: where the user's tokens came from, and until when the ID token is valid.
+fn report_tokens(
+    now: SystemTime,
+    pool: &PoolClient,
+    username: &str,
+    flow: Flow,
+    tokens: &Tokens,
+    from: &TokensFrom,
+) {
+    let how = match from {
+        TokensFrom::Cache => "cached tokens".to_string(),
+        TokensFrom::Refreshed => "tokens refreshed".to_string(),
+        TokensFrom::SignIn | TokensFrom::SignInAfterRefusedRefresh => {
+            format!("signed in with {}", flow.api_name())
+        }
+    };
+    let token_until = tokens
+        .expiry()
+        .map(|t| {
+            format!(
+                ", ID token valid until {}",
+                crate::base::time::describe_expiry(now, t)
+            )
+        })
+        .unwrap_or_default();
+    eprintln!(
+        "Cognito user {} (user pool {}): {how}{token_until}",
+        escape(username),
+        escape(&pool.user_pool_id)
+    );
+}
+
 fn describe_credentials(setup: &Setup, creds: &Credentials, reused: bool) -> String {
     let until = creds
         .expiry()
@@ -318,7 +231,7 @@ fn describe_credentials(setup: &Setup, creds: &Credentials, reused: bool) -> Str
 
 async fn sign_in(
     setup: &Setup,
-    args: &CognitoArgs,
+    given: &Given<'_>,
     pool: &PoolClient,
     flow: Flow,
     username: &str,
@@ -333,7 +246,7 @@ async fn sign_in(
     };
     let mut answers = Answers {
         setup,
-        args,
+        given,
         username,
         pool_id: &pool.user_pool_id,
     };
@@ -352,7 +265,7 @@ async fn sign_in(
 /// Answers from flags, variables, standard input or the terminal.
 struct Answers<'a> {
     setup: &'a Setup,
-    args: &'a CognitoArgs,
+    given: &'a Given<'a>,
     username: &'a str,
     pool_id: &'a str,
 }
@@ -376,7 +289,7 @@ impl Answers<'_> {
 impl Asker for Answers<'_> {
     async fn password(&mut self) -> anyhow::Result<Secret> {
         let ctx = &self.setup.ctx;
-        if self.args.password_stdin {
+        if self.given.password_stdin {
             let line = ctx.read_stdin_line().map_err(|e| {
                 Problem::failure(format!("cannot read the password from standard input: {e}"))
             })?;
@@ -408,7 +321,7 @@ impl Asker for Answers<'_> {
     }
 
     async fn new_password(&mut self) -> anyhow::Result<Secret> {
-        if let Some(value) = self.args.new_password.as_ref().filter(|v| !v.is_empty()) {
+        if let Some(value) = self.given.new_password.filter(|v| !v.is_empty()) {
             return Ok(value.clone());
         }
         if let Some(value) = self
@@ -447,7 +360,7 @@ impl Asker for Answers<'_> {
         kind: MfaKind,
         destination: Option<&str>,
     ) -> anyhow::Result<String> {
-        if let Some(code) = &self.args.mfa_code {
+        if let Some(code) = self.given.mfa_code {
             return Ok(code.trim().to_string());
         }
         let prompt = match (kind, destination) {

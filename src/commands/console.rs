@@ -10,11 +10,11 @@ use crate::aws::FALLBACK_REGION;
 use crate::base::error::Problem;
 use crate::base::secret::Secret;
 use crate::chain::Kind;
-use crate::cli::{CognitoArgs, ConsoleArgs, OutputArgs};
+use crate::cli::ConsoleArgs;
+use crate::cognito;
 use crate::console::links::{self, Place};
 use crate::console::{self, Source};
 use crate::os::browser::{self, Browser};
-use crate::output::Format;
 use crate::sso::SsoConfig;
 use crate::sso::config::sso_of;
 use std::time::Duration;
@@ -38,7 +38,12 @@ pub async fn run(setup: &Setup, args: &ConsoleArgs) -> anyhow::Result<()> {
     }
 
     let (credentials, source, region) = if cognito {
-        let obtained = super::cognito::obtain(setup, &cognito_args(args)).await?;
+        let obtained = super::cognito::obtain(
+            setup,
+            &cognito_settings(setup, args)?,
+            &super::cognito::Given::default(),
+        )
+        .await?;
         eprintln!(
             "console sign-in as Cognito identity {} (role session)",
             obtained.identity_id
@@ -117,29 +122,19 @@ fn source_of(kind: Kind) -> Source {
     }
 }
 
-/// The `cognito` command's arguments for a user (or guests) with every other setting from
+/// The Cognito settings for a user (or guests), every other setting from
 /// AWS_CRED_COGNITO_* variables and the profile's cognito_* keys.
-fn cognito_args(args: &ConsoleArgs) -> CognitoArgs {
-    CognitoArgs {
-        user: args.cognito_user.clone(),
-        user_pool_id: None,
-        client_id: None,
-        client_secret: None,
-        identity_pool_id: None,
-        auth_flow: None,
-        password_stdin: false,
-        new_password: None,
-        mfa_code: None,
+fn cognito_settings(setup: &Setup, args: &ConsoleArgs) -> anyhow::Result<cognito::Settings> {
+    let flags = cognito::Flags {
+        user: args.cognito_user.as_deref(),
         unauthenticated: args.cognito_guest,
-        role_arn: None,
-        tokens: false,
-        output: OutputArgs {
-            format: Some(Format::Sh),
-            write_profile: None,
-            force: false,
-            print: false,
-        },
-    }
+        ..cognito::Flags::default()
+    };
+    Ok(cognito::Settings::resolve(
+        &setup.ctx,
+        &setup.profiles,
+        &flags,
+    )?)
 }
 
 /// The selected profile's SSO settings, when it is an SSO profile.

@@ -8,8 +8,8 @@ use crate::chain::plan::{self, Base, Planned, RoleStep};
 use crate::cli::MfaArgs;
 use crate::mfa::{self, CachedSession, Serial};
 use crate::output::Exports;
-use crate::profile::Selection;
 use crate::profile::long_term::LongTerm;
+use crate::profile::{Profiles, Selection};
 use crate::settings;
 use aws_credential_types::Credentials;
 
@@ -124,36 +124,8 @@ fn find_source(setup: &Setup) -> anyhow::Result<Source> {
     }
 
     // Role profiles: role_arn + mfa_serial (+ source_profile).
-    let is_role = profiles.get(name, "role_arn").is_some();
-    if is_role {
-        let Planned::Plan(plan) = plan::plan(profiles)? else {
-            return Err(Problem::usage(format!("profile {name} has no credentials")).into());
-        };
-        let (Base::Static { profile: base } | Base::Keyring { profile: base, .. }) = &plan.base
-        else {
-            return Err(Problem::usage(format!(
-                "profile {name} gets its source credentials from {:?}, not long-term keys; MFA sessions need an IAM user's keys",
-                plan.base
-            ))
-            .into());
-        };
-        let long_term = match crate::profile::long_term::long_term_of_profile(profiles, base) {
-            Some(result) => result?,
-            None => {
-                return Err(Problem::usage(format!("source profile {base} has no keys")).into());
-            }
-        };
-        let serial = plan.roles.iter().find_map(|s| {
-            s.mfa_serial.as_ref().map(|v| Serial {
-                value: v.trim().to_string(),
-                origin: format!("mfa_serial of profile {}", s.profile),
-            })
-        });
-        return Ok(Source {
-            long_term,
-            serial,
-            roles: plan.roles,
-        });
+    if profiles.get(name, "role_arn").is_some() {
+        return role_source(profiles, name);
     }
 
     match crate::profile::long_term::long_term_of_profile(profiles, name) {
@@ -162,31 +134,67 @@ fn find_source(setup: &Setup) -> anyhow::Result<Source> {
             serial: mfa::profile_serial(profiles, name),
             roles: Vec::new(),
         }),
-        None => {
-            let mut problem =
-                if profiles.set.get_profile(name).is_none() && profiles.selection.is_explicit() {
-                    Problem::usage(format!(
-                        "profile {name} does not exist; available: {}",
-                        profiles.names().join(", ")
-                    ))
-                } else {
-                    Problem::usage(format!(
-                        "no long-term keys for an MFA session: profile {name} has none{}",
-                        if env_keys.is_some() {
-                            ", and the keys in the environment are a session"
-                        } else {
-                            ""
-                        }
-                    ))
-                };
-            problem.hint = Some(format!(
-                "put the IAM user's access keys in [{name}] or [{}] of {}, or in the OS keyring: aws-cred keys add --profile {name}",
-                crate::profile::long_term::long_term_name(name),
-                profiles.files.credentials.display()
-            ));
-            Err(problem.into())
-        }
+        None => Err(no_keys(profiles, name, env_keys.is_some()).into()),
     }
+}
+
+/// A role profile's source: the long-term keys its plan starts from, the first `mfa_serial`
+/// along the way, and the roles to assume.
+fn role_source(profiles: &Profiles, name: &str) -> anyhow::Result<Source> {
+    let Planned::Plan(plan) = plan::plan(profiles)? else {
+        return Err(Problem::usage(format!("profile {name} has no credentials")).into());
+    };
+    let (Base::Static { profile: base } | Base::Keyring { profile: base, .. }) = &plan.base else {
+        return Err(Problem::usage(format!(
+            "profile {name} gets its source credentials from {:?}, not long-term keys; MFA sessions need an IAM user's keys",
+            plan.base
+        ))
+        .into());
+    };
+    let long_term = match crate::profile::long_term::long_term_of_profile(profiles, base) {
+        Some(result) => result?,
+        None => {
+            return Err(Problem::usage(format!("source profile {base} has no keys")).into());
+        }
+    };
+    let serial = plan.roles.iter().find_map(|s| {
+        s.mfa_serial.as_ref().map(|v| Serial {
+            value: v.trim().to_string(),
+            origin: format!("mfa_serial of profile {}", s.profile),
+        })
+    });
+    Ok(Source {
+        long_term,
+        serial,
+        roles: plan.roles,
+    })
+}
+
+/// No long-term keys for profile `name`: it does not exist (when named explicitly), or has
+/// none (`env_session`: and the environment's keys are a session).
+fn no_keys(profiles: &Profiles, name: &str, env_session: bool) -> Problem {
+    let mut problem =
+        if profiles.set.get_profile(name).is_none() && profiles.selection.is_explicit() {
+            Problem::usage(format!(
+                "profile {name} does not exist; available: {}",
+                profiles.names().join(", ")
+            ))
+        } else {
+            Problem::usage(format!(
+                "no long-term keys for an MFA session: profile {name} has none{}",
+                if env_session {
+                    ", and the keys in the environment are a session"
+                } else {
+                    ""
+                }
+            ))
+        };
+    problem.hint = Some(format!(
+        "put the IAM user's access keys in [{name}] or [{}] of {}, or in the OS keyring: aws-cred keys add --profile {name}",
+        crate::profile::long_term::long_term_name(name),
+        profiles.files.credentials.display()
+    ));
+    problem
 }
 
 async fn serial(setup: &Setup, args: &MfaArgs, source: &Source) -> anyhow::Result<Serial> {

@@ -203,6 +203,25 @@ pub fn merge(existing: &str, entry: &Entry<'_>) -> Result<Merged, Problem> {
     let crlf = existing.contains("\r\n");
     let text = existing.replace("\r\n", "\n");
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    check_block_style(&lines)?;
+    let mut replaced = false;
+    for (key, item) in items(entry) {
+        replaced |= merge_list(&mut lines, key, &item, entry.name)?;
+    }
+    let set_current = set_current_context(&mut lines, entry.name);
+    let ending = if crlf { "\r\n" } else { "\n" };
+    let mut out = lines.join(ending);
+    out.push_str(ending);
+    Ok(Merged {
+        text: out,
+        replaced,
+        set_current,
+    })
+}
+
+/// Refuses what [`merge`] does not edit: tabs in the indentation, several documents, an
+/// anchor, alias or tag on a top-level key.
+fn check_block_style(lines: &[String]) -> Result<(), Problem> {
     for (n, line) in lines.iter().enumerate() {
         let content = line.trim_start();
         if line.starts_with('\t') || (line.starts_with(' ') && content.starts_with('\t')) {
@@ -218,126 +237,141 @@ pub fn merge(existing: &str, entry: &Entry<'_>) -> Result<Merged, Problem> {
             }
         }
     }
-    let mut replaced = false;
-    for (key, item) in items(entry) {
-        let start = lines
-            .iter()
-            .position(|l| top_level_key(l).is_some_and(|(k, _)| k == key));
-        let Some(start) = start else {
-            // No such list: add it at the end.
-            lines.push(format!("{key}:"));
-            lines.extend(item.lines().map(str::to_string));
-            continue;
-        };
-        let inline = top_level_key(&lines[start])
-            .map(|(_, rest)| rest.trim())
-            .unwrap_or("");
-        let inline = inline.split(" #").next().unwrap_or("").trim();
-        let end = (start + 1..lines.len())
-            .find(|&i| top_level_key(&lines[i]).is_some() || lines[i].starts_with("---"))
-            .unwrap_or(lines.len());
-        if !inline.is_empty() {
-            if matches!(inline, "[]" | "null" | "~") {
-                let block: Vec<String> = std::iter::once(format!("{key}:"))
-                    .chain(item.lines().map(str::to_string))
-                    .collect();
-                lines.splice(start..start + 1, block);
-                continue;
-            }
-            return Err(refuse(
-                start + 1,
-                &format!("{key} is written in flow style"),
-            ));
-        }
-        // The items: lines starting with `-` at the first item's indentation.
-        let content: Vec<usize> = (start + 1..end)
-            .filter(|&i| {
-                let t = lines[i].trim_start();
-                !t.is_empty() && !t.starts_with('#')
-            })
-            .collect();
-        let Some(&first) = content.first() else {
-            let block: Vec<String> = item.lines().map(str::to_string).collect();
-            lines.splice(start + 1..start + 1, block);
-            continue;
-        };
-        let indent = lines[first].len() - lines[first].trim_start().len();
-        if !lines[first][indent..].starts_with('-') {
-            return Err(refuse(first + 1, &format!("{key} is not a list")));
-        }
-        let starts: Vec<usize> = content
-            .iter()
-            .copied()
-            .filter(|&i| {
-                let line = &lines[i];
-                line.len() > indent
-                    && line[..indent].trim().is_empty()
-                    && line[indent..].starts_with('-')
-            })
-            .collect();
-        let last_content = *content.last().expect("one item at least");
-        let ours: Vec<String> = item
-            .lines()
-            .map(|l| format!("{}{l}", " ".repeat(indent)))
-            .collect();
-        let mut found = None;
-        for (k, &item_start) in starts.iter().enumerate() {
-            let item_end = starts.get(k + 1).copied().unwrap_or(last_content + 1);
-            let item_lines: Vec<&str> = lines[item_start..item_end]
-                .iter()
-                .map(String::as_str)
+    Ok(())
+}
+
+/// Our `item` merged into the top-level list `key` (`clusters`, `users` or `contexts`): a
+/// missing or empty list (`[]`, `null`, `~`, or no items) gets it, else [`replace_item`]
+/// places it. Whether an item of that name was replaced.
+fn merge_list(lines: &mut Vec<String>, key: &str, item: &str, name: &str) -> Result<bool, Problem> {
+    let start = lines
+        .iter()
+        .position(|l| top_level_key(l).is_some_and(|(k, _)| k == key));
+    let Some(start) = start else {
+        // No such list: add it at the end.
+        lines.push(format!("{key}:"));
+        lines.extend(item.lines().map(str::to_string));
+        return Ok(false);
+    };
+    let inline = top_level_key(&lines[start])
+        .map(|(_, rest)| rest.trim())
+        .unwrap_or("");
+    let inline = inline.split(" #").next().unwrap_or("").trim();
+    let end = (start + 1..lines.len())
+        .find(|&i| top_level_key(&lines[i]).is_some() || lines[i].starts_with("---"))
+        .unwrap_or(lines.len());
+    if !inline.is_empty() {
+        if matches!(inline, "[]" | "null" | "~") {
+            let block: Vec<String> = std::iter::once(format!("{key}:"))
+                .chain(item.lines().map(str::to_string))
                 .collect();
-            if item_name(&item_lines, indent).as_deref() == Some(entry.name) {
-                found = Some((item_start, item_end));
-                break;
-            }
+            lines.splice(start..start + 1, block);
+            return Ok(false);
         }
-        match found {
-            Some((item_start, item_end)) => {
-                // Keep comment and blank lines that end the item (they come before the next).
-                let mut item_end = item_end;
-                while item_end > item_start + 1 {
-                    let t = lines[item_end - 1].trim_start();
-                    if t.is_empty() || t.starts_with('#') {
-                        item_end -= 1;
-                    } else {
-                        break;
-                    }
-                }
-                lines.splice(item_start..item_end, ours);
-                replaced = true;
-            }
-            None => {
-                lines.splice(last_content + 1..last_content + 1, ours);
-            }
+        return Err(refuse(
+            start + 1,
+            &format!("{key} is written in flow style"),
+        ));
+    }
+    // The items: lines starting with `-` at the first item's indentation.
+    let content: Vec<usize> = (start + 1..end)
+        .filter(|&i| {
+            let t = lines[i].trim_start();
+            !t.is_empty() && !t.starts_with('#')
+        })
+        .collect();
+    let Some(&first) = content.first() else {
+        let block: Vec<String> = item.lines().map(str::to_string).collect();
+        lines.splice(start + 1..start + 1, block);
+        return Ok(false);
+    };
+    let indent = lines[first].len() - lines[first].trim_start().len();
+    if !lines[first][indent..].starts_with('-') {
+        return Err(refuse(first + 1, &format!("{key} is not a list")));
+    }
+    Ok(replace_item(lines, &content, indent, item, name))
+}
+
+/// In a list whose `content` lines (neither blank nor comments; at least one) hold items
+/// starting with `-` at `indent`: our `item` replaces the one named `name`, or follows the
+/// last. Whether it replaced one.
+fn replace_item(
+    lines: &mut Vec<String>,
+    content: &[usize],
+    indent: usize,
+    item: &str,
+    name: &str,
+) -> bool {
+    let starts: Vec<usize> = content
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let line = &lines[i];
+            line.len() > indent
+                && line[..indent].trim().is_empty()
+                && line[indent..].starts_with('-')
+        })
+        .collect();
+    let last_content = *content.last().expect("one item at least");
+    let ours: Vec<String> = item
+        .lines()
+        .map(|l| format!("{}{l}", " ".repeat(indent)))
+        .collect();
+    let mut found = None;
+    for (k, &item_start) in starts.iter().enumerate() {
+        let item_end = starts.get(k + 1).copied().unwrap_or(last_content + 1);
+        let item_lines: Vec<&str> = lines[item_start..item_end]
+            .iter()
+            .map(String::as_str)
+            .collect();
+        if item_name(&item_lines, indent).as_deref() == Some(name) {
+            found = Some((item_start, item_end));
+            break;
         }
     }
-    let mut set_current = false;
+    match found {
+        Some((item_start, item_end)) => {
+            // Keep comment and blank lines that end the item (they come before the next).
+            let mut item_end = item_end;
+            while item_end > item_start + 1 {
+                let t = lines[item_end - 1].trim_start();
+                if t.is_empty() || t.starts_with('#') {
+                    item_end -= 1;
+                } else {
+                    break;
+                }
+            }
+            lines.splice(item_start..item_end, ours);
+            true
+        }
+        None => {
+            lines.splice(last_content + 1..last_content + 1, ours);
+            false
+        }
+    }
+}
+
+/// Sets `current-context` to `name` when the file has none (or an empty one); whether it did.
+fn set_current_context(lines: &mut Vec<String>, name: &str) -> bool {
     let current = lines
         .iter()
         .position(|l| top_level_key(l).is_some_and(|(k, _)| k == "current-context"));
-    let new_current = format!("current-context: {}", quoted(entry.name));
+    let new_current = format!("current-context: {}", quoted(name));
     match current {
         None => {
             lines.push(new_current);
-            set_current = true;
+            true
         }
         Some(i) => {
             let value = top_level_key(&lines[i]).and_then(|(_, rest)| scalar(rest));
             if value.as_deref().is_none_or(str::is_empty) {
                 lines[i] = new_current;
-                set_current = true;
+                true
+            } else {
+                false
             }
         }
     }
-    let ending = if crlf { "\r\n" } else { "\n" };
-    let mut out = lines.join(ending);
-    out.push_str(ending);
-    Ok(Merged {
-        text: out,
-        replaced,
-        set_current,
-    })
 }
 
 #[cfg(test)]

@@ -135,6 +135,23 @@ impl Setting {
         self.default.map(|d| value(d, Source::Default))
     }
 
+    /// A path: a variable is taken in any encoding ([`Context::path_var`]), a profile key as
+    /// text; `~` is expanded in both. With where it came from.
+    pub fn path(&self, ctx: &Context, profiles: Option<&Profiles>) -> Option<(PathBuf, Source)> {
+        let home = ctx.home();
+        for var in self.vars {
+            if let Some(path) = ctx.path_var(var) {
+                let path = crate::profile::expand_home_path(&path, home.as_deref()).unwrap_or(path);
+                return Some((path, Source::Var(var)));
+            }
+        }
+        let text_only = Setting { vars: &[], ..*self };
+        let found = text_only.resolve(None, ctx, profiles)?;
+        let path = crate::profile::expand_home(&found.value, home.as_deref())
+            .unwrap_or_else(|| found.value.clone().into());
+        Some((path, found.source))
+    }
+
     /// Resolve and convert; a value that does not convert is a usage error naming the value,
     /// its source and what was expected.
     pub fn parse<T>(
@@ -238,6 +255,40 @@ pub const MFA_MARGIN_MINUTES: Setting = Setting::new("MFA session reuse margin")
     .vars(&["AWS_CRED_MFA_MARGIN_MINUTES"])
     .default("10");
 
+/// What `--explain` reports after the chain: the settings that shape how credentials are
+/// fetched, each with its value and where it came from (the default included).
+const EXPLAINED: [&Setting; 6] = [
+    &READ_TIMEOUT,
+    &PROCESS_TIMEOUT,
+    &MFA_MARGIN_MINUTES,
+    &MFA_PROCESS,
+    &NO_PROMPT,
+    &IGNORE_CONFIGURED_ENDPOINTS,
+];
+
+/// Each setting of [`EXPLAINED`] that has a value, then the two paths ([`CA_BUNDLE`], the
+/// login cache): what it is, the value, and its source.
+pub fn explained(ctx: &Context, profiles: &Profiles) -> Vec<(&'static str, String, Source)> {
+    let text = EXPLAINED.iter().filter_map(|setting| {
+        let found = setting.resolve(None, ctx, Some(profiles))?;
+        Some((setting.what, found.value, found.source))
+    });
+    let ca_bundle = CA_BUNDLE
+        .path(ctx, Some(profiles))
+        .map(|(path, source)| (CA_BUNDLE.what, path.display().to_string(), source));
+    let login_cache = login_cache_dir(ctx).map(|dir| {
+        let source = LOGIN_CACHE_DIRECTORY
+            .resolve(None, ctx, None)
+            .map_or(Source::Default, |found| found.source);
+        (
+            LOGIN_CACHE_DIRECTORY.what,
+            dir.display().to_string(),
+            source,
+        )
+    });
+    text.chain(ca_bundle).chain(login_cache).collect()
+}
+
 /// `true` turns off the configured endpoint URLs (`AWS_ENDPOINT_URL*`, `[services]`,
 /// `endpoint_url`); the variable wins over the profile's key, as in the SDKs.
 pub const IGNORE_CONFIGURED_ENDPOINTS: Setting = Setting::new("ignore configured endpoint URLs")
@@ -294,6 +345,11 @@ pub fn table_width(ctx: &Context) -> Option<usize> {
         .filter(|columns| *columns >= 20)
         .or_else(crate::os::terminal::stdout_columns)
 }
+
+/// Extra certificate authorities for HTTPS (a PEM file), as the AWS CLI and SDKs read them.
+pub const CA_BUNDLE: Setting = Setting::new("CA bundle")
+    .vars(&["AWS_CA_BUNDLE"])
+    .key("ca_bundle");
 
 /// Where `aws login` keeps its sessions (the AWS CLI's variable); default `~/.aws/login/cache`.
 pub const LOGIN_CACHE_DIRECTORY: Setting =

@@ -83,21 +83,9 @@ impl Aws {
         let ignore_configured_endpoints = crate::settings::IGNORE_CONFIGURED_ENDPOINTS
             .resolve(None, ctx, Some(profiles))
             .is_some_and(|found| found.value.eq_ignore_ascii_case("true"));
-        // The variable is a path in any encoding; the profile key is text.
-        let home = ctx.home();
-        let ca_bundle = match ctx.path_var("AWS_CA_BUNDLE") {
-            Some(path) => {
-                Some(crate::profile::expand_home_path(&path, home.as_deref()).unwrap_or(path))
-            }
-            None => profiles
-                .set
-                .get("ca_bundle")
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    crate::profile::expand_home(p, home.as_deref()).unwrap_or_else(|| p.into())
-                }),
-        };
+        let ca_bundle = crate::settings::CA_BUNDLE
+            .path(ctx, Some(profiles))
+            .map(|(path, _)| path);
         let settings =
             http::HttpSettings::load(ca_bundle.as_deref(), ctx.test_switch(http::REDIRECT_VAR))?;
         let wait = crate::settings::READ_TIMEOUT

@@ -159,6 +159,13 @@ impl Setup {
             if let Some(region) = &self.region {
                 eprintln!("region: {} (from {})", escape(&region.name), region.source);
             }
+            for (what, value, source) in settings::explained(&self.ctx, &self.profiles) {
+                eprintln!(
+                    "{what}: {} (from {})",
+                    escape(&value),
+                    escape(&source.to_string())
+                );
+            }
         }
         result.map_err(|failure| failure.error)
     }

@@ -58,6 +58,47 @@ fn env_link_resolves_and_names_the_variables() {
     assert!(err.contains("profile       not tried"), "{err}");
 }
 
+/// `--explain` says which settings were in effect and where each came from: a variable, a
+/// profile key, or the default.
+#[test]
+fn explain_reports_each_setting_and_its_source() {
+    let sb = Sandbox::new();
+    sb.write_config("[default]\nmfa_process = ykman oath accounts code --single aws\n");
+    let Some((ca, _, _)) = super::everyday::test_ca(&sb) else {
+        return;
+    };
+    std::fs::copy(ca, sb.home().join("proxy-ca.pem")).unwrap();
+    let out = run(sb
+        .cmd()
+        .env("AWS_ACCESS_KEY_ID", "AKIAENV")
+        .env("AWS_SECRET_ACCESS_KEY", "envsecret")
+        .env("AWS_CRED_READ_TIMEOUT", "7")
+        .env("AWS_CA_BUNDLE", "~/proxy-ca.pem")
+        .args(["export", "--format", "json", "--explain"]));
+    out.assert_success();
+    let err = out.stderr_str();
+    let home = sb.home();
+    for line in [
+        "AWS answer timeout: 7 (from AWS_CRED_READ_TIMEOUT)".to_string(),
+        "credential_process time limit: 300 (from the default)".to_string(),
+        format!(
+            "MFA code command: ykman oath accounts code --single aws (from mfa_process in profile default ({}))",
+            sb.config_path().display()
+        ),
+        format!(
+            "CA bundle: {} (from AWS_CA_BUNDLE)",
+            home.join("proxy-ca.pem").display()
+        ),
+        format!(
+            "login session cache directory: {} (from the default)",
+            home.join(".aws/login/cache").display()
+        ),
+    ] {
+        assert!(err.contains(&line), "missing {line:?} in:\n{err}");
+    }
+    assert!(!err.contains("ignore configured endpoint URLs"), "{err}");
+}
+
 #[test]
 fn blank_env_values_count_as_absent() {
     let sb = Sandbox::new();

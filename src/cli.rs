@@ -421,7 +421,7 @@ pub struct ExportArgs {
 
 /// `--duration`: `3600`, `1h`, `90m`, `1h30m`, `2700s`; 900 to 43200 seconds (AssumeRole's
 /// range).
-pub fn role_duration(text: &str) -> Result<u32, String> {
+pub fn role_duration(text: &str) -> Result<u32, BadDuration> {
     let text = text.trim();
     let seconds = match text.parse::<u64>() {
         Ok(seconds) => seconds,
@@ -435,7 +435,7 @@ pub fn role_duration(text: &str) -> Result<u32, String> {
                     'h' | 'm' | 's' if !number.is_empty() && units < 3 => {
                         let n: u64 = number
                             .parse()
-                            .map_err(|_| format!("{text:?} is too long"))?;
+                            .map_err(|_| BadDuration::TooLong(text.to_string()))?;
                         let scale = match c {
                             'h' => 3600,
                             'm' => 60,
@@ -445,27 +445,30 @@ pub fn role_duration(text: &str) -> Result<u32, String> {
                         number.clear();
                         units += 1;
                     }
-                    _ => {
-                        return Err(format!(
-                            "{text:?} is not a duration (use seconds, or 1h, 90m, 1h30m)"
-                        ));
-                    }
+                    _ => return Err(BadDuration::NotADuration(text.to_string())),
                 }
             }
             if !number.is_empty() || units == 0 {
-                return Err(format!(
-                    "{text:?} is not a duration (use seconds, or 1h, 90m, 1h30m)"
-                ));
+                return Err(BadDuration::NotADuration(text.to_string()));
             }
             total
         }
     };
     if !(900..=43_200).contains(&seconds) {
-        return Err(format!(
-            "{seconds} seconds is outside what AWS allows for a role session (15m to 12h)"
-        ));
+        return Err(BadDuration::OutOfRange(seconds));
     }
     Ok(seconds as u32)
+}
+
+/// Why a `--duration` was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadDuration {
+    #[error("{0:?} is too long")]
+    TooLong(String),
+    #[error("{0:?} is not a duration (use seconds, or 1h, 90m, 1h30m)")]
+    NotADuration(String),
+    #[error("{0} seconds is outside what AWS allows for a role session (15m to 12h)")]
+    OutOfRange(u64),
 }
 
 #[derive(Debug, Args)]

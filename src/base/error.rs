@@ -53,6 +53,25 @@ impl Exit {
     }
 }
 
+/// Why a JSON cache file cannot be used; never what is inside it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Malformed {
+    #[error("it is not valid JSON")]
+    NotJson,
+    #[error("it is not a JSON object")]
+    NotAnObject,
+    #[error("it has no {0}")]
+    Missing(&'static str),
+    #[error("its {within} has no {field}")]
+    MissingWithin { within: &'static str, field: String },
+    #[error("its {0} is not an object")]
+    FieldNotAnObject(&'static str),
+    /// A time field that does not parse, and the kind of time expected ("a time", "an RFC
+    /// 3339 time").
+    #[error("its {0} is not {1}")]
+    NotATime(&'static str, &'static str),
+}
+
 /// A failure we understand: what went wrong, which exit code, and what to do about it.
 #[derive(Debug)]
 pub struct Problem {

@@ -362,13 +362,10 @@ impl Walk<'_, '_> {
                     fix: Some("run the aws-cred command that wrote it again".into()),
                 },
             ),
-            Some(Err(text)) => (
+            Some(Err(not_a_time)) => (
                 ProfileKind::Session,
                 format!("session written into profile {profile} ({file})"),
-                Status::Error(format!(
-                    "{} = {text:?} is not an RFC 3339 time",
-                    long_term::EXPIRATION_KEY
-                )),
+                Status::Error(not_a_time.to_string()),
             ),
             None if profiles.get(profile, "aws_session_token").is_some()
                 || profiles.get(profile, "aws_security_token").is_some() =>

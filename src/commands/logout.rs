@@ -64,7 +64,7 @@ fn sso_line(ended: &LoggedOut) -> String {
         Ok(false) => " (the token had expired)".to_string(),
         Err(error) => format!(
             " (warning: the portal's Logout failed: {}; the token was removed anyway)",
-            escape(error)
+            escape(&crate::base::error::first_line(error))
         ),
     };
     format!(

@@ -8,6 +8,7 @@ use super::dpop::{Key, KeyError};
 use super::token_api::Issued;
 use crate::auth::pyjson::Value;
 use crate::base::PROVIDER;
+use crate::base::error::Malformed;
 use crate::base::secret::Secret;
 use aws_credential_types::Credentials;
 use chrono::{DateTime, Utc};
@@ -51,25 +52,32 @@ pub struct RefreshParts<'a> {
 
 impl Entry {
     /// Parse a cache file; the error says what is wrong, never what is inside.
-    pub fn parse(bytes: &[u8]) -> Result<Entry, String> {
-        let doc = Value::parse(bytes).map_err(|_| "it is not valid JSON".to_string())?;
+    pub fn parse(bytes: &[u8]) -> Result<Entry, Malformed> {
+        let doc = Value::parse(bytes).map_err(|_| Malformed::NotJson)?;
         if !matches!(doc, Value::Object(_)) {
-            return Err("it is not a JSON object".into());
+            return Err(Malformed::NotAnObject);
         }
-        let access = doc.get("accessToken").ok_or("it has no accessToken")?;
+        let access = doc
+            .get("accessToken")
+            .ok_or(Malformed::Missing("accessToken"))?;
         if !matches!(access, Value::Object(_)) {
-            return Err("its accessToken is not an object".into());
+            return Err(Malformed::FieldNotAnObject("accessToken"));
         }
-        let field = |name: &str| -> Result<String, String> {
+        let field = |name: &str| -> Result<String, Malformed> {
             access
                 .string(name)
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
-                .ok_or_else(|| format!("its accessToken has no {name}"))
+                .ok_or_else(|| Malformed::MissingWithin {
+                    within: "accessToken",
+                    field: name.to_string(),
+                })
         };
         let expires_at = field("expiresAt")?;
-        let expires_at = crate::base::time::parse_time(&expires_at)
-            .ok_or("its accessToken.expiresAt is not an RFC 3339 time")?;
+        let expires_at = crate::base::time::parse_time(&expires_at).ok_or(Malformed::NotATime(
+            "accessToken.expiresAt",
+            "an RFC 3339 time",
+        ))?;
         let text = |name: &str| {
             doc.string(name)
                 .filter(|s| !s.is_empty())
@@ -274,13 +282,18 @@ mod tests {
 
     #[test]
     fn broken_files_say_what_is_wrong_without_secrets() {
-        assert_eq!(Entry::parse(b"{nope").unwrap_err(), "it is not valid JSON");
-        assert_eq!(Entry::parse(b"[]").unwrap_err(), "it is not a JSON object");
-        assert_eq!(Entry::parse(b"{}").unwrap_err(), "it has no accessToken");
-        let err = Entry::parse(
+        let reason = |bytes: &[u8]| Entry::parse(bytes).unwrap_err().to_string();
+        assert_eq!(reason(b"{nope"), "it is not valid JSON");
+        assert_eq!(reason(b"[]"), "it is not a JSON object");
+        assert_eq!(reason(b"{}"), "it has no accessToken");
+        assert_eq!(
+            reason(br#"{"accessToken": {"secretAccessKey": "sekrit"}}"#),
+            "its accessToken has no expiresAt"
+        );
+        let err = reason(
             br#"{"accessToken": {"accessKeyId": "A", "secretAccessKey": "sekrit", "sessionToken": "t", "expiresAt": "soon"}}"#,
-        )
-        .unwrap_err();
+        );
+        assert_eq!(err, "its accessToken.expiresAt is not an RFC 3339 time");
         assert!(
             err.contains("expiresAt") && !err.contains("sekrit"),
             "{err}"

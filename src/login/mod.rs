@@ -95,7 +95,7 @@ pub fn read(path: &std::path::Path) -> Result<Cached, Problem> {
     match cache.read_bytes_or_error(&key)? {
         Some(bytes) => Ok(match Entry::parse(&bytes) {
             Ok(entry) => Cached::Found(entry),
-            Err(reason) => Cached::Unusable(reason),
+            Err(reason) => Cached::Unusable(reason.to_string()),
         }),
         None => Ok(Cached::Missing),
     }

@@ -47,14 +47,19 @@ pub fn static_credentials(profiles: &Profiles, name: &str) -> anyhow::Result<Cre
 }
 
 /// When the session aws-cred wrote into a profile expires (`aws_cred_expiration`): `None` when
-/// the profile has no such key, `Some(Err(text))` when the value is not a time.
+/// the profile has no such key, `Some(Err(_))` when the value is not a time.
 pub fn written_session_expiry(
     profiles: &Profiles,
     name: &str,
-) -> Option<Result<std::time::SystemTime, String>> {
+) -> Option<Result<std::time::SystemTime, NotATime>> {
     let text = profiles.get(name, EXPIRATION_KEY)?;
-    Some(crate::base::time::parse_time(text).ok_or_else(|| text.to_string()))
+    Some(crate::base::time::parse_time(text).ok_or_else(|| NotATime(text.to_string())))
 }
+
+/// An [`EXPIRATION_KEY`] value that is not a time (the value, as written).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{EXPIRATION_KEY} = {0:?} is not an RFC 3339 time")]
+pub struct NotATime(pub String);
 
 /// Remove the sessions aws-cred wrote into the credentials file at `path` (`logout`): sections
 /// with [`EXPIRATION_KEY`] and a session token, never one holding long-term keys. `only`

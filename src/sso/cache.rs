@@ -6,7 +6,7 @@
 
 use super::SsoConfig;
 use crate::auth::pyjson::Value;
-use crate::base::error::Problem;
+use crate::base::error::{Malformed, Problem};
 use crate::base::secret::Secret;
 use crate::base::validity::Validity;
 use crate::cache::Cache;
@@ -99,11 +99,11 @@ impl Token {
     }
 
     /// Parse a token file; the error says what is wrong, never what is inside.
-    pub fn parse(bytes: &[u8]) -> Result<Token, String> {
+    pub fn parse(bytes: &[u8]) -> Result<Token, Malformed> {
         let doc = JsonObject::parse(bytes)?;
-        let access_token = doc.string("accessToken").ok_or("it has no accessToken")?;
-        let expires_at = doc.string("expiresAt").ok_or("it has no expiresAt")?;
-        let expires_at = parse_cli_time(&expires_at).ok_or("its expiresAt is not a time")?;
+        let access_token = doc.required("accessToken")?;
+        let expires_at = doc.required("expiresAt")?;
+        let expires_at = parse_cli_time(&expires_at).ok_or(NOT_A_TIME)?;
         Ok(Token {
             start_url: doc.string("startUrl").unwrap_or_default(),
             region: doc.string("region").unwrap_or_default(),
@@ -160,13 +160,13 @@ impl Registration {
         Value::pairs(pairs).dumps()
     }
 
-    pub fn parse(bytes: &[u8]) -> Result<Registration, String> {
+    pub fn parse(bytes: &[u8]) -> Result<Registration, Malformed> {
         let doc = JsonObject::parse(bytes)?;
-        let expires_at = doc.string("expiresAt").ok_or("it has no expiresAt")?;
+        let expires_at = doc.required("expiresAt")?;
         Ok(Registration {
-            client_id: doc.string("clientId").ok_or("it has no clientId")?,
-            client_secret: Secret::new(doc.string("clientSecret").ok_or("it has no clientSecret")?),
-            expires_at: parse_cli_time(&expires_at).ok_or("its expiresAt is not a time")?,
+            client_id: doc.required("clientId")?,
+            client_secret: Secret::new(doc.required("clientSecret")?),
+            expires_at: parse_cli_time(&expires_at).ok_or(NOT_A_TIME)?,
             scopes: doc.strings("scopes"),
             grant_types: doc.strings("grantTypes"),
         })
@@ -208,7 +208,7 @@ impl Store {
         Ok(match self.files.read_bytes(&config.cache_key())? {
             Some(bytes) => match Token::parse(&bytes) {
                 Ok(token) => Cached::Found(token),
-                Err(reason) => Cached::Unusable(reason),
+                Err(reason) => Cached::Unusable(reason.to_string()),
             },
             None => Cached::Unusable(
                 "it cannot be used (not a regular file you own, unreadable, or over 1 MiB)"
@@ -293,16 +293,22 @@ pub fn parse_cli_time(text: &str) -> Option<SystemTime> {
     crate::base::time::parse_time(&normalized)
 }
 
+const NOT_A_TIME: Malformed = Malformed::NotATime("expiresAt", "a time");
+
 /// A JSON object whose keys are matched case-insensitively, as aws-config does.
 struct JsonObject(serde_json::Map<String, serde_json::Value>);
 
 impl JsonObject {
-    fn parse(bytes: &[u8]) -> Result<JsonObject, String> {
+    fn parse(bytes: &[u8]) -> Result<JsonObject, Malformed> {
         match serde_json::from_slice(bytes) {
             Ok(serde_json::Value::Object(map)) => Ok(JsonObject(map)),
-            Ok(_) => Err("it is not a JSON object".into()),
-            Err(_) => Err("it is not valid JSON".into()),
+            Ok(_) => Err(Malformed::NotAnObject),
+            Err(_) => Err(Malformed::NotJson),
         }
+    }
+
+    fn required(&self, key: &'static str) -> Result<String, Malformed> {
+        self.string(key).ok_or(Malformed::Missing(key))
     }
 
     fn get(&self, key: &str) -> Option<&serde_json::Value> {
@@ -371,7 +377,9 @@ mod tests {
         assert!(Token::parse(b"[]").is_err());
         assert!(Token::parse(br#"{"accessToken":"x"}"#).is_err());
         let err = Token::parse(br#"{"accessToken":"sekrit","expiresAt":"soon"}"#).unwrap_err();
-        assert!(!err.contains("sekrit"));
+        assert_eq!(err.to_string(), "its expiresAt is not a time");
+        let err = Token::parse(br#"{"accessToken":"x"}"#).unwrap_err();
+        assert_eq!(err.to_string(), "it has no expiresAt");
     }
 
     #[test]

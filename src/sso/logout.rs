@@ -5,7 +5,6 @@
 use super::SsoConfig;
 use super::cache::{Store, Token};
 use crate::aws::Aws;
-use crate::base::error::first_line;
 use crate::os::Context;
 use std::path::PathBuf;
 
@@ -17,7 +16,7 @@ pub struct LoggedOut {
     pub start_url: String,
     /// Whether the portal was told: `Ok(true)` it was, `Ok(false)` the token had expired
     /// (nothing to end), `Err` why the call failed (the file is removed anyway).
-    pub portal: Result<bool, String>,
+    pub portal: Result<bool, anyhow::Error>,
 }
 
 async fn end(ctx: &Context, aws: &Aws, path: PathBuf, token: Token) -> anyhow::Result<LoggedOut> {
@@ -25,7 +24,6 @@ async fn end(ctx: &Context, aws: &Aws, path: PathBuf, token: Token) -> anyhow::R
         super::portal::logout(aws, &token.region, &token.access_token)
             .await
             .map(|()| true)
-            .map_err(|err| first_line(&err))
     } else {
         Ok(false)
     };

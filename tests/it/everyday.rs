@@ -219,7 +219,9 @@ fn https_proxy_and_no_proxy_are_honoured() {
 }
 
 /// A CA, and a certificate for 127.0.0.1 signed by it, made with the openssl CLI.
-pub(crate) fn test_ca(sb: &Sandbox) -> Option<(std::path::PathBuf, std::path::PathBuf, std::path::PathBuf)> {
+pub(crate) fn test_ca(
+    sb: &Sandbox,
+) -> Option<(std::path::PathBuf, std::path::PathBuf, std::path::PathBuf)> {
     let openssl = support::require_program("openssl")?;
     let dir = sb.path("tls");
     std::fs::create_dir_all(&dir).unwrap();

@@ -1,8 +1,10 @@
 //! The writer's pure text functions: byte preservation, section matching, validation, and
 //! properties over generated files. On-disk behaviour is in [`files`].
 
+use super::sections::{is_blank, is_comment, lines, locate};
 use super::*;
 use proptest::prelude::*;
+use std::ops::Range;
 
 mod files;
 

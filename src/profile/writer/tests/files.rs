@@ -57,23 +57,19 @@ fn assert_sdk_profile(set: &ProfileSet, name: &str, entries: &[(&str, &str)]) {
 
 #[cfg(unix)]
 #[test]
-fn edit_profile_on_disk_tightens_mode_and_does_not_create_files_to_remove_from() {
+fn edit_on_disk_tightens_mode_and_does_not_create_files_to_remove_from() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("credentials");
     let remove = ["aws_access_key_id"];
-    let req = EditRequest {
-        path: &path,
-        profile: "p",
-        style: HeaderStyle::Credentials,
-        set: &[],
-        remove: &remove,
+    let req = WriteRequest {
         lock_timeout: Duration::from_secs(30),
+        ..WriteRequest::edit(&path, "p", HeaderStyle::Credentials, &[], &remove)
     };
-    assert!(!edit_profile(&req).unwrap().changed);
+    assert!(!write_profile(&req).unwrap().changed);
     assert!(!path.exists());
     fs::write(&path, "[p]\naws_access_key_id = K\nregion = r\n").unwrap();
     fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
-    let outcome = edit_profile(&req).unwrap();
+    let outcome = write_profile(&req).unwrap();
     assert!(outcome.changed && !outcome.removed_section);
     assert_eq!(fs::read_to_string(&path).unwrap(), "[p]\nregion = r\n");
     // Every rewrite of a file that holds (or held) secrets leaves it owner-only.
@@ -97,6 +93,8 @@ fn creates_missing_file_0600_and_missing_dirs_0700() {
         WriteOutcome {
             created_file: true,
             replaced_existing: false,
+            changed: true,
+            removed_section: false,
             duplicate_sections: 0,
             tightened_mode: None,
         }

@@ -104,7 +104,6 @@ fn edit_of_a_missing_section_appends_or_does_nothing() {
     assert!(edit_section(" [p]\nk = v\n", "p", HeaderStyle::Credentials, &[], &["k"]).is_err());
 }
 
-// Unix only: Unix permission bits (os::fs tests the Windows access lists).
 // ---- text: byte preservation -------------------------------------------------------------
 
 #[test]
@@ -575,7 +574,6 @@ fn section_entries_read_keys_as_the_sdk() {
     );
 }
 
-// Unix only: Unix permission bits (os::fs tests the Windows access lists).
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 

@@ -55,6 +55,7 @@ fn assert_sdk_profile(set: &ProfileSet, name: &str, entries: &[(&str, &str)]) {
     }
 }
 
+// Unix only: Unix permission bits (os::fs tests the Windows access lists).
 #[cfg(unix)]
 #[test]
 fn edit_on_disk_tightens_mode_and_does_not_create_files_to_remove_from() {
@@ -598,6 +599,7 @@ fn twenty_processes_lose_nothing() {
     assert_all_profiles(&path, 20);
 }
 
+// Unix only: Unix permission bits (os::fs tests the Windows access lists).
 #[cfg(unix)]
 #[test]
 fn edit_file_keeps_mode_and_skips_unchanged_writes() {

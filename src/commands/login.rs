@@ -9,7 +9,7 @@ use crate::cli::LoginArgs;
 use crate::login::authorize::{self, CodeSource, Loopback, Pasted};
 use crate::login::{self, LoginSession};
 use crate::os::browser::{self, Browser};
-use crate::profile::writer::{self, EditRequest, HeaderStyle};
+use crate::profile::writer::{self, HeaderStyle, WriteRequest};
 use aws_credential_types::Credentials;
 use std::time::Duration;
 
@@ -220,15 +220,14 @@ fn save_in_profile(
         entries.push(("region", region));
     }
     let config = &setup.profiles.files.config;
-    writer::edit_profile(&EditRequest {
-        path: config,
+    writer::write_profile(&WriteRequest::edit(
+        config,
         profile,
-        style: HeaderStyle::Config,
-        set: &entries,
-        remove: &[],
-        lock_timeout: writer::DEFAULT_LOCK_TIMEOUT,
-    })
-    .map_err(|err| Problem::failure(err.to_string()))?;
+        HeaderStyle::Config,
+        &entries,
+        &[],
+    ))
+    .map_err(Problem::from)?;
     eprintln!(
         "signed in as {}; login_session saved in profile {profile} of {}, credentials cached in {}",
         logged_in.session_arn,

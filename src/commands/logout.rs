@@ -112,7 +112,7 @@ async fn everything(setup: &Setup, said: &mut Vec<String>) -> anyhow::Result<()>
     }
     let file = &setup.profiles.files.credentials;
     let names = long_term::remove_written_sessions(file, None)
-        .map_err(crate::profile::writer::WriteError::into_problem)?;
+        .map_err(crate::base::error::Problem::from)?;
     said.extend(sections_line(&names, file));
     Ok(())
 }
@@ -183,7 +183,7 @@ async fn profile(setup: &Setup, name: &str, said: &mut Vec<String>) -> anyhow::R
     }
     let file = &profiles.files.credentials;
     let names = long_term::remove_written_sessions(file, Some(name))
-        .map_err(crate::profile::writer::WriteError::into_problem)?;
+        .map_err(crate::base::error::Problem::from)?;
     said.extend(sections_line(&names, file));
     Ok(())
 }

@@ -25,7 +25,7 @@ use crate::chain::{self, ChainFailure, Resolution};
 use crate::cli::{GlobalArgs, OutputArgs};
 use crate::os::Context;
 use crate::output::{self, Exports};
-use crate::profile::writer::{self, HeaderStyle, WriteRequest};
+use crate::profile::writer::{self, Change, HeaderStyle, WriteRequest};
 use crate::profile::{Profiles, Scope};
 use crate::settings;
 use std::io::Write;
@@ -481,11 +481,11 @@ fn write_profile(
         path,
         profile: name,
         style: HeaderStyle::Credentials,
-        entries: &entries,
+        change: Change::Replace(&entries),
         force,
         lock_timeout: Duration::from_secs(10),
     })
-    .map_err(writer::WriteError::into_problem)?;
+    .map_err(Problem::from)?;
     if let Some(change) = outcome.tightened_mode {
         eprintln!(
             "warning: {} was mode {:04o}; it holds secrets, so aws-cred made it {:04o} (owner only)",

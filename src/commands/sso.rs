@@ -48,7 +48,7 @@ async fn populate(setup: &Setup, args: &SsoPopulateArgs) -> anyhow::Result<()> {
     let wanted = populate::wanted(&assignments, &session, &args.template, &region);
     let file = &setup.profiles.files.config;
     let changes = populate::populate(file, &session, &wanted, args.prune, args.dry_run)
-        .map_err(crate::profile::writer::WriteError::into_problem)?;
+        .map_err(crate::base::error::Problem::from)?;
     let shown = file.display().to_string();
     if args.dry_run {
         emit(&output::sso::populate_diff(&shown, &changes))?;

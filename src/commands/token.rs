@@ -210,7 +210,7 @@ fn kubeconfig(setup: &Setup, args: &TokenKubeconfigArgs) -> anyhow::Result<()> {
             Err(problem) => (None, Err(problem)),
         })
     })
-    .map_err(crate::profile::writer::WriteError::into_problem)??;
+    .map_err(crate::base::error::Problem::from)??;
     eprintln!(
         "{} the cluster, user and context {} in {}",
         if merged.replaced { "replaced" } else { "added" },

@@ -22,8 +22,8 @@ use crate::os::Context;
 use crate::os::keyring;
 use crate::profile::Profiles;
 use crate::profile::long_term::{self, StoredKeys, keyring_problem};
-use crate::profile::writer::{self, EditRequest, HeaderStyle};
-use std::path::PathBuf;
+use crate::profile::writer::{self, HeaderStyle, WriteRequest};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use zeroize::Zeroizing;
 
@@ -132,34 +132,9 @@ pub async fn add(req: &AddRequest<'_>) -> anyhow::Result<Added> {
     check_profile_can_hold_keys(req.profiles, name, req.force)?;
     let key = read_key(req).await?;
     validate(&key)?;
-
-    let existing = long_term::read_keyring(name)?;
-    if let Some(old) = &existing
-        && old.access_key_id != key.access_key_id
-        && !req.force
-    {
-        return Err(Problem::usage(format!(
-            "the keyring already holds another key for profile {name} ({})",
-            mask(&old.access_key_id)
-        ))
-        .hint(format!(
-            "replace it with --force, or rotate it in IAM and the keyring at once: aws-cred keys rotate --profile {name}"
-        ))
-        .into());
-    }
-
+    check_stored_key(name, &key, req.force)?;
     let arn = if req.check {
-        let creds = key.stored(req.ctx.now()).credentials();
-        let identity = sts::get_caller_identity(req.aws, req.region, creds)
-            .await
-            .map_err(|err| {
-                err.context(Problem::failure(format!(
-                    "AWS did not accept the key {}; nothing was stored",
-                    mask(&key.access_key_id)
-                ))
-                .hint("check the key id and secret (IAM > Users > Security credentials); --no-check stores them without asking AWS"))
-            })?;
-        Some(identity.arn)
+        Some(check_with_aws(req, &key).await?)
     } else {
         None
     };
@@ -167,47 +142,12 @@ pub async fn add(req: &AddRequest<'_>) -> anyhow::Result<Added> {
     store(name, &key.stored(req.ctx.now()))?;
 
     let config = req.profiles.files.config.clone();
-    let line = long_term::keyring_process_line(name);
-    writer::edit_profile(&EditRequest {
-        path: &config,
-        profile: name,
-        style: HeaderStyle::Config,
-        set: &[("credential_process", &line)],
-        remove: &[],
-        lock_timeout: LOCK_TIMEOUT,
-    })
-    .map_err(|err| {
-        Problem::failure(format!(
-            "the key is in the keyring (entry {name}), but {} could not be updated: {err}",
-            config.display()
-        ))
-        .hint(format!(
-            "add this line to [profile {name}] by hand:\ncredential_process = {line}"
-        ))
-    })?;
+    point_config_at_keyring(&config, name)?;
 
     let mut notes = Vec::new();
     let credentials = &req.profiles.files.credentials;
     let moved_from = if req.source == Source::CredentialsFile {
-        writer::edit_profile(&EditRequest {
-            path: credentials,
-            profile: name,
-            style: HeaderStyle::Credentials,
-            set: &[],
-            remove: &[KEY_ID, SECRET_KEY],
-            lock_timeout: LOCK_TIMEOUT,
-        })
-        .map_err(|err| {
-            Problem::failure(format!(
-                "the key is in the keyring and {} points at it, but it could not be removed from {}: {err}",
-                config.display(),
-                credentials.display()
-            ))
-            .hint(format!(
-                "delete the {KEY_ID} and {SECRET_KEY} lines of [{name}] in {} by hand",
-                credentials.display()
-            ))
-        })?;
+        remove_from_credentials_file(&config, credentials, name)?;
         Some(credentials.clone())
     } else {
         if req.profiles.defining_file(name) == credentials.as_path()
@@ -228,6 +168,102 @@ pub async fn add(req: &AddRequest<'_>) -> anyhow::Result<Added> {
         moved_from,
         notes,
     })
+}
+
+/// A different key already stored for the profile is replaced only with `force`.
+fn check_stored_key(name: &str, key: &NewKey, force: bool) -> anyhow::Result<()> {
+    let existing = long_term::read_keyring(name)?;
+    if let Some(old) = &existing
+        && old.access_key_id != key.access_key_id
+        && !force
+    {
+        return Err(Problem::usage(format!(
+            "the keyring already holds another key for profile {name} ({})",
+            mask(&old.access_key_id)
+        ))
+        .hint(format!(
+            "replace it with --force, or rotate it in IAM and the keyring at once: aws-cred keys rotate --profile {name}"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// GetCallerIdentity with the key: who it belongs to, before anything is stored.
+async fn check_with_aws(req: &AddRequest<'_>, key: &NewKey) -> anyhow::Result<String> {
+    let creds = key.stored(req.ctx.now()).credentials();
+    let identity = sts::get_caller_identity(req.aws, req.region, creds)
+        .await
+        .map_err(|err| {
+            err.context(Problem::failure(format!(
+                "AWS did not accept the key {}; nothing was stored",
+                mask(&key.access_key_id)
+            ))
+            .hint("check the key id and secret (IAM > Users > Security credentials); --no-check stores them without asking AWS"))
+        })?;
+    Ok(identity.arn)
+}
+
+/// Writes `credential_process = aws-cred keys process --profile NAME` into `[profile NAME]`.
+fn point_config_at_keyring(config: &Path, name: &str) -> Result<(), Problem> {
+    let line = long_term::keyring_process_line(name);
+    writer::write_profile(&WriteRequest {
+        lock_timeout: LOCK_TIMEOUT,
+        ..WriteRequest::edit(
+            config,
+            name,
+            HeaderStyle::Config,
+            &[("credential_process", &line)],
+            &[],
+        )
+    })
+    .map_err(|err| {
+        Problem::new(
+            err.exit(),
+            format!(
+                "the key is in the keyring (entry {name}), but {} could not be updated: {err}",
+                config.display()
+            ),
+        )
+        .hint(format!(
+            "add this line to [profile {name}] by hand:\ncredential_process = {line}"
+        ))
+    })?;
+    Ok(())
+}
+
+/// Removes the key lines of `[NAME]` from the credentials file, once the keyring and the config
+/// hold the key.
+fn remove_from_credentials_file(
+    config: &Path,
+    credentials: &Path,
+    name: &str,
+) -> Result<(), Problem> {
+    writer::write_profile(&WriteRequest {
+        lock_timeout: LOCK_TIMEOUT,
+        ..WriteRequest::edit(
+            credentials,
+            name,
+            HeaderStyle::Credentials,
+            &[],
+            &[KEY_ID, SECRET_KEY],
+        )
+    })
+    .map_err(|err| {
+        Problem::new(
+            err.exit(),
+            format!(
+                "the key is in the keyring and {} points at it, but it could not be removed from {}: {err}",
+                config.display(),
+                credentials.display()
+            ),
+        )
+        .hint(format!(
+            "delete the {KEY_ID} and {SECRET_KEY} lines of [{name}] in {} by hand",
+            credentials.display()
+        ))
+    })?;
+    Ok(())
 }
 
 /// A role, SSO or web-identity profile gets its base credentials elsewhere: the keys belong in
@@ -383,19 +419,24 @@ pub fn remove(profiles: &Profiles, name: &str) -> anyhow::Result<Removed> {
     let mut config_cleaned = None;
     if long_term::keyring_entry_of_profile(profiles, name) == Some(name) {
         let config = &profiles.files.config;
-        writer::edit_profile(&EditRequest {
-            path: config,
-            profile: name,
-            style: HeaderStyle::Config,
-            set: &[],
-            remove: &["credential_process"],
+        writer::write_profile(&WriteRequest {
             lock_timeout: LOCK_TIMEOUT,
+            ..WriteRequest::edit(
+                config,
+                name,
+                HeaderStyle::Config,
+                &[],
+                &["credential_process"],
+            )
         })
         .map_err(|err| {
-            Problem::failure(format!(
-                "the keyring entry is gone, but {} could not be updated: {err}",
-                config.display()
-            ))
+            Problem::new(
+                err.exit(),
+                format!(
+                    "the keyring entry is gone, but {} could not be updated: {err}",
+                    config.display()
+                ),
+            )
         })?;
         config_cleaned = Some(config.clone());
     }

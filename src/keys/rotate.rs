@@ -19,7 +19,7 @@ use crate::base::error::Problem;
 use crate::os::Context;
 use crate::profile::Profiles;
 use crate::profile::long_term::{self, StoredKeys};
-use crate::profile::writer::{self, EditRequest, HeaderStyle};
+use crate::profile::writer::{self, HeaderStyle, WriteRequest};
 use aws_credential_types::Credentials;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
@@ -95,19 +95,21 @@ impl Holder {
                 path,
                 profile,
                 style,
-            } => writer::edit_profile(&EditRequest {
-                path,
-                profile,
-                style: *style,
-                set: &[
-                    ("aws_access_key_id", &key.access_key_id),
-                    ("aws_secret_access_key", &key.secret_access_key),
-                ],
-                remove: &[],
+            } => writer::write_profile(&WriteRequest {
                 lock_timeout: super::LOCK_TIMEOUT,
+                ..WriteRequest::edit(
+                    path,
+                    profile,
+                    *style,
+                    &[
+                        ("aws_access_key_id", &key.access_key_id),
+                        ("aws_secret_access_key", &key.secret_access_key),
+                    ],
+                    &[],
+                )
             })
             .map(|_| ())
-            .map_err(|err| Problem::failure(err.to_string())),
+            .map_err(Problem::from),
         }
     }
 }
@@ -135,39 +137,7 @@ pub struct Rotated {
 /// Rotate the profile's long-term key. See the module docs for the steps and failures.
 pub async fn rotate(req: &RotateRequest<'_>) -> anyhow::Result<Rotated> {
     let name = req.profile;
-    let long_term = match long_term::long_term_of_profile(req.profiles, name) {
-        Some(found) => found?,
-        None => {
-            return Err(Problem::usage(format!(
-                "profile {name} has no long-term access key to rotate (none in the keyring or the credentials file)"
-            ))
-            .hint(format!("store one first: aws-cred keys add --profile {name}"))
-            .into());
-        }
-    };
-    let holder_profile = long_term
-        .profile
-        .clone()
-        .unwrap_or_else(|| name.to_string());
-    let holder = match &long_term.keyring_entry {
-        Some(entry) => Holder::Keyring {
-            entry: entry.clone(),
-        },
-        None => {
-            let path = req.profiles.defining_file(&holder_profile).to_path_buf();
-            let style = if path == req.profiles.files.credentials {
-                HeaderStyle::Credentials
-            } else {
-                HeaderStyle::Config
-            };
-            Holder::File {
-                path,
-                profile: holder_profile,
-                style,
-            }
-        }
-    };
-    let old = long_term.credentials;
+    let (holder, old) = key_to_rotate(req.profiles, name)?;
     let old_id = old.access_key_id().to_string();
     let old_stored = StoredKeys {
         access_key_id: old_id.clone(),
@@ -189,28 +159,7 @@ pub async fn rotate(req: &RotateRequest<'_>) -> anyhow::Result<Rotated> {
     }
 
     // 2. The new key.
-    let (client, target) = req.aws.iam(IAM_REGION, Some(old.clone()));
-    let created =
-        match client.create_access_key().send().await {
-            Ok(out) => out.access_key,
-            Err(err) => {
-                if aws::error_code(&err).is_some_and(|(code, _)| code == "LimitExceeded") {
-                    return Err(two_keys(name, &old_id, &keys).into());
-                }
-                return Err(aws::failure("IAM CreateAccessKey", &target, err).context(format!(
-                "no new key was made; nothing was changed: {} is still stored in {} and works",
-                mask(&old_id),
-                holder.describe()
-            )));
-            }
-        };
-    let Some(created) = created else {
-        return Err(Problem::failure("IAM CreateAccessKey answered without a key").into());
-    };
-    let new = NewKey {
-        access_key_id: created.access_key_id,
-        secret_access_key: Zeroizing::new(created.secret_access_key),
-    };
+    let new = create_key(req, &old, &keys, &holder).await?;
     let new_id = new.access_key_id.clone();
     let mut new_stored = new.stored(req.ctx.now());
     new_stored.stored_at = Some(crate::base::time::rfc3339(req.ctx.now()));
@@ -232,26 +181,7 @@ pub async fn rotate(req: &RotateRequest<'_>) -> anyhow::Result<Rotated> {
     let identity = match verify(req, new_creds).await {
         Ok(identity) => identity,
         Err(err) => {
-            let restored = holder.store(&old_stored);
-            let cleanup = delete_key(req.aws, old.clone(), &new_id).await;
-            let state = match restored {
-                Ok(()) => format!(
-                    "the old key {} is stored again in {} and works",
-                    mask(&old_id),
-                    holder.describe()
-                ),
-                Err(_) => format!(
-                    "and putting the old key {} back into {} failed too: store it again with aws-cred keys add --profile {name} --force",
-                    mask(&old_id),
-                    holder.describe()
-                ),
-            };
-            return Err(err.context(format!(
-                "the new key {} did not work within {} s; {state}{}",
-                mask(&new_id),
-                req.propagation.as_secs(),
-                after_cleanup(&new_id, cleanup)
-            )));
+            return Err(put_old_key_back(req, &holder, (&old, &old_stored), &new_id, err).await);
         }
     };
 
@@ -275,6 +205,109 @@ pub async fn rotate(req: &RotateRequest<'_>) -> anyhow::Result<Rotated> {
         holder,
         arn: identity.arn,
     })
+}
+
+/// Where the profile's long-term key is kept, and the key.
+fn key_to_rotate(profiles: &Profiles, name: &str) -> anyhow::Result<(Holder, Credentials)> {
+    let long_term = match long_term::long_term_of_profile(profiles, name) {
+        Some(found) => found?,
+        None => {
+            return Err(Problem::usage(format!(
+                "profile {name} has no long-term access key to rotate (none in the keyring or the credentials file)"
+            ))
+            .hint(format!("store one first: aws-cred keys add --profile {name}"))
+            .into());
+        }
+    };
+    let holder_profile = long_term
+        .profile
+        .clone()
+        .unwrap_or_else(|| name.to_string());
+    let holder = match &long_term.keyring_entry {
+        Some(entry) => Holder::Keyring {
+            entry: entry.clone(),
+        },
+        None => {
+            let path = profiles.defining_file(&holder_profile).to_path_buf();
+            let style = if path == profiles.files.credentials {
+                HeaderStyle::Credentials
+            } else {
+                HeaderStyle::Config
+            };
+            Holder::File {
+                path,
+                profile: holder_profile,
+                style,
+            }
+        }
+    };
+    Ok((holder, long_term.credentials))
+}
+
+/// Step 2: IAM CreateAccessKey, signed by the old key. Nothing has changed when it fails.
+async fn create_key(
+    req: &RotateRequest<'_>,
+    old: &Credentials,
+    keys: &[KeyInfo],
+    holder: &Holder,
+) -> anyhow::Result<NewKey> {
+    let name = req.profile;
+    let old_id = old.access_key_id();
+    let (client, target) = req.aws.iam(IAM_REGION, Some(old.clone()));
+    let created =
+        match client.create_access_key().send().await {
+            Ok(out) => out.access_key,
+            Err(err) => {
+                if aws::error_code(&err).is_some_and(|(code, _)| code == "LimitExceeded") {
+                    return Err(two_keys(name, old_id, keys).into());
+                }
+                return Err(aws::failure("IAM CreateAccessKey", &target, err).context(format!(
+                "no new key was made; nothing was changed: {} is still stored in {} and works",
+                mask(old_id),
+                holder.describe()
+            )));
+            }
+        };
+    let Some(created) = created else {
+        return Err(Problem::failure("IAM CreateAccessKey answered without a key").into());
+    };
+    Ok(NewKey {
+        access_key_id: created.access_key_id,
+        secret_access_key: Zeroizing::new(created.secret_access_key),
+    })
+}
+
+/// Step 4 failed: the old key is stored again and the new one deleted in IAM; the error says
+/// how far that got.
+async fn put_old_key_back(
+    req: &RotateRequest<'_>,
+    holder: &Holder,
+    (old, old_stored): (&Credentials, &StoredKeys),
+    new_id: &str,
+    err: anyhow::Error,
+) -> anyhow::Error {
+    let name = req.profile;
+    let old_id = &old_stored.access_key_id;
+    let restored = holder.store(old_stored);
+    let cleanup = delete_key(req.aws, old.clone(), new_id).await;
+    let state = match restored {
+        Ok(()) => format!(
+            "the old key {} is stored again in {} and works",
+            mask(old_id),
+            holder.describe()
+        ),
+        Err(_) => format!(
+            "and putting the old key {} back into {} failed too: store it again with aws-cred keys add --profile {name} --force",
+            mask(old_id),
+            holder.describe()
+        ),
+    };
+    err.context(format!(
+        "the new key {} did not work within {} s; {state}{}",
+        mask(new_id),
+        req.propagation.as_secs(),
+        after_cleanup(new_id, cleanup)
+    ))
 }
 
 fn two_keys(name: &str, current: &str, keys: &[KeyInfo]) -> Problem {

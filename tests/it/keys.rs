@@ -275,6 +275,33 @@ fn mfa_makes_the_morning_session_from_keyring_keys() {
     assert_eq!(sts.requests_for("GetSessionToken").len(), 1);
 }
 
+/// A config file the writer refuses to edit is a usage error (exit 2, as the same refusal is from
+/// export --write-profile and login), with the line to add by hand; the key stays stored.
+#[test]
+fn add_into_a_config_the_writer_refuses_is_exit_2_with_the_line_to_add() {
+    let Some(ss) = SecretService::start() else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let sts = FakeSts::start(rules());
+    let config = "[profile prod]\noutput = json\n  [profile other]\n";
+    sb.write_config(config);
+    let out = add_from_stdin(&sb, &ss, &sts, "prod");
+    let err = out.stderr_str();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("could not be updated") && err.contains("indented"),
+        "{err}"
+    );
+    assert!(
+        err.contains("credential_process = aws-cred keys process --profile prod"),
+        "{err}"
+    );
+    assert_no_secret(&out, ALICE_SECRET);
+    assert!(stored(&ss, "prod").is_some());
+    assert_eq!(sb.read("home/.aws/config"), config);
+}
+
 #[test]
 fn remove_deletes_the_entry_and_the_credential_process_line() {
     let Some(ss) = SecretService::start() else {

@@ -15,11 +15,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long a run waits for another run holding the same entry (it may be waiting on STS).
-pub const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Whom a cache's files are trusted from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trust {
+pub(crate) enum Trust {
     /// aws-cred's own caches: an entry or directory not owned by this user, or writable by
     /// group or others, is refused with an error (another user could have planted it).
     Private,
@@ -29,18 +29,18 @@ pub enum Trust {
 }
 
 #[derive(Debug, Clone)]
-pub struct Cache {
+pub(crate) struct Cache {
     dir: PathBuf,
     trust: Trust,
 }
 
 /// An exclusive hold on one cache entry; released on drop.
-pub struct EntryLock {
+pub(crate) struct EntryLock {
     _lock: fs::Lock,
 }
 
 /// A file system error as a [`Problem`], with the fix as its hint when there is one.
-pub fn problem(err: FsError) -> Problem {
+pub(crate) fn problem(err: FsError) -> Problem {
     let fix = err.fix().map(str::to_string);
     let problem = Problem::failure(err.to_string());
     match fix {
@@ -73,7 +73,7 @@ fn shared_warning(err: &FsError) -> String {
 
 impl Cache {
     /// One of aws-cred's own caches ([`Trust::Private`]).
-    pub fn new(dir: PathBuf) -> Self {
+    pub(crate) fn new(dir: PathBuf) -> Self {
         Cache {
             dir,
             trust: Trust::Private,
@@ -81,14 +81,14 @@ impl Cache {
     }
 
     /// A directory shared with other tools ([`Trust::Shared`]).
-    pub fn shared(dir: PathBuf) -> Self {
+    pub(crate) fn shared(dir: PathBuf) -> Self {
         Cache {
             dir,
             trust: Trust::Shared,
         }
     }
 
-    pub fn path(&self, key: &str) -> PathBuf {
+    pub(crate) fn path(&self, key: &str) -> PathBuf {
         self.dir.join(format!("{key}.json"))
     }
 
@@ -114,7 +114,7 @@ impl Cache {
     /// [`fs::MAX_CACHE_FILE`] (it will be replaced). An entry (or directory) another user could
     /// have planted is an error for private caches; for shared ones a warning, and a file owned
     /// by someone else is never used.
-    pub fn read_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, Problem> {
+    pub(crate) fn read_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, Problem> {
         match self.read_trusted(key)? {
             Ok(bytes) => Ok(bytes),
             Err(_) => Ok(None),
@@ -124,7 +124,7 @@ impl Cache {
     /// Like [`Cache::read_bytes`], but an entry that is there and cannot be read (over the
     /// size limit, not a regular file, unreadable) is an error rather than absent: for files
     /// aws-cred does not own the replacement of (the AWS CLI's login cache).
-    pub fn read_bytes_or_error(&self, key: &str) -> Result<Option<Vec<u8>>, Problem> {
+    pub(crate) fn read_bytes_or_error(&self, key: &str) -> Result<Option<Vec<u8>>, Problem> {
         self.read_trusted(key)?.map_err(problem)
     }
 
@@ -160,20 +160,20 @@ impl Cache {
     /// Read an entry; a missing, unreadable or corrupt entry is simply absent (it will be
     /// replaced), never an error that blocks the user. An untrusted one is an error (see
     /// [`Cache::read_bytes`]).
-    pub fn read<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Problem> {
+    pub(crate) fn read<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Problem> {
         Ok(self
             .read_bytes(key)?
             .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
     }
 
-    pub fn write<T: Serialize>(&self, key: &str, value: &T) -> anyhow::Result<()> {
+    pub(crate) fn write<T: Serialize>(&self, key: &str, value: &T) -> anyhow::Result<()> {
         let mut bytes = serde_json::to_vec_pretty(value)?;
         bytes.push(b'\n');
         self.write_bytes(key, &bytes)
     }
 
     /// Replace an entry with exactly these bytes (mode 0600, atomically).
-    pub fn write_bytes(&self, key: &str, bytes: &[u8]) -> anyhow::Result<()> {
+    pub(crate) fn write_bytes(&self, key: &str, bytes: &[u8]) -> anyhow::Result<()> {
         fs::ensure_dir(&self.dir).map_err(problem)?;
         self.check_dirs()?;
         fs::replace_file(
@@ -187,17 +187,17 @@ impl Cache {
         Ok(())
     }
 
-    pub fn remove(&self, key: &str) {
+    pub(crate) fn remove(&self, key: &str) {
         fs::remove(&self.path(key));
     }
 
     /// Remove an entry and say whether it was there.
-    pub fn remove_entry(&self, key: &str) -> anyhow::Result<bool> {
+    pub(crate) fn remove_entry(&self, key: &str) -> anyhow::Result<bool> {
         fs::remove_existing(&self.path(key)).map_err(|e| Problem::failure(e.to_string()).into())
     }
 
     /// The keys of every entry (`<key>.json`), sorted; none when the directory is missing.
-    pub fn keys(&self) -> anyhow::Result<Vec<String>> {
+    pub(crate) fn keys(&self) -> anyhow::Result<Vec<String>> {
         let files =
             fs::list_files(&self.dir, ".json").map_err(|e| Problem::failure(e.to_string()))?;
         Ok(files
@@ -210,7 +210,7 @@ impl Cache {
     /// Lock one entry (a `<key>.json.lock` file beside it, never followed if it is a link).
     /// Waits without blocking the runtime (so Ctrl-C still works), up to `timeout`; `waiting`
     /// runs once if the wait lasts over a second.
-    pub async fn lock_async(
+    pub(crate) async fn lock_async(
         &self,
         key: &str,
         timeout: Duration,
@@ -237,7 +237,7 @@ impl Cache {
         }
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 }

@@ -36,25 +36,25 @@ pub mod base;
 pub mod os;
 
 pub mod aws;
-pub mod cache;
+pub(crate) mod cache;
 pub mod profile;
-pub mod settings;
+pub(crate) mod settings;
 
-pub mod auth;
+pub(crate) mod auth;
 
-pub mod cognito;
-pub mod console;
-pub mod keys;
+pub(crate) mod cognito;
+pub(crate) mod console;
+pub(crate) mod keys;
 pub mod login;
-pub mod mfa;
-pub mod sso;
-pub mod token;
+pub(crate) mod mfa;
+pub(crate) mod sso;
+pub(crate) mod token;
 
 pub mod chain;
 
-pub mod output;
+pub(crate) mod output;
 
-pub mod server;
+pub(crate) mod server;
 
 pub mod cli;
 pub mod commands;

@@ -13,14 +13,14 @@ use serde::{Deserialize, Serialize};
 use sha1::{Digest, Sha1};
 use std::time::{Duration, SystemTime};
 
-pub const DEFAULT_DURATION: i32 = 43_200;
-pub const MIN_DURATION: i32 = 900;
-pub const MAX_DURATION: i32 = 129_600;
-pub const DEFAULT_MARGIN: Duration = Duration::from_secs(600);
+pub(crate) const DEFAULT_DURATION: i32 = 43_200;
+pub(crate) const MIN_DURATION: i32 = 900;
+pub(crate) const MAX_DURATION: i32 = 129_600;
+pub(crate) const DEFAULT_MARGIN: Duration = Duration::from_secs(600);
 
 /// A cached session as stored on disk.
 #[derive(Serialize, Deserialize)]
-pub struct CachedSession {
+pub(crate) struct CachedSession {
     pub version: u32,
     pub serial: String,
     /// Who the session belongs to, when known (GetCallerIdentity).
@@ -43,7 +43,7 @@ impl std::fmt::Debug for CachedSession {
 }
 
 impl CachedSession {
-    pub fn credentials(&self) -> Option<Credentials> {
+    pub(crate) fn credentials(&self) -> Option<Credentials> {
         let expiry = crate::base::time::parse_time(&self.expiration)?;
         Some(
             Credentials::builder()
@@ -57,7 +57,7 @@ impl CachedSession {
     }
 }
 
-pub fn cache(ctx: &Context) -> anyhow::Result<Cache> {
+pub(crate) fn cache(ctx: &Context) -> anyhow::Result<Cache> {
     let dir = ctx.cache_dir().ok_or_else(|| {
         Problem::usage("cannot find the home directory for the MFA session cache")
             .hint("set HOME or AWS_CRED_CACHE_DIR")
@@ -67,7 +67,7 @@ pub fn cache(ctx: &Context) -> anyhow::Result<Cache> {
 
 /// One entry per (long-term access key, serial). The key id is hashed so file names do not
 /// reveal it.
-pub fn cache_key(source_access_key_id: &str, serial: &str) -> String {
+pub(crate) fn cache_key(source_access_key_id: &str, serial: &str) -> String {
     let mut hasher = Sha1::new();
     hasher.update(source_access_key_id.as_bytes());
     hasher.update(b"\n");
@@ -78,7 +78,7 @@ pub fn cache_key(source_access_key_id: &str, serial: &str) -> String {
 /// Remove every cached session made from the long-term key `source_access_key_id` (after the
 /// key was rotated or removed); returns how many went. The serial is read from each entry, so
 /// sessions for any device are found.
-pub fn forget_sessions_of(cache: &Cache, source_access_key_id: &str) -> usize {
+pub(crate) fn forget_sessions_of(cache: &Cache, source_access_key_id: &str) -> usize {
     let mut removed = 0;
     for key in cache.keys().unwrap_or_default() {
         let Ok(Some(session)) = cache.read::<CachedSession>(&key) else {
@@ -94,7 +94,7 @@ pub fn forget_sessions_of(cache: &Cache, source_access_key_id: &str) -> usize {
 
 /// How much validity a cached session must have left to be reused
 /// ([`settings::MFA_MARGIN_MINUTES`]: `--margin-minutes`, `AWS_CRED_MFA_MARGIN_MINUTES`, 10).
-pub fn margin(
+pub(crate) fn margin(
     ctx: &Context,
     profiles: &Profiles,
     flag_minutes: Option<u64>,
@@ -113,7 +113,7 @@ pub fn margin(
 
 /// A cached session with at least `margin` left. An entry another user could have planted is
 /// an error (see [`Cache::read`]).
-pub fn cached(
+pub(crate) fn cached(
     cache: &Cache,
     key: &str,
     now: SystemTime,
@@ -133,7 +133,7 @@ pub fn cached(
 
 /// Where the cached session made from `profile`'s long-term keys and `serial` lives: the cache
 /// and the entry's key. `None` when the profile has no long-term keys.
-pub fn session_entry(
+pub(crate) fn session_entry(
     ctx: &Context,
     profiles: &Profiles,
     profile: &str,
@@ -149,7 +149,12 @@ pub fn session_entry(
 
 /// The state of the MFA session for `profile`'s keys and `serial`, for `status` (whatever the
 /// reuse margin: the chain stops reusing it [`margin`] before this time).
-pub fn session_state(ctx: &Context, profiles: &Profiles, profile: &str, serial: &str) -> Validity {
+pub(crate) fn session_state(
+    ctx: &Context,
+    profiles: &Profiles,
+    profile: &str,
+    serial: &str,
+) -> Validity {
     let (cache, key) = match session_entry(ctx, profiles, profile, serial) {
         None => return Validity::Unusable(format!("profile {profile} has no long-term keys")),
         Some(Err(err)) => return Validity::Unusable(crate::base::error::first_line(&err)),
@@ -169,7 +174,7 @@ pub fn session_state(ctx: &Context, profiles: &Profiles, profile: &str, serial: 
 
 /// Remove the cached session made from `profile`'s keys and `serial` (`logout`); the file it
 /// was in, or `None` when there was none.
-pub fn remove_session(
+pub(crate) fn remove_session(
     ctx: &Context,
     profiles: &Profiles,
     profile: &str,
@@ -183,7 +188,7 @@ pub fn remove_session(
 }
 
 /// Remove every cached MFA session (`logout --all`); the files removed.
-pub fn remove_all_sessions(ctx: &Context) -> anyhow::Result<Vec<std::path::PathBuf>> {
+pub(crate) fn remove_all_sessions(ctx: &Context) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let cache = cache(ctx)?;
     let mut removed = Vec::new();
     for key in cache.keys()? {
@@ -199,15 +204,15 @@ pub fn remove_all_sessions(ctx: &Context) -> anyhow::Result<Vec<std::path::PathB
 /// command with a terminal asks for the code and goes on (`commands::Setup::resolve`).
 #[derive(Debug, thiserror::Error)]
 #[error("a new MFA session is needed")]
-pub struct NeedsSession;
+pub(crate) struct NeedsSession;
 
 /// Whether an error says that a new MFA session is needed ([`NeedsSession`] in its chain).
-pub fn needs_session(err: &anyhow::Error) -> bool {
+pub(crate) fn needs_session(err: &anyhow::Error) -> bool {
     err.downcast_ref::<NeedsSession>().is_some() || err.chain().any(|e| e.is::<NeedsSession>())
 }
 
 /// A code as people type it from an authenticator app: `123 456` and `123-456` are `123456`.
-pub fn normalize_code(typed: &str) -> String {
+pub(crate) fn normalize_code(typed: &str) -> String {
     typed
         .trim()
         .chars()
@@ -215,7 +220,7 @@ pub fn normalize_code(typed: &str) -> String {
         .collect()
 }
 
-pub fn validate_code(code: &str) -> Result<(), Problem> {
+pub(crate) fn validate_code(code: &str) -> Result<(), Problem> {
     if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {
@@ -227,7 +232,7 @@ pub fn validate_code(code: &str) -> Result<(), Problem> {
     }
 }
 
-pub fn validate_duration(seconds: i32) -> Result<(), Problem> {
+pub(crate) fn validate_duration(seconds: i32) -> Result<(), Problem> {
     if (MIN_DURATION..=MAX_DURATION).contains(&seconds) {
         Ok(())
     } else {
@@ -240,13 +245,16 @@ pub fn validate_duration(seconds: i32) -> Result<(), Problem> {
 
 /// Where the serial number came from, for error messages.
 #[derive(Debug, Clone)]
-pub struct Serial {
+pub(crate) struct Serial {
     pub value: String,
     pub origin: String,
 }
 
 /// The MFA devices of the IAM user the long-term keys belong to (IAM ListMFADevices).
-pub async fn list_mfa_devices(aws: &Aws, source: Credentials) -> anyhow::Result<Vec<String>> {
+pub(crate) async fn list_mfa_devices(
+    aws: &Aws,
+    source: Credentials,
+) -> anyhow::Result<Vec<String>> {
     // IAM is global; its requests are signed for us-east-1.
     let (client, target) = aws.iam(crate::aws::FALLBACK_REGION, Some(source));
     let out = client
@@ -262,7 +270,7 @@ pub async fn list_mfa_devices(aws: &Aws, source: Credentials) -> anyhow::Result<
 }
 
 /// STS GetSessionToken; errors explained in the words the runbook needs.
-pub async fn get_session_token(
+pub(crate) async fn get_session_token(
     aws: &Aws,
     region: &str,
     source: Credentials,
@@ -292,7 +300,7 @@ pub async fn get_session_token(
 }
 
 /// The MFA-specific failures (STS error texts from the STS documentation and real answers).
-pub fn explain(code: &str, message: &str, serial: &Serial) -> Option<Problem> {
+pub(crate) fn explain(code: &str, message: &str, serial: &Serial) -> Option<Problem> {
     let lower = message.to_ascii_lowercase();
     if code == "AccessDenied" && lower.contains("invalid mfa one time pass code") {
         return Some(
@@ -332,7 +340,7 @@ pub fn explain(code: &str, message: &str, serial: &Serial) -> Option<Problem> {
 
 /// The serial configured for a profile (or its `-long-term` twin): `mfa_serial`, or the
 /// `aws_mfa_device` key the aws-mfa tool keeps in `[P-long-term]`.
-pub fn profile_serial(profiles: &crate::profile::Profiles, name: &str) -> Option<Serial> {
+pub(crate) fn profile_serial(profiles: &crate::profile::Profiles, name: &str) -> Option<Serial> {
     let long_term = crate::profile::long_term::long_term_name(name);
     let places = [
         (name, "mfa_serial"),

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 /// One setting's declaration.
 #[derive(Debug, Clone, Copy)]
-pub struct Setting {
+pub(crate) struct Setting {
     /// What it is, for messages: "region", "user pool id".
     pub what: &'static str,
     pub flag: Option<&'static str>,
@@ -29,7 +29,7 @@ pub struct Setting {
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     Flag(&'static str),
     Var(&'static str),
     Profile {
@@ -55,14 +55,14 @@ impl fmt::Display for Source {
 
 /// A resolved value and its source.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Value {
+pub(crate) struct Value {
     pub value: String,
     pub source: Source,
 }
 
 impl Setting {
     /// A setting with only a description; add the places it is read from with the builders.
-    pub const fn new(what: &'static str) -> Setting {
+    pub(crate) const fn new(what: &'static str) -> Setting {
         Setting {
             what,
             flag: None,
@@ -72,23 +72,23 @@ impl Setting {
             raw: false,
         }
     }
-    pub const fn flag(mut self, flag: &'static str) -> Setting {
+    pub(crate) const fn flag(mut self, flag: &'static str) -> Setting {
         self.flag = Some(flag);
         self
     }
-    pub const fn vars(mut self, vars: &'static [&'static str]) -> Setting {
+    pub(crate) const fn vars(mut self, vars: &'static [&'static str]) -> Setting {
         self.vars = vars;
         self
     }
-    pub const fn key(mut self, key: &'static str) -> Setting {
+    pub(crate) const fn key(mut self, key: &'static str) -> Setting {
         self.key = Some(key);
         self
     }
-    pub const fn default(mut self, default: &'static str) -> Setting {
+    pub(crate) const fn default(mut self, default: &'static str) -> Setting {
         self.default = Some(default);
         self
     }
-    pub const fn raw(mut self) -> Setting {
+    pub(crate) const fn raw(mut self) -> Setting {
         self.raw = true;
         self
     }
@@ -105,7 +105,7 @@ impl Setting {
 
     /// The first place that has a value: `flag_value` (what the command line gave for
     /// [`Setting::flag`]), the variables, the selected profile's key, the default.
-    pub fn resolve(
+    pub(crate) fn resolve(
         &self,
         flag_value: Option<&str>,
         ctx: &Context,
@@ -137,7 +137,11 @@ impl Setting {
 
     /// A path: a variable is taken in any encoding ([`Context::path_var`]), a profile key as
     /// text; `~` is expanded in both. With where it came from.
-    pub fn path(&self, ctx: &Context, profiles: Option<&Profiles>) -> Option<(PathBuf, Source)> {
+    pub(crate) fn path(
+        &self,
+        ctx: &Context,
+        profiles: Option<&Profiles>,
+    ) -> Option<(PathBuf, Source)> {
         let home = ctx.home();
         for var in self.vars {
             if let Some(path) = ctx.path_var(var) {
@@ -154,7 +158,7 @@ impl Setting {
 
     /// Resolve and convert; a value that does not convert is a usage error naming the value,
     /// its source and what was expected.
-    pub fn parse<T>(
+    pub(crate) fn parse<T>(
         &self,
         flag_value: Option<&str>,
         ctx: &Context,
@@ -175,7 +179,7 @@ impl Setting {
     }
 
     /// A whole number of `unit_secs`-second units between `min` and `max`, as a duration.
-    pub fn duration(
+    pub(crate) fn duration(
         &self,
         flag_value: Option<&str>,
         ctx: &Context,
@@ -201,7 +205,11 @@ impl Setting {
 
     /// Whole seconds between `min` and `max` from the variables, else the default (a setting
     /// without a default that is not set is a usage error).
-    pub fn seconds(&self, ctx: &Context, (min, max): (u64, u64)) -> Result<Duration, Problem> {
+    pub(crate) fn seconds(
+        &self,
+        ctx: &Context,
+        (min, max): (u64, u64),
+    ) -> Result<Duration, Problem> {
         self.duration(
             None,
             ctx,
@@ -215,7 +223,7 @@ impl Setting {
     }
 
     /// The error for a setting that is required and has no value: every place it can be given.
-    pub fn missing(&self, profiles: &Profiles) -> Problem {
+    pub(crate) fn missing(&self, profiles: &Profiles) -> Problem {
         let mut places = Vec::new();
         if let Some(flag) = self.flag {
             places.push(format!("pass {flag}"));
@@ -245,12 +253,12 @@ impl Setting {
 // ---------------------------------------------------------------------------------------------
 // The declarations.
 
-pub const REGION: Setting = Setting::new("region")
+pub(crate) const REGION: Setting = Setting::new("region")
     .flag("--region")
     .vars(&["AWS_REGION", "AWS_DEFAULT_REGION"])
     .key("region");
 
-pub const MFA_MARGIN_MINUTES: Setting = Setting::new("MFA session reuse margin")
+pub(crate) const MFA_MARGIN_MINUTES: Setting = Setting::new("MFA session reuse margin")
     .flag("--margin-minutes")
     .vars(&["AWS_CRED_MFA_MARGIN_MINUTES"])
     .default("10");
@@ -268,7 +276,7 @@ const EXPLAINED: [&Setting; 6] = [
 
 /// Each setting of [`EXPLAINED`] that has a value, then the two paths ([`CA_BUNDLE`], the
 /// login cache): what it is, the value, and its source.
-pub fn explained(ctx: &Context, profiles: &Profiles) -> Vec<(&'static str, String, Source)> {
+pub(crate) fn explained(ctx: &Context, profiles: &Profiles) -> Vec<(&'static str, String, Source)> {
     let text = EXPLAINED.iter().filter_map(|setting| {
         let found = setting.resolve(None, ctx, Some(profiles))?;
         Some((setting.what, found.value, found.source))
@@ -291,35 +299,36 @@ pub fn explained(ctx: &Context, profiles: &Profiles) -> Vec<(&'static str, Strin
 
 /// `true` turns off the configured endpoint URLs (`AWS_ENDPOINT_URL*`, `[services]`,
 /// `endpoint_url`); the variable wins over the profile's key, as in the SDKs.
-pub const IGNORE_CONFIGURED_ENDPOINTS: Setting = Setting::new("ignore configured endpoint URLs")
-    .vars(&["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"])
-    .key("ignore_configured_endpoint_urls");
+pub(crate) const IGNORE_CONFIGURED_ENDPOINTS: Setting =
+    Setting::new("ignore configured endpoint URLs")
+        .vars(&["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"])
+        .key("ignore_configured_endpoint_urls");
 
 /// Seconds a `credential_process` may run before it is stopped with everything it started
 /// (1–3600; it may prompt for an MFA code or open a browser).
-pub const PROCESS_TIMEOUT: Setting = Setting::new("credential_process time limit")
+pub(crate) const PROCESS_TIMEOUT: Setting = Setting::new("credential_process time limit")
     .vars(&["AWS_CRED_PROCESS_TIMEOUT"])
     .default("300");
 
 /// Seconds one AWS call waits for its answer, retries included (fractions allowed, up to 600).
-pub const READ_TIMEOUT: Setting = Setting::new("AWS answer timeout")
+pub(crate) const READ_TIMEOUT: Setting = Setting::new("AWS answer timeout")
     .vars(&["AWS_CRED_READ_TIMEOUT"])
     .default("20");
 
 /// A command that prints the current MFA code (aws-vault's `mfa_process`, e.g. `ykman oath
 /// accounts code --single NAME`), run instead of asking at the terminal; split as this system's
 /// AWS tools split a command and run without a shell.
-pub const MFA_PROCESS: Setting = Setting::new("MFA code command")
+pub(crate) const MFA_PROCESS: Setting = Setting::new("MFA code command")
     .vars(&["AWS_CRED_MFA_PROCESS"])
     .key("mfa_process");
 
 /// `AWS_CRED_NO_PROMPT=1` (or `true`): never ask at the terminal (as `--no-prompt`).
-pub const NO_PROMPT: Setting = Setting::new("no prompts").vars(&["AWS_CRED_NO_PROMPT"]);
+pub(crate) const NO_PROMPT: Setting = Setting::new("no prompts").vars(&["AWS_CRED_NO_PROMPT"]);
 
 /// Whether a command may ask the person at the terminal for something it needs (an MFA code):
 /// not with `--no-prompt` (`flag`) or [`NO_PROMPT`] set to `1`/`true`, and only with a terminal
 /// on stdin and stderr (where the question and the answer go).
-pub fn may_prompt(ctx: &Context, flag: bool) -> bool {
+pub(crate) fn may_prompt(ctx: &Context, flag: bool) -> bool {
     let off = NO_PROMPT.resolve(None, ctx, None).is_some_and(|found| {
         matches!(
             found.value.trim().to_ascii_lowercase().as_str(),
@@ -330,15 +339,15 @@ pub fn may_prompt(ctx: &Context, flag: bool) -> bool {
 }
 
 /// <https://no-color.org>: any non-empty value turns colour off.
-pub const NO_COLOR: Setting = Setting::new("no colour").vars(&["NO_COLOR"]);
+pub(crate) const NO_COLOR: Setting = Setting::new("no colour").vars(&["NO_COLOR"]);
 
 /// `COLUMNS`: the width tables for people are fitted to.
-pub const COLUMNS: Setting = Setting::new("table width").vars(&["COLUMNS"]);
+pub(crate) const COLUMNS: Setting = Setting::new("table width").vars(&["COLUMNS"]);
 
 /// How wide a table for people may be: `COLUMNS` when it is a number (at least 20, as
 /// Python's `shutil.get_terminal_size` reads it first), else the width of the terminal on
 /// stdout; `None` (no limit) when stdout is not a terminal and `COLUMNS` is unset.
-pub fn table_width(ctx: &Context) -> Option<usize> {
+pub(crate) fn table_width(ctx: &Context) -> Option<usize> {
     COLUMNS
         .resolve(None, ctx, None)
         .and_then(|found| found.value.trim().parse::<usize>().ok())
@@ -347,28 +356,28 @@ pub fn table_width(ctx: &Context) -> Option<usize> {
 }
 
 /// Extra certificate authorities for HTTPS (a PEM file), as the AWS CLI and SDKs read them.
-pub const CA_BUNDLE: Setting = Setting::new("CA bundle")
+pub(crate) const CA_BUNDLE: Setting = Setting::new("CA bundle")
     .vars(&["AWS_CA_BUNDLE"])
     .key("ca_bundle");
 
 /// Where `aws login` keeps its sessions (the AWS CLI's variable); default `~/.aws/login/cache`.
-pub const LOGIN_CACHE_DIRECTORY: Setting =
+pub(crate) const LOGIN_CACHE_DIRECTORY: Setting =
     Setting::new("login session cache directory").vars(&["AWS_LOGIN_CACHE_DIRECTORY"]);
 
 /// Whether people-facing output on stdout may use colour: on a terminal that understands the
 /// escapes, without `NO_COLOR`.
-pub fn colour(ctx: &Context) -> bool {
+pub(crate) fn colour(ctx: &Context) -> bool {
     NO_COLOR.resolve(None, ctx, None).is_none() && ctx.stdout_ansi()
 }
 
 /// [`colour`] for messages on stderr (the SSO spinner).
-pub fn colour_on_stderr(ctx: &Context) -> bool {
+pub(crate) fn colour_on_stderr(ctx: &Context) -> bool {
     NO_COLOR.resolve(None, ctx, None).is_none() && ctx.stderr_ansi()
 }
 
 /// How a spinner is drawn on stderr while the person waits: only when stderr is a terminal
 /// that is not `TERM=dumb`; in colour as [`colour_on_stderr`] says.
-pub fn spinner(ctx: &Context) -> Option<crate::os::spinner::Look> {
+pub(crate) fn spinner(ctx: &Context) -> Option<crate::os::spinner::Look> {
     (ctx.stderr_is_tty && ctx.var("TERM") != Some("dumb")).then(|| crate::os::spinner::Look {
         colour: colour_on_stderr(ctx),
     })
@@ -376,7 +385,7 @@ pub fn spinner(ctx: &Context) -> Option<crate::os::spinner::Look> {
 
 /// The `aws login` session cache: [`LOGIN_CACHE_DIRECTORY`] with `$VAR`, `${VAR}` and `~`
 /// expanded (as the AWS CLI expands it), else `~/.aws/login/cache`. `None` without a home.
-pub fn login_cache_dir(ctx: &Context) -> Option<PathBuf> {
+pub(crate) fn login_cache_dir(ctx: &Context) -> Option<PathBuf> {
     let home = ctx.home();
     match LOGIN_CACHE_DIRECTORY.resolve(None, ctx, None) {
         Some(found) => {
@@ -416,46 +425,46 @@ fn expand_vars(ctx: &Context, text: &str) -> String {
     out
 }
 
-pub const SSO_LOGIN_TIMEOUT: Setting = Setting::new("SSO login timeout")
+pub(crate) const SSO_LOGIN_TIMEOUT: Setting = Setting::new("SSO login timeout")
     .vars(&["AWS_CRED_SSO_LOGIN_TIMEOUT"])
     .default("300");
 
-pub const LOGIN_TIMEOUT: Setting = Setting::new("login timeout")
+pub(crate) const LOGIN_TIMEOUT: Setting = Setting::new("login timeout")
     .vars(&["AWS_CRED_LOGIN_TIMEOUT"])
     .default("600");
 
-pub const SSO_POLL_MS: Setting = Setting::new("SSO device-flow polling unit")
+pub(crate) const SSO_POLL_MS: Setting = Setting::new("SSO device-flow polling unit")
     .vars(&["AWS_CRED_SSO_POLL_MS"])
     .default("1000");
 
-pub const COGNITO_USER_POOL_ID: Setting = Setting::new("user pool id")
+pub(crate) const COGNITO_USER_POOL_ID: Setting = Setting::new("user pool id")
     .flag("--user-pool-id")
     .vars(&["AWS_CRED_COGNITO_USER_POOL_ID"])
     .key("cognito_user_pool_id");
 
-pub const COGNITO_CLIENT_ID: Setting = Setting::new("app client id")
+pub(crate) const COGNITO_CLIENT_ID: Setting = Setting::new("app client id")
     .flag("--client-id")
     .vars(&["AWS_CRED_COGNITO_CLIENT_ID"])
     .key("cognito_client_id");
 
-pub const COGNITO_CLIENT_SECRET: Setting = Setting::new("app client secret")
+pub(crate) const COGNITO_CLIENT_SECRET: Setting = Setting::new("app client secret")
     .flag("--client-secret")
     .vars(&["AWS_CRED_COGNITO_CLIENT_SECRET"])
     .key("cognito_client_secret")
     .raw();
 
-pub const COGNITO_IDENTITY_POOL_ID: Setting = Setting::new("identity pool id")
+pub(crate) const COGNITO_IDENTITY_POOL_ID: Setting = Setting::new("identity pool id")
     .flag("--identity-pool-id")
     .vars(&["AWS_CRED_COGNITO_IDENTITY_POOL_ID"])
     .key("cognito_identity_pool_id");
 
-pub const COGNITO_AUTH_FLOW: Setting = Setting::new("auth flow")
+pub(crate) const COGNITO_AUTH_FLOW: Setting = Setting::new("auth flow")
     .flag("--auth-flow")
     .vars(&["AWS_CRED_COGNITO_AUTH_FLOW"])
     .key("cognito_auth_flow")
     .default("srp");
 
-pub const COGNITO_ROLE_ARN: Setting = Setting::new("role")
+pub(crate) const COGNITO_ROLE_ARN: Setting = Setting::new("role")
     .flag("--role-arn")
     .vars(&["AWS_CRED_COGNITO_ROLE_ARN"])
     .key("cognito_role_arn");

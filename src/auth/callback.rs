@@ -24,14 +24,14 @@ use tokio::time::Instant;
 
 /// The IdP's `error` (RFC 6749 §4.1.2.1) and `error_description`, as received (untrusted).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OAuthError {
+pub(crate) struct OAuthError {
     pub error: String,
     pub description: Option<String>,
 }
 
 impl OAuthError {
     /// What happened, in words, for a person (no raw OAuth code alone).
-    pub fn in_words(&self) -> &'static str {
+    pub(crate) fn in_words(&self) -> &'static str {
         match self.error.as_str() {
             "access_denied" => "the sign-in was denied or cancelled in the browser",
             "invalid_scope" => "the identity provider refused the requested scopes",
@@ -48,51 +48,46 @@ impl OAuthError {
 
 /// What the right request carried.
 #[derive(Debug)]
-pub enum Answer {
+pub(crate) enum Answer {
     Code(Secret),
     Error(OAuthError),
 }
 
 /// A loopback listener waiting for the redirect of one sign-in.
-pub struct Listener(callback::Listener);
+pub(crate) struct Listener(callback::Listener);
 
 /// The sign-in's answer; the browser waits for [`Arrived::respond`].
 #[derive(Debug)]
-pub struct Arrived {
+pub(crate) struct Arrived {
     pub answer: Answer,
     arrival: callback::Arrival,
 }
 
 impl Listener {
     /// Listen on `127.0.0.1` on a port the system picks, for `GET {path}?…&state={state}`.
-    pub async fn bind(path: &str, state: &str) -> std::io::Result<Listener> {
+    pub(crate) async fn bind(path: &str, state: &str) -> std::io::Result<Listener> {
         let state = state.to_string();
         let check: Check = Box::new(move |query| check(query, &state));
         Ok(Listener(callback::Listener::bind(path, check).await?))
     }
 
     /// `http://127.0.0.1:PORT/PATH`, for the authorize URL.
-    pub fn redirect_uri(&self) -> &str {
+    pub(crate) fn redirect_uri(&self) -> &str {
         self.0.redirect_uri()
     }
 
     /// Wait until `deadline` for the request with the right path and state.
-    pub async fn wait(&mut self, deadline: Instant) -> Result<Arrived, NoAnswer> {
+    pub(crate) async fn wait(&mut self, deadline: Instant) -> Result<Arrived, NoAnswer> {
         let arrival = self.0.wait(deadline).await?;
         // The check accepted it, so it has a code or an error.
         let answer = answer(&params(arrival.query.expose())).ok_or_else(|| self.0.refused())?;
         Ok(Arrived { answer, arrival })
     }
-
-    /// What was refused so far.
-    pub fn refused(&self) -> NoAnswer {
-        self.0.refused()
-    }
 }
 
 impl Arrived {
     /// Answer the browser with `page`, and wait (a few seconds at most) until it is sent.
-    pub async fn respond(self, page: Page) {
+    pub(crate) async fn respond(self, page: Page) {
         self.arrival.respond(page).await;
     }
 }
@@ -189,7 +184,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(
-            listener.refused(),
+            listener.0.refused(),
             NoAnswer {
                 wrong_state: 2,
                 other: 2,

@@ -5,8 +5,8 @@
 //! itself (socket, owner check, pages) is the OS seam's, `os::callback`; the flows are `sso`
 //! and `login`, which import this layer and never each other.
 
-pub mod callback;
-pub mod oauth;
-pub mod obtain;
-pub mod pkce;
-pub mod pyjson;
+pub(crate) mod callback;
+pub(crate) mod oauth;
+pub(crate) mod obtain;
+pub(crate) mod pkce;
+pub(crate) mod pyjson;

@@ -9,7 +9,7 @@ use crate::os::callback::NoAnswer;
 
 /// The browser came back with the server's `error` (untrusted text, escaped). `retry` is the
 /// flow's next step.
-pub fn denied(error: &OAuthError, retry: &str) -> anyhow::Error {
+pub(crate) fn denied(error: &OAuthError, retry: &str) -> anyhow::Error {
     let detail = match &error.description {
         Some(description) => format!("{}: {}", escape(&error.error), escape(description)),
         None => escape(&error.error).into_owned(),
@@ -25,7 +25,7 @@ pub fn denied(error: &OAuthError, retry: &str) -> anyhow::Error {
 /// No right answer before the deadline: a timeout, unless answers with another `state` came
 /// (refused: another program's, or a tampered redirect), which is said instead. `retry` is the
 /// flow's next step after a timeout.
-pub fn no_answer(refused: NoAnswer, retry: &str) -> anyhow::Error {
+pub(crate) fn no_answer(refused: NoAnswer, retry: &str) -> anyhow::Error {
     if refused.wrong_state > 0 {
         return Problem::failure(format!(
             "the browser's answer carried another state than this login sent (state mismatch): {} such answer(s) refused, nothing was saved, and no answer for this login came before the timeout",

@@ -47,7 +47,7 @@ pub struct Obtained<T> {
 
 /// Where [`obtain`] is when it asks [`Refreshable::decide`].
 #[derive(Debug)]
-pub enum Stage<'a, F> {
+pub(crate) enum Stage<'a, F> {
     /// Before the lock: `before` and `current` are the same read.
     Unlocked,
     /// Under the lock, with what the file holds now.
@@ -58,7 +58,7 @@ pub enum Stage<'a, F> {
 
 /// What to do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step<T> {
+pub(crate) enum Step<T> {
     /// Use this as it is.
     Use(T, How),
     /// Take the lock, then decide again with what the file says then.
@@ -72,10 +72,10 @@ pub enum Step<T> {
 }
 
 /// What a refresh gave.
-pub type Refresh<T, F> = Result<T, Option<F>>;
+pub(crate) type Refresh<T, F> = Result<T, Option<F>>;
 
 /// One kind of cached, refreshable token, for [`obtain`].
-pub trait Refreshable: Sync {
+pub(crate) trait Refreshable: Sync {
     /// The usable thing (a token, a session entry).
     type Entry: Send + Sync;
     /// Why a refresh failed.
@@ -117,7 +117,7 @@ pub trait Refreshable: Sync {
 }
 
 /// A usable entry of `flow`: [`Refreshable::decide`] says what to do at each step, this does it.
-pub async fn obtain<R: Refreshable>(flow: &R) -> anyhow::Result<Obtained<R::Entry>> {
+pub(crate) async fn obtain<R: Refreshable>(flow: &R) -> anyhow::Result<Obtained<R::Entry>> {
     let before = flow.read()?;
     match flow.decide(&before, &before, Stage::Unlocked) {
         Step::Use(value, how) => return Ok(Obtained { value, how }),
@@ -173,7 +173,7 @@ pub async fn obtain<R: Refreshable>(flow: &R) -> anyhow::Result<Obtained<R::Entr
 
 /// Lock `key` in aws-cred's own cache directory `<cache>/<place>` (so a cache shared with the
 /// AWS CLI holds only what the AWS CLI puts there), saying `waiting` once if it takes a while.
-pub async fn lock(
+pub(crate) async fn lock(
     ctx: &Context,
     place: &str,
     key: &str,

@@ -8,13 +8,13 @@ use sha2::Digest;
 
 /// A PKCE pair: a 64-character verifier and its S256 challenge.
 #[derive(Debug)]
-pub struct Pkce {
+pub(crate) struct Pkce {
     pub verifier: Secret,
     pub challenge: String,
 }
 
 impl Pkce {
-    pub fn new() -> anyhow::Result<Pkce> {
+    pub(crate) fn new() -> anyhow::Result<Pkce> {
         const ALPHABET: &[u8] =
             b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
         // Rejection sampling keeps every character equally likely (3 * 66 = 198 <= 256).
@@ -47,7 +47,7 @@ impl Pkce {
 }
 
 /// base64url(SHA-256(verifier)) without padding (RFC 7636, S256).
-pub fn challenge_of(verifier: &str) -> String {
+pub(crate) fn challenge_of(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(sha2::Sha256::digest(verifier.as_bytes()))
 }

@@ -10,7 +10,7 @@ use std::fmt;
 
 /// A JSON value whose objects keep their key order.
 #[derive(Clone, PartialEq)]
-pub enum Value {
+pub(crate) enum Value {
     Null,
     Bool(bool),
     Number(serde_json::Number),
@@ -27,11 +27,11 @@ impl fmt::Debug for Value {
 }
 
 impl Value {
-    pub fn parse(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Value, serde_json::Error> {
         serde_json::from_slice(bytes)
     }
 
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Value::Str(s) => Some(s),
             _ => None,
@@ -40,7 +40,7 @@ impl Value {
 
     /// The member `key` of an object: that exact key, else one that differs only in case (as
     /// aws-config matches them).
-    pub fn get(&self, key: &str) -> Option<&Value> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
         let Value::Object(pairs) = self else {
             return None;
         };
@@ -51,13 +51,13 @@ impl Value {
             .map(|(_, v)| v)
     }
 
-    pub fn string(&self, key: &str) -> Option<&str> {
+    pub(crate) fn string(&self, key: &str) -> Option<&str> {
         self.get(key)?.as_str()
     }
 
     /// Replace the member `key` where it is (matched as [`Value::get`] does), or append it, as
     /// Python's `dict.update` does. No-op on anything but an object.
-    pub fn set(&mut self, key: &str, value: Value) {
+    pub(crate) fn set(&mut self, key: &str, value: Value) {
         let Value::Object(pairs) = self else { return };
         let at = pairs
             .iter()
@@ -70,23 +70,23 @@ impl Value {
     }
 
     /// A string value.
-    pub fn str(text: &str) -> Value {
+    pub(crate) fn str(text: &str) -> Value {
         Value::Str(text.to_string())
     }
 
     /// A list of strings.
-    pub fn list(items: &[String]) -> Value {
+    pub(crate) fn list(items: &[String]) -> Value {
         Value::Array(items.iter().map(|item| Value::str(item)).collect())
     }
 
     /// An object from `(key, value)` pairs, in this order (pass them sorted for
     /// `sort_keys=True`).
-    pub fn pairs(pairs: Vec<(&str, Value)>) -> Value {
+    pub(crate) fn pairs(pairs: Vec<(&str, Value)>) -> Value {
         Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
     }
 
     /// `json.dumps(value)`.
-    pub fn dumps(&self) -> String {
+    pub(crate) fn dumps(&self) -> String {
         let mut out = String::new();
         self.write(&mut out);
         out
@@ -127,7 +127,7 @@ impl Value {
 
 /// A string literal as `json.dumps` escapes it: `\"`, `\\`, the short escapes, and `\uXXXX`
 /// (lower-case hex, UTF-16 surrogate pairs) for everything outside printable ASCII.
-pub fn string(out: &mut String, s: &str) {
+pub(crate) fn string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

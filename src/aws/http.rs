@@ -25,29 +25,32 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-pub const REDIRECT_VAR: &str = "AWS_CRED_TEST_REDIRECT_ALL_HTTP";
+pub(crate) const REDIRECT_VAR: &str = "AWS_CRED_TEST_REDIRECT_ALL_HTTP";
 
 /// The largest response body aws-cred reads from any endpoint (STS, SSO, Cognito, ECS, IMDS):
 /// real answers are a few kilobytes; a larger body is cut off with [`BodyTooLarge`].
-pub const MAX_RESPONSE_BODY: usize = 1024 * 1024;
+pub(crate) const MAX_RESPONSE_BODY: usize = 1024 * 1024;
 
 /// A response body went over [`MAX_RESPONSE_BODY`].
 #[derive(Debug, thiserror::Error)]
 #[error(
     "the response body is larger than {MAX_RESPONSE_BODY} bytes, aws-cred's limit for an answer"
 )]
-pub struct BodyTooLarge;
+pub(crate) struct BodyTooLarge;
 
 /// What the clients need to know, read once from the environment and profile.
 #[derive(Debug, Clone, Default)]
-pub struct HttpSettings {
+pub(crate) struct HttpSettings {
     /// Extra trusted roots (PEM), for TLS-inspecting proxies.
     pub ca_bundle: Option<Vec<u8>>,
     pub redirect: Option<String>,
 }
 
 impl HttpSettings {
-    pub fn load(ca_bundle_path: Option<&Path>, redirect: Option<&str>) -> Result<Self, Problem> {
+    pub(crate) fn load(
+        ca_bundle_path: Option<&Path>,
+        redirect: Option<&str>,
+    ) -> Result<Self, Problem> {
         let ca_bundle = match ca_bundle_path {
             None => None,
             Some(path) => {
@@ -121,7 +124,7 @@ fn tls_context(settings: &HttpSettings) -> Result<TlsContext, Problem> {
 }
 
 /// The client for AWS service endpoints.
-pub fn aws_client(settings: &HttpSettings) -> Result<SharedHttpClient, Problem> {
+pub(crate) fn aws_client(settings: &HttpSettings) -> Result<SharedHttpClient, Problem> {
     let client = Builder::new().build_with_connector_fn(connector_fn(
         ProxyConfig::from_env(),
         tls_context(settings)?,
@@ -130,7 +133,7 @@ pub fn aws_client(settings: &HttpSettings) -> Result<SharedHttpClient, Problem> 
 }
 
 /// The client for ECS and IMDS endpoints: direct, never through a proxy.
-pub fn local_client(settings: &HttpSettings) -> Result<SharedHttpClient, Problem> {
+pub(crate) fn local_client(settings: &HttpSettings) -> Result<SharedHttpClient, Problem> {
     let client = Builder::new().build_with_connector_fn(connector_fn(
         ProxyConfig::disabled(),
         tls_context(settings)?,
@@ -140,7 +143,7 @@ pub fn local_client(settings: &HttpSettings) -> Result<SharedHttpClient, Problem
 
 /// Every client's last step: bodies capped at [`MAX_RESPONSE_BODY`], and the test-only
 /// redirect when it is set.
-pub fn redirected(client: SharedHttpClient, settings: &HttpSettings) -> SharedHttpClient {
+pub(crate) fn redirected(client: SharedHttpClient, settings: &HttpSettings) -> SharedHttpClient {
     let client = SharedHttpClient::new(Capped { inner: client });
     match &settings.redirect {
         Some(target) => SharedHttpClient::new(Redirect {
@@ -269,18 +272,18 @@ impl HttpConnector for RedirectConnector {
 
 /// `https://host:1/p?q` → (`host:1`, `/p?q`).
 /// How long an answer may take before the person is shown that aws-cred is waiting for it.
-pub const SPINNER_AFTER: Duration = Duration::from_secs(1);
+pub(crate) const SPINNER_AFTER: Duration = Duration::from_secs(1);
 
 /// Whether a spinner may show while a call waits: shared by every clone of the client, so the
 /// credential server can turn it off once its command owns the terminal.
 #[derive(Debug, Clone)]
-pub struct Waiting {
+pub(crate) struct Waiting {
     look: Option<Look>,
     on: Arc<AtomicBool>,
 }
 
 impl Waiting {
-    pub fn new(look: Option<Look>) -> Waiting {
+    pub(crate) fn new(look: Option<Look>) -> Waiting {
         Waiting {
             look,
             on: Arc::new(AtomicBool::new(look.is_some())),
@@ -288,13 +291,13 @@ impl Waiting {
     }
 
     /// No spinner from now on (calls made in the background).
-    pub fn silence(&self) {
+    pub(crate) fn silence(&self) {
         self.on.store(false, Ordering::SeqCst);
     }
 
     /// `client` with a spinner on stderr ("waiting for an answer from HOST (N s)") whenever a
     /// request has had no answer for [`SPINNER_AFTER`].
-    pub fn around(&self, client: SharedHttpClient) -> SharedHttpClient {
+    pub(crate) fn around(&self, client: SharedHttpClient) -> SharedHttpClient {
         SharedHttpClient::new(WaitingClient {
             inner: client,
             waiting: self.clone(),

@@ -141,7 +141,7 @@ impl std::fmt::Debug for Insecure {
 }
 
 /// The client `--no-verify-ssl` uses for AWS endpoints.
-pub fn client() -> SharedHttpClient {
+pub(crate) fn client() -> SharedHttpClient {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let tls = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()

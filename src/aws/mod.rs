@@ -1,11 +1,11 @@
 //! Building AWS SDK clients the same way for every service (region, endpoint overrides,
 //! timeouts, retries) and turning SDK errors into messages with a next step.
 
-pub mod http;
-pub mod http_insecure;
-pub mod plain;
-pub mod presign;
-pub mod sts;
+pub(crate) mod http;
+pub(crate) mod http_insecure;
+pub(crate) mod plain;
+pub(crate) mod presign;
+pub(crate) mod sts;
 
 use crate::base::error::{Exit, Problem};
 use crate::base::text::escape;

@@ -25,7 +25,7 @@ const EMPTY_PAYLOAD_SHA256: &str =
 
 /// One GET request to presign.
 #[derive(Debug, Clone)]
-pub struct Presign<'a> {
+pub(crate) struct Presign<'a> {
     /// The host as the URL carries it, with `:port` when there is one.
     pub authority: &'a str,
     /// The operation's parameters, in the order they appear in the URL.
@@ -42,7 +42,7 @@ pub struct Presign<'a> {
 }
 
 /// Percent-encode as botocore's `percent_encode` does (every byte but the unreserved ones).
-pub fn encode(text: &str) -> String {
+pub(crate) fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
@@ -71,7 +71,7 @@ fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
 
 /// The presigned URL without its scheme: `authority/?query` (the form RDS and DSQL take as a
 /// password; EKS puts `https://` in front).
-pub fn presign(request: &Presign<'_>, credentials: &Credentials) -> String {
+pub(crate) fn presign(request: &Presign<'_>, credentials: &Credentials) -> String {
     let stamp = crate::base::time::format_utc(request.now, "%Y%m%dT%H%M%SZ");
     let date = &stamp[..8];
     let scope = format!("{date}/{}/{}/aws4_request", request.region, request.service);

@@ -22,13 +22,13 @@ pub struct RoleRequest {
 
 /// Who the credentials belong to.
 #[derive(Debug, Clone)]
-pub struct Identity {
+pub(crate) struct Identity {
     pub account: String,
     pub arn: String,
     pub user_id: String,
 }
 
-pub fn default_session_name(now: SystemTime) -> String {
+pub(crate) fn default_session_name(now: SystemTime) -> String {
     let secs = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -38,7 +38,7 @@ pub fn default_session_name(now: SystemTime) -> String {
 
 /// An STS answer that parsed but lacks what every such answer has (a truncated or forged
 /// response): an error naming the operation, the endpoint and the missing field.
-pub fn incomplete(operation: &str, target: &Target, what: &str) -> anyhow::Error {
+pub(crate) fn incomplete(operation: &str, target: &Target, what: &str) -> anyhow::Error {
     Problem::failure(format!(
         "{operation}: {} sent an incomplete answer ({what})",
         target.describe()
@@ -50,7 +50,7 @@ pub fn incomplete(operation: &str, target: &Target, what: &str) -> anyhow::Error
 /// STS's credentials as the SDK's type; the account comes from an ARN when one is given.
 /// Credentials without keys, or without an expiration (the SDK fills a missing one with
 /// 1970-01-01), are refused: they are a truncated answer, not an expired session.
-pub fn convert(
+pub(crate) fn convert(
     operation: &str,
     target: &Target,
     creds: Option<aws_sdk_sts::types::Credentials>,
@@ -80,12 +80,12 @@ pub fn convert(
 }
 
 /// The account id in an ARN (`arn:aws:sts::123456789012:assumed-role/...`).
-pub fn account_of_arn(arn: &str) -> Option<String> {
+pub(crate) fn account_of_arn(arn: &str) -> Option<String> {
     let account = arn.split(':').nth(4)?;
     (!account.is_empty()).then(|| account.to_string())
 }
 
-pub async fn assume_role(
+pub(crate) async fn assume_role(
     aws: &Aws,
     region: &str,
     source: Credentials,
@@ -133,7 +133,7 @@ fn tags(role: &RoleRequest) -> anyhow::Result<Option<Vec<aws_sdk_sts::types::Tag
         .map(Some)
 }
 
-pub async fn assume_role_with_web_identity(
+pub(crate) async fn assume_role_with_web_identity(
     aws: &Aws,
     region: &str,
     role: &RoleRequest,
@@ -172,14 +172,14 @@ pub async fn assume_role_with_web_identity(
 /// A federation token request: the federated user's name (2-32 characters of `[\w+=,.@-]`), the
 /// session policy, and its duration (900-129600 seconds; AWS caps root at 3600).
 #[derive(Debug, Clone)]
-pub struct FederationRequest<'a> {
+pub(crate) struct FederationRequest<'a> {
     pub name: &'a str,
     pub policy: &'a str,
     pub duration_seconds: i32,
 }
 
 /// GetFederationToken with an IAM user's long-term keys.
-pub async fn get_federation_token(
+pub(crate) async fn get_federation_token(
     aws: &Aws,
     region: &str,
     keys: Credentials,
@@ -203,7 +203,7 @@ pub async fn get_federation_token(
     )
 }
 
-pub async fn get_caller_identity(
+pub(crate) async fn get_caller_identity(
     aws: &Aws,
     region: &str,
     creds: Credentials,

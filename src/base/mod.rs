@@ -3,10 +3,10 @@
 
 pub mod cmdline;
 pub mod error;
-pub mod secret;
-pub mod text;
+pub(crate) mod secret;
+pub(crate) mod text;
 pub mod time;
-pub mod validity;
+pub(crate) mod validity;
 
 /// The provider name on every credential aws-cred makes.
 pub const PROVIDER: &str = "aws-cred";

@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 
 /// Whether `c` must not reach a terminal as is.
-pub fn is_unsafe(c: char) -> bool {
+pub(crate) fn is_unsafe(c: char) -> bool {
     matches!(c,
         '\u{0}'..='\u{1f}'
         | '\u{7f}'..='\u{9f}'
@@ -25,7 +25,7 @@ pub fn is_unsafe(c: char) -> bool {
 /// `text` with every unsafe character escaped (`\n`, `\r`, `\t`, `\x1b`, `\u{202e}`), on one line.
 /// Whether `text` has the shape of an AWS region name (`eu-west-1`): lower-case letters,
 /// digits and `-`, 1 to 64 of them. It goes into host names and signatures.
-pub fn is_region_name(text: &str) -> bool {
+pub(crate) fn is_region_name(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= 64
         && text
@@ -35,7 +35,10 @@ pub fn is_region_name(text: &str) -> bool {
 
 /// The candidate closest to `word` when it is probably what was meant (a typo): at most two
 /// edits away and less than half the word; ties go to the first candidate.
-pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let word_chars: Vec<char> = word.chars().collect();
     let limit = 2.min(word_chars.len().saturating_sub(1) / 2 + 1);
     candidates
@@ -62,13 +65,13 @@ fn edit_distance(a: &[char], b: &str) -> usize {
     previous[b.len()]
 }
 
-pub fn escape(text: &str) -> Cow<'_, str> {
+pub(crate) fn escape(text: &str) -> Cow<'_, str> {
     escape_keeping(text, false)
 }
 
 /// Like [`escape`], but line breaks (`\n`) stay: for text of several lines we wrote ourselves
 /// that may embed untrusted parts already escaped.
-pub fn escape_lines(text: &str) -> Cow<'_, str> {
+pub(crate) fn escape_lines(text: &str) -> Cow<'_, str> {
     escape_keeping(text, true)
 }
 

@@ -11,9 +11,9 @@ const ECS_HOST: &str = "http://169.254.170.2";
 
 /// The whole exchange with the container endpoint (connect 2 s, each read 5 s, retries
 /// included) ends within this, even if the endpoint trickles its answer a byte at a time.
-pub const OVERALL_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const OVERALL_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
+pub(super) async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
     match location(req) {
         None => Ok(Step::Skip(
             "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI are not set".into(),
@@ -32,7 +32,7 @@ fn location(req: &Request<'_>) -> Option<String> {
 }
 
 /// Fetch from the container endpoint; also serves `credential_source = EcsContainer`.
-pub async fn fetch(req: &Request<'_>) -> anyhow::Result<Found> {
+pub(super) async fn fetch(req: &Request<'_>) -> anyhow::Result<Found> {
     let Some(url) = location(req) else {
         return Err(Problem::usage(
             "credential_source = EcsContainer, but no container credentials endpoint is set",

@@ -6,7 +6,7 @@ use crate::base::error::Problem;
 use crate::os::Context;
 use aws_credential_types::Credentials;
 
-pub fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
+pub(super) fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
     if req.profiles.selection == crate::profile::Selection::Flag {
         return Ok(Step::Skip(
             "--profile given: key variables are ignored, as the AWS CLI does".into(),

@@ -11,7 +11,7 @@ use std::time::Duration;
 const IPV4_ENDPOINT: &str = "http://169.254.169.254";
 const IPV6_ENDPOINT: &str = "http://[fd00:ec2::254]";
 
-pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
+pub(super) async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
     if req.ctx.flag("AWS_EC2_METADATA_DISABLED") {
         return Ok(Step::Skip("AWS_EC2_METADATA_DISABLED=true".into()));
     }
@@ -84,7 +84,7 @@ fn client(req: &Request<'_>) -> Result<(imds::Client, String), Problem> {
 }
 
 /// Fetch from IMDS; also serves `credential_source = Ec2InstanceMetadata`.
-pub async fn fetch(req: &Request<'_>) -> anyhow::Result<Found> {
+pub(super) async fn fetch(req: &Request<'_>) -> anyhow::Result<Found> {
     let (client, url) = client(req)?;
     fetch_with(req, client, url).await
 }

@@ -11,10 +11,10 @@ pub use session::Session;
 mod imds;
 pub mod inspect;
 pub mod plan;
-pub mod process;
-pub mod profile;
-pub mod session;
-pub mod sso;
+pub(crate) mod process;
+pub(crate) mod profile;
+pub(crate) mod session;
+pub(crate) mod sso;
 mod web_identity;
 
 use crate::aws::{Aws, FALLBACK_REGION};

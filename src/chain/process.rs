@@ -21,11 +21,11 @@ struct ProcessOutput {
 /// Profiles whose credential_process is running aws-cred right now, outermost first; passed
 /// down to child processes so a profile that calls aws-cred for itself fails at once instead
 /// of forking forever.
-pub const PARENTS_VAR: &str = "AWS_CRED_PROCESS_PROFILES";
+pub(crate) const PARENTS_VAR: &str = "AWS_CRED_PROCESS_PROFILES";
 const MAX_DEPTH: usize = 8;
 
 /// Refuse to run `profile`'s credential_process again inside itself.
-pub fn check_recursion(parents: Option<&str>, profile: &str) -> Result<(), Problem> {
+pub(crate) fn check_recursion(parents: Option<&str>, profile: &str) -> Result<(), Problem> {
     let parents: Vec<&str> = parents
         .map(|p| p.split(',').filter(|s| !s.is_empty()).collect())
         .unwrap_or_default();
@@ -47,17 +47,17 @@ pub fn check_recursion(parents: Option<&str>, profile: &str) -> Result<(), Probl
 }
 
 /// The variable of [`crate::settings::PROCESS_TIMEOUT`], for messages.
-pub const TIMEOUT_VAR: &str = "AWS_CRED_PROCESS_TIMEOUT";
+pub(crate) const TIMEOUT_VAR: &str = "AWS_CRED_PROCESS_TIMEOUT";
 
 /// How long a credential_process may run ([`crate::settings::PROCESS_TIMEOUT`]).
-pub fn timeout(ctx: &crate::os::Context) -> Result<Duration, Problem> {
+pub(crate) fn timeout(ctx: &crate::os::Context) -> Result<Duration, Problem> {
     crate::settings::PROCESS_TIMEOUT.seconds(ctx, (1, 3600))
 }
 
 /// Run `command` as the AWS CLI does (`sh -c` on Unix, no shell on Windows), bounded by `timeout` and
 /// [`MAX_OUTPUT`] bytes of stdout; its stderr goes to ours so a prompt or error from it
 /// reaches the person.
-pub async fn run(
+pub(crate) async fn run(
     profile: &str,
     command: &str,
     parents: Option<&str>,
@@ -116,7 +116,7 @@ pub async fn run(
     parse(profile, &output.stdout)
 }
 
-pub fn parse(profile: &str, stdout: &[u8]) -> anyhow::Result<Credentials> {
+pub(crate) fn parse(profile: &str, stdout: &[u8]) -> anyhow::Result<Credentials> {
     let bad = |what: &str| -> anyhow::Error {
         Problem::failure(format!(
             "credential_process of profile {profile} printed {what}"

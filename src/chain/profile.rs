@@ -10,7 +10,7 @@ use crate::login::How;
 use aws_credential_types::Credentials;
 use std::path::Path;
 
-pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
+pub(crate) async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
     if let Some(found) = long_term_convention(req)? {
         if req.duration.is_some() {
             return Err(duration_without_role(req));
@@ -34,7 +34,7 @@ fn duration_without_role(req: &Request<'_>) -> anyhow::Error {
 }
 
 /// Run a plan: get the base credentials, then assume each role with the previous ones.
-pub async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
+pub(crate) async fn execute(req: &Request<'_>, plan: &Plan) -> anyhow::Result<Found> {
     if req.duration.is_some() && plan.roles.is_empty() {
         return Err(duration_without_role(req));
     }

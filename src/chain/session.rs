@@ -20,10 +20,10 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::Mutex;
 
 /// Refresh when less than this remains…
-pub const REFRESH_BEFORE: Duration = Duration::from_secs(5 * 60);
+pub(crate) const REFRESH_BEFORE: Duration = Duration::from_secs(5 * 60);
 
 /// …or less than this part of the credentials' lifetime, when that is shorter.
-pub const REFRESH_FRACTION: u32 = 4;
+pub(crate) const REFRESH_FRACTION: u32 = 4;
 
 /// What the chain needs to run, owned, so a session can live as long as a server.
 pub struct Session {
@@ -91,12 +91,16 @@ struct Held {
 
 /// After a failed refresh, how long still-valid credentials are served before the chain is
 /// asked again (so a slow or failing source is not called on every request).
-pub const RETRY_AFTER: Duration = Duration::from_secs(5);
+pub(crate) const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// When credentials obtained at `obtained` and expiring at `expiry` should be replaced: less
 /// than [`REFRESH_BEFORE`] left, or less than a quarter of their lifetime if that is shorter.
 /// Credentials without an expiry never need it.
-pub fn refresh_due(obtained: SystemTime, expiry: Option<SystemTime>, now: SystemTime) -> bool {
+pub(crate) fn refresh_due(
+    obtained: SystemTime,
+    expiry: Option<SystemTime>,
+    now: SystemTime,
+) -> bool {
     let Some(expiry) = expiry else {
         return false;
     };

@@ -7,11 +7,11 @@ use crate::sso::portal;
 use crate::sso::token::{self, How};
 use aws_credential_types::Credentials;
 
-pub use crate::sso::SsoConfig;
+pub(crate) use crate::sso::SsoConfig;
 
 /// Role credentials for `account`/`role` with the cached (or refreshed) token, and a note on
 /// the token for the chain's location.
-pub async fn credentials(
+pub(crate) async fn credentials(
     req: &Request<'_>,
     sso: &SsoConfig,
     account: &str,

@@ -7,7 +7,7 @@ use crate::base::error::Problem;
 use anyhow::Context as _;
 use std::path::Path;
 
-pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
+pub(super) async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
     if req.profiles.selection == crate::profile::Selection::Flag {
         return Ok(Step::Skip(
             "--profile given: web identity variables are ignored".into(),
@@ -49,7 +49,7 @@ pub async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
     }))
 }
 
-pub async fn assume(
+pub(super) async fn assume(
     req: &Request<'_>,
     role: &RoleRequest,
     token_file: &Path,

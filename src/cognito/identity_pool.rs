@@ -10,13 +10,13 @@ use std::fmt::Debug;
 
 /// An identity pool id, `REGION:UUID`, and its region.
 #[derive(Debug, Clone)]
-pub struct IdentityPool {
+pub(crate) struct IdentityPool {
     pub id: String,
     pub region: String,
 }
 
 impl IdentityPool {
-    pub fn parse(id: &str) -> Option<IdentityPool> {
+    pub(crate) fn parse(id: &str) -> Option<IdentityPool> {
         let (region, uuid) = id.split_once(':')?;
         let region_ok = !region.is_empty()
             && region
@@ -32,19 +32,19 @@ impl IdentityPool {
 
 /// A signed-in user's login for the identity pool: provider name and ID token.
 #[derive(Clone, Copy)]
-pub struct Login<'a> {
+pub(crate) struct Login<'a> {
     pub provider: &'a str,
     pub id_token: &'a str,
 }
 
 /// What the caller asked for, for hints.
-pub struct Request<'a> {
+pub(crate) struct Request<'a> {
     pub pool: &'a IdentityPool,
     pub login: Option<Login<'a>>,
     pub role_arn: Option<&'a str>,
 }
 
-pub async fn get_id(aws: &Aws, request: &Request<'_>) -> anyhow::Result<String> {
+pub(crate) async fn get_id(aws: &Aws, request: &Request<'_>) -> anyhow::Result<String> {
     let (client, target) = aws.cognito_identity(&request.pool.region, None);
     let mut call = client.get_id().identity_pool_id(&request.pool.id);
     if let Some(login) = request.login {
@@ -61,13 +61,13 @@ pub async fn get_id(aws: &Aws, request: &Request<'_>) -> anyhow::Result<String> 
 
 /// The error of GetCredentialsForIdentity, kept apart so a stale cached identity id can be
 /// retried with a fresh GetId.
-pub enum CredentialsError {
+pub(crate) enum CredentialsError {
     /// The identity id is unknown to the pool (deleted, or from another pool or user).
     StaleIdentity(anyhow::Error),
     Other(anyhow::Error),
 }
 
-pub async fn credentials(
+pub(crate) async fn credentials(
     aws: &Aws,
     request: &Request<'_>,
     identity_id: &str,
@@ -152,7 +152,7 @@ where
 
 /// Identity pool failures, with the runbook's distinction between a role's *trust* policy (who
 /// may become the role) and its *access* policy (what the role may do).
-pub fn explain(code: &str, message: &str, request: &Request<'_>) -> Option<Problem> {
+pub(crate) fn explain(code: &str, message: &str, request: &Request<'_>) -> Option<Problem> {
     let lower = message.to_ascii_lowercase();
     let pool = &request.pool.id;
     let trust_hint = "this is the role's TRUST policy, not its access policy: the role must trust cognito-identity.amazonaws.com with sts:AssumeRoleWithWebIdentity, \

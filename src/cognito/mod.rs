@@ -1,13 +1,13 @@
 //! Cognito: user pool sign-in (SRP, password, admin) and identity pool credentials, with a
 //! token cache per (user pool, app client, user) so a script signs in once.
 
-pub mod identity_pool;
-pub mod session;
-pub mod settings;
-pub mod srp;
-pub mod user_pool;
+pub(crate) mod identity_pool;
+pub(crate) mod session;
+pub(crate) mod settings;
+pub(crate) mod srp;
+pub(crate) mod user_pool;
 
-pub use settings::{Flags, Settings};
+pub(crate) use settings::{Flags, Settings};
 
 use crate::base::error::Problem;
 use crate::base::secret::Secret;
@@ -23,11 +23,11 @@ use std::time::{Duration, SystemTime};
 
 /// Cached ID tokens are reused while at least this much validity remains; cached AWS
 /// credentials likewise.
-pub const REUSE_MARGIN: Duration = Duration::from_secs(300);
+pub(crate) const REUSE_MARGIN: Duration = Duration::from_secs(300);
 
 /// What a sign-in may need to ask the person (or read from flags and variables).
 #[allow(async_fn_in_trait)]
-pub trait Asker {
+pub(crate) trait Asker {
     async fn password(&mut self) -> anyhow::Result<Secret>;
     async fn new_password(&mut self) -> anyhow::Result<Secret>;
     async fn mfa_code(
@@ -38,14 +38,14 @@ pub trait Asker {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MfaKind {
+pub(crate) enum MfaKind {
     Totp,
     Sms,
 }
 
 /// A user pool sign-in's tokens.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Tokens {
+pub(crate) struct Tokens {
     pub id_token: Secret,
     pub access_token: Secret,
     pub refresh_token: Option<Secret>,
@@ -57,11 +57,11 @@ pub struct Tokens {
 }
 
 impl Tokens {
-    pub fn expiry(&self) -> Option<SystemTime> {
+    pub(crate) fn expiry(&self) -> Option<SystemTime> {
         crate::base::time::parse_time(&self.expiration)
     }
 
-    pub fn valid_for(&self, now: SystemTime, margin: Duration) -> bool {
+    pub(crate) fn valid_for(&self, now: SystemTime, margin: Duration) -> bool {
         self.expiry().is_some_and(|t| t > now + margin)
     }
 }
@@ -69,14 +69,14 @@ impl Tokens {
 /// The few claims we read from a JWT's payload (not verified: Cognito just gave it to us over
 /// TLS, and we only use it to know when it expires and whom it names).
 #[derive(Debug, Default, Deserialize)]
-pub struct Claims {
+pub(crate) struct Claims {
     pub exp: Option<u64>,
     pub sub: Option<String>,
     #[serde(rename = "cognito:username")]
     pub username: Option<String>,
 }
 
-pub fn jwt_claims(token: &str) -> Option<Claims> {
+pub(crate) fn jwt_claims(token: &str) -> Option<Claims> {
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
@@ -86,7 +86,7 @@ pub fn jwt_claims(token: &str) -> Option<Claims> {
 
 /// AWS credentials from an identity pool, as cached.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CachedCredentials {
+pub(crate) struct CachedCredentials {
     pub identity_pool_id: String,
     pub role_arn: Option<String>,
     pub access_key_id: String,
@@ -96,7 +96,7 @@ pub struct CachedCredentials {
 }
 
 impl CachedCredentials {
-    pub fn from_credentials(
+    pub(crate) fn from_credentials(
         identity_pool_id: &str,
         role_arn: Option<&str>,
         creds: &Credentials,
@@ -111,7 +111,7 @@ impl CachedCredentials {
         })
     }
 
-    pub fn credentials(&self) -> Option<Credentials> {
+    pub(crate) fn credentials(&self) -> Option<Credentials> {
         let mut builder = Credentials::builder()
             .access_key_id(&self.access_key_id)
             .secret_access_key(self.secret_access_key.expose())
@@ -121,7 +121,7 @@ impl CachedCredentials {
         Some(builder.build())
     }
 
-    pub fn matches(&self, identity_pool_id: &str, role_arn: Option<&str>) -> bool {
+    pub(crate) fn matches(&self, identity_pool_id: &str, role_arn: Option<&str>) -> bool {
         self.identity_pool_id == identity_pool_id && self.role_arn.as_deref() == role_arn
     }
 }
@@ -129,7 +129,7 @@ impl CachedCredentials {
 /// One cache file: a user's tokens (none for guests), identity ids per identity pool, and the
 /// last AWS credentials.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub version: u32,
     pub user_pool_id: Option<String>,
     pub client_id: Option<String>,
@@ -141,9 +141,9 @@ pub struct Entry {
     pub credentials: Option<CachedCredentials>,
 }
 
-pub const ENTRY_VERSION: u32 = 1;
+pub(crate) const ENTRY_VERSION: u32 = 1;
 
-pub fn cache(ctx: &Context) -> anyhow::Result<Cache> {
+pub(crate) fn cache(ctx: &Context) -> anyhow::Result<Cache> {
     let dir = ctx.cache_dir().ok_or_else(|| {
         Problem::usage("cannot find the home directory for the Cognito token cache")
             .hint("set HOME or AWS_CRED_CACHE_DIR")
@@ -162,18 +162,18 @@ fn sha256_hex(parts: &[&str]) -> String {
 
 /// The file for a user: SHA-256 of (user pool, app client, user name), so file names reveal
 /// neither the user nor the pool.
-pub fn user_key(user_pool_id: &str, client_id: &str, username: &str) -> String {
+pub(crate) fn user_key(user_pool_id: &str, client_id: &str, username: &str) -> String {
     sha256_hex(&["user", user_pool_id, client_id, username])
 }
 
 /// The file for guests of an identity pool.
-pub fn guest_key(identity_pool_id: &str) -> String {
+pub(crate) fn guest_key(identity_pool_id: &str) -> String {
     sha256_hex(&["guest", identity_pool_id])
 }
 
 /// One cached sign-in, for `status` and `logout`: no token, only whom and until when.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignIn {
+pub(crate) struct SignIn {
     /// The cache entry's key (its file is `<key>.json`).
     pub key: String,
     pub user_pool_id: Option<String>,
@@ -188,7 +188,7 @@ pub struct SignIn {
 }
 
 /// Every cached sign-in, in file order; an unreadable entry is listed as such.
-pub fn sign_ins(ctx: &Context) -> anyhow::Result<Vec<SignIn>> {
+pub(crate) fn sign_ins(ctx: &Context) -> anyhow::Result<Vec<SignIn>> {
     let cache = cache(ctx)?;
     let now = ctx.now();
     let mut out = Vec::new();
@@ -237,7 +237,7 @@ pub fn sign_ins(ctx: &Context) -> anyhow::Result<Vec<SignIn>> {
 }
 
 /// Remove one cached sign-in (`logout`); `Ok(false)` when it was gone already.
-pub fn remove_sign_in(ctx: &Context, key: &str) -> anyhow::Result<bool> {
+pub(crate) fn remove_sign_in(ctx: &Context, key: &str) -> anyhow::Result<bool> {
     cache(ctx)?.remove_entry(key)
 }
 

@@ -14,7 +14,7 @@ use std::time::SystemTime;
 
 /// How the tokens were had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokensFrom {
+pub(crate) enum TokensFrom {
     Cache,
     Refreshed,
     SignIn,
@@ -24,7 +24,7 @@ pub enum TokensFrom {
 
 /// What [`user`] and [`guest`] give.
 #[derive(Debug)]
-pub struct Obtained {
+pub(crate) struct Obtained {
     pub credentials: Credentials,
     pub identity_id: String,
     /// The credentials came from the cache.
@@ -34,7 +34,7 @@ pub struct Obtained {
 }
 
 /// Where to get credentials: the identity pool, the role to ask for.
-pub struct Target<'a> {
+pub(crate) struct Target<'a> {
     pub identity_pool: &'a IdentityPool,
     pub role_arn: Option<&'a str>,
 }
@@ -55,7 +55,7 @@ fn waiting() {
 }
 
 /// A guest: the identity pool's unauthenticated role.
-pub async fn guest(
+pub(crate) async fn guest(
     aws: &Aws,
     cache: &Cache,
     target: &Target<'_>,
@@ -82,7 +82,7 @@ pub async fn guest(
 
 /// A user of a user pool: tokens (cached, refreshed, or from `sign_in`), then the identity
 /// pool's credentials for them.
-pub async fn user(
+pub(crate) async fn user(
     aws: &Aws,
     cache: &Cache,
     pool: &PoolClient,

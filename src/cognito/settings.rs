@@ -13,7 +13,7 @@ use crate::settings::{self, Setting, Value};
 /// The settings given on the command line; `Default` is none (every setting from its variable
 /// or the profile).
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Flags<'a> {
+pub(crate) struct Flags<'a> {
     /// The user to sign in as; `None` for guests.
     pub user: Option<&'a str>,
     pub user_pool_id: Option<&'a str>,
@@ -27,7 +27,7 @@ pub struct Flags<'a> {
 }
 
 /// Everything checked before the network is touched.
-pub struct Settings {
+pub(crate) struct Settings {
     /// The user pool and its app client; `None` for guests.
     pub pool: Option<PoolClient>,
     /// The user name, trimmed (empty for guests).
@@ -40,7 +40,7 @@ pub struct Settings {
 impl Settings {
     /// The settings for `flags` in the selected profile; a usage error names the setting, where
     /// its value came from, and what it should look like.
-    pub fn resolve(
+    pub(crate) fn resolve(
         ctx: &Context,
         profiles: &Profiles,
         flags: &Flags<'_>,
@@ -78,7 +78,7 @@ impl Settings {
 }
 
 /// A profile named explicitly (`--profile`, `AWS_PROFILE`) must exist.
-pub fn require_profile(profiles: &Profiles) -> Result<(), Problem> {
+pub(crate) fn require_profile(profiles: &Profiles) -> Result<(), Problem> {
     if profiles.selection.is_explicit() && profiles.set.get_profile(&profiles.selected).is_none() {
         return Err(Problem::usage(format!(
             "profile {} does not exist; available: {}",

@@ -37,7 +37,7 @@ const INFO: &[u8] = b"Caldera Derived Key";
 
 /// Why a proof could not be computed. None of these carry the password or derived keys.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum SrpError {
+pub(crate) enum SrpError {
     #[error("the server's {0} is not a hex number")]
     NotHex(&'static str),
     #[error("the server sent an SRP_B that is 0 modulo N (an invalid or hostile answer)")]
@@ -50,7 +50,7 @@ pub enum SrpError {
     Random(String),
 }
 
-pub fn n() -> &'static BigUint {
+pub(crate) fn n() -> &'static BigUint {
     static N: OnceLock<BigUint> = OnceLock::new();
     N.get_or_init(|| BigUint::parse_bytes(N_HEX.as_bytes(), 16).expect("N is hex"))
 }
@@ -60,14 +60,15 @@ fn g() -> BigUint {
 }
 
 /// k = H(pad(N) ‖ pad(g)).
-pub fn k() -> &'static BigUint {
+pub(crate) fn k() -> &'static BigUint {
     static K: OnceLock<BigUint> = OnceLock::new();
     K.get_or_init(|| hash_to_int(&[&pad_bytes(n()), &pad_bytes(&g())]))
 }
 
 /// Even-length big-endian hex, with `00` in front when the first byte has its high bit set
 /// (so the value never reads as negative).
-pub fn pad_hex(value: &BigUint) -> String {
+#[cfg(test)]
+fn pad_hex(value: &BigUint) -> String {
     hex::encode(pad_bytes(value))
 }
 
@@ -108,12 +109,12 @@ fn parse_hex(text: &str, what: &'static str) -> Result<BigUint, SrpError> {
 }
 
 /// u = H(pad(A) ‖ pad(B)).
-pub fn compute_u(big_a: &BigUint, big_b: &BigUint) -> BigUint {
+pub(crate) fn compute_u(big_a: &BigUint, big_b: &BigUint) -> BigUint {
     hash_to_int(&[&pad_bytes(big_a), &pad_bytes(big_b)])
 }
 
 /// x = H(pad(salt) ‖ H(poolName ‖ userId ‖ ":" ‖ password)).
-pub fn compute_x(salt: &BigUint, pool_name: &str, user_id: &str, password: &str) -> BigUint {
+pub(crate) fn compute_x(salt: &BigUint, pool_name: &str, user_id: &str, password: &str) -> BigUint {
     let inner = sha256(&[
         pool_name.as_bytes(),
         user_id.as_bytes(),
@@ -124,7 +125,7 @@ pub fn compute_x(salt: &BigUint, pool_name: &str, user_id: &str, password: &str)
 }
 
 /// S = (B − k·g^x)^(a + u·x) mod N, with the subtraction done modulo N.
-pub fn compute_s(big_b: &BigUint, x: &BigUint, a: &BigUint, u: &BigUint) -> BigUint {
+pub(crate) fn compute_s(big_b: &BigUint, x: &BigUint, a: &BigUint, u: &BigUint) -> BigUint {
     let n = n();
     let kgx = (k() * g().modpow(x, n)) % n;
     let base = ((big_b % n) + n - kgx) % n;
@@ -132,7 +133,7 @@ pub fn compute_s(big_b: &BigUint, x: &BigUint, a: &BigUint, u: &BigUint) -> BigU
 }
 
 /// The HKDF step: PRK = HMAC(pad(u), pad(S)); K = HMAC(PRK, info ‖ 0x01), first 16 bytes.
-pub fn derive_key(u: &BigUint, s: &BigUint) -> [u8; 16] {
+pub(crate) fn derive_key(u: &BigUint, s: &BigUint) -> [u8; 16] {
     let prk = hmac(&pad_bytes(u), &[&pad_bytes(s)]);
     let okm = hmac(&prk, &[INFO, &[1u8]]);
     let mut key = [0u8; 16];
@@ -141,14 +142,14 @@ pub fn derive_key(u: &BigUint, s: &BigUint) -> [u8; 16] {
 }
 
 /// `EEE MMM d HH:mm:ss UTC yyyy`, English names, day of month not padded.
-pub fn timestamp(now: SystemTime) -> String {
+pub(crate) fn timestamp(now: SystemTime) -> String {
     chrono::DateTime::<chrono::Utc>::from(now)
         .format("%a %b %-d %H:%M:%S UTC %Y")
         .to_string()
 }
 
 /// SECRET_HASH = Base64(HMAC-SHA256(key = client secret, message = username ‖ client id)).
-pub fn secret_hash(client_secret: &str, username: &str, client_id: &str) -> String {
+pub(crate) fn secret_hash(client_secret: &str, username: &str, client_id: &str) -> String {
     STANDARD.encode(hmac(
         client_secret.as_bytes(),
         &[username.as_bytes(), client_id.as_bytes()],
@@ -158,7 +159,7 @@ pub fn secret_hash(client_secret: &str, username: &str, client_id: &str) -> Stri
 /// SECRET_BLOCK bytes. Cognito sends standard base64; like Python's default decoder (which the
 /// reference clients use) we skip characters outside the alphabet, so emulators that send a
 /// UUID still work.
-pub fn decode_secret_block(text: &str) -> Result<Vec<u8>, SrpError> {
+pub(crate) fn decode_secret_block(text: &str) -> Result<Vec<u8>, SrpError> {
     if let Ok(bytes) = general_purpose::STANDARD.decode(text.trim()) {
         return Ok(bytes);
     }
@@ -179,7 +180,7 @@ pub fn decode_secret_block(text: &str) -> Result<Vec<u8>, SrpError> {
 }
 
 /// What the PASSWORD_VERIFIER challenge gives.
-pub struct Challenge<'a> {
+pub(crate) struct Challenge<'a> {
     pub salt_hex: &'a str,
     pub srp_b_hex: &'a str,
     pub secret_block: &'a str,
@@ -187,7 +188,7 @@ pub struct Challenge<'a> {
 }
 
 /// The answer to PASSWORD_VERIFIER (besides USERNAME and SECRET_HASH).
-pub struct Claim {
+pub(crate) struct Claim {
     pub secret_block: String,
     pub signature: String,
     pub timestamp: String,
@@ -202,7 +203,7 @@ impl fmt::Debug for Claim {
 }
 
 /// One sign-in's client side: the secret `a` and the public `A`.
-pub struct SrpClient {
+pub(crate) struct SrpClient {
     a: BigUint,
     big_a: BigUint,
 }
@@ -217,7 +218,7 @@ impl fmt::Debug for SrpClient {
 
 impl SrpClient {
     /// A fresh `a` of 1024 random bits (as the reference clients draw), reduced mod N.
-    pub fn new() -> Result<Self, SrpError> {
+    pub(crate) fn new() -> Result<Self, SrpError> {
         let mut bytes = [0u8; 128];
         getrandom::fill(&mut bytes).map_err(|e| SrpError::Random(e.to_string()))?;
         let a = BigUint::from_bytes_be(&bytes) % n();
@@ -228,18 +229,18 @@ impl SrpClient {
     }
 
     /// A client with a chosen `a` (known-answer tests).
-    pub fn with_a(a: BigUint) -> Self {
+    pub(crate) fn with_a(a: BigUint) -> Self {
         let big_a = g().modpow(&a, n());
         SrpClient { a, big_a }
     }
 
     /// `SRP_A`: A in hex.
-    pub fn srp_a(&self) -> String {
+    pub(crate) fn srp_a(&self) -> String {
         self.big_a.to_str_radix(16)
     }
 
     /// The PASSWORD_CLAIM_SIGNATURE for `password`, at `now`.
-    pub fn claim(
+    pub(crate) fn claim(
         &self,
         pool_name: &str,
         challenge: &Challenge<'_>,
@@ -270,7 +271,7 @@ impl SrpClient {
 }
 
 /// base64(HMAC(K, poolName ‖ userId ‖ secret block ‖ timestamp)).
-pub fn signature(
+pub(crate) fn signature(
     key: &[u8],
     pool_name: &str,
     user_id: &str,

@@ -62,7 +62,7 @@ impl Flow {
 
 /// A user pool and one of its app clients.
 #[derive(Debug, Clone)]
-pub struct PoolClient {
+pub(crate) struct PoolClient {
     pub user_pool_id: String,
     /// The region part of the pool id: where the pool lives.
     pub region: String,
@@ -76,7 +76,7 @@ pub struct PoolClient {
 
 impl PoolClient {
     /// `REGION_ID`, e.g. `us-east-1_AbCdEf123`.
-    pub fn parse_pool_id(id: &str) -> Option<(String, String)> {
+    pub(crate) fn parse_pool_id(id: &str) -> Option<(String, String)> {
         let (region, name) = id.split_once('_')?;
         let region_ok = !region.is_empty()
             && region
@@ -93,7 +93,7 @@ impl PoolClient {
     }
 
     /// The `Logins` key an identity pool expects for this user pool's ID tokens.
-    pub fn provider_name(&self) -> String {
+    pub(crate) fn provider_name(&self) -> String {
         format!(
             "cognito-idp.{}.amazonaws.com/{}",
             self.region, self.user_pool_id
@@ -122,7 +122,7 @@ macro_rules! step_from {
 }
 
 /// What a sign-in needs besides the pool.
-pub struct SignIn<'a> {
+pub(crate) struct SignIn<'a> {
     pub aws: &'a Aws,
     pub pool: &'a PoolClient,
     pub flow: Flow,
@@ -140,7 +140,7 @@ impl SignIn<'_> {
     }
 
     /// Sign in from scratch, answering challenges through `asker`.
-    pub async fn run(&self, asker: &mut impl Asker) -> anyhow::Result<Tokens> {
+    pub(crate) async fn run(&self, asker: &mut impl Asker) -> anyhow::Result<Tokens> {
         let password = asker.password().await?;
         let (client, target) = self.client();
         let (mut step, srp_client) = self.initiate(&client, &target, &password).await?;
@@ -377,7 +377,7 @@ impl SignIn<'_> {
 
 /// REFRESH_TOKEN_AUTH. `Ok(None)` when Cognito no longer accepts the refresh token (expired,
 /// revoked, signed out): then a full sign-in follows.
-pub async fn refresh(
+pub(crate) async fn refresh(
     aws: &Aws,
     pool: &PoolClient,
     tokens: &Tokens,
@@ -508,7 +508,7 @@ fn unsupported_challenge(name: &str) -> Problem {
 }
 
 /// What we were doing, for hints.
-pub struct Situation<'a> {
+pub(crate) struct Situation<'a> {
     pub pool: &'a PoolClient,
     /// `None` for a refresh.
     pub flow: Option<Flow>,
@@ -516,7 +516,7 @@ pub struct Situation<'a> {
 }
 
 /// The user pool failures people meet, with what to do about each.
-pub fn explain(code: &str, message: &str, situation: &Situation<'_>) -> Option<Problem> {
+pub(crate) fn explain(code: &str, message: &str, situation: &Situation<'_>) -> Option<Problem> {
     let lower = message.to_ascii_lowercase();
     let pool = situation.pool;
     let user = situation.username;

@@ -14,9 +14,9 @@ use anyhow::Context as _;
 use aws_credential_types::Credentials;
 use std::time::SystemTime;
 
-pub const VAR_CLIENT_SECRET: &str = "AWS_CRED_COGNITO_CLIENT_SECRET";
-pub const VAR_PASSWORD: &str = "AWS_CRED_COGNITO_PASSWORD";
-pub const VAR_NEW_PASSWORD: &str = "AWS_CRED_COGNITO_NEW_PASSWORD";
+pub(crate) const VAR_CLIENT_SECRET: &str = "AWS_CRED_COGNITO_CLIENT_SECRET";
+pub(crate) const VAR_PASSWORD: &str = "AWS_CRED_COGNITO_PASSWORD";
+pub(crate) const VAR_NEW_PASSWORD: &str = "AWS_CRED_COGNITO_NEW_PASSWORD";
 
 /// The flow's settings for the command's flags. An explicitly named profile that does not
 /// exist is reported before a malformed `--mfa-code`, and that before the other settings.
@@ -41,7 +41,7 @@ fn settings(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Settings> {
 /// The answers a sign-in may need that were given on the command line; `Default` is none
 /// (the variables, standard input or the terminal give them).
 #[derive(Default)]
-pub struct Given<'a> {
+pub(crate) struct Given<'a> {
     pub password_stdin: bool,
     pub new_password: Option<&'a Secret>,
     pub mfa_code: Option<&'a str>,
@@ -49,14 +49,14 @@ pub struct Given<'a> {
 
 /// What a Cognito sign-in gave: the identity pool's AWS credentials, the identity, the user's
 /// tokens (none for guests), and the region (`--region`, else the identity pool's).
-pub struct Obtained {
+pub(crate) struct Obtained {
     pub credentials: Credentials,
     pub identity_id: String,
     pub tokens: Option<Tokens>,
     pub region: String,
 }
 
-pub async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
     let settings = settings(setup, args)?;
     if args.client_secret.is_some() {
         eprintln!(
@@ -118,7 +118,7 @@ fn token_extras(tokens: Option<&Tokens>, identity_id: String) -> Vec<Extra> {
 
 /// Sign in (or reuse the cache) and get the identity pool's credentials: what `cognito`
 /// prints and what `console --cognito-user` federates.
-pub async fn obtain(
+pub(crate) async fn obtain(
     setup: &Setup,
     settings: &Settings,
     given: &Given<'_>,

@@ -19,7 +19,7 @@ use crate::sso::SsoConfig;
 use crate::sso::config::sso_of;
 use std::time::Duration;
 
-pub async fn run(setup: &Setup, args: &ConsoleArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(setup: &Setup, args: &ConsoleArgs) -> anyhow::Result<()> {
     let place = place(args);
     let cognito = args.cognito_user.is_some() || args.cognito_guest;
     let region = setup

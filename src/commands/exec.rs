@@ -19,7 +19,7 @@ use std::ffi::OsString;
 /// the first word names a profile of the files, it is the profile; the answer is the word and
 /// how many words it takes (with the `--` after it). A word that is both a profile and a
 /// program on `PATH` is an error that gives both readings.
-pub fn profile_word(
+pub(crate) fn profile_word(
     setup: &Setup,
     command: &[OsString],
 ) -> anyhow::Result<Option<(String, usize)>> {
@@ -77,7 +77,7 @@ fn warn_if_nested(setup: &Setup) {
     }
 }
 
-pub async fn run(setup: &Setup, args: &ExecArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(setup: &Setup, args: &ExecArgs) -> anyhow::Result<()> {
     let Some((program, rest)) = args.command.split_first() else {
         return Err(
             Problem::usage("exec needs a command: aws-cred exec -- COMMAND [ARGS...]").into(),

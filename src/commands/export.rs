@@ -6,7 +6,7 @@ use crate::output;
 
 /// `export --unset`: lines that clear the credential variables. It needs no configuration, so
 /// it runs before (and whatever) the files say.
-pub fn unset(args: &ExportArgs, ctx: &crate::os::Context) -> anyhow::Result<()> {
+pub(crate) fn unset(args: &ExportArgs, ctx: &crate::os::Context) -> anyhow::Result<()> {
     let format = output::Format::or_native(args.output.format, ctx);
     super::refuse_forgotten_eval(ctx, format, args.output.print)?;
     emit(&output::render_unset(format))
@@ -14,7 +14,7 @@ pub fn unset(args: &ExportArgs, ctx: &crate::os::Context) -> anyhow::Result<()> 
 
 /// Lines for a shell with stdout on the terminal: refused before anything is resolved (no MFA
 /// prompt, no call, no picker for credentials that would not be printed).
-pub fn refuse_forgotten_eval(setup: &Setup, args: &ExportArgs) -> anyhow::Result<()> {
+pub(crate) fn refuse_forgotten_eval(setup: &Setup, args: &ExportArgs) -> anyhow::Result<()> {
     if args.output.write_profile.is_some() {
         return Ok(());
     }
@@ -22,7 +22,7 @@ pub fn refuse_forgotten_eval(setup: &Setup, args: &ExportArgs) -> anyhow::Result
     super::refuse_forgotten_eval(&setup.ctx, format, args.output.print)
 }
 
-pub async fn run(setup: &Setup, args: &ExportArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(setup: &Setup, args: &ExportArgs) -> anyhow::Result<()> {
     if args.unset {
         return unset(args, &setup.ctx);
     }

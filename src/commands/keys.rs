@@ -9,7 +9,7 @@ use crate::profile::long_term;
 use serde::Serialize;
 use std::time::SystemTime;
 
-pub async fn run(setup: &Setup, args: &KeysArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(setup: &Setup, args: &KeysArgs) -> anyhow::Result<()> {
     match &args.command {
         KeysCommand::Add(add) => run_add(setup, add).await,
         KeysCommand::Process => process(setup),

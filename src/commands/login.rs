@@ -24,7 +24,7 @@ const OTHER_SOURCES: [&str; 7] = [
     "credential_source",
 ];
 
-pub async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(setup: &Setup, args: &LoginArgs) -> anyhow::Result<()> {
     let profile = setup.profiles.selected.clone();
     refuse_other_sources(setup, &profile)?;
     let profile_region = setup

@@ -12,7 +12,7 @@ use crate::settings;
 use crate::sso::logout::LoggedOut;
 use std::path::Path;
 
-pub async fn run(setup: &Setup, args: &LogoutArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(setup: &Setup, args: &LogoutArgs) -> anyhow::Result<()> {
     let by_profile = setup.profiles.selection == Selection::Flag;
     if by_profile && (args.all || args.sso_session.is_some()) {
         return Err(Problem::usage("choose one of --profile, --sso-session and --all").into());

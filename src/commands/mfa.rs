@@ -20,7 +20,7 @@ struct Source {
     roles: Vec<RoleStep>,
 }
 
-pub async fn run(setup: &Setup, args: &MfaArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(setup: &Setup, args: &MfaArgs) -> anyhow::Result<()> {
     // Everything that can be checked without the network is checked first.
     if let Some(code) = &args.code {
         mfa::validate_code(&mfa::normalize_code(code))?;
@@ -458,7 +458,7 @@ async fn ask_code(setup: &Setup, serial: &Serial) -> anyhow::Result<String> {
 /// Make sure the selected profile has a valid MFA session, asking for the code at the terminal
 /// when none is cached (the inline prompt of `export`, `exec`, `whoami`, `console`, `token`):
 /// the session is made and cached exactly as `aws-cred mfa` makes it. Nothing goes to stdout.
-pub async fn session_for_profile(setup: &Setup) -> anyhow::Result<()> {
+pub(crate) async fn session_for_profile(setup: &Setup) -> anyhow::Result<()> {
     let args = MfaArgs {
         code: None,
         serial_number: None,

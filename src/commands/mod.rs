@@ -1,22 +1,22 @@
 //! Subcommands. Each takes validated arguments and the shared [`Setup`], and writes to stdout
 //! only through [`deliver`] / [`emit`].
 
-pub mod cognito;
-pub mod console;
-pub mod exec;
-pub mod export;
-pub mod keys;
-pub mod login;
-pub mod logout;
-pub mod mfa;
-pub mod pick;
-pub mod serve;
-pub mod shell;
-pub mod sso;
-pub mod sso_login;
-pub mod status;
-pub mod token;
-pub mod whoami;
+pub(crate) mod cognito;
+pub(crate) mod console;
+pub(crate) mod exec;
+pub(crate) mod export;
+pub(crate) mod keys;
+pub(crate) mod login;
+pub(crate) mod logout;
+pub(crate) mod mfa;
+pub(crate) mod pick;
+pub(crate) mod serve;
+pub(crate) mod shell;
+pub(crate) mod sso;
+pub(crate) mod sso_login;
+pub(crate) mod status;
+pub(crate) mod token;
+pub(crate) mod whoami;
 
 use crate::aws::Aws;
 use crate::base::error::Problem;

@@ -32,7 +32,7 @@ const ROWS: usize = 10;
 const MAX_READS: usize = 10_000;
 
 /// Whether this run should ask which profile to use.
-pub fn wanted(setup: &Setup, cli: &Cli) -> bool {
+pub(crate) fn wanted(setup: &Setup, cli: &Cli) -> bool {
     let command = matches!(
         cli.command,
         Command::Export(_) | Command::Exec(_) | Command::Console(_) | Command::Whoami(_)
@@ -49,7 +49,7 @@ pub fn wanted(setup: &Setup, cli: &Cli) -> bool {
 
 /// The profile the person picks; `None` when the files have none to offer (the run goes on
 /// as it would have). Cancelling is an error that says how to name one.
-pub async fn profile(setup: &Setup) -> anyhow::Result<Option<String>> {
+pub(crate) async fn profile(setup: &Setup) -> anyhow::Result<Option<String>> {
     let ctx = &setup.ctx;
     let all = Profiles::load_scoped(ctx, None, Scope::All).await?;
     let entries = entries(setup, &all);

@@ -9,7 +9,7 @@ use crate::output;
 use crate::server::{self, Endpoint, Options};
 use std::sync::Arc;
 
-pub async fn run(setup: &Setup, args: &ServeArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(setup: &Setup, args: &ServeArgs) -> anyhow::Result<()> {
     let options = Options {
         listen: args.listen,
         port: args.port,
@@ -40,7 +40,10 @@ pub async fn run(setup: &Setup, args: &ServeArgs) -> anyhow::Result<()> {
 /// Check the source once, then bind. A source that needs a person (an expired MFA session)
 /// does not stop the start: the endpoint answers with the fix until it is done. Any other
 /// failure does, as do long-term keys, which SDKs cannot take from a container endpoint.
-pub async fn start(setup: &Setup, options: &Options) -> anyhow::Result<(Endpoint, Arc<Session>)> {
+pub(crate) async fn start(
+    setup: &Setup,
+    options: &Options,
+) -> anyhow::Result<(Endpoint, Arc<Session>)> {
     if let Some(addr) = options.listen
         && !addr.ip().is_loopback()
     {

@@ -11,7 +11,7 @@ use clap::CommandFactory;
 ///   `aws__cred…` (the `-` in the name), so only the first word completed; the arms are
 ///   renamed to what is set. A wrapper completes `--profile` with the files' profile names.
 /// - fish: `--profile` completes with the profile names too.
-pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
+pub(crate) fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
     emit(&completion_script(shell)?)
 }
 
@@ -148,7 +148,7 @@ const FISH_NAMES: &str = "complete -c aws-cred -l profile -x -a '(aws-cred compl
      complete -c aws-cred -l sso-session -x -a '(aws-cred completions --list-sso-sessions 2>/dev/null)'\n";
 
 /// `completions --list-profiles`: every profile name of both files, sorted, one a line.
-pub async fn list_profiles(ctx: &crate::os::Context) -> anyhow::Result<()> {
+pub(crate) async fn list_profiles(ctx: &crate::os::Context) -> anyhow::Result<()> {
     let profiles =
         crate::profile::Profiles::load_scoped(ctx, None, crate::profile::Scope::All).await?;
     let mut text = String::new();
@@ -164,7 +164,7 @@ pub async fn list_profiles(ctx: &crate::os::Context) -> anyhow::Result<()> {
 
 /// `completions --list-sso-sessions`: the `[sso-session NAME]` names, one a line (names with a
 /// control character are left out: a completion could not offer them).
-pub async fn list_sso_sessions(ctx: &crate::os::Context) -> anyhow::Result<()> {
+pub(crate) async fn list_sso_sessions(ctx: &crate::os::Context) -> anyhow::Result<()> {
     let profiles =
         crate::profile::Profiles::load_scoped(ctx, None, crate::profile::Scope::All).await?;
     let mut names: Vec<&str> = profiles
@@ -185,7 +185,7 @@ pub async fn list_sso_sessions(ctx: &crate::os::Context) -> anyhow::Result<()> {
 /// prints, so no `eval` is typed; `--unset` clears the variables. It also sets
 /// `AWS_CRED_PROFILE` (the profile asked for, `default` when none) and `AWS_CRED_EXPIRATION`
 /// for prompts. A failure changes nothing in the shell and returns non-zero.
-pub fn init(args: &crate::cli::ShellInitArgs) -> anyhow::Result<()> {
+pub(crate) fn init(args: &crate::cli::ShellInitArgs) -> anyhow::Result<()> {
     use crate::cli::InitShell;
     let name = &args.name;
     let valid = name
@@ -292,7 +292,7 @@ function __NAME__ {
 /// section with its description, options and examples.
 /// `man`: aws-cred(1) with a section per subcommand, one subcommand's aws-cred-NAME(1), or
 /// (`--dir`) every page written into a directory.
-pub fn man(args: &crate::cli::ManArgs) -> anyhow::Result<()> {
+pub(crate) fn man(args: &crate::cli::ManArgs) -> anyhow::Result<()> {
     use crate::output::man;
     let cli = Cli::command();
     let main = || man::main_page(&cli);

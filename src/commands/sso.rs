@@ -12,7 +12,7 @@ use crate::sso::populate;
 use crate::sso::portal::Assignment;
 use crate::sso::token;
 
-pub async fn run(setup: &Setup, command: &SsoCommand) -> anyhow::Result<()> {
+pub(crate) async fn run(setup: &Setup, command: &SsoCommand) -> anyhow::Result<()> {
     match command {
         SsoCommand::Roles(args) => roles(setup, args).await,
         SsoCommand::Populate(args) => populate(setup, args).await,

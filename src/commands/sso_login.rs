@@ -17,7 +17,7 @@ use crate::sso::token::{How, Obtained};
 /// Accounts whose roles are listed one by one; past this, only the accounts are.
 const MAX_ACCOUNTS_WITH_ROLES: usize = 50;
 
-pub async fn run(setup: &Setup, args: &SsoLoginArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(setup: &Setup, args: &SsoLoginArgs) -> anyhow::Result<()> {
     // Everything that can be checked without the network is checked first.
     let config = sso_config(setup, args)?;
     check_account_and_role(args)?;

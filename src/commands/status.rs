@@ -22,7 +22,7 @@ const BATCH: usize = 256;
 /// Debug builds: the parsing thread panics after this many batches (tests of that path).
 const PANIC_TEST_VAR: &str = "AWS_CRED_TEST_STATUS_PARSER_PANIC_AFTER";
 
-pub async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> {
     let ctx = &setup.ctx;
     let profiles = &setup.profiles;
     let mut inspector = Inspector::new(ctx, profiles, settings::login_cache_dir(ctx));

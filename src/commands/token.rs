@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 /// The role session name `aws eks get-token --role-arn` uses.
 const EKS_ROLE_SESSION: &str = "EKSGetTokenAuth";
 
-pub async fn run(setup: &Setup, command: &TokenCommand) -> anyhow::Result<()> {
+pub(crate) async fn run(setup: &Setup, command: &TokenCommand) -> anyhow::Result<()> {
     match command {
         TokenCommand::Eks(args) => eks(setup, args).await,
         TokenCommand::Rds(args) => rds(setup, args).await,

@@ -8,7 +8,7 @@ use crate::cli::WhoamiArgs;
 use serde::Serialize;
 
 /// `****WXYZ`: enough to tell keys apart, not enough to use.
-pub fn mask(access_key: &str) -> String {
+pub(crate) fn mask(access_key: &str) -> String {
     let tail: String = {
         let chars: Vec<char> = access_key.chars().collect();
         let start = chars.len().saturating_sub(4);
@@ -36,7 +36,7 @@ struct Source<'a> {
     location: &'a str,
 }
 
-pub async fn run(setup: &Setup, args: &WhoamiArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(setup: &Setup, args: &WhoamiArgs) -> anyhow::Result<()> {
     let resolution = setup.resolve(args.explain).await?;
     let creds = &resolution.credentials;
     let region = setup.region.as_ref().map(|r| r.name.as_str());

@@ -17,10 +17,10 @@ use crate::base::secret::Secret;
 use serde::Serialize;
 
 /// What `Issuer` says in the login URL (where the console sends people whose session ended).
-pub const ISSUER: &str = "aws-cred";
+pub(crate) const ISSUER: &str = "aws-cred";
 
 /// Query-string encoding of one value (`form_urlencoded`, so a space is `+`).
-pub fn encode(value: &str) -> String {
+pub(crate) fn encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
@@ -36,7 +36,11 @@ struct Session<'a> {
     session_token: &'a str,
 }
 
-pub fn session_json(access_key_id: &str, secret_access_key: &str, session_token: &str) -> Secret {
+pub(crate) fn session_json(
+    access_key_id: &str,
+    secret_access_key: &str,
+    session_token: &str,
+) -> Secret {
     let session = Session {
         session_id: access_key_id,
         session_key: secret_access_key,
@@ -46,7 +50,7 @@ pub fn session_json(access_key_id: &str, secret_access_key: &str, session_token:
 }
 
 /// Path and query of the getSigninToken request.
-pub fn signin_token_query(session_json: &Secret, session_duration: Option<u32>) -> Secret {
+pub(crate) fn signin_token_query(session_json: &Secret, session_duration: Option<u32>) -> Secret {
     let duration = session_duration
         .map(|d| format!("&SessionDuration={d}"))
         .unwrap_or_default();
@@ -57,7 +61,7 @@ pub fn signin_token_query(session_json: &Secret, session_duration: Option<u32>) 
 }
 
 /// The sign-in URL: the console at `destination`, signed in with `token`.
-pub fn login_url(signin_base: &str, destination: &str, token: &Secret) -> Secret {
+pub(crate) fn login_url(signin_base: &str, destination: &str, token: &Secret) -> Secret {
     Secret::new(format!(
         "{}/federation?Action=login&Issuer={}&Destination={}&SigninToken={}",
         signin_base.trim_end_matches('/'),
@@ -71,7 +75,7 @@ pub fn login_url(signin_base: &str, destination: &str, token: &Secret) -> Secret
 /// `https://us-east-1.signin.aws.amazon.com/oauth?Action=logout&redirect_uri=..`). With an
 /// endpoint override, the override's `/oauth`; for aws-cn and aws-us-gov, the partition's
 /// sign-in host (our choice: the documented form is for the aws partition).
-pub fn logout_then(logout_base: &str, login: &Secret) -> Secret {
+pub(crate) fn logout_then(logout_base: &str, login: &Secret) -> Secret {
     Secret::new(format!(
         "{}/oauth?Action=logout&redirect_uri={}",
         logout_base.trim_end_matches('/'),
@@ -80,7 +84,7 @@ pub fn logout_then(logout_base: &str, login: &Secret) -> Secret {
 }
 
 /// Where the logout URL lives for a partition (without an endpoint override).
-pub fn logout_base(partition: Partition) -> String {
+pub(crate) fn logout_base(partition: Partition) -> String {
     match partition {
         Partition::Aws => "https://us-east-1.signin.aws.amazon.com".to_string(),
         other => format!("https://{}", other.signin_host(other.home_region())),
@@ -99,7 +103,7 @@ const GLOBAL_SERVICES: &[&str] = &[
 
 /// Where the console opens, as the person asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Place {
+pub(crate) enum Place {
     /// The console home of the region.
     Home,
     /// `--service S`: that service's console home.
@@ -109,7 +113,11 @@ pub enum Place {
 }
 
 /// The `Destination` URL for a place in a region, checked before any call.
-pub fn destination(partition: Partition, region: &str, place: &Place) -> Result<String, Problem> {
+pub(crate) fn destination(
+    partition: Partition,
+    region: &str,
+    place: &Place,
+) -> Result<String, Problem> {
     let host = partition.regional_console_host(region);
     match place {
         Place::Home => Ok(format!("https://{host}/console/home?region={region}")),
@@ -163,7 +171,7 @@ pub fn destination(partition: Partition, region: &str, place: &Place) -> Result<
 /// The IAM Identity Center access portal shortcut (no federation call: the portal signs the
 /// person in, and it supports the console's multi-session sign-in). Without a destination the
 /// permission set's relay state, or else the console home, opens.
-pub fn portal_url(
+pub(crate) fn portal_url(
     start_url: &str,
     account_id: &str,
     role_name: &str,

@@ -16,8 +16,8 @@
 //!
 //! A flow: plain inputs (credentials, their [`Source`], region, destination), no chain.
 
-pub mod links;
-pub mod partition;
+pub(crate) mod links;
+pub(crate) mod partition;
 
 use crate::aws::sts::{self, FederationRequest};
 use crate::aws::{Aws, SIGNIN_SERVICE_ID, Target};
@@ -29,22 +29,22 @@ use partition::Partition;
 use serde::Deserialize;
 
 /// Console sessions from role credentials: `SessionDuration` 900..=43200 seconds.
-pub const MAX_SESSION_DURATION: u32 = 43_200;
-pub const MIN_DURATION: u32 = 900;
+pub(crate) const MAX_SESSION_DURATION: u32 = 43_200;
+pub(crate) const MIN_DURATION: u32 = 900;
 /// GetFederationToken `DurationSeconds` 900..=129600 (root: 3600).
-pub const MAX_FEDERATION_DURATION: u32 = 129_600;
+pub(crate) const MAX_FEDERATION_DURATION: u32 = 129_600;
 /// The federation token's duration (so the console session's) when `--duration` is not given.
-pub const DEFAULT_FEDERATION_DURATION: u32 = 3600;
+pub(crate) const DEFAULT_FEDERATION_DURATION: u32 = 3600;
 
 /// The session policy given to GetFederationToken: allow everything, so the federated user
 /// has exactly the IAM user's permissions (the effective permissions are the intersection of
 /// the user's policies and this one).
-pub const PASS_THROUGH_POLICY: &str =
+pub(crate) const PASS_THROUGH_POLICY: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 
 /// Where credentials came from, as far as console federation cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// AssumeRole*, IAM Identity Center role credentials, Cognito identity pools, container and
     /// instance roles. `chained`: assumed with another role's session.
     RoleSession { chained: bool },
@@ -58,7 +58,7 @@ pub enum Source {
 
 /// What federation will do, decided before any call.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Plan {
+pub(crate) enum Plan {
     /// Federate the credentials, with this `SessionDuration` (or none).
     Direct { session_duration: Option<u32> },
     /// GetFederationToken with the keys (this `DurationSeconds`), then federate the token
@@ -68,13 +68,13 @@ pub enum Plan {
 
 /// A plan and what the person should know about it (for stderr; no secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Planned {
+pub(crate) struct Planned {
     pub plan: Plan,
     pub notes: Vec<String>,
 }
 
 /// `--duration` in range before anything else happens.
-pub fn check_duration(duration: Option<u32>) -> Result<(), Problem> {
+pub(crate) fn check_duration(duration: Option<u32>) -> Result<(), Problem> {
     match duration {
         Some(d) if !(MIN_DURATION..=MAX_FEDERATION_DURATION).contains(&d) => {
             Err(Problem::usage(format!(
@@ -88,7 +88,7 @@ pub fn check_duration(duration: Option<u32>) -> Result<(), Problem> {
 
 /// What AWS allows for credentials from `source` (fact sheet: "Which credentials work",
 /// "SessionDuration").
-pub fn plan(source: Source, duration: Option<u32>) -> Result<Planned, Problem> {
+pub(crate) fn plan(source: Source, duration: Option<u32>) -> Result<Planned, Problem> {
     check_duration(duration)?;
     let mut notes = Vec::new();
     let plan = match source {
@@ -137,7 +137,7 @@ pub fn plan(source: Source, duration: Option<u32>) -> Result<Planned, Problem> {
 
 /// The federated user's name: `aws-cred-<user>`, cut to STS's 32 characters, from the caller's
 /// ARN (`arn:aws:iam::123456789012:user/path/alice` → `aws-cred-alice`; root → `aws-cred-root`).
-pub fn federated_name(caller_arn: &str) -> String {
+pub(crate) fn federated_name(caller_arn: &str) -> String {
     let resource = caller_arn.splitn(6, ':').nth(5).unwrap_or_default();
     let user = match resource {
         "root" => "root",
@@ -161,13 +161,13 @@ pub fn federated_name(caller_arn: &str) -> String {
 /// Where the federation endpoint is: `AWS_ENDPOINT_URL_SIGNIN` / `[services] signin`, else the
 /// partition's sign-in host for the region.
 #[derive(Debug, Clone)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     pub base: String,
     pub overridden: bool,
 }
 
 impl Endpoint {
-    pub fn resolve(aws: &Aws, partition: Partition, region: &str) -> Endpoint {
+    pub(crate) fn resolve(aws: &Aws, partition: Partition, region: &str) -> Endpoint {
         match aws.endpoint_url(SIGNIN_SERVICE_ID) {
             Some(url) => Endpoint {
                 base: url.trim_end_matches('/').to_string(),
@@ -191,7 +191,7 @@ impl Endpoint {
 }
 
 /// Everything one sign-in needs.
-pub struct Request<'a> {
+pub(crate) struct Request<'a> {
     pub aws: &'a Aws,
     pub credentials: Credentials,
     pub source: Source,
@@ -203,7 +203,7 @@ pub struct Request<'a> {
 }
 
 /// The result: the URL to open (a secret), and notes for stderr.
-pub struct SignIn {
+pub(crate) struct SignIn {
     pub url: Secret,
     pub notes: Vec<String>,
     /// The `SessionDuration` sent; without one the console session lasts as long as the
@@ -213,12 +213,16 @@ pub struct SignIn {
 }
 
 /// Checks that need no network: partition, destination, duration rules.
-pub struct Checked {
+pub(crate) struct Checked {
     pub partition: Partition,
     pub destination: String,
 }
 
-pub fn check(region: &str, place: &Place, duration: Option<u32>) -> Result<Checked, Problem> {
+pub(crate) fn check(
+    region: &str,
+    place: &Place,
+    duration: Option<u32>,
+) -> Result<Checked, Problem> {
     let partition = Partition::of_region(region)?;
     let destination = links::destination(partition, region, place)?;
     check_duration(duration)?;
@@ -229,7 +233,7 @@ pub fn check(region: &str, place: &Place, duration: Option<u32>) -> Result<Check
 }
 
 /// Turn credentials into a console sign-in URL.
-pub async fn sign_in(request: Request<'_>) -> anyhow::Result<SignIn> {
+pub(crate) async fn sign_in(request: Request<'_>) -> anyhow::Result<SignIn> {
     let Checked {
         partition,
         destination,

@@ -12,7 +12,7 @@
 use crate::base::error::Problem;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Partition {
+pub(crate) enum Partition {
     Aws,
     China,
     GovCloud,
@@ -21,7 +21,7 @@ pub enum Partition {
 impl Partition {
     /// The partition of a region; the isolated partitions (ISO, EUSC) have no console
     /// federation we know of.
-    pub fn of_region(region: &str) -> Result<Partition, Problem> {
+    pub(crate) fn of_region(region: &str) -> Result<Partition, Problem> {
         let region = region.trim();
         if !crate::base::text::is_region_name(region) {
             return Err(
@@ -46,7 +46,7 @@ impl Partition {
         }
     }
 
-    pub fn id(self) -> &'static str {
+    pub(crate) fn id(self) -> &'static str {
         match self {
             Partition::Aws => "aws",
             Partition::China => "aws-cn",
@@ -63,7 +63,7 @@ impl Partition {
     }
 
     /// The region whose sign-in and console hosts have no region prefix.
-    pub fn home_region(self) -> &'static str {
+    pub(crate) fn home_region(self) -> &'static str {
         match self {
             Partition::Aws => "us-east-1",
             Partition::China => "cn-north-1",
@@ -72,7 +72,7 @@ impl Partition {
     }
 
     /// The sign-in host for console federation from `region`.
-    pub fn signin_host(self, region: &str) -> String {
+    pub(crate) fn signin_host(self, region: &str) -> String {
         match self {
             Partition::Aws if region != self.home_region() => {
                 format!("{region}.signin.{}", self.domain())
@@ -82,13 +82,13 @@ impl Partition {
     }
 
     /// The console host of the partition, without a region prefix.
-    pub fn console_host(self) -> String {
+    pub(crate) fn console_host(self) -> String {
         format!("console.{}", self.domain())
     }
 
     /// The console host for pages of `region`: `{region}.console.aws.amazon.com` outside
     /// us-east-1 (where the console lives anyway), the partition's host elsewhere.
-    pub fn regional_console_host(self, region: &str) -> String {
+    pub(crate) fn regional_console_host(self, region: &str) -> String {
         match self {
             Partition::Aws if region != self.home_region() => {
                 format!("{region}.{}", self.console_host())
@@ -99,7 +99,7 @@ impl Partition {
 
     /// Whether `host` is this partition's console (`console.aws.amazon.com` or a subdomain such
     /// as `eu-west-1.console.aws.amazon.com`, `s3.console.aws.amazon.com`).
-    pub fn is_console_host(self, host: &str) -> bool {
+    pub(crate) fn is_console_host(self, host: &str) -> bool {
         let console = self.console_host();
         let host = host.to_ascii_lowercase();
         host == console || host.ends_with(&format!(".{console}"))

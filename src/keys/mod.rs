@@ -14,7 +14,7 @@
 //! exit 4 and says how to get one. Secrets stay in zeroizing buffers and never reach argv,
 //! child environments, messages or Debug output.
 
-pub mod rotate;
+pub(crate) mod rotate;
 
 use crate::aws::{self, Aws, sts};
 use crate::base::error::Problem;
@@ -32,7 +32,7 @@ const KEY_ID: &str = "aws_access_key_id";
 const SECRET_KEY: &str = "aws_secret_access_key";
 
 /// `AKIA****WXYZ`: enough to tell keys apart, not enough to use.
-pub fn mask(access_key_id: &str) -> String {
+pub(crate) fn mask(access_key_id: &str) -> String {
     let chars: Vec<char> = access_key_id.chars().collect();
     if chars.len() < 12 {
         return "****".to_string();
@@ -44,7 +44,7 @@ pub fn mask(access_key_id: &str) -> String {
 
 /// Where `add` reads the key from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// The terminal: the key id, then the secret without echo.
     Prompt,
     /// Two lines on standard input: the key id, then the secret.
@@ -54,7 +54,7 @@ pub enum Source {
 }
 
 /// A key typed or read, before it is stored.
-pub struct NewKey {
+pub(crate) struct NewKey {
     pub access_key_id: String,
     pub secret_access_key: Zeroizing<String>,
 }
@@ -70,7 +70,7 @@ impl NewKey {
 }
 
 /// Refuse what is not an IAM user's access key, before anything is sent or stored.
-pub fn validate(key: &NewKey) -> Result<(), Problem> {
+pub(crate) fn validate(key: &NewKey) -> Result<(), Problem> {
     let id = key.access_key_id.as_str();
     if id.starts_with("ASIA") {
         return Err(Problem::usage(format!(
@@ -98,7 +98,7 @@ pub fn validate(key: &NewKey) -> Result<(), Problem> {
 }
 
 /// What `add` needs.
-pub struct AddRequest<'a> {
+pub(crate) struct AddRequest<'a> {
     pub ctx: &'a Context,
     pub profiles: &'a Profiles,
     pub aws: &'a Aws,
@@ -114,7 +114,7 @@ pub struct AddRequest<'a> {
 
 /// What `add` did.
 #[derive(Debug)]
-pub struct Added {
+pub(crate) struct Added {
     pub access_key_id: String,
     /// Who the key belongs to (GetCallerIdentity), unless `--no-check`.
     pub arn: Option<String>,
@@ -126,7 +126,7 @@ pub struct Added {
 }
 
 /// Store a profile's key in the keyring and point its config at it. See the module docs.
-pub async fn add(req: &AddRequest<'_>) -> anyhow::Result<Added> {
+pub(crate) async fn add(req: &AddRequest<'_>) -> anyhow::Result<Added> {
     let name = req.profile;
     writer::validate_profile_name(name).map_err(|err| Problem::usage(err.to_string()))?;
     check_profile_can_hold_keys(req.profiles, name, req.force)?;
@@ -380,7 +380,7 @@ async fn read_key(req: &AddRequest<'_>) -> anyhow::Result<NewKey> {
 }
 
 /// Store keys in entry `name` and read them back.
-pub fn store(name: &str, keys: &StoredKeys) -> Result<(), Problem> {
+pub(crate) fn store(name: &str, keys: &StoredKeys) -> Result<(), Problem> {
     let text = keys.encode();
     let label = format!("aws-cred: AWS access key of profile {name}");
     keyring::set(name, &text, &label).map_err(|err| {
@@ -399,7 +399,7 @@ pub fn store(name: &str, keys: &StoredKeys) -> Result<(), Problem> {
 
 /// What `remove` did.
 #[derive(Debug)]
-pub struct Removed {
+pub(crate) struct Removed {
     /// The key id that was stored, when there was an entry.
     pub access_key_id: Option<String>,
     /// The `credential_process` line went from this config file.
@@ -407,7 +407,7 @@ pub struct Removed {
 }
 
 /// Delete keyring entry `name`, and the credential_process line that pointed at it.
-pub fn remove(profiles: &Profiles, name: &str) -> anyhow::Result<Removed> {
+pub(crate) fn remove(profiles: &Profiles, name: &str) -> anyhow::Result<Removed> {
     let existing = match long_term::read_keyring(name) {
         Ok(keys) => keys.map(|k| k.access_key_id),
         // An entry aws-cred cannot parse is still removed.
@@ -455,7 +455,7 @@ pub fn remove(profiles: &Profiles, name: &str) -> anyhow::Result<Removed> {
 
 /// One keyring entry, for `list`.
 #[derive(Debug)]
-pub struct Listed {
+pub(crate) struct Listed {
     pub profile: String,
     pub access_key_id: Option<String>,
     pub stored_at: Option<String>,
@@ -470,7 +470,11 @@ pub struct Listed {
 
 /// Every entry aws-cred stored, with its key id; with `check`, the key's age and status from
 /// IAM (each key asks about itself).
-pub async fn list(profiles: &Profiles, aws: &Aws, check: bool) -> anyhow::Result<Vec<Listed>> {
+pub(crate) async fn list(
+    profiles: &Profiles,
+    aws: &Aws,
+    check: bool,
+) -> anyhow::Result<Vec<Listed>> {
     let names =
         keyring::names().map_err(|err| keyring_problem(err, "cannot list the keyring entries"))?;
     let mut out = Vec::with_capacity(names.len());

@@ -26,13 +26,13 @@ use std::time::{Duration, Instant, SystemTime};
 use zeroize::Zeroizing;
 
 /// How long a new key may take to work (IAM is eventually consistent).
-pub const PROPAGATION: Duration = Duration::from_secs(15);
+pub(crate) const PROPAGATION: Duration = Duration::from_secs(15);
 
 /// Test-only switch (debug builds): seconds to wait for a new key instead of [`PROPAGATION`].
-pub const PROPAGATION_TEST_VAR: &str = "AWS_CRED_TEST_KEY_PROPAGATION_SECONDS";
+pub(crate) const PROPAGATION_TEST_VAR: &str = "AWS_CRED_TEST_KEY_PROPAGATION_SECONDS";
 
 /// [`PROPAGATION`], or the test switch's value.
-pub fn propagation(ctx: &Context) -> Duration {
+pub(crate) fn propagation(ctx: &Context) -> Duration {
     ctx.test_switch(PROPAGATION_TEST_VAR)
         .and_then(|s| s.parse::<u64>().ok())
         .map_or(PROPAGATION, Duration::from_secs)
@@ -40,14 +40,17 @@ pub fn propagation(ctx: &Context) -> Duration {
 
 /// One access key as IAM lists it.
 #[derive(Debug, Clone)]
-pub struct KeyInfo {
+pub(crate) struct KeyInfo {
     pub access_key_id: String,
     pub status: String,
     pub created: Option<SystemTime>,
 }
 
 /// IAM ListAccessKeys for the user the credentials belong to.
-pub async fn list_access_keys(aws: &Aws, creds: Credentials) -> anyhow::Result<Vec<KeyInfo>> {
+pub(crate) async fn list_access_keys(
+    aws: &Aws,
+    creds: Credentials,
+) -> anyhow::Result<Vec<KeyInfo>> {
     let (client, target) = aws.iam(IAM_REGION, Some(creds));
     let out = client
         .list_access_keys()
@@ -69,7 +72,7 @@ pub async fn list_access_keys(aws: &Aws, creds: Credentials) -> anyhow::Result<V
 
 /// Where the key lives.
 #[derive(Debug, Clone)]
-pub enum Holder {
+pub(crate) enum Holder {
     Keyring {
         entry: String,
     },
@@ -81,7 +84,7 @@ pub enum Holder {
 }
 
 impl Holder {
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Holder::Keyring { entry } => format!("the OS keyring (entry {entry})"),
             Holder::File { path, profile, .. } => format!("[{profile}] of {}", path.display()),
@@ -114,7 +117,7 @@ impl Holder {
     }
 }
 
-pub struct RotateRequest<'a> {
+pub(crate) struct RotateRequest<'a> {
     pub ctx: &'a Context,
     pub profiles: &'a Profiles,
     pub aws: &'a Aws,
@@ -127,7 +130,7 @@ pub struct RotateRequest<'a> {
 
 /// What `rotate` did.
 #[derive(Debug)]
-pub struct Rotated {
+pub(crate) struct Rotated {
     pub old_key_id: String,
     pub new_key_id: String,
     pub holder: Holder,
@@ -135,7 +138,7 @@ pub struct Rotated {
 }
 
 /// Rotate the profile's long-term key. See the module docs for the steps and failures.
-pub async fn rotate(req: &RotateRequest<'_>) -> anyhow::Result<Rotated> {
+pub(crate) async fn rotate(req: &RotateRequest<'_>) -> anyhow::Result<Rotated> {
     let name = req.profile;
     let (holder, old) = key_to_rotate(req.profiles, name)?;
     let old_id = old.access_key_id().to_string();

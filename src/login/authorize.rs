@@ -23,7 +23,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// Where the authorization code comes back.
-pub trait CodeSource {
+pub(crate) trait CodeSource {
     /// `arn:aws:signin:::devtools/same-device` or `…/cross-device`.
     fn client_id(&self) -> &'static str;
     fn redirect_uri(&self) -> &str;
@@ -42,10 +42,10 @@ pub trait CodeSource {
     }
 }
 
-pub use crate::auth::pkce::{Pkce, challenge_of};
+pub(crate) use crate::auth::pkce::Pkce;
 
 /// The Sign-In authorize page, in the AWS CLI's parameter order (`code_challenge` last).
-pub fn authorize_url(
+pub(crate) fn authorize_url(
     base: &str,
     client_id: &str,
     state: &str,
@@ -64,7 +64,7 @@ pub fn authorize_url(
 
 /// The scheme and host of the Sign-In endpoint (the override, or the region's), as the AWS CLI
 /// derives the browser's base URL from the token endpoint.
-pub async fn base_url(aws: &Aws, region: &str) -> anyhow::Result<String> {
+pub(crate) async fn base_url(aws: &Aws, region: &str) -> anyhow::Result<String> {
     let endpoint = match aws.endpoint_url("Signin") {
         Some(url) => url,
         None => {
@@ -92,20 +92,20 @@ pub async fn base_url(aws: &Aws, region: &str) -> anyhow::Result<String> {
 }
 
 /// A random UUID v4, the `state` of one login.
-pub fn new_state() -> String {
+pub(crate) fn new_state() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
 /// The session a login made.
 #[derive(Debug)]
-pub struct LoggedIn {
+pub(crate) struct LoggedIn {
     pub session_arn: String,
     pub credentials: aws_credential_types::Credentials,
     pub path: PathBuf,
 }
 
 /// Everything before the code comes back: the URL to open, and what redeems the code.
-pub struct Pending {
+pub(crate) struct Pending {
     pub url: String,
     state: String,
     pkce: Pkce,
@@ -114,7 +114,7 @@ pub struct Pending {
 }
 
 /// `state` is the one the code source expects back (see [`new_state`]).
-pub async fn start(
+pub(crate) async fn start(
     aws: &Aws,
     region: &str,
     source: &impl CodeSource,
@@ -140,7 +140,7 @@ pub async fn start(
 }
 
 /// Wait for the code, redeem it, write the cache file.
-pub async fn finish(
+pub(crate) async fn finish(
     ctx: &Context,
     aws: &Aws,
     profile: &str,
@@ -248,7 +248,7 @@ fn code_failure(profile: &str, failure: Failure) -> anyhow::Error {
 
 /// Same device: the browser comes back to a listener on 127.0.0.1 (any other request, or one
 /// with another `state`, is refused and the wait goes on); its page shows the real outcome.
-pub struct Loopback {
+pub(crate) struct Loopback {
     listener: Listener,
     arrival: Option<Arrived>,
     /// The spinner while the browser is away, as `sso-login` shows it.
@@ -256,10 +256,10 @@ pub struct Loopback {
 }
 
 /// The path of the loopback redirect, as the AWS CLI uses it.
-pub const CALLBACK_PATH: &str = "/oauth/callback";
+pub(crate) const CALLBACK_PATH: &str = "/oauth/callback";
 
 impl Loopback {
-    pub async fn bind(
+    pub(crate) async fn bind(
         state: &str,
         spinner: Option<crate::os::spinner::Look>,
     ) -> anyhow::Result<Loopback> {
@@ -341,14 +341,14 @@ fn no_answer(refused: NoAnswer) -> anyhow::Error {
 
 /// `--remote`: the browser runs anywhere; Sign-In's confirmation page shows a code (base64 of
 /// `code=…&state=…`) that the person pastes here.
-pub struct Pasted<F> {
+pub(crate) struct Pasted<F> {
     redirect_uri: String,
     read: F,
 }
 
 impl<F: FnMut() -> Option<String>> Pasted<F> {
     /// `base` is the Sign-In origin; `read` gets one pasted line.
-    pub fn new(base: &str, read: F) -> Self {
+    pub(crate) fn new(base: &str, read: F) -> Self {
         Pasted {
             redirect_uri: format!("{}/v1/sessions/confirmation", base.trim_end_matches('/')),
             read,
@@ -375,7 +375,7 @@ impl<F: FnMut() -> Option<String>> CodeSource for Pasted<F> {
 
 /// Decode a pasted code: base64 of a query string with `code` and `state` (both required);
 /// the state must be this login's.
-pub fn pasted_code(line: &str, state: &str) -> anyhow::Result<Secret> {
+pub(crate) fn pasted_code(line: &str, state: &str) -> anyhow::Result<Secret> {
     let bad = || {
         Problem::usage("that is not the code the sign-in page shows")
             .hint("copy the whole code from the browser and paste it again (run the login again)")
@@ -411,6 +411,7 @@ pub fn pasted_code(line: &str, state: &str) -> anyhow::Result<Secret> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::pkce::challenge_of;
 
     #[test]
     fn pkce_and_the_authorize_url_match_the_aws_cli() {

@@ -16,10 +16,10 @@ use sha2::{Digest, Sha256};
 use std::time::SystemTime;
 
 /// The token type CreateOAuth2Token issues.
-pub const TOKEN_TYPE: &str = "aws_sigv4";
+pub(crate) const TOKEN_TYPE: &str = "aws_sigv4";
 
 /// The cache file name for a login session, as the AWS CLI, botocore and the JS SDK name it.
-pub fn file_name(session_arn: &str) -> String {
+pub(crate) fn file_name(session_arn: &str) -> String {
     format!(
         "{}.json",
         hex::encode(Sha256::digest(session_arn.as_bytes()))
@@ -160,7 +160,7 @@ impl Entry {
 }
 
 /// A new cache file, as `aws login` writes it (key order, `json.dumps`, no final newline).
-pub fn new_login(
+pub(crate) fn new_login(
     issued: &Issued,
     account_id: &str,
     client_id: &str,
@@ -195,14 +195,14 @@ fn access_token(issued: &Issued, account_id: &str, now: SystemTime) -> Value {
 }
 
 /// `2026-11-22T06:20:00Z`: the AWS CLI's `%Y-%m-%dT%H:%M:%SZ`.
-pub fn cli_time(time: SystemTime) -> String {
+pub(crate) fn cli_time(time: SystemTime) -> String {
     DateTime::<Utc>::from(time)
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
 }
 
 /// The account field of an ARN (`arn:aws:iam::123456789012:user/alice` → `123456789012`).
-pub fn account_of(arn: &str) -> Option<&str> {
+pub(crate) fn account_of(arn: &str) -> Option<&str> {
     let account = arn.split(':').nth(4)?;
     (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
 }
@@ -212,7 +212,7 @@ mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
 
-    pub const KEY: &str = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBMB/RwQERsVoqWRQG4zK8CnaAa5dfrpbm+9tFdBh3z4oAoGCCqGSM49\nAwEHoUQDQgAEWb1VLi1EA2hJaTz4yYuxSELvY+1GAfL+8rUTCAdiFid87Bf6GY+s\n2+1RpqDv0RpZiDIMCrZrsAh+RK9S3QCaGA==\n-----END EC PRIVATE KEY-----\n";
+    pub(super) const KEY: &str = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBMB/RwQERsVoqWRQG4zK8CnaAa5dfrpbm+9tFdBh3z4oAoGCCqGSM49\nAwEHoUQDQgAEWb1VLi1EA2hJaTz4yYuxSELvY+1GAfL+8rUTCAdiFid87Bf6GY+s\n2+1RpqDv0RpZiDIMCrZrsAh+RK9S3QCaGA==\n-----END EC PRIVATE KEY-----\n";
 
     fn issued() -> Issued {
         Issued {

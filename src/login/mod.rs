@@ -9,10 +9,10 @@
 //! file written back as the AWS CLI writes it. Anything that needs a new login stops with
 //! exit 4 and "run aws-cred login --profile P".
 
-pub mod authorize;
-pub mod cache;
+pub(crate) mod authorize;
+pub(crate) mod cache;
 pub mod dpop;
-pub mod token_api;
+pub(crate) mod token_api;
 
 use crate::auth::obtain::{self as auth, Refresh, Refreshable, Stage, Step};
 use crate::aws::{Aws, FALLBACK_REGION};

@@ -16,7 +16,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use std::time::{Duration, SystemTime};
 
 /// What to trade for credentials.
-pub enum Grant<'a> {
+pub(crate) enum Grant<'a> {
     Refresh {
         client_id: &'a str,
         refresh_token: &'a Secret,
@@ -44,7 +44,7 @@ pub struct Issued {
 /// Why the call failed: the service's error (exception name and OAuth2 `error` code) when it
 /// answered with one, else the SDK's failure as a [`crate::base::error::Problem`].
 #[derive(Debug)]
-pub enum Failure {
+pub(crate) enum Failure {
     Service {
         exception: String,
         /// `TOKEN_EXPIRED`, `USER_CREDENTIALS_CHANGED`, `INSUFFICIENT_PERMISSIONS`, ...
@@ -79,7 +79,7 @@ impl Intercept for Dpop {
     }
 }
 
-pub async fn create_token(
+pub(crate) async fn create_token(
     aws: &Aws,
     region: &str,
     grant: Grant<'_>,

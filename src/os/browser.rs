@@ -5,11 +5,11 @@
 
 use crate::base::secret::Secret;
 use crate::os::Context;
-pub use crate::os::callback::HandOff;
+pub(crate) use crate::os::callback::HandOff;
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Browser {
+pub(crate) enum Browser {
     /// Open the page and print its URL too.
     Open,
     /// `--no-browser`: print the URL only.
@@ -21,7 +21,7 @@ pub enum Browser {
 /// Decide from the environment: `BROWSER` set means a browser; an SSH session (without
 /// `BROWSER`) means the page would open on the wrong machine; on Linux and the BSDs, no
 /// `DISPLAY`/`WAYLAND_DISPLAY` means no graphical browser.
-pub fn choose(ctx: &Context, no_browser: bool) -> Browser {
+pub(crate) fn choose(ctx: &Context, no_browser: bool) -> Browser {
     if no_browser {
         return Browser::PrintOnly;
     }
@@ -47,7 +47,7 @@ pub fn choose(ctx: &Context, no_browser: bool) -> Browser {
 /// (local test endpoints, the loopback callback). A URL from a server could otherwise name a
 /// local file (`file:///etc/shadow`), a share (`smb://…`) or a custom scheme that starts a
 /// program. `Err` says why not.
-pub fn check_url(url: &str) -> Result<(), OpenError> {
+pub(crate) fn check_url(url: &str) -> Result<(), OpenError> {
     let parsed = url::Url::parse(url).map_err(OpenError::NotAUrl)?;
     match parsed.scheme() {
         "https" if parsed.host().is_some() => Ok(()),
@@ -63,7 +63,7 @@ pub fn check_url(url: &str) -> Result<(), OpenError> {
 
 /// Why a page was not opened.
 #[derive(Debug, thiserror::Error)]
-pub enum OpenError {
+pub(crate) enum OpenError {
     #[error("it is not a URL ({0})")]
     NotAUrl(url::ParseError),
     #[error("only https:// pages are opened (http:// only on this computer)")]
@@ -84,7 +84,7 @@ pub enum OpenError {
 /// Waits up to 5 s for the launcher (a text-mode browser runs in the foreground and may take
 /// longer: it is left running). The caller waits for the hand-off ([`HandOff::served`]) or
 /// lets it run on ([`HandOff::detach`]).
-pub async fn open(url: &str) -> Result<HandOff, OpenError> {
+pub(crate) async fn open(url: &str) -> Result<HandOff, OpenError> {
     check_url(url)?;
     let handoff = HandOff::start(&Secret::new(url))
         .await

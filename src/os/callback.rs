@@ -51,20 +51,20 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
 /// How long a connection may take to send its request head.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the browser's answer waits for the flow's verdict ([`Arrival::respond`]).
-pub const VERDICT_TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const VERDICT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Connections served at once; more are closed at once until some finish.
-pub const MAX_CONNECTIONS: usize = 64;
+pub(crate) const MAX_CONNECTIONS: usize = 64;
 /// The longest request head read (hyper's smallest buffer is 8 KiB).
 const MAX_HEAD: usize = 16 * 1024;
 
 /// How long a hand-off waits for the browser before it closes (the flow may still be waiting
 /// for the sign-in's callback, on its own listener).
-pub const HANDOFF_LIFETIME: Duration = Duration::from_secs(600);
+pub(crate) const HANDOFF_LIFETIME: Duration = Duration::from_secs(600);
 
 /// A listener on `127.0.0.1`, waiting for one browser redirect.
-pub struct Listener {
+pub(crate) struct Listener {
     redirect_uri: String,
     arrivals: mpsc::Receiver<Arrival>,
     shared: Arc<Shared>,
@@ -74,7 +74,7 @@ pub struct Listener {
 /// A one-time page on `127.0.0.1` that sends the browser on to the real URL (see the module
 /// docs); the server stops when this is dropped.
 #[must_use = "the hand-off stops when dropped: wait for it (served) or detach it"]
-pub struct HandOff {
+pub(crate) struct HandOff {
     url: String,
     served: watch::Receiver<bool>,
     shared: Arc<Shared>,
@@ -84,18 +84,18 @@ pub struct HandOff {
 /// Why a request for the listener's path is not the answer, with the text the browser shows:
 /// counted as a wrong `state`, or as another refusal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refused {
+pub(crate) enum Refused {
     WrongState(&'static str),
     Other(&'static str),
 }
 
 /// The flow's judgement of a request's query string (without the `?`).
-pub type Check = Box<dyn Fn(&str) -> Result<(), Refused> + Send + Sync>;
+pub(crate) type Check = Box<dyn Fn(&str) -> Result<(), Refused> + Send + Sync>;
 
 /// The request with the right path that the check accepted; the browser waits for
 /// [`Arrival::respond`].
 #[derive(Debug)]
-pub struct Arrival {
+pub(crate) struct Arrival {
     /// Its query string, as the check saw it.
     pub query: Secret,
     reply: oneshot::Sender<Page>,
@@ -106,7 +106,7 @@ pub struct Arrival {
 
 /// The page the browser shows: a title and one paragraph of plain text (escaped here).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page {
+pub(crate) struct Page {
     status: u16,
     title: String,
     text: String,
@@ -114,7 +114,7 @@ pub struct Page {
 
 /// The deadline passed without the right request; what was refused meanwhile.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct NoAnswer {
+pub(crate) struct NoAnswer {
     /// Requests for the callback path whose `state` was missing or another.
     pub wrong_state: usize,
     /// Other requests refused (another path or method, no code and no error, a second answer).
@@ -126,7 +126,7 @@ pub struct NoAnswer {
 impl Listener {
     /// Listen on `127.0.0.1` on a port the system picks, for `GET {path}?…` that `check`
     /// accepts.
-    pub async fn bind(path: &str, check: Check) -> std::io::Result<Listener> {
+    pub(crate) async fn bind(path: &str, check: Check) -> std::io::Result<Listener> {
         let (sender, arrivals) = mpsc::channel(1);
         let callback = Callback {
             path: path.to_string(),
@@ -144,12 +144,12 @@ impl Listener {
     }
 
     /// `http://127.0.0.1:PORT/PATH`, for the authorize URL.
-    pub fn redirect_uri(&self) -> &str {
+    pub(crate) fn redirect_uri(&self) -> &str {
         &self.redirect_uri
     }
 
     /// Wait until `deadline` for the request with the right path that the check accepts.
-    pub async fn wait(&mut self, deadline: Instant) -> Result<Arrival, NoAnswer> {
+    pub(crate) async fn wait(&mut self, deadline: Instant) -> Result<Arrival, NoAnswer> {
         match tokio::time::timeout_at(deadline, self.arrivals.recv()).await {
             Ok(Some(arrival)) => Ok(arrival),
             // The server task cannot end before the listener; treat it as no answer.
@@ -158,14 +158,14 @@ impl Listener {
     }
 
     /// What was refused so far.
-    pub fn refused(&self) -> NoAnswer {
+    pub(crate) fn refused(&self) -> NoAnswer {
         self.shared.refused()
     }
 }
 
 impl HandOff {
     /// Serve `http://127.0.0.1:PORT/aws-cred/<random>` once, as a 303 to `target`.
-    pub async fn start(target: &Secret) -> std::io::Result<HandOff> {
+    pub(crate) async fn start(target: &Secret) -> std::io::Result<HandOff> {
         let mut nonce = [0u8; 16];
         getrandom::fill(&mut nonce).map_err(std::io::Error::other)?;
         let path = format!("/aws-cred/{}", hex::encode(nonce));
@@ -189,24 +189,24 @@ impl HandOff {
     }
 
     /// The URL to give the browser (it carries nothing but the port and a random path).
-    pub fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         &self.url
     }
 
     /// Wait until `deadline` for the redirect to have been sent; whether it was.
-    pub async fn served(&mut self, deadline: Instant) -> bool {
+    pub(crate) async fn served(&mut self, deadline: Instant) -> bool {
         let wait = self.served.wait_for(|served| *served);
         matches!(tokio::time::timeout_at(deadline, wait).await, Ok(Ok(_)))
     }
 
     /// What was refused so far.
-    pub fn refused(&self) -> NoAnswer {
+    pub(crate) fn refused(&self) -> NoAnswer {
         self.shared.refused()
     }
 
     /// Keep serving in the background until the redirect was sent or [`HANDOFF_LIFETIME`]
     /// passed (or the program ends), for a flow that goes on meanwhile.
-    pub fn detach(mut self) {
+    pub(crate) fn detach(mut self) {
         tokio::spawn(async move {
             let _ = self.served(Instant::now() + HANDOFF_LIFETIME).await;
             drop(self.server);
@@ -216,7 +216,7 @@ impl HandOff {
 
 impl Arrival {
     /// Answer the browser with `page`, and wait (a few seconds at most) until it is sent.
-    pub async fn respond(self, page: Page) {
+    pub(crate) async fn respond(self, page: Page) {
         if self.reply.send(page).is_ok() {
             let _ = tokio::time::timeout(REQUEST_TIMEOUT, self.written).await;
         }
@@ -225,7 +225,7 @@ impl Arrival {
 
 impl Page {
     /// 200: the flow got what it needed.
-    pub fn success(title: impl Into<String>, text: impl Into<String>) -> Page {
+    pub(crate) fn success(title: impl Into<String>, text: impl Into<String>) -> Page {
         Page {
             status: 200,
             title: title.into(),
@@ -234,7 +234,7 @@ impl Page {
     }
 
     /// 400: the sign-in did not work; `text` says what to do (usually: back to the terminal).
-    pub fn failure(title: impl Into<String>, text: impl Into<String>) -> Page {
+    pub(crate) fn failure(title: impl Into<String>, text: impl Into<String>) -> Page {
         Page {
             status: 400,
             title: title.into(),
@@ -254,7 +254,7 @@ impl Page {
 impl NoAnswer {
     /// `"; N connection(s) from another user …"` when there were any, else empty: for the end
     /// of a message that says the wait ended.
-    pub fn other_users(&self) -> String {
+    pub(crate) fn other_users(&self) -> String {
         if self.other_user == 0 {
             return String::new();
         }

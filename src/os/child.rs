@@ -10,7 +10,7 @@ use std::process::{ExitStatus, Stdio};
 
 /// What to run: a program, its arguments, and its whole environment (nothing is inherited),
 /// variables as bytes, whatever their encoding.
-pub struct Spec {
+pub(crate) struct Spec {
     pub program: OsString,
     pub args: Vec<OsString>,
     pub env: Vec<(OsString, OsString)>,
@@ -34,7 +34,7 @@ impl std::fmt::Debug for Spec {
 }
 
 /// A running child, and the signals to pass on to it.
-pub struct Child {
+pub(crate) struct Child {
     inner: tokio::process::Child,
     signals: imp::Signals,
 }
@@ -43,7 +43,7 @@ pub struct Child {
 /// end aws-cred no longer do: on Unix SIGINT, SIGTERM and SIGHUP are kept for
 /// [`Child::wait_forwarding`]; on Windows Ctrl-C and Ctrl-Break reach the child through the
 /// console, and aws-cred waits for it to end.
-pub fn spawn(spec: &Spec) -> std::io::Result<Child> {
+pub(crate) fn spawn(spec: &Spec) -> std::io::Result<Child> {
     // Listen before the child exists, so no signal finds aws-cred with the default action.
     let signals = imp::Signals::listen()?;
     let mut command = tokio::process::Command::new(&spec.program);
@@ -65,7 +65,7 @@ pub fn spawn(spec: &Spec) -> std::io::Result<Child> {
 impl Child {
     /// Wait for the child to end, passing signals on to it meanwhile (Unix; on Windows the
     /// console delivers them). Returns the child's status as a shell reports it.
-    pub async fn wait_forwarding(mut self) -> std::io::Result<u8> {
+    pub(crate) async fn wait_forwarding(mut self) -> std::io::Result<u8> {
         let pid = self.inner.id();
         loop {
             tokio::select! {
@@ -78,13 +78,13 @@ impl Child {
 
 /// Exit code as shells give it: the code, or 128 + the signal that ended the process (Unix);
 /// on Windows a code above 255 (an NTSTATUS such as a crash) is 1, and Ctrl-C's is 130.
-pub fn shell_status(status: ExitStatus) -> u8 {
+pub(crate) fn shell_status(status: ExitStatus) -> u8 {
     imp::shell_status(status)
 }
 
 /// Wait for the signal that ends a standalone server: SIGINT or SIGTERM; on Windows Ctrl-C,
 /// Ctrl-Break, the console closing, logoff or shutdown.
-pub async fn interrupted_or_terminated() -> std::io::Result<()> {
+pub(crate) async fn interrupted_or_terminated() -> std::io::Result<()> {
     imp::interrupted_or_terminated().await
 }
 
@@ -96,14 +96,14 @@ mod imp {
 
     /// SIGINT, SIGTERM and SIGHUP: what a terminal or a supervisor sends that the child should
     /// get too.
-    pub struct Signals {
+    pub(super) struct Signals {
         int: Signal,
         term: Signal,
         hup: Signal,
     }
 
     impl Signals {
-        pub fn listen() -> std::io::Result<Signals> {
+        pub(super) fn listen() -> std::io::Result<Signals> {
             Ok(Signals {
                 int: signal(SignalKind::interrupt())?,
                 term: signal(SignalKind::terminate())?,
@@ -112,7 +112,7 @@ mod imp {
         }
 
         /// The next signal's number.
-        pub async fn next(&mut self) -> libc::c_int {
+        pub(super) async fn next(&mut self) -> libc::c_int {
             tokio::select! {
                 _ = self.int.recv() => libc::SIGINT,
                 _ = self.term.recv() => libc::SIGTERM,
@@ -121,7 +121,7 @@ mod imp {
         }
     }
 
-    pub fn prepare(command: &mut tokio::process::Command) {
+    pub(super) fn prepare(command: &mut tokio::process::Command) {
         // aws-cred ignores SIGXFSZ for its own writes; the command gets the default back. On
         // Linux the command also gets SIGTERM if aws-cred dies without passing a signal on
         // (SIGKILL, a crash): its credentials would stop refreshing without a word otherwise.
@@ -136,7 +136,7 @@ mod imp {
         }
     }
 
-    pub fn forward(pid: Option<u32>, signal: libc::c_int) {
+    pub(super) fn forward(pid: Option<u32>, signal: libc::c_int) {
         if let Some(pid) = pid.and_then(|p| libc::pid_t::try_from(p).ok()) {
             // SAFETY: kill(2) on the child we spawned, not reaped yet (wait() has not
             // returned), so the pid cannot have been reused.
@@ -146,7 +146,7 @@ mod imp {
         }
     }
 
-    pub fn shell_status(status: ExitStatus) -> u8 {
+    pub(super) fn shell_status(status: ExitStatus) -> u8 {
         match (status.code(), status.signal()) {
             (Some(code), _) => u8::try_from(code & 0xff).unwrap_or(1),
             (None, Some(signal)) => u8::try_from((128 + signal) & 0xff).unwrap_or(1),
@@ -154,7 +154,7 @@ mod imp {
         }
     }
 
-    pub async fn interrupted_or_terminated() -> std::io::Result<()> {
+    pub(super) async fn interrupted_or_terminated() -> std::io::Result<()> {
         let mut int = signal(SignalKind::interrupt())?;
         let mut term = signal(SignalKind::terminate())?;
         tokio::select! {
@@ -172,20 +172,20 @@ mod imp {
 
     /// Ctrl-C and Ctrl-Break, listened to so they do not end aws-cred: the console has
     /// delivered them to the child already.
-    pub struct Signals {
+    pub(super) struct Signals {
         int: CtrlC,
         brk: CtrlBreak,
     }
 
     impl Signals {
-        pub fn listen() -> std::io::Result<Signals> {
+        pub(super) fn listen() -> std::io::Result<Signals> {
             Ok(Signals {
                 int: ctrl_c()?,
                 brk: ctrl_break()?,
             })
         }
 
-        pub async fn next(&mut self) {
+        pub(super) async fn next(&mut self) {
             tokio::select! {
                 _ = self.int.recv() => {}
                 _ = self.brk.recv() => {}
@@ -193,12 +193,12 @@ mod imp {
         }
     }
 
-    pub fn prepare(_command: &mut tokio::process::Command) {}
+    pub(super) fn prepare(_command: &mut tokio::process::Command) {}
 
     /// Nothing to do: every process on the console got the event.
-    pub fn forward(_pid: Option<u32>, _signal: ()) {}
+    pub(super) fn forward(_pid: Option<u32>, _signal: ()) {}
 
-    pub fn shell_status(status: ExitStatus) -> u8 {
+    pub(super) fn shell_status(status: ExitStatus) -> u8 {
         match status.code().map(|code| code as u32) {
             Some(crate::os::windows::CONTROL_C_EXIT) => 130,
             Some(code) => u8::try_from(code).unwrap_or(1),
@@ -206,7 +206,7 @@ mod imp {
         }
     }
 
-    pub async fn interrupted_or_terminated() -> std::io::Result<()> {
+    pub(super) async fn interrupted_or_terminated() -> std::io::Result<()> {
         crate::os::signal::stopped().await;
         Ok(())
     }

@@ -10,11 +10,11 @@ use std::collections::HashMap;
 use zeroize::Zeroizing;
 
 /// The service name of every entry aws-cred stores.
-pub const SERVICE: &str = "aws-cred";
+pub(crate) const SERVICE: &str = "aws-cred";
 
 /// Why the keyring could not be used. Messages hold no secrets.
 #[derive(Debug, thiserror::Error)]
-pub enum KeyringError {
+pub(crate) enum KeyringError {
     /// No keyring service at all (no Secret Service on the session bus, no session bus).
     #[error("no OS keyring is available ({0})")]
     Unavailable(String),
@@ -28,16 +28,16 @@ pub enum KeyringError {
 
 /// What to do when no keyring answers, for this platform.
 #[cfg(all(unix, not(target_os = "macos")))]
-pub const UNAVAILABLE_HINT: &str = "aws-cred keeps these keys in the OS keyring, and none answered. On Linux that is a Secret Service\n\
+pub(crate) const UNAVAILABLE_HINT: &str = "aws-cred keeps these keys in the OS keyring, and none answered. On Linux that is a Secret Service\n\
      (gnome-keyring, KeePassXC) on the D-Bus session bus: log in to a desktop session, or on a headless machine run\n\
      dbus-run-session -- sh -c 'printf PASSWORD | gnome-keyring-daemon --unlock --components=secrets; exec $SHELL'.\n\
      Or keep the keys in ~/.aws/credentials instead: aws-cred never falls back to plain text on its own.";
 #[cfg(not(all(unix, not(target_os = "macos"))))]
-pub const UNAVAILABLE_HINT: &str = "aws-cred keeps these keys in the OS keyring (Keychain on macOS, Credential Manager on Windows), and it did not answer.\n\
+pub(crate) const UNAVAILABLE_HINT: &str = "aws-cred keeps these keys in the OS keyring (Keychain on macOS, Credential Manager on Windows), and it did not answer.\n\
      Or keep the keys in ~/.aws/credentials instead: aws-cred never falls back to plain text on its own.";
 
 /// What to do when the keyring is locked.
-pub const LOCKED_HINT: &str = "unlock the keyring (log in to the desktop session, or unlock it in your keyring manager: Passwords and Keys, KeePassXC, Keychain Access), then retry";
+pub(crate) const LOCKED_HINT: &str = "unlock the keyring (log in to the desktop session, or unlock it in your keyring manager: Passwords and Keys, KeePassXC, Keychain Access), then retry";
 
 fn store() -> Result<(), KeyringError> {
     match keyring::Entry::store_status() {
@@ -52,7 +52,7 @@ fn entry(name: &str) -> Result<keyring::Entry, KeyringError> {
 }
 
 /// The secret stored under `name`; `None` when there is no such entry.
-pub fn get(name: &str) -> Result<Option<Zeroizing<String>>, KeyringError> {
+pub(crate) fn get(name: &str) -> Result<Option<Zeroizing<String>>, KeyringError> {
     match entry(name)?.get_password() {
         Ok(secret) => Ok(Some(Zeroizing::new(secret))),
         Err(keyring::Error::NoEntry) => Ok(None),
@@ -62,7 +62,7 @@ pub fn get(name: &str) -> Result<Option<Zeroizing<String>>, KeyringError> {
 
 /// Store (or replace) the secret under `name`; a new entry gets `label`, which keyring
 /// managers (Passwords and Keys, Keychain Access) show, where the store takes one.
-pub fn set(name: &str, secret: &str, label: &str) -> Result<(), KeyringError> {
+pub(crate) fn set(name: &str, secret: &str, label: &str) -> Result<(), KeyringError> {
     store()?;
     let modifiers: HashMap<&str, &str> = HashMap::from([("label", label)]);
     match keyring_core::Entry::new_with_modifiers(SERVICE, name, &modifiers) {
@@ -74,7 +74,7 @@ pub fn set(name: &str, secret: &str, label: &str) -> Result<(), KeyringError> {
 }
 
 /// Delete the entry `name`; `false` when there was none.
-pub fn delete(name: &str) -> Result<bool, KeyringError> {
+pub(crate) fn delete(name: &str) -> Result<bool, KeyringError> {
     match entry(name)?.delete_credential() {
         Ok(()) => Ok(true),
         Err(keyring::Error::NoEntry) => Ok(false),
@@ -83,7 +83,7 @@ pub fn delete(name: &str) -> Result<bool, KeyringError> {
 }
 
 /// The names of every entry under [`SERVICE`], sorted.
-pub fn names() -> Result<Vec<String>, KeyringError> {
+pub(crate) fn names() -> Result<Vec<String>, KeyringError> {
     store()?;
     let mut names = stored_names()?;
     names.sort();

@@ -14,20 +14,20 @@
     reason = "src/os is the one place that touches the OS"
 )]
 
-pub mod browser;
-pub mod callback;
-pub mod child;
-pub mod fs;
-pub mod keyring;
-pub mod path;
-pub mod peer;
-pub mod process;
-pub mod shell;
+pub(crate) mod browser;
+pub(crate) mod callback;
+pub(crate) mod child;
+pub(crate) mod fs;
+pub(crate) mod keyring;
+pub(crate) mod path;
+pub(crate) mod peer;
+pub(crate) mod process;
+pub(crate) mod shell;
 pub mod signal;
-pub mod spinner;
-pub mod terminal;
+pub(crate) mod spinner;
+pub(crate) mod terminal;
 #[cfg(windows)]
-pub mod windows;
+pub(crate) mod windows;
 
 use crate::base::error::Problem;
 use std::collections::BTreeMap;

@@ -21,7 +21,7 @@ const NATIVE: Style = if cfg!(windows) {
 };
 
 /// `s` without leading and trailing ASCII whitespace, in any encoding.
-pub fn trim_ascii_whitespace(s: &OsStr) -> &OsStr {
+pub(crate) fn trim_ascii_whitespace(s: &OsStr) -> &OsStr {
     let bytes = s.as_encoded_bytes().trim_ascii();
     // SAFETY: only ASCII bytes were cut off the ends, so what is left starts and ends on a
     // boundary of the encoding, as `from_encoded_bytes_unchecked` requires.
@@ -30,7 +30,7 @@ pub fn trim_ascii_whitespace(s: &OsStr) -> &OsStr {
 
 /// On Windows, an MSYS path (`/c/Users/me`, from Git Bash) as the Windows path it names
 /// (`C:\Users\me`); any other path unchanged.
-pub fn from_msys(path: PathBuf) -> PathBuf {
+pub(crate) fn from_msys(path: PathBuf) -> PathBuf {
     match (NATIVE, path.to_str().and_then(msys_to_windows)) {
         (Style::Windows, Some(windows)) => PathBuf::from(windows),
         _ => path,
@@ -53,7 +53,7 @@ fn msys_to_windows(path: &str) -> Option<String> {
 /// `~` or `~/...` (on Windows also `~\...`) at the start of a path means the home directory;
 /// `None` when it does and there is no home. On Windows the rest is joined with `\`, so a
 /// message shows one kind of separator.
-pub fn expand_home(path: &Path, home: Option<&Path>) -> Option<PathBuf> {
+pub(crate) fn expand_home(path: &Path, home: Option<&Path>) -> Option<PathBuf> {
     expand_home_in(NATIVE, path, home)
 }
 

@@ -13,7 +13,11 @@ use std::net::SocketAddr;
 
 /// The owner of the connecting socket, as far as this platform can tell.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Owner {
+#[cfg_attr(
+    not(target_os = "linux"),
+    allow(dead_code, reason = "only Linux looks the owner up")
+)]
+pub(crate) enum Owner {
     /// The user running aws-cred, or the superuser (who can read this process's memory anyway;
     /// WSL's localhost relay for a Windows browser connects as root).
     ThisUser,
@@ -22,24 +26,28 @@ pub enum Owner {
     /// Looked up, but the connection was not found.
     NotFound,
     /// This platform does not say.
+    #[cfg_attr(
+        target_os = "linux",
+        allow(dead_code, reason = "Linux looks the owner up; other systems do not")
+    )]
     Unknown,
 }
 
 impl Owner {
     /// Whether a connection from this owner may be served.
-    pub fn allowed(&self) -> bool {
+    pub(crate) fn allowed(&self) -> bool {
         matches!(self, Owner::ThisUser | Owner::Unknown)
     }
 }
 
 /// A socket's OS handle, kept beside the connection that owns it (see [`has_pending`]).
 #[cfg(unix)]
-pub type RawSocket = std::os::fd::RawFd;
+pub(crate) type RawSocket = std::os::fd::RawFd;
 #[cfg(windows)]
-pub type RawSocket = std::os::windows::io::RawSocket;
+pub(crate) type RawSocket = std::os::windows::io::RawSocket;
 
 /// The handle of `stream`, for [`has_pending`] while its task owns it.
-pub fn raw_socket(stream: &tokio::net::TcpStream) -> RawSocket {
+pub(crate) fn raw_socket(stream: &tokio::net::TcpStream) -> RawSocket {
     #[cfg(unix)]
     {
         std::os::fd::AsRawFd::as_raw_fd(stream)
@@ -54,7 +62,7 @@ pub fn raw_socket(stream: &tokio::net::TcpStream) -> RawSocket {
 /// yet is not a silent one. The caller must know the socket is still open (its owner has not
 /// finished; on a current-thread runtime nothing closes it meanwhile). Windows: not looked at
 /// (`false`).
-pub fn has_pending(socket: RawSocket) -> bool {
+pub(crate) fn has_pending(socket: RawSocket) -> bool {
     #[cfg(unix)]
     {
         let mut byte = [0u8; 1];
@@ -83,7 +91,7 @@ const MAX_TABLE: u64 = 64 * 1024 * 1024;
 
 /// The owner of the socket that connected from `peer` to our `local` address.
 #[cfg(target_os = "linux")]
-pub fn owner(local: SocketAddr, peer: SocketAddr) -> Owner {
+pub(crate) fn owner(local: SocketAddr, peer: SocketAddr) -> Owner {
     use std::io::Read;
     let me = rustix::process::geteuid().as_raw();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
@@ -105,7 +113,7 @@ pub fn owner(local: SocketAddr, peer: SocketAddr) -> Owner {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn owner(_local: SocketAddr, _peer: SocketAddr) -> Owner {
+pub(crate) fn owner(_local: SocketAddr, _peer: SocketAddr) -> Owner {
     Owner::Unknown
 }
 

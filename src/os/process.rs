@@ -15,11 +15,11 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 
 /// The most a command may print on stdout (credential_process JSON is a few hundred bytes).
-pub const MAX_OUTPUT: usize = 1024 * 1024;
+pub(crate) const MAX_OUTPUT: usize = 1024 * 1024;
 
 /// Why a command gave no usable output.
 #[derive(Debug, thiserror::Error)]
-pub enum RunError {
+pub(crate) enum RunError {
     #[error("cannot start it: {0}")]
     Spawn(#[source] std::io::Error),
     #[error("cannot split it into a program and arguments: {0}")]
@@ -34,14 +34,14 @@ pub enum RunError {
 
 /// What the command printed on stdout, and how it ended.
 #[derive(Debug)]
-pub struct Finished {
+pub(crate) struct Finished {
     pub status: ExitStatus,
     pub stdout: Vec<u8>,
 }
 
 impl Finished {
     /// Ended by Ctrl-C at the terminal (SIGINT on Unix, STATUS_CONTROL_C_EXIT on Windows).
-    pub fn interrupted(&self) -> bool {
+    pub(crate) fn interrupted(&self) -> bool {
         imp::interrupted(self.status)
     }
 }
@@ -49,7 +49,7 @@ impl Finished {
 /// Whether `name` (a bare word, no path separator) is a program on `PATH`, as a shell would
 /// find it: an executable file in one of its directories (on Windows also with an extension of
 /// `PATHEXT`, default `.COM;.EXE;.BAT;.CMD`).
-pub fn on_path(ctx: &crate::os::Context, name: &std::ffi::OsStr) -> bool {
+pub(crate) fn on_path(ctx: &crate::os::Context, name: &std::ffi::OsStr) -> bool {
     let text = name.to_string_lossy();
     if text.is_empty() || text.contains('/') || text.contains(std::path::MAIN_SEPARATOR) {
         return false;
@@ -105,7 +105,7 @@ fn is_executable(path: &std::path::Path) -> bool {
 /// session of its own, without a controlling terminal, so it can neither read the terminal nor
 /// take its foreground from the command (which a job-control shell would then stop). A
 /// command that needs a person then fails at once instead of waiting.
-pub async fn run_command_line(
+pub(crate) async fn run_command_line(
     command: &str,
     env: &[(&str, &str)],
     timeout: Duration,
@@ -124,7 +124,7 @@ pub async fn run_command_line(
 
 /// Run a program with these arguments, no shell in between, under the rules of
 /// [`run_command_line`] (bounded in time and stdout, the whole tree stopped at the timeout).
-pub async fn run_argv(
+pub(crate) async fn run_argv(
     argv: &[String],
     env: &[(&str, &str)],
     timeout: Duration,
@@ -179,7 +179,7 @@ pub async fn run_argv(
 /// Windows has no exec: the command is started and waited for, Ctrl-C and Ctrl-Break reach it
 /// (they reach every process on the console) without ending aws-cred first, and aws-cred exits
 /// with its exit code. Returns only when the command could not be started.
-pub fn exec_replacing(
+pub(crate) fn exec_replacing(
     program: &std::ffi::OsStr,
     args: &[std::ffi::OsString],
     env: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
@@ -219,17 +219,17 @@ mod imp {
     use std::fs::{File, OpenOptions};
     use std::process::ExitStatus;
 
-    pub fn interrupted(status: ExitStatus) -> bool {
+    pub(super) fn interrupted(status: ExitStatus) -> bool {
         use std::os::unix::process::ExitStatusExt;
         status.signal() == Some(libc::SIGINT)
     }
 
     /// A command line, as the AWS CLI runs one here: `sh -c LINE`.
-    pub fn shell_argv(command: &str) -> Result<Vec<String>, RunError> {
+    pub(super) fn shell_argv(command: &str) -> Result<Vec<String>, RunError> {
         Ok(vec!["sh".into(), "-c".into(), command.into()])
     }
 
-    pub fn spawn(
+    pub(super) fn spawn(
         argv: &[String],
         env: &[(&str, &str)],
         terminal: super::Terminal,
@@ -259,23 +259,23 @@ mod imp {
     }
 
     /// The child's process group: killed when dropped, unless released.
-    pub struct Tree {
+    pub(super) struct Tree {
         pgid: Option<rustix::process::Pid>,
     }
 
     impl Tree {
-        pub fn kill(&mut self) {
+        pub(super) fn kill(&mut self) {
             if let Some(pgid) = self.pgid.take() {
                 let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
             }
         }
 
-        pub fn release(&mut self) {
+        pub(super) fn release(&mut self) {
             self.pgid = None;
         }
 
         /// The terminal handed to the group while it runs, when aws-cred is in the foreground.
-        pub fn take_foreground(&self) -> Option<Foreground> {
+        pub(super) fn take_foreground(&self) -> Option<Foreground> {
             self.pgid.and_then(Foreground::hand_to)
         }
     }
@@ -287,7 +287,7 @@ mod imp {
     }
 
     /// The terminal's foreground handed to the child's group; given back on drop.
-    pub struct Foreground {
+    pub(super) struct Foreground {
         tty: File,
         ours: rustix::process::Pid,
     }
@@ -329,7 +329,7 @@ mod imp {
         }
     }
 
-    pub fn exec_replacing(
+    pub(super) fn exec_replacing(
         program: &std::ffi::OsStr,
         args: &[std::ffi::OsString],
         env: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
@@ -354,16 +354,16 @@ mod imp {
     use crate::os::windows::{CONTROL_C_EXIT, Job};
     use std::process::ExitStatus;
 
-    pub fn interrupted(status: ExitStatus) -> bool {
+    pub(super) fn interrupted(status: ExitStatus) -> bool {
         status.code().map(|code| code as u32) == Some(CONTROL_C_EXIT)
     }
 
     /// A command line, as the AWS CLI runs one here: split, no shell.
-    pub fn shell_argv(command: &str) -> Result<Vec<String>, RunError> {
+    pub(super) fn shell_argv(command: &str) -> Result<Vec<String>, RunError> {
         crate::base::cmdline::split_windows(command).map_err(RunError::Split)
     }
 
-    pub fn spawn(
+    pub(super) fn spawn(
         argv: &[String],
         env: &[(&str, &str)],
         terminal: super::Terminal,
@@ -385,26 +385,26 @@ mod imp {
         Ok((child, Tree { job: Some(job) }))
     }
 
-    pub struct Foreground;
+    pub(super) struct Foreground;
 
     /// The child's Job Object: terminated when dropped, unless released.
-    pub struct Tree {
+    pub(super) struct Tree {
         job: Option<Job>,
     }
 
     impl Tree {
-        pub fn kill(&mut self) {
+        pub(super) fn kill(&mut self) {
             if let Some(job) = self.job.take() {
                 job.terminate();
             }
         }
 
-        pub fn release(&mut self) {
+        pub(super) fn release(&mut self) {
             self.job = None;
         }
 
         /// Windows consoles have no foreground job to hand over.
-        pub fn take_foreground(&self) -> Option<Foreground> {
+        pub(super) fn take_foreground(&self) -> Option<Foreground> {
             None
         }
     }
@@ -415,7 +415,7 @@ mod imp {
         }
     }
 
-    pub fn exec_replacing(
+    pub(super) fn exec_replacing(
         program: &std::ffi::OsStr,
         args: &[std::ffi::OsString],
         env: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,

@@ -7,14 +7,18 @@
 use crate::os::Context;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shell {
+#[allow(
+    clippy::enum_variant_names,
+    reason = "PowerShell is the shell's own name"
+)]
+pub(crate) enum Shell {
     Posix,
     PowerShell,
     Cmd,
 }
 
 /// The shell aws-cred was started from (see the module docs).
-pub fn detect(ctx: &Context) -> Shell {
+pub(crate) fn detect(ctx: &Context) -> Shell {
     if cfg!(windows) {
         on_windows(ctx.var("MSYSTEM").is_some(), parent_program().as_deref())
     } else {

@@ -42,7 +42,7 @@ mod imp {
         }
     }
 
-    pub async fn stopped() -> Stop {
+    pub(super) async fn stopped() -> Stop {
         tokio::select! {
             _ = one(SignalKind::interrupt()) => Stop::Interrupted,
             _ = one(SignalKind::terminate()) => Stop::Terminated,
@@ -70,7 +70,7 @@ mod imp {
         };
     }
 
-    pub async fn stopped() -> Stop {
+    pub(super) async fn stopped() -> Stop {
         tokio::select! {
             _ = event!(windows::ctrl_c()) => Stop::Interrupted,
             _ = event!(windows::ctrl_break()) => Stop::Interrupted,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 /// How the spinner is drawn; `None` where it must not be drawn (stderr is not a terminal).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Look {
+pub(crate) struct Look {
     pub colour: bool,
 }
 
@@ -19,7 +19,7 @@ static ON_SCREEN: AtomicBool = AtomicBool::new(false);
 
 const FRAME_EVERY: Duration = Duration::from_millis(120);
 
-pub struct Spinner {
+pub(crate) struct Spinner {
     task: Option<tokio::task::JoinHandle<()>>,
     /// Set while this spinner owns the line; the widest text drawn, to clear it.
     drawn: Arc<Drawn>,
@@ -33,12 +33,12 @@ struct Drawn {
 
 impl Spinner {
     /// Drawn at once, until [`Spinner::stop`] or drop.
-    pub fn start(look: Option<Look>, message: &str) -> Spinner {
+    pub(crate) fn start(look: Option<Look>, message: &str) -> Spinner {
         Self::spawn(look, message.to_string(), Duration::ZERO, false)
     }
 
     /// Drawn only if the wait lasts longer than `delay`, with the seconds waited so far.
-    pub fn after(delay: Duration, look: Option<Look>, message: String) -> Spinner {
+    pub(crate) fn after(delay: Duration, look: Option<Look>, message: String) -> Spinner {
         Self::spawn(look, message, delay, true)
     }
 
@@ -72,7 +72,7 @@ impl Spinner {
     }
 
     /// Stop, and clear the line if anything was drawn.
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(task) = self.task.take() {
             task.abort();
             if self.drawn.owns_line.swap(false, Ordering::SeqCst) {

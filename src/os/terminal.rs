@@ -19,20 +19,20 @@ fn finish(mut line: String) -> Option<String> {
     (!line.is_empty()).then_some(line)
 }
 
-pub use imp::{Keys, Terminal, restore, stdout_columns, supports_ansi};
+pub(crate) use imp::{Keys, Terminal, restore, stdout_columns, supports_ansi};
 
 #[cfg(unix)]
 mod imp {
     use std::fs::{File, OpenOptions};
     use std::io::{BufRead, BufReader, Read, Write};
 
-    pub struct Terminal {
+    pub(crate) struct Terminal {
         tty: File,
     }
 
     impl Terminal {
         /// The controlling terminal; `None` when there is none.
-        pub fn open() -> Option<Terminal> {
+        pub(crate) fn open() -> Option<Terminal> {
             let tty = OpenOptions::new()
                 .read(true)
                 .write(true)
@@ -42,7 +42,7 @@ mod imp {
         }
 
         /// Write `prompt` and read one line; `None` for an empty line or a failure.
-        pub fn ask(&self, prompt: &str) -> Option<String> {
+        pub(crate) fn ask(&self, prompt: &str) -> Option<String> {
             let mut writer = &self.tty;
             writer.write_all(prompt.as_bytes()).ok()?;
             writer.flush().ok()?;
@@ -54,7 +54,7 @@ mod imp {
         }
 
         /// [`Terminal::ask`] with echo off while the person types.
-        pub fn ask_secret(&self, prompt: &str) -> Option<String> {
+        pub(crate) fn ask_secret(&self, prompt: &str) -> Option<String> {
             use rustix::termios::LocalModes;
             let _quiet = Changed::apply(&self.tty, |quiet| {
                 quiet.local_modes.remove(LocalModes::ECHO);
@@ -101,14 +101,14 @@ mod imp {
 
     /// The terminal read key by key (a picker): no echo, no line editing, no signals from
     /// Ctrl-C (read as a key), until dropped.
-    pub struct Keys<'a> {
+    pub(crate) struct Keys<'a> {
         tty: &'a File,
         _raw: Changed<'a>,
     }
 
     impl Terminal {
         /// Key by key until the returned [`Keys`] drops; `None` when the terminal refuses.
-        pub fn keys(&self) -> Option<Keys<'_>> {
+        pub(crate) fn keys(&self) -> Option<Keys<'_>> {
             use rustix::termios::{InputModes, LocalModes, SpecialCodeIndex};
             let raw = Changed::apply(&self.tty, |raw| {
                 raw.local_modes.remove(
@@ -127,20 +127,20 @@ mod imp {
 
     impl Keys<'_> {
         /// What the next key press sent (an escape sequence arrives whole); `None` at the end.
-        pub fn read(&mut self) -> Option<Vec<u8>> {
+        pub(crate) fn read(&mut self) -> Option<Vec<u8>> {
             let mut buf = [0u8; 64];
             let n = (&*self.tty).read(&mut buf).ok()?;
             (n > 0).then(|| buf[..n].to_vec())
         }
 
-        pub fn write(&mut self, text: &str) {
+        pub(crate) fn write(&mut self, text: &str) {
             let mut tty = self.tty;
             let _ = tty.write_all(text.as_bytes());
             let _ = tty.flush();
         }
 
         /// The terminal's size: (columns, rows).
-        pub fn size(&self) -> Option<(usize, usize)> {
+        pub(crate) fn size(&self) -> Option<(usize, usize)> {
             let size = rustix::termios::tcgetwinsize(self.tty).ok()?;
             (size.ws_col > 0 && size.ws_row > 0)
                 .then_some((usize::from(size.ws_col), usize::from(size.ws_row)))
@@ -156,12 +156,12 @@ mod imp {
     }
 
     /// Whether colour escapes may be written to `stream`: it is a terminal.
-    pub fn supports_ansi(stream: &impl std::io::IsTerminal) -> bool {
+    pub(crate) fn supports_ansi(stream: &impl std::io::IsTerminal) -> bool {
         stream.is_terminal()
     }
 
     /// The width of the terminal on stdout, in columns; `None` when stdout is not one.
-    pub fn stdout_columns() -> Option<usize> {
+    pub(crate) fn stdout_columns() -> Option<usize> {
         use std::io::IsTerminal;
         let stdout = std::io::stdout();
         if !stdout.is_terminal() {
@@ -172,7 +172,7 @@ mod imp {
     }
 
     /// Put back the terminal's echo if a no-echo prompt was interrupted.
-    pub fn restore() {
+    pub(crate) fn restore() {
         if let Some(saved) = lock_saved().take()
             && let Ok(tty) = OpenOptions::new().write(true).open("/dev/tty")
         {
@@ -191,7 +191,7 @@ mod imp {
         WriteConsoleW,
     };
 
-    pub enum Terminal {
+    pub(crate) enum Terminal {
         /// A Windows console (cmd, PowerShell, Windows Terminal).
         Console { input: File, output: File },
         /// Git Bash's mintty (or another pty-backed terminal): no console; standard input is the
@@ -208,7 +208,7 @@ mod imp {
 
     impl Terminal {
         /// The console, or mintty's terminal when standard input is one; `None` otherwise.
-        pub fn open() -> Option<Terminal> {
+        pub(crate) fn open() -> Option<Terminal> {
             use std::io::IsTerminal;
             let stdin = std::io::stdin();
             // Rust's is_terminal() also recognises the MSYS/Cygwin pty pipes mintty uses; those
@@ -231,7 +231,7 @@ mod imp {
         }
 
         /// Write `prompt` and read one line; `None` for an empty line or a failure.
-        pub fn ask(&self, prompt: &str) -> Option<String> {
+        pub(crate) fn ask(&self, prompt: &str) -> Option<String> {
             match self {
                 Terminal::Console { input, output } => {
                     write_console(output, prompt)?;
@@ -252,7 +252,7 @@ mod imp {
 
         /// [`Terminal::ask`] with echo off while the person types. In mintty echo cannot be
         /// turned off from a Windows program: the person is told, and the answer is read anyway.
-        pub fn ask_secret(&self, prompt: &str) -> Option<String> {
+        pub(crate) fn ask_secret(&self, prompt: &str) -> Option<String> {
             let Terminal::Console { input, output } = self else {
                 eprintln!(
                     "note: this terminal (mintty) has no Windows console, so what you type next \
@@ -273,7 +273,7 @@ mod imp {
     /// a key, and keys sent as the escape sequences a Unix terminal sends
     /// (`ENABLE_VIRTUAL_TERMINAL_INPUT`, Windows 10 and later), until dropped. mintty has no
     /// console: there the picker asks for a line instead.
-    pub struct Keys<'a> {
+    pub(crate) struct Keys<'a> {
         input: &'a File,
         output: &'a File,
         _raw: (Changed<'a>, Changed<'a>),
@@ -319,7 +319,7 @@ mod imp {
     }
 
     impl Terminal {
-        pub fn keys(&self) -> Option<Keys<'_>> {
+        pub(crate) fn keys(&self) -> Option<Keys<'_>> {
             use windows_sys::Win32::System::Console::{
                 ENABLE_LINE_INPUT, ENABLE_PROCESSED_INPUT, ENABLE_VIRTUAL_TERMINAL_INPUT,
                 ENABLE_VIRTUAL_TERMINAL_PROCESSING,
@@ -351,7 +351,7 @@ mod imp {
 
     impl Keys<'_> {
         /// What the next key press sent; `None` at the end or on a failure.
-        pub fn read(&mut self) -> Option<Vec<u8>> {
+        pub(crate) fn read(&mut self) -> Option<Vec<u8>> {
             let mut buf = [0u16; 64];
             let mut read = 0u32;
             // SAFETY: a valid console handle, a buffer of 64 UTF-16 units, a pointer to a local.
@@ -368,12 +368,12 @@ mod imp {
                 .then(|| String::from_utf16_lossy(&buf[..read as usize]).into_bytes())
         }
 
-        pub fn write(&mut self, text: &str) {
+        pub(crate) fn write(&mut self, text: &str) {
             let _ = write_console(self.output, text);
         }
 
         /// The console window's size: (columns, rows).
-        pub fn size(&self) -> Option<(usize, usize)> {
+        pub(crate) fn size(&self) -> Option<(usize, usize)> {
             use windows_sys::Win32::System::Console::{
                 CONSOLE_SCREEN_BUFFER_INFO, GetConsoleScreenBufferInfo,
             };
@@ -448,7 +448,7 @@ mod imp {
 
     /// Whether colour escapes may be written to `stream`: a console that accepts virtual
     /// terminal sequences (turned on here; Windows 10 and later have them), or mintty's pty.
-    pub fn supports_ansi(stream: &(impl std::io::IsTerminal + AsRawHandle)) -> bool {
+    pub(crate) fn supports_ansi(stream: &(impl std::io::IsTerminal + AsRawHandle)) -> bool {
         use windows_sys::Win32::System::Console::ENABLE_VIRTUAL_TERMINAL_PROCESSING;
         if !stream.is_terminal() {
             return false;
@@ -467,7 +467,7 @@ mod imp {
 
     /// The width of the console window on stdout, in columns; `None` when stdout is not a
     /// console (mintty, a pipe, a file).
-    pub fn stdout_columns() -> Option<usize> {
+    pub(crate) fn stdout_columns() -> Option<usize> {
         use windows_sys::Win32::System::Console::{
             CONSOLE_SCREEN_BUFFER_INFO, GetConsoleScreenBufferInfo,
         };
@@ -482,7 +482,7 @@ mod imp {
     }
 
     /// Put back the console's echo if a no-echo prompt was interrupted.
-    pub fn restore() {
+    pub(crate) fn restore() {
         if let Some(saved) = lock_saved().take()
             && let Ok(input) = OpenOptions::new().read(true).write(true).open("CONIN$")
         {

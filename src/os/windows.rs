@@ -59,13 +59,13 @@ impl Drop for Handle {
 // ---------------------------------------------------------------------------------------------
 
 /// The exit status of a process ended by Ctrl-C (STATUS_CONTROL_C_EXIT).
-pub const CONTROL_C_EXIT: u32 = 0xC000_013A;
+pub(crate) const CONTROL_C_EXIT: u32 = 0xC000_013A;
 
 /// A Job Object: every process assigned to it, and everything they start, ended together.
-pub struct Job(Handle);
+pub(crate) struct Job(Handle);
 
 impl Job {
-    pub fn new() -> io::Result<Job> {
+    pub(crate) fn new() -> io::Result<Job> {
         // SAFETY: no security attributes, no name: a new anonymous job.
         let handle = unsafe { CreateJobObjectW(std::ptr::null(), std::ptr::null()) };
         if handle.is_null() {
@@ -76,7 +76,7 @@ impl Job {
 
     /// Put the process `process` (a handle with PROCESS_SET_QUOTA and PROCESS_TERMINATE, as a
     /// spawned child's is) in the job.
-    pub fn assign(&self, process: RawHandle) -> io::Result<()> {
+    pub(crate) fn assign(&self, process: RawHandle) -> io::Result<()> {
         // SAFETY: both handles are valid for the call: the job's is ours, the child's is owned
         // by its tokio Child, which outlives this call.
         if unsafe { AssignProcessToJobObject(self.0.0, process as HANDLE) } == 0 {
@@ -86,7 +86,7 @@ impl Job {
     }
 
     /// End every process in the job (exit code 1).
-    pub fn terminate(self) {
+    pub(crate) fn terminate(self) {
         // SAFETY: the job's handle is valid until `self` drops, after this call.
         unsafe { TerminateJobObject(self.0.0, 1) };
     }
@@ -100,14 +100,14 @@ unsafe extern "system" fn keep_running(event: u32) -> windows_sys::core::BOOL {
 /// From now on Ctrl-C and Ctrl-Break do not end aws-cred (they still reach every other process
 /// on the console). Unlike ignoring them outright, a handler is not inherited by children
 /// started later.
-pub fn ignore_console_interrupts() {
+pub(crate) fn ignore_console_interrupts() {
     // SAFETY: registers a handler function with the 'static lifetime of the program.
     unsafe { SetConsoleCtrlHandler(Some(keep_running), 1) };
 }
 
 /// The file name of the parent process's program (`pwsh.exe`), lower-cased; `None` when the
 /// process list cannot be read or the parent is gone.
-pub fn parent_program() -> Option<String> {
+pub(crate) fn parent_program() -> Option<String> {
     // SAFETY: a snapshot of the process list; the handle is closed by `Handle`.
     let snapshot = unsafe { CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0) };
     if snapshot == INVALID_HANDLE_VALUE || snapshot.is_null() {
@@ -146,7 +146,7 @@ pub fn parent_program() -> Option<String> {
 
 /// Open `url` with the program Windows has for it, without a shell in between (so `&`, `^`, `%`
 /// and `#` arrive intact: `cmd /c start` would cut the URL at `&`).
-pub fn shell_open(url: &str) -> io::Result<()> {
+pub(crate) fn shell_open(url: &str) -> io::Result<()> {
     use windows_sys::Win32::UI::Shell::ShellExecuteW;
     use windows_sys::Win32::UI::WindowsAndMessaging::SW_SHOWNORMAL;
     let verb = wide(OsStr::new("open"));
@@ -225,7 +225,7 @@ fn same_sid(a: PSID, b: PSID) -> bool {
 
 /// Give `path` an access list that lets only the current user in (full control), not inherited
 /// from its folder. A directory's entry is inherited by what is created in it.
-pub fn make_private(path: &Path, directory: bool) -> io::Result<()> {
+pub(crate) fn make_private(path: &Path, directory: bool) -> io::Result<()> {
     let sid = current_user_sid()?;
     let inherit = if directory {
         OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE
@@ -237,7 +237,7 @@ pub fn make_private(path: &Path, directory: bool) -> io::Result<()> {
 
 /// Test only: let Everyone write `path` (as a careless `icacls … /grant Everyone:F` would).
 #[cfg(test)]
-pub fn grant_everyone_write(path: &Path) -> io::Result<()> {
+pub(crate) fn grant_everyone_write(path: &Path) -> io::Result<()> {
     use windows_sys::Win32::Security::{CreateWellKnownSid, SECURITY_MAX_SID_SIZE};
     let mut everyone = vec![0u8; SECURITY_MAX_SID_SIZE as usize];
     let mut size = everyone.len() as u32;
@@ -314,7 +314,7 @@ fn set_protected_dacl(path: &Path, entries: &[(&[u8], u32, u32)]) -> io::Result<
 
 /// Who owns a file or folder, and who else may change it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Trust {
+pub(crate) struct Trust {
     /// Owned by the current user.
     pub owned_by_me: bool,
     /// Owned by SYSTEM or the Administrators group (what an elevated installer leaves).
@@ -335,7 +335,7 @@ const WRITE_RIGHTS: u32 = 0x0000_0002 // FILE_WRITE_DATA / FILE_ADD_FILE
     | 0x4000_0000; // GENERIC_WRITE
 
 /// Read the owner and access list of `path`.
-pub fn trust(path: &Path) -> io::Result<Trust> {
+pub(crate) fn trust(path: &Path) -> io::Result<Trust> {
     let my_sid = current_user_sid()?;
     let name = wide(path.as_os_str());
     let mut owner: PSID = std::ptr::null_mut();
@@ -437,7 +437,7 @@ fn others_who_write(dacl: *mut ACL, owner: PSID, me: PSID) -> Option<&'static st
 /// The target names of the generic credentials whose name ends with `suffix` (the keyring crate
 /// names an entry `<user>.<service>`), with the suffix cut off. Read with CredEnumerateW
 /// directly: every pointer it returns is checked before use.
-pub fn credential_names(suffix: &str) -> io::Result<Vec<String>> {
+pub(crate) fn credential_names(suffix: &str) -> io::Result<Vec<String>> {
     use windows_sys::Win32::Security::Credentials::{CREDENTIALW, CredEnumerateW, CredFree};
     let mut count = 0u32;
     let mut list: *mut *mut CREDENTIALW = std::ptr::null_mut();

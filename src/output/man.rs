@@ -5,7 +5,7 @@
 use clap::Command;
 
 /// A man page: its file name (`aws-cred-export.1`) and its roff text.
-pub struct Page {
+pub(crate) struct Page {
     pub file_name: String,
     pub text: String,
 }
@@ -291,7 +291,7 @@ const EXEC_STATUS: &[(&str, &str)] = &[
 
 /// `aws-cred(1)`: the program, every subcommand in a section of its own, and the sections
 /// every page has.
-pub fn main_page(cli: &Command) -> std::io::Result<Page> {
+pub(crate) fn main_page(cli: &Command) -> std::io::Result<Page> {
     let mut page = Vec::new();
     clap_mangen::Man::new(cli.clone()).render(&mut page)?;
     let mut text = String::from_utf8_lossy(&page).into_owned();
@@ -304,7 +304,7 @@ pub fn main_page(cli: &Command) -> std::io::Result<Page> {
 }
 
 /// aws-cred(1)'s section for one subcommand: what it does, its options, its examples.
-pub fn subcommand_section(sub: &Command) -> String {
+pub(crate) fn subcommand_section(sub: &Command) -> String {
     let mut out = format!(".SH \"AWS\\-CRED {}\"\n", sub.get_name().to_uppercase());
     if let Some(about) = sub.get_long_about().or(sub.get_about()) {
         out.push_str(&format!("{}\n", roff(&about.to_string())));
@@ -346,7 +346,7 @@ pub fn subcommand_section(sub: &Command) -> String {
 }
 
 /// `aws-cred-NAME(1)`; `None` for a name that is not a subcommand.
-pub fn subcommand_page(cli: &Command, name: &str) -> std::io::Result<Option<Page>> {
+pub(crate) fn subcommand_page(cli: &Command, name: &str) -> std::io::Result<Option<Page>> {
     let mut built = cli.clone();
     built.build();
     let Some(sub) = built.find_subcommand(name) else {
@@ -369,7 +369,7 @@ pub fn subcommand_page(cli: &Command, name: &str) -> std::io::Result<Option<Page
 }
 
 /// The names of the subcommands that get a page of their own.
-pub fn subcommands(cli: &Command) -> Vec<String> {
+pub(crate) fn subcommands(cli: &Command) -> Vec<String> {
     cli.get_subcommands()
         .map(|sub| sub.get_name().to_string())
         .filter(|name| name != "help")
@@ -442,7 +442,7 @@ fn item(term: &str, text: &str) -> String {
 
 /// Text for roff: backslashes and hyphens escaped, and a line that starts with a control
 /// character made plain.
-pub fn roff(text: &str) -> String {
+pub(crate) fn roff(text: &str) -> String {
     text.lines()
         .map(|line| {
             let escaped = line.replace('\\', "\\e").replace('-', "\\-");

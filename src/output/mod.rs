@@ -1,17 +1,17 @@
 //! Renderers: one per output format. Only these write what goes to stdout.
 
-pub mod man;
-pub mod picker;
-pub mod quote;
-pub mod sso;
-pub mod status;
-pub mod token;
+pub(crate) mod man;
+pub(crate) mod picker;
+pub(crate) mod quote;
+pub(crate) mod sso;
+pub(crate) mod status;
+pub(crate) mod token;
 
 use aws_credential_types::Credentials;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-pub use quote::Unrepresentable;
+pub(crate) use quote::Unrepresentable;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -110,7 +110,7 @@ pub struct Exports<'a> {
 }
 
 /// The variables that carry credentials; `export --unset` clears them all.
-pub const CREDENTIAL_VARIABLES: &[&str] = &[
+pub(crate) const CREDENTIAL_VARIABLES: &[&str] = &[
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
@@ -230,7 +230,7 @@ fn render_json(exports: &Exports<'_>) -> String {
 }
 
 /// Render credentials in `format`.
-pub fn render(format: Format, exports: &Exports<'_>) -> Result<String, Unrepresentable> {
+pub(crate) fn render(format: Format, exports: &Exports<'_>) -> Result<String, Unrepresentable> {
     match format {
         Format::Json => Ok(render_json(exports)),
         _ => render_lines(format, &lines(exports)),
@@ -240,7 +240,7 @@ pub fn render(format: Format, exports: &Exports<'_>) -> Result<String, Unreprese
 /// A set of variables to set and to clear, other than credentials (`serve`: the endpoint's URL
 /// and token). JSON: `{"schema_version": 1, "variables": {NAME: VALUE}, "unset": [NAME]}`.
 #[derive(Clone)]
-pub struct Variables<'a> {
+pub(crate) struct Variables<'a> {
     pub set: Vec<(&'a str, String)>,
     pub unset: Vec<&'a str>,
 }
@@ -256,7 +256,7 @@ impl std::fmt::Debug for Variables<'_> {
 }
 
 /// Render a variable set in `format`: the clearing lines first, then the settings.
-pub fn render_variables(
+pub(crate) fn render_variables(
     format: Format,
     variables: &Variables<'_>,
 ) -> Result<String, Unrepresentable> {
@@ -285,7 +285,7 @@ pub fn render_variables(
 
 /// Lines that clear every credential variable (`export --unset`). Empty for json/dotenv,
 /// which cannot unset.
-pub fn render_unset(format: Format) -> String {
+pub(crate) fn render_unset(format: Format) -> String {
     let lines: Vec<Line<'_>> = CREDENTIAL_VARIABLES
         .iter()
         .map(|k| Line::Unset(k))
@@ -299,7 +299,7 @@ pub fn render_unset(format: Format) -> String {
 /// `aws-cred ARGS` as the shell of `format` runs what it prints: `eval "$(…)"` (sh), `… | source`
 /// (fish), `… | Invoke-Expression` (PowerShell), `for /f` (cmd). Each argument is quoted for that
 /// shell when it needs to be.
-pub fn eval_command(format: Format, args: &[String]) -> String {
+pub(crate) fn eval_command(format: Format, args: &[String]) -> String {
     let plain = |arg: &str| {
         !arg.is_empty()
             && arg

@@ -7,7 +7,7 @@ use crate::base::text::escape;
 
 /// A key press, decoded from what the terminal sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Key {
+pub(crate) enum Key {
     Char(char),
     Backspace,
     /// Ctrl-U: the filter is cleared.
@@ -23,7 +23,7 @@ pub enum Key {
 
 /// Every key in what one read from the terminal gave (a paste or a fast typist sends several;
 /// an escape sequence arrives whole). Sequences that are not known are skipped.
-pub fn decode(bytes: &[u8]) -> Vec<Key> {
+pub(crate) fn decode(bytes: &[u8]) -> Vec<Key> {
     let text = String::from_utf8_lossy(bytes);
     let mut keys = Vec::new();
     let mut chars = text.chars().peekable();
@@ -67,20 +67,20 @@ pub fn decode(bytes: &[u8]) -> Vec<Key> {
 
 /// One profile to choose: its name and a word on its kind and state.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub name: String,
     pub detail: String,
 }
 
 /// What a key press led to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     Continue,
     Picked(String),
     Cancelled,
 }
 
-pub struct Picker {
+pub(crate) struct Picker {
     entries: Vec<Entry>,
     filter: String,
     /// The entries the filter lets through, by index.
@@ -95,7 +95,7 @@ pub struct Picker {
 const MAX_FILTER: usize = 256;
 
 impl Picker {
-    pub fn new(entries: Vec<Entry>) -> Picker {
+    pub(crate) fn new(entries: Vec<Entry>) -> Picker {
         let shown = (0..entries.len()).collect();
         Picker {
             entries,
@@ -134,7 +134,7 @@ impl Picker {
         self.top = 0;
     }
 
-    pub fn press(&mut self, key: Key, page: usize) -> Step {
+    pub(crate) fn press(&mut self, key: Key, page: usize) -> Step {
         let last = self.shown.len().saturating_sub(1);
         match key {
             Key::Char(c) => {
@@ -174,7 +174,7 @@ impl Picker {
 
     /// The lines to draw: the filter line, then at most `rows` entries around the highlighted
     /// one, each cut to `width` columns. Names and details are escaped (they come from files).
-    pub fn view(&mut self, rows: usize, width: usize, colour: bool) -> Vec<String> {
+    pub(crate) fn view(&mut self, rows: usize, width: usize, colour: bool) -> Vec<String> {
         let rows = rows.max(1);
         if self.cursor < self.top {
             self.top = self.cursor;

@@ -9,14 +9,14 @@ use thiserror::Error;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("{variable} cannot be written in {format} format: its value contains {what}")]
-pub struct Unrepresentable {
+pub(crate) struct Unrepresentable {
     pub variable: String,
     pub format: &'static str,
     pub what: &'static str,
 }
 
 /// POSIX sh, bash, dash, zsh: `'...'`, with each `'` written as `'\''`.
-pub fn sh(value: &str) -> String {
+pub(crate) fn sh(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('\'');
     for c in value.chars() {
@@ -31,7 +31,7 @@ pub fn sh(value: &str) -> String {
 }
 
 /// fish: inside `'...'` only `\'` and `\\` are escapes.
-pub fn fish(value: &str) -> String {
+pub(crate) fn fish(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('\'');
     for c in value.chars() {
@@ -46,7 +46,7 @@ pub fn fish(value: &str) -> String {
 
 /// PowerShell: verbatim `'...'` strings; a quote is doubled. PowerShell also treats the
 /// typographic single quotes U+2018..U+201B as quote characters, so those are doubled too.
-pub fn powershell(value: &str) -> String {
+pub(crate) fn powershell(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('\'');
     for c in value.chars() {
@@ -62,7 +62,7 @@ pub fn powershell(value: &str) -> String {
 /// cmd.exe: `set "NAME=value"`. Inside the quotes `& | < > ^` are literal, but `%` and `!`
 /// still expand and `"` or a line break would end the command, and cmd has no escape for
 /// them on the command line: such values are refused.
-pub fn cmd(variable: &str, value: &str) -> Result<String, Unrepresentable> {
+pub(crate) fn cmd(variable: &str, value: &str) -> Result<String, Unrepresentable> {
     let bad = |what| Unrepresentable {
         variable: variable.to_string(),
         format: "cmd",
@@ -86,7 +86,7 @@ pub fn cmd(variable: &str, value: &str) -> Result<String, Unrepresentable> {
 /// dotenv: bare when the value is made of characters every dotenv reader takes literally
 /// (credential values always are), else single-quoted with `\\` and `\'` escapes as
 /// python-dotenv reads them. Line breaks are refused: readers disagree about them.
-pub fn dotenv(variable: &str, value: &str) -> Result<String, Unrepresentable> {
+pub(crate) fn dotenv(variable: &str, value: &str) -> Result<String, Unrepresentable> {
     let refuse = |what| {
         Err(Unrepresentable {
             variable: variable.to_string(),

@@ -23,7 +23,7 @@ struct AccountJson<'a> {
     roles: &'a [String],
 }
 
-pub fn roles_json(
+pub(crate) fn roles_json(
     session: Option<&str>,
     start_url: &str,
     assignments: &[Assignment],
@@ -48,7 +48,7 @@ pub fn roles_json(
 }
 
 /// One line per (account, role): account id, account name, role, e-mail.
-pub fn roles_table(assignments: &[Assignment]) -> String {
+pub(crate) fn roles_table(assignments: &[Assignment]) -> String {
     let mut rows: Vec<[String; 4]> = vec![[
         "ACCOUNT".into(),
         "NAME".into(),
@@ -104,7 +104,7 @@ fn section_lines(out: &mut String, sign: char, name: &str, entries: &[(String, S
 }
 
 /// `--dry-run`: what would change in the config file, section by section.
-pub fn populate_diff(file: &str, changes: &[Change]) -> String {
+pub(crate) fn populate_diff(file: &str, changes: &[Change]) -> String {
     let mut out = format!("--- {file}\n+++ {file} (after sso populate)\n");
     for change in changes {
         match change {
@@ -136,7 +136,7 @@ pub fn populate_diff(file: &str, changes: &[Change]) -> String {
 }
 
 /// The summary on stderr: counts, then each clash and stale profile by name.
-pub fn populate_summary(file: &str, changes: &[Change], dry_run: bool) -> String {
+pub(crate) fn populate_summary(file: &str, changes: &[Change], dry_run: bool) -> String {
     let count = |f: fn(&Change) -> bool| changes.iter().filter(|c| f(c)).count();
     let added = count(|c| matches!(c, Change::Added(_)));
     let updated = count(|c| matches!(c, Change::Updated { .. }));

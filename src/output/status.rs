@@ -9,11 +9,11 @@ use crate::cognito::SignIn;
 use serde::Serialize;
 use std::time::SystemTime;
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// One profile's line.
 #[derive(Debug, Clone)]
-pub struct ProfileRow {
+pub(crate) struct ProfileRow {
     pub name: String,
     /// `config`, `credentials` or both: where it is defined.
     pub files: Vec<&'static str>,
@@ -25,14 +25,14 @@ pub struct ProfileRow {
 
 /// Everything `status` shows.
 #[derive(Debug, Clone)]
-pub struct Report {
+pub(crate) struct Report {
     pub now: SystemTime,
     pub profiles: Vec<ProfileRow>,
     pub cognito: Vec<SignIn>,
 }
 
 /// [`crate::base::text::escape`] as an owned string, for table cells.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     crate::base::text::escape(text).into_owned()
 }
 
@@ -234,7 +234,7 @@ fn sign_ins_json(now: SystemTime, cognito: &[SignIn]) -> Vec<JsonSignIn<'_>> {
 /// `status --json` a piece at a time: [`head`](Self::head), then [`profile`](Self::profile)
 /// for each row, then [`tail`](Self::tail) make the same bytes as the whole report
 /// pretty-printed, so a 10,000-profile report is written as it is made instead of held.
-pub struct JsonStream {
+pub(crate) struct JsonStream {
     now: SystemTime,
     detail: bool,
     rows: usize,
@@ -242,7 +242,7 @@ pub struct JsonStream {
 
 impl JsonStream {
     /// `detail` adds each profile's plan.
-    pub fn new(now: SystemTime, detail: bool) -> Self {
+    pub(crate) fn new(now: SystemTime, detail: bool) -> Self {
         JsonStream {
             now,
             detail,
@@ -250,14 +250,14 @@ impl JsonStream {
         }
     }
 
-    pub fn head(&self) -> serde_json::Result<String> {
+    pub(crate) fn head(&self) -> serde_json::Result<String> {
         Ok(format!(
             "{{\n  \"schema_version\": {SCHEMA_VERSION},\n  \"now\": {},\n  \"profiles\": [",
             serde_json::to_string(&rfc3339(self.now))?
         ))
     }
 
-    pub fn profile(&mut self, row: &ProfileRow) -> serde_json::Result<String> {
+    pub(crate) fn profile(&mut self, row: &ProfileRow) -> serde_json::Result<String> {
         let separator = if self.rows == 0 { "" } else { "," };
         self.rows += 1;
         Ok(format!(
@@ -266,7 +266,7 @@ impl JsonStream {
         ))
     }
 
-    pub fn tail(&self, cognito: &[SignIn]) -> serde_json::Result<String> {
+    pub(crate) fn tail(&self, cognito: &[SignIn]) -> serde_json::Result<String> {
         let sign_ins = sign_ins_json(self.now, cognito);
         let close = if self.rows == 0 { "]" } else { "\n  ]" };
         Ok(format!(
@@ -277,7 +277,7 @@ impl JsonStream {
 }
 
 /// The report as JSON; `detail` adds each profile's plan.
-pub fn render_json(report: &Report, detail: bool) -> serde_json::Result<String> {
+pub(crate) fn render_json(report: &Report, detail: bool) -> serde_json::Result<String> {
     let mut stream = JsonStream::new(report.now, detail);
     let mut text = stream.head()?;
     for row in &report.profiles {
@@ -343,7 +343,7 @@ fn status_text(now: SystemTime, status: &Status) -> (String, Tone) {
 
 /// A profile's kind and state in a few words (`sso · valid, 7h 59m left`), as the picker
 /// shows them beside its name.
-pub fn brief(now: SystemTime, inspection: &crate::chain::inspect::Inspection) -> String {
+pub(crate) fn brief(now: SystemTime, inspection: &crate::chain::inspect::Inspection) -> String {
     format!(
         "{} · {}",
         inspection.kind.word(),
@@ -377,7 +377,7 @@ fn fix_of(status: &Status) -> Option<String> {
 /// a row at a time: each row keeps only its cells and its fix, so a
 /// 10,000-profile table does not hold every inspection until the end (the column widths need
 /// every row before the first line).
-pub struct Table {
+pub(crate) struct Table {
     now: SystemTime,
     rows: Vec<([String; 5], Tone)>,
     /// What to run, for the rows that need something done (and what `--check` said).
@@ -387,7 +387,7 @@ pub struct Table {
 }
 
 impl Table {
-    pub fn new(now: SystemTime) -> Self {
+    pub(crate) fn new(now: SystemTime) -> Self {
         Table {
             now,
             rows: Vec::new(),
@@ -396,7 +396,7 @@ impl Table {
         }
     }
 
-    pub fn push(&mut self, row: &ProfileRow) {
+    pub(crate) fn push(&mut self, row: &ProfileRow) {
         let (state, tone) = status_text(self.now, &row.inspection.status);
         let state = match &row.check {
             Some(Ok(_)) => format!("{state}; checked"),
@@ -433,7 +433,7 @@ impl Table {
     /// The table, fitted to `width` columns when given (a terminal's): the widest column is cut
     /// (its cells end in `…`) until the lines fit, no column below its heading; `--json` has
     /// every name whole.
-    pub fn render(self, cognito: &[SignIn], colour: bool, width: Option<usize>) -> String {
+    pub(crate) fn render(self, cognito: &[SignIn], colour: bool, width: Option<usize>) -> String {
         let header = ["PROFILE", "KIND", "REGION", "STATE", "SOURCE"];
         let mut widths = header.map(|h| h.chars().count());
         for (cells, _) in &self.rows {
@@ -546,7 +546,7 @@ fn sign_in_line(now: SystemTime, s: &SignIn, colour: bool) -> String {
 
 /// One profile in detail: where it is, its kind, its state, and its plan as the chain would walk
 /// it (nothing was called).
-pub fn render_detail(report: &Report, colour: bool) -> String {
+pub(crate) fn render_detail(report: &Report, colour: bool) -> String {
     let now = report.now;
     let mut out = String::new();
     for row in &report.profiles {

@@ -20,7 +20,7 @@ struct ExecStatus<'a> {
 }
 
 /// The ExecCredential kubectl reads from an exec plugin, as `aws eks get-token` prints it.
-pub fn exec_credential(api_version: &str, token: &str, expiration: SystemTime) -> String {
+pub(crate) fn exec_credential(api_version: &str, token: &str, expiration: SystemTime) -> String {
     let doc = ExecCredential {
         kind: "ExecCredential",
         api_version,
@@ -36,7 +36,7 @@ pub fn exec_credential(api_version: &str, token: &str, expiration: SystemTime) -
 }
 
 /// A database token: alone on its line, or `{"token": …, "expiration": …}`.
-pub fn db_token(token: &str, expiration: SystemTime, json: bool) -> String {
+pub(crate) fn db_token(token: &str, expiration: SystemTime, json: bool) -> String {
     if !json {
         return format!("{token}\n");
     }

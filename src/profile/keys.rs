@@ -8,7 +8,7 @@ use super::{Profiles, nonblank};
 use std::path::PathBuf;
 
 /// Every key of a profile section the AWS CLI, the SDKs or aws-cred read.
-pub const KNOWN: &[&str] = &[
+pub(crate) const KNOWN: &[&str] = &[
     // Credentials and how to get them.
     "aws_access_key_id",
     "aws_secret_access_key",
@@ -86,7 +86,7 @@ pub const KNOWN: &[&str] = &[
 
 /// A key of a profile that is probably a typo of a known one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mistyped {
+pub(crate) struct Mistyped {
     pub profile: String,
     pub file: PathBuf,
     pub key: String,
@@ -95,7 +95,7 @@ pub struct Mistyped {
 
 /// The keys of `names`' sections (in both files) that are within two edits of a known key
 /// and are not themselves known.
-pub fn mistyped<'a>(
+pub(crate) fn mistyped<'a>(
     profiles: &Profiles,
     names: impl IntoIterator<Item = &'a str>,
 ) -> Vec<Mistyped> {
@@ -146,7 +146,7 @@ pub fn mistyped<'a>(
 const MAX_SOURCES: usize = 64;
 
 /// The profile and the ones it takes credentials from (`source_profile`), each once.
-pub fn with_sources(profiles: &Profiles, name: &str) -> Vec<String> {
+pub(crate) fn with_sources(profiles: &Profiles, name: &str) -> Vec<String> {
     let mut names = vec![name.to_string()];
     while names.len() < MAX_SOURCES {
         let Some(next) =

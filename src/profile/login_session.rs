@@ -14,14 +14,14 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 /// The profile key that names a login session.
-pub const KEY: &str = "login_session";
+pub(crate) const KEY: &str = "login_session";
 
 /// What a cache file needs for its session to be refreshed once expired: the one rule, used by
 /// `status` here and by the `login` flow's refresh (`login::cache`).
-pub const REFRESH_FIELDS: [&str; 3] = ["clientId", "refreshToken", "dpopKey"];
+pub(crate) const REFRESH_FIELDS: [&str; 3] = ["clientId", "refreshToken", "dpopKey"];
 
 /// The cache file of a session (the value hashed as written, as the AWS CLI does).
-pub fn cache_path(dir: &Path, login_session: &str) -> PathBuf {
+pub(crate) fn cache_path(dir: &Path, login_session: &str) -> PathBuf {
     dir.join(format!(
         "{}.json",
         hex::encode(Sha256::digest(login_session.as_bytes()))
@@ -30,7 +30,7 @@ pub fn cache_path(dir: &Path, login_session: &str) -> PathBuf {
 
 /// The session's state: valid until `accessToken.expiresAt`; once expired, refreshable while
 /// the file has every one of [`REFRESH_FIELDS`] (as the refresh needs them).
-pub fn state(dir: &Path, login_session: &str, now: SystemTime) -> Validity {
+pub(crate) fn state(dir: &Path, login_session: &str, now: SystemTime) -> Validity {
     let path = cache_path(dir, login_session);
     // The trust rule of the chain's reads (os::fs::judge_shared): another user's file is not
     // this session's.
@@ -68,14 +68,14 @@ fn parse_state(bytes: &[u8], now: SystemTime) -> Validity {
 }
 
 /// Remove one session's cache file (`logout`); the file, or `None` when there was none.
-pub fn remove(dir: &Path, login_session: &str) -> Result<Option<PathBuf>, fs::FsError> {
+pub(crate) fn remove(dir: &Path, login_session: &str) -> Result<Option<PathBuf>, fs::FsError> {
     let path = cache_path(dir, login_session);
     Ok(fs::remove_existing(&path)?.then_some(path))
 }
 
 /// Remove every session file in `dir` of the documented shape (a JSON object with
 /// `accessToken.expiresAt`); anything else there is left alone (`logout --all`).
-pub fn remove_all(dir: &Path) -> Result<Vec<PathBuf>, fs::FsError> {
+pub(crate) fn remove_all(dir: &Path) -> Result<Vec<PathBuf>, fs::FsError> {
     let mut removed = Vec::new();
     for path in fs::list_files(dir, ".json")? {
         let shaped = fs::read_regular(&path, fs::MAX_CACHE_FILE).is_ok_and(|bytes| {

@@ -13,10 +13,10 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 /// Key where aws-cred records when written session credentials expire; AWS tools ignore it.
-pub const EXPIRATION_KEY: &str = "aws_cred_expiration";
+pub(crate) const EXPIRATION_KEY: &str = "aws_cred_expiration";
 
 /// The credentials a profile holds as keys (long-term or a written session).
-pub fn static_credentials(profiles: &Profiles, name: &str) -> anyhow::Result<Credentials> {
+pub(crate) fn static_credentials(profiles: &Profiles, name: &str) -> anyhow::Result<Credentials> {
     let get = |key| profiles.credential(name, key);
     let (Some(key), Some(secret)) = (get("aws_access_key_id"), get("aws_secret_access_key")) else {
         return Err(Problem::usage(format!(
@@ -48,7 +48,7 @@ pub fn static_credentials(profiles: &Profiles, name: &str) -> anyhow::Result<Cre
 
 /// When the session aws-cred wrote into a profile expires (`aws_cred_expiration`): `None` when
 /// the profile has no such key, `Some(Err(_))` when the value is not a time.
-pub fn written_session_expiry(
+pub(crate) fn written_session_expiry(
     profiles: &Profiles,
     name: &str,
 ) -> Option<Result<std::time::SystemTime, NotATime>> {
@@ -59,13 +59,13 @@ pub fn written_session_expiry(
 /// An [`EXPIRATION_KEY`] value that is not a time (the value, as written).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{EXPIRATION_KEY} = {0:?} is not an RFC 3339 time")]
-pub struct NotATime(pub String);
+pub(crate) struct NotATime(pub String);
 
 /// Remove the sessions aws-cred wrote into the credentials file at `path` (`logout`): sections
 /// with [`EXPIRATION_KEY`] and a session token, never one holding long-term keys. `only`
 /// limits it to one profile. Decided on the text read under the writer's lock; the names
 /// removed.
-pub fn remove_written_sessions(
+pub(crate) fn remove_written_sessions(
     path: &std::path::Path,
     only: Option<&str>,
 ) -> Result<Vec<String>, super::writer::WriteError> {
@@ -101,7 +101,7 @@ pub fn remove_written_sessions(
 
 /// Long-term keys to make an MFA session from, and where they live.
 #[derive(Debug, Clone)]
-pub struct LongTerm {
+pub(crate) struct LongTerm {
     /// The profile holding the keys; `None` for environment variables.
     pub profile: Option<String>,
     pub credentials: Credentials,
@@ -112,7 +112,7 @@ pub struct LongTerm {
 }
 
 impl LongTerm {
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match (&self.profile, &self.keyring_entry) {
             (Some(p), Some(entry)) => {
                 format!("profile {p} (keys in the OS keyring, entry {entry})")
@@ -127,13 +127,13 @@ impl LongTerm {
 // Keys in the OS keyring
 
 /// The credential_process value `aws-cred keys add --profile NAME` writes.
-pub fn keyring_process_line(entry: &str) -> String {
+pub(crate) fn keyring_process_line(entry: &str) -> String {
     format!("aws-cred keys process --profile {entry}")
 }
 
 /// The keyring entry a credential_process command reads, when it is exactly
 /// `aws-cred keys process --profile NAME` (any spacing); any other command is run as usual.
-pub fn keyring_entry_of(command: &str) -> Option<&str> {
+pub(crate) fn keyring_entry_of(command: &str) -> Option<&str> {
     let words: Vec<&str> = command.split_whitespace().collect();
     match words.as_slice() {
         ["aws-cred", "keys", "process", "--profile", entry] => Some(entry),
@@ -142,14 +142,14 @@ pub fn keyring_entry_of(command: &str) -> Option<&str> {
 }
 
 /// The keyring entry profile `name` gets its keys from, if its credential_process is ours.
-pub fn keyring_entry_of_profile<'a>(profiles: &'a Profiles, name: &str) -> Option<&'a str> {
+pub(crate) fn keyring_entry_of_profile<'a>(profiles: &'a Profiles, name: &str) -> Option<&'a str> {
     profiles
         .get(name, "credential_process")
         .and_then(keyring_entry_of)
 }
 
 /// An IAM user's access key as aws-cred keeps it in one keyring entry (JSON, `Version` 1).
-pub struct StoredKeys {
+pub(crate) struct StoredKeys {
     pub access_key_id: String,
     pub secret_access_key: Zeroizing<String>,
     /// When aws-cred stored the key (RFC 3339).
@@ -187,7 +187,7 @@ struct WireIn {
 
 impl StoredKeys {
     /// The entry's text; it holds the secret, so it is zeroed when dropped.
-    pub fn encode(&self) -> Zeroizing<String> {
+    pub(crate) fn encode(&self) -> Zeroizing<String> {
         // Room for everything up front: a growing buffer would leave copies of the secret.
         let mut out = Zeroizing::new(Vec::with_capacity(
             256 + self.access_key_id.len() + self.secret_access_key.len(),
@@ -203,7 +203,7 @@ impl StoredKeys {
         Zeroizing::new(String::from_utf8(std::mem::take(&mut *out)).unwrap_or_default())
     }
 
-    pub fn decode(entry: &str, text: &str) -> Result<Self, Problem> {
+    pub(crate) fn decode(entry: &str, text: &str) -> Result<Self, Problem> {
         let wire: WireIn = serde_json::from_str(text).map_err(|_| {
             Problem::failure(format!(
                 "keyring entry {entry} (service {}) does not hold keys aws-cred can read",
@@ -229,7 +229,7 @@ impl StoredKeys {
         })
     }
 
-    pub fn credentials(&self) -> Credentials {
+    pub(crate) fn credentials(&self) -> Credentials {
         Credentials::builder()
             .access_key_id(&self.access_key_id)
             .secret_access_key(self.secret_access_key.as_str())
@@ -240,7 +240,7 @@ impl StoredKeys {
 
 /// A keyring failure as the person should read it: what failed, exit 4 when the keyring is
 /// locked or missing, and how to get going again. Never a fallback to plain text.
-pub fn keyring_problem(err: KeyringError, doing: &str) -> Problem {
+pub(crate) fn keyring_problem(err: KeyringError, doing: &str) -> Problem {
     let message = format!("{doing}: {err}");
     match err {
         KeyringError::Unavailable(_) => {
@@ -254,7 +254,7 @@ pub fn keyring_problem(err: KeyringError, doing: &str) -> Problem {
 }
 
 /// The keys in keyring entry `entry`; `None` when there is no such entry.
-pub fn read_keyring(entry: &str) -> Result<Option<StoredKeys>, Problem> {
+pub(crate) fn read_keyring(entry: &str) -> Result<Option<StoredKeys>, Problem> {
     let text = keyring::get(entry)
         .map_err(|err| keyring_problem(err, &format!("cannot read keyring entry {entry}")))?;
     text.map(|text| StoredKeys::decode(entry, &text))
@@ -263,7 +263,7 @@ pub fn read_keyring(entry: &str) -> Result<Option<StoredKeys>, Problem> {
 
 /// The keys of keyring entry `entry`, which a profile's credential_process names; a missing
 /// entry is "no credentials" with the command that stores them.
-pub fn keyring_credentials(entry: &str) -> Result<StoredKeys, Problem> {
+pub(crate) fn keyring_credentials(entry: &str) -> Result<StoredKeys, Problem> {
     read_keyring(entry)?.ok_or_else(|| {
         Problem::new(
             Exit::NoCredentials,
@@ -276,13 +276,16 @@ pub fn keyring_credentials(entry: &str) -> Result<StoredKeys, Problem> {
     })
 }
 
-pub fn long_term_name(profile: &str) -> String {
+pub(crate) fn long_term_name(profile: &str) -> String {
     format!("{profile}-long-term")
 }
 
 /// The long-term keys for `name`: `[name-long-term]` (the aws-mfa convention) first, then the
 /// profile's own keys when they are not a session. `None` when the profile has no keys.
-pub fn long_term_of_profile(profiles: &Profiles, name: &str) -> Option<anyhow::Result<LongTerm>> {
+pub(crate) fn long_term_of_profile(
+    profiles: &Profiles,
+    name: &str,
+) -> Option<anyhow::Result<LongTerm>> {
     let long = long_term_name(name);
     let has_keys = |p: &str| {
         profiles.credential(p, "aws_access_key_id").is_some()

@@ -1,10 +1,10 @@
 //! The ~/.aws files: where they are, reading them with aws-config's conformant parser,
 //! and (in `writer`) changing one section without touching the rest.
 
-pub mod keys;
-pub mod login_session;
-pub mod long_term;
-pub mod select;
+pub(crate) mod keys;
+pub(crate) mod login_session;
+pub(crate) mod long_term;
+pub(crate) mod select;
 
 pub mod writer;
 

@@ -209,7 +209,7 @@ impl SectionIndex {
 /// A config or credentials file's text, with its sections found by one scan the first time
 /// they are needed (the selected profile's cut and `status`'s batches share it).
 #[derive(Default)]
-pub struct FileText {
+pub(crate) struct FileText {
     text: String,
     index: std::sync::OnceLock<Option<SectionIndex>>,
 }
@@ -224,14 +224,14 @@ impl std::fmt::Debug for FileText {
 }
 
 impl FileText {
-    pub fn new(text: String) -> Self {
+    pub(crate) fn new(text: String) -> Self {
         FileText {
             text,
             index: std::sync::OnceLock::new(),
         }
     }
 
-    pub fn text(&self) -> &str {
+    pub(crate) fn text(&self) -> &str {
         &self.text
     }
 
@@ -246,7 +246,7 @@ impl FileText {
     /// The text of the sections `wanted` needs: theirs, in file order with their duplicates,
     /// and every section that is not a profile's (see the module docs); `None` as for
     /// [`index`](Self::index).
-    pub fn text_for<'w>(&self, wanted: impl IntoIterator<Item = &'w str>) -> Option<String> {
+    pub(crate) fn text_for<'w>(&self, wanted: impl IntoIterator<Item = &'w str>) -> Option<String> {
         let index = self.index()?;
         let text = self.text.as_str();
         let mut kept = index.always.clone();
@@ -272,7 +272,7 @@ impl FileText {
 
     /// The texts of the sections whose header names profile `name` (not `default`), found by
     /// the scan's index; `None` as for [`index`](Self::index).
-    pub fn sections_named(&self, name: &str) -> Option<Vec<&str>> {
+    pub(crate) fn sections_named(&self, name: &str) -> Option<Vec<&str>> {
         let index = self.index()?;
         let text = self.text.as_str();
         let first = index.by_name.partition_point(|(n, _)| at(text, *n) < name);
@@ -288,7 +288,7 @@ impl FileText {
 
     /// How many sections every cut keeps (the default profile's and every section that is not
     /// a profile's); 0 when the scan refused the file.
-    pub fn shared_sections(&self) -> usize {
+    pub(crate) fn shared_sections(&self) -> usize {
         self.index().map_or(0, |index| index.always.len())
     }
 
@@ -296,7 +296,7 @@ impl FileText {
     /// when it has a default section; `None` as for [`index`](Self::index). A superset: the
     /// normaliser drops some of them (a bare `[name]` in the config file, a name that is not
     /// an identifier).
-    pub fn profile_names(&self) -> Option<Vec<&str>> {
+    pub(crate) fn profile_names(&self) -> Option<Vec<&str>> {
         let index = self.index()?;
         let text = self.text.as_str();
         let mut names: Vec<&str> = index.has_default.then_some("default").into_iter().collect();

@@ -40,7 +40,7 @@ use std::time::{Duration, SystemTime};
 use tokio::net::TcpListener;
 
 /// The one path served.
-pub const PATH: &str = "/";
+pub(crate) const PATH: &str = "/";
 
 /// Connections open at once. At the limit the oldest connection that has not sent a request
 /// is closed for the new one; only when every one is serving a request does a new one wait in
@@ -62,7 +62,7 @@ const UNKNOWN_EXPIRY_LEASE: Duration = Duration::from_secs(15 * 60);
 
 /// Where and how to listen.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// `--listen ADDR`: a non-loopback address (a container network). `None`: 127.0.0.1.
     pub listen: Option<SocketAddr>,
     /// The port on 127.0.0.1 when `listen` is `None` (0: any free one).
@@ -72,7 +72,7 @@ pub struct Options {
 }
 
 /// A bound endpoint, not yet serving.
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     listener: TcpListener,
     addr: SocketAddr,
     token: Secret,
@@ -81,7 +81,7 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// Bind the address and make this run's token.
-    pub async fn bind(options: &Options) -> anyhow::Result<Endpoint> {
+    pub(crate) async fn bind(options: &Options) -> anyhow::Result<Endpoint> {
         let wanted = options.listen.unwrap_or(SocketAddr::new(
             IpAddr::V4(Ipv4Addr::LOCALHOST),
             options.port,
@@ -99,14 +99,10 @@ impl Endpoint {
         })
     }
 
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
     /// `AWS_CONTAINER_CREDENTIALS_FULL_URI`: `http://127.0.0.1:PORT/`. For an unspecified
     /// `--listen` address (0.0.0.0, ::) the loopback form; clients elsewhere use the address
     /// they reach this host by.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         let ip = match self.addr.ip() {
             ip if ip.is_unspecified() && ip.is_ipv4() => IpAddr::V4(Ipv4Addr::LOCALHOST),
             ip if ip.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
@@ -116,12 +112,12 @@ impl Endpoint {
     }
 
     /// `AWS_CONTAINER_AUTHORIZATION_TOKEN`.
-    pub fn token(&self) -> &Secret {
+    pub(crate) fn token(&self) -> &Secret {
         &self.token
     }
 
     /// Serve credentials from `session` until `shutdown` completes.
-    pub async fn serve(
+    pub(crate) async fn serve(
         self,
         session: Arc<Session>,
         shutdown: impl Future<Output = ()>,
@@ -266,7 +262,7 @@ fn connection_limit() -> usize {
 
 /// Variables that would make an SDK choose other credentials than the endpoint's (or another
 /// container endpoint, or another token): cleared for `exec --server`, unset by `serve`'s lines.
-pub const DISPLACED: &[&str] = &[
+pub(crate) const DISPLACED: &[&str] = &[
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
@@ -282,7 +278,7 @@ pub const DISPLACED: &[&str] = &[
 ];
 
 /// What points an SDK at `endpoint`: the URL, the token, the region; and what to clear.
-pub fn variables(endpoint: &Endpoint, region: Option<&str>) -> Variables<'static> {
+pub(crate) fn variables(endpoint: &Endpoint, region: Option<&str>) -> Variables<'static> {
     let mut set = vec![
         ("AWS_CONTAINER_CREDENTIALS_FULL_URI", endpoint.url()),
         (
@@ -361,7 +357,7 @@ struct Document<'a> {
 
 /// What the endpoint answers instead of credentials.
 #[derive(Debug, serde::Serialize, PartialEq, Eq)]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     pub code: &'static str,
     pub message: String,
 }
@@ -491,7 +487,7 @@ fn document(resolution: &Resolution, now: SystemTime) -> Result<(Vec<u8>, System
 }
 
 /// The endpoint hands out temporary credentials only: SDK clients require a `Token`.
-pub fn long_term_refused(location: &str) -> ErrorBody {
+pub(crate) fn long_term_refused(location: &str) -> ErrorBody {
     ErrorBody {
         code: "LongTermKeys",
         message: format!(
@@ -504,7 +500,7 @@ pub fn long_term_refused(location: &str) -> ErrorBody {
 /// A chain failure as an answer: 503 when a person has to act (the message names the
 /// command), 502 when AWS or the network failed (retried on the next request), 500 for
 /// configuration errors.
-pub fn failure_body(failure: &ChainFailure) -> (StatusCode, ErrorBody) {
+pub(crate) fn failure_body(failure: &ChainFailure) -> (StatusCode, ErrorBody) {
     let (exit, hint) = classify(&failure.error);
     let (status, code) = match exit {
         Exit::Expired => (StatusCode::SERVICE_UNAVAILABLE, "CredentialsExpired"),

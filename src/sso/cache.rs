@@ -15,11 +15,11 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 /// A token or registration this close to its expiry counts as expired (botocore's window).
-pub const EXPIRY_WINDOW: Duration = Duration::from_secs(15 * 60);
+pub(crate) const EXPIRY_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// A cached SSO token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Token {
+pub(crate) struct Token {
     pub start_url: String,
     pub region: String,
     pub access_token: Secret,
@@ -32,18 +32,18 @@ pub struct Token {
 
 impl Token {
     /// Not expired at all.
-    pub fn is_valid(&self, now: SystemTime) -> bool {
+    pub(crate) fn is_valid(&self, now: SystemTime) -> bool {
         self.expires_at > now
     }
 
     /// More than [`EXPIRY_WINDOW`] left: use it as it is.
-    pub fn is_fresh(&self, now: SystemTime) -> bool {
+    pub(crate) fn is_fresh(&self, now: SystemTime) -> bool {
         self.expires_at > now + EXPIRY_WINDOW
     }
 
     /// What a refresh needs (client id and secret, refresh token, a registration that has not
     /// expired), as botocore and aws-config check it.
-    pub fn refresh_parts(&self, now: SystemTime) -> Option<(&str, &Secret, &Secret)> {
+    pub(crate) fn refresh_parts(&self, now: SystemTime) -> Option<(&str, &Secret, &Secret)> {
         let expires = self.registration_expires_at?;
         if expires <= now {
             return None;
@@ -57,7 +57,7 @@ impl Token {
 
     /// Its state for `status`: valid until it expires; once expired, refreshable while the
     /// cache holds what a refresh needs.
-    pub fn validity(&self, now: SystemTime) -> Validity {
+    pub(crate) fn validity(&self, now: SystemTime) -> Validity {
         if self.is_valid(now) {
             Validity::Valid {
                 until: self.expires_at,
@@ -74,7 +74,7 @@ impl Token {
     }
 
     /// The file's bytes, exactly as botocore's `_sso_json_dumps` writes this dictionary.
-    pub fn to_cli_json(&self) -> String {
+    pub(crate) fn to_cli_json(&self) -> String {
         let expires_at = cli_time(self.expires_at);
         let registration_expires_at = self.registration_expires_at.map(cli_time);
         let mut pairs = vec![
@@ -99,7 +99,7 @@ impl Token {
     }
 
     /// Parse a token file; the error says what is wrong, never what is inside.
-    pub fn parse(bytes: &[u8]) -> Result<Token, Malformed> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Token, Malformed> {
         let doc = JsonObject::parse(bytes)?;
         let access_token = doc.required("accessToken")?;
         let expires_at = doc.required("expiresAt")?;
@@ -120,11 +120,11 @@ impl Token {
 }
 
 /// The grant types the authorization-code flow registers (and caches) its client with.
-pub const AUTH_CODE_GRANTS: [&str; 2] = ["authorization_code", "refresh_token"];
+pub(crate) const AUTH_CODE_GRANTS: [&str; 2] = ["authorization_code", "refresh_token"];
 
 /// A cached OIDC client registration.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Registration {
+pub(crate) struct Registration {
     pub client_id: String,
     pub client_secret: Secret,
     pub expires_at: SystemTime,
@@ -136,7 +136,7 @@ pub struct Registration {
 impl Registration {
     /// Usable for a new login: more than [`EXPIRY_WINDOW`] left, and made for this flow (the
     /// device flow does not reuse auth-code registrations and vice versa, as the AWS CLI).
-    pub fn usable(&self, now: SystemTime, auth_code: bool) -> bool {
+    pub(crate) fn usable(&self, now: SystemTime, auth_code: bool) -> bool {
         let for_auth_code = self
             .grant_types
             .as_ref()
@@ -144,7 +144,7 @@ impl Registration {
         self.expires_at > now + EXPIRY_WINDOW && for_auth_code == auth_code
     }
 
-    pub fn to_cli_json(&self) -> String {
+    pub(crate) fn to_cli_json(&self) -> String {
         let expires_at = cli_time(self.expires_at);
         let mut pairs = vec![
             ("clientId", Value::str(&self.client_id)),
@@ -160,7 +160,7 @@ impl Registration {
         Value::pairs(pairs).dumps()
     }
 
-    pub fn parse(bytes: &[u8]) -> Result<Registration, Malformed> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Registration, Malformed> {
         let doc = JsonObject::parse(bytes)?;
         let expires_at = doc.required("expiresAt")?;
         Ok(Registration {
@@ -174,16 +174,16 @@ impl Registration {
 }
 
 /// What is in the token file.
-pub type Cached = crate::auth::obtain::Cached<Token>;
+pub(crate) type Cached = crate::auth::obtain::Cached<Token>;
 
 /// `~/.aws/sso/cache`: one `<key>.json` per entry, like aws-cred's own caches.
 #[derive(Debug, Clone)]
-pub struct Store {
+pub(crate) struct Store {
     files: Cache,
 }
 
 impl Store {
-    pub fn new(ctx: &Context) -> Result<Store, Problem> {
+    pub(crate) fn new(ctx: &Context) -> Result<Store, Problem> {
         let home = ctx.home().ok_or_else(|| {
             Problem::usage("cannot find the home directory for the SSO token cache")
                 .hint("set HOME")
@@ -193,14 +193,14 @@ impl Store {
         })
     }
 
-    pub fn token_path(&self, config: &SsoConfig) -> PathBuf {
+    pub(crate) fn token_path(&self, config: &SsoConfig) -> PathBuf {
         self.files.path(&config.cache_key())
     }
 
     /// The token file, read as the AWS CLI's shared cache is read ([`Cache::shared`]): a file
     /// owned by someone else is warned about and never used, a FIFO or an oversized file is
     /// unusable.
-    pub fn read_token(&self, config: &SsoConfig) -> Result<Cached, Problem> {
+    pub(crate) fn read_token(&self, config: &SsoConfig) -> Result<Cached, Problem> {
         let path = self.token_path(config);
         if !crate::os::fs::exists(&path) {
             return Ok(Cached::Missing);
@@ -218,7 +218,7 @@ impl Store {
     }
 
     /// The token's state, for `status` (read-only: nothing is refreshed).
-    pub fn token_state(&self, config: &SsoConfig, now: SystemTime) -> Validity {
+    pub(crate) fn token_state(&self, config: &SsoConfig, now: SystemTime) -> Validity {
         match self.read_token(config) {
             Ok(Cached::Found(token)) => token.validity(now),
             Ok(Cached::Missing) => Validity::Missing,
@@ -228,13 +228,13 @@ impl Store {
     }
 
     /// Remove the token file (`logout`); `Ok(false)` when there was none.
-    pub fn remove_token(&self, config: &SsoConfig) -> anyhow::Result<bool> {
+    pub(crate) fn remove_token(&self, config: &SsoConfig) -> anyhow::Result<bool> {
         self.files.remove_entry(&config.cache_key())
     }
 
     /// Every token file in the cache (files with an accessToken and expiresAt, as the AWS CLI's
     /// logout picks them; registrations are not tokens), with its token.
-    pub fn tokens(&self) -> Vec<(PathBuf, Token)> {
+    pub(crate) fn tokens(&self) -> Vec<(PathBuf, Token)> {
         let files = crate::os::fs::list_files(self.files.dir(), ".json").unwrap_or_default();
         files
             .into_iter()
@@ -247,13 +247,13 @@ impl Store {
     }
 
     /// Written as botocore writes it: the exact bytes, mode 0600 (whatever the old file had).
-    pub fn write_token(&self, config: &SsoConfig, token: &Token) -> anyhow::Result<()> {
+    pub(crate) fn write_token(&self, config: &SsoConfig, token: &Token) -> anyhow::Result<()> {
         self.files
             .write_bytes(&config.cache_key(), token.to_cli_json().as_bytes())
     }
 
     /// A cached registration; an unreadable one counts as absent (it is replaced).
-    pub fn read_registration(&self, config: &SsoConfig) -> Option<Registration> {
+    pub(crate) fn read_registration(&self, config: &SsoConfig) -> Option<Registration> {
         let bytes = self
             .files
             .read_bytes(&config.registration_cache_key())
@@ -262,7 +262,7 @@ impl Store {
         Registration::parse(&bytes).ok()
     }
 
-    pub fn write_registration(
+    pub(crate) fn write_registration(
         &self,
         config: &SsoConfig,
         registration: &Registration,
@@ -273,18 +273,18 @@ impl Store {
         )
     }
 
-    pub fn remove_registration(&self, config: &SsoConfig) {
+    pub(crate) fn remove_registration(&self, config: &SsoConfig) {
         self.files.remove(&config.registration_cache_key());
     }
 }
 
 /// `2026-11-22T06:20:00Z`: botocore's `%Y-%m-%dT%H:%M:%SZ`.
-pub fn cli_time(time: SystemTime) -> String {
+pub(crate) fn cli_time(time: SystemTime) -> String {
     crate::base::time::format_utc(time, "%Y-%m-%dT%H:%M:%SZ")
 }
 
 /// RFC 3339, and the `2019-11-14T04:05:45UTC` form older AWS CLI versions wrote.
-pub fn parse_cli_time(text: &str) -> Option<SystemTime> {
+pub(crate) fn parse_cli_time(text: &str) -> Option<SystemTime> {
     let text = text.trim();
     let normalized = match text.strip_suffix("UTC") {
         Some(rest) => format!("{rest}Z"),

@@ -11,7 +11,7 @@ fn config_error(message: String, hint: &str) -> Problem {
 }
 
 /// SSO settings of a profile, following `sso_session`; `None` when it has no sso_* keys.
-pub fn sso_of(profiles: &Profiles, profile: &Profile) -> Result<Option<SsoConfig>, Problem> {
+pub(crate) fn sso_of(profiles: &Profiles, profile: &Profile) -> Result<Option<SsoConfig>, Problem> {
     let name = profile.name();
     let keys = [
         "sso_session",
@@ -92,7 +92,7 @@ pub fn sso_of(profiles: &Profiles, profile: &Profile) -> Result<Option<SsoConfig
 }
 
 /// The settings of `[sso-session NAME]` itself (`sso-login --sso-session NAME`).
-pub fn sso_session_config(profiles: &Profiles, name: &str) -> Result<SsoConfig, Problem> {
+pub(crate) fn sso_session_config(profiles: &Profiles, name: &str) -> Result<SsoConfig, Problem> {
     let Some(section) = profiles.set.sso_session(name) else {
         let mut sessions: Vec<&str> = profiles.set.sso_sessions().collect();
         sessions.sort_unstable();

@@ -26,7 +26,7 @@ const MAX_POLLS: usize = 10_000;
 
 /// How a login may proceed (`sso-login`).
 #[derive(Debug, Clone)]
-pub struct Interactive {
+pub(crate) struct Interactive {
     /// Log in even if the cached token is fresh.
     pub force: bool,
     /// `--use-device-code`.
@@ -41,7 +41,7 @@ pub struct Interactive {
 impl Interactive {
     /// Timeouts from `AWS_CRED_SSO_LOGIN_TIMEOUT` (seconds, default 300) and
     /// `AWS_CRED_SSO_POLL_MS` (default 1000).
-    pub fn from_env(
+    pub(crate) fn from_env(
         ctx: &Context,
         force: bool,
         device_code: bool,
@@ -119,7 +119,7 @@ impl Refreshable for LoggingIn<'_> {
 
 /// A token for `config` for `sso-login`: cached, refreshed, or from a new login, as
 /// `interactive` allows.
-pub async fn obtain(
+pub(crate) async fn obtain(
     ctx: &Context,
     aws: &Aws,
     config: &SsoConfig,

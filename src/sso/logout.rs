@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 /// One token ended.
 #[derive(Debug)]
-pub struct LoggedOut {
+pub(crate) struct LoggedOut {
     pub path: PathBuf,
     /// The start URL the token was for.
     pub start_url: String,
@@ -38,7 +38,7 @@ async fn end(ctx: &Context, aws: &Aws, path: PathBuf, token: Token) -> anyhow::R
 
 /// The token of one sso-session (or legacy start URL); `None` when none is cached. The region
 /// of the Logout call is the configuration's.
-pub async fn logout(
+pub(crate) async fn logout(
     ctx: &Context,
     aws: &Aws,
     config: &SsoConfig,
@@ -66,7 +66,7 @@ pub async fn logout(
 }
 
 /// Every token in `~/.aws/sso/cache`.
-pub async fn logout_all(ctx: &Context, aws: &Aws) -> anyhow::Result<Vec<LoggedOut>> {
+pub(crate) async fn logout_all(ctx: &Context, aws: &Aws) -> anyhow::Result<Vec<LoggedOut>> {
     let store = Store::new(ctx)?;
     let mut out = Vec::new();
     for (path, token) in store.tokens() {

@@ -6,19 +6,19 @@
 //! chain's, which never opens a browser (and cannot reach `interactive`), or
 //! [`interactive::obtain`], `aws-cred sso-login`'s, which may log in.
 
-pub mod cache;
-pub mod config;
-pub mod interactive;
-pub mod logout;
-pub mod oidc;
-pub mod populate;
-pub mod portal;
-pub mod token;
+pub(crate) mod cache;
+pub(crate) mod config;
+pub(crate) mod interactive;
+pub(crate) mod logout;
+pub(crate) mod oidc;
+pub(crate) mod populate;
+pub(crate) mod portal;
+pub(crate) mod token;
 
 use sha1::{Digest, Sha1};
 
 /// Scopes registered when `sso_registration_scopes` is not set, as `aws configure sso` offers.
-pub const DEFAULT_SCOPE: &str = "sso:account:access";
+pub(crate) const DEFAULT_SCOPE: &str = "sso:account:access";
 
 /// The SSO settings of a profile (after following `sso_session`) or of an sso-session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,7 +87,7 @@ impl SsoConfig {
 }
 
 /// `sso_registration_scopes` as the AWS CLI reads it: comma-separated, trimmed, empties dropped.
-pub fn parse_scopes(text: &str) -> Vec<String> {
+pub(crate) fn parse_scopes(text: &str) -> Vec<String> {
     text.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())

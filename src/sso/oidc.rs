@@ -13,17 +13,17 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::time::{Duration, SystemTime};
 
-pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub(crate) const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 /// Registered without a port; the request carries the listener's port (RFC 8252 loopback).
-pub const REDIRECT_URI: &str = "http://127.0.0.1/oauth/callback";
-pub const CALLBACK_PATH: &str = "/oauth/callback";
+pub(crate) const REDIRECT_URI: &str = "http://127.0.0.1/oauth/callback";
+pub(crate) const CALLBACK_PATH: &str = "/oauth/callback";
 
 /// A failed call (the one service-error type, under the name this module has always used).
-pub use crate::aws::ServiceError as Failure;
+pub(crate) use crate::aws::ServiceError as Failure;
 
 /// What CreateToken gives.
 #[derive(Debug)]
-pub struct Issued {
+pub(crate) struct Issued {
     pub access_token: Secret,
     pub expires_in: Duration,
     pub refresh_token: Option<Secret>,
@@ -31,7 +31,7 @@ pub struct Issued {
 
 /// StartDeviceAuthorization's answer.
 #[derive(Debug)]
-pub struct DeviceAuthorization {
+pub(crate) struct DeviceAuthorization {
     pub device_code: Secret,
     pub user_code: String,
     pub verification_uri: String,
@@ -40,24 +40,20 @@ pub struct DeviceAuthorization {
     pub interval: u64,
 }
 
-pub struct Oidc {
+pub(crate) struct Oidc {
     client: aws_sdk_ssooidc::Client,
     target: Target,
 }
 
 impl Oidc {
-    pub fn new(aws: &Aws, config: &SsoConfig) -> Oidc {
+    pub(crate) fn new(aws: &Aws, config: &SsoConfig) -> Oidc {
         let (client, target) = aws.sso_oidc(&config.region, None);
         Oidc { client, target }
     }
 
-    pub fn target(&self) -> &Target {
-        &self.target
-    }
-
     /// The OIDC endpoint the SDK talks to (an `AWS_ENDPOINT_URL_SSO_OIDC` override included):
     /// the browser's `/authorize` URL is built on it.
-    pub async fn endpoint(&self) -> anyhow::Result<String> {
+    pub(crate) async fn endpoint(&self) -> anyhow::Result<String> {
         use aws_sdk_ssooidc::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
         let params = Params::builder()
             .region(self.target.region.clone())
@@ -81,7 +77,7 @@ impl Oidc {
 
     /// RegisterClient: a public client for the device flow, or for the authorization-code
     /// flow with its grant types, loopback redirect and issuer URL.
-    pub async fn register(
+    pub(crate) async fn register(
         &self,
         config: &SsoConfig,
         auth_code: bool,
@@ -132,7 +128,7 @@ impl Oidc {
         })
     }
 
-    pub async fn start_device_authorization(
+    pub(crate) async fn start_device_authorization(
         &self,
         registration: &Registration,
         start_url: &str,
@@ -162,7 +158,7 @@ impl Oidc {
     }
 
     /// One CreateToken with the device-code grant (the caller polls).
-    pub async fn device_token(
+    pub(crate) async fn device_token(
         &self,
         registration: &Registration,
         device: &DeviceAuthorization,
@@ -179,7 +175,7 @@ impl Oidc {
     }
 
     /// CreateToken with the authorization code, its PKCE verifier and the redirect URI used.
-    pub async fn code_token(
+    pub(crate) async fn code_token(
         &self,
         registration: &Registration,
         code: &Secret,
@@ -200,7 +196,7 @@ impl Oidc {
     }
 
     /// CreateToken with the refresh-token grant.
-    pub async fn refresh_token(
+    pub(crate) async fn refresh_token(
         &self,
         client_id: &str,
         client_secret: &Secret,
@@ -352,14 +348,14 @@ fn hint_for(code: &str) -> (crate::base::error::Exit, Option<&'static str>) {
     }
 }
 
-pub use crate::auth::pkce::{Pkce, challenge_of};
+pub(crate) use crate::auth::pkce::Pkce;
 
 fn random(buf: &mut [u8]) -> anyhow::Result<()> {
     getrandom::fill(buf).map_err(|e| anyhow::anyhow!("no system random source: {e}"))
 }
 
 /// A random UUID (version 4) for the `state` parameter, as the AWS CLI sends.
-pub fn new_state() -> anyhow::Result<String> {
+pub(crate) fn new_state() -> anyhow::Result<String> {
     let mut b = [0u8; 16];
     random(&mut b)?;
     b[6] = (b[6] & 0x0f) | 0x40;
@@ -377,7 +373,7 @@ pub fn new_state() -> anyhow::Result<String> {
 
 /// `{endpoint}/authorize?response_type=code&client_id=…&redirect_uri=…&state=…&
 /// code_challenge_method=S256&scopes=…&code_challenge=…`, in the AWS CLI's order.
-pub fn authorize_url(
+pub(crate) fn authorize_url(
     endpoint: &str,
     client_id: &str,
     redirect_uri: &str,
@@ -401,6 +397,7 @@ pub fn authorize_url(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::pkce::challenge_of;
 
     #[test]
     fn pkce_verifier_and_challenge() {

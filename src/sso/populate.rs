@@ -19,19 +19,19 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 /// The key that marks a profile as written by `sso populate` for an sso-session.
-pub const MARKER: &str = "aws_cred_populated";
-pub const DEFAULT_TEMPLATE: &str = "{account_name}.{role_name}";
+pub(crate) const MARKER: &str = "aws_cred_populated";
+pub(crate) const DEFAULT_TEMPLATE: &str = "{account_name}.{role_name}";
 
 /// A profile this run wants in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Wanted {
+pub(crate) struct Wanted {
     pub name: String,
     pub entries: Vec<(String, String)>,
 }
 
 /// What happened (or, with `--dry-run`, would happen) to one profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
+pub(crate) enum Change {
     Added(Wanted),
     Updated {
         name: String,
@@ -56,14 +56,14 @@ fn name_char(c: char) -> bool {
 }
 
 /// A profile name that reads back as itself: every other character becomes `-`.
-pub fn sanitise(name: &str) -> String {
+pub(crate) fn sanitise(name: &str) -> String {
     name.chars()
         .map(|c| if name_char(c) { c } else { '-' })
         .collect()
 }
 
 /// The template filled in, sanitised. Unknown `{...}` stay as they are (then sanitised).
-pub fn render_name(template: &str, session: &str, account: &Account, role: &str) -> String {
+pub(crate) fn render_name(template: &str, session: &str, account: &Account, role: &str) -> String {
     let account_name = account.name.as_deref().unwrap_or(&account.id);
     let text = template
         .replace("{account_name}", account_name)
@@ -74,7 +74,7 @@ pub fn render_name(template: &str, session: &str, account: &Account, role: &str)
 }
 
 /// The profiles to write, in the portal's order.
-pub fn wanted(
+pub(crate) fn wanted(
     assignments: &[Assignment],
     session: &str,
     template: &str,
@@ -132,7 +132,7 @@ fn ours(entries: &[(String, String)], session: &str) -> bool {
 ///
 /// # Errors
 /// What the writer refuses (an invalid value, an indented header, a byte-order mark).
-pub fn apply(
+pub(crate) fn apply(
     original: &str,
     session: &str,
     wanted: &[Wanted],
@@ -218,7 +218,7 @@ pub fn apply(
 ///
 /// # Errors
 /// The writer's.
-pub fn populate(
+pub(crate) fn populate(
     path: &Path,
     session: &str,
     wanted: &[Wanted],

@@ -63,10 +63,10 @@ impl Pager {
 }
 
 /// The portal rejected the token: revoked, or expired early (exit 4, log in again).
-pub const UNAUTHORIZED: &str = "UnauthorizedException";
+pub(crate) const UNAUTHORIZED: &str = "UnauthorizedException";
 
 /// A portal error: the one service-error type.
-pub use crate::aws::ServiceError as PortalError;
+pub(crate) use crate::aws::ServiceError as PortalError;
 
 fn portal_error<E, R>(
     config: &SsoConfig,
@@ -96,7 +96,7 @@ where
 }
 
 /// GetRoleCredentials with a token.
-pub async fn role_credentials(
+pub(crate) async fn role_credentials(
     aws: &Aws,
     config: &SsoConfig,
     account_id: &str,
@@ -229,7 +229,7 @@ async fn seen_by(aws: &Aws, config: &SsoConfig, token: &Secret) -> Option<String
 
 /// Logout: the portal ends the session behind the token (what `aws sso logout` calls before it
 /// deletes the token file).
-pub async fn logout(aws: &Aws, region: &str, token: &Secret) -> anyhow::Result<()> {
+pub(crate) async fn logout(aws: &Aws, region: &str, token: &Secret) -> anyhow::Result<()> {
     let (client, target) = aws.sso(region, None);
     client
         .logout()
@@ -242,21 +242,21 @@ pub async fn logout(aws: &Aws, region: &str, token: &Secret) -> anyhow::Result<(
 
 /// One account and its roles, as the portal lists them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Assignment {
+pub(crate) struct Assignment {
     pub account: Account,
     pub roles: Vec<String>,
 }
 
 /// An account assigned to the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Account {
+pub(crate) struct Account {
     pub id: String,
     pub name: Option<String>,
     pub email: Option<String>,
 }
 
 /// ListAccounts, every page.
-pub async fn list_accounts(
+pub(crate) async fn list_accounts(
     aws: &Aws,
     config: &SsoConfig,
     token: &Secret,
@@ -295,7 +295,7 @@ pub async fn list_accounts(
 }
 
 /// ListAccountRoles for one account, every page: the role names.
-pub async fn list_roles(
+pub(crate) async fn list_roles(
     aws: &Aws,
     config: &SsoConfig,
     token: &Secret,
@@ -344,7 +344,7 @@ pub async fn list_roles(
 }
 
 /// Every account and its roles (all pages of each listing).
-pub async fn assignments(
+pub(crate) async fn assignments(
     aws: &Aws,
     config: &SsoConfig,
     token: &Secret,

@@ -14,10 +14,10 @@ use crate::cache::EntryLock;
 use crate::os::Context;
 use std::time::{Duration, SystemTime};
 
-pub use crate::auth::obtain::{How, Obtained};
+pub(crate) use crate::auth::obtain::{How, Obtained};
 
 /// The longest wait for a person at the browser, and so for a login another aws-cred holds.
-pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The whole policy of getting a token: a fresh token is used; the chain never logs in, and
 /// takes the lock only when there is something to refresh; under the lock, a token another
@@ -77,7 +77,7 @@ pub(super) struct Tokens<'a> {
 }
 
 impl<'a> Tokens<'a> {
-    pub fn new(ctx: &'a Context, aws: &Aws, config: &'a SsoConfig) -> anyhow::Result<Self> {
+    pub(super) fn new(ctx: &'a Context, aws: &Aws, config: &'a SsoConfig) -> anyhow::Result<Self> {
         Ok(Tokens {
             ctx,
             config,
@@ -88,11 +88,11 @@ impl<'a> Tokens<'a> {
         })
     }
 
-    pub fn read(&self) -> anyhow::Result<Cached> {
+    pub(super) fn read(&self) -> anyhow::Result<Cached> {
         Ok(self.store.read_token(self.config)?)
     }
 
-    pub fn decide(
+    pub(super) fn decide(
         &self,
         before: &Cached,
         current: &Cached,
@@ -110,7 +110,7 @@ impl<'a> Tokens<'a> {
     }
 
     /// The token's lock, waited for up to `timeout`.
-    pub async fn lock(&self, timeout: Duration) -> anyhow::Result<EntryLock> {
+    pub(super) async fn lock(&self, timeout: Duration) -> anyhow::Result<EntryLock> {
         let key = self.config.cache_key();
         auth::lock(self.ctx, "sso", &key, timeout, || {
             eprintln!(
@@ -124,7 +124,7 @@ impl<'a> Tokens<'a> {
 
     /// Refresh with the refresh-token grant; `Err(None)` when the token does not carry what
     /// that needs. A refreshed token is written at once.
-    pub async fn refresh(&self, token: Token) -> anyhow::Result<Refresh<Token, Failure>> {
+    pub(super) async fn refresh(&self, token: Token) -> anyhow::Result<Refresh<Token, Failure>> {
         let (ctx, store, config) = (self.ctx, &self.store, self.config);
         let Some((client_id, client_secret, refresh_token)) = token.refresh_parts(ctx.now()) else {
             return Ok(Err(None));
@@ -159,7 +159,7 @@ impl<'a> Tokens<'a> {
         })
     }
 
-    pub fn stop(&self, current: &Cached, failure: Option<Failure>) -> anyhow::Error {
+    pub(super) fn stop(&self, current: &Cached, failure: Option<Failure>) -> anyhow::Error {
         login_needed(&self.store, self.config, current, failure)
     }
 }
@@ -213,7 +213,7 @@ impl Refreshable for Chain<'_> {
 
 /// The token for `config` as the chain may get it: cached, or refreshed with the refresh-token
 /// grant under the lock; never a login (that is `sso-login`'s, in `interactive`).
-pub async fn cached(
+pub(crate) async fn cached(
     ctx: &Context,
     aws: &Aws,
     config: &SsoConfig,

@@ -10,7 +10,7 @@ use crate::base::text::escape;
 
 /// What the document says.
 #[derive(Debug, Clone)]
-pub struct Entry<'a> {
+pub(crate) struct Entry<'a> {
     /// The name of the cluster, user and context entries.
     pub name: &'a str,
     pub cluster: &'a str,
@@ -26,7 +26,7 @@ pub struct Entry<'a> {
 }
 
 /// The API server's URL: `https://` (or `http://` for a loopback test server), with a host.
-pub fn check_server(server: &str) -> Result<(), Problem> {
+pub(crate) fn check_server(server: &str) -> Result<(), Problem> {
     let parsed = url::Url::parse(server).ok();
     let ok = parsed
         .as_ref()
@@ -41,7 +41,7 @@ pub fn check_server(server: &str) -> Result<(), Problem> {
 }
 
 /// PEM certificates, as EKS gives them (base64-decoded `certificateAuthority.data`).
-pub fn check_ca(pem: &[u8]) -> Result<(), Problem> {
+pub(crate) fn check_ca(pem: &[u8]) -> Result<(), Problem> {
     let text = std::str::from_utf8(pem).unwrap_or("");
     if text.contains("-----BEGIN CERTIFICATE-----") && text.contains("-----END CERTIFICATE-----") {
         Ok(())
@@ -56,7 +56,7 @@ fn quoted(text: &str) -> String {
 }
 
 /// The plugin's arguments.
-pub fn plugin_args(entry: &Entry<'_>) -> Vec<String> {
+pub(crate) fn plugin_args(entry: &Entry<'_>) -> Vec<String> {
     let mut args: Vec<String> = [
         "token",
         "eks",
@@ -111,7 +111,7 @@ fn items(entry: &Entry<'_>) -> [(&'static str, String); 3] {
 }
 
 /// The whole document.
-pub fn render(entry: &Entry<'_>) -> String {
+pub(crate) fn render(entry: &Entry<'_>) -> String {
     let mut out = String::from("apiVersion: v1\nkind: Config\n");
     for (key, item) in items(entry) {
         out.push_str(key);
@@ -126,7 +126,7 @@ pub fn render(entry: &Entry<'_>) -> String {
 
 /// What [`merge`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Merged {
+pub(crate) struct Merged {
     pub text: String,
     /// Entries of that name were there and were replaced (else added).
     pub replaced: bool,
@@ -192,7 +192,7 @@ fn item_name(lines: &[&str], indent: usize) -> Option<String> {
 /// `clusters`, `users` and `contexts` the item of that name is replaced, or ours is appended;
 /// a missing list is added; `current-context` is set only when the file has none. Line endings
 /// follow the file's. Flow style, anchors, tabs and several documents are refused.
-pub fn merge(existing: &str, entry: &Entry<'_>) -> Result<Merged, Problem> {
+pub(crate) fn merge(existing: &str, entry: &Entry<'_>) -> Result<Merged, Problem> {
     if existing.trim().is_empty() {
         return Ok(Merged {
             text: render(entry),

@@ -5,7 +5,7 @@
 //!
 //! EKS tokens are cached ([`cache`]), so kubectl's call on every command costs a file read.
 
-pub mod kubeconfig;
+pub(crate) mod kubeconfig;
 
 use crate::aws::presign::{self, Presign};
 use crate::base::error::Problem;
@@ -19,24 +19,22 @@ use sha2::{Digest, Sha256};
 use std::time::{Duration, SystemTime};
 
 /// What every EKS token starts with (aws-iam-authenticator's version 1).
-pub const EKS_PREFIX: &str = "k8s-aws-v1.";
+pub(crate) const EKS_PREFIX: &str = "k8s-aws-v1.";
 /// The header that binds an EKS token to one cluster.
-pub const EKS_CLUSTER_HEADER: &str = "x-k8s-aws-id";
+pub(crate) const EKS_CLUSTER_HEADER: &str = "x-k8s-aws-id";
 /// `X-Amz-Expires` of the EKS presigned URL, as the AWS CLI signs it. EKS ignores it and
 /// accepts the URL for 15 minutes after its `X-Amz-Date`.
-pub const EKS_URL_EXPIRES_SECS: u64 = 60;
+pub(crate) const EKS_URL_EXPIRES_SECS: u64 = 60;
 /// The `expirationTimestamp` kubectl is told: 14 minutes, a minute inside EKS's 15.
-pub const EKS_TOKEN_LIFETIME: Duration = Duration::from_secs(14 * 60);
+pub(crate) const EKS_TOKEN_LIFETIME: Duration = Duration::from_secs(14 * 60);
 /// A cached EKS token is handed out until this long before its expiration.
-pub const CACHE_MARGIN: Duration = Duration::from_secs(60);
+pub(crate) const CACHE_MARGIN: Duration = Duration::from_secs(60);
 /// `X-Amz-Expires` of the RDS token (fixed, as botocore signs it) and DSQL's default.
-pub const DB_TOKEN_EXPIRES_SECS: u64 = 900;
-/// SigV4's longest presigned lifetime: 7 days.
-pub const MAX_EXPIRES_SECS: u64 = 7 * 24 * 3600;
+pub(crate) const DB_TOKEN_EXPIRES_SECS: u64 = 900;
 
 /// An EKS bearer token and until when kubectl may use it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct EksToken {
+pub(crate) struct EksToken {
     pub token: String,
     pub expiration: SystemTime,
 }
@@ -52,7 +50,7 @@ impl std::fmt::Debug for EksToken {
 
 /// EKS cluster names (and the ids of local clusters on Outposts): a letter or digit, then
 /// letters, digits, `-` and `_`, at most 100 characters (the EKS API's rule).
-pub fn check_cluster(name: &str) -> Result<(), Problem> {
+pub(crate) fn check_cluster(name: &str) -> Result<(), Problem> {
     let mut bytes = name.bytes();
     let first_ok = bytes.next().is_some_and(|b| b.is_ascii_alphanumeric());
     let rest_ok = bytes.all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
@@ -68,7 +66,7 @@ pub fn check_cluster(name: &str) -> Result<(), Problem> {
 
 /// A database host name as RDS and DSQL endpoints have them: DNS labels of letters, digits and
 /// `-`, separated by dots, at most 253 characters.
-pub fn check_hostname(host: &str) -> Result<(), Problem> {
+pub(crate) fn check_hostname(host: &str) -> Result<(), Problem> {
     let labels_ok = host.split('.').all(|label| {
         !label.is_empty()
             && label.len() <= 63
@@ -96,7 +94,7 @@ pub fn check_hostname(host: &str) -> Result<(), Problem> {
 }
 
 /// A region name as it goes into a signature and a host name.
-pub fn check_region(region: &str) -> Result<(), Problem> {
+pub(crate) fn check_region(region: &str) -> Result<(), Problem> {
     if crate::base::text::is_region_name(region) {
         Ok(())
     } else {
@@ -109,7 +107,7 @@ pub fn check_region(region: &str) -> Result<(), Problem> {
 }
 
 /// The region's STS host, the one botocore's STS client signs for (regional endpoints).
-pub fn sts_host(region: &str) -> String {
+pub(crate) fn sts_host(region: &str) -> String {
     let suffix = if region.starts_with("cn-") {
         "amazonaws.com.cn"
     } else if region.starts_with("us-isob-") {
@@ -131,7 +129,12 @@ pub fn sts_host(region: &str) -> String {
 /// The EKS token for `cluster`: `k8s-aws-v1.` and the base64url (unpadded) of a presigned STS
 /// GetCallerIdentity URL bound to the cluster by the `x-k8s-aws-id` header. It expires 14
 /// minutes after signing, or when the credentials do, whichever is first.
-pub fn eks(credentials: &Credentials, cluster: &str, region: &str, now: SystemTime) -> EksToken {
+pub(crate) fn eks(
+    credentials: &Credentials,
+    cluster: &str,
+    region: &str,
+    now: SystemTime,
+) -> EksToken {
     use base64::Engine as _;
     let host = sts_host(region);
     let url = presign::presign(
@@ -164,7 +167,7 @@ pub fn eks(credentials: &Credentials, cluster: &str, region: &str, now: SystemTi
 
 /// The RDS IAM authentication token for `user` at `host:port` (botocore's
 /// `generate_db_auth_token`): `host:port/?Action=connect&DBUser=…&X-Amz-…`, valid 15 minutes.
-pub fn rds(
+pub(crate) fn rds(
     credentials: &Credentials,
     host: &str,
     port: u16,
@@ -189,7 +192,7 @@ pub fn rds(
 
 /// The Aurora DSQL token for `host` (botocore's `generate_db_connect_auth_token`, or with
 /// `admin` `generate_db_connect_admin_auth_token`): `host/?Action=DbConnect…`.
-pub fn dsql(
+pub(crate) fn dsql(
     credentials: &Credentials,
     host: &str,
     admin: bool,
@@ -214,14 +217,14 @@ pub fn dsql(
 
 /// The client authentication API versions kubectl may ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ApiVersion {
+pub(crate) enum ApiVersion {
     V1,
     V1Beta1,
     V1Alpha1,
 }
 
 impl ApiVersion {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ApiVersion::V1 => "client.authentication.k8s.io/v1",
             ApiVersion::V1Beta1 => "client.authentication.k8s.io/v1beta1",
@@ -233,7 +236,7 @@ impl ApiVersion {
     /// asked, v1alpha1 with a deprecation warning, v1beta1 (with a warning) when the variable
     /// is malformed or names another version, v1beta1 when it is unset. The warning is for
     /// stderr.
-    pub fn from_exec_info(exec_info: Option<&str>) -> (ApiVersion, Option<String>) {
+    pub(crate) fn from_exec_info(exec_info: Option<&str>) -> (ApiVersion, Option<String>) {
         let Some(raw) = exec_info.filter(|raw| !raw.is_empty()) else {
             return (ApiVersion::V1Beta1, None);
         };
@@ -268,7 +271,7 @@ impl ApiVersion {
 
 /// The cache of EKS tokens: `<aws-cred cache>/eks`, private to the user like every aws-cred
 /// cache (a token is a credential for the cluster).
-pub fn cache(ctx: &Context) -> Result<Cache, Problem> {
+pub(crate) fn cache(ctx: &Context) -> Result<Cache, Problem> {
     let dir = ctx.cache_dir().ok_or_else(|| {
         Problem::usage("cannot find the home directory for the EKS token cache")
             .hint("set HOME or AWS_CRED_CACHE_DIR, or pass --no-cache")
@@ -277,7 +280,7 @@ pub fn cache(ctx: &Context) -> Result<Cache, Problem> {
 }
 
 /// What an EKS token is for: one entry per identity, cluster, region and role.
-pub struct TokenFor<'a> {
+pub(crate) struct TokenFor<'a> {
     pub cluster: &'a str,
     pub region: &'a str,
     pub role_arn: Option<&'a str>,
@@ -287,7 +290,7 @@ pub struct TokenFor<'a> {
 /// taken without resolving them: the selected profile, both AWS files as they are now, and
 /// every `AWS_*` variable (but the test clock). Any change to them is another identity (a new token, never
 /// another identity's one); the key is a hash, so file names tell nothing.
-pub fn cache_key(ctx: &Context, profiles: &Profiles, token: &TokenFor<'_>) -> String {
+pub(crate) fn cache_key(ctx: &Context, profiles: &Profiles, token: &TokenFor<'_>) -> String {
     let mut hasher = Sha256::new();
     let mut field = |name: &str, value: &[u8]| {
         hasher.update((name.len() as u64).to_le_bytes());
@@ -330,7 +333,11 @@ struct CachedToken {
 
 /// A cached token still good at `now` for at least [`CACHE_MARGIN`], signed no later than now
 /// (a clock set back never makes an old token look new).
-pub fn cached(cache: &Cache, key: &str, now: SystemTime) -> Result<Option<EksToken>, Problem> {
+pub(crate) fn cached(
+    cache: &Cache,
+    key: &str,
+    now: SystemTime,
+) -> Result<Option<EksToken>, Problem> {
     let Some(entry) = cache.read::<CachedToken>(key)? else {
         return Ok(None);
     };
@@ -353,7 +360,12 @@ pub fn cached(cache: &Cache, key: &str, now: SystemTime) -> Result<Option<EksTok
 }
 
 /// Keep a token for the next call. A token with less than [`CACHE_MARGIN`] left is not kept.
-pub fn store(cache: &Cache, key: &str, token: &EksToken, now: SystemTime) -> anyhow::Result<()> {
+pub(crate) fn store(
+    cache: &Cache,
+    key: &str,
+    token: &EksToken,
+    now: SystemTime,
+) -> anyhow::Result<()> {
     if now + CACHE_MARGIN >= token.expiration {
         return Ok(());
     }
@@ -369,7 +381,7 @@ pub fn store(cache: &Cache, key: &str, token: &EksToken, now: SystemTime) -> any
 
 /// Forget every cached EKS token (`logout`: a token must not outlive the sessions it was made
 /// from, and which ones those were is not in the hashed names); says how many went.
-pub fn forget_all(ctx: &Context) -> anyhow::Result<usize> {
+pub(crate) fn forget_all(ctx: &Context) -> anyhow::Result<usize> {
     let Ok(cache) = cache(ctx) else {
         return Ok(0);
     };

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 /// `File::try_lock`, as [`acquire_lock`] does. Never follows a symbolic link (`O_NOFOLLOW`),
 /// so a planted `x.lock -> /elsewhere` cannot make aws-cred create or open `/elsewhere`; a
 /// lock path that is not a regular file is refused.
-pub fn open_lock_file(lock_path: &Path) -> Result<File, FsError> {
+pub(crate) fn open_lock_file(lock_path: &Path) -> Result<File, FsError> {
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
@@ -52,7 +52,7 @@ pub fn open_lock_file(lock_path: &Path) -> Result<File, FsError> {
 /// released, so no `*.lock` file stays behind (`~/.aws/config.lock`, the caches' locks): the
 /// holder removes it while still holding it, and whoever locks a file next checks that it is
 /// still the one at the path, and starts again on the new one if not.
-pub struct Lock {
+pub(crate) struct Lock {
     /// Held for its lock; on Unix also compared with the path on release.
     #[cfg_attr(
         windows,
@@ -163,7 +163,7 @@ impl<'a> LockWait<'a> {
 }
 
 /// Take the exclusive advisory lock on `lock_path`, sleeping the thread between tries.
-pub fn acquire_lock(lock_path: &Path, timeout: Duration) -> Result<Lock, FsError> {
+pub(crate) fn acquire_lock(lock_path: &Path, timeout: Duration) -> Result<Lock, FsError> {
     let mut wait = LockWait::new(
         lock_path,
         timeout,
@@ -186,7 +186,7 @@ pub fn acquire_lock(lock_path: &Path, timeout: Duration) -> Result<Lock, FsError
 /// 75 s`. Linux: the `flock` in `/proc/locks` on the file's device and inode, the holder's name
 /// from `/proc/PID/comm`, the age from the lock file's modification time (a lock file is made
 /// new by each holder). `None` elsewhere, or when no holder is found.
-pub fn lock_holder(lock_path: &Path) -> Option<String> {
+pub(crate) fn lock_holder(lock_path: &Path) -> Option<String> {
     #[cfg(target_os = "linux")]
     {
         use std::io::Read;
@@ -236,7 +236,7 @@ pub fn lock_holder(lock_path: &Path) -> Option<String> {
 
 /// Take the lock without blocking the async runtime (so Ctrl-C still works); `waiting` runs
 /// once when the wait passes a second (to tell the person why nothing happens).
-pub async fn acquire_lock_async(
+pub(crate) async fn acquire_lock_async(
     lock_path: &Path,
     timeout: Duration,
     waiting: impl FnOnce(),

@@ -24,33 +24,34 @@ mod replace;
 #[cfg(test)]
 mod tests;
 
-pub use lock::{Lock, acquire_lock, acquire_lock_async, lock_holder, open_lock_file};
-pub use owner::{Strictness, check_dir, check_owner_and_mode, current_uid, judge_shared};
-pub use paths::{
-    ensure_dir, exists, file_names, list_files, lock_path_for, parent_dir, remove, remove_existing,
+pub(crate) use lock::{Lock, acquire_lock, acquire_lock_async, lock_holder};
+#[cfg_attr(windows, allow(unused_imports, reason = "Unix user ids"))]
+pub(crate) use owner::current_uid;
+pub(crate) use owner::{Strictness, check_dir, check_owner_and_mode, judge_shared};
+pub(crate) use paths::{
+    ensure_dir, exists, list_files, lock_path_for, parent_dir, remove, remove_existing,
     resolve_symlinks,
 };
-pub use read::{read_optional, read_regular, read_regular_checked};
-pub use replace::{
-    FileMode, STALE_TEMP_AGE, Tightened, existing_metadata, replace_file, secret_mode,
-};
+pub(crate) use read::{read_optional, read_regular, read_regular_checked};
+pub(crate) use replace::{FileMode, Tightened, existing_metadata, replace_file};
 
 /// The line ending of new text files: CRLF on Windows (as the AWS CLI writes them there), LF
 /// elsewhere.
-pub const NATIVE_LINE_ENDING: &str = if cfg!(windows) { "\r\n" } else { "\n" };
-pub const NEW_FILE_MODE: u32 = 0o600;
-pub const NEW_DIR_MODE: u32 = 0o700;
+pub(crate) const NATIVE_LINE_ENDING: &str = if cfg!(windows) { "\r\n" } else { "\n" };
+#[cfg_attr(windows, allow(dead_code, reason = "Unix file modes"))]
+pub(crate) const NEW_FILE_MODE: u32 = 0o600;
+pub(crate) const NEW_DIR_MODE: u32 = 0o700;
 
 /// Size limits for the files aws-cred reads (docs/SECURITY.md lists them). A real config is a
 /// few kilobytes and a populated organisation's a few megabytes; anything beyond is refused
 /// rather than read into memory.
-pub const MAX_PROFILE_FILE: u64 = 16 * 1024 * 1024;
+pub(crate) const MAX_PROFILE_FILE: u64 = 16 * 1024 * 1024;
 /// Web identity and container authorization tokens (a JWT is a few kilobytes).
-pub const MAX_TOKEN_FILE: u64 = 1024 * 1024;
+pub(crate) const MAX_TOKEN_FILE: u64 = 1024 * 1024;
 /// One JSON entry of a cache (aws-cred's own, or `~/.aws/sso/cache`).
-pub const MAX_CACHE_FILE: u64 = 1024 * 1024;
+pub(crate) const MAX_CACHE_FILE: u64 = 1024 * 1024;
 /// A PEM bundle of extra CA certificates (the system's whole bundle is about 200 KiB).
-pub const MAX_CA_BUNDLE: u64 = 16 * 1024 * 1024;
+pub(crate) const MAX_CA_BUNDLE: u64 = 16 * 1024 * 1024;
 
 /// The file operation that failed, for error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

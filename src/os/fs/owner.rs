@@ -7,7 +7,8 @@ use std::io;
 use std::path::Path;
 
 /// The uid this process runs as.
-pub fn current_uid() -> u32 {
+#[cfg_attr(windows, allow(dead_code, reason = "Unix user ids"))]
+pub(crate) fn current_uid() -> u32 {
     #[cfg(unix)]
     {
         rustix::process::getuid().as_raw()
@@ -20,7 +21,7 @@ pub fn current_uid() -> u32 {
 
 /// How strictly [`check_owner_and_mode`] judges a file or directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Strictness {
+pub(crate) enum Strictness {
     /// aws-cred's own caches: owned by this user, not writable by group or others.
     Private,
     /// A directory above a private cache: owned by this user or root, not writable by group
@@ -34,7 +35,10 @@ pub enum Strictness {
 /// used: it could have been planted); owned by this user but readable or writable by others →
 /// used, with the fact to warn about (`Ok(Some)`), as the AWS CLI still uses it; else
 /// `Ok(None)`.
-pub fn judge_shared(path: &Path, metadata: &fs::Metadata) -> Result<Option<FsError>, FsError> {
+pub(crate) fn judge_shared(
+    path: &Path,
+    metadata: &fs::Metadata,
+) -> Result<Option<FsError>, FsError> {
     match check_owner_and_mode(path, metadata, Strictness::Private) {
         Ok(()) => Ok(None),
         Err(err @ FsError::NotPrivate { foreign: false, .. }) => Ok(Some(err)),
@@ -44,7 +48,7 @@ pub fn judge_shared(path: &Path, metadata: &fs::Metadata) -> Result<Option<FsErr
 
 /// Whether `metadata` (of `path`) is safe to trust for `strictness`; the error names the file,
 /// its owner or mode, and the fix.
-pub fn check_owner_and_mode(
+pub(crate) fn check_owner_and_mode(
     path: &Path,
     metadata: &fs::Metadata,
     strictness: Strictness,
@@ -155,7 +159,7 @@ fn check_windows(
 }
 
 /// Checks a directory (if it exists) with [`check_owner_and_mode`]; `Ok(false)` when missing.
-pub fn check_dir(path: &Path, strictness: Strictness) -> Result<bool, FsError> {
+pub(crate) fn check_dir(path: &Path, strictness: Strictness) -> Result<bool, FsError> {
     match fs::metadata(path) {
         Ok(metadata) => check_owner_and_mode(path, &metadata, strictness).map(|()| true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),

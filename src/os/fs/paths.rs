@@ -9,29 +9,17 @@ use std::path::{Path, PathBuf};
 const MAX_SYMLINK_HOPS: usize = 40;
 
 /// Whether anything (even a dangling link) is at `path`.
-pub fn exists(path: &Path) -> bool {
+pub(crate) fn exists(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok()
 }
 
-/// The names of the files in `dir` (not sorted); an unreadable or missing folder has none.
-pub fn file_names(dir: &Path) -> Vec<String> {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|entry| entry.ok())
-        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
-        .filter_map(|entry| entry.file_name().into_string().ok())
-        .collect()
-}
-
 /// Remove a file; a file already gone is fine.
-pub fn remove(path: &Path) {
+pub(crate) fn remove(path: &Path) {
     let _ = fs::remove_file(path);
 }
 
 /// Remove a file and say whether it was there: `Ok(false)` when it was already gone.
-pub fn remove_existing(path: &Path) -> Result<bool, FsError> {
+pub(crate) fn remove_existing(path: &Path) -> Result<bool, FsError> {
     match fs::remove_file(path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
@@ -41,7 +29,7 @@ pub fn remove_existing(path: &Path) -> Result<bool, FsError> {
 
 /// The regular files directly in `dir` whose names end with `suffix`, sorted; a missing
 /// directory has none.
-pub fn list_files(dir: &Path, suffix: &str) -> Result<Vec<PathBuf>, FsError> {
+pub(crate) fn list_files(dir: &Path, suffix: &str) -> Result<Vec<PathBuf>, FsError> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -63,7 +51,7 @@ pub fn list_files(dir: &Path, suffix: &str) -> Result<Vec<PathBuf>, FsError> {
 
 /// Follows symlinks so the write goes to the real file and the link survives. A dangling link is
 /// followed by hand, so its target gets created.
-pub fn resolve_symlinks(path: &Path) -> Result<PathBuf, FsError> {
+pub(crate) fn resolve_symlinks(path: &Path) -> Result<PathBuf, FsError> {
     let mut current = path.to_path_buf();
     for _ in 0..MAX_SYMLINK_HOPS {
         let metadata = match fs::symlink_metadata(&current) {
@@ -99,21 +87,21 @@ pub fn resolve_symlinks(path: &Path) -> Result<PathBuf, FsError> {
     })
 }
 
-pub fn parent_dir(target: &Path) -> PathBuf {
+pub(crate) fn parent_dir(target: &Path) -> PathBuf {
     match target.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
     }
 }
 
-pub fn lock_path_for(target: &Path) -> PathBuf {
+pub(crate) fn lock_path_for(target: &Path) -> PathBuf {
     let mut name = target.as_os_str().to_os_string();
     name.push(".lock");
     PathBuf::from(name)
 }
 
 /// Creates `dir` and its missing ancestors with mode 0700. Existing directories are not touched.
-pub fn ensure_dir(dir: &Path) -> Result<(), FsError> {
+pub(crate) fn ensure_dir(dir: &Path) -> Result<(), FsError> {
     let mut missing = Vec::new();
     let mut current = dir;
     loop {

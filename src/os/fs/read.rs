@@ -8,13 +8,13 @@ use std::path::Path;
 /// The whole file, as bytes, if it is a regular file of at most `max_bytes` (symlinks are
 /// followed). A FIFO, a device such as `/dev/zero` or a directory is refused without blocking
 /// (opened with `O_NONBLOCK`) and without reading; so is a larger file.
-pub fn read_regular(path: &Path, max_bytes: u64) -> Result<Vec<u8>, FsError> {
+pub(crate) fn read_regular(path: &Path, max_bytes: u64) -> Result<Vec<u8>, FsError> {
     read_regular_checked(path, max_bytes, |_| Ok(()))
 }
 
 /// [`read_regular`], with `check` run on the opened file's metadata before anything is read
 /// (so the check and the read see the same file).
-pub fn read_regular_checked(
+pub(crate) fn read_regular_checked(
     path: &Path,
     max_bytes: u64,
     check: impl FnOnce(&fs::Metadata) -> Result<(), FsError>,
@@ -60,7 +60,7 @@ pub fn read_regular_checked(
 }
 
 /// [`read_regular`] for files that may be absent: `Ok(None)` when the path does not exist.
-pub fn read_optional(path: &Path, max_bytes: u64) -> Result<Option<Vec<u8>>, FsError> {
+pub(crate) fn read_optional(path: &Path, max_bytes: u64) -> Result<Option<Vec<u8>>, FsError> {
     match read_regular(path, max_bytes) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.is_not_found() => Ok(None),

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 /// A temporary file of [`replace_file`] older than this is left over from a killed writer
 /// (a live writer holds its temporary file for milliseconds) and is removed by the next write.
-pub const STALE_TEMP_AGE: Duration = Duration::from_secs(60);
+pub(crate) const STALE_TEMP_AGE: Duration = Duration::from_secs(60);
 /// At most this many directory entries are looked at when removing stale temporary files.
 const STALE_TEMP_SCAN: usize = 10_000;
 /// The random part of a temporary file's name: `.<name>.<6 characters>.tmp`.
@@ -19,7 +19,7 @@ const TEMP_RANDOM_LEN: usize = 6;
 
 /// Metadata of the existing target, `None` when it does not exist. Refuses anything but a regular
 /// file (reading a FIFO would block, a directory cannot be replaced).
-pub fn existing_metadata(target: &Path) -> Result<Option<fs::Metadata>, FsError> {
+pub(crate) fn existing_metadata(target: &Path) -> Result<Option<fs::Metadata>, FsError> {
     match fs::metadata(target) {
         Ok(metadata) if metadata.is_file() => Ok(Some(metadata)),
         Ok(_) => Err(FsError::NotAFile {
@@ -33,7 +33,8 @@ pub fn existing_metadata(target: &Path) -> Result<Option<fs::Metadata>, FsError>
 /// The permission bits a file holding secrets gets when it replaces `existing`: the owner's
 /// read and write bits only (`0600` for a new file); group and other bits, setuid, setgid and
 /// sticky are dropped.
-pub fn secret_mode(existing: Option<u32>) -> u32 {
+#[cfg_attr(windows, allow(dead_code, reason = "Unix file modes"))]
+pub(crate) fn secret_mode(existing: Option<u32>) -> u32 {
     match existing.map(|mode| mode & 0o600) {
         None | Some(0) => NEW_FILE_MODE,
         Some(kept) => kept,
@@ -64,7 +65,7 @@ pub enum FileMode {
 /// then the directory synced. Temporary files a killed writer left behind (named like ours,
 /// older than [`STALE_TEMP_AGE`], owned by this user) are removed first. Returns the mode
 /// change when the old file was readable or writable by others.
-pub fn replace_file(
+pub(crate) fn replace_file(
     target: &Path,
     dir: &Path,
     contents: &[u8],

@@ -1,5 +1,6 @@
 //! Tests of the file layer: bounded reads, locks, owner and mode checks, atomic replacement.
 
+use super::replace::secret_mode;
 use super::*;
 #[cfg(windows)]
 use std::fs::OpenOptions;
@@ -103,7 +104,7 @@ fn lock_files_never_follow_links() {
     let victim = dir.path().join("victim");
     let lock = dir.path().join("x.json.lock");
     std::os::unix::fs::symlink(&victim, &lock).unwrap();
-    let err = open_lock_file(&lock).unwrap_err();
+    let err = super::lock::open_lock_file(&lock).unwrap_err();
     assert!(matches!(err, FsError::LockNotRegular { .. }), "{err}");
     assert!(!victim.exists(), "the link's target must not be created");
     // A link to an existing file is not opened either.

@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 
 /// `../shared/conformance` next to the repository, read in place. `None` (after printing that
 /// the suite was skipped) when it is missing, except under `CI=true`, where that is a failure.
-pub fn data_dir(suite: &str) -> Option<PathBuf> {
+pub(super) fn data_dir(suite: &str) -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance");
     if dir.join("README.md").is_file() {
         return Some(dir);
@@ -26,14 +26,14 @@ pub fn data_dir(suite: &str) -> Option<PathBuf> {
     None
 }
 
-pub fn read_json(path: &Path) -> Value {
+pub(super) fn read_json(path: &Path) -> Value {
     let text =
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
 }
 
 /// The outcome of every case of one suite.
-pub struct Tally {
+pub(super) struct Tally {
     suite: &'static str,
     total: usize,
     passed: usize,
@@ -43,7 +43,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    pub fn new(suite: &'static str) -> Tally {
+    pub(super) fn new(suite: &'static str) -> Tally {
         Tally {
             suite,
             total: 0,
@@ -55,7 +55,7 @@ impl Tally {
     }
 
     /// Record one case from its result: `Ok` passes, `Err(why)` fails.
-    pub fn record(&mut self, case: &str, result: Result<(), String>) {
+    pub(super) fn record(&mut self, case: &str, result: Result<(), String>) {
         self.total += 1;
         match result {
             Ok(()) => self.passed += 1,
@@ -68,7 +68,7 @@ impl Tally {
 
     /// A deliberate deviation that the runner does not execute (it does not apply to a CLI,
     /// or the platform is not Unix).
-    pub fn deviation(&mut self, case: &str, reason: &str) {
+    pub(super) fn deviation(&mut self, case: &str, reason: &str) {
         self.total += 1;
         println!("deviation: {case}: {reason}");
         self.deviations.push((case.to_string(), reason.to_string()));
@@ -76,7 +76,12 @@ impl Tally {
 
     /// A deliberate deviation that the runner executes anyway: the case must still differ
     /// (`result` is `Err`), so a deviation that starts passing is reported as stale.
-    pub fn verified_deviation(&mut self, case: &str, reason: &str, result: Result<(), String>) {
+    pub(super) fn verified_deviation(
+        &mut self,
+        case: &str,
+        reason: &str,
+        result: Result<(), String>,
+    ) {
         match result {
             Err(why) => {
                 self.deviation(case, reason);
@@ -92,13 +97,13 @@ impl Tally {
     }
 
     /// A soft check that did not hold (e.g. an SDK's error wording); printed, not counted.
-    pub fn note(&mut self, case: &str, text: &str) {
+    pub(super) fn note(&mut self, case: &str, text: &str) {
         println!("note: {case}: {text}");
         self.notes.push(format!("{case}: {text}"));
     }
 
     /// Print the summary, check docs/CONFORMANCE.md agrees, and fail on any failure.
-    pub fn finish(self) {
+    pub(super) fn finish(self) {
         let row = format!(
             "| {} | {} | {} | {} |",
             self.suite,
@@ -144,17 +149,17 @@ impl Tally {
 }
 
 /// A case's label: its position (1-based) and name, unique even when names repeat.
-pub fn label(index: usize, name: &str) -> String {
+pub(super) fn label(index: usize, name: &str) -> String {
     format!("#{} {}", index + 1, name.trim())
 }
 
 /// The string at `key`, if it is one.
-pub fn str_at<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
+pub(super) fn str_at<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
     value.get(key).and_then(Value::as_str)
 }
 
 /// A JSON object of strings as a map (non-strings are skipped).
-pub fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
+pub(super) fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
     value
         .and_then(Value::as_object)
         .map(|obj| {
@@ -167,7 +172,7 @@ pub fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
 
 /// The aws-cred binary with exactly `env` (plus `PATH`, so `sh` and the commands a
 /// credential_process names can be found), working directory `cwd`, stdin null.
-pub fn aws_cred(env: &BTreeMap<String, String>, cwd: &Path, args: &[&str]) -> Output {
+pub(super) fn aws_cred(env: &BTreeMap<String, String>, cwd: &Path, args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_aws-cred"));
     cmd.env_clear();
     if let Some(path) = std::env::var_os("PATH") {
@@ -182,7 +187,7 @@ pub fn aws_cred(env: &BTreeMap<String, String>, cwd: &Path, args: &[&str]) -> Ou
 
 /// What `export --format json` printed, or why there is nothing to compare.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Printed {
+pub(super) struct Printed {
     pub access_key_id: String,
     pub secret_access_key: String,
     pub session_token: Option<String>,
@@ -191,7 +196,7 @@ pub struct Printed {
     pub account_id: Option<String>,
 }
 
-pub fn printed(out: &Output) -> Result<Printed, String> {
+pub(super) fn printed(out: &Output) -> Result<Printed, String> {
     if out.code() != Some(0) {
         return Err(format!(
             "exit {:?}: {}",
@@ -215,14 +220,14 @@ pub fn printed(out: &Output) -> Result<Printed, String> {
 }
 
 /// RFC 3339 → Unix seconds.
-pub fn unix_seconds(text: &str) -> Option<i64> {
+pub(super) fn unix_seconds(text: &str) -> Option<i64> {
     chrono::DateTime::parse_from_rfc3339(text.trim())
         .ok()
         .map(|t| t.timestamp())
 }
 
 /// Compare one expected field; `None` means "must be absent".
-pub fn same<T: PartialEq + std::fmt::Debug>(
+pub(super) fn same<T: PartialEq + std::fmt::Debug>(
     what: &str,
     expected: &Option<T>,
     actual: &Option<T>,
@@ -235,7 +240,7 @@ pub fn same<T: PartialEq + std::fmt::Debug>(
 }
 
 /// The link lines of an `--explain` trace: `(link, verb)`, e.g. `("profile", "resolved")`.
-pub fn trace(stderr: &str) -> Vec<(String, String)> {
+pub(super) fn trace(stderr: &str) -> Vec<(String, String)> {
     const LINKS: [&str; 5] = ["env", "web-identity", "profile", "ecs", "imds"];
     stderr
         .lines()
@@ -251,7 +256,7 @@ pub fn trace(stderr: &str) -> Vec<(String, String)> {
 }
 
 /// Which link resolved, from an `--explain` trace.
-pub fn resolved_link(stderr: &str) -> Option<String> {
+pub(super) fn resolved_link(stderr: &str) -> Option<String> {
     trace(stderr)
         .into_iter()
         .find(|(_, verb)| verb == "resolved")
@@ -261,7 +266,7 @@ pub fn resolved_link(stderr: &str) -> Option<String> {
 /// `scheme://host[:port]/path?query` split the way the SDK harness compares requests: scheme,
 /// host with a non-default port, path (`/` when empty) and the query as a sorted list.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Target {
+pub(super) struct Target {
     pub scheme: String,
     pub host: String,
     pub path: String,
@@ -269,7 +274,7 @@ pub struct Target {
 }
 
 impl Target {
-    pub fn parse(uri: &str) -> Target {
+    pub(super) fn parse(uri: &str) -> Target {
         let (scheme, rest) = uri.split_once("://").unwrap_or(("http", uri));
         let (authority, path_query) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
@@ -283,7 +288,7 @@ impl Target {
     }
 
     /// What the redirected binary sent, as the fake saw it.
-    pub fn of_request(req: &support::Request) -> Target {
+    pub(super) fn of_request(req: &support::Request) -> Target {
         let scheme = req.header("x-aws-cred-original-scheme").unwrap_or("?");
         let host = req.header("x-aws-cred-original-host").unwrap_or("?");
         let query = req.target.split_once('?').map_or("", |(_, q)| q);
@@ -321,13 +326,13 @@ impl std::fmt::Display for Target {
 
 /// The environment every binary run gets on top of a case's own: the redirect to the fake
 /// and the frozen clock (Unix epoch, as the SDK harness freezes it).
-pub fn harness_env(env: &mut BTreeMap<String, String>, fake_url: &str) {
+pub(super) fn harness_env(env: &mut BTreeMap<String, String>, fake_url: &str) {
     env.insert("AWS_CRED_TEST_REDIRECT_ALL_HTTP".into(), fake_url.into());
     env.insert("AWS_CRED_TEST_NOW".into(), "0".into());
 }
 
 /// Run `future` to completion on a fresh current-thread runtime.
-pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+pub(super) fn block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// Load `config` / `credentials` (absent: no such file) as aws-cred does.
-pub fn load(
+pub(super) fn load(
     config: Option<&str>,
     credentials: Option<&str>,
     profile: Option<&str>,
@@ -24,7 +24,7 @@ pub fn load(
 }
 
 /// [`load`] in an environment that also has `env`; returns that context too.
-pub fn load_with_env(
+pub(super) fn load_with_env(
     env: &[(String, String)],
     config: Option<&str>,
     credentials: Option<&str>,
@@ -324,7 +324,7 @@ fn smithy_java_file_locations() {
 }
 
 /// A config file holding `profiles` (`[profile name]` sections) and `sso_sessions`.
-pub fn config_text(profiles: Option<&Value>, sso_sessions: Option<&Value>) -> String {
+pub(super) fn config_text(profiles: Option<&Value>, sso_sessions: Option<&Value>) -> String {
     let mut text = String::new();
     for (kind, sections) in [("profile", profiles), ("sso-session", sso_sessions)] {
         for (name, props) in sections.and_then(Value::as_object).into_iter().flatten() {

@@ -20,20 +20,20 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub const REGION: &str = "us-east-1";
-pub const POOL_ID: &str = "us-east-1_FakePool7";
-pub const POOL_NAME: &str = "FakePool7";
-pub const CLIENT_ID: &str = "fakeclient1234567890abcdef";
-pub const IDENTITY_POOL_ID: &str = "us-east-1:00000000-1111-2222-3333-444444444444";
+pub(crate) const REGION: &str = "us-east-1";
+pub(crate) const POOL_ID: &str = "us-east-1_FakePool7";
+pub(crate) const POOL_NAME: &str = "FakePool7";
+pub(crate) const CLIENT_ID: &str = "fakeclient1234567890abcdef";
+pub(crate) const IDENTITY_POOL_ID: &str = "us-east-1:00000000-1111-2222-3333-444444444444";
 /// The code the fake accepts for both SOFTWARE_TOKEN_MFA and SMS_MFA.
-pub const MFA_CODE: &str = "123456";
+pub(crate) const MFA_CODE: &str = "123456";
 
-pub fn provider_name() -> String {
+pub(crate) fn provider_name() -> String {
     format!("cognito-idp.{REGION}.amazonaws.com/{POOL_ID}")
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     Confirmed,
     ForceChangePassword,
     ResetRequired,
@@ -41,13 +41,13 @@ pub enum Status {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mfa {
+pub(crate) enum Mfa {
     Totp,
     Sms,
 }
 
 #[derive(Clone, Debug)]
-pub struct User {
+pub(crate) struct User {
     /// The internal user name (for alias sign-in pools, a UUID).
     pub username: String,
     /// Other names the user signs in with (an email address).
@@ -59,7 +59,7 @@ pub struct User {
 }
 
 impl User {
-    pub fn new(username: &str, password: &str) -> User {
+    pub(crate) fn new(username: &str, password: &str) -> User {
         User {
             username: username.to_string(),
             aliases: Vec::new(),
@@ -72,7 +72,7 @@ impl User {
 }
 
 #[derive(Clone, Debug)]
-pub struct Config {
+pub(crate) struct Config {
     pub client_secret: Option<String>,
     /// The app client's explicit auth flows.
     pub flows: Vec<&'static str>,
@@ -183,7 +183,7 @@ fn verifier(internal: &str, password: &str) -> Verifier {
     Verifier { salt, v }
 }
 
-pub fn secret_hash(secret: &str, username: &str) -> String {
+pub(crate) fn secret_hash(secret: &str, username: &str) -> String {
     STANDARD.encode(mac(
         secret.as_bytes(),
         &[username.as_bytes(), CLIENT_ID.as_bytes()],
@@ -230,7 +230,7 @@ struct State {
     counter: u64,
 }
 
-pub struct FakeCognito {
+pub(crate) struct FakeCognito {
     pub http: FakeHttp,
     state: Arc<Mutex<State>>,
 }
@@ -254,7 +254,7 @@ fn s<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 impl FakeCognito {
-    pub fn start(config: Config) -> FakeCognito {
+    pub(crate) fn start(config: Config) -> FakeCognito {
         let verifiers = config
             .users
             .iter()
@@ -278,21 +278,21 @@ impl FakeCognito {
         FakeCognito { http, state }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.http.url()
     }
 
     /// The operations received (`InitiateAuth`, `GetId`, ...), in order.
-    pub fn operations(&self) -> Vec<String> {
+    pub(crate) fn operations(&self) -> Vec<String> {
         self.http.requests().iter().map(operation).collect()
     }
 
-    pub fn count(&self, op: &str) -> usize {
+    pub(crate) fn count(&self, op: &str) -> usize {
         self.operations().iter().filter(|o| *o == op).count()
     }
 
     /// The JSON bodies of the requests for `op`.
-    pub fn bodies(&self, op: &str) -> Vec<Value> {
+    pub(crate) fn bodies(&self, op: &str) -> Vec<Value> {
         self.http
             .requests()
             .iter()
@@ -301,7 +301,7 @@ impl FakeCognito {
             .collect()
     }
 
-    pub fn requests_for(&self, op: &str) -> Vec<Request> {
+    pub(crate) fn requests_for(&self, op: &str) -> Vec<Request> {
         self.http
             .requests()
             .into_iter()
@@ -310,7 +310,7 @@ impl FakeCognito {
     }
 
     /// The user's current password (after NEW_PASSWORD_REQUIRED).
-    pub fn password_of(&self, internal: &str) -> String {
+    pub(crate) fn password_of(&self, internal: &str) -> String {
         let st = self.state.lock().unwrap();
         st.config
             .users
@@ -321,12 +321,12 @@ impl FakeCognito {
     }
 
     /// Forget every refresh token (a global sign-out).
-    pub fn revoke_refresh_tokens(&self) {
+    pub(crate) fn revoke_refresh_tokens(&self) {
         self.state.lock().unwrap().refresh_tokens.clear();
     }
 
     /// Forget every identity (the pool was recreated, or identities deleted).
-    pub fn delete_identities(&self) {
+    pub(crate) fn delete_identities(&self) {
         self.state.lock().unwrap().identities.clear();
     }
 }

@@ -18,18 +18,18 @@ use std::time::{Duration, SystemTime};
 
 /// Keys as STS knows them.
 #[derive(Clone, Debug)]
-pub struct Session {
+pub(crate) struct Session {
     pub secret: String,
     pub token: Option<String>,
     pub arn: String,
 }
 
-pub type Lookup = Arc<dyn Fn(&str) -> Option<Session> + Send + Sync>;
+pub(crate) type Lookup = Arc<dyn Fn(&str) -> Option<Session> + Send + Sync>;
 
 /// How long after `X-Amz-Date` EKS accepts a token.
-pub const TOKEN_WINDOW: Duration = Duration::from_secs(15 * 60);
+pub(crate) const TOKEN_WINDOW: Duration = Duration::from_secs(15 * 60);
 
-pub struct FakeEks {
+pub(crate) struct FakeEks {
     pub http: FakeHttp,
     pub tls: TlsFront,
     seen: Arc<Mutex<Vec<Result<String, String>>>>,
@@ -49,7 +49,7 @@ const ALLOWED: [&str; 9] = [
 ];
 
 /// The identity (ARN) a bearer token proves for `cluster` in `region` at `now`, or why not.
-pub fn authenticate(
+pub(crate) fn authenticate(
     bearer: &str,
     cluster: &str,
     region: &str,
@@ -166,7 +166,12 @@ pub fn authenticate(
 impl FakeEks {
     /// The API server of `cluster` in `region`; `users` are the ARNs mapped to a Kubernetes
     /// user (aws-auth), `lookup` tells the keys STS knows.
-    pub fn start(cluster: &str, region: &str, users: Vec<String>, lookup: Lookup) -> FakeEks {
+    pub(crate) fn start(
+        cluster: &str,
+        region: &str,
+        users: Vec<String>,
+        lookup: Lookup,
+    ) -> FakeEks {
         let seen: Arc<Mutex<Vec<Result<String, String>>>> = Arc::default();
         let record = seen.clone();
         let bearers: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -215,17 +220,17 @@ impl FakeEks {
 
     /// The API server's `https://` URL (kubectl sends exec-plugin credentials only over TLS);
     /// its CA is [`TlsFront::ca_pem`].
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("https://{}", self.tls.addr)
     }
 
     /// The bearer tokens it let in, in order.
-    pub fn bearers(&self) -> Vec<String> {
+    pub(crate) fn bearers(&self) -> Vec<String> {
         self.bearers.lock().unwrap().clone()
     }
 
     /// Every request's outcome: the ARN it authenticated, or why it was refused.
-    pub fn seen(&self) -> Vec<Result<String, String>> {
+    pub(crate) fn seen(&self) -> Vec<Result<String, String>> {
         self.seen.lock().unwrap().clone()
     }
 }
@@ -233,7 +238,7 @@ impl FakeEks {
 /// A TLS front for a loopback HTTP fake, with a self-signed certificate for 127.0.0.1 made by
 /// the `openssl` command. One request per connection (answered with `Connection: close`),
 /// each in its own thread, bounded in size and time.
-pub struct TlsFront {
+pub(crate) struct TlsFront {
     pub addr: SocketAddr,
     /// The certificate, to trust as the cluster's CA.
     pub ca_pem: Vec<u8>,
@@ -244,7 +249,7 @@ pub struct TlsFront {
 const MAX_MESSAGE: usize = 1024 * 1024;
 
 impl TlsFront {
-    pub fn start(upstream: SocketAddr) -> TlsFront {
+    pub(crate) fn start(upstream: SocketAddr) -> TlsFront {
         use rustls::pki_types::pem::PemObject as _;
         let dir = tempfile::tempdir().unwrap();
         let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));

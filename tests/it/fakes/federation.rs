@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 /// What kind of credentials the fake knows a key as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Role,
     ChainedRole,
     FederationToken,
@@ -30,7 +30,7 @@ pub enum Kind {
 }
 
 #[derive(Clone, Debug)]
-pub struct Known {
+pub(crate) struct Known {
     pub secret: String,
     pub token: String,
     pub kind: Kind,
@@ -40,7 +40,7 @@ type Resolver = Box<dyn Fn(&str) -> Option<Known> + Send + Sync>;
 
 /// One getSigninToken request as received.
 #[derive(Clone, Debug)]
-pub struct Seen {
+pub(crate) struct Seen {
     pub session: serde_json::Value,
     pub session_duration: Option<String>,
     /// The host the request was meant for (the test redirect's header), if redirected.
@@ -59,7 +59,7 @@ struct State {
     seen: Vec<Seen>,
 }
 
-pub struct FakeFederation {
+pub(crate) struct FakeFederation {
     pub http: FakeHttp,
     state: Arc<Mutex<State>>,
 }
@@ -73,19 +73,19 @@ fn bad(message: &str) -> Response {
 }
 
 impl FakeFederation {
-    pub fn start() -> FakeFederation {
+    pub(crate) fn start() -> FakeFederation {
         let state: Arc<Mutex<State>> = Arc::default();
         let handler_state = state.clone();
         let http = FakeHttp::new(move |req| handle(&handler_state, req));
         FakeFederation { http, state }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.http.url()
     }
 
     /// Accept these credentials as `kind`.
-    pub fn know(&self, access_key_id: &str, secret: &str, token: &str, kind: Kind) {
+    pub(crate) fn know(&self, access_key_id: &str, secret: &str, token: &str, kind: Kind) {
         lock(&self.state).known.insert(
             access_key_id.to_string(),
             Known {
@@ -98,23 +98,26 @@ impl FakeFederation {
 
     /// Ask `resolver` about keys not told with [`know`](Self::know) (credentials another fake
     /// issues while the test runs).
-    pub fn know_with(&self, resolver: impl Fn(&str) -> Option<Known> + Send + Sync + 'static) {
+    pub(crate) fn know_with(
+        &self,
+        resolver: impl Fn(&str) -> Option<Known> + Send + Sync + 'static,
+    ) {
         lock(&self.state).resolvers.push(Box::new(resolver));
     }
 
     /// Every getSigninToken request, in order.
-    pub fn seen(&self) -> Vec<Seen> {
+    pub(crate) fn seen(&self) -> Vec<Seen> {
         lock(&self.state).seen.clone()
     }
 
     /// Every SigninToken handed out.
-    pub fn signin_tokens(&self) -> Vec<String> {
+    pub(crate) fn signin_tokens(&self) -> Vec<String> {
         lock(&self.state).tokens.keys().cloned().collect()
     }
 
     /// GET a URL aws-cred printed, on this fake (its scheme and host replaced by the fake's),
     /// as a browser would: the answer, not following redirects.
-    pub fn visit(&self, url: &str) -> Response {
+    pub(crate) fn visit(&self, url: &str) -> Response {
         let rest = url.split_once("://").map_or(url, |(_, r)| r);
         let path = rest.find('/').map_or("/", |i| &rest[i..]);
         http_request("GET", &format!("{}{path}", self.url()), &[], b"").expect("visit the fake")
@@ -231,13 +234,13 @@ fn login(state: &Mutex<State>, req: &Request) -> Response {
 }
 
 /// The query of a URL, decoded.
-pub fn query_of(url: &str) -> Vec<(String, String)> {
+pub(crate) fn query_of(url: &str) -> Vec<(String, String)> {
     let query = url.split_once('?').map_or("", |(_, q)| q);
     let query = query.split('#').next().unwrap_or_default();
     parse_urlencoded(query)
 }
 
-pub fn param(url: &str, name: &str) -> Option<String> {
+pub(crate) fn param(url: &str, name: &str) -> Option<String> {
     query_of(url)
         .into_iter()
         .find(|(k, _)| k == name)

@@ -3,9 +3,9 @@
 //! Each suite uses a different part of them.
 #![allow(dead_code)]
 
-pub mod cognito;
-pub mod eks;
-pub mod federation;
-pub mod signin;
-pub mod sso;
-pub mod sts;
+pub(crate) mod cognito;
+pub(crate) mod eks;
+pub(crate) mod federation;
+pub(crate) mod signin;
+pub(crate) mod sso;
+pub(crate) mod sts;

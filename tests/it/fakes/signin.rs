@@ -23,16 +23,16 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-pub const ACCOUNT: &str = "123456789012";
-pub const SESSION_ARN: &str = "arn:aws:iam::123456789012:user/alice";
-pub const SAME_DEVICE: &str = "arn:aws:signin:::devtools/same-device";
-pub const CROSS_DEVICE: &str = "arn:aws:signin:::devtools/cross-device";
+pub(crate) const ACCOUNT: &str = "123456789012";
+pub(crate) const SESSION_ARN: &str = "arn:aws:iam::123456789012:user/alice";
+pub(crate) const SAME_DEVICE: &str = "arn:aws:signin:::devtools/same-device";
+pub(crate) const CROSS_DEVICE: &str = "arn:aws:signin:::devtools/cross-device";
 
 /// aws-config's test key (`src/login/dpop.rs`), as the AWS CLI writes a `dpopKey`.
-pub const TEST_KEY: &str = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBMB/RwQERsVoqWRQG4zK8CnaAa5dfrpbm+9tFdBh3z4oAoGCCqGSM49\nAwEHoUQDQgAEWb1VLi1EA2hJaTz4yYuxSELvY+1GAfL+8rUTCAdiFid87Bf6GY+s\n2+1RpqDv0RpZiDIMCrZrsAh+RK9S3QCaGA==\n-----END EC PRIVATE KEY-----\n";
+pub(crate) const TEST_KEY: &str = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBMB/RwQERsVoqWRQG4zK8CnaAa5dfrpbm+9tFdBh3z4oAoGCCqGSM49\nAwEHoUQDQgAEWb1VLi1EA2hJaTz4yYuxSELvY+1GAfL+8rUTCAdiFid87Bf6GY+s\n2+1RpqDv0RpZiDIMCrZrsAh+RK9S3QCaGA==\n-----END EC PRIVATE KEY-----\n";
 
 #[derive(Clone)]
-pub struct SigninRules {
+pub(crate) struct SigninRules {
     /// `expiresIn` of issued credentials (the model allows 1..900).
     pub expires_in: u64,
     /// Refuse every refresh: (exception, OAuth2 error code), e.g. ("AccessDeniedException",
@@ -94,7 +94,7 @@ struct State {
     rejections: Vec<String>,
 }
 
-pub struct FakeSignin {
+pub(crate) struct FakeSignin {
     pub http: FakeHttp,
     state: Arc<Mutex<State>>,
 }
@@ -120,7 +120,7 @@ fn now_secs() -> u64 {
 }
 
 /// `base64url(sha256(verifier))` without padding (the CLI's `SHA-256` method, RFC 7636 S256).
-pub fn challenge_of(verifier: &str) -> String {
+pub(crate) fn challenge_of(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
 }
 
@@ -200,7 +200,7 @@ fn verify_dpop(proof: &str, htu: &str, jtis: &mut HashSet<String>) -> Result<Str
 }
 
 impl FakeSignin {
-    pub fn start(rules: SigninRules) -> FakeSignin {
+    pub(crate) fn start(rules: SigninRules) -> FakeSignin {
         let state: Arc<Mutex<State>> = Arc::default();
         let handler_state = state.clone();
         let own_url: Arc<Mutex<String>> = Arc::default();
@@ -213,7 +213,7 @@ impl FakeSignin {
         FakeSignin { http, state }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.http.url()
     }
 
@@ -222,7 +222,7 @@ impl FakeSignin {
     /// it "on another device" (the authorize page, redirected to this fake's confirmation page)
     /// and pastes the code shown there (or `tamper`) on its stdin. Returns the child's output,
     /// with everything it wrote on stderr.
-    pub fn answer_remote_login(
+    pub(crate) fn answer_remote_login(
         &self,
         mut child: std::process::Child,
         tamper: Option<&str>,
@@ -265,7 +265,7 @@ impl FakeSignin {
     }
 
     /// A refresh token the AWS CLI got at its login, for a cache file a test writes.
-    pub fn seed_refresh_token(&self, token: &str, client_id: &str, arn: &str) {
+    pub(crate) fn seed_refresh_token(&self, token: &str, client_id: &str, arn: &str) {
         lock(&self.state).refresh_tokens.insert(
             token.to_string(),
             RefreshToken {
@@ -278,23 +278,23 @@ impl FakeSignin {
     }
 
     /// Access keys a test writes into a cache file, known to the STS side.
-    pub fn seed_access_key(&self, access_key_id: &str, arn: &str) {
+    pub(crate) fn seed_access_key(&self, access_key_id: &str, arn: &str) {
         lock(&self.state)
             .keys
             .insert(access_key_id.to_string(), arn.to_string());
     }
 
     /// Successful refresh-token grants.
-    pub fn refreshes(&self) -> usize {
+    pub(crate) fn refreshes(&self) -> usize {
         lock(&self.state).refreshes
     }
 
-    pub fn code_grants(&self) -> usize {
+    pub(crate) fn code_grants(&self) -> usize {
         lock(&self.state).code_grants
     }
 
     /// CreateOAuth2Token calls, answered or refused.
-    pub fn token_calls(&self) -> usize {
+    pub(crate) fn token_calls(&self) -> usize {
         self.http
             .requests()
             .iter()
@@ -302,12 +302,12 @@ impl FakeSignin {
             .count()
     }
 
-    pub fn rejections(&self) -> Vec<String> {
+    pub(crate) fn rejections(&self) -> Vec<String> {
         lock(&self.state).rejections.clone()
     }
 
     /// Whether a refresh token is live (issued or seeded, and not yet used).
-    pub fn is_live(&self, token: &str) -> bool {
+    pub(crate) fn is_live(&self, token: &str) -> bool {
         lock(&self.state)
             .refresh_tokens
             .get(token)
@@ -618,7 +618,7 @@ fn sts(state: &Mutex<State>, req: &Request) -> Response {
 }
 
 /// `%Y-%m-%dT%H:%M:%SZ` for a unix time.
-pub fn chrono_like(secs: u64) -> String {
+pub(crate) fn chrono_like(secs: u64) -> String {
     chrono::DateTime::<chrono::Utc>::from_timestamp(secs as i64, 0)
         .unwrap()
         .format("%Y-%m-%dT%H:%M:%SZ")

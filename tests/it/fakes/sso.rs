@@ -18,13 +18,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-pub const START_URL: &str = "https://corp.awsapps.com/start";
-pub const REGISTERED_REDIRECT: &str = "http://127.0.0.1/oauth/callback";
-pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
-pub const USER_CODE: &str = "WDDD-HRQX";
+pub(crate) const START_URL: &str = "https://corp.awsapps.com/start";
+pub(crate) const REGISTERED_REDIRECT: &str = "http://127.0.0.1/oauth/callback";
+pub(crate) const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub(crate) const USER_CODE: &str = "WDDD-HRQX";
 
 #[derive(Clone)]
-pub struct FakeAccount {
+pub(crate) struct FakeAccount {
     pub id: &'static str,
     pub name: &'static str,
     pub email: &'static str,
@@ -32,7 +32,7 @@ pub struct FakeAccount {
 }
 
 #[derive(Clone)]
-pub struct SsoRules {
+pub(crate) struct SsoRules {
     pub token_lifetime: Duration,
     /// Answers to device-code polls before the sign-in counts as approved, e.g.
     /// `AuthorizationPendingException`, `SlowDownException`; `ExpiredTokenException` ends it.
@@ -147,7 +147,7 @@ impl State {
     }
 }
 
-pub struct FakeSso {
+pub(crate) struct FakeSso {
     pub http: FakeHttp,
     state: Arc<Mutex<State>>,
 }
@@ -177,54 +177,54 @@ fn epoch(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs()
 }
 
-pub fn challenge_of(verifier: &str) -> String {
+pub(crate) fn challenge_of(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(sha2::Sha256::digest(verifier.as_bytes()))
 }
 
 impl FakeSso {
-    pub fn start(rules: SsoRules) -> FakeSso {
+    pub(crate) fn start(rules: SsoRules) -> FakeSso {
         let state: Arc<Mutex<State>> = Arc::default();
         let handler_state = state.clone();
         let http = FakeHttp::new(move |req| handle(&rules, &handler_state, req));
         FakeSso { http, state }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.http.url()
     }
 
     /// How often an operation was called: `RegisterClient`, `StartDeviceAuthorization`,
     /// `Authorize`, `CreateToken` (all grants) or `CreateToken:<grant>` (`authorization_code`,
     /// `refresh_token`, `device_code`), `GetRoleCredentials`, `ListAccounts`, `ListAccountRoles`.
-    pub fn calls(&self, op: &str) -> usize {
+    pub(crate) fn calls(&self, op: &str) -> usize {
         lock(&self.state).calls.get(op).copied().unwrap_or(0)
     }
 
-    pub fn device_polls(&self) -> Vec<Instant> {
+    pub(crate) fn device_polls(&self) -> Vec<Instant> {
         lock(&self.state).device_polls.clone()
     }
 
     /// Every secret handed out so far (tokens, client secrets, role keys).
     /// Role credentials it handed out: (secret key, session token, ARN) of an access key id,
     /// to check a signature made with them (the EKS fake asks, as EKS asks STS).
-    pub fn role_session(&self, akid: &str) -> Option<(String, String, String)> {
+    pub(crate) fn role_session(&self, akid: &str) -> Option<(String, String, String)> {
         lock(&self.state).role_sessions.get(akid).cloned()
     }
 
-    pub fn secrets(&self) -> Vec<String> {
+    pub(crate) fn secrets(&self) -> Vec<String> {
         lock(&self.state).secrets.clone()
     }
 
     /// Revoke every access token (the portal then answers 401 UnauthorizedException).
-    pub fn revoke_tokens(&self) {
+    pub(crate) fn revoke_tokens(&self) {
         for (_, revoked) in lock(&self.state).tokens.values_mut() {
             *revoked = true;
         }
     }
 
     /// Whether an access token still works (not revoked by Logout, not expired).
-    pub fn token_works(&self, access: &str) -> bool {
+    pub(crate) fn token_works(&self, access: &str) -> bool {
         lock(&self.state)
             .tokens
             .get(access)
@@ -232,14 +232,14 @@ impl FakeSso {
     }
 
     /// Forget every registered client (cached registrations become invalid).
-    pub fn forget_clients(&self) {
+    pub(crate) fn forget_clients(&self) {
         lock(&self.state).clients.clear();
     }
 
     /// Register a client and issue it a token, as a login by the AWS CLI would have: for
     /// writing cache files in the CLI's format. Returns (client id, client secret, access
     /// token, refresh token).
-    pub fn issue_for_test(&self, lifetime: Duration) -> (String, String, String, String) {
+    pub(crate) fn issue_for_test(&self, lifetime: Duration) -> (String, String, String, String) {
         let mut st = lock(&self.state);
         let id = st.next("cli-client-");
         let secret = st.secret("cli-secret-");

@@ -12,12 +12,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-pub const ACCOUNT: &str = "123456789012";
+pub(crate) const ACCOUNT: &str = "123456789012";
 
 /// A botocore client of STS for `python SCRIPT SECONDS`: GetCallerIdentity every 250 ms with the
 /// credentials its environment gives (an `exec --server` endpoint), then one JSON line
 /// `{"calls": N, "errors": [..]}` on stdout.
-pub const BOTOCORE_STS_CLIENT: &str = r#"
+pub(crate) const BOTOCORE_STS_CLIENT: &str = r#"
 import json, sys, time
 import botocore.session
 deadline = time.monotonic() + float(sys.argv[1])
@@ -33,10 +33,10 @@ while time.monotonic() < deadline:
     time.sleep(0.25)
 print(json.dumps({"calls": calls, "errors": errors}))
 "#;
-pub const CODE: &str = "123456";
+pub(crate) const CODE: &str = "123456";
 
 #[derive(Clone, Default)]
-pub struct StsRules {
+pub(crate) struct StsRules {
     /// Long-term access key id → (user name, its MFA serial).
     pub users: HashMap<String, (String, String)>,
     /// Answer every call with "Signature expired" (clock skew).
@@ -68,7 +68,7 @@ struct Issued {
     token: String,
 }
 
-pub struct FakeSts {
+pub(crate) struct FakeSts {
     pub http: FakeHttp,
     /// Access key ids of role sessions assumed with another role's session (role chaining).
     pub chained_roles: Arc<Mutex<Vec<String>>>,
@@ -124,7 +124,7 @@ fn credentials_xml(akid: &str, secret: &str, token: &str, expiration: SystemTime
 }
 
 impl FakeSts {
-    pub fn start(rules: StsRules) -> FakeSts {
+    pub(crate) fn start(rules: StsRules) -> FakeSts {
         let issued: Arc<Mutex<HashMap<String, Issued>>> = Arc::default();
         let issued_view = issued.clone();
         let counter = Arc::new(AtomicUsize::new(0));
@@ -474,7 +474,7 @@ impl FakeSts {
 
     /// A session it issued, as STS knows it: (secret key, session token, ARN), to check a
     /// signature made with it (the EKS fake asks, as EKS asks STS).
-    pub fn issued_session(&self, akid: &str) -> Option<(String, String, String)> {
+    pub(crate) fn issued_session(&self, akid: &str) -> Option<(String, String, String)> {
         let issued = self.issued.lock().unwrap();
         let session = issued.get(akid)?;
         Some((
@@ -485,18 +485,18 @@ impl FakeSts {
     }
 
     /// The long-term keys it accepts now (after creations and deletions), sorted.
-    pub fn live_keys(&self) -> Vec<String> {
+    pub(crate) fn live_keys(&self) -> Vec<String> {
         let mut keys: Vec<String> = self.users.lock().unwrap().keys().cloned().collect();
         keys.sort();
         keys
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.http.url()
     }
 
     /// The actions received, in order.
-    pub fn actions(&self) -> Vec<String> {
+    pub(crate) fn actions(&self) -> Vec<String> {
         self.http
             .requests()
             .iter()
@@ -505,13 +505,13 @@ impl FakeSts {
     }
 
     /// How many calls of `action` were received.
-    pub fn count(&self, action: &str) -> usize {
+    pub(crate) fn count(&self, action: &str) -> usize {
         self.requests_for(action).len()
     }
 
     /// The distinct access keys that signed GetCallerIdentity after its first `skip` calls, in
     /// order of first use.
-    pub fn keys_used_after(&self, skip: usize) -> Vec<String> {
+    pub(crate) fn keys_used_after(&self, skip: usize) -> Vec<String> {
         let mut seen = Vec::new();
         for req in self
             .requests_for("GetCallerIdentity")
@@ -529,7 +529,7 @@ impl FakeSts {
     /// A client ([`BOTOCORE_STS_CLIENT`]'s `summary`) ran across three expiries of short role
     /// sessions: no error, four or more role sessions each used, one AssumeRole for each.
     /// `earlier`: AssumeRole and GetCallerIdentity calls made before the server started.
-    pub fn assert_refreshed_across_expiries(
+    pub(crate) fn assert_refreshed_across_expiries(
         &self,
         summary: &serde_json::Value,
         earlier: (usize, usize),
@@ -549,7 +549,7 @@ impl FakeSts {
         );
     }
 
-    pub fn requests_for(&self, action: &str) -> Vec<Request> {
+    pub(crate) fn requests_for(&self, action: &str) -> Vec<Request> {
         self.http
             .requests()
             .into_iter()
@@ -557,7 +557,7 @@ impl FakeSts {
             .collect()
     }
 
-    pub fn signer_of(req: &Request) -> String {
+    pub(crate) fn signer_of(req: &Request) -> String {
         signer(req).unwrap_or_default()
     }
 }

@@ -66,14 +66,14 @@ for _ in range(10):
 log("status", "%d %s" % (status, url))
 "#;
 
-pub struct FakeBrowser {
+pub(crate) struct FakeBrowser {
     pub script: PathBuf,
     log: PathBuf,
 }
 
 impl FakeBrowser {
     /// `None` (skip) without the venv's Python, except under CI=true.
-    pub fn new(sb: &Sandbox) -> Option<FakeBrowser> {
+    pub(crate) fn new(sb: &Sandbox) -> Option<FakeBrowser> {
         use std::os::unix::fs::PermissionsExt;
         let python = require_venv_tool("python")?;
         let script = sb.write("bin/browser", format!("#!{}\n{SCRIPT}", python.display()));
@@ -85,7 +85,7 @@ impl FakeBrowser {
     }
 
     /// `BROWSER` and the log's path on `cmd`.
-    pub fn apply<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
+    pub(crate) fn apply<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
         cmd.env("BROWSER", &self.script)
             .env("FAKE_BROWSER_LOG", &self.log)
     }
@@ -100,13 +100,13 @@ impl FakeBrowser {
     }
 
     /// The URLs aws-cred put on the browser's command line.
-    pub fn opened(&self) -> Vec<String> {
+    pub(crate) fn opened(&self) -> Vec<String> {
         self.entries("open")
     }
 
     /// For each opened URL, the page it led to: where its loopback hand-off redirected, or
     /// the URL itself when it was not a hand-off (or was not fetched).
-    pub fn pages(&self) -> Vec<String> {
+    pub(crate) fn pages(&self) -> Vec<String> {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let mut pages: Vec<String> = Vec::new();
         let mut after_open = false;
@@ -128,18 +128,18 @@ impl FakeBrowser {
     }
 
     /// What the other user got back, per attempt (`closed`: nothing).
-    pub fn attacks(&self) -> Vec<String> {
+    pub(crate) fn attacks(&self) -> Vec<String> {
         self.entries("attack")
     }
 
     /// The HTTP status of the last page of each visit, with its URL (`200 http://…`).
-    pub fn last_pages(&self) -> Vec<String> {
+    pub(crate) fn last_pages(&self) -> Vec<String> {
         self.entries("status")
     }
 }
 
 /// aws-cred's one-time loopback URL: `http://127.0.0.1:PORT/aws-cred/<32 hex digits>`.
-pub fn is_handoff(url: &str) -> bool {
+pub(crate) fn is_handoff(url: &str) -> bool {
     url.strip_prefix("http://127.0.0.1:")
         .and_then(|rest| rest.split_once("/aws-cred/"))
         .is_some_and(|(port, nonce)| {

@@ -14,8 +14,8 @@
 //! Nothing here reaches beyond 127.0.0.1: tests must never touch real AWS or 169.254.169.254.
 #![allow(dead_code)]
 
-pub mod browser;
-pub mod secret_service;
+pub(crate) mod browser;
+pub(crate) mod secret_service;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 /// `PATH` with the directory of the aws-cred under test first, for programs that run it by
 /// name (`credential_process = aws-cred …`, completion scripts).
-pub fn path_with_aws_cred() -> String {
+pub(crate) fn path_with_aws_cred() -> String {
     let bin = Path::new(env!("CARGO_BIN_EXE_aws-cred"));
     let dir = bin.parent().expect("the binary is in a directory");
     format!(
@@ -44,10 +44,10 @@ pub fn path_with_aws_cred() -> String {
 }
 
 /// How long [`run`] lets a command run before killing it and failing the test.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// True when running under CI (`CI=true`), where missing test tools are an error, not a skip.
-pub fn in_ci() -> bool {
+pub(crate) fn in_ci() -> bool {
     matches!(std::env::var("CI").as_deref(), Ok("true" | "1"))
 }
 
@@ -60,7 +60,7 @@ pub fn in_ci() -> bool {
 /// Paths given to [`Sandbox::path`] and [`Sandbox::write`] are relative to the root (a leading `/`
 /// is ignored), so the layout matches the conformance suites, whose `fs/` folder is mounted at `/`
 /// with `HOME=/home`. The tree is deleted when the sandbox is dropped.
-pub struct Sandbox {
+pub(crate) struct Sandbox {
     _dir: tempfile::TempDir,
     root: PathBuf,
     home: PathBuf,
@@ -73,7 +73,7 @@ impl Default for Sandbox {
 }
 
 impl Sandbox {
-    pub fn new() -> Sandbox {
+    pub(crate) fn new() -> Sandbox {
         let dir = tempfile::Builder::new()
             .prefix("aws-cred-test-")
             .tempdir()
@@ -92,28 +92,28 @@ impl Sandbox {
     }
 
     /// The sandbox root (the conformance suites' `/`).
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
     /// `HOME` for commands from [`Sandbox::cmd`]: `<root>/home`.
-    pub fn home(&self) -> &Path {
+    pub(crate) fn home(&self) -> &Path {
         &self.home
     }
 
     /// `<root>/home/.aws/config`, also given to the binary as `AWS_CONFIG_FILE`.
-    pub fn config_path(&self) -> PathBuf {
+    pub(crate) fn config_path(&self) -> PathBuf {
         self.home.join(".aws").join("config")
     }
 
     /// `<root>/home/.aws/credentials`, also given as `AWS_SHARED_CREDENTIALS_FILE`.
-    pub fn credentials_path(&self) -> PathBuf {
+    pub(crate) fn credentials_path(&self) -> PathBuf {
         self.home.join(".aws").join("credentials")
     }
 
     /// A path inside the sandbox, relative to the root: `path("home/.aws/sso/cache/x.json")`.
     /// A leading `/` is ignored; `..` is refused so nothing escapes the sandbox.
-    pub fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         let rel = Path::new(rel.trim_start_matches('/'));
         assert!(
             rel.components()
@@ -124,32 +124,32 @@ impl Sandbox {
     }
 
     /// A path inside `HOME`: `home_path(".aws/sso/cache/x.json")`.
-    pub fn home_path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn home_path(&self, rel: &str) -> PathBuf {
         self.path(&format!("home/{}", rel.trim_start_matches('/')))
     }
 
     /// Writes a file (creating parent folders) at a root-relative path and returns its full path.
-    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+    pub(crate) fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
         let path = self.path(rel);
         write_file(&path, contents.as_ref());
         path
     }
 
     /// Reads a root-relative file as UTF-8, panicking with the path if that fails.
-    pub fn read(&self, rel: &str) -> String {
+    pub(crate) fn read(&self, rel: &str) -> String {
         let path = self.path(rel);
         fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
     }
 
     /// Replaces `~/.aws/config`.
-    pub fn write_config(&self, contents: &str) -> PathBuf {
+    pub(crate) fn write_config(&self, contents: &str) -> PathBuf {
         let path = self.config_path();
         write_file(&path, contents.as_bytes());
         path
     }
 
     /// Replaces `~/.aws/credentials`.
-    pub fn write_credentials(&self, contents: &str) -> PathBuf {
+    pub(crate) fn write_credentials(&self, contents: &str) -> PathBuf {
         let path = self.credentials_path();
         write_file(&path, contents.as_bytes());
         path
@@ -157,7 +157,7 @@ impl Sandbox {
 
     /// Copies a folder's contents (recursively) to a root-relative folder, e.g. a conformance
     /// case's `fs/` to `""` (the root).
-    pub fn copy_dir(&self, src: &Path, rel: &str) {
+    pub(crate) fn copy_dir(&self, src: &Path, rel: &str) {
         copy_dir_all(src, &self.path(rel));
     }
 
@@ -165,13 +165,13 @@ impl Sandbox {
     /// `AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`, `AWS_EC2_METADATA_DISABLED=true`,
     /// `NO_COLOR=1` and `LANG=C.UTF-8`. Working dir `HOME`, stdin null. Add what a test needs with
     /// `.env(..)`/`.env_remove(..)`; run it with [`run`].
-    pub fn cmd(&self) -> Command {
+    pub(crate) fn cmd(&self) -> Command {
         self.program(env!("CARGO_BIN_EXE_aws-cred"))
     }
 
     /// Another program (a shell, kubectl, `script`, python) with the environment and working
     /// dir [`Sandbox::cmd`] gives aws-cred, so what it starts sees the same files.
-    pub fn program(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    pub(crate) fn program(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut cmd = Command::new(program);
         cmd.env_clear();
         if let Some(path) = std::env::var_os("PATH") {
@@ -190,14 +190,14 @@ impl Sandbox {
 
     /// [`Sandbox::program`] with the aws-cred under test first on `PATH` ([`path_with_aws_cred`]),
     /// for programs that run it by name (completion and shell-init scripts, a shell).
-    pub fn program_with_aws_cred(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    pub(crate) fn program_with_aws_cred(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut cmd = self.program(program);
         cmd.env("PATH", path_with_aws_cred());
         cmd
     }
 
     /// Shorthand for `run(sandbox.cmd().args(args))`.
-    pub fn aws_cred(&self, args: &[&str]) -> Output {
+    pub(crate) fn aws_cred(&self, args: &[&str]) -> Output {
         run(self.cmd().args(args))
     }
 }
@@ -230,17 +230,17 @@ fn copy_dir_all(src: &Path, dst: &Path) {
 
 /// Runs a command to completion with stdout and stderr captured, killing it and failing the test
 /// after [`DEFAULT_TIMEOUT`]. Stdin is whatever the command has (null from [`Sandbox::cmd`]).
-pub fn run(cmd: &mut Command) -> Output {
+pub(crate) fn run(cmd: &mut Command) -> Output {
     run_inner(cmd, None, DEFAULT_TIMEOUT)
 }
 
 /// [`run`] with another time limit.
-pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Output {
+pub(crate) fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Output {
     run_inner(cmd, None, timeout)
 }
 
 /// [`run`] with `input` written to the command's stdin (then closed).
-pub fn run_with_input(cmd: &mut Command, input: &[u8]) -> Output {
+pub(crate) fn run_with_input(cmd: &mut Command, input: &[u8]) -> Output {
     run_inner(cmd, Some(input), DEFAULT_TIMEOUT)
 }
 
@@ -296,7 +296,7 @@ fn run_inner(cmd: &mut Command, input: Option<&[u8]>, timeout: Duration) -> Outp
 }
 
 /// Polls `child` until it exits or `timeout` passes (then `None`; the child is left running).
-pub fn wait_bounded(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+pub(crate) fn wait_bounded(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + timeout;
     loop {
         match child.try_wait() {
@@ -368,7 +368,7 @@ fn describe(cmd: &Command) -> String {
 }
 
 /// Reading and asserting on a finished command's [`Output`].
-pub trait OutputExt {
+pub(crate) trait OutputExt {
     /// Stdout as a String (lossy UTF-8).
     fn stdout_str(&self) -> String;
     /// Stderr as a String (lossy UTF-8).
@@ -433,7 +433,7 @@ impl OutputExt for Output {
 /// the terminal has shown `prompt` once more than the steps before asked for, pause so the
 /// program can turn echo off, and type `answer`. Then wait for the end. Everything is bounded:
 /// 30 s for each prompt and for the end. Returns the exit status and what the terminal showed.
-pub fn terminal_dialogue(cmd: &mut Command, steps: &[(&str, &str)]) -> (ExitStatus, String) {
+pub(crate) fn terminal_dialogue(cmd: &mut Command, steps: &[(&str, &str)]) -> (ExitStatus, String) {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -488,7 +488,7 @@ pub fn terminal_dialogue(cmd: &mut Command, steps: &[(&str, &str)]) -> (ExitStat
 }
 
 /// Whether the tests run as root (some play another local user with `setpriv`).
-pub fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -496,7 +496,7 @@ pub fn is_root() -> bool {
 }
 
 /// `name` found on `PATH`, if any (e.g. `zsh`, `fish`, `dash`, `pwsh`).
-pub fn find_program(name: &str) -> Option<PathBuf> {
+pub(crate) fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))
@@ -507,7 +507,7 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
 /// fails the test; elsewhere it prints a skip line to stderr and returns `None`. Use
 /// `let Some(zsh) = require_program("zsh") else { return };`. (pwsh is never installed by CI:
 /// use [`find_program`] for it.)
-pub fn require_program(name: &str) -> Option<PathBuf> {
+pub(crate) fn require_program(name: &str) -> Option<PathBuf> {
     let found = find_program(name);
     if found.is_none() {
         missing_tool(&format!("{name} not found on PATH (run .ci/run)"));
@@ -517,7 +517,7 @@ pub fn require_program(name: &str) -> Option<PathBuf> {
 
 /// The Python venv that `.ci/run` builds: `$AWS_CRED_VENV`, else `<crate>/.venv`; the first of the
 /// two that has `bin/<tool>`. Returns that tool's path.
-pub fn venv_tool(tool: &str) -> Option<PathBuf> {
+pub(crate) fn venv_tool(tool: &str) -> Option<PathBuf> {
     let from_env = std::env::var_os("AWS_CRED_VENV").map(PathBuf::from);
     let in_crate = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv");
     from_env
@@ -528,7 +528,7 @@ pub fn venv_tool(tool: &str) -> Option<PathBuf> {
 }
 
 /// [`venv_tool`] with the CI rule of [`require_program`] (`aws`, `python`, `moto_server`).
-pub fn require_venv_tool(tool: &str) -> Option<PathBuf> {
+pub(crate) fn require_venv_tool(tool: &str) -> Option<PathBuf> {
     let found = venv_tool(tool);
     if found.is_none() {
         missing_tool(&format!(
@@ -559,7 +559,7 @@ fn is_executable(path: &Path) -> bool {
 
 /// A request as [`FakeHttp`] received it.
 #[derive(Clone, Debug, Default)]
-pub struct Request {
+pub(crate) struct Request {
     pub method: String,
     /// The request target as sent, query string included (not decoded).
     pub target: String,
@@ -575,12 +575,12 @@ pub struct Request {
 
 impl Request {
     /// The first header called `name` (any case).
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         find_header(&self.headers, name)
     }
 
     /// The first query parameter called `name`.
-    pub fn query_param(&self, name: &str) -> Option<&str> {
+    pub(crate) fn query_param(&self, name: &str) -> Option<&str> {
         self.query
             .iter()
             .find(|(k, _)| k == name)
@@ -589,12 +589,12 @@ impl Request {
 
     /// The body as `application/x-www-form-urlencoded` pairs (how STS and the other AWS query
     /// protocol services get their parameters: `Action`, `Version`, `SerialNumber`, ...).
-    pub fn form(&self) -> Vec<(String, String)> {
+    pub(crate) fn form(&self) -> Vec<(String, String)> {
         parse_urlencoded(&String::from_utf8_lossy(&self.body))
     }
 
     /// The first form parameter called `name` in the body.
-    pub fn form_param(&self, name: &str) -> Option<String> {
+    pub(crate) fn form_param(&self, name: &str) -> Option<String> {
         self.form()
             .into_iter()
             .find(|(k, _)| k == name)
@@ -602,7 +602,7 @@ impl Request {
     }
 
     /// The body as a String (lossy UTF-8).
-    pub fn body_str(&self) -> String {
+    pub(crate) fn body_str(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 }
@@ -610,7 +610,7 @@ impl Request {
 /// A response: what a [`FakeHttp`] handler returns, and what [`http_request`] gives back.
 /// `Content-Length` and `Connection` are written by the server; don't set them.
 #[derive(Clone, Debug)]
-pub struct Response {
+pub(crate) struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -618,7 +618,7 @@ pub struct Response {
 
 impl Response {
     /// A response with no headers and an empty body.
-    pub fn new(status: u16) -> Response {
+    pub(crate) fn new(status: u16) -> Response {
         Response {
             status,
             headers: Vec::new(),
@@ -627,43 +627,43 @@ impl Response {
     }
 
     /// `application/json` (SSO, OIDC, Cognito, ECS).
-    pub fn json(status: u16, body: &str) -> Response {
+    pub(crate) fn json(status: u16, body: &str) -> Response {
         Response::new(status)
             .with_header("content-type", "application/json")
             .with_body(body)
     }
 
     /// `text/plain; charset=utf-8` (IMDS).
-    pub fn text(status: u16, body: &str) -> Response {
+    pub(crate) fn text(status: u16, body: &str) -> Response {
         Response::new(status)
             .with_header("content-type", "text/plain; charset=utf-8")
             .with_body(body)
     }
 
     /// `text/xml` (STS and the other query-protocol services, errors included).
-    pub fn xml(status: u16, body: &str) -> Response {
+    pub(crate) fn xml(status: u16, body: &str) -> Response {
         Response::new(status)
             .with_header("content-type", "text/xml")
             .with_body(body)
     }
 
     /// Adds a header, e.g. `x-amzn-ErrorType` or `x-aws-ec2-metadata-token-ttl-seconds`.
-    pub fn with_header(mut self, name: &str, value: &str) -> Response {
+    pub(crate) fn with_header(mut self, name: &str, value: &str) -> Response {
         self.headers.push((name.to_string(), value.to_string()));
         self
     }
 
-    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Response {
+    pub(crate) fn with_body(mut self, body: impl Into<Vec<u8>>) -> Response {
         self.body = body.into();
         self
     }
 
     /// The first header called `name` (any case).
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         find_header(&self.headers, name)
     }
 
-    pub fn body_str(&self) -> String {
+    pub(crate) fn body_str(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 }
@@ -676,7 +676,7 @@ fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a st
 }
 
 /// Decodes `%XX` escapes and `+` (as a space); invalid escapes are kept as they are.
-pub fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -703,7 +703,7 @@ fn hex_value(b: u8) -> Option<u8> {
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
-pub fn percent_encode(s: &str) -> String {
+pub(crate) fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -716,7 +716,7 @@ pub fn percent_encode(s: &str) -> String {
 }
 
 /// `k=v&k2=v2`, each part percent-encoded: for query strings and form bodies.
-pub fn form_encode(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn form_encode(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
         .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
@@ -725,7 +725,7 @@ pub fn form_encode(pairs: &[(&str, &str)]) -> String {
 }
 
 /// Parses `k=v&k2=v2` (query strings, form bodies) into decoded pairs; `k` alone gives `(k, "")`.
-pub fn parse_urlencoded(s: &str) -> Vec<(String, String)> {
+pub(crate) fn parse_urlencoded(s: &str) -> Vec<(String, String)> {
     s.split('&')
         .filter(|part| !part.is_empty())
         .map(|part| {
@@ -823,7 +823,7 @@ fn content_length(headers: &[(String, String)]) -> io::Result<Option<usize>> {
 
 /// Reads one response (skipping `1xx` interim ones). A body with neither `Content-Length` nor
 /// chunking runs to the end of the stream.
-pub fn read_response(r: &mut impl BufRead) -> io::Result<Response> {
+pub(crate) fn read_response(r: &mut impl BufRead) -> io::Result<Response> {
     loop {
         let mut budget = MAX_HEAD;
         let line = read_line(r, &mut budget)?.ok_or(io::ErrorKind::UnexpectedEof)?;
@@ -865,7 +865,7 @@ pub fn read_response(r: &mut impl BufRead) -> io::Result<Response> {
 
 /// Sends one HTTP/1.1 request to a loopback `http://` URL with hyper's client and reads the
 /// response. Panics if the URL's host is not loopback. Connect timeout 2 s, whole exchange 10 s.
-pub fn http_request(
+pub(crate) fn http_request(
     method: &str,
     url: &str,
     headers: &[(&str, &str)],
@@ -986,7 +986,7 @@ async fn collect(body: Incoming) -> io::Result<Vec<u8>> {
 /// });
 /// cmd.env("AWS_EC2_METADATA_SERVICE_ENDPOINT", fake.url());
 /// ```
-pub struct FakeHttp {
+pub(crate) struct FakeHttp {
     addr: SocketAddr,
     shared: Arc<Shared>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -1000,13 +1000,13 @@ struct Shared {
 
 impl FakeHttp {
     /// Starts a server that answers with `handler`.
-    pub fn new(handler: impl Fn(&Request) -> Response + Send + Sync + 'static) -> FakeHttp {
+    pub(crate) fn new(handler: impl Fn(&Request) -> Response + Send + Sync + 'static) -> FakeHttp {
         FakeHttp::start(Some(Arc::new(handler)))
     }
 
     /// Starts a server that accepts connections, reads nothing and never answers; the sockets
     /// stay open until the server is dropped. For timeouts (an unreachable IMDS or ECS endpoint).
-    pub fn blackhole() -> FakeHttp {
+    pub(crate) fn blackhole() -> FakeHttp {
         FakeHttp::start(None)
     }
 
@@ -1043,25 +1043,25 @@ impl FakeHttp {
     }
 
     /// `http://127.0.0.1:PORT` (no trailing slash).
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    pub fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.addr.port()
     }
 
     /// Every request received so far, in arrival order.
-    pub fn requests(&self) -> Vec<Request> {
+    pub(crate) fn requests(&self) -> Vec<Request> {
         lock(&self.shared.requests).clone()
     }
 
     /// How many connections were accepted so far (the blackhole counts them too).
-    pub fn connections(&self) -> usize {
+    pub(crate) fn connections(&self) -> usize {
         self.shared.connections.load(Ordering::SeqCst)
     }
 }
@@ -1227,7 +1227,7 @@ sys.exit(code)
 /// let Some(moto) = Moto::start() else { return }; // skipped (outside CI) without the venv
 /// cmd.env("AWS_ENDPOINT_URL", moto.url());
 /// ```
-pub struct Moto {
+pub(crate) struct Moto {
     child: Child,
     stdin: Option<ChildStdin>,
     port: u16,
@@ -1237,14 +1237,14 @@ pub struct Moto {
 impl Moto {
     /// Starts moto_server and waits (up to 30 s) until it answers. Returns `None` after printing
     /// a skip line when there is no venv, except under `CI=true`, where that is a panic.
-    pub fn start() -> Option<Moto> {
+    pub(crate) fn start() -> Option<Moto> {
         Moto::start_with_env(&[])
     }
 
     /// [`Moto::start`] with extra environment for the server, e.g.
     /// `("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")`. Its environment is otherwise
     /// cleared except for `PATH`.
-    pub fn start_with_env(env: &[(&str, &str)]) -> Option<Moto> {
+    pub(crate) fn start_with_env(env: &[(&str, &str)]) -> Option<Moto> {
         let moto_server = require_venv_tool("moto_server")?;
         let python = moto_server.with_file_name("python");
         let mut last_log = String::new();
@@ -1320,16 +1320,16 @@ impl Moto {
 
     /// `http://127.0.0.1:PORT` (no trailing slash): use it as `AWS_ENDPOINT_URL` or a
     /// per-service `AWS_ENDPOINT_URL_<SERVICE>`.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.port
     }
 
     /// Clears all of moto's state (`POST /moto-api/reset`).
-    pub fn reset(&self) {
+    pub(crate) fn reset(&self) {
         let resp = http_request("POST", &format!("{}/moto-api/reset", self.url()), &[], b"")
             .unwrap_or_else(|e| {
                 panic!(
@@ -1346,12 +1346,12 @@ impl Moto {
     }
 
     /// moto_server's output so far (one line per request served).
-    pub fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
     /// Where moto_server's output goes (inside a temp dir removed when moto stops).
-    pub fn log_path(&self) -> PathBuf {
+    pub(crate) fn log_path(&self) -> PathBuf {
         self.dir.path().join("moto.log")
     }
 }
@@ -1369,7 +1369,7 @@ impl Drop for Moto {
 }
 
 /// A port that was free a moment ago on 127.0.0.1 (for servers that need a port number up front).
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

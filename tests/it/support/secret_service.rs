@@ -20,7 +20,7 @@ use std::thread;
 use std::time::Duration;
 
 /// The password of the test keyring.
-pub const PASSWORD: &str = "aws-cred-test-keyring";
+pub(crate) const PASSWORD: &str = "aws-cred-test-keyring";
 
 /// Runs inside `dbus-run-session`: start the daemon, wait (bounded) until it owns
 /// `org.freedesktop.secrets`, print the bus address, then keep the session until stdin closes.
@@ -59,7 +59,7 @@ const TOOLS: [&str; 4] = [
 ];
 
 /// One running session bus with a Secret Service on it. Dropping it ends both.
-pub struct SecretService {
+pub(crate) struct SecretService {
     child: Child,
     stdin: Option<ChildStdin>,
     address: String,
@@ -69,7 +69,7 @@ pub struct SecretService {
 impl SecretService {
     /// An unlocked keyring. `None` (after a skip line) when the tools are missing, except under
     /// `CI=true`, where that is a panic.
-    pub fn start() -> Option<SecretService> {
+    pub(crate) fn start() -> Option<SecretService> {
         if !tools_present() {
             return None;
         }
@@ -83,7 +83,7 @@ impl SecretService {
     /// A keyring that exists (it was created with [`PASSWORD`], holding one unrelated item and
     /// whatever `prepare` stored) and is locked: the daemon was restarted on the same files
     /// without `--unlock`.
-    pub fn start_locked(prepare: impl FnOnce(&SecretService)) -> Option<SecretService> {
+    pub(crate) fn start_locked(prepare: impl FnOnce(&SecretService)) -> Option<SecretService> {
         let first = SecretService::start()?;
         prepare(&first);
         let out = first.secret_tool_with_input(
@@ -156,31 +156,31 @@ impl SecretService {
     }
 
     /// The session bus, for `DBUS_SESSION_BUS_ADDRESS`.
-    pub fn address(&self) -> &str {
+    pub(crate) fn address(&self) -> &str {
         &self.address
     }
 
     /// The daemon's HOME (its keyring files are under `data/keyrings`).
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn keyring_files(&self) -> PathBuf {
+    pub(crate) fn keyring_files(&self) -> PathBuf {
         self.dir.path().join("data").join("keyrings")
     }
 
     /// The daemon's output so far.
-    pub fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
     }
 
     /// `secret-tool ARGS` on this session bus (stdin empty).
-    pub fn secret_tool(&self, args: &[&str]) -> Output {
+    pub(crate) fn secret_tool(&self, args: &[&str]) -> Output {
         self.secret_tool_with_input(args, b"")
     }
 
     /// `secret-tool ARGS` with `input` on stdin (`store` reads the secret there).
-    pub fn secret_tool_with_input(&self, args: &[&str], input: &[u8]) -> Output {
+    pub(crate) fn secret_tool_with_input(&self, args: &[&str], input: &[u8]) -> Output {
         let mut cmd = Command::new("secret-tool");
         cmd.args(args)
             .env_clear()

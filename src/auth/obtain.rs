@@ -13,7 +13,7 @@ use std::time::Duration;
 
 /// What a cache file held when it was read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cached<T> {
+pub(crate) enum Cached<T> {
     Missing,
     /// The file exists but cannot be used (the reason, without its contents).
     Unusable(String),
@@ -21,7 +21,7 @@ pub enum Cached<T> {
 }
 
 impl<T> Cached<T> {
-    pub fn found(&self) -> Option<&T> {
+    pub(crate) fn found(&self) -> Option<&T> {
         match self {
             Cached::Found(value) => Some(value),
             _ => None,
@@ -31,7 +31,7 @@ impl<T> Cached<T> {
 
 /// Where the token or credentials came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum How {
+pub(crate) enum How {
     Cached,
     Refreshed,
     LoggedIn,
@@ -40,7 +40,7 @@ pub enum How {
 }
 
 #[derive(Debug)]
-pub struct Obtained<T> {
+pub(crate) struct Obtained<T> {
     pub value: T,
     pub how: How,
 }

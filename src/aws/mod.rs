@@ -24,14 +24,14 @@ use std::fmt::Debug;
 use std::time::Duration;
 
 /// How long a connection may take to open.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// STS and friends need a region to sign; without one we use the global partition's default.
-pub const FALLBACK_REGION: &str = "us-east-1";
+pub(crate) const FALLBACK_REGION: &str = "us-east-1";
 
 /// The service id of AWS Sign-In (console federation): `AWS_ENDPOINT_URL_SIGNIN`, or
 /// `signin = endpoint_url = ...` in a `[services]` section.
-pub const SIGNIN_SERVICE_ID: &str = "Signin";
+pub(crate) const SIGNIN_SERVICE_ID: &str = "Signin";
 
 /// What a client talks to, for messages.
 #[derive(Debug, Clone)]
@@ -44,7 +44,7 @@ pub struct Target {
 }
 
 impl Target {
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match &self.endpoint {
             Some(url) => url.clone(),
             None => format!("the {} endpoint in {}", self.service, self.region),
@@ -75,7 +75,7 @@ impl Aws {
     }
 
     /// `verify_tls = false` is `--no-verify-ssl`: AWS endpoints' certificates are not checked.
-    pub fn with_verification(
+    pub(crate) fn with_verification(
         ctx: &Context,
         profiles: &Profiles,
         verify_tls: bool,
@@ -135,7 +135,7 @@ impl Aws {
     }
 
     /// The client for ECS and IMDS (no proxy), as aws-config's providers take it.
-    pub fn local_provider_config(&self) -> aws_config::provider_config::ProviderConfig {
+    pub(crate) fn local_provider_config(&self) -> aws_config::provider_config::ProviderConfig {
         aws_config::provider_config::ProviderConfig::without_region()
             .with_http_client(self.local_http.clone())
     }
@@ -155,7 +155,7 @@ impl Aws {
             .filter(|value| !value.is_empty())
     }
 
-    pub fn target(&self, service: &'static str, service_id: &str, region: &str) -> Target {
+    pub(crate) fn target(&self, service: &'static str, service_id: &str, region: &str) -> Target {
         Target {
             service,
             region: region.to_string(),
@@ -166,13 +166,13 @@ impl Aws {
 
     /// How long one call waits for its answer, retries included
     /// ([`crate::settings::READ_TIMEOUT`]).
-    pub fn wait(&self) -> Duration {
+    pub(crate) fn wait(&self) -> Duration {
         self.wait
     }
 
     /// Calls from now on are made in the background (the credential server's refreshes, while
     /// its command owns the terminal): no spinner.
-    pub fn in_background(&self) {
+    pub(crate) fn in_background(&self) {
         self.waiting.silence();
     }
 
@@ -200,7 +200,7 @@ impl Aws {
 macro_rules! client_builder {
     ($name:ident, $krate:ident, $service:literal, $service_id:literal) => {
         impl Aws {
-            pub fn $name(
+            pub(crate) fn $name(
                 &self,
                 region: &str,
                 credentials: Option<Credentials>,
@@ -248,18 +248,18 @@ client_builder!(
 /// answered with one (so callers can react to `InvalidGrantException`, `UnauthorizedException`…)
 /// and the error to show (a [`Problem`] naming the operation and endpoint).
 #[derive(Debug)]
-pub struct ServiceError {
+pub(crate) struct ServiceError {
     pub code: Option<String>,
     pub error: anyhow::Error,
 }
 
 impl ServiceError {
     /// A failure that is not a service's answer (a callback, a cache file, the network).
-    pub fn other(error: anyhow::Error) -> ServiceError {
+    pub(crate) fn other(error: anyhow::Error) -> ServiceError {
         ServiceError { code: None, error }
     }
 
-    pub fn is(&self, code: &str) -> bool {
+    pub(crate) fn is(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }
 }
@@ -272,7 +272,7 @@ impl From<ServiceError> for anyhow::Error {
 
 /// The service error's code and message, if the service answered with one. Both are escaped
 /// for a terminal (control and bidi characters, line breaks included): a server's text.
-pub fn error_code<E, R>(err: &SdkError<E, R>) -> Option<(Cow<'_, str>, Cow<'_, str>)>
+pub(crate) fn error_code<E, R>(err: &SdkError<E, R>) -> Option<(Cow<'_, str>, Cow<'_, str>)>
 where
     E: ProvideErrorMetadata,
 {
@@ -290,7 +290,7 @@ where
 
 /// Turn an SDK error into a [`Problem`] that names the operation and endpoint and says what
 /// to do next. Messages come from AWS and never contain the caller's secrets.
-pub fn failure<E, R>(operation: &str, target: &Target, err: SdkError<E, R>) -> anyhow::Error
+pub(crate) fn failure<E, R>(operation: &str, target: &Target, err: SdkError<E, R>) -> anyhow::Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: Debug + Send + Sync + 'static,
@@ -391,7 +391,7 @@ fn network_hint() -> String {
 }
 
 /// Hints for the failures people actually meet (the runbooks' error tables).
-pub fn hint_for(code: &str, message: &str) -> (Exit, Option<String>) {
+pub(crate) fn hint_for(code: &str, message: &str) -> (Exit, Option<String>) {
     let hint = |s: &str| Some(s.to_string());
     match code {
         "InvalidClientTokenId" | "UnrecognizedClientException" => (

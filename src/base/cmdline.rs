@@ -77,7 +77,7 @@ pub fn split_windows(line: &str) -> Result<Vec<String>, SplitError> {
 /// separate words; `'…'` is literal; in `"…"` a backslash escapes only `"`, `\\`, `$` and a
 /// backquote; elsewhere a backslash makes the next character literal. For commands that name a
 /// program to run (`mfa_process`), where a shell would only add ways to go wrong.
-pub fn split_posix(line: &str) -> Result<Vec<String>, SplitError> {
+pub(crate) fn split_posix(line: &str) -> Result<Vec<String>, SplitError> {
     let mut parts = Vec::new();
     let mut current = String::new();
     let mut started = false;
@@ -141,7 +141,7 @@ pub fn split_posix(line: &str) -> Result<Vec<String>, SplitError> {
 
 /// [`split_windows`] on Windows, [`split_posix`] elsewhere: how this system's AWS tools split a
 /// command they run without a shell.
-pub fn split_native(line: &str) -> Result<Vec<String>, SplitError> {
+pub(crate) fn split_native(line: &str) -> Result<Vec<String>, SplitError> {
     if cfg!(windows) {
         split_windows(line)
     } else {

@@ -55,7 +55,7 @@ impl Exit {
 
 /// Why a JSON cache file cannot be used; never what is inside it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Malformed {
+pub(crate) enum Malformed {
     #[error("it is not valid JSON")]
     NotJson,
     #[error("it is not a JSON object")]
@@ -81,23 +81,23 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+    pub(crate) fn new(exit: Exit, message: impl Into<String>) -> Self {
         Problem {
             exit,
             message: message.into(),
             hint: None,
         }
     }
-    pub fn usage(message: impl Into<String>) -> Self {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
         Self::new(Exit::Usage, message)
     }
-    pub fn failure(message: impl Into<String>) -> Self {
+    pub(crate) fn failure(message: impl Into<String>) -> Self {
         Self::new(Exit::Failure, message)
     }
-    pub fn expired(message: impl Into<String>) -> Self {
+    pub(crate) fn expired(message: impl Into<String>) -> Self {
         Self::new(Exit::Expired, message)
     }
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
@@ -124,14 +124,14 @@ pub fn classify(err: &anyhow::Error) -> (Exit, Option<&str>) {
 /// An error and its sources as one line, `a: b: c`, each distinct message once. Use instead
 /// of `DisplayErrorContext`, which appends Debug output. Sources quote servers and files, so
 /// each part is escaped for a terminal ([`escape`], line breaks included).
-pub fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn causes(err: &(dyn std::error::Error + 'static)) -> String {
     causes_with(err, |text| escape(text).into_owned())
 }
 
 /// [`causes`] for a local parser whose messages span lines by design (aws-config's profile
 /// parser names the file and line, then the problem on the next): line breaks stay, every
 /// other control character is escaped.
-pub fn causes_keeping_lines(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn causes_keeping_lines(err: &(dyn std::error::Error + 'static)) -> String {
     causes_with(err, |text| escape_lines(text).into_owned())
 }
 
@@ -149,7 +149,7 @@ fn causes_with(err: &(dyn std::error::Error + 'static), clean: impl Fn(&str) -> 
 }
 
 /// The first line of an error's message (for traces and one-line causes).
-pub fn first_line(err: &anyhow::Error) -> String {
+pub(crate) fn first_line(err: &anyhow::Error) -> String {
     err.to_string()
         .lines()
         .next()

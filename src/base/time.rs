@@ -7,12 +7,12 @@ use std::time::{Duration, SystemTime};
 /// The latest time aws-cred accepts from a server or a file: 9999-12-31T23:59:59Z. Later
 /// times cannot be written as RFC 3339 (which has four-digit years) and read back, so they
 /// are refused where they come in.
-pub const MAX_UNIX_SECS: i64 = 253_402_300_799;
+pub(crate) const MAX_UNIX_SECS: i64 = 253_402_300_799;
 
 /// A time from a server or a file that aws-cred cannot represent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field} = {value} is not a usable time (it must fall between 1970 and the year 9999)")]
-pub struct OutOfRange {
+pub(crate) struct OutOfRange {
     pub field: String,
     pub value: String,
 }
@@ -25,7 +25,7 @@ fn out_of_range(field: &str, value: impl std::fmt::Display) -> OutOfRange {
 }
 
 /// Seconds since 1970 (a server's `Expiration`, a JWT's `exp`), checked.
-pub fn from_unix_secs(field: &str, secs: i64) -> Result<SystemTime, OutOfRange> {
+pub(crate) fn from_unix_secs(field: &str, secs: i64) -> Result<SystemTime, OutOfRange> {
     if !(0..=MAX_UNIX_SECS).contains(&secs) {
         return Err(out_of_range(field, secs));
     }
@@ -33,14 +33,14 @@ pub fn from_unix_secs(field: &str, secs: i64) -> Result<SystemTime, OutOfRange> 
 }
 
 /// [`from_unix_secs`] for unsigned values (JWT claims).
-pub fn from_unix_secs_u64(field: &str, secs: u64) -> Result<SystemTime, OutOfRange> {
+pub(crate) fn from_unix_secs_u64(field: &str, secs: u64) -> Result<SystemTime, OutOfRange> {
     i64::try_from(secs)
         .map_err(|_| out_of_range(field, secs))
         .and_then(|secs| from_unix_secs(field, secs))
 }
 
 /// Milliseconds since 1970 (the SSO portal's `expiration`), checked.
-pub fn from_unix_millis(field: &str, millis: i64) -> Result<SystemTime, OutOfRange> {
+pub(crate) fn from_unix_millis(field: &str, millis: i64) -> Result<SystemTime, OutOfRange> {
     if !(0..=MAX_UNIX_SECS.saturating_mul(1000)).contains(&millis) {
         return Err(out_of_range(field, millis));
     }
@@ -48,7 +48,11 @@ pub fn from_unix_millis(field: &str, millis: i64) -> Result<SystemTime, OutOfRan
 }
 
 /// `now` plus a duration a server gave (`expiresIn`), checked.
-pub fn after(field: &str, now: SystemTime, duration: Duration) -> Result<SystemTime, OutOfRange> {
+pub(crate) fn after(
+    field: &str,
+    now: SystemTime,
+    duration: Duration,
+) -> Result<SystemTime, OutOfRange> {
     now.checked_add(duration)
         .filter(|t| *t <= SystemTime::UNIX_EPOCH + Duration::from_secs(MAX_UNIX_SECS as u64))
         .ok_or_else(|| out_of_range(field, format!("{} s from now", duration.as_secs())))
@@ -73,17 +77,17 @@ pub fn parse_time(text: &str) -> Option<SystemTime> {
 
 /// RFC 3339 in UTC, whole seconds; times after 9999 are clamped (they are refused where they
 /// come in).
-pub fn rfc3339(time: SystemTime) -> String {
+pub(crate) fn rfc3339(time: SystemTime) -> String {
     utc(time).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// A time in a given `strftime` format, UTC, clamped like [`rfc3339`].
-pub fn format_utc(time: SystemTime, format: &str) -> String {
+pub(crate) fn format_utc(time: SystemTime, format: &str) -> String {
     utc(time).format(format).to_string()
 }
 
 /// Local wall-clock time and time left, for people: `2026-11-22 18:00:00 +09:00 (in 11h 59m)`.
-pub fn describe_expiry(now: SystemTime, expiry: SystemTime) -> String {
+pub(crate) fn describe_expiry(now: SystemTime, expiry: SystemTime) -> String {
     let local = utc(expiry)
         .with_timezone(&chrono::Local)
         .format("%Y-%m-%d %H:%M:%S %:z");
@@ -91,7 +95,7 @@ pub fn describe_expiry(now: SystemTime, expiry: SystemTime) -> String {
 }
 
 /// `, valid until <describe_expiry>` for credentials that expire, else nothing.
-pub fn valid_until(now: SystemTime, creds: &Credentials) -> String {
+pub(crate) fn valid_until(now: SystemTime, creds: &Credentials) -> String {
     creds
         .expiry()
         .map(|t| format!(", valid until {}", describe_expiry(now, t)))
@@ -99,7 +103,7 @@ pub fn valid_until(now: SystemTime, creds: &Credentials) -> String {
 }
 
 /// A span for people: `340 days` (from two days on), `11h 59m`, `4m 10s`, `5s`.
-pub fn span(secs: u64) -> String {
+pub(crate) fn span(secs: u64) -> String {
     if secs >= 2 * 86_400 {
         format!("{} days", secs / 86_400)
     } else if secs >= 3600 {
@@ -113,13 +117,13 @@ pub fn span(secs: u64) -> String {
 
 /// How long ago `at` was, `now` being later: `2h 00m ago`, `340 days ago` (`0s ago` for a
 /// time not yet come).
-pub fn ago(now: SystemTime, at: SystemTime) -> String {
+pub(crate) fn ago(now: SystemTime, at: SystemTime) -> String {
     let secs = now.duration_since(at).map_or(0, |d| d.as_secs());
     format!("{} ago", span(secs))
 }
 
 /// `in 11h 59m`, `in 4m 10s`, `expired 3m ago`.
-pub fn remaining(now: SystemTime, expiry: SystemTime) -> String {
+pub(crate) fn remaining(now: SystemTime, expiry: SystemTime) -> String {
     let (secs, past) = match expiry.duration_since(now) {
         Ok(left) => (left.as_secs(), false),
         Err(err) => (err.duration().as_secs(), true),

@@ -19,7 +19,7 @@ pub(super) fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
 }
 
 /// Credentials from the environment, shared with `credential_source = Environment`.
-pub fn from_env(ctx: &Context) -> anyhow::Result<Option<Found>> {
+pub(crate) fn from_env(ctx: &Context) -> anyhow::Result<Option<Found>> {
     // A key variable that is not UTF-8 is an error, never "unset" (another identity).
     let access_key = ctx.text_var("AWS_ACCESS_KEY_ID")?;
     let secret_key = ctx.text_var("AWS_SECRET_ACCESS_KEY")?;

@@ -39,7 +39,7 @@ pub enum ProfileKind {
 
 impl ProfileKind {
     /// The stable word in `--json`.
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             ProfileKind::Static => "static",
             ProfileKind::Session => "session",
@@ -78,7 +78,7 @@ pub enum Status {
 impl Status {
     /// The stable word in `--json`: a [`Validity`] word, `long-term`, `not-checked`, `none`,
     /// `error`.
-    pub fn word(&self) -> &'static str {
+    pub(crate) fn word(&self) -> &'static str {
         match self {
             Status::Depends { validity, .. } => validity.word(),
             Status::LongTerm => "long-term",

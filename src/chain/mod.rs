@@ -6,8 +6,8 @@
 
 mod ecs;
 mod env;
-pub use env::from_env as env_credentials;
-pub use session::Session;
+pub(crate) use env::from_env as env_credentials;
+pub(crate) use session::Session;
 mod imds;
 pub mod inspect;
 pub mod plan;
@@ -26,7 +26,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Link {
+pub(crate) enum Link {
     Env,
     WebIdentity,
     Profile,
@@ -35,14 +35,14 @@ pub enum Link {
 }
 
 impl Link {
-    pub const ALL: [Link; 5] = [
+    pub(crate) const ALL: [Link; 5] = [
         Link::Env,
         Link::WebIdentity,
         Link::Profile,
         Link::Ecs,
         Link::Imds,
     ];
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Link::Env => "env",
             Link::WebIdentity => "web-identity",
@@ -63,7 +63,7 @@ impl fmt::Display for Link {
 /// can be used for (the console federates role sessions, not GetSessionToken sessions) and
 /// whether asking again can give new ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// An IAM user's long-term keys (no session token).
     LongTerm,
     /// A GetSessionToken session made with an MFA code (`aws-cred mfa`).
@@ -79,7 +79,7 @@ pub enum Kind {
 
 impl Kind {
     /// Keys with a session token are some session; without, long-term keys.
-    pub fn of_keys(credentials: &Credentials) -> Kind {
+    pub(crate) fn of_keys(credentials: &Credentials) -> Kind {
         if credentials.session_token().is_some() {
             Kind::Session
         } else {
@@ -88,13 +88,13 @@ impl Kind {
     }
 
     /// What a role assumed with credentials of this kind is.
-    pub fn assume_role(self) -> Kind {
+    pub(crate) fn assume_role(self) -> Kind {
         Kind::RoleSession {
             chained: matches!(self, Kind::RoleSession { .. }),
         }
     }
 
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Kind::LongTerm => "long-term keys",
             Kind::MfaSession => "MFA session (GetSessionToken)",
@@ -107,20 +107,20 @@ impl Kind {
 
 /// Credentials a link found, what kind they are, and where.
 #[derive(Debug, Clone)]
-pub struct Found {
+pub(crate) struct Found {
     pub credentials: Credentials,
     pub kind: Kind,
     pub location: String,
 }
 
 /// What one link did.
-pub enum Step {
+pub(crate) enum Step {
     Found(Found),
     Skip(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Resolved(String),
     Skipped(String),
     Failed(String),
@@ -128,14 +128,14 @@ pub enum Outcome {
 }
 
 #[derive(Debug, Clone)]
-pub struct Attempt {
+pub(crate) struct Attempt {
     pub link: Link,
     pub outcome: Outcome,
 }
 
 /// The chain's trace, for `--explain`, `whoami` and the no-credentials message.
 #[derive(Debug, Clone, Default)]
-pub struct Trace(pub Vec<Attempt>);
+pub(crate) struct Trace(pub Vec<Attempt>);
 
 impl Trace {
     fn record(&mut self, link: Link, outcome: Outcome) {
@@ -148,7 +148,7 @@ impl Trace {
             }
         }
     }
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         for attempt in &self.0 {
             let (verb, text) = match &attempt.outcome {
@@ -174,7 +174,7 @@ impl Trace {
 }
 
 /// Everything a link may need.
-pub struct Request<'a> {
+pub(crate) struct Request<'a> {
     pub ctx: &'a Context,
     pub profiles: &'a Profiles,
     pub aws: &'a Aws,
@@ -189,16 +189,16 @@ pub struct Request<'a> {
 }
 
 impl Request<'_> {
-    pub fn sts_region(&self) -> &str {
+    pub(crate) fn sts_region(&self) -> &str {
         self.region.unwrap_or(FALLBACK_REGION)
     }
-    pub fn now(&self) -> SystemTime {
+    pub(crate) fn now(&self) -> SystemTime {
         self.ctx.now()
     }
 }
 
 #[derive(Debug, Clone)]
-pub struct Resolution {
+pub(crate) struct Resolution {
     pub credentials: Credentials,
     pub kind: Kind,
     pub link: Link,
@@ -208,13 +208,13 @@ pub struct Resolution {
 
 /// The chain stopped: the error, and the trace up to the stop.
 #[derive(Debug)]
-pub struct ChainFailure {
+pub(crate) struct ChainFailure {
     pub error: anyhow::Error,
     pub trace: Trace,
 }
 
 /// Run the chain.
-pub async fn resolve(req: &Request<'_>) -> Result<Resolution, ChainFailure> {
+pub(crate) async fn resolve(req: &Request<'_>) -> Result<Resolution, ChainFailure> {
     let mut trace = Trace::default();
     for link in Link::ALL {
         let step = match link {

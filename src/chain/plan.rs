@@ -115,11 +115,11 @@ pub fn plan(profiles: &Profiles) -> Result<Planned, Problem> {
 /// How many profiles one `source_profile` chain may pass through: far more than any real role
 /// chain (AWS caps chained role sessions at an hour; people use two or three), and few enough
 /// that `status` on a config of thousands of chained profiles stays quick and small.
-pub const MAX_CHAIN: usize = 64;
+pub(crate) const MAX_CHAIN: usize = 64;
 
 /// The plan of the profile `selected`, which exists (`status` plans every profile with it;
 /// pure, like [`plan`]).
-pub fn plan_named(profiles: &Profiles, selected: &str) -> Result<Planned, Problem> {
+pub(crate) fn plan_named(profiles: &Profiles, selected: &str) -> Result<Planned, Problem> {
     let set = &profiles.set;
     let mut roles: Vec<RoleStep> = Vec::new();
     let mut visited: Vec<&str> = Vec::new();

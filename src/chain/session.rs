@@ -26,7 +26,7 @@ pub(crate) const REFRESH_BEFORE: Duration = Duration::from_secs(5 * 60);
 pub(crate) const REFRESH_FRACTION: u32 = 4;
 
 /// What the chain needs to run, owned, so a session can live as long as a server.
-pub struct Session {
+pub(crate) struct Session {
     ctx: Context,
     profiles: Profiles,
     aws: Aws,
@@ -116,7 +116,7 @@ pub(crate) fn refresh_due(
 }
 
 impl Session {
-    pub fn new(
+    pub(crate) fn new(
         ctx: Context,
         profiles: Profiles,
         aws: Aws,
@@ -136,12 +136,8 @@ impl Session {
         }
     }
 
-    pub fn context(&self) -> &Context {
+    pub(crate) fn context(&self) -> &Context {
         &self.ctx
-    }
-
-    pub fn region(&self) -> Option<&str> {
-        self.region.as_deref()
     }
 
     fn request(&self) -> Request<'_> {
@@ -179,7 +175,10 @@ impl Session {
     ///
     /// A caller that gives up (its future dropped) ends its own run of the chain; the next
     /// caller starts a new one.
-    pub async fn credentials(&self, now: SystemTime) -> Result<Arc<Resolution>, ChainFailure> {
+    pub(crate) async fn credentials(
+        &self,
+        now: SystemTime,
+    ) -> Result<Arc<Resolution>, ChainFailure> {
         if let Some(fresh) = self.held(now, true) {
             return Ok(fresh);
         }
@@ -287,12 +286,6 @@ impl Session {
         self.current
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Forget what is held, so the next call runs the chain (after a person fixed the source).
-    pub async fn forget(&self) {
-        *self.lock_current() = None;
-        *self.lock_failed() = None;
     }
 }
 

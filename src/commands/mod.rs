@@ -39,7 +39,7 @@ pub struct Region {
 }
 
 /// What every subcommand starts from: the environment, the parsed files, the SDK settings.
-pub struct Setup {
+pub(crate) struct Setup {
     pub ctx: Context,
     pub profiles: Profiles,
     pub aws: Aws,
@@ -51,7 +51,11 @@ pub struct Setup {
 }
 
 impl Setup {
-    pub async fn new(ctx: Context, global: &GlobalArgs, scope: Scope) -> anyhow::Result<Self> {
+    pub(crate) async fn new(
+        ctx: Context,
+        global: &GlobalArgs,
+        scope: Scope,
+    ) -> anyhow::Result<Self> {
         if let Some(name) = &global.profile
             && name.trim().is_empty()
         {
@@ -87,13 +91,13 @@ impl Setup {
 
     /// The region for STS and the other calls that sign with one: the run's, else
     /// [`crate::aws::FALLBACK_REGION`] (as [`chain::Request::sts_region`]).
-    pub fn sts_region(&self) -> &str {
+    pub(crate) fn sts_region(&self) -> &str {
         self.region
             .as_ref()
             .map_or(crate::aws::FALLBACK_REGION, |r| r.name.as_str())
     }
 
-    pub fn request(&self) -> chain::Request<'_> {
+    pub(crate) fn request(&self) -> chain::Request<'_> {
         chain::Request {
             ctx: &self.ctx,
             profiles: &self.profiles,
@@ -106,7 +110,7 @@ impl Setup {
 
     /// A session over the chain that can be asked again and refreshes itself (the credential
     /// server's source).
-    pub fn session(&self) -> chain::Session {
+    pub(crate) fn session(&self) -> chain::Session {
         chain::Session::new(
             self.ctx.clone(),
             self.profiles.clone(),
@@ -120,7 +124,7 @@ impl Setup {
     /// profile needs a new MFA session and a person is at the terminal (or `mfa_process` prints
     /// the code), get the code there (as `aws-cred mfa` does, cached the same way) and run the
     /// chain again.
-    pub async fn resolve(&self, explain: bool) -> anyhow::Result<Resolution> {
+    pub(crate) async fn resolve(&self, explain: bool) -> anyhow::Result<Resolution> {
         self.warn_mistyped_keys();
         let mut result = chain::resolve(&self.request()).await;
         let code_at_hand = settings::may_prompt(&self.ctx, self.no_prompt)
@@ -202,7 +206,7 @@ impl Setup {
 
 /// After a report with `--check` (`status`, `keys list`): exit 1 when any of the `checked`
 /// items (`noun`, shown in `report`) failed, with `hint`.
-pub fn checks_passed(
+pub(crate) fn checks_passed(
     failed: usize,
     checked: usize,
     (noun, report): (&str, &str),
@@ -221,7 +225,7 @@ pub fn checks_passed(
 
 /// Credentials that have already expired are an error (exit 4), whichever command got them,
 /// as the chain treats them for `export`: printing them would only fail later, elsewhere.
-pub fn refuse_expired(
+pub(crate) fn refuse_expired(
     setup: &Setup,
     creds: &aws_credential_types::Credentials,
     source: &str,
@@ -241,7 +245,7 @@ pub fn refuse_expired(
 }
 
 /// Warn on stderr when credentials expire within 15 minutes.
-pub fn warn_if_expiring(setup: &Setup, creds: &aws_credential_types::Credentials) {
+pub(crate) fn warn_if_expiring(setup: &Setup, creds: &aws_credential_types::Credentials) {
     let Some(expiry) = creds.expiry() else { return };
     let now = setup.ctx.now();
     if expiry > now && expiry <= now + Duration::from_secs(15 * 60) {
@@ -267,7 +271,7 @@ pub fn resolve_region(ctx: &Context, flag: Option<&str>, profiles: &Profiles) ->
 /// A yes/no question for the person at the terminal (asked on the terminal, never stdout).
 /// `yes` (a `--yes` flag) answers it; without a terminal the answer is `unattended`, and any
 /// answer but yes is `declined`.
-pub fn confirm(
+pub(crate) fn confirm(
     ctx: &Context,
     yes: bool,
     question: &str,
@@ -288,20 +292,20 @@ pub fn confirm(
 
 /// Stdout written a piece at a time (a long report); a closed pipe ends the writing quietly,
 /// as in [`emit`].
-pub struct Stream {
+pub(crate) struct Stream {
     out: std::io::BufWriter<std::io::StdoutLock<'static>>,
     closed: bool,
 }
 
 impl Stream {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Stream {
             out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock()),
             closed: false,
         }
     }
 
-    pub fn write(&mut self, text: &str) -> anyhow::Result<()> {
+    pub(crate) fn write(&mut self, text: &str) -> anyhow::Result<()> {
         if self.closed {
             return Ok(());
         }
@@ -311,11 +315,11 @@ impl Stream {
 
     /// Ends the stream after a failure: what is still buffered is dropped, not written (only
     /// what went out before stays on stdout, and the exit status says it is incomplete).
-    pub fn abandon(self) {
+    pub(crate) fn abandon(self) {
         let (_stdout, _unwritten) = self.out.into_parts();
     }
 
-    pub fn finish(mut self) -> anyhow::Result<()> {
+    pub(crate) fn finish(mut self) -> anyhow::Result<()> {
         if self.closed {
             return Ok(());
         }
@@ -336,7 +340,7 @@ impl Default for Stream {
 }
 
 /// Write to stdout; a closed pipe (`| head`) is not an error worth a message.
-pub fn emit(text: &str) -> anyhow::Result<()> {
+pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     pipe_closed(
         stdout
@@ -358,7 +362,7 @@ fn pipe_closed(result: std::io::Result<()>) -> anyhow::Result<bool> {
 
 /// Where credentials go: stdout in a format, or a section of the credentials file.
 #[derive(Debug, Clone, Copy)]
-pub struct Delivery<'a> {
+pub(crate) struct Delivery<'a> {
     /// `None`: the shell's own ([`output::Format::or_native`]).
     pub format: Option<output::Format>,
     pub write_profile: Option<&'a str>,
@@ -379,7 +383,7 @@ impl<'a> From<&'a OutputArgs> for Delivery<'a> {
 }
 
 /// [`deliver`] credentials as they are: the run's region, no extra variables.
-pub fn deliver_credentials(
+pub(crate) fn deliver_credentials(
     setup: &Setup,
     delivery: Delivery<'_>,
     credentials: &aws_credential_types::Credentials,
@@ -394,7 +398,11 @@ pub fn deliver_credentials(
 }
 
 /// Print the credentials in the chosen format, or write them into the credentials file.
-pub fn deliver(setup: &Setup, delivery: Delivery<'_>, exports: &Exports<'_>) -> anyhow::Result<()> {
+pub(crate) fn deliver(
+    setup: &Setup,
+    delivery: Delivery<'_>,
+    exports: &Exports<'_>,
+) -> anyhow::Result<()> {
     match delivery.write_profile {
         Some(name) => write_profile(setup, name, delivery.force, exports),
         None => {
@@ -416,7 +424,7 @@ pub fn deliver(setup: &Setup, delivery: Delivery<'_>, exports: &Exports<'_>) -> 
 /// Shell lines with stdout on the terminal (and no `--print`): `eval` was forgotten. Nothing
 /// is printed (the keys would show and nothing would be set); the hint is this very command
 /// inside the shell's way of running what it prints.
-pub fn refuse_forgotten_eval(
+pub(crate) fn refuse_forgotten_eval(
     ctx: &Context,
     format: output::Format,
     print: bool,

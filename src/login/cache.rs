@@ -28,7 +28,7 @@ pub(crate) fn file_name(session_arn: &str) -> String {
 
 /// One cache file, parsed. Keeps the whole document so a refresh can rewrite it in place.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub(crate) struct Entry {
     doc: Value,
     pub access_key_id: String,
     pub secret_access_key: Secret,
@@ -44,7 +44,7 @@ pub struct Entry {
 
 /// What a refresh needs from the cache.
 #[derive(Debug)]
-pub struct RefreshParts<'a> {
+pub(crate) struct RefreshParts<'a> {
     pub client_id: &'a str,
     pub refresh_token: &'a Secret,
     pub key: Key,
@@ -52,7 +52,7 @@ pub struct RefreshParts<'a> {
 
 impl Entry {
     /// Parse a cache file; the error says what is wrong, never what is inside.
-    pub fn parse(bytes: &[u8]) -> Result<Entry, Malformed> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Entry, Malformed> {
         let doc = Value::parse(bytes).map_err(|_| Malformed::NotJson)?;
         if !matches!(doc, Value::Object(_)) {
             return Err(Malformed::NotAnObject);
@@ -97,7 +97,7 @@ impl Entry {
         })
     }
 
-    pub fn credentials(&self) -> Credentials {
+    pub(crate) fn credentials(&self) -> Credentials {
         let mut builder = Credentials::builder()
             .access_key_id(&self.access_key_id)
             .secret_access_key(self.secret_access_key.expose())
@@ -112,7 +112,7 @@ impl Entry {
 
     /// The refresh token, client id and DPoP key, if the file has all three. `Err`: the key is
     /// there but unusable.
-    pub fn refresh_parts(&self) -> Result<Option<RefreshParts<'_>>, KeyError> {
+    pub(crate) fn refresh_parts(&self) -> Result<Option<RefreshParts<'_>>, KeyError> {
         let (Some(client_id), Some(refresh_token), Some(key)) =
             (&self.client_id, &self.refresh_token, &self.dpop_key)
         else {
@@ -127,7 +127,7 @@ impl Entry {
 
     /// The names of the refresh fields the file lacks (for messages), of
     /// [`crate::profile::login_session::REFRESH_FIELDS`].
-    pub fn missing_refresh_fields(&self) -> Vec<&'static str> {
+    pub(crate) fn missing_refresh_fields(&self) -> Vec<&'static str> {
         let [client_id, refresh_token, dpop_key] = crate::profile::login_session::REFRESH_FIELDS;
         [
             (client_id, self.client_id.is_none()),
@@ -143,7 +143,7 @@ impl Entry {
     /// `{accessKeyId, secretAccessKey, sessionToken, accountId, expiresAt}` (the account kept,
     /// or taken from the session ARN when the file had none), `refreshToken` the new one;
     /// every other member stays as and where it was. The bytes hold secrets.
-    pub fn refreshed(&self, issued: &Issued, now: SystemTime, session_arn: &str) -> Secret {
+    pub(crate) fn refreshed(&self, issued: &Issued, now: SystemTime, session_arn: &str) -> Secret {
         let account = self
             .account_id
             .clone()

@@ -69,7 +69,7 @@ impl Key {
     /// writes it: RFC 5915 `ECPrivateKey` with the curve OID and the public key (which p256's
     /// own encoder leaves out), base64 in 64-column lines. The text is the private key: it goes
     /// into the cache file only.
-    pub fn to_pem(&self) -> String {
+    pub(crate) fn to_pem(&self) -> String {
         let mut der = Vec::with_capacity(121);
         // SEQUENCE { INTEGER 1, OCTET STRING d, [0] { OID prime256v1 }, [1] { BIT STRING Q } }
         der.extend_from_slice(&[0x30, 0x77, 0x02, 0x01, 0x01, 0x04, 0x20]);

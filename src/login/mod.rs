@@ -24,16 +24,16 @@ use cache::Entry;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-pub use crate::auth::obtain::{How, Obtained};
+pub(crate) use crate::auth::obtain::{How, Obtained};
 use token_api::{Failure, Grant};
 
 /// The client of a login in this browser (loopback redirect).
-pub const SAME_DEVICE_CLIENT: &str = "arn:aws:signin:::devtools/same-device";
+pub(crate) const SAME_DEVICE_CLIENT: &str = "arn:aws:signin:::devtools/same-device";
 /// The client of a login on another device (the code is pasted back).
-pub const CROSS_DEVICE_CLIENT: &str = "arn:aws:signin:::devtools/cross-device";
+pub(crate) const CROSS_DEVICE_CLIENT: &str = "arn:aws:signin:::devtools/cross-device";
 /// Refresh when this little is left (every SDK's threshold).
-pub const REFRESH_WINDOW: Duration = Duration::from_secs(5 * 60);
-pub const CACHE_DIR_VAR: &str = "AWS_LOGIN_CACHE_DIRECTORY";
+pub(crate) const REFRESH_WINDOW: Duration = Duration::from_secs(5 * 60);
+pub(crate) const CACHE_DIR_VAR: &str = "AWS_LOGIN_CACHE_DIRECTORY";
 
 /// A profile's `login_session`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub struct LoginSession {
 }
 
 impl LoginSession {
-    pub fn login_command(&self) -> String {
+    pub(crate) fn login_command(&self) -> String {
         format!("aws-cred login --profile {}", self.profile)
     }
 
@@ -63,19 +63,19 @@ impl LoginSession {
 /// `$AWS_LOGIN_CACHE_DIRECTORY` (with `~` and `$VAR` expanded, as the AWS CLI does), else
 /// `~/.aws/login/cache`: [`crate::settings::login_cache_dir`], the one place that says so (the
 /// chain, `login`, `status` and `logout` all ask it).
-pub fn cache_dir(ctx: &Context) -> Result<PathBuf, Problem> {
+pub(crate) fn cache_dir(ctx: &Context) -> Result<PathBuf, Problem> {
     crate::settings::login_cache_dir(ctx).ok_or_else(|| {
         Problem::usage("cannot find the home directory for the login cache")
             .hint(format!("set HOME, or {CACHE_DIR_VAR}"))
     })
 }
 
-pub fn cache_path(ctx: &Context, session_arn: &str) -> Result<PathBuf, Problem> {
+pub(crate) fn cache_path(ctx: &Context, session_arn: &str) -> Result<PathBuf, Problem> {
     Ok(cache_dir(ctx)?.join(cache::file_name(session_arn)))
 }
 
 /// What the cache holds for a session.
-pub type Cached = crate::auth::obtain::Cached<Entry>;
+pub(crate) type Cached = crate::auth::obtain::Cached<Entry>;
 
 /// The cache directory of `path`, under the trust rule of files shared with the AWS CLI (the
 /// same as `~/.aws/sso/cache`'s, [`Cache::shared`]): a file or folder another user owns is
@@ -90,7 +90,7 @@ fn shared_cache(path: &std::path::Path) -> (Cache, String) {
 
 /// A session's cache file: missing, unusable (why), or its entry. A file that is there but
 /// cannot be read (over 1 MiB, not a regular file) is an error naming it.
-pub fn read(path: &std::path::Path) -> Result<Cached, Problem> {
+pub(crate) fn read(path: &std::path::Path) -> Result<Cached, Problem> {
     let (cache, key) = shared_cache(path);
     match cache.read_bytes_or_error(&key)? {
         Some(bytes) => Ok(match Entry::parse(&bytes) {
@@ -103,7 +103,7 @@ pub fn read(path: &std::path::Path) -> Result<Cached, Problem> {
 
 /// What to do with a cached entry at `now`: the refresh decision, pure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// More than [`REFRESH_WINDOW`] left.
     Use,
     /// Within the window or expired, and the file has what a refresh needs.
@@ -114,7 +114,7 @@ pub enum Decision {
     LoginAgain,
 }
 
-pub fn decide(expires_at: SystemTime, refreshable: bool, now: SystemTime) -> Decision {
+pub(crate) fn decide(expires_at: SystemTime, refreshable: bool, now: SystemTime) -> Decision {
     let still_valid = expires_at > now;
     if expires_at > now + REFRESH_WINDOW {
         Decision::Use
@@ -277,7 +277,7 @@ impl Refreshable for Sessions<'_> {
 
 /// The chain's credentials for a login session: cached, or refreshed under the lock; and the
 /// cache file they came from.
-pub async fn obtain(
+pub(crate) async fn obtain(
     ctx: &Context,
     aws: &Aws,
     session: &LoginSession,
@@ -325,7 +325,7 @@ fn replace(path: &std::path::Path, bytes: &crate::base::secret::Secret) -> anyho
 }
 
 /// Write a new login's cache file (under the session's lock); its path.
-pub async fn write_cache(
+pub(crate) async fn write_cache(
     ctx: &Context,
     session: &LoginSession,
     bytes: &crate::base::secret::Secret,
@@ -334,20 +334,6 @@ pub async fn write_cache(
     let _lock = lock(ctx, session, Duration::from_secs(60)).await?;
     replace(&path, bytes)?;
     Ok(path)
-}
-
-/// `aws-cred logout`: delete the session's cache file; its path if there was one.
-pub async fn logout(ctx: &Context, session: &LoginSession) -> anyhow::Result<Option<PathBuf>> {
-    let path = cache_path(ctx, &session.arn)?;
-    let _lock = lock(ctx, session, Duration::from_secs(60)).await?;
-    if crate::os::fs::existing_metadata(&path)
-        .map_err(|e| Problem::failure(e.to_string()))?
-        .is_none()
-    {
-        return Ok(None);
-    }
-    crate::os::fs::remove(&path);
-    Ok(Some(path))
 }
 
 fn unusable(session: &LoginSession, path: &std::path::Path, reason: &str) -> Problem {

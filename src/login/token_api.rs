@@ -31,7 +31,7 @@ pub(crate) enum Grant<'a> {
 
 /// What CreateOAuth2Token gave.
 #[derive(Debug, Clone)]
-pub struct Issued {
+pub(crate) struct Issued {
     pub access_key_id: String,
     pub secret_access_key: Secret,
     pub session_token: Secret,

@@ -39,14 +39,14 @@ use std::time::{Duration, SystemTime};
 /// Test-only switch: `AWS_CRED_TEST_NOW=<unix seconds>` freezes the clock, so recorded
 /// traffic (whose credentials expired long ago) can be replayed, as the SDKs' harnesses do.
 /// Like every `AWS_CRED_TEST_*` switch, only debug builds (what `cargo test` runs) honour it.
-pub const TEST_NOW_VAR: &str = "AWS_CRED_TEST_NOW";
+pub(crate) const TEST_NOW_VAR: &str = "AWS_CRED_TEST_NOW";
 
 /// Whether `AWS_CRED_TEST_*` switches are honoured: in debug builds only, so a `cargo install`
 /// binary cannot be told to freeze its clock (and print expired keys) or redirect its traffic.
-pub const TEST_SWITCHES: bool = cfg!(debug_assertions);
+pub(crate) const TEST_SWITCHES: bool = cfg!(debug_assertions);
 
 /// The longest line read from standard input (docs/SECURITY.md, limits).
-pub const MAX_STDIN_LINE: u64 = 64 * 1024;
+pub(crate) const MAX_STDIN_LINE: u64 = 64 * 1024;
 
 #[derive(Clone)]
 pub struct Context {
@@ -92,7 +92,7 @@ impl Context {
     }
 
     /// This run's arguments after the program name, for messages that repeat the command.
-    pub fn arguments() -> Vec<String> {
+    pub(crate) fn arguments() -> Vec<String> {
         std::env::args_os()
             .skip(1)
             .map(|arg| arg.to_string_lossy().into_owned())
@@ -105,7 +105,7 @@ impl Context {
     }
 
     /// A context with exactly these variables, in any encoding (tests).
-    pub fn with_os_env(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
+    pub(crate) fn with_os_env(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
         let raw: Vec<(OsString, OsString)> = vars.into_iter().collect();
         Context {
             env: utf8_only(&raw),
@@ -117,25 +117,26 @@ impl Context {
         }
     }
 
-    pub fn at_time(mut self, now: SystemTime) -> Self {
+    #[cfg(test)]
+    pub(crate) fn at_time(mut self, now: SystemTime) -> Self {
         self.clock = Some(now);
         self
     }
 
     /// The raw value of a variable, even if blank.
-    pub fn raw_var(&self, name: &str) -> Option<&str> {
+    pub(crate) fn raw_var(&self, name: &str) -> Option<&str> {
         self.env.get(name).map(String::as_str)
     }
 
     /// A variable's value, trimmed; blank values count as absent (as the AWS SDKs do).
-    pub fn var(&self, name: &str) -> Option<&str> {
+    pub(crate) fn var(&self, name: &str) -> Option<&str> {
         self.raw_var(name)
             .map(str::trim)
             .filter(|value| !value.is_empty())
     }
 
     /// A variable's value as given, in any encoding (the last one if set twice).
-    pub fn var_os(&self, name: &str) -> Option<&OsStr> {
+    pub(crate) fn var_os(&self, name: &str) -> Option<&OsStr> {
         self.raw
             .iter()
             .rev()
@@ -145,7 +146,7 @@ impl Context {
 
     /// [`Context::var`] for a variable aws-cred reads as text: set but not UTF-8 is a usage
     /// error naming it (exit 2), not a silent "unset".
-    pub fn text_var(&self, name: &str) -> Result<Option<&str>, Problem> {
+    pub(crate) fn text_var(&self, name: &str) -> Result<Option<&str>, Problem> {
         match self.var_os(name) {
             Some(value) if value.to_str().is_none() => Err(Problem::usage(format!(
                 "{name} is not valid UTF-8 ({})",
@@ -159,34 +160,30 @@ impl Context {
     /// A variable holding a path, in any encoding; surrounding ASCII whitespace is trimmed and
     /// a blank value counts as absent, as [`Context::var`] does. On Windows an MSYS path from
     /// Git Bash (`/c/Users/me`) is read as the Windows path it names (`C:\Users\me`).
-    pub fn path_var(&self, name: &str) -> Option<PathBuf> {
+    pub(crate) fn path_var(&self, name: &str) -> Option<PathBuf> {
         let trimmed = path::trim_ascii_whitespace(self.var_os(name)?);
         (!trimmed.is_empty()).then(|| path::from_msys(PathBuf::from(trimmed)))
     }
 
     /// Every variable exactly as given (names and values in any encoding).
-    pub fn vars_os(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
+    pub(crate) fn vars_os(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
         self.raw.iter().map(|(k, v)| (k.as_os_str(), v.as_os_str()))
     }
 
     /// A test-only switch (`AWS_CRED_TEST_*`); always `None` in release builds.
-    pub fn test_switch(&self, name: &str) -> Option<&str> {
+    pub(crate) fn test_switch(&self, name: &str) -> Option<&str> {
         if TEST_SWITCHES { self.var(name) } else { None }
     }
 
     /// A boolean variable: `true` (any case) is true, anything else false.
-    pub fn flag(&self, name: &str) -> bool {
+    pub(crate) fn flag(&self, name: &str) -> bool {
         self.var(name)
             .is_some_and(|value| value.eq_ignore_ascii_case("true"))
     }
 
-    pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.env.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-    }
-
     /// The home directory, found as the AWS SDKs find it: `HOME`; on Windows then
     /// `USERPROFILE`, then `HOMEDRIVE` + `HOMEPATH`; else the system's record of the user.
-    pub fn home(&self) -> Option<PathBuf> {
+    pub(crate) fn home(&self) -> Option<PathBuf> {
         self.home_on(cfg!(windows))
     }
 
@@ -212,14 +209,14 @@ impl Context {
 
     /// Ask the person at the terminal (never stdout) and read one line. `None` when there is no
     /// terminal.
-    pub fn prompt_line(&self, prompt: &str) -> Option<String> {
+    pub(crate) fn prompt_line(&self, prompt: &str) -> Option<String> {
         self.terminal()?.ask(prompt)
     }
 
     /// Like [`Context::prompt_line`], with echo turned off while the person types (passwords).
     /// The terminal's settings come back afterwards, and also when Ctrl-C ends the run
     /// ([`restore_terminal`]).
-    pub fn prompt_secret(&self, prompt: &str) -> Option<String> {
+    pub(crate) fn prompt_secret(&self, prompt: &str) -> Option<String> {
         self.terminal()?.ask_secret(prompt)
     }
 
@@ -233,19 +230,19 @@ impl Context {
 
     /// Colour escapes are understood on stdout: a terminal (on Windows a console that takes
     /// virtual terminal sequences, turned on here, or mintty). Asked only by what colours.
-    pub fn stdout_ansi(&self) -> bool {
+    pub(crate) fn stdout_ansi(&self) -> bool {
         self.stdout_is_tty && terminal::supports_ansi(&std::io::stdout())
     }
 
     /// [`Context::stdout_ansi`] for stderr.
-    pub fn stderr_ansi(&self) -> bool {
+    pub(crate) fn stderr_ansi(&self) -> bool {
         self.stderr_is_tty && terminal::supports_ansi(&std::io::stderr())
     }
 
     /// The first line of standard input, without its line ending (`--password-stdin`, `keys add
     /// --stdin`, the code `login --remote` asks for). At most [`MAX_STDIN_LINE`] bytes are read:
     /// a longer line is an error, so a stream of hundreds of megabytes costs no memory.
-    pub fn read_stdin_line(&self) -> std::io::Result<String> {
+    pub(crate) fn read_stdin_line(&self) -> std::io::Result<String> {
         use std::io::{BufRead, Read};
         let mut line = String::new();
         std::io::stdin()
@@ -269,12 +266,12 @@ impl Context {
         Ok(line)
     }
 
-    pub fn now(&self) -> SystemTime {
+    pub(crate) fn now(&self) -> SystemTime {
         self.clock.unwrap_or_else(SystemTime::now)
     }
 
     /// Where aws-cred keeps its own caches: `$AWS_CRED_CACHE_DIR`, else `~/.aws/aws-cred/cache`.
-    pub fn cache_dir(&self) -> Option<PathBuf> {
+    pub(crate) fn cache_dir(&self) -> Option<PathBuf> {
         if let Some(dir) = self.path_var("AWS_CRED_CACHE_DIR") {
             return Some(dir);
         }
@@ -282,7 +279,7 @@ impl Context {
     }
 
     /// Variables as the aws-config shims want them.
-    pub fn sdk_env(&self) -> aws_types::os_shim_internal::Env {
+    pub(crate) fn sdk_env(&self) -> aws_types::os_shim_internal::Env {
         let map: std::collections::HashMap<String, String> = self
             .env
             .iter()
@@ -303,12 +300,12 @@ fn utf8_only(raw: &[(OsString, OsString)]) -> BTreeMap<String, String> {
 /// there is no such limit to read (Windows). Not raised: `exec --server`'s command would
 /// inherit a raised limit.
 #[cfg(unix)]
-pub fn open_file_limit() -> Option<u64> {
+pub(crate) fn open_file_limit() -> Option<u64> {
     rustix::process::getrlimit(rustix::process::Resource::Nofile).current
 }
 
 #[cfg(not(unix))]
-pub fn open_file_limit() -> Option<u64> {
+pub(crate) fn open_file_limit() -> Option<u64> {
     None
 }
 

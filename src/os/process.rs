@@ -189,7 +189,7 @@ pub(crate) fn exec_replacing(
 
 /// Whether a command run by [`run_command_line`] may use the terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Terminal {
+pub(crate) enum Terminal {
     /// Ours: its stdin, and the foreground while it runs (a prompt from it reaches the person).
     Shared,
     /// None: see [`run_command_line`].

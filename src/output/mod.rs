@@ -85,7 +85,7 @@ impl Format {
 
 /// An extra variable some flows add (Cognito tokens): its shell name and its JSON key.
 #[derive(Clone)]
-pub struct Extra {
+pub(crate) struct Extra {
     pub variable: &'static str,
     pub json_key: &'static str,
     pub value: String,
@@ -101,7 +101,7 @@ impl std::fmt::Debug for Extra {
 
 /// Everything a renderer prints.
 #[derive(Debug, Clone)]
-pub struct Exports<'a> {
+pub(crate) struct Exports<'a> {
     pub credentials: &'a Credentials,
     pub region: Option<&'a str>,
     /// `mfa` clears AWS_PROFILE so tools that prefer a profile over env keys use the session.

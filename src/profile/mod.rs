@@ -44,17 +44,17 @@ impl AwsFiles {
 }
 
 /// A value that is only spaces counts as absent.
-pub fn nonblank(value: Option<&str>) -> Option<&str> {
+pub(crate) fn nonblank(value: Option<&str>) -> Option<&str> {
     value.filter(|v| !v.trim().is_empty())
 }
 
 /// `~` or `~/...` (on Windows also `~\...`) at the start of a path means the home directory.
-pub fn expand_home(path: &str, home: Option<&Path>) -> Option<PathBuf> {
+pub(crate) fn expand_home(path: &str, home: Option<&Path>) -> Option<PathBuf> {
     crate::os::path::expand_home(Path::new(path), home)
 }
 
 /// [`expand_home`] for a path in any encoding.
-pub fn expand_home_path(path: &Path, home: Option<&Path>) -> Option<PathBuf> {
+pub(crate) fn expand_home_path(path: &Path, home: Option<&Path>) -> Option<PathBuf> {
     crate::os::path::expand_home(path, home)
 }
 
@@ -67,10 +67,10 @@ pub enum Selection {
 }
 
 impl Selection {
-    pub fn is_explicit(&self) -> bool {
+    pub(crate) fn is_explicit(&self) -> bool {
         !matches!(self, Selection::Default)
     }
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Selection::Flag => "--profile".to_string(),
             Selection::Variable(var) => var.to_string(),
@@ -227,19 +227,19 @@ impl Profiles {
     }
 
     #[cfg(test)]
-    pub fn from_text(config: &str, credentials: &str, selected: &str) -> Self {
+    pub(crate) fn from_text(config: &str, credentials: &str, selected: &str) -> Self {
         block_on_for_tests(Self::parse(config, credentials, selected)).expect("test profiles parse")
     }
 
     /// The texts of the config and credentials files as read (`None`: no such file).
-    pub fn file_texts(&self) -> [Option<&str>; 2] {
+    pub(crate) fn file_texts(&self) -> [Option<&str>; 2] {
         [
             self.config_text.as_deref().map(select::FileText::text),
             self.credentials_text.as_deref().map(select::FileText::text),
         ]
     }
 
-    pub fn any_file_exists(&self) -> bool {
+    pub(crate) fn any_file_exists(&self) -> bool {
         self.config_text.is_some() || self.credentials_text.is_some()
     }
 
@@ -252,13 +252,13 @@ impl Profiles {
     /// A credential setting (keys, token, `mfa_serial`) of a named profile: a blank value
     /// (`aws_access_key_id =`) counts as absent, as blank variables do (the Go and JavaScript
     /// SDKs agree).
-    pub fn credential(&self, profile: &str, key: &str) -> Option<&str> {
+    pub(crate) fn credential(&self, profile: &str, key: &str) -> Option<&str> {
         nonblank(self.get(profile, key))
     }
 
     /// The file that holds `[name]` (credentials file) or `[profile name]` (config file);
     /// the credentials file wins, as it does for the SDKs' merge.
-    pub fn defining_file(&self, name: &str) -> &Path {
+    pub(crate) fn defining_file(&self, name: &str) -> &Path {
         let in_credentials = self.credentials_text.as_deref().is_some_and(|text| {
             writer::find_section(text.text(), name, writer::HeaderStyle::Credentials).is_some()
         });
@@ -283,7 +283,7 @@ impl Profiles {
     }
 
     /// The same files with another profile selected (`status --check` asks each profile).
-    pub fn with_selected(&self, name: &str) -> Profiles {
+    pub(crate) fn with_selected(&self, name: &str) -> Profiles {
         Profiles {
             selected: name.to_string(),
             selection: Selection::Flag,
@@ -292,7 +292,7 @@ impl Profiles {
     }
 
     /// The profile names each file defines: (config, credentials), in one pass over each.
-    pub fn defined_in(
+    pub(crate) fn defined_in(
         &self,
     ) -> (
         std::collections::HashSet<&str>,
@@ -312,12 +312,6 @@ impl Profiles {
                 writer::HeaderStyle::Credentials,
             ),
         )
-    }
-
-    /// Whether [`names`](Self::names) is every profile of the files (a full parse), or only
-    /// those one profile needs ([`Scope::Selected`], [`Scope::Settings`]).
-    pub fn is_complete(&self) -> bool {
-        self.complete
     }
 
     /// Every profile of the files, a batch of about `size` names at a time, in name order

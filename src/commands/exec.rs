@@ -14,6 +14,7 @@ use crate::cli::ExecArgs;
 use crate::os::child;
 use crate::server::{self, Options};
 use std::ffi::OsString;
+use std::sync::Arc;
 
 /// `exec prod -- cmd` and `exec prod cmd` (aws-vault's habit): when no profile was chosen and
 /// the first word names a profile of the files, it is the profile; the answer is the word and
@@ -153,7 +154,8 @@ async fn run_with_server(
         port: 0,
         verbose: args.verbose,
     };
-    let (endpoint, session) = super::serve::start(setup, &options).await?;
+    let session = Arc::new(setup.session());
+    let endpoint = server::start(&setup.ctx, &setup.profiles, &session, &options).await?;
     let variables = server::variables(&endpoint, setup.region.as_ref().map(|r| r.name.as_str()));
     // The command sees the environment we were given, less what would make its SDK pick
     // other credentials than the endpoint's, plus the endpoint.

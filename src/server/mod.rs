@@ -22,6 +22,10 @@
 //! error JSON `{"code", "message"}` naming the command that fixes it, and the server keeps
 //! running, so the next request after the fix succeeds.
 
+mod start;
+
+pub(crate) use start::start;
+
 use crate::base::error::{Exit, Problem, classify};
 use crate::base::secret::Secret;
 use crate::chain::{ChainFailure, Resolution, Session};

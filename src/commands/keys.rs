@@ -4,9 +4,9 @@ use super::{Setup, emit};
 use crate::base::error::Problem;
 use crate::cli::{KeysAddArgs, KeysArgs, KeysCommand, KeysListArgs, KeysRemoveArgs};
 use crate::keys::{self, mask};
+use crate::output::keys::Row;
 use crate::output::{self, Exports, Format};
 use crate::profile::long_term;
-use serde::Serialize;
 use std::time::SystemTime;
 
 pub(crate) async fn run(setup: &Setup, args: &KeysArgs) -> anyhow::Result<()> {
@@ -78,30 +78,12 @@ fn process(setup: &Setup) -> anyhow::Result<()> {
     emit(&text)
 }
 
-#[derive(Serialize)]
-struct ListJson {
-    schema_version: u32,
-    keys: Vec<ListedJson>,
-}
-
-#[derive(Serialize)]
-struct ListedJson {
-    profile: String,
-    access_key: Option<String>,
-    stored_at: Option<String>,
-    configured: bool,
-    created: Option<String>,
-    age_days: Option<u64>,
-    status: Option<String>,
-    problem: Option<String>,
-}
-
 async fn run_list(setup: &Setup, args: &KeysListArgs) -> anyhow::Result<()> {
     let listed = keys::list(&setup.profiles, &setup.aws, args.check).await?;
     let now = setup.ctx.now();
-    let rows: Vec<ListedJson> = listed
+    let rows: Vec<Row> = listed
         .into_iter()
-        .map(|l| ListedJson {
+        .map(|l| Row {
             access_key: l.access_key_id.as_deref().map(mask),
             created: l.created.map(crate::base::time::rfc3339),
             age_days: l.created.map(|c| age_days(now, c)),
@@ -113,13 +95,8 @@ async fn run_list(setup: &Setup, args: &KeysListArgs) -> anyhow::Result<()> {
         })
         .collect();
     if args.json {
-        let doc = ListJson {
-            schema_version: 1,
-            keys: rows,
-        };
-        let text = serde_json::to_string_pretty(&doc)?;
-        emit(&format!("{text}\n"))?;
-        return keys_checked(&doc.keys, args.check);
+        emit(&output::keys::json(&rows)?)?;
+        return keys_checked(&rows, args.check);
     }
     if rows.is_empty() {
         eprintln!(
@@ -127,42 +104,13 @@ async fn run_list(setup: &Setup, args: &KeysListArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let mut text = String::new();
-    for row in &rows {
-        let mut line = format!(
-            "{}\t{}\t{}",
-            row.profile,
-            row.access_key.as_deref().unwrap_or("-"),
-            row.stored_at
-                .as_deref()
-                .map(|t| format!("stored {t}"))
-                .unwrap_or_else(|| "stored -".into()),
-        );
-        if args.check {
-            match (&row.age_days, &row.status) {
-                (Some(days), Some(status)) => {
-                    line.push_str(&format!("\t{days} days old\t{status}"))
-                }
-                (None, Some(status)) => line.push_str(&format!("\t-\t{status}")),
-                _ => {}
-            }
-        }
-        if !row.configured {
-            line.push_str("\t(no profile's credential_process reads it)");
-        }
-        if let Some(problem) = &row.problem {
-            line.push_str(&format!("\t{}", problem.escape_debug()));
-        }
-        text.push_str(&line);
-        text.push('\n');
-    }
-    emit(&text)?;
+    emit(&output::keys::table(&rows, args.check))?;
     keys_checked(&rows, args.check)
 }
 
 /// With `--check`, the run fails (after the whole list) when a key could not be read or IAM
 /// does not call it Active, as `status --check` fails for a profile.
-fn keys_checked(rows: &[ListedJson], check: bool) -> anyhow::Result<()> {
+fn keys_checked(rows: &[Row], check: bool) -> anyhow::Result<()> {
     let failed = rows
         .iter()
         .filter(|row| row.problem.is_some() || row.status.as_deref() != Some("Active"))

@@ -1,11 +1,13 @@
 //! Renderers: one per output format. Only these write what goes to stdout.
 
+pub(crate) mod keys;
 pub(crate) mod man;
 pub(crate) mod picker;
 pub(crate) mod quote;
 pub(crate) mod sso;
 pub(crate) mod status;
 pub(crate) mod token;
+pub(crate) mod whoami;
 
 use aws_credential_types::Credentials;
 use serde::Serialize;

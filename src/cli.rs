@@ -1,4 +1,8 @@
 //! The command line: clap derive only. Doc comments are the help text.
+#![allow(
+    missing_docs,
+    reason = "clap turns doc comments into --help text; each argument is documented by its help, and a doc added here would change it"
+)]
 
 use crate::output::Format;
 use clap::{Args, Parser, Subcommand};

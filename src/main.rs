@@ -1,3 +1,6 @@
+//! The `aws-cred` binary: parse the command line, run the command on a current-thread runtime,
+//! and turn the result (or Ctrl-C, SIGTERM, SIGHUP) into a message and an exit code.
+
 use aws_cred::base::error::{self, Exit};
 use aws_cred::cli::Cli;
 use aws_cred::os::Context;

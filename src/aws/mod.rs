@@ -36,8 +36,11 @@ pub(crate) const SIGNIN_SERVICE_ID: &str = "Signin";
 /// What a client talks to, for messages.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// The service's name in messages ("STS", "SSO OIDC").
     pub service: &'static str,
+    /// The region the client signs for.
     pub region: String,
+    /// The configured endpoint URL (AWS_ENDPOINT_URL*, `endpoint_url`); `None` is the default.
     pub endpoint: Option<String>,
     /// How long a call waits for an answer, retries included ([`Aws::wait`]).
     pub wait: Duration,
@@ -70,6 +73,7 @@ pub struct Aws {
 }
 
 impl Aws {
+    /// Settings from the environment and the profiles, verifying TLS certificates.
     pub fn new(ctx: &Context, profiles: &Profiles) -> Result<Self, Problem> {
         Self::with_verification(ctx, profiles, true)
     }

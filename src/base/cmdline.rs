@@ -12,8 +12,10 @@
 /// Why a command line could not be split.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SplitError {
+    /// A quote is opened and never closed.
     #[error("a quote is not closed")]
     Unclosed,
+    /// No program: the line is empty or only separators.
     #[error("the command is empty")]
     Empty,
 }

@@ -37,6 +37,7 @@ pub enum Exit {
 }
 
 impl Exit {
+    /// The process exit status.
     pub fn code(self) -> u8 {
         match self {
             Exit::Failure => 1,
@@ -75,8 +76,11 @@ pub(crate) enum Malformed {
 /// A failure we understand: what went wrong, which exit code, and what to do about it.
 #[derive(Debug)]
 pub struct Problem {
+    /// The exit code `main` returns.
     pub exit: Exit,
+    /// What went wrong.
     pub message: String,
+    /// What to do about it, shown after the message.
     pub hint: Option<String>,
 }
 

@@ -25,11 +25,15 @@ pub enum ProfileKind {
     Mfa,
     /// A role, assumed with the credentials of its source chain.
     Role,
+    /// IAM Identity Center (`sso_*` keys or `sso_session`).
     Sso,
     /// `aws login` (`login_session`).
     Login,
+    /// `credential_process` (not aws-cred's keyring command).
     Process,
+    /// `web_identity_token_file` with `role_arn`.
     WebIdentity,
+    /// `credential_source` (Environment, Ec2InstanceMetadata, EcsContainer).
     CredentialSource,
     /// A profile without credentials (only settings, such as a region).
     None,
@@ -61,8 +65,11 @@ impl ProfileKind {
 pub enum Status {
     /// A session or token with a state: what it is, the state, the command that renews it.
     Depends {
+        /// The session or token, in words ("MFA session (device ...)").
         what: String,
+        /// Whether it is there and how long it lasts.
         validity: Validity,
+        /// The command that renews it, when there is one.
         fix: Option<String>,
     },
     /// Long-term keys: nothing expires.
@@ -92,17 +99,22 @@ impl Status {
 /// One step of the plan, in the order the chain walks it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanStep {
+    /// The step in a line ("assume role ARN (profile NAME)").
     pub text: String,
+    /// The state of what the step depends on; `None` when it has nothing to check (a role).
     pub status: Option<Status>,
 }
 
 /// One profile, inspected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inspection {
+    /// What kind of profile it is.
     pub kind: ProfileKind,
     /// Where the credentials come from, in a line.
     pub source: String,
+    /// The state that decides whether the profile works now (its base, or its MFA session).
     pub status: Status,
+    /// Its plan, step by step; empty for a profile without credentials or a wrong one.
     pub steps: Vec<PlanStep>,
 }
 

@@ -11,58 +11,88 @@ use crate::profile::Profiles;
 use crate::sso::SsoConfig;
 use aws_config::profile::Profile;
 
+/// Where the chain's first credentials come from, before any role is assumed. `profile` is
+/// the profile that holds the source (the selected one, or the end of its `source_profile`
+/// chain).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Base {
+    /// `aws_access_key_id` and `aws_secret_access_key` in the profile.
     Static {
+        /// The profile with the keys.
         profile: String,
     },
+    /// `credential_process`: a command that prints the credentials as JSON.
     Process {
+        /// The profile that names the command.
         profile: String,
+        /// The command line, as written in the profile.
         command: String,
     },
     /// `credential_process = aws-cred keys process --profile ENTRY`: the keys are in the OS
     /// keyring, read directly (no process).
     Keyring {
+        /// The profile that names the command.
         profile: String,
+        /// The keyring entry holding the keys (the command's `--profile`).
         entry: String,
     },
+    /// IAM Identity Center: role credentials got with the cached SSO token.
     Sso(SsoConfig),
     /// An `aws login` console session (`login_session`).
     Login(LoginSession),
+    /// `web_identity_token_file` with `role_arn`: AssumeRoleWithWebIdentity with the token.
     WebIdentity {
+        /// The profile with the token file.
         profile: String,
+        /// The role to assume (its ARN and session name only).
         role: RoleRequest,
+        /// The path of the file holding the OIDC token.
         token_file: String,
     },
+    /// `credential_source`: credentials from where the program runs.
     Named {
+        /// The role profile that names the source.
         profile: String,
+        /// Which source it names.
         source: NamedSource,
     },
 }
 
+/// The values of `credential_source`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NamedSource {
+    /// The `AWS_*` key variables.
     Environment,
+    /// The EC2 instance metadata service (the instance profile's role).
     Ec2InstanceMetadata,
+    /// The ECS container credentials endpoint.
     EcsContainer,
 }
 
+/// One role to assume with the credentials of the step before it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleStep {
+    /// The profile with the `role_arn`.
     pub profile: String,
+    /// The AssumeRole call: ARN, session name, external id, duration, tags.
     pub role: RoleRequest,
+    /// The profile's `mfa_serial`: the MFA device whose code the role requires.
     pub mfa_serial: Option<String>,
 }
 
+/// How a profile gets its credentials: a base source, then roles.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
+    /// The source of the first credentials.
     pub base: Base,
     /// Roles to assume, first to last.
     pub roles: Vec<RoleStep>,
 }
 
+/// What [`plan`] found for the selected profile.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Planned {
+    /// The profile has credentials, got this way.
     Plan(Plan),
     /// The selected profile exists (or is the implicit default) but yields no credentials.
     Nothing(String),
@@ -77,27 +107,8 @@ pub fn plan(profiles: &Profiles) -> Result<Planned, Problem> {
     let set = &profiles.set;
     let selected = profiles.selected.as_str();
     if set.get_profile(selected).is_none() {
-        if profiles.selection.is_explicit() {
-            let names = profiles.names();
-            let available = if names.is_empty() {
-                "there are no profiles".to_string()
-            } else {
-                format!("available: {}", names.join(", "))
-            };
-            let hint = match crate::base::text::closest(selected, names.iter().copied()) {
-                Some(near) => format!(
-                    "did you mean {}? (or create {selected:?} with `aws configure --profile NAME`)",
-                    crate::base::text::escape(near)
-                ),
-                None => "check the name, or create it with `aws configure --profile NAME`".into(),
-            };
-            return Err(Problem::usage(format!(
-                "profile {selected:?} (from {}) is not in {} or {}; {available}",
-                profiles.selection.describe(),
-                profiles.files.config.display(),
-                profiles.files.credentials.display()
-            ))
-            .hint(hint));
+        if let Some(problem) = profiles.no_such_profile() {
+            return Err(problem);
         }
         return Ok(Planned::Nothing(if profiles.any_file_exists() {
             "no [default] profile; choose one with --profile or AWS_PROFILE".to_string()

@@ -79,19 +79,10 @@ impl Settings {
 
 /// A profile named explicitly (`--profile`, `AWS_PROFILE`) must exist.
 pub(crate) fn require_profile(profiles: &Profiles) -> Result<(), Problem> {
-    if profiles.selection.is_explicit() && profiles.set.get_profile(&profiles.selected).is_none() {
-        return Err(Problem::usage(format!(
-            "profile {} does not exist; available: {}",
-            profiles.selected,
-            profiles.names().join(", ")
-        ))
-        .hint(format!(
-            "add [profile {}] with the cognito_* keys to {}",
-            profiles.selected,
-            profiles.files.config.display()
-        )));
+    match profiles.no_such_profile() {
+        Some(problem) => Err(problem),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn identity_pool(profiles: &Profiles, found: Option<Value>) -> Result<IdentityPool, Problem> {

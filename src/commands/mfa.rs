@@ -173,28 +173,25 @@ fn role_source(profiles: &Profiles, name: &str) -> anyhow::Result<Source> {
 /// No long-term keys for profile `name`: it does not exist (when named explicitly), or has
 /// none (`env_session`: and the environment's keys are a session).
 fn no_keys(profiles: &Profiles, name: &str, env_session: bool) -> Problem {
-    let mut problem =
-        if profiles.set.get_profile(name).is_none() && profiles.selection.is_explicit() {
-            Problem::usage(format!(
-                "profile {name} does not exist; available: {}",
-                profiles.names().join(", ")
-            ))
+    if let Some(missing) = profiles
+        .no_such_profile()
+        .filter(|_| name == profiles.selected)
+    {
+        return missing;
+    }
+    Problem::usage(format!(
+        "no long-term keys for an MFA session: profile {name} has none{}",
+        if env_session {
+            ", and the keys in the environment are a session"
         } else {
-            Problem::usage(format!(
-                "no long-term keys for an MFA session: profile {name} has none{}",
-                if env_session {
-                    ", and the keys in the environment are a session"
-                } else {
-                    ""
-                }
-            ))
-        };
-    problem.hint = Some(format!(
+            ""
+        }
+    ))
+    .hint(format!(
         "put the IAM user's access keys in [{name}] or [{}] of {}, or in the OS keyring: aws-cred keys add --profile {name}",
         crate::profile::long_term::long_term_name(name),
         profiles.files.credentials.display()
-    ));
-    problem
+    ))
 }
 
 async fn serial(setup: &Setup, args: &MfaArgs, source: &Source) -> anyhow::Result<Serial> {

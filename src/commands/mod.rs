@@ -34,7 +34,9 @@ use std::time::Duration;
 /// A region and where it came from.
 #[derive(Debug, Clone)]
 pub struct Region {
+    /// The region's code, e.g. `eu-west-1`.
     pub name: String,
+    /// Where it came from (`--region`, a variable, the profile), for messages.
     pub source: String,
 }
 

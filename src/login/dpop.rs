@@ -27,10 +27,13 @@ impl fmt::Debug for Key {
 /// What is wrong with a key, without any of its bytes.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KeyError {
+    /// Not base64 once the PEM armour lines are dropped.
     #[error("its dpopKey is not a PEM/base64 EC private key")]
     NotPem,
+    /// The decoded bytes are not a SEC1 P-256 private key.
     #[error("its dpopKey is not a P-256 EC private key")]
     NotP256,
+    /// The system's random source failed (why), or gave no valid key.
     #[error("no system random source: {0}")]
     Random(String),
 }

@@ -48,6 +48,7 @@ pub(crate) const TEST_SWITCHES: bool = cfg!(debug_assertions);
 /// The longest line read from standard input (docs/SECURITY.md, limits).
 pub(crate) const MAX_STDIN_LINE: u64 = 64 * 1024;
 
+/// The process environment: its variables, its clock, and which standard streams are terminals.
 #[derive(Clone)]
 pub struct Context {
     /// Every variable whose name and value are UTF-8.
@@ -56,8 +57,11 @@ pub struct Context {
     raw: Vec<(OsString, OsString)>,
     /// Fixed clock for tests; `None` means the system clock.
     clock: Option<SystemTime>,
+    /// Standard input is a terminal (a person can answer a prompt).
     pub stdin_is_tty: bool,
+    /// Standard output is a terminal (not a pipe or a file).
     pub stdout_is_tty: bool,
+    /// Standard error is a terminal (prompts, the spinner and colour go there).
     pub stderr_is_tty: bool,
 }
 

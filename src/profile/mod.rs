@@ -18,11 +18,15 @@ use std::path::{Path, PathBuf};
 /// Where the two files are, after `AWS_CONFIG_FILE` / `AWS_SHARED_CREDENTIALS_FILE` and `~`.
 #[derive(Debug, Clone)]
 pub struct AwsFiles {
+    /// The config file (`AWS_CONFIG_FILE`, else `~/.aws/config`).
     pub config: PathBuf,
+    /// The credentials file (`AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`).
     pub credentials: PathBuf,
 }
 
 impl AwsFiles {
+    /// The two paths from the context's variables and home directory; a `~` that cannot be
+    /// expanded is a usage error.
     pub fn locate(ctx: &Context) -> Result<Self, Problem> {
         let home = ctx.home();
         // Paths are bytes: a variable that is not UTF-8 still names its file.
@@ -61,8 +65,11 @@ pub(crate) fn expand_home_path(path: &Path, home: Option<&Path>) -> Option<PathB
 /// How the profile name was chosen; an explicit choice that does not exist is an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
+    /// `--profile`.
     Flag,
+    /// A variable: `AWS_PROFILE`, else `AWS_DEFAULT_PROFILE`.
     Variable(&'static str),
+    /// Nothing chose: the profile named `default`.
     Default,
 }
 
@@ -103,10 +110,13 @@ const MAX_BATCH_ROUNDS: usize = 8;
 /// The parsed files plus which profile this run is about.
 #[derive(Clone)]
 pub struct Profiles {
+    /// Where the files are.
     pub files: AwsFiles,
     /// Shared: the SDK clients' settings read the same set without a copy.
     pub set: std::sync::Arc<ProfileSet>,
+    /// The name of the profile this run is about.
     pub selected: String,
+    /// How that name was chosen.
     pub selection: Selection,
     /// Shared: a batch and a profile's copy for `--check` point at the same text.
     config_text: Option<std::sync::Arc<select::FileText>>,
@@ -134,6 +144,8 @@ impl Profiles {
         Self::load_scoped(ctx, flag, Scope::All).await
     }
 
+    /// The files parsed as much as `scope` needs, with the profile `flag`, `AWS_PROFILE`,
+    /// `AWS_DEFAULT_PROFILE` or `default` selected.
     pub async fn load_scoped(
         ctx: &Context,
         flag: Option<&str>,
@@ -237,6 +249,38 @@ impl Profiles {
             self.config_text.as_deref().map(select::FileText::text),
             self.credentials_text.as_deref().map(select::FileText::text),
         ]
+    }
+
+    /// The profile named explicitly (`--profile`, `AWS_PROFILE`) is in neither file: the one
+    /// error that says so, with the names there are and the nearest one. `None` when it exists,
+    /// or when nobody named it (the implicit `default`).
+    pub(crate) fn no_such_profile(&self) -> Option<Problem> {
+        let selected = self.selected.as_str();
+        if !self.selection.is_explicit() || self.set.get_profile(selected).is_some() {
+            return None;
+        }
+        let names = self.names();
+        let available = if names.is_empty() {
+            "there are no profiles".to_string()
+        } else {
+            format!("available: {}", names.join(", "))
+        };
+        let hint = match crate::base::text::closest(selected, names.iter().copied()) {
+            Some(near) => format!(
+                "did you mean {}? (or create {selected:?} with `aws configure --profile NAME`)",
+                crate::base::text::escape(near)
+            ),
+            None => "check the name, or create it with `aws configure --profile NAME`".into(),
+        };
+        Some(
+            Problem::usage(format!(
+                "profile {selected:?} (from {}) is not in {} or {}; {available}",
+                self.selection.describe(),
+                self.files.config.display(),
+                self.files.credentials.display()
+            ))
+            .hint(hint),
+        )
     }
 
     pub(crate) fn any_file_exists(&self) -> bool {
@@ -447,7 +491,9 @@ enum BatchMode<'p> {
 
 /// Some profiles of the files: `profiles` holds each of `names` (sorted) and what it needs.
 pub struct Batch {
+    /// The files parsed for this batch only.
     pub profiles: Profiles,
+    /// The profiles this batch is for.
     pub names: Vec<String>,
 }
 

@@ -956,7 +956,7 @@ fn configuration_precedence_flags_then_variables_then_profile() {
     ]));
     assert_fails(&out, 2, "is not REGION_ID");
     let out = run(cmd(&bare, &fake).args(["cognito", "--user", "bob", "--profile", "nope"]));
-    assert_fails(&out, 2, "profile nope does not exist");
+    assert_fails(&out, 2, "profile \"nope\" (from --profile) is not in");
     assert_eq!(fake.count("InitiateAuth"), 4);
 }
 

@@ -1067,3 +1067,25 @@ fn aws_mfa_device_in_the_long_term_section_is_the_device() {
         out.stdout_str()
     );
 }
+
+/// A mistyped profile gets the same "not in the files; did you mean" error from `mfa` as from
+/// `export` (one check, `Profiles::no_such_profile`), before any call to STS.
+#[test]
+fn a_mistyped_profile_is_named_with_the_nearest_one() {
+    let sb = sandbox();
+    let sts = FakeSts::start(rules());
+    for args in [
+        &["mfa", CODE, "--profile", "prdo"][..],
+        &["export", "--profile", "prdo"],
+    ] {
+        let out = aws_cred(&sb, &sts, args);
+        out.assert_code(2);
+        let err = out.stderr_str();
+        assert!(
+            err.contains("profile \"prdo\" (from --profile) is not in")
+                && err.contains("did you mean prod?"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(sts.count("GetSessionToken"), 0);
+}

@@ -21,7 +21,9 @@ pub enum Change<'a> {
     Replace(&'a [(&'a str, &'a str)]),
     /// Set some keys and remove others, keeping every other line (see [`edit_section`]).
     Merge {
+        /// `(key, value)` pairs to set: each replaces the key's line, or is added.
         set: &'a [(&'a str, &'a str)],
+        /// Keys whose lines go.
         remove: &'a [&'a str],
     },
 }
@@ -246,7 +248,9 @@ fn holds_long_term_keys(body: &str) -> bool {
 pub struct Upserted {
     /// The whole new file text. Contains the written values: do not log it.
     pub text: String,
+    /// An existing section was replaced (otherwise it was appended).
     pub replaced: bool,
+    /// How many more headers name the same section, left as they were (the SDKs merge them).
     pub duplicates: usize,
     /// The replaced section held `aws_access_key_id` and no session token.
     pub previous_was_long_term: bool,
@@ -297,6 +301,7 @@ pub struct Edited {
     pub changed: bool,
     /// The section had nothing left but blank lines and went, header included.
     pub removed_section: bool,
+    /// How many more headers name the same section, left as they were (the SDKs merge them).
     pub duplicates: usize,
 }
 

@@ -95,6 +95,7 @@ pub struct WriteRequest<'a> {
     pub path: &'a Path,
     /// Profile name, without any `profile ` prefix.
     pub profile: &'a str,
+    /// How the section header is written: `[NAME]` or `[profile NAME]`.
     pub style: HeaderStyle,
     /// What to write. Values may be secrets.
     pub change: Change<'a>,

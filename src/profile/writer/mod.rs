@@ -153,48 +153,95 @@ impl HeaderStyle {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WriteError {
+    /// A profile name the AWS parsers would not read back as the same profile.
     #[error("invalid profile name {name:?}: {reason}")]
-    InvalidProfileName { name: String, reason: String },
+    InvalidProfileName {
+        /// The name as given.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 
+    /// A key that is empty, has a character keys cannot have, or is given twice.
     #[error("invalid key {key:?}: {reason}")]
-    InvalidKey { key: String, reason: String },
+    InvalidKey {
+        /// The key as given.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 
+    /// A value the parsers would read back differently (empty, a control character, edge
+    /// whitespace, a comment).
     #[error(
         "cannot write the value of {key:?}: it {reason}, so AWS tools would read back something \
          else; nothing was written"
     )]
-    InvalidValue { key: String, reason: &'static str },
+    InvalidValue {
+        /// The key whose value it is (never the value: it may be a secret).
+        key: String,
+        /// What is wrong with the value, completing "it ..." ("is empty").
+        reason: &'static str,
+    },
 
+    /// No keys to write at all.
     #[error("nothing to write for profile {profile:?}: no keys were given")]
-    NoEntries { profile: String },
+    NoEntries {
+        /// The profile that was to be written.
+        profile: String,
+    },
 
+    /// The section's header, or the next one, is indented: the SDK for Rust would read it as
+    /// part of the value before it.
     #[error(
         "{}line {line}: the section header is indented; the AWS SDK for Rust reads an indented \
          line as the continuation of the previous value; the file was not changed",
         at_path(.path.as_deref())
     )]
-    IndentedHeader { path: Option<PathBuf>, line: usize },
+    IndentedHeader {
+        /// The file; `None` while only the text is known.
+        path: Option<PathBuf>,
+        /// The line of the indented header, counted from 1.
+        line: usize,
+    },
 
+    /// The text starts with a byte-order mark.
     #[error(
         "{}the text starts with a byte-order mark, which the AWS profile parsers do not accept; \
          the file was not changed",
         at_path(.path.as_deref())
     )]
-    ByteOrderMark { path: Option<PathBuf> },
+    ByteOrderMark {
+        /// The file; `None` while only the text is known.
+        path: Option<PathBuf>,
+    },
 
+    /// The file is not UTF-8.
     #[error(
         "{} is not valid UTF-8 (first bad byte on line {line}); it was left untouched",
         .path.display()
     )]
-    NotUtf8 { path: PathBuf, line: usize },
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// The line of the first invalid byte, counted from 1.
+        line: usize,
+    },
 
+    /// A replacement would overwrite long-term access keys, and `force` was not given.
     #[error(
         "profile [{profile}] in {} holds long-term access keys (aws_access_key_id without a \
          session token); refusing to overwrite them without --force",
         .path.display()
     )]
-    LongTermKeys { path: PathBuf, profile: String },
+    LongTermKeys {
+        /// The file with the section.
+        path: PathBuf,
+        /// The profile whose keys they are.
+        profile: String,
+    },
 
+    /// Locking, reading or replacing the file failed.
     #[error(transparent)]
     Fs(#[from] FsError),
 }

@@ -184,6 +184,19 @@ impl SignIn<'_> {
         .into())
     }
 
+    /// USERNAME and PASSWORD, and SECRET_HASH when the app client has a secret: what the two
+    /// password flows send.
+    fn password_parameters(&self, password: &Secret) -> std::collections::HashMap<String, String> {
+        let mut parameters = std::collections::HashMap::from([
+            ("USERNAME".to_string(), self.username.to_string()),
+            ("PASSWORD".to_string(), password.expose().to_string()),
+        ]);
+        if let Some(hash) = self.pool.secret_hash(self.username) {
+            parameters.insert("SECRET_HASH".to_string(), hash);
+        }
+        parameters
+    }
+
     /// The first call of the flow (InitiateAuth, or AdminInitiateAuth), and for SRP the client
     /// that answers the PASSWORD_VERIFIER challenge it brings.
     async fn initiate(
@@ -214,33 +227,23 @@ impl SignIn<'_> {
                 step_from!(out)
             }
             Flow::Password => {
-                let mut request = client
+                let out = client
                     .initiate_auth()
                     .auth_flow(AuthFlowType::UserPasswordAuth)
                     .client_id(&pool.client_id)
-                    .auth_parameters("USERNAME", self.username)
-                    .auth_parameters("PASSWORD", password.expose());
-                if let Some(hash) = pool.secret_hash(self.username) {
-                    request = request.auth_parameters("SECRET_HASH", hash);
-                }
-                let out = request
+                    .set_auth_parameters(Some(self.password_parameters(password)))
                     .send()
                     .await
                     .map_err(|e| self.explain("InitiateAuth", target, e))?;
                 step_from!(out)
             }
             Flow::Admin => {
-                let mut request = client
+                let out = client
                     .admin_initiate_auth()
                     .auth_flow(AuthFlowType::AdminUserPasswordAuth)
                     .user_pool_id(&pool.user_pool_id)
                     .client_id(&pool.client_id)
-                    .auth_parameters("USERNAME", self.username)
-                    .auth_parameters("PASSWORD", password.expose());
-                if let Some(hash) = pool.secret_hash(self.username) {
-                    request = request.auth_parameters("SECRET_HASH", hash);
-                }
-                let out = request
+                    .set_auth_parameters(Some(self.password_parameters(password)))
                     .send()
                     .await
                     .map_err(|e| self.explain("AdminInitiateAuth", target, e))?;

@@ -60,6 +60,14 @@ pub(crate) struct NewKey {
 }
 
 impl NewKey {
+    /// The key as typed or read: surrounding whitespace dropped from both halves.
+    fn trimmed(id: &str, secret: &str) -> NewKey {
+        NewKey {
+            access_key_id: id.trim().to_string(),
+            secret_access_key: Zeroizing::new(secret.trim().to_string()),
+        }
+    }
+
     fn stored(&self, now: SystemTime) -> StoredKeys {
         StoredKeys {
             access_key_id: self.access_key_id.clone(),
@@ -325,10 +333,7 @@ async fn read_key(req: &AddRequest<'_>) -> anyhow::Result<NewKey> {
                 ))
                 .into());
             }
-            Ok(NewKey {
-                access_key_id: id.trim().to_string(),
-                secret_access_key: Zeroizing::new(secret.trim().to_string()),
-            })
+            Ok(NewKey::trimmed(id, secret))
         }
         Source::Stdin => {
             let ctx = req.ctx.clone();
@@ -347,10 +352,7 @@ async fn read_key(req: &AddRequest<'_>) -> anyhow::Result<NewKey> {
                 )
                 .into());
             }
-            Ok(NewKey {
-                access_key_id: id.trim().to_string(),
-                secret_access_key: Zeroizing::new(secret.trim().to_string()),
-            })
+            Ok(NewKey::trimmed(&id, &secret))
         }
         Source::Prompt => {
             let ctx = req.ctx.clone();
@@ -371,10 +373,7 @@ async fn read_key(req: &AddRequest<'_>) -> anyhow::Result<NewKey> {
                     ))
                     .into());
             };
-            Ok(NewKey {
-                access_key_id: id.trim().to_string(),
-                secret_access_key: Zeroizing::new(secret.trim().to_string()),
-            })
+            Ok(NewKey::trimmed(&id, &secret))
         }
     }
 }

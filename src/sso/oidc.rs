@@ -163,11 +163,9 @@ impl Oidc {
         registration: &Registration,
         device: &DeviceAuthorization,
     ) -> Result<Issued, Failure> {
+        let request = self.token_request(&registration.client_id, &registration.client_secret);
         self.create_token(
-            self.client
-                .create_token()
-                .client_id(&registration.client_id)
-                .client_secret(registration.client_secret.expose())
+            request
                 .grant_type(DEVICE_GRANT)
                 .device_code(device.device_code.expose()),
         )
@@ -182,11 +180,9 @@ impl Oidc {
         redirect_uri: &str,
         verifier: &Secret,
     ) -> Result<Issued, Failure> {
+        let request = self.token_request(&registration.client_id, &registration.client_secret);
         self.create_token(
-            self.client
-                .create_token()
-                .client_id(&registration.client_id)
-                .client_secret(registration.client_secret.expose())
+            request
                 .grant_type("authorization_code")
                 .code(code.expose())
                 .redirect_uri(redirect_uri)
@@ -203,14 +199,23 @@ impl Oidc {
         refresh_token: &Secret,
     ) -> Result<Issued, Failure> {
         self.create_token(
-            self.client
-                .create_token()
-                .client_id(client_id)
-                .client_secret(client_secret.expose())
+            self.token_request(client_id, client_secret)
                 .grant_type("refresh_token")
                 .refresh_token(refresh_token.expose()),
         )
         .await
+    }
+
+    /// A CreateToken for this registered client; the caller adds the grant.
+    fn token_request(
+        &self,
+        client_id: &str,
+        client_secret: &Secret,
+    ) -> aws_sdk_ssooidc::operation::create_token::builders::CreateTokenFluentBuilder {
+        self.client
+            .create_token()
+            .client_id(client_id)
+            .client_secret(client_secret.expose())
     }
 
     async fn create_token(

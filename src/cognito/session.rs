@@ -69,15 +69,7 @@ pub(crate) async fn guest(
         login: None,
         role_arn: target.role_arn,
     };
-    let (credentials, identity_id, reused) =
-        identity_credentials(aws, &request, &mut entry, now).await?;
-    cache.write(&key, &entry)?;
-    Ok(Obtained {
-        credentials,
-        identity_id,
-        reused,
-        tokens: None,
-    })
+    written_back(aws, cache, &key, &request, &mut entry, now).await
 }
 
 /// A user of a user pool: tokens (cached, refreshed, or from `sign_in`), then the identity
@@ -123,14 +115,28 @@ pub(crate) async fn user(
         }),
         role_arn: target.role_arn,
     };
-    let (credentials, identity_id, reused) =
-        identity_credentials(aws, &request, &mut entry, now).await?;
-    cache.write(&key, &entry)?;
+    let mut obtained = written_back(aws, cache, &key, &request, &mut entry, now).await?;
+    obtained.tokens = Some((tokens, from));
+    Ok(obtained)
+}
+
+/// The identity pool's credentials ([`identity_credentials`]), with the entry written back to
+/// the cache under `key`.
+async fn written_back(
+    aws: &Aws,
+    cache: &Cache,
+    key: &str,
+    request: &identity_pool::Request<'_>,
+    entry: &mut Entry,
+    now: SystemTime,
+) -> anyhow::Result<Obtained> {
+    let (credentials, identity_id, reused) = identity_credentials(aws, request, entry, now).await?;
+    cache.write(key, entry)?;
     Ok(Obtained {
         credentials,
         identity_id,
         reused,
-        tokens: Some((tokens, from)),
+        tokens: None,
     })
 }
 

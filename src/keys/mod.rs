@@ -212,20 +212,23 @@ async fn check_with_aws(req: &AddRequest<'_>, key: &NewKey) -> anyhow::Result<St
     Ok(identity.arn)
 }
 
+/// Set and remove keys of `[profile NAME]` in the config file, under the writer's lock.
+fn edit_config(
+    config: &Path,
+    name: &str,
+    set: &[(&str, &str)],
+    remove: &[&str],
+) -> Result<writer::WriteOutcome, writer::WriteError> {
+    writer::write_profile(&WriteRequest {
+        lock_timeout: LOCK_TIMEOUT,
+        ..WriteRequest::edit(config, name, HeaderStyle::Config, set, remove)
+    })
+}
+
 /// Writes `credential_process = aws-cred keys process --profile NAME` into `[profile NAME]`.
 fn point_config_at_keyring(config: &Path, name: &str) -> Result<(), Problem> {
     let line = long_term::keyring_process_line(name);
-    writer::write_profile(&WriteRequest {
-        lock_timeout: LOCK_TIMEOUT,
-        ..WriteRequest::edit(
-            config,
-            name,
-            HeaderStyle::Config,
-            &[("credential_process", &line)],
-            &[],
-        )
-    })
-    .map_err(|err| {
+    edit_config(config, name, &[("credential_process", &line)], &[]).map_err(|err| {
         Problem::new(
             err.exit(),
             format!(
@@ -418,17 +421,7 @@ pub(crate) fn remove(profiles: &Profiles, name: &str) -> anyhow::Result<Removed>
     let mut config_cleaned = None;
     if long_term::keyring_entry_of_profile(profiles, name) == Some(name) {
         let config = &profiles.files.config;
-        writer::write_profile(&WriteRequest {
-            lock_timeout: LOCK_TIMEOUT,
-            ..WriteRequest::edit(
-                config,
-                name,
-                HeaderStyle::Config,
-                &[],
-                &["credential_process"],
-            )
-        })
-        .map_err(|err| {
+        edit_config(config, name, &[], &["credential_process"]).map_err(|err| {
             Problem::new(
                 err.exit(),
                 format!(

@@ -284,10 +284,7 @@ pub(crate) fn explained(ctx: &Context, profiles: &Profiles) -> Vec<(&'static str
     let ca_bundle = CA_BUNDLE
         .path(ctx, Some(profiles))
         .map(|(path, source)| (CA_BUNDLE.what, path.display().to_string(), source));
-    let login_cache = login_cache_dir(ctx).map(|dir| {
-        let source = LOGIN_CACHE_DIRECTORY
-            .resolve(None, ctx, None)
-            .map_or(Source::Default, |found| found.source);
+    let login_cache = login_cache_dir_from(ctx).map(|(dir, source)| {
         (
             LOGIN_CACHE_DIRECTORY.what,
             dir.display().to_string(),
@@ -386,12 +383,22 @@ pub(crate) fn spinner(ctx: &Context) -> Option<crate::os::spinner::Look> {
 /// The `aws login` session cache: [`LOGIN_CACHE_DIRECTORY`] with `$VAR`, `${VAR}` and `~`
 /// expanded (as the AWS CLI expands it), else `~/.aws/login/cache`. `None` without a home.
 pub(crate) fn login_cache_dir(ctx: &Context) -> Option<PathBuf> {
+    login_cache_dir_from(ctx).map(|(dir, _)| dir)
+}
+
+/// [`login_cache_dir`], and where it came from.
+fn login_cache_dir_from(ctx: &Context) -> Option<(PathBuf, Source)> {
     let home = ctx.home();
     match LOGIN_CACHE_DIRECTORY.resolve(None, ctx, None) {
         Some(found) => {
-            crate::profile::expand_home(&expand_vars(ctx, &found.value), home.as_deref())
+            let dir = expand_vars(ctx, &found.value);
+            let dir = crate::profile::expand_home(&dir, home.as_deref())?;
+            Some((dir, found.source))
         }
-        None => Some(home?.join(".aws").join("login").join("cache")),
+        None => Some((
+            home?.join(".aws").join("login").join("cache"),
+            Source::Default,
+        )),
     }
 }
 

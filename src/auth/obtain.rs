@@ -107,11 +107,17 @@ pub(crate) trait Refreshable: Sync {
         &self,
         entry: Self::Entry,
     ) -> impl Future<Output = anyhow::Result<Refresh<Self::Entry, Self::Failure>>> + Send;
-    /// A new login, after a refresh that failed for `failure` if one did.
+    /// A new login, when [`Refreshable::decide`] asks for one, after a refresh that failed for
+    /// `failure` if one did. By default there is none: a flow that never logs in (the chain's)
+    /// stops with what is wrong with `current`.
     fn log_in(
         &self,
+        current: &Cached<Self::Entry>,
         failure: Option<Self::Failure>,
-    ) -> impl Future<Output = anyhow::Result<Self::Entry>> + Send;
+    ) -> impl Future<Output = anyhow::Result<Self::Entry>> + Send {
+        let stop = self.stop(current, failure);
+        async move { Err(stop) }
+    }
     /// The error that says what is wrong with `current` (and the refresh), and what to run.
     fn stop(&self, current: &Cached<Self::Entry>, failure: Option<Self::Failure>) -> anyhow::Error;
 }
@@ -159,7 +165,7 @@ pub(crate) async fn obtain<R: Refreshable>(flow: &R) -> anyhow::Result<Obtained<
                 }
             },
             Step::LogIn => {
-                let value = flow.log_in(failure).await?;
+                let value = flow.log_in(&current, failure).await?;
                 return Ok(Obtained {
                     value,
                     how: How::LoggedIn,
@@ -269,7 +275,11 @@ mod tests {
             self.call(format!("refresh {entry}"));
             self.refresh.lock().unwrap().take().unwrap()
         }
-        async fn log_in(&self, failure: Option<&'static str>) -> anyhow::Result<u32> {
+        async fn log_in(
+            &self,
+            _: &Cached<u32>,
+            failure: Option<&'static str>,
+        ) -> anyhow::Result<u32> {
             self.call(format!("log_in {failure:?}"));
             Ok(99)
         }

@@ -45,7 +45,9 @@ impl Settings {
         profiles: &Profiles,
         flags: &Flags<'_>,
     ) -> Result<Settings, Problem> {
-        require_profile(profiles)?;
+        if let Some(missing) = profiles.no_such_profile() {
+            return Err(missing);
+        }
         if let Some(user) = flags.user
             && user.trim().is_empty()
         {
@@ -74,14 +76,6 @@ impl Settings {
             flow,
             role_arn,
         })
-    }
-}
-
-/// A profile named explicitly (`--profile`, `AWS_PROFILE`) must exist.
-pub(crate) fn require_profile(profiles: &Profiles) -> Result<(), Problem> {
-    match profiles.no_such_profile() {
-        Some(problem) => Err(problem),
-        None => Ok(()),
     }
 }
 

@@ -22,7 +22,9 @@ pub(crate) const VAR_NEW_PASSWORD: &str = "AWS_CRED_COGNITO_NEW_PASSWORD";
 /// exist is reported before a malformed `--mfa-code`, and that before the other settings.
 fn settings(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Settings> {
     if let Some(code) = &args.mfa_code {
-        cognito::settings::require_profile(&setup.profiles)?;
+        if let Some(missing) = setup.profiles.no_such_profile() {
+            return Err(missing.into());
+        }
         crate::mfa::validate_code(code.trim())?;
     }
     let flags = Flags {

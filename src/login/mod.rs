@@ -253,10 +253,6 @@ impl Refreshable for Sessions<'_> {
         Ok(Ok(refreshed))
     }
 
-    async fn log_in(&self, failure: Option<anyhow::Error>) -> anyhow::Result<Entry> {
-        Err(self.stop(&self.read()?, failure))
-    }
-
     fn stop(&self, current: &Cached, failure: Option<anyhow::Error>) -> anyhow::Error {
         let (session, path) = (self.session, self.path.as_path());
         match (current, failure) {

@@ -95,7 +95,7 @@ impl Refreshable for LoggingIn<'_> {
         self.tokens.refresh(token).await
     }
 
-    async fn log_in(&self, failure: Option<Failure>) -> anyhow::Result<Token> {
+    async fn log_in(&self, _: &Cached, failure: Option<Failure>) -> anyhow::Result<Token> {
         if let Some(failure) = &failure {
             eprintln!(
                 "could not refresh the token ({}); logging in again",

@@ -202,10 +202,6 @@ impl Refreshable for Chain<'_> {
         self.0.refresh(token).await
     }
 
-    async fn log_in(&self, failure: Option<Failure>) -> anyhow::Result<Token> {
-        Err(self.0.stop(&self.read()?, failure))
-    }
-
     fn stop(&self, current: &Cached, failure: Option<Failure>) -> anyhow::Error {
         self.0.stop(current, failure)
     }

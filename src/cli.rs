@@ -394,9 +394,10 @@ pub struct OutputArgs {
     /// them.
     #[arg(long, value_name = "NAME")]
     pub write_profile: Option<String>,
-    /// With --write-profile: overwrite a section that holds long-term keys.
+    /// With --write-profile: replace a section that holds long-term keys (aws_access_key_id
+    /// without a session token). Without it, such a section is never overwritten.
     #[arg(long, requires = "write_profile")]
-    pub force: bool,
+    pub overwrite_keys: bool,
     /// Print the shell lines even when stdout is the terminal (without it, that is refused:
     /// they would show the keys and set nothing; use eval).
     #[arg(long, conflicts_with = "write_profile")]
@@ -410,6 +411,9 @@ pub struct ExportArgs {
     pub profile_word: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Before --overwrite-keys, --force meant it here; now it stops with that advice.
+    #[arg(long, hide = true)]
+    pub force: bool,
     /// Print the chain trace (which link resolved, why the others did not) on stderr.
     #[arg(long)]
     pub explain: bool,
@@ -506,8 +510,11 @@ pub struct MfaArgs {
     /// Without NAME: the profile itself, when its keys live in [PROFILE-long-term].
     #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
     pub write_profile: Option<String>,
-    /// Get a new session even if a cached one is valid; with --write-profile, also replace a
-    /// section holding long-term keys (never the one the session is made from).
+    /// With --write-profile: replace a section that holds long-term keys (never the one the
+    /// session is made from).
+    #[arg(long, requires = "write_profile")]
+    pub overwrite_keys: bool,
+    /// Get a new session even if a cached one is valid.
     #[arg(long)]
     pub force: bool,
 }
@@ -524,8 +531,7 @@ pub struct SsoLoginArgs {
     /// Do not start a browser; print the URL to open.
     #[arg(long)]
     pub no_browser: bool,
-    /// Log in again even if the cached token is valid; with --write-profile, also replace a
-    /// section holding long-term keys.
+    /// Log in again even if the cached token is valid.
     #[arg(long)]
     pub force: bool,
     /// Account for the role credentials (default: the profile's sso_account_id).
@@ -534,19 +540,9 @@ pub struct SsoLoginArgs {
     /// Role (permission set) for the role credentials (default: the profile's sso_role_name).
     #[arg(long, value_name = "NAME")]
     pub role: Option<String>,
-    /// Output format for the role credentials.
-    /// Default: sh; on Windows the shell aws-cred runs in (Git Bash: sh, PowerShell,
-    /// cmd).
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
-    /// Print the shell lines even when stdout is the terminal (without it, that is refused:
-    /// they would show the keys and set nothing; use eval).
-    #[arg(long)]
-    pub print: bool,
-    /// Write the role credentials into the shared credentials file under [NAME] instead of
-    /// printing them.
-    #[arg(long, value_name = "NAME")]
-    pub write_profile: Option<String>,
+    // Where the role credentials go.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -558,23 +554,12 @@ pub struct LoginArgs {
     /// Do not start a browser; print the URL to open.
     #[arg(long)]
     pub no_browser: bool,
-    /// Sign in again even if the profile's session is valid; with --write-profile, also replace
-    /// a section holding long-term keys.
+    /// Sign in again even if the profile's session is valid.
     #[arg(long)]
     pub force: bool,
-    /// Output format for the credentials.
-    /// Default: sh; on Windows the shell aws-cred runs in (Git Bash: sh, PowerShell,
-    /// cmd).
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
-    /// Print the shell lines even when stdout is the terminal (without it, that is refused:
-    /// they would show the keys and set nothing; use eval).
-    #[arg(long)]
-    pub print: bool,
-    /// Write the credentials into the shared credentials file under [NAME] instead of printing
-    /// them.
-    #[arg(long, value_name = "NAME")]
-    pub write_profile: Option<String>,
+    // Where the credentials go.
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Replace the profile's login_session with the new session's without asking, when they
     /// differ (on a terminal aws-cred asks; without one it needs --yes).
     #[arg(long)]
@@ -646,6 +631,9 @@ pub struct CognitoArgs {
     pub tokens: bool,
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Before --overwrite-keys, --force meant it here; now it stops with that advice.
+    #[arg(long, hide = true)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -177,8 +177,8 @@ pub fn failure_statement(cli: &Cli, ctx: &Context) -> Option<&'static str> {
     let chosen = match &cli.command {
         Command::Export(args) => args.output.format,
         Command::Mfa(args) => args.format,
-        Command::SsoLogin(args) => args.format,
-        Command::Login(args) => args.format,
+        Command::SsoLogin(args) => args.output.format,
+        Command::Login(args) => args.output.format,
         Command::Cognito(args) => args.output.format,
         _ => return None,
     };

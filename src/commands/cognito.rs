@@ -59,6 +59,7 @@ pub(crate) struct Obtained {
 }
 
 pub(crate) async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
+    super::force_was_renamed(args.force)?;
     let settings = settings(setup, args)?;
     if args.client_secret.is_some() {
         eprintln!(

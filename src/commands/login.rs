@@ -2,7 +2,7 @@
 //! unless `--force`), `login_session` (and `region`) written into the profile, then the
 //! credentials printed like `export`.
 
-use super::{Delivery, Setup};
+use super::Setup;
 use crate::base::error::{Exit, Problem, classify, first_line};
 use crate::base::text::escape;
 use crate::cli::LoginArgs;
@@ -255,14 +255,5 @@ fn read_code(ctx: &crate::os::Context) -> Option<String> {
 
 fn print(setup: &Setup, args: &LoginArgs, credentials: &Credentials) -> anyhow::Result<()> {
     super::warn_if_expiring(setup, credentials);
-    super::deliver_credentials(
-        setup,
-        Delivery {
-            format: args.format,
-            write_profile: args.write_profile.as_deref(),
-            force: args.force,
-            print: args.print,
-        },
-        credentials,
-    )
+    super::deliver_credentials(setup, (&args.output).into(), credentials)
 }

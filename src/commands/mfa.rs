@@ -87,7 +87,7 @@ pub(crate) async fn run(setup: &Setup, args: &MfaArgs) -> anyhow::Result<()> {
         Delivery {
             format: args.format,
             write_profile: write_target.as_deref(),
-            force: args.force,
+            overwrite_keys: args.overwrite_keys,
             print: args.print,
         },
         &exports,
@@ -464,6 +464,7 @@ pub(crate) async fn session_for_profile(setup: &Setup) -> anyhow::Result<()> {
         margin_minutes: None,
         format: None,
         write_profile: None,
+        overwrite_keys: false,
         force: false,
         print: false,
     };

@@ -368,7 +368,8 @@ pub(crate) struct Delivery<'a> {
     /// `None`: the shell's own ([`output::Format::or_native`]).
     pub format: Option<output::Format>,
     pub write_profile: Option<&'a str>,
-    pub force: bool,
+    /// `--overwrite-keys`: a section holding long-term keys may be replaced.
+    pub overwrite_keys: bool,
     /// `--print`: shell lines to a terminal are printed anyway.
     pub print: bool,
 }
@@ -378,10 +379,24 @@ impl<'a> From<&'a OutputArgs> for Delivery<'a> {
         Delivery {
             format: args.format,
             write_profile: args.write_profile.as_deref(),
-            force: args.force,
+            overwrite_keys: args.overwrite_keys,
             print: args.print,
         }
     }
+}
+
+/// `export` and `cognito` took `--force` for what is now `--overwrite-keys`; a script that
+/// still passes it stops here with the new name rather than with clap's "unexpected
+/// argument".
+pub(crate) fn force_was_renamed(force: bool) -> anyhow::Result<()> {
+    if force {
+        return Err(Problem::usage(
+            "--force is not an option of this command: replacing a section that holds long-term keys is --overwrite-keys",
+        )
+        .hint("with --write-profile NAME, add --overwrite-keys instead of --force")
+        .into());
+    }
+    Ok(())
 }
 
 /// [`deliver`] credentials as they are: the run's region, no extra variables.
@@ -406,7 +421,7 @@ pub(crate) fn deliver(
     exports: &Exports<'_>,
 ) -> anyhow::Result<()> {
     match delivery.write_profile {
-        Some(name) => write_profile(setup, name, delivery.force, exports),
+        Some(name) => write_profile(setup, name, delivery.overwrite_keys, exports),
         None => {
             let format = output::Format::or_native(delivery.format, &setup.ctx);
             refuse_forgotten_eval(&setup.ctx, format, delivery.print)?;
@@ -471,7 +486,7 @@ fn without_secrets(args: Vec<String>) -> Vec<String> {
 fn write_profile(
     setup: &Setup,
     name: &str,
-    force: bool,
+    overwrite_keys: bool,
     exports: &Exports<'_>,
 ) -> anyhow::Result<()> {
     let creds = exports.credentials;
@@ -492,7 +507,7 @@ fn write_profile(
         profile: name,
         style: HeaderStyle::Credentials,
         change: Change::Replace(&entries),
-        force,
+        overwrite_keys,
         lock_timeout: Duration::from_secs(10),
     })
     .map_err(Problem::from)?;

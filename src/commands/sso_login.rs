@@ -1,7 +1,7 @@
 //! `aws-cred sso-login`: log in to IAM Identity Center (or reuse / refresh the shared token),
 //! then print the role credentials, or list the accounts and roles to pick from.
 
-use super::{Delivery, Setup};
+use super::Setup;
 use crate::base::error::Problem;
 use crate::base::secret::Secret;
 use crate::base::text::{escape, escape_lines};
@@ -113,16 +113,7 @@ impl Session<'_> {
             escape(role),
             escape(account)
         );
-        super::deliver_credentials(
-            setup,
-            Delivery {
-                format: args.format,
-                write_profile: args.write_profile.as_deref(),
-                force: args.force,
-                print: args.print,
-            },
-            &credentials,
-        )
+        super::deliver_credentials(setup, (&args.output).into(), &credentials)
     }
 
     /// The roles of `account`, on stderr, with how to pick one.

@@ -764,23 +764,34 @@ fn write_profile_keeps_every_other_byte_and_guards_long_term_keys() {
     let again = sb.read("home/.aws/credentials");
     assert_eq!(again.matches("[session]").count(), 1);
     assert!(again.contains("ASIANEWER") && !again.contains("ASIANEW\r"));
-    // Long-term keys are not overwritten without --force.
-    let write_base = |force: bool| {
+    // Long-term keys are not overwritten without --overwrite-keys.
+    let write_base = |flag: Option<&str>| {
         let mut cmd = sb.cmd();
         cmd.env("AWS_ACCESS_KEY_ID", "ASIAX")
             .env("AWS_SECRET_ACCESS_KEY", "x")
             .env("AWS_SESSION_TOKEN", "x")
             .args(["export", "--write-profile", "base"]);
-        if force {
-            cmd.arg("--force");
-        }
+        cmd.args(flag);
         run(&mut cmd)
     };
-    let out = write_base(false);
-    assert_ne!(out.code(), Some(0));
-    assert!(out.stderr_str().contains("--force"), "{}", out.stderr_str());
+    let out = write_base(None);
+    out.assert_code(2);
+    assert!(
+        out.stderr_str().contains("--overwrite-keys"),
+        "{}",
+        out.stderr_str()
+    );
     assert!(sb.read("home/.aws/credentials").contains("AKIABASE"));
-    write_base(true).assert_success();
+    // The old spelling stops with the new one, and writes nothing.
+    let out = write_base(Some("--force"));
+    out.assert_code(2);
+    assert!(
+        out.stderr_str().contains("--overwrite-keys") && !out.stdout_str().contains("AWS_"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(sb.read("home/.aws/credentials").contains("AKIABASE"));
+    write_base(Some("--overwrite-keys")).assert_success();
     assert!(!sb.read("home/.aws/credentials").contains("AKIABASE"));
 }
 
@@ -854,7 +865,8 @@ fn write_profile_errors_keep_their_class_and_hint() {
             .any(|l| l.starts_with("hint: ") && l.contains("letters, digits")),
         "{err}"
     );
-    // Long-term keys are not overwritten without --force: usage, with the flag on the hint line.
+    // Long-term keys are not overwritten without --overwrite-keys: usage, with the flag on the
+    // hint line.
     let out = run(sb
         .cmd()
         .args(["export", "--profile", "base", "--write-profile", "base"]));
@@ -862,7 +874,7 @@ fn write_profile_errors_keep_their_class_and_hint() {
     let err = out.stderr_str();
     assert!(
         err.lines()
-            .any(|l| l.starts_with("hint: ") && l.contains("--force")),
+            .any(|l| l.starts_with("hint: ") && l.contains("--overwrite-keys")),
         "{err}"
     );
     assert!(!err.contains("basesecret"), "{err}");

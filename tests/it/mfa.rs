@@ -533,7 +533,7 @@ fn never_writes_the_session_over_its_own_long_term_keys() {
         "[alice]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = s\nmfa_serial = {ALICE_SERIAL}\n"
     ));
     let sts = FakeSts::start(rules());
-    for extra in [&[][..], &["--force"][..]] {
+    for extra in [&[][..], &["--overwrite-keys"][..], &["--force"][..]] {
         let mut args = vec![
             "mfa",
             CODE,
@@ -549,6 +549,50 @@ fn never_writes_the_session_over_its_own_long_term_keys() {
     }
     assert!(sb.read("home/.aws/credentials").contains(ALICE_KEY));
     assert!(sts.actions().is_empty(), "refused before any call");
+}
+
+#[test]
+fn force_gets_a_new_session_and_only_overwrite_keys_replaces_long_term_keys() {
+    let sb = Sandbox::new();
+    sb.write_credentials(&format!(
+        "[alice]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = s\nmfa_serial = {ALICE_SERIAL}\n\n[ci]\naws_access_key_id = AKIACIKEEPME\naws_secret_access_key = c\n"
+    ));
+    let sts = FakeSts::start(rules());
+    let write = |extra: &str| {
+        let args = [
+            "mfa",
+            CODE,
+            "--profile",
+            "alice",
+            "--write-profile",
+            "ci",
+            extra,
+        ];
+        aws_cred(&sb, &sts, &args)
+    };
+    // --force means a new session, nothing more: [ci]'s keys stay, and the hint names the flag
+    // that would replace them.
+    let out = write("--force");
+    out.assert_code(2);
+    let err = out.stderr_str();
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("hint: ") && l.contains("--overwrite-keys")),
+        "{err}"
+    );
+    assert!(sb.read("home/.aws/credentials").contains("AKIACIKEEPME"));
+    write("--overwrite-keys").assert_success();
+    let file = sb.read("home/.aws/credentials");
+    assert!(!file.contains("AKIACIKEEPME"), "{file}");
+    assert!(file.contains(ALICE_KEY), "the source section stays: {file}");
+    // Without --write-profile, --overwrite-keys has nothing to apply to: a usage error.
+    let out = aws_cred(
+        &sb,
+        &sts,
+        &["mfa", CODE, "--profile", "alice", "--overwrite-keys"],
+    );
+    out.assert_code(2);
+    assert!(out.stdout.is_empty());
 }
 
 #[test]

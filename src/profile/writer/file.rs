@@ -100,21 +100,21 @@ pub struct WriteRequest<'a> {
     /// What to write. Values may be secrets.
     pub change: Change<'a>,
     /// Overwrite a section that holds long-term access keys with a [`Change::Replace`].
-    pub force: bool,
+    pub overwrite_keys: bool,
     /// How long to wait for another writer to release the lock.
     pub lock_timeout: Duration,
 }
 
 impl<'a> WriteRequest<'a> {
     /// Replace (or append) the section with `entries`, in the credentials file style, without
-    /// `force`, waiting [`DEFAULT_LOCK_TIMEOUT`] for the lock.
+    /// `overwrite_keys`, waiting [`DEFAULT_LOCK_TIMEOUT`] for the lock.
     pub fn new(path: &'a Path, profile: &'a str, entries: &'a [(&'a str, &'a str)]) -> Self {
         WriteRequest {
             path,
             profile,
             style: HeaderStyle::Credentials,
             change: Change::Replace(entries),
-            force: false,
+            overwrite_keys: false,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
         }
     }
@@ -147,7 +147,7 @@ impl fmt::Debug for WriteRequest<'_> {
             .field("replace", &matches!(self.change, Change::Replace(_)))
             .field("keys", &keys)
             .field("remove", &self.change.remove())
-            .field("force", &self.force)
+            .field("overwrite_keys", &self.overwrite_keys)
             .field("lock_timeout", &self.lock_timeout)
             .finish()
     }
@@ -179,7 +179,7 @@ pub struct WriteOutcome {
 ///
 /// # Errors
 /// Everything [`super::upsert_section`] and [`super::edit_section`] refuse, plus
-/// [`WriteError::LongTermKeys`] for a replacement without `force`, a lock timeout,
+/// [`WriteError::LongTermKeys`] for a replacement without `overwrite_keys`, a lock timeout,
 /// [`WriteError::NotUtf8`], and file system failures. On any error before the final rename the
 /// original file is unchanged.
 pub fn write_profile(req: &WriteRequest<'_>) -> Result<WriteOutcome, WriteError> {
@@ -199,7 +199,7 @@ pub fn write_profile(req: &WriteRequest<'_>) -> Result<WriteOutcome, WriteError>
     let applied = edit::apply(&original, req.profile, req.style, req.change)
         .map_err(|e| e.in_file(&file.target))?;
     let text = Zeroizing::new(applied.text);
-    if applied.previous_was_long_term && !req.force {
+    if applied.previous_was_long_term && !req.overwrite_keys {
         return Err(WriteError::LongTermKeys {
             path: file.target,
             profile: req.profile.to_owned(),

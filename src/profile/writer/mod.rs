@@ -69,7 +69,7 @@
 //!   on), are left untouched and reported, never converted.
 //!
 //! An existing section holding long-term keys (`aws_access_key_id` without `aws_session_token` or
-//! `aws_security_token`) is only overwritten with [`WriteRequest::force`].
+//! `aws_security_token`) is only overwritten with [`WriteRequest::overwrite_keys`].
 //!
 //! # On disk
 //!
@@ -228,10 +228,10 @@ pub enum WriteError {
         line: usize,
     },
 
-    /// A replacement would overwrite long-term access keys, and `force` was not given.
+    /// A replacement would overwrite long-term access keys, and `overwrite_keys` was not given.
     #[error(
         "profile [{profile}] in {} holds long-term access keys (aws_access_key_id without a \
-         session token); refusing to overwrite them without --force",
+         session token); refusing to overwrite them without --overwrite-keys",
         .path.display()
     )]
     LongTermKeys {
@@ -271,7 +271,7 @@ impl WriteError {
             WriteError::ByteOrderMark { .. } => "save the file as UTF-8 without BOM and retry",
             WriteError::NotUtf8 { .. } => "save the file as UTF-8 and retry",
             WriteError::LongTermKeys { .. } => {
-                "use --force to overwrite them, or write to another profile name"
+                "add --overwrite-keys to replace them, or write to another profile name"
             }
             _ => return None,
         })

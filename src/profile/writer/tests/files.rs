@@ -257,7 +257,7 @@ fn symlink_loop_is_an_error() {
 }
 
 #[test]
-fn long_term_keys_need_force() {
+fn long_term_keys_need_overwrite_keys() {
     let temp = tempfile::tempdir().expect("tempdir");
     let path = temp.path().join("credentials");
     let original =
@@ -269,7 +269,7 @@ fn long_term_keys_need_force() {
     let message = err.to_string();
     assert!(message.contains(&path.display().to_string()), "{message}");
     assert!(
-        message.contains("[prod]") && message.contains("--force"),
+        message.contains("[prod]") && message.contains("--overwrite-keys"),
         "{message}"
     );
     assert!(!message.contains(SECRET) && !format!("{err:?}").contains(SECRET));
@@ -280,7 +280,7 @@ fn long_term_keys_need_force() {
     );
 
     let forced = WriteRequest {
-        force: true,
+        overwrite_keys: true,
         ..request(&path, "prod", SESSION)
     };
     let outcome = write_profile(&forced).expect("forced write");
@@ -297,7 +297,7 @@ fn long_term_keys_need_force() {
         "prod",
         &[("aws_access_key_id", "ASIA2"), ("aws_session_token", "t")],
     ))
-    .expect("session credentials overwritten without force");
+    .expect("session credentials overwritten without overwrite_keys");
 }
 
 #[test]

@@ -109,9 +109,15 @@ struct Step {
     result: Option<AuthenticationResultType>,
 }
 
-macro_rules! step_from {
-    ($out:expr) => {{
-        let out = $out;
+/// Send a built InitiateAuth or RespondToAuthChallenge request (the user or the admin API:
+/// the SDK gives them no common type), naming `$api` when it fails, and read the step of its
+/// answer.
+macro_rules! send_step {
+    ($this:expr, $target:expr, $api:literal, $request:expr) => {{
+        let out = $request
+            .send()
+            .await
+            .map_err(|e| $this.explain($api, $target, e))?;
         Step {
             challenge: out.challenge_name().map(|c| c.as_str().to_string()),
             session: out.session().map(str::to_string),
@@ -186,11 +192,14 @@ impl SignIn<'_> {
 
     /// USERNAME and PASSWORD, and SECRET_HASH when the app client has a secret: what the two
     /// password flows send.
-    fn password_parameters(&self, password: &Secret) -> std::collections::HashMap<String, String> {
-        let mut parameters = std::collections::HashMap::from([
-            ("USERNAME".to_string(), self.username.to_string()),
-            ("PASSWORD".to_string(), password.expose().to_string()),
-        ]);
+    fn password_parameters(&self, password: &Secret) -> HashMap<String, String> {
+        self.parameters([("PASSWORD", password.expose().to_string())])
+    }
+
+    /// USERNAME, `extra`, and SECRET_HASH when the app client has a secret.
+    fn parameters<const N: usize>(&self, extra: [(&str, String); N]) -> HashMap<String, String> {
+        let mut parameters = HashMap::from([("USERNAME".to_string(), self.username.to_string())]);
+        parameters.extend(extra.map(|(k, v)| (k.to_string(), v)));
         if let Some(hash) = self.pool.secret_hash(self.username) {
             parameters.insert("SECRET_HASH".to_string(), hash);
         }
@@ -206,51 +215,43 @@ impl SignIn<'_> {
         password: &Secret,
     ) -> anyhow::Result<(Step, Option<SrpClient>)> {
         let pool = self.pool;
-        let mut srp_client = None;
-        let step = match self.flow {
+        let (auth_flow, parameters, srp) = match self.flow {
+            Flow::Admin => {
+                let step = send_step!(
+                    self,
+                    target,
+                    "AdminInitiateAuth",
+                    client
+                        .admin_initiate_auth()
+                        .auth_flow(AuthFlowType::AdminUserPasswordAuth)
+                        .user_pool_id(&pool.user_pool_id)
+                        .client_id(&pool.client_id)
+                        .set_auth_parameters(Some(self.password_parameters(password)))
+                );
+                return Ok((step, None));
+            }
             Flow::Srp => {
                 let srp = SrpClient::new().map_err(|e| Problem::failure(e.to_string()))?;
-                let mut request = client
-                    .initiate_auth()
-                    .auth_flow(AuthFlowType::UserSrpAuth)
-                    .client_id(&pool.client_id)
-                    .auth_parameters("USERNAME", self.username)
-                    .auth_parameters("SRP_A", srp.srp_a());
-                if let Some(hash) = pool.secret_hash(self.username) {
-                    request = request.auth_parameters("SECRET_HASH", hash);
-                }
-                let out = request
-                    .send()
-                    .await
-                    .map_err(|e| self.explain("InitiateAuth", target, e))?;
-                srp_client = Some(srp);
-                step_from!(out)
+                let parameters = self.parameters([("SRP_A", srp.srp_a())]);
+                (AuthFlowType::UserSrpAuth, parameters, Some(srp))
             }
-            Flow::Password => {
-                let out = client
-                    .initiate_auth()
-                    .auth_flow(AuthFlowType::UserPasswordAuth)
-                    .client_id(&pool.client_id)
-                    .set_auth_parameters(Some(self.password_parameters(password)))
-                    .send()
-                    .await
-                    .map_err(|e| self.explain("InitiateAuth", target, e))?;
-                step_from!(out)
-            }
-            Flow::Admin => {
-                let out = client
-                    .admin_initiate_auth()
-                    .auth_flow(AuthFlowType::AdminUserPasswordAuth)
-                    .user_pool_id(&pool.user_pool_id)
-                    .client_id(&pool.client_id)
-                    .set_auth_parameters(Some(self.password_parameters(password)))
-                    .send()
-                    .await
-                    .map_err(|e| self.explain("AdminInitiateAuth", target, e))?;
-                step_from!(out)
-            }
+            Flow::Password => (
+                AuthFlowType::UserPasswordAuth,
+                self.password_parameters(password),
+                None,
+            ),
         };
-        Ok((step, srp_client))
+        let step = send_step!(
+            self,
+            target,
+            "InitiateAuth",
+            client
+                .initiate_auth()
+                .auth_flow(auth_flow)
+                .client_id(&pool.client_id)
+                .set_auth_parameters(Some(parameters))
+        );
+        Ok((step, srp))
     }
 
     /// The responses to one challenge, without USERNAME and SECRET_HASH. `srp` is there on the
@@ -321,36 +322,37 @@ impl SignIn<'_> {
         responses: Vec<(&str, String)>,
     ) -> anyhow::Result<Step> {
         let name = ChallengeNameType::from(challenge);
-        if self.flow == Flow::Admin {
-            let mut request = client
-                .admin_respond_to_auth_challenge()
-                .user_pool_id(&self.pool.user_pool_id)
-                .client_id(&self.pool.client_id)
-                .challenge_name(name)
-                .set_session(session);
-            for (key, value) in responses {
-                request = request.challenge_responses(key, value);
-            }
-            let out = request
-                .send()
-                .await
-                .map_err(|e| self.explain("AdminRespondToAuthChallenge", target, e))?;
-            Ok(step_from!(out))
+        let responses: HashMap<String, String> = responses
+            .into_iter()
+            .map(|(key, value)| (key.to_string(), value))
+            .collect();
+        let pool = self.pool;
+        Ok(if self.flow == Flow::Admin {
+            send_step!(
+                self,
+                target,
+                "AdminRespondToAuthChallenge",
+                client
+                    .admin_respond_to_auth_challenge()
+                    .user_pool_id(&pool.user_pool_id)
+                    .client_id(&pool.client_id)
+                    .challenge_name(name)
+                    .set_session(session)
+                    .set_challenge_responses(Some(responses))
+            )
         } else {
-            let mut request = client
-                .respond_to_auth_challenge()
-                .client_id(&self.pool.client_id)
-                .challenge_name(name)
-                .set_session(session);
-            for (key, value) in responses {
-                request = request.challenge_responses(key, value);
-            }
-            let out = request
-                .send()
-                .await
-                .map_err(|e| self.explain("RespondToAuthChallenge", target, e))?;
-            Ok(step_from!(out))
-        }
+            send_step!(
+                self,
+                target,
+                "RespondToAuthChallenge",
+                client
+                    .respond_to_auth_challenge()
+                    .client_id(&pool.client_id)
+                    .challenge_name(name)
+                    .set_session(session)
+                    .set_challenge_responses(Some(responses))
+            )
+        })
     }
 
     fn explain<E, R>(&self, operation: &str, target: &Target, err: SdkError<E, R>) -> anyhow::Error

@@ -29,11 +29,7 @@ async fn run_add(setup: &Setup, args: &KeysAddArgs) -> anyhow::Result<()> {
         keys::Source::Prompt
     };
     let added = keys::add(&keys::AddRequest {
-        ctx: &setup.ctx,
-        profiles: &setup.profiles,
-        aws: &setup.aws,
-        region: setup.sts_region(),
-        profile,
+        run: keys_run(setup, profile),
         source,
         check: !args.no_check,
         force: args.force,
@@ -198,11 +194,7 @@ fn remove(setup: &Setup, args: &KeysRemoveArgs) -> anyhow::Result<()> {
 async fn rotate(setup: &Setup) -> anyhow::Result<()> {
     let profile = setup.profiles.selected.as_str();
     let rotated = keys::rotate::rotate(&keys::rotate::RotateRequest {
-        ctx: &setup.ctx,
-        profiles: &setup.profiles,
-        aws: &setup.aws,
-        region: setup.sts_region(),
-        profile,
+        run: keys_run(setup, profile),
         propagation: keys::rotate::propagation(&setup.ctx),
     })
     .await?;
@@ -222,4 +214,15 @@ async fn rotate(setup: &Setup) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The run and `profile`, as the keys flows take them.
+fn keys_run<'a>(setup: &'a Setup, profile: &'a str) -> keys::Run<'a> {
+    keys::Run {
+        ctx: &setup.ctx,
+        profiles: &setup.profiles,
+        aws: &setup.aws,
+        region: setup.sts_region(),
+        profile,
+    }
 }

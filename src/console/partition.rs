@@ -141,49 +141,35 @@ mod tests {
 
     #[test]
     fn sign_in_hosts() {
-        let aws = Partition::Aws;
-        assert_eq!(aws.signin_host("us-east-1"), "signin.aws.amazon.com");
-        assert_eq!(
-            aws.signin_host("eu-west-1"),
-            "eu-west-1.signin.aws.amazon.com"
-        );
-        assert_eq!(
-            Partition::China.signin_host("cn-north-1"),
-            "signin.amazonaws.cn"
-        );
-        assert_eq!(
-            Partition::China.signin_host("cn-northwest-1"),
-            "signin.amazonaws.cn"
-        );
-        assert_eq!(
-            Partition::GovCloud.signin_host("us-gov-west-1"),
-            "signin.amazonaws-us-gov.com"
-        );
-        assert_eq!(
-            Partition::GovCloud.signin_host("us-gov-east-1"),
-            "signin.amazonaws-us-gov.com"
-        );
+        use Partition::{Aws, China, GovCloud};
+        for (partition, region, host) in [
+            (Aws, "us-east-1", "signin.aws.amazon.com"),
+            (Aws, "eu-west-1", "eu-west-1.signin.aws.amazon.com"),
+            (China, "cn-north-1", "signin.amazonaws.cn"),
+            (China, "cn-northwest-1", "signin.amazonaws.cn"),
+            (GovCloud, "us-gov-west-1", "signin.amazonaws-us-gov.com"),
+            (GovCloud, "us-gov-east-1", "signin.amazonaws-us-gov.com"),
+        ] {
+            assert_eq!(partition.signin_host(region), host, "{region}");
+        }
     }
 
     #[test]
     fn console_hosts() {
-        assert_eq!(Partition::Aws.console_host(), "console.aws.amazon.com");
-        assert_eq!(
-            Partition::Aws.regional_console_host("us-east-1"),
-            "console.aws.amazon.com"
-        );
-        assert_eq!(
-            Partition::Aws.regional_console_host("ap-northeast-1"),
-            "ap-northeast-1.console.aws.amazon.com"
-        );
-        assert_eq!(
-            Partition::China.regional_console_host("cn-northwest-1"),
-            "console.amazonaws.cn"
-        );
-        assert_eq!(
-            Partition::GovCloud.console_host(),
-            "console.amazonaws-us-gov.com"
-        );
+        use Partition::{Aws, China, GovCloud};
+        assert_eq!(Aws.console_host(), "console.aws.amazon.com");
+        assert_eq!(GovCloud.console_host(), "console.amazonaws-us-gov.com");
+        for (partition, region, host) in [
+            (Aws, "us-east-1", "console.aws.amazon.com"),
+            (
+                Aws,
+                "ap-northeast-1",
+                "ap-northeast-1.console.aws.amazon.com",
+            ),
+            (China, "cn-northwest-1", "console.amazonaws.cn"),
+        ] {
+            assert_eq!(partition.regional_console_host(region), host, "{region}");
+        }
         assert!(Partition::Aws.is_console_host("s3.console.aws.amazon.com"));
         assert!(Partition::Aws.is_console_host("Console.AWS.amazon.com"));
         assert!(!Partition::Aws.is_console_host("console.aws.amazon.com.evil.example"));

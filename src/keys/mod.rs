@@ -105,8 +105,9 @@ pub(crate) fn validate(key: &NewKey) -> Result<(), Problem> {
     Ok(())
 }
 
-/// What `add` needs.
-pub(crate) struct AddRequest<'a> {
+/// The run and the profile a keys operation works on (`add`, `rotate`).
+#[derive(Clone, Copy)]
+pub(crate) struct Run<'a> {
     pub ctx: &'a Context,
     pub profiles: &'a Profiles,
     pub aws: &'a Aws,
@@ -114,6 +115,11 @@ pub(crate) struct AddRequest<'a> {
     pub region: &'a str,
     /// The profile (and keyring entry) name.
     pub profile: &'a str,
+}
+
+/// What `add` needs.
+pub(crate) struct AddRequest<'a> {
+    pub run: Run<'a>,
     pub source: Source,
     pub check: bool,
     /// Replace a different key already stored, or a credential_process that is not ours.
@@ -135,9 +141,9 @@ pub(crate) struct Added {
 
 /// Store a profile's key in the keyring and point its config at it. See the module docs.
 pub(crate) async fn add(req: &AddRequest<'_>) -> anyhow::Result<Added> {
-    let name = req.profile;
+    let name = req.run.profile;
     writer::validate_profile_name(name).map_err(|err| Problem::usage(err.to_string()))?;
-    check_profile_can_hold_keys(req.profiles, name, req.force)?;
+    check_profile_can_hold_keys(req.run.profiles, name, req.force)?;
     let key = read_key(req).await?;
     validate(&key)?;
     check_stored_key(name, &key, req.force)?;
@@ -147,19 +153,19 @@ pub(crate) async fn add(req: &AddRequest<'_>) -> anyhow::Result<Added> {
         None
     };
 
-    store(name, &key.stored(req.ctx.now()))?;
+    store(name, &key.stored(req.run.ctx.now()))?;
 
-    let config = req.profiles.files.config.clone();
+    let config = req.run.profiles.files.config.clone();
     point_config_at_keyring(&config, name)?;
 
     let mut notes = Vec::new();
-    let credentials = &req.profiles.files.credentials;
+    let credentials = &req.run.profiles.files.credentials;
     let moved_from = if req.source == Source::CredentialsFile {
         remove_from_credentials_file(&config, credentials, name)?;
         Some(credentials.clone())
     } else {
-        if req.profiles.defining_file(name) == credentials.as_path()
-            && req.profiles.get(name, KEY_ID).is_some()
+        if req.run.profiles.defining_file(name) == credentials.as_path()
+            && req.run.profiles.get(name, KEY_ID).is_some()
         {
             notes.push(format!(
                 "[{name}] in {} still holds keys in plain text, and AWS tools read them before credential_process; \
@@ -199,8 +205,8 @@ fn check_stored_key(name: &str, key: &NewKey, force: bool) -> anyhow::Result<()>
 
 /// GetCallerIdentity with the key: who it belongs to, before anything is stored.
 async fn check_with_aws(req: &AddRequest<'_>, key: &NewKey) -> anyhow::Result<String> {
-    let creds = key.stored(req.ctx.now()).credentials();
-    let identity = sts::get_caller_identity(req.aws, req.region, creds)
+    let creds = key.stored(req.run.ctx.now()).credentials();
+    let identity = sts::get_caller_identity(req.run.aws, req.run.region, creds)
         .await
         .map_err(|err| {
             err.context(Problem::failure(format!(
@@ -311,10 +317,10 @@ fn check_profile_can_hold_keys(
 }
 
 async fn read_key(req: &AddRequest<'_>) -> anyhow::Result<NewKey> {
-    let name = req.profile;
+    let name = req.run.profile;
     match req.source {
         Source::CredentialsFile => {
-            let profiles = req.profiles;
+            let profiles = req.run.profiles;
             let credentials = &profiles.files.credentials;
             let in_file = profiles.defining_file(name) == credentials.as_path();
             let (Some(id), Some(secret), true) = (
@@ -339,7 +345,7 @@ async fn read_key(req: &AddRequest<'_>) -> anyhow::Result<NewKey> {
             Ok(NewKey::trimmed(id, secret))
         }
         Source::Stdin => {
-            let ctx = req.ctx.clone();
+            let ctx = req.run.ctx.clone();
             let lines = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
                 let id = Zeroizing::new(ctx.read_stdin_line()?);
                 let secret = Zeroizing::new(ctx.read_stdin_line()?);
@@ -358,7 +364,7 @@ async fn read_key(req: &AddRequest<'_>) -> anyhow::Result<NewKey> {
             Ok(NewKey::trimmed(&id, &secret))
         }
         Source::Prompt => {
-            let ctx = req.ctx.clone();
+            let ctx = req.run.ctx.clone();
             let id_prompt = format!("AWS access key ID for profile {name}: ");
             let answers = tokio::task::spawn_blocking(move || {
                 let id = ctx.prompt_line(&id_prompt)?;

@@ -117,13 +117,9 @@ impl Holder {
     }
 }
 
+/// What `rotate` needs.
 pub(crate) struct RotateRequest<'a> {
-    pub ctx: &'a Context,
-    pub profiles: &'a Profiles,
-    pub aws: &'a Aws,
-    /// Region to sign STS calls for.
-    pub region: &'a str,
-    pub profile: &'a str,
+    pub run: super::Run<'a>,
     /// How long the new key may take to work.
     pub propagation: Duration,
 }
@@ -139,8 +135,8 @@ pub(crate) struct Rotated {
 
 /// Rotate the profile's long-term key. See the module docs for the steps and failures.
 pub(crate) async fn rotate(req: &RotateRequest<'_>) -> anyhow::Result<Rotated> {
-    let name = req.profile;
-    let (holder, old) = key_to_rotate(req.profiles, name)?;
+    let name = req.run.profile;
+    let (holder, old) = key_to_rotate(req.run.profiles, name)?;
     let old_id = old.access_key_id().to_string();
     let old_stored = StoredKeys {
         access_key_id: old_id.clone(),
@@ -149,7 +145,7 @@ pub(crate) async fn rotate(req: &RotateRequest<'_>) -> anyhow::Result<Rotated> {
     };
 
     // 1. IAM's limit is two keys per user.
-    let keys = list_access_keys(req.aws, old.clone())
+    let keys = list_access_keys(req.run.aws, old.clone())
         .await
         .map_err(|err| {
             err.context(Problem::failure(format!(
@@ -164,12 +160,12 @@ pub(crate) async fn rotate(req: &RotateRequest<'_>) -> anyhow::Result<Rotated> {
     // 2. The new key.
     let new = create_key(req, &old, &keys, &holder).await?;
     let new_id = new.access_key_id.clone();
-    let mut new_stored = new.stored(req.ctx.now());
-    new_stored.stored_at = Some(crate::base::time::rfc3339(req.ctx.now()));
+    let mut new_stored = new.stored(req.run.ctx.now());
+    new_stored.stored_at = Some(crate::base::time::rfc3339(req.run.ctx.now()));
 
     // 3. Store it where the old one was.
     if let Err(problem) = holder.store(&new_stored) {
-        let cleanup = delete_key(req.aws, old.clone(), &new_id).await;
+        let cleanup = delete_key(req.run.aws, old.clone(), &new_id).await;
         return Err(anyhow::Error::new(problem).context(format!(
             "the new key {} could not be stored in {}; the old key {} is still stored there and works{}",
             mask(&new_id),
@@ -189,7 +185,7 @@ pub(crate) async fn rotate(req: &RotateRequest<'_>) -> anyhow::Result<Rotated> {
     };
 
     // 5. The old key goes.
-    if let Err(err) = delete_key(req.aws, old, &old_id).await {
+    if let Err(err) = delete_key(req.run.aws, old, &old_id).await {
         return Err(err.context(
             Problem::failure(format!(
                 "the new key {} is stored in {} and works, but IAM did not delete the old key {}",
@@ -254,9 +250,9 @@ async fn create_key(
     keys: &[KeyInfo],
     holder: &Holder,
 ) -> anyhow::Result<NewKey> {
-    let name = req.profile;
+    let name = req.run.profile;
     let old_id = old.access_key_id();
-    let (client, target) = req.aws.iam(IAM_REGION, Some(old.clone()));
+    let (client, target) = req.run.aws.iam(IAM_REGION, Some(old.clone()));
     let created =
         match client.create_access_key().send().await {
             Ok(out) => out.access_key,
@@ -289,10 +285,10 @@ async fn put_old_key_back(
     new_id: &str,
     err: anyhow::Error,
 ) -> anyhow::Error {
-    let name = req.profile;
+    let name = req.run.profile;
     let old_id = &old_stored.access_key_id;
     let restored = holder.store(old_stored);
-    let cleanup = delete_key(req.aws, old.clone(), new_id).await;
+    let cleanup = delete_key(req.run.aws, old.clone(), new_id).await;
     let state = match restored {
         Ok(()) => format!(
             "the old key {} is stored again in {} and works",
@@ -347,7 +343,7 @@ async fn verify(req: &RotateRequest<'_>, creds: Credentials) -> anyhow::Result<s
     // Bounded by the deadline, and by a count in case each attempt fails at once.
     let mut last = None;
     for _ in 0..60 {
-        match sts::get_caller_identity(req.aws, req.region, creds.clone()).await {
+        match sts::get_caller_identity(req.run.aws, req.run.region, creds.clone()).await {
             Ok(identity) => return Ok(identity),
             Err(err) => last = Some(err),
         }

@@ -131,7 +131,12 @@ pub(crate) async fn run_argv(
     max_stdout: usize,
     terminal: Terminal,
 ) -> Result<Finished, RunError> {
-    let (mut child, mut tree) = imp::spawn(argv, env, terminal)?;
+    let (program, args) = argv
+        .split_first()
+        .ok_or(RunError::Split(crate::base::cmdline::SplitError::Empty))?;
+    let mut command = captured(program, terminal);
+    command.args(args).envs(env.iter().copied());
+    let (mut child, mut tree) = imp::spawn(command, terminal)?;
     // Dropped before `tree` (declared after it): the terminal comes back first, then the
     // tree is killed if it has not finished.
     let _foreground = match terminal {
@@ -184,7 +189,9 @@ pub(crate) fn exec_replacing(
     args: &[std::ffi::OsString],
     env: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
 ) -> std::io::Error {
-    imp::exec_replacing(program, args, env)
+    let mut command = std::process::Command::new(program);
+    command.args(args).env_clear().envs(env);
+    imp::exec_replacing(command)
 }
 
 /// Whether a command run by [`run_command_line`] may use the terminal.
@@ -229,16 +236,11 @@ mod imp {
         Ok(vec!["sh".into(), "-c".into(), command.into()])
     }
 
+    /// Start `sh` in a process group of its own (a session of its own without the terminal).
     pub(super) fn spawn(
-        argv: &[String],
-        env: &[(&str, &str)],
+        mut sh: tokio::process::Command,
         terminal: super::Terminal,
     ) -> Result<(tokio::process::Child, Tree), RunError> {
-        let (program, args) = argv
-            .split_first()
-            .ok_or(RunError::Split(crate::base::cmdline::SplitError::Empty))?;
-        let mut sh = super::captured(program, terminal);
-        sh.args(args).envs(env.iter().copied());
         match terminal {
             super::Terminal::Shared => {
                 sh.process_group(0);
@@ -329,14 +331,9 @@ mod imp {
         }
     }
 
-    pub(super) fn exec_replacing(
-        program: &std::ffi::OsStr,
-        args: &[std::ffi::OsString],
-        env: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
-    ) -> std::io::Error {
+    /// exec(2) `command` in place of aws-cred, SIGXFSZ back to its default.
+    pub(super) fn exec_replacing(mut command: std::process::Command) -> std::io::Error {
         use std::os::unix::process::CommandExt;
-        let mut command = std::process::Command::new(program);
-        command.args(args).env_clear().envs(env);
         // SAFETY: only async-signal-safe `signal` runs between fork and exec.
         unsafe {
             command.pre_exec(|| {
@@ -363,20 +360,13 @@ mod imp {
         crate::base::cmdline::split_windows(command).map_err(RunError::Split)
     }
 
+    /// Start `command` and put it in a Job Object of its own.
     pub(super) fn spawn(
-        argv: &[String],
-        env: &[(&str, &str)],
-        terminal: super::Terminal,
+        mut command: tokio::process::Command,
+        _terminal: super::Terminal,
     ) -> Result<(tokio::process::Child, Tree), RunError> {
-        let (program, args) = argv
-            .split_first()
-            .ok_or(RunError::Split(crate::base::cmdline::SplitError::Empty))?;
         let job = Job::new().map_err(RunError::Spawn)?;
-        let child = super::captured(program, terminal)
-            .args(args)
-            .envs(env.iter().copied())
-            .spawn()
-            .map_err(RunError::Spawn)?;
+        let child = command.spawn().map_err(RunError::Spawn)?;
         // What the child starts from here on is in the job too. (A grandchild started in the
         // microseconds before this call would escape it; a process takes milliseconds to start.)
         if let Some(handle) = child.raw_handle() {
@@ -415,13 +405,8 @@ mod imp {
         }
     }
 
-    pub(super) fn exec_replacing(
-        program: &std::ffi::OsStr,
-        args: &[std::ffi::OsString],
-        env: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
-    ) -> std::io::Error {
-        let mut command = std::process::Command::new(program);
-        command.args(args).env_clear().envs(env);
+    /// Start `command`, wait for it, and exit with its code (Windows has no exec).
+    pub(super) fn exec_replacing(mut command: std::process::Command) -> std::io::Error {
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(err) => return err,

@@ -15,48 +15,44 @@ pub(crate) struct Unrepresentable {
     pub what: &'static str,
 }
 
-/// POSIX sh, bash, dash, zsh: `'...'`, with each `'` written as `'\''`.
-pub(crate) fn sh(value: &str) -> String {
+/// `'...'` around `value`, each character written by `write` (itself, or escaped).
+fn single_quoted(value: &str, write: impl Fn(&mut String, char)) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('\'');
     for c in value.chars() {
-        if c == '\'' {
-            out.push_str("'\\''");
-        } else {
-            out.push(c);
-        }
+        write(&mut out, c);
     }
     out.push('\'');
     out
 }
 
+/// POSIX sh, bash, dash, zsh: `'...'`, with each `'` written as `'\''`.
+pub(crate) fn sh(value: &str) -> String {
+    single_quoted(value, |out, c| match c {
+        '\'' => out.push_str("'\\''"),
+        c => out.push(c),
+    })
+}
+
 /// fish: inside `'...'` only `\'` and `\\` are escapes.
 pub(crate) fn fish(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('\'');
-    for c in value.chars() {
+    single_quoted(value, |out, c| {
         if c == '\'' || c == '\\' {
             out.push('\\');
         }
         out.push(c);
-    }
-    out.push('\'');
-    out
+    })
 }
 
 /// PowerShell: verbatim `'...'` strings; a quote is doubled. PowerShell also treats the
 /// typographic single quotes U+2018..U+201B as quote characters, so those are doubled too.
 pub(crate) fn powershell(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('\'');
-    for c in value.chars() {
+    single_quoted(value, |out, c| {
         if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
             out.push(c);
         }
         out.push(c);
-    }
-    out.push('\'');
-    out
+    })
 }
 
 /// cmd.exe: `set "NAME=value"`. Inside the quotes `& | < > ^` are literal, but `%` and `!`
@@ -124,42 +120,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sh_quoting_table() {
-        for (input, expected) in [
-            ("", "''"),
-            ("abc", "'abc'"),
-            ("it's", r"'it'\''s'"),
-            ("$(rm -rf /)", "'$(rm -rf /)'"),
-            ("`id`;|&", "'`id`;|&'"),
-            ("a\nb", "'a\nb'"),
-            ("\\", "'\\'"),
-            ("日本語", "'日本語'"),
-        ] {
-            assert_eq!(sh(input), expected, "input {input:?}");
-        }
-    }
-
-    #[test]
-    fn fish_quoting_table() {
-        for (input, expected) in [
-            ("abc", "'abc'"),
-            ("it's", r"'it\'s'"),
-            (r"back\slash", r"'back\\slash'"),
-            ("$(x) (y)", "'$(x) (y)'"),
-        ] {
-            assert_eq!(fish(input), expected, "input {input:?}");
-        }
-    }
-
-    #[test]
-    fn powershell_quoting_table() {
-        for (input, expected) in [
-            ("abc", "'abc'"),
-            ("it's", "'it''s'"),
-            ("$env:X `n", "'$env:X `n'"),
-            ("a\u{2019}b", "'a\u{2019}\u{2019}b'"),
-        ] {
-            assert_eq!(powershell(input), expected, "input {input:?}");
+    fn quoting_tables() {
+        type Quote = fn(&str) -> String;
+        let cases: &[(&str, Quote, &str, &str)] = &[
+            ("sh", sh, "", "''"),
+            ("sh", sh, "abc", "'abc'"),
+            ("sh", sh, "it's", r"'it'\''s'"),
+            ("sh", sh, "$(rm -rf /)", "'$(rm -rf /)'"),
+            ("sh", sh, "`id`;|&", "'`id`;|&'"),
+            ("sh", sh, "a\nb", "'a\nb'"),
+            ("sh", sh, "\\", "'\\'"),
+            ("sh", sh, "日本語", "'日本語'"),
+            ("fish", fish, "abc", "'abc'"),
+            ("fish", fish, "it's", r"'it\'s'"),
+            ("fish", fish, r"back\slash", r"'back\\slash'"),
+            ("fish", fish, "$(x) (y)", "'$(x) (y)'"),
+            ("powershell", powershell, "abc", "'abc'"),
+            ("powershell", powershell, "it's", "'it''s'"),
+            ("powershell", powershell, "$env:X `n", "'$env:X `n'"),
+            (
+                "powershell",
+                powershell,
+                "a\u{2019}b",
+                "'a\u{2019}\u{2019}b'",
+            ),
+        ];
+        for (shell, quote, input, expected) in cases {
+            assert_eq!(quote(input), *expected, "{shell}: input {input:?}");
         }
     }
 

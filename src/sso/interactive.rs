@@ -152,12 +152,19 @@ async fn login(
     let deadline = Instant::now() + interactive.timeout;
     for attempt in 0..2 {
         let (registration, from_cache) = registration(ctx, oidc, store, config, !device).await?;
+        let sign_in = SignIn {
+            ctx,
+            oidc,
+            config,
+            interactive,
+            registration: &registration,
+            deadline,
+        };
         let result = if device {
-            device_flow(ctx, oidc, config, interactive, &registration, deadline)
-                .await
-                .map(|issued| (issued, None))
+            sign_in.device().await.map(|issued| (issued, None))
         } else {
-            auth_code_flow(ctx, oidc, config, interactive, &registration, deadline)
+            sign_in
+                .auth_code()
                 .await
                 .map(|(issued, arrival)| (issued, Some(arrival)))
         };
@@ -241,72 +248,139 @@ async fn show_and_open(interactive: &Interactive, url: &str) {
     }
 }
 
-async fn auth_code_flow(
-    ctx: &Context,
-    oidc: &Oidc,
-    config: &SsoConfig,
-    interactive: &Interactive,
-    registration: &Registration,
+/// One sign-in attempt with one client registration: what both flows work with.
+#[derive(Clone, Copy)]
+struct SignIn<'a> {
+    ctx: &'a Context,
+    oidc: &'a Oidc,
+    config: &'a SsoConfig,
+    interactive: &'a Interactive,
+    registration: &'a Registration,
+    /// When the person has waited long enough (`AWS_CRED_LOGIN_TIMEOUT`).
     deadline: Instant,
-) -> Result<(Issued, Arrived), Failure> {
-    let endpoint = oidc.endpoint().await.map_err(Failure::other)?;
-    let state = oidc::new_state().map_err(Failure::other)?;
-    let mut listener = Listener::bind(oidc::CALLBACK_PATH, &state)
-        .await
-        .map_err(|e| {
-            Failure::other(
-                Problem::failure(format!(
-                    "cannot listen on 127.0.0.1 for the browser's redirect: {e}"
-                ))
-                .hint("use --use-device-code")
-                .into(),
-            )
-        })?;
-    let redirect_uri = listener.redirect_uri().to_string();
-    let pkce = Pkce::new().map_err(Failure::other)?;
-    let url = oidc::authorize_url(
-        &endpoint,
-        &registration.client_id,
-        &redirect_uri,
-        &state,
-        &config.scopes(),
-        &pkce.challenge,
-    )
-    .map_err(Failure::other)?;
-    match interactive.browser {
-        Browser::Open => eprintln!(
-            "Signing in to {} in your browser.\nIf no browser opens, open this URL in a browser on this computer:\n\n  {url}\n",
-            config.describe()
-        ),
-        _ => eprintln!(
-            "To sign in to {}, open this URL in a browser on this computer:\n\n  {url}\n",
-            config.describe()
-        ),
+}
+
+impl SignIn<'_> {
+    /// The authorization-code flow: the browser's redirect to a loopback listener.
+    async fn auth_code(self) -> Result<(Issued, Arrived), Failure> {
+        let endpoint = self.oidc.endpoint().await.map_err(Failure::other)?;
+        let state = oidc::new_state().map_err(Failure::other)?;
+        let mut listener = Listener::bind(oidc::CALLBACK_PATH, &state)
+            .await
+            .map_err(|e| {
+                Failure::other(
+                    Problem::failure(format!(
+                        "cannot listen on 127.0.0.1 for the browser's redirect: {e}"
+                    ))
+                    .hint("use --use-device-code")
+                    .into(),
+                )
+            })?;
+        let redirect_uri = listener.redirect_uri().to_string();
+        let pkce = Pkce::new().map_err(Failure::other)?;
+        let url = oidc::authorize_url(
+            &endpoint,
+            &self.registration.client_id,
+            &redirect_uri,
+            &state,
+            &self.config.scopes(),
+            &pkce.challenge,
+        )
+        .map_err(Failure::other)?;
+        match self.interactive.browser {
+            Browser::Open => eprintln!(
+                "Signing in to {} in your browser.\nIf no browser opens, open this URL in a browser on this computer:\n\n  {url}\n",
+                self.config.describe()
+            ),
+            _ => eprintln!(
+                "To sign in to {}, open this URL in a browser on this computer:\n\n  {url}\n",
+                self.config.describe()
+            ),
+        }
+        show_and_open(self.interactive, &url).await;
+        let mut spinner = Spinner::start(
+            crate::settings::spinner(self.ctx),
+            "waiting for the sign-in in the browser...",
+        );
+        let arrival = listener.wait(self.deadline).await;
+        spinner.stop();
+        let arrival = arrival.map_err(|refused| Failure::other(no_answer(refused)))?;
+        // The browser's page waits for the exchange (and, on success, for the token's write: the
+        // caller answers then), so it shows the real outcome.
+        let result = match &arrival.answer {
+            Answer::Code(code) => {
+                self.oidc
+                    .code_token(self.registration, code, &redirect_uri, &pkce.verifier)
+                    .await
+            }
+            Answer::Error(error) => Err(Failure::other(denied(error))),
+        };
+        match result {
+            Ok(issued) => Ok((issued, arrival)),
+            Err(failure) => {
+                let page = failure_page(&arrival.answer, &failure);
+                arrival.respond(page).await;
+                Err(failure)
+            }
+        }
     }
-    show_and_open(interactive, &url).await;
-    let mut spinner = Spinner::start(
-        crate::settings::spinner(ctx),
-        "waiting for the sign-in in the browser...",
-    );
-    let arrival = listener.wait(deadline).await;
-    spinner.stop();
-    let arrival = arrival.map_err(|refused| Failure::other(no_answer(refused)))?;
-    // The browser's page waits for the exchange (and, on success, for the token's write: the
-    // caller answers then), so it shows the real outcome.
-    let result = match &arrival.answer {
-        Answer::Code(code) => {
-            oidc.code_token(registration, code, &redirect_uri, &pkce.verifier)
-                .await
+
+    /// The device flow: a URL and a code to approve on any device, then polling.
+    async fn device(self) -> Result<Issued, Failure> {
+        let device = self
+            .oidc
+            .start_device_authorization(self.registration, &self.config.start_url)
+            .await?;
+        let url = device_url(&device).map_err(Failure::other)?.to_string();
+        eprintln!(
+            "To sign in to {}, open this URL on any device:\n\n  {}\n\nand check that the page shows this code: {}\n",
+            self.config.describe(),
+            escape(&url),
+            escape(&device.user_code)
+        );
+        show_and_open(self.interactive, &url).await;
+        let deadline = if device.expires_in.is_zero() {
+            self.deadline
+        } else {
+            self.deadline.min(Instant::now() + device.expires_in)
+        };
+        // RFC 8628: 5 s when the server does not say.
+        let mut interval = if device.interval == 0 {
+            5
+        } else {
+            device.interval
+        };
+        let mut spinner = Spinner::start(
+            crate::settings::spinner(self.ctx),
+            "waiting for the sign-in to be approved...",
+        );
+        let result = async {
+        for _ in 0..MAX_POLLS {
+            let next = Instant::now() + self.interactive.poll_unit * u32::try_from(interval).unwrap_or(60);
+            if next > deadline {
+                tokio::time::sleep_until(deadline).await;
+                return Err(Failure::other(
+                    Problem::expired("the sign-in was not approved before the login timed out")
+                        .hint("run the login again and approve it; AWS_CRED_SSO_LOGIN_TIMEOUT sets the wait in seconds")
+                        .into(),
+                ));
+            }
+            tokio::time::sleep_until(next).await;
+            match self.oidc.device_token(self.registration, &device).await {
+                Ok(issued) => return Ok(issued),
+                Err(f) if f.is("AuthorizationPendingException") => {}
+                // RFC 8628 3.5: slow down adds 5 seconds to the interval.
+                Err(f) if f.is("SlowDownException") => interval += 5,
+                Err(f) => return Err(f),
+            }
         }
-        Answer::Error(error) => Err(Failure::other(denied(error))),
-    };
-    match result {
-        Ok(issued) => Ok((issued, arrival)),
-        Err(failure) => {
-            let page = failure_page(&arrival.answer, &failure);
-            arrival.respond(page).await;
-            Err(failure)
-        }
+        Err(Failure::other(anyhow::anyhow!(
+            "gave up after {MAX_POLLS} polls for the device sign-in"
+        )))
+    }
+    .await;
+        spinner.stop();
+        result
     }
 }
 
@@ -379,69 +453,6 @@ fn device_url(device: &oidc::DeviceAuthorization) -> anyhow::Result<&str> {
         .hint("check sso_region and AWS_ENDPOINT_URL_SSO_OIDC: the real service sends https:// pages")
     })?;
     Ok(url)
-}
-
-async fn device_flow(
-    ctx: &Context,
-    oidc: &Oidc,
-    config: &SsoConfig,
-    interactive: &Interactive,
-    registration: &Registration,
-    deadline: Instant,
-) -> Result<Issued, Failure> {
-    let device = oidc
-        .start_device_authorization(registration, &config.start_url)
-        .await?;
-    let url = device_url(&device).map_err(Failure::other)?.to_string();
-    eprintln!(
-        "To sign in to {}, open this URL on any device:\n\n  {}\n\nand check that the page shows this code: {}\n",
-        config.describe(),
-        escape(&url),
-        escape(&device.user_code)
-    );
-    show_and_open(interactive, &url).await;
-    let deadline = if device.expires_in.is_zero() {
-        deadline
-    } else {
-        deadline.min(Instant::now() + device.expires_in)
-    };
-    // RFC 8628: 5 s when the server does not say.
-    let mut interval = if device.interval == 0 {
-        5
-    } else {
-        device.interval
-    };
-    let mut spinner = Spinner::start(
-        crate::settings::spinner(ctx),
-        "waiting for the sign-in to be approved...",
-    );
-    let result = async {
-        for _ in 0..MAX_POLLS {
-            let next = Instant::now() + interactive.poll_unit * u32::try_from(interval).unwrap_or(60);
-            if next > deadline {
-                tokio::time::sleep_until(deadline).await;
-                return Err(Failure::other(
-                    Problem::expired("the sign-in was not approved before the login timed out")
-                        .hint("run the login again and approve it; AWS_CRED_SSO_LOGIN_TIMEOUT sets the wait in seconds")
-                        .into(),
-                ));
-            }
-            tokio::time::sleep_until(next).await;
-            match oidc.device_token(registration, &device).await {
-                Ok(issued) => return Ok(issued),
-                Err(f) if f.is("AuthorizationPendingException") => {}
-                // RFC 8628 3.5: slow down adds 5 seconds to the interval.
-                Err(f) if f.is("SlowDownException") => interval += 5,
-                Err(f) => return Err(f),
-            }
-        }
-        Err(Failure::other(anyhow::anyhow!(
-            "gave up after {MAX_POLLS} polls for the device sign-in"
-        )))
-    }
-    .await;
-    spinner.stop();
-    result
 }
 
 #[cfg(test)]

@@ -243,6 +243,14 @@ mod tests {
         }
     }
 
+    /// Account `id` named `name`, with the one role Admin.
+    fn admin_of(id: &str, name: &str) -> Assignment {
+        Assignment {
+            account: account(id, name),
+            roles: vec!["Admin".into()],
+        }
+    }
+
     #[test]
     fn names_are_sanitised_to_round_trip() {
         let a = account("111", "My Team [prod]#1");
@@ -264,16 +272,7 @@ mod tests {
 
     #[test]
     fn same_names_are_told_apart_by_account() {
-        let assignments = vec![
-            Assignment {
-                account: account("111", "app"),
-                roles: vec!["Admin".into()],
-            },
-            Assignment {
-                account: account("222", "app"),
-                roles: vec!["Admin".into()],
-            },
-        ];
+        let assignments = vec![admin_of("111", "app"), admin_of("222", "app")];
         let names: Vec<String> = wanted(&assignments, "corp", DEFAULT_TEMPLATE, "eu-west-1")
             .into_iter()
             .map(|w| w.name)
@@ -317,16 +316,7 @@ mod tests {
     #[test]
     fn apply_adds_updates_clashes_and_prunes_only_ours() {
         let original = "# mine\r\n[profile dev.Admin]\r\nregion = x\r\n\r\n[profile old.Admin]\r\nsso_session = corp\r\naws_cred_populated = corp\r\n\r\n[profile other.Admin]\r\naws_cred_populated = elsewhere\r\n";
-        let assignments = vec![
-            Assignment {
-                account: account("111", "dev"),
-                roles: vec!["Admin".into()],
-            },
-            Assignment {
-                account: account("222", "new"),
-                roles: vec!["Admin".into()],
-            },
-        ];
+        let assignments = vec![admin_of("111", "dev"), admin_of("222", "new")];
         let want = wanted(&assignments, "corp", DEFAULT_TEMPLATE, "eu-west-1");
         let (text, changes) = apply(original, "corp", &want, false).unwrap();
         assert_eq!(changes[0], Change::Clash("dev.Admin".into()));

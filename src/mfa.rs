@@ -75,6 +75,13 @@ pub(crate) fn cache_key(source_access_key_id: &str, serial: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// A cached MFA session in words, as the chain's trace and `status` both say it: `made_from`
+/// is the long-term keys' [`describe`](crate::profile::long_term::LongTerm::describe)
+/// (`profile base`, ...).
+pub(crate) fn describe_session(serial: &str, made_from: &str) -> String {
+    format!("MFA session (device {serial}) made from {made_from} by aws-cred mfa")
+}
+
 /// Remove every cached session made from the long-term key `source_access_key_id` (after the
 /// key was rotated or removed); returns how many went. The serial is read from each entry, so
 /// sessions for any device are found.

@@ -39,6 +39,19 @@ pub(crate) enum How {
     FromOther,
 }
 
+impl How {
+    /// How the entry was got, as the chain's trace adds it after the source (`""` when it
+    /// was simply read from the cache).
+    pub(crate) fn note(self) -> &'static str {
+        match self {
+            How::Cached => "",
+            How::Refreshed => ", refreshed",
+            How::FromOther => ", refreshed by another process",
+            How::LoggedIn => ", logged in",
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Obtained<T> {
     pub value: T,

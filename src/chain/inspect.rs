@@ -5,7 +5,7 @@
 //! MFA session (`mfa`), the login session (`profile::login_session`), a session aws-cred wrote
 //! into the profile (`aws_cred_expiration`). Nothing is refreshed, run or sent.
 
-use super::plan::{Base, NamedSource, Plan, Planned, plan_named};
+use super::plan::{Base, Plan, Planned, plan_named};
 use crate::base::validity::Validity;
 use crate::os::Context;
 use crate::profile::{Profiles, login_session, long_term};
@@ -245,9 +245,7 @@ impl Walk<'_, '_> {
             {
                 let mfa = self.mfa_status(source, serial, name);
                 steps.push(PlanStep {
-                    text: format!(
-                        "MFA session (device {serial}) made from the keys of profile {source} by aws-cred mfa"
-                    ),
+                    text: crate::mfa::describe_session(serial, &format!("profile {source}")),
                     status: Some(mfa.clone()),
                 });
                 status = mfa;
@@ -296,78 +294,63 @@ impl Walk<'_, '_> {
     }
 
     fn base(&mut self, name: &str, base: &Base) -> (ProfileKind, String, Status) {
+        let what = base.describe(|profile| self.ins.file_word(profile).to_string());
+        let not_checked = |why: &str| Status::NotChecked(why.into());
         match base {
-            Base::Static { profile } => self.static_base(name, profile),
+            Base::Static { profile } => self.static_base(name, profile, what),
             Base::Login(session) => {
                 let inspection = self.login(&session.profile, &session.arn);
                 (ProfileKind::Login, inspection.source, inspection.status)
             }
-            Base::Keyring { profile, entry } => (
+            Base::Keyring { .. } => (
                 ProfileKind::Static,
-                format!(
-                    "long-term keys of profile {profile} in the OS keyring (entry {entry} of service aws-cred)"
-                ),
-                Status::NotChecked(
-                    "the keyring is read when the credentials are used (aws-cred keys list)".into(),
+                format!("long-term {what}"),
+                not_checked(
+                    "the keyring is read when the credentials are used (aws-cred keys list)",
                 ),
             ),
-            Base::Process { profile, command } => (
+            Base::Process { command, .. } => (
                 ProfileKind::Process,
-                format!("credential_process of profile {profile}: {command}"),
-                Status::NotChecked("the process runs when the credentials are used".into()),
+                format!("{what}: {command}"),
+                not_checked("the process runs when the credentials are used"),
             ),
             Base::Sso(sso) => {
-                let what = match (&sso.account_id, &sso.role_name) {
-                    (Some(account), Some(role)) => {
-                        format!("{}, account {account}, role {role}", sso.describe())
-                    }
-                    _ => format!("{}, account and role chosen at login", sso.describe()),
-                };
                 let status = self.sso_status(name, sso);
                 (ProfileKind::Sso, what, status)
             }
-            Base::WebIdentity {
-                profile,
-                role,
-                token_file,
-            } => self.web_identity_base(profile, &role.role_arn, token_file),
-            Base::Named { profile, source } => {
-                let word = match source {
-                    NamedSource::Environment => "Environment",
-                    NamedSource::Ec2InstanceMetadata => "Ec2InstanceMetadata",
-                    NamedSource::EcsContainer => "EcsContainer",
-                };
-                (
-                    ProfileKind::CredentialSource,
-                    format!("credential_source = {word} (profile {profile})"),
-                    Status::NotChecked("read from the environment or the host when used".into()),
-                )
-            }
+            Base::WebIdentity { token_file, .. } => (
+                ProfileKind::WebIdentity,
+                what,
+                self.web_identity_status(token_file),
+            ),
+            Base::Named { .. } => (
+                ProfileKind::CredentialSource,
+                what,
+                not_checked("read from the environment or the host when used"),
+            ),
         }
     }
 
     /// Keys in the profile: with an MFA device, a session aws-cred wrote, session keys, or
     /// long-term keys.
-    fn static_base(&mut self, name: &str, profile: &str) -> (ProfileKind, String, Status) {
+    fn static_base(
+        &mut self,
+        name: &str,
+        profile: &str,
+        keys: String,
+    ) -> (ProfileKind, String, Status) {
         let profiles = self.profiles;
-        let file = self.ins.file_word(profile);
         if let Some(serial) = crate::mfa::profile_serial(profiles, profile)
             && profile == name
         {
             let status = self.mfa_status(profile, &serial.value, name);
-            return (
-                ProfileKind::Mfa,
-                format!(
-                    "keys of profile {profile} ({file}) with MFA device {}",
-                    serial.value
-                ),
-                status,
-            );
+            let what = format!("{keys} with MFA device {}", serial.value);
+            return (ProfileKind::Mfa, what, status);
         }
         match long_term::written_session_expiry(profiles, profile) {
             Some(Ok(expiry)) => (
                 ProfileKind::Session,
-                format!("session written into profile {profile} ({file}) by aws-cred"),
+                format!("session {keys}, written by aws-cred"),
                 Status::Depends {
                     what: format!("session in profile {profile}"),
                     validity: Validity::from_expiry(self.ins.ctx.now(), expiry),
@@ -376,7 +359,7 @@ impl Walk<'_, '_> {
             ),
             Some(Err(not_a_time)) => (
                 ProfileKind::Session,
-                format!("session written into profile {profile} ({file})"),
+                format!("session {keys}, written by aws-cred"),
                 Status::Error(not_a_time.to_string()),
             ),
             None if profiles.get(profile, "aws_session_token").is_some()
@@ -384,7 +367,7 @@ impl Walk<'_, '_> {
             {
                 (
                     ProfileKind::Session,
-                    format!("session keys in profile {profile} ({file})"),
+                    format!("session {keys}"),
                     Status::NotChecked(
                         "session keys without aws_cred_expiration: only AWS can tell".into(),
                     ),
@@ -392,22 +375,17 @@ impl Walk<'_, '_> {
             }
             None => (
                 ProfileKind::Static,
-                format!("long-term keys of profile {profile} ({file})"),
+                format!("long-term {keys}"),
                 Status::LongTerm,
             ),
         }
     }
 
     /// A role assumed with a web identity token: whether its token file is there.
-    fn web_identity_base(
-        &self,
-        profile: &str,
-        role_arn: &str,
-        token_file: &str,
-    ) -> (ProfileKind, String, Status) {
+    fn web_identity_status(&self, token_file: &str) -> Status {
         let path = crate::profile::expand_home(token_file, self.ins.ctx.home().as_deref())
             .unwrap_or_else(|| token_file.into());
-        let status = if crate::os::fs::exists(&path) {
+        if crate::os::fs::exists(&path) {
             Status::NotChecked("the token file is there; STS judges it when used".into())
         } else {
             Status::Depends {
@@ -415,15 +393,7 @@ impl Walk<'_, '_> {
                 validity: Validity::Missing,
                 fix: None,
             }
-        };
-        (
-            ProfileKind::WebIdentity,
-            format!(
-                "role {} with the web identity token {token_file} (profile {profile})",
-                role_arn
-            ),
-            status,
-        )
+        }
     }
 
     /// The aws-mfa convention: keys in `[P-long-term]`, the session for `[P]`.
@@ -514,12 +484,18 @@ impl Walk<'_, '_> {
             || "~/.aws/login/cache".to_string(),
             |dir| dir.display().to_string(),
         );
+        let what = Base::Login(crate::login::LoginSession {
+            profile: profile.to_string(),
+            arn: session.to_string(),
+            region: None,
+        })
+        .describe(|_| String::new());
         Inspection {
             kind: ProfileKind::Login,
-            source: format!("aws login session {session}"),
+            source: what.clone(),
             status: status.clone(),
             steps: vec![PlanStep {
-                text: format!("aws login session {session} ({dir})"),
+                text: format!("{what} ({dir})"),
                 status: Some(status),
             }],
         }
@@ -564,6 +540,37 @@ mod tests {
         );
         assert_eq!(role.status, Status::LongTerm);
         assert_eq!(role.steps.len(), 2);
+    }
+
+    /// `status` starts from the same words for a base as the chain's trace: `Base::describe`,
+    /// with the file named by its word instead of its path.
+    #[test]
+    fn status_words_every_base_as_the_chain_does() {
+        let creds = "[keys]\naws_access_key_id = AKIA\naws_secret_access_key = s\n";
+        let config = "[profile proc]\ncredential_process = echo\n\
+                      [profile ring]\ncredential_process = aws-cred keys process --profile ring\n\
+                      [profile dev]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = R\n\
+                      [sso-session corp]\nsso_start_url = https://x/start\nsso_region = us-east-1\n\
+                      [profile web]\nlogin_session = arn:aws:iam::1:user/me\n\
+                      [profile wid]\nrole_arn = arn:aws:iam::1:role/W\nweb_identity_token_file = /t\n\
+                      [profile ecs]\nrole_arn = arn:aws:iam::1:role/E\ncredential_source = EcsContainer\n";
+        let names = ["keys", "proc", "ring", "dev", "web", "wid", "ecs"];
+        let mut kinds = std::collections::HashSet::new();
+        for name in names {
+            let profiles = Profiles::from_text(config, creds, name);
+            let Ok(Planned::Plan(plan)) = plan_named(&profiles, name) else {
+                panic!("{name} has a plan")
+            };
+            kinds.insert(std::mem::discriminant(&plan.base));
+            let file = |p: &str| if p == "keys" { "credentials" } else { "config" }.to_string();
+            let words = plan.base.describe(file);
+            let source = inspect(config, creds, name).source;
+            assert!(
+                source.contains(&words),
+                "{name}: {source:?} lacks {words:?}"
+            );
+        }
+        assert_eq!(kinds.len(), names.len(), "one profile per kind of base");
     }
 
     #[test]

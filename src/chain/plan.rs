@@ -69,6 +69,57 @@ pub enum NamedSource {
     EcsContainer,
 }
 
+impl Base {
+    /// Where the base's credentials come from, in words: the one description the chain's
+    /// trace and `status`'s inspection both start from (each adds what it alone knows: the
+    /// trace how the credentials were got, status what the keys are). `file` names the file
+    /// that defines a profile: a path in the trace, `credentials` or `config` in status.
+    pub(crate) fn describe(&self, file: impl Fn(&str) -> String) -> String {
+        match self {
+            Base::Static { profile } => format!("keys of profile {profile} ({})", file(profile)),
+            Base::Process { profile, .. } => format!("credential_process of profile {profile}"),
+            Base::Keyring { profile, entry } => format!(
+                "keys of profile {profile} in the OS keyring (entry {entry} of service aws-cred)"
+            ),
+            Base::Sso(sso) => match (&sso.account_id, &sso.role_name) {
+                (Some(account), Some(role)) => format!(
+                    "SSO profile {}: role {role} in account {account}, {}",
+                    sso.profile,
+                    sso.describe()
+                ),
+                _ => format!(
+                    "SSO profile {}: account and role chosen at login, {}",
+                    sso.profile,
+                    sso.describe()
+                ),
+            },
+            Base::Login(session) => format!("aws login session {}", session.arn),
+            Base::WebIdentity {
+                profile,
+                role,
+                token_file,
+            } => format!(
+                "role {} with the web identity token {token_file} (profile {profile})",
+                role.role_arn
+            ),
+            Base::Named { profile, source } => {
+                format!("credential_source = {} (profile {profile})", source.word())
+            }
+        }
+    }
+}
+
+impl NamedSource {
+    /// The value of `credential_source` that names it.
+    pub(crate) fn word(&self) -> &'static str {
+        match self {
+            NamedSource::Environment => "Environment",
+            NamedSource::Ec2InstanceMetadata => "Ec2InstanceMetadata",
+            NamedSource::EcsContainer => "EcsContainer",
+        }
+    }
+}
+
 /// One role to assume with the credentials of the step before it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleStep {

@@ -6,9 +6,7 @@ use super::plan::{Base, NamedSource, Plan, Planned, RoleStep, plan};
 use super::{Found, Kind, Request, Step};
 use crate::aws::sts::{self, RoleRequest};
 use crate::base::error::Problem;
-use crate::login::How;
 use aws_credential_types::Credentials;
-use std::path::Path;
 
 pub(crate) async fn resolve(req: &Request<'_>) -> anyhow::Result<Step> {
     if let Some(found) = long_term_convention(req)? {
@@ -221,70 +219,45 @@ fn cached_mfa_session(
         crate::mfa::cached(&cache, &key, req.now(), margin)?.map(|(_, credentials)| Found {
             credentials,
             kind: Kind::MfaSession,
-            location: format!(
-                "MFA session (device {serial}) made from {} by aws-cred mfa",
-                long_term.describe()
-            ),
+            location: crate::mfa::describe_session(serial, &long_term.describe()),
         }),
     )
 }
 
-fn in_file(path: &Path) -> String {
-    path.display().to_string()
-}
-
+/// The base's credentials, and [`Base::describe`] with what this run did to get them (how a
+/// token or session was got, where a `credential_source` was found).
 async fn base_credentials(req: &Request<'_>, base: &Base) -> anyhow::Result<(Credentials, String)> {
     let profiles = req.profiles;
-    match base {
-        Base::Static { profile } => {
-            let credentials = crate::profile::long_term::static_credentials(profiles, profile)?;
-            Ok((
-                credentials,
-                format!(
-                    "profile {profile} in {}",
-                    in_file(profiles.defining_file(profile))
-                ),
-            ))
-        }
+    let what = base.describe(|profile| profiles.defining_file(profile).display().to_string());
+    let (credentials, how) = match base {
+        Base::Static { profile } => (
+            crate::profile::long_term::static_credentials(profiles, profile)?,
+            String::new(),
+        ),
         Base::Process { profile, command } => {
             let parents = req.ctx.var(super::process::PARENTS_VAR);
             let timeout = super::process::timeout(req.ctx)?;
             let credentials =
                 super::process::run(profile, command, parents, timeout, req.terminal).await?;
-            Ok((
-                credentials,
-                format!("credential_process of profile {profile}"),
-            ))
+            (credentials, String::new())
         }
-        Base::Keyring { profile, entry } => {
-            let keys = crate::profile::long_term::keyring_credentials(entry)?;
-            Ok((
-                keys.credentials(),
-                format!(
-                    "profile {profile}: keys in the OS keyring (entry {entry}, read directly for its credential_process)"
-                ),
-            ))
-        }
-        Base::Sso(sso) => sso_credentials(req, sso).await,
-        Base::Login(session) => login_credentials(req, session).await,
+        Base::Keyring { entry, .. } => (
+            crate::profile::long_term::keyring_credentials(entry)?.credentials(),
+            ", read directly for its credential_process".to_string(),
+        ),
+        Base::Sso(sso) => sso_credentials(req, sso).await?,
+        Base::Login(session) => login_credentials(req, session).await?,
         Base::WebIdentity {
-            profile,
-            role,
-            token_file,
+            role, token_file, ..
         } => {
             let path = crate::profile::expand_home(token_file, req.ctx.home().as_deref())
                 .unwrap_or_else(|| token_file.into());
             let credentials = super::web_identity::assume(req, role, &path).await?;
-            Ok((
-                credentials,
-                format!(
-                    "role {} with web identity token {} (profile {profile})",
-                    role.role_arn, token_file
-                ),
-            ))
+            (credentials, String::new())
         }
-        Base::Named { profile, source } => named_credentials(req, profile, source).await,
-    }
+        Base::Named { profile, source } => named_credentials(req, profile, source).await?,
+    };
+    Ok((credentials, format!("{what}{how}")))
 }
 
 /// An SSO profile's role credentials, with the cached (or refreshed) token.
@@ -301,13 +274,7 @@ async fn sso_credentials(
         .into());
     };
     let (credentials, note) = super::sso::credentials(req, sso, account, role).await?;
-    Ok((
-        credentials,
-        format!(
-            "SSO profile {} (role {role} in account {account}, token for {}{note})",
-            sso.profile, sso.start_url
-        ),
-    ))
+    Ok((credentials, note.to_string()))
 }
 
 /// A login session's credentials: cached, or refreshed.
@@ -316,21 +283,13 @@ async fn login_credentials(
     session: &crate::login::LoginSession,
 ) -> anyhow::Result<(Credentials, String)> {
     let (obtained, path) = crate::login::obtain(req.ctx, req.aws, session, req.region).await?;
-    let note = match obtained.how {
-        How::Cached => "",
-        How::Refreshed => ", refreshed",
-        How::FromOther => ", refreshed by another process",
-        How::LoggedIn => ", logged in",
-    };
-    Ok((
-        obtained.value,
-        format!(
-            "login session {} (profile {}, cache {}{note})",
-            session.arn,
-            session.profile,
-            path.display()
-        ),
-    ))
+    let how = format!(
+        " (profile {}, cache {}{})",
+        session.profile,
+        path.display(),
+        obtained.how.note()
+    );
+    Ok((obtained.value, how))
 }
 
 /// A `credential_source`'s credentials.
@@ -348,11 +307,5 @@ async fn named_credentials(
         NamedSource::Ec2InstanceMetadata => super::imds::fetch(req).await?,
         NamedSource::EcsContainer => super::ecs::fetch(req).await?,
     };
-    Ok((
-        found.credentials,
-        format!(
-            "{} (credential_source of profile {profile})",
-            found.location
-        ),
-    ))
+    Ok((found.credentials, format!(": {}", found.location)))
 }

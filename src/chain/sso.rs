@@ -4,13 +4,13 @@
 
 use super::Request;
 use crate::sso::portal;
-use crate::sso::token::{self, How};
+use crate::sso::token;
 use aws_credential_types::Credentials;
 
 pub(crate) use crate::sso::SsoConfig;
 
-/// Role credentials for `account`/`role` with the cached (or refreshed) token, and a note on
-/// the token for the chain's location.
+/// Role credentials for `account`/`role` with the cached (or refreshed) token, and how the
+/// token was got (`How::note`).
 pub(crate) async fn credentials(
     req: &Request<'_>,
     sso: &SsoConfig,
@@ -20,9 +20,5 @@ pub(crate) async fn credentials(
     let obtained = token::cached(req.ctx, req.aws, sso).await?;
     let credentials =
         portal::role_credentials(req.aws, sso, account, role, &obtained.value.access_token).await?;
-    let note = match obtained.how {
-        How::Refreshed => ", refreshed",
-        _ => "",
-    };
-    Ok((credentials, note))
+    Ok((credentials, obtained.how.note()))
 }

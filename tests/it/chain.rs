@@ -187,7 +187,7 @@ fn explicit_profile_skips_env_and_names_the_file() {
     );
     assert!(
         err.contains(&format!(
-            "profile base in {}",
+            "keys of profile base ({})",
             sb.credentials_path().display()
         )),
         "{err}"
@@ -426,7 +426,7 @@ fn role_chain_via_source_profiles_against_moto() {
         "{text}"
     );
     assert!(text.contains("Account:     123456789012"));
-    assert!(text.contains("profile base in"), "{text}");
+    assert!(text.contains("keys of profile base ("), "{text}");
     assert!(text.contains("-> role arn:aws:iam::123456789012:role/Middle (profile middle) -> role arn:aws:iam::123456789012:role/Top (profile top)"), "{text}");
     assert!(text.contains("Region:      eu-central-1"), "{text}");
     let export = run(sb.cmd().env("AWS_ENDPOINT_URL", moto.url()).args([
@@ -711,7 +711,7 @@ fn sso_profile_uses_the_cached_token_with_the_portal() {
     assert!(doc["Expiration"].as_str().is_some());
     assert!(
         out.stderr_str()
-            .contains("SSO profile dev (role Dev in account 111122223333"),
+            .contains("SSO profile dev: role Dev in account 111122223333, "),
         "{}",
         out.stderr_str()
     );

@@ -178,7 +178,7 @@ fn the_chain_reads_the_keyring_itself_and_process_prints_json_v1() {
     assert_eq!(creds["SecretAccessKey"], ALICE_SECRET);
     assert!(
         out.stderr_str()
-            .contains("keys in the OS keyring (entry prod"),
+            .contains("keys of profile prod in the OS keyring (entry prod"),
         "{}",
         out.stderr_str()
     );

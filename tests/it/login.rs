@@ -118,7 +118,7 @@ fn a_valid_cache_is_used_without_a_network_call() {
     assert_eq!(doc["SessionToken"], "cli-session-token");
     let stderr = out.stderr_str();
     assert!(
-        stderr.contains("profile       resolved: login session arn:aws:iam::123456789012:user/alice (profile console, cache ")
+        stderr.contains("profile       resolved: aws login session arn:aws:iam::123456789012:user/alice (profile console, cache ")
             && stderr.contains(&world.sandbox.path(&cache_file(SESSION_ARN)).display().to_string()),
         "{stderr}"
     );
@@ -343,8 +343,9 @@ fn whoami_and_its_json_name_the_link_the_session_and_the_cache() {
     let out = world.aws_cred(&["whoami", "--profile", "console"]);
     out.assert_success();
     assert!(
-        out.stdout_str()
-            .contains("Source:      profile: login session arn:aws:iam::123456789012:user/alice"),
+        out.stdout_str().contains(
+            "Source:      profile: aws login session arn:aws:iam::123456789012:user/alice"
+        ),
         "{}",
         out.stdout_str()
     );

@@ -289,7 +289,7 @@ fn auth_code_login_opens_the_browser_caches_like_the_cli_and_exports_role_creden
     out.assert_success();
     assert!(
         out.stderr_str()
-            .contains("SSO profile prod (role ReadOnlyAccess in account 333333333333")
+            .contains("SSO profile prod: role ReadOnlyAccess in account 333333333333, ")
     );
     assert_eq!(fake.calls("CreateToken"), 1, "no new login or refresh");
     assert_no_secrets(&out, &fake);
@@ -498,7 +498,9 @@ fn export_refreshes_a_near_expiry_token_written_by_the_aws_cli() {
     out.assert_success();
     assert_no_secrets(&out, &fake);
     assert!(
-        out.stderr_str().contains(", refreshed)"),
+        out.stderr_str()
+            .lines()
+            .any(|l| l.contains("resolved: SSO profile dev: ") && l.ends_with(", refreshed")),
         "{}",
         out.stderr_str()
     );

@@ -437,7 +437,7 @@ fn one_profile_in_detail_walks_its_plan_without_calling_anything() {
         "{text}"
     );
     assert!(
-        text.contains("  1. long-term keys of profile mfa-user (credentials)\n  2. MFA session (device arn:aws:iam::123456789012:mfa/alice) made from the keys of profile mfa-user by aws-cred mfa: valid, 3h 00m left\n  3. assume role arn:aws:iam::123456789012:role/Admin (profile role-mfa)\n"),
+        text.contains("  1. long-term keys of profile mfa-user (credentials)\n  2. MFA session (device arn:aws:iam::123456789012:mfa/alice) made from profile mfa-user by aws-cred mfa: valid, 3h 00m left\n  3. assume role arn:aws:iam::123456789012:role/Admin (profile role-mfa)\n"),
         "{text}"
     );
     let out = status(&sb, &["--profile", "role-chain", "--json"]);

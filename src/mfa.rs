@@ -227,17 +227,7 @@ pub(crate) fn normalize_code(typed: &str) -> String {
         .collect()
 }
 
-pub(crate) fn validate_code(code: &str) -> Result<(), Problem> {
-    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(Problem::usage(format!(
-            "the MFA code must be exactly 6 digits (got {} characters)",
-            code.chars().count()
-        ))
-        .hint("type the 6-digit code your authenticator app shows now"))
-    }
-}
+pub(crate) use crate::base::text::validate_mfa_code as validate_code;
 
 pub(crate) fn validate_duration(seconds: i32) -> Result<(), Problem> {
     if (MIN_DURATION..=MAX_DURATION).contains(&seconds) {

@@ -97,6 +97,19 @@ fn escape_keeping(text: &str, newlines: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A one-time code from an MFA device (IAM's or Cognito's): exactly six digits.
+pub(crate) fn validate_mfa_code(code: &str) -> Result<(), crate::base::error::Problem> {
+    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(crate::base::error::Problem::usage(format!(
+            "the MFA code must be exactly 6 digits (got {} characters)",
+            code.chars().count()
+        ))
+        .hint("type the 6-digit code your authenticator app shows now"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

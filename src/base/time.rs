@@ -24,6 +24,26 @@ fn out_of_range(field: &str, value: impl std::fmt::Display) -> OutOfRange {
     }
 }
 
+/// Credentials that expired before they could be used (a server that answers with past
+/// expirations, or this computer's clock): the error names `source` and adds `hint`.
+pub(crate) fn refuse_expired(
+    now: SystemTime,
+    creds: &Credentials,
+    source: &str,
+    hint: &str,
+) -> Result<(), crate::base::error::Problem> {
+    match creds.expiry() {
+        Some(expiry) if expiry <= now => Err(crate::base::error::Problem::expired(format!(
+            "the credentials from {source} expired at {} (before they could be used)",
+            rfc3339(expiry)
+        ))
+        .hint(format!(
+            "{hint}; if this repeats, check this computer's clock (e.g. `timedatectl`)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Seconds since 1970 (a server's `Expiration`, a JWT's `exp`), checked.
 pub(crate) fn from_unix_secs(field: &str, secs: i64) -> Result<SystemTime, OutOfRange> {
     if !(0..=MAX_UNIX_SECS).contains(&secs) {

@@ -2,6 +2,7 @@
 //! token cache per (user pool, app client, user) so a script signs in once.
 
 pub(crate) mod identity_pool;
+pub(crate) mod obtain;
 pub(crate) mod session;
 pub(crate) mod settings;
 pub(crate) mod srp;

@@ -38,10 +38,10 @@ pub(crate) async fn run(setup: &Setup, args: &ConsoleArgs) -> anyhow::Result<()>
     }
 
     let (credentials, source, region) = if cognito {
-        let obtained = super::cognito::obtain(
+        let obtained = super::obtain_cognito(
             setup,
             &cognito_settings(setup, args)?,
-            &super::cognito::Given::default(),
+            &crate::cognito::obtain::Given::default(),
         )
         .await?;
         eprintln!(

@@ -233,17 +233,12 @@ pub(crate) fn refuse_expired(
     source: &str,
     hint: &str,
 ) -> anyhow::Result<()> {
-    match creds.expiry() {
-        Some(expiry) if expiry <= setup.ctx.now() => Err(Problem::expired(format!(
-            "the credentials from {source} expired at {} (before they could be used)",
-            crate::base::time::rfc3339(expiry)
-        ))
-        .hint(format!(
-            "{hint}; if this repeats, check this computer's clock (e.g. `timedatectl`)"
-        ))
-        .into()),
-        _ => Ok(()),
-    }
+    Ok(crate::base::time::refuse_expired(
+        setup.ctx.now(),
+        creds,
+        source,
+        hint,
+    )?)
 }
 
 /// Warn on stderr when credentials expire within 15 minutes.
@@ -383,6 +378,28 @@ impl<'a> From<&'a OutputArgs> for Delivery<'a> {
             print: args.print,
         }
     }
+}
+
+/// A Cognito identity's credentials (`cognito`, `console --cognito-user`): the flow, with
+/// `--region` and, for ADMIN_USER_PASSWORD_AUTH, the provider chain's credentials.
+pub(crate) async fn obtain_cognito(
+    setup: &Setup,
+    settings: &crate::cognito::Settings,
+    given: &crate::cognito::obtain::Given<'_>,
+) -> anyhow::Result<crate::cognito::obtain::Obtained> {
+    use anyhow::Context as _;
+    let run = crate::cognito::obtain::Run {
+        ctx: &setup.ctx,
+        aws: &setup.aws,
+        region: setup.region.as_ref().map(|r| r.name.as_str()),
+        admin: async || {
+            let resolution = setup.resolve(false).await.context(
+                "ADMIN_USER_PASSWORD_AUTH is signed with AWS credentials from the provider chain, and it found none",
+            )?;
+            Ok(resolution.credentials)
+        },
+    };
+    crate::cognito::obtain::obtain(&run, settings, given).await
 }
 
 /// `export` and `cognito` took `--force` for what is now `--overwrite-keys`; a script that

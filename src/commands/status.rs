@@ -10,7 +10,7 @@ use crate::chain::inspect::Inspector;
 use crate::chain::{self, Step};
 use crate::cli::StatusArgs;
 use crate::os::Context;
-use crate::output::status::{self, JsonStream, ProfileRow, Report, Table};
+use crate::output::status::{self, Check, JsonStream, ProfileRow, Report, Table};
 use crate::profile::{Batch, Profiles, Selection};
 use crate::settings;
 use tokio::sync::mpsc;
@@ -38,7 +38,7 @@ pub(crate) async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> 
         if args.check {
             row.check = Some(check_one(setup, profiles, name, row.region.as_deref()).await);
         }
-        let failed = usize::from(matches!(row.check, Some(Err(_))));
+        let failed = usize::from(row.check_failed());
         let report = Report {
             now: ctx.now(),
             profiles: vec![row],
@@ -62,7 +62,7 @@ pub(crate) async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> 
                 let batch = batch?;
                 for row in rows(setup, &mut inspector, &batch, args.check).await {
                     checked += 1;
-                    failed += usize::from(matches!(row.check, Some(Err(_))));
+                    failed += usize::from(row.check_failed());
                     out.write(&json.profile(&row)?)?;
                 }
                 batches.done(batch);
@@ -89,7 +89,7 @@ pub(crate) async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> 
         let batch = batch?;
         for row in rows(setup, &mut inspector, &batch, args.check).await {
             checked += 1;
-            failed += usize::from(matches!(row.check, Some(Err(_))));
+            failed += usize::from(row.check_failed());
             table.push(&row);
         }
         batches.done(batch);
@@ -203,7 +203,7 @@ async fn rows(
     }
     let (alone, together): (Vec<usize>, Vec<usize>) =
         (0..rows.len()).partition(|i| runs_a_process(profiles, &rows[*i].name));
-    let checked: Vec<(usize, Result<String, String>)> = stream::iter(together.iter().map(|i| {
+    let checked: Vec<(usize, Check)> = stream::iter(together.iter().map(|i| {
         let row = &rows[*i];
         async move {
             let result = check_one(setup, profiles, &row.name, row.region.as_deref()).await;
@@ -243,12 +243,7 @@ fn inspected(inspector: &mut Inspector<'_>, profiles: &Profiles, name: &str) -> 
 }
 
 /// `--check`: resolve the profile as the chain's profile link would, then GetCallerIdentity.
-async fn check_one(
-    setup: &Setup,
-    profiles: &Profiles,
-    name: &str,
-    region: Option<&str>,
-) -> Result<String, String> {
+async fn check_one(setup: &Setup, profiles: &Profiles, name: &str, region: Option<&str>) -> Check {
     let one = profiles.with_selected(name);
     let region = region.or(setup.region.as_ref().map(|r| r.name.as_str()));
     let req = chain::Request {
@@ -261,11 +256,19 @@ async fn check_one(
     };
     let found = match chain::profile::resolve(&req).await {
         Ok(Step::Found(found)) => found,
-        Ok(Step::Skip(reason)) => return Err(reason),
-        Err(err) => return Err(first_line(&err)),
+        Ok(Step::Skip(why)) => return Check::Failed { why },
+        Err(err) => {
+            return Check::Failed {
+                why: first_line(&err),
+            };
+        }
     };
-    crate::aws::sts::get_caller_identity(&setup.aws, req.sts_region(), found.credentials)
+    match crate::aws::sts::get_caller_identity(&setup.aws, req.sts_region(), found.credentials)
         .await
-        .map(|identity| identity.arn)
-        .map_err(|err| first_line(&err))
+    {
+        Ok(identity) => Check::Confirmed { arn: identity.arn },
+        Err(err) => Check::Failed {
+            why: first_line(&err),
+        },
+    }
 }

@@ -19,8 +19,24 @@ pub(crate) struct ProfileRow {
     pub files: Vec<&'static str>,
     pub region: Option<String>,
     pub inspection: Inspection,
-    /// `--check`: the ARN GetCallerIdentity gave, or why it failed.
-    pub check: Option<Result<String, String>>,
+    /// `--check`: what it found.
+    pub check: Option<Check>,
+}
+
+impl ProfileRow {
+    /// Whether `--check` ran for it and failed.
+    pub(crate) fn check_failed(&self) -> bool {
+        matches!(self.check, Some(Check::Failed { .. }))
+    }
+}
+
+/// What `status --check` found for one profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// GetCallerIdentity answered with this ARN.
+    Confirmed { arn: String },
+    /// Resolving the credentials, or the call, failed: the first line of why.
+    Failed { why: String },
 }
 
 /// Everything `status` shows.
@@ -166,15 +182,15 @@ fn profile_json(now: SystemTime, row: &ProfileRow, detail: bool) -> JsonProfile<
         state: state_json(now, &row.inspection.status),
         plan: detail.then(|| steps_json(now, &row.inspection.steps)),
         check: row.check.as_ref().map(|check| match check {
-            Ok(arn) => JsonCheck {
+            Check::Confirmed { arn } => JsonCheck {
                 ok: true,
                 arn: Some(arn),
                 error: None,
             },
-            Err(error) => JsonCheck {
+            Check::Failed { why } => JsonCheck {
                 ok: false,
                 arn: None,
-                error: Some(error),
+                error: Some(why),
             },
         }),
     }
@@ -399,8 +415,8 @@ impl Table {
     pub(crate) fn push(&mut self, row: &ProfileRow) {
         let (state, tone) = status_text(self.now, &row.inspection.status);
         let state = match &row.check {
-            Some(Ok(_)) => format!("{state}; checked"),
-            Some(Err(_)) => format!("{state}; CHECK FAILED"),
+            Some(Check::Confirmed { .. }) => format!("{state}; checked"),
+            Some(Check::Failed { .. }) => format!("{state}; CHECK FAILED"),
             None => state,
         };
         self.rows.push((
@@ -415,16 +431,16 @@ impl Table {
         ));
         match (fix_of(&row.inspection.status), &row.check) {
             (Some(mut text), check) => {
-                if let Some(Err(error)) = check {
-                    text.push_str(&format!("; check: {error}"));
+                if let Some(Check::Failed { why }) = check {
+                    text.push_str(&format!("; check: {why}"));
                 }
                 self.fixes
                     .push(format!("  {}: {}", escape(&row.name), escape(&text)));
             }
-            (None, Some(Err(error))) => self.failed_checks.push(format!(
+            (None, Some(Check::Failed { why })) => self.failed_checks.push(format!(
                 "  {}: check failed: {}",
                 escape(&row.name),
-                escape(error)
+                escape(why)
             )),
             (None, _) => {}
         }
@@ -585,8 +601,12 @@ pub(crate) fn render_detail(report: &Report, colour: bool) -> String {
             out.push_str(&format!("fix:     {}\n", escape(&fix)));
         }
         match &row.check {
-            Some(Ok(arn)) => out.push_str(&format!("checked: {}\n", escape(arn))),
-            Some(Err(error)) => out.push_str(&format!("checked: FAILED: {}\n", escape(error))),
+            Some(Check::Confirmed { arn }) => {
+                out.push_str(&format!("checked: {}\n", escape(arn)));
+            }
+            Some(Check::Failed { why }) => {
+                out.push_str(&format!("checked: FAILED: {}\n", escape(why)));
+            }
             None => {}
         }
     }

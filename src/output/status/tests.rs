@@ -91,7 +91,9 @@ fn the_stream_writes_what_pretty_printing_the_whole_report_writes() {
         text: "step".into(),
         status: Some(Status::LongTerm),
     }];
-    second.check = Some(Err("denied".into()));
+    second.check = Some(Check::Failed {
+        why: "denied".into(),
+    });
     many.profiles.push(second);
     many.cognito = vec![SignIn {
         key: "k".into(),

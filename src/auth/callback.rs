@@ -8,7 +8,7 @@
 //! let mut listener = Listener::bind("/oauth/callback", &state).await?;   // 127.0.0.1:<ephemeral>
 //! let url = authorize_url(…, listener.redirect_uri(), &state, …);        // open the browser
 //! let arrived = listener.wait(deadline).await?;                          // Err(NoAnswer) at the deadline
-//! let outcome = match &arrived.answer {
+//! let outcome = match arrived.answer() {
 //!     Answer::Code(code) => exchange(code).await,                        // e.g. CreateToken
 //!     Answer::Error(error) => Err(error.in_words()),                     // the IdP said no
 //! };
@@ -54,20 +54,17 @@ pub(crate) enum Answer {
 }
 
 /// A loopback listener waiting for the redirect of one sign-in.
-pub(crate) struct Listener(callback::Listener);
+pub(crate) struct Listener(callback::Listener<Answer>);
 
 /// The sign-in's answer; the browser waits for [`Arrived::respond`].
 #[derive(Debug)]
-pub(crate) struct Arrived {
-    pub answer: Answer,
-    arrival: callback::Arrival,
-}
+pub(crate) struct Arrived(callback::Arrival<Answer>);
 
 impl Listener {
     /// Listen on `127.0.0.1` on a port the system picks, for `GET {path}?…&state={state}`.
     pub(crate) async fn bind(path: &str, state: &str) -> std::io::Result<Listener> {
         let state = state.to_string();
-        let check: Check = Box::new(move |query| check(query, &state));
+        let check: Check<Answer> = Box::new(move |query| check(query, &state));
         Ok(Listener(callback::Listener::bind(path, check).await?))
     }
 
@@ -78,17 +75,19 @@ impl Listener {
 
     /// Wait until `deadline` for the request with the right path and state.
     pub(crate) async fn wait(&mut self, deadline: Instant) -> Result<Arrived, NoAnswer> {
-        let arrival = self.0.wait(deadline).await?;
-        // The check accepted it, so it has a code or an error.
-        let answer = answer(&params(arrival.query.expose())).ok_or_else(|| self.0.refused())?;
-        Ok(Arrived { answer, arrival })
+        Ok(Arrived(self.0.wait(deadline).await?))
     }
 }
 
 impl Arrived {
+    /// The code, or the IdP's error.
+    pub(crate) fn answer(&self) -> &Answer {
+        &self.0.accepted
+    }
+
     /// Answer the browser with `page`, and wait (a few seconds at most) until it is sent.
     pub(crate) async fn respond(self, page: Page) {
-        self.arrival.respond(page).await;
+        self.0.respond(page).await;
     }
 }
 
@@ -120,19 +119,16 @@ fn answer(params: &[(String, String)]) -> Option<Answer> {
 }
 
 /// The answer of this sign-in: its `state`, and a code or an error.
-fn check(query: &str, state: &str) -> Result<(), Refused> {
+fn check(query: &str, state: &str) -> Result<Answer, Refused> {
     let params = params(query);
     if !get(&params, "state").is_some_and(|s| same(s, state)) {
         return Err(Refused::WrongState(
             "This answer did not belong to the sign-in in progress (state mismatch); it was ignored and nothing was saved.",
         ));
     }
-    match answer(&params) {
-        Some(_) => Ok(()),
-        None => Err(Refused::Other(
-            "This answer carried neither a code nor an error; it was ignored.",
-        )),
-    }
+    answer(&params).ok_or(Refused::Other(
+        "This answer carried neither a code nor an error; it was ignored.",
+    ))
 }
 
 /// Equal strings, compared in time that does not depend on where they differ.
@@ -179,7 +175,7 @@ mod tests {
         });
         let deadline = Instant::now() + Duration::from_secs(20);
         let arrival = listener.wait(deadline).await.unwrap();
-        match &arrival.answer {
+        match arrival.answer() {
             Answer::Code(code) => assert_eq!(code.expose(), "c&d"),
             other => panic!("{other:?}"),
         }
@@ -245,7 +241,7 @@ mod tests {
             .wait(Instant::now() + Duration::from_secs(20))
             .await
             .unwrap();
-        match &arrival.answer {
+        match arrival.answer() {
             Answer::Error(e) => {
                 assert_eq!(e.error, "access_denied");
                 assert_eq!(e.description.as_deref(), Some("no\u{1b}"));

@@ -292,7 +292,7 @@ impl CodeSource for Loopback {
         let arrival = self.listener.wait(deadline).await;
         spinner.stop();
         let arrival = arrival.map_err(no_answer)?;
-        let answer = match &arrival.answer {
+        let answer = match arrival.answer() {
             Answer::Code(code) => Ok(code.clone()),
             Answer::Error(error) => Err(denied(error)),
         };

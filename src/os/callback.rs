@@ -7,7 +7,7 @@
 //! let mut listener = Listener::bind("/oauth/callback", check).await?;    // 127.0.0.1:<ephemeral>
 //! let url = authorize_url(…, listener.redirect_uri(), …);                // open the browser
 //! let arrival = listener.wait(deadline).await?;                          // Err(NoAnswer) at the deadline
-//! let outcome = use(arrival.query);                                      // the query `check` accepted
+//! let outcome = use(arrival.accepted);                                   // what `check` made of the query
 //! arrival.respond(Page::success(…) or Page::failure(…)).await;          // the real outcome
 //! ```
 //!
@@ -32,8 +32,8 @@
 //!   sign-in token of a console URL) is never in a command line that `ps` shows. It is served
 //!   once, to this user, then answers 410.
 //!
-//! The query (it carries the code) and the hand-off target are [`Secret`]s; nothing here logs
-//! or prints.
+//! The hand-off target is a [`Secret`], and what a check accepts is the flow's (the OAuth
+//! check keeps the code as a `Secret`); nothing here logs or prints.
 
 use crate::base::secret::Secret;
 use hyper::body::Incoming;
@@ -64,10 +64,10 @@ const MAX_HEAD: usize = 16 * 1024;
 pub(crate) const HANDOFF_LIFETIME: Duration = Duration::from_secs(600);
 
 /// A listener on `127.0.0.1`, waiting for one browser redirect.
-pub(crate) struct Listener {
+pub(crate) struct Listener<T> {
     redirect_uri: String,
-    arrivals: mpsc::Receiver<Arrival>,
-    shared: Arc<Shared>,
+    arrivals: mpsc::Receiver<Arrival<T>>,
+    shared: Arc<Shared<T>>,
     _server: Arc<Server>,
 }
 
@@ -77,7 +77,7 @@ pub(crate) struct Listener {
 pub(crate) struct HandOff {
     url: String,
     served: watch::Receiver<bool>,
-    shared: Arc<Shared>,
+    shared: Arc<Shared<()>>,
     server: Arc<Server>,
 }
 
@@ -89,15 +89,16 @@ pub(crate) enum Refused {
     Other(&'static str),
 }
 
-/// The flow's judgement of a request's query string (without the `?`).
-pub(crate) type Check = Box<dyn Fn(&str) -> Result<(), Refused> + Send + Sync>;
+/// The flow's judgement of a request's query string (without the `?`): what it carries (for
+/// the flow's [`Arrival`]), or why it is not the answer.
+pub(crate) type Check<T> = Box<dyn Fn(&str) -> Result<T, Refused> + Send + Sync>;
 
 /// The request with the right path that the check accepted; the browser waits for
 /// [`Arrival::respond`].
 #[derive(Debug)]
-pub(crate) struct Arrival {
-    /// Its query string, as the check saw it.
-    pub query: Secret,
+pub(crate) struct Arrival<T> {
+    /// What the check made of its query string.
+    pub accepted: T,
     reply: oneshot::Sender<Page>,
     written: oneshot::Receiver<()>,
     // Keeps the server (and so this connection) running until the page is sent.
@@ -123,10 +124,10 @@ pub(crate) struct NoAnswer {
     pub other_user: usize,
 }
 
-impl Listener {
+impl<T: Send + 'static> Listener<T> {
     /// Listen on `127.0.0.1` on a port the system picks, for `GET {path}?…` that `check`
     /// accepts.
-    pub(crate) async fn bind(path: &str, check: Check) -> std::io::Result<Listener> {
+    pub(crate) async fn bind(path: &str, check: Check<T>) -> std::io::Result<Listener<T>> {
         let (sender, arrivals) = mpsc::channel(1);
         let callback = Callback {
             path: path.to_string(),
@@ -149,7 +150,7 @@ impl Listener {
     }
 
     /// Wait until `deadline` for the request with the right path that the check accepts.
-    pub(crate) async fn wait(&mut self, deadline: Instant) -> Result<Arrival, NoAnswer> {
+    pub(crate) async fn wait(&mut self, deadline: Instant) -> Result<Arrival<T>, NoAnswer> {
         match tokio::time::timeout_at(deadline, self.arrivals.recv()).await {
             Ok(Some(arrival)) => Ok(arrival),
             // The server task cannot end before the listener; treat it as no answer.
@@ -214,7 +215,7 @@ impl HandOff {
     }
 }
 
-impl Arrival {
+impl<T> Arrival<T> {
     /// Answer the browser with `page`, and wait (a few seconds at most) until it is sent.
     pub(crate) async fn respond(self, page: Page) {
         if self.reply.send(page).is_ok() {
@@ -285,8 +286,8 @@ impl Drop for Server {
     }
 }
 
-struct Shared {
-    callback: Option<Callback>,
+struct Shared<T> {
+    callback: Option<Callback<T>>,
     handoff: Option<Once>,
     wrong_state: AtomicUsize,
     other: AtomicUsize,
@@ -295,7 +296,7 @@ struct Shared {
     server: OnceLock<Weak<Server>>,
 }
 
-impl Shared {
+impl<T> Shared<T> {
     fn refused(&self) -> NoAnswer {
         NoAnswer {
             wrong_state: self.wrong_state.load(Ordering::Relaxed),
@@ -306,12 +307,12 @@ impl Shared {
 }
 
 /// The redirect a [`Listener`] waits for.
-struct Callback {
+struct Callback<T> {
     path: String,
-    check: Check,
+    check: Check<T>,
     /// The right request came (later ones are refused).
     taken: AtomicBool,
-    arrivals: mpsc::Sender<Arrival>,
+    arrivals: mpsc::Sender<Arrival<T>>,
 }
 
 /// A [`HandOff`]'s one page.
@@ -324,10 +325,10 @@ struct Once {
 }
 
 /// Bind `127.0.0.1:0` and serve `callback` and/or `handoff` until the server is dropped.
-async fn start(
-    callback: Option<Callback>,
+async fn start<T: Send + 'static>(
+    callback: Option<Callback<T>>,
     handoff: Option<Once>,
-) -> std::io::Result<(u16, Arc<Shared>, Arc<Server>)> {
+) -> std::io::Result<(u16, Arc<Shared<T>>, Arc<Server>)> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let port = listener.local_addr()?.port();
     let shared = Arc::new(Shared {
@@ -353,7 +354,7 @@ struct Open {
 /// own task, all of them aborted with this one. At [`MAX_CONNECTIONS`], the oldest connection
 /// that has sent nothing is closed to make room, so a flood of silent connections cannot keep
 /// the browser's redirect out; only when all of them have asked is a new one turned away.
-async fn accept(listener: TcpListener, shared: Arc<Shared>) {
+async fn accept<T: Send + 'static>(listener: TcpListener, shared: Arc<Shared<T>>) {
     let Ok(local) = listener.local_addr() else {
         return;
     };
@@ -398,11 +399,11 @@ type AfterWrite = Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>>;
 
 /// One connection, one request (no keep-alive), bounded in time; `asked` is set when its
 /// request has arrived. A connection of another user is closed before anything is read.
-async fn serve(
+async fn serve<T: Send + 'static>(
     stream: TcpStream,
     local: std::net::SocketAddr,
     peer: std::net::SocketAddr,
-    shared: Arc<Shared>,
+    shared: Arc<Shared<T>>,
     asked: Arc<AtomicBool>,
 ) {
     let owner = tokio::task::spawn_blocking(move || crate::os::peer::owner(local, peer)).await;
@@ -431,8 +432,8 @@ async fn serve(
     }
 }
 
-async fn handle(
-    shared: Arc<Shared>,
+async fn handle<T: Send + 'static>(
+    shared: Arc<Shared<T>>,
     written: AfterWrite,
     request: Request<Incoming>,
 ) -> Result<Response<String>, Infallible> {
@@ -458,18 +459,18 @@ async fn handle(
     };
     let query = request.uri().query().unwrap_or("");
     match (callback.check)(query) {
-        Ok(()) => arrive(&shared, callback, &written, Secret::new(query)).await,
+        Ok(accepted) => arrive(&shared, callback, &written, accepted).await,
         Err(Refused::WrongState(text)) => refuse(&shared.wrong_state, text),
         Err(Refused::Other(text)) => refuse(&shared.other, text),
     }
 }
 
 /// The accepted request: handed to the flow, the browser's page waiting for its verdict.
-async fn arrive(
-    shared: &Shared,
-    callback: &Callback,
+async fn arrive<T>(
+    shared: &Shared<T>,
+    callback: &Callback<T>,
     written: &AfterWrite,
-    query: Secret,
+    accepted: T,
 ) -> Result<Response<String>, Infallible> {
     let refuse = |text: &str| {
         shared.other.fetch_add(1, Ordering::Relaxed);
@@ -487,7 +488,7 @@ async fn arrive(
         let _ = done.send(());
     }));
     let arrival = Arrival {
-        query,
+        accepted,
         reply,
         written: done_rx,
         _server: server,

@@ -307,7 +307,7 @@ impl SignIn<'_> {
         let arrival = arrival.map_err(|refused| Failure::other(no_answer(refused)))?;
         // The browser's page waits for the exchange (and, on success, for the token's write: the
         // caller answers then), so it shows the real outcome.
-        let result = match &arrival.answer {
+        let result = match arrival.answer() {
             Answer::Code(code) => {
                 self.oidc
                     .code_token(self.registration, code, &redirect_uri, &pkce.verifier)
@@ -318,7 +318,7 @@ impl SignIn<'_> {
         match result {
             Ok(issued) => Ok((issued, arrival)),
             Err(failure) => {
-                let page = failure_page(&arrival.answer, &failure);
+                let page = failure_page(arrival.answer(), &failure);
                 arrival.respond(page).await;
                 Err(failure)
             }

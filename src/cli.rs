@@ -3,6 +3,10 @@
     missing_docs,
     reason = "clap turns doc comments into --help text; each argument is documented by its help, and a doc added here would change it"
 )]
+#![allow(
+    rustdoc::broken_intra_doc_links,
+    reason = "the help text names sections as [NAME] and [PROFILE], as the AWS files write them; they are not links"
+)]
 
 use crate::output::Format;
 use clap::{Args, Parser, Subcommand};

@@ -166,7 +166,7 @@ async fn setup_with_profile(
     Ok(setup)
 }
 
-/// The statement stdout carries when this command fails ([`output::Format::failure_statement`]):
+/// The statement stdout carries when this command fails (`output::Format::failure_statement`):
 /// for the commands whose stdout is meant for `eval` (`export`, `mfa`, `sso-login`, `login`,
 /// `cognito`) in a shell format, when stdout is not a terminal (a person reading it needs no
 /// statement, and the forgotten-`eval` refusal prints nothing there).

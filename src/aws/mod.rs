@@ -42,7 +42,7 @@ pub struct Target {
     pub region: String,
     /// The configured endpoint URL (AWS_ENDPOINT_URL*, `endpoint_url`); `None` is the default.
     pub endpoint: Option<String>,
-    /// How long a call waits for an answer, retries included ([`Aws::wait`]).
+    /// How long a call waits for an answer, retries included (`Aws::wait`).
     pub wait: Duration,
 }
 

@@ -162,7 +162,7 @@ pub(crate) fn first_line(err: &anyhow::Error) -> String {
 }
 
 /// Render an error for stderr: `error:`, one `caused by:` per cause, then a `hint:`. Control
-/// and bidi characters are escaped ([`escape_lines`]): messages quote servers and files; text
+/// and bidi characters are escaped (`escape_lines`): messages quote servers and files; text
 /// from a server is escaped where it enters a message, line breaks included, so that it cannot
 /// forge a `hint:` line.
 pub fn render(err: &anyhow::Error) -> String {

@@ -1,6 +1,6 @@
 //! What each profile depends on, and the state of it, without calling anything (`status`).
 //!
-//! A profile's [`plan`](super::plan::plan_named) says where its credentials come from; the
+//! A profile's `plan` says where its credentials come from; the
 //! flows' read side says how the thing it depends on stands: the SSO token (`sso::cache`), the
 //! MFA session (`mfa`), the login session (`profile::login_session`), a session aws-cred wrote
 //! into the profile (`aws_cred_expiration`). Nothing is refreshed, run or sent.

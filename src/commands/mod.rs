@@ -1,5 +1,5 @@
-//! Subcommands. Each takes validated arguments and the shared [`Setup`], and writes to stdout
-//! only through [`deliver`] / [`emit`].
+//! Subcommands. Each takes validated arguments and the shared `Setup`, and writes to stdout
+//! only through `deliver` / `emit`.
 
 pub(crate) mod cognito;
 pub(crate) mod console;
@@ -255,7 +255,7 @@ pub(crate) fn warn_if_expiring(setup: &Setup, creds: &aws_credential_types::Cred
 }
 
 /// `--region`, AWS_REGION, AWS_DEFAULT_REGION, then the profile's `region`
-/// ([`settings::REGION`]).
+/// (`settings::REGION`).
 pub fn resolve_region(ctx: &Context, flag: Option<&str>, profiles: &Profiles) -> Option<Region> {
     settings::REGION
         .resolve(flag, ctx, Some(profiles))

@@ -3,7 +3,7 @@
 //! `AWS_LOGIN_CACHE_DIRECTORY`), the refresh the chain makes within 5 minutes of expiry, and the
 //! login itself (`aws-cred login`).
 //!
-//! [`obtain`] is the chain's entry point: cached credentials while more than 5 minutes remain,
+//! `obtain` is the chain's entry point: cached credentials while more than 5 minutes remain,
 //! no network; else one CreateOAuth2Token (refresh-token grant, DPoP-signed with the cached
 //! P-256 key) under a cross-process lock, so twenty parallel callers make one call, and the
 //! file written back as the AWS CLI writes it. Anything that needs a new login stops with

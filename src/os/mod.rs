@@ -1,10 +1,10 @@
 //! The process environment, read once. Everything below `main` asks the context, never
 //! `std::env`, so tests can run the same code against a fake environment.
 //!
-//! Variables are kept exactly as given (bytes, `OsString`): [`Context::var`] serves text
-//! (UTF-8) callers, [`Context::text_var`] says when a variable read as text is not UTF-8 (a
-//! usage error naming it, never a silent fallback), [`Context::path_var`] takes a path as
-//! bytes, and [`Context::vars_os`] hands every variable on unchanged (`exec`).
+//! Variables are kept exactly as given (bytes, `OsString`): `Context::var` serves text
+//! (UTF-8) callers, `Context::text_var` says when a variable read as text is not UTF-8 (a
+//! usage error naming it, never a silent fallback), `Context::path_var` takes a path as
+//! bytes, and `Context::vars_os` hands every variable on unchanged (`exec`).
 //!
 //! This module is the OS seam: `clippy.toml` bans `std::env::var*`, `std::fs` and
 //! `std::process::Command` everywhere else, and allows them here.

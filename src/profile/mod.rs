@@ -92,7 +92,7 @@ pub enum Scope {
     /// Every profile (`status`, `sso populate`, ...).
     All,
     /// The selected profile and what it refers to (`export`, `whoami`, `exec`): only those
-    /// sections reach the parser ([`select`]), so a 10,000-profile config stays fast. Falls
+    /// sections reach the parser (`select`), so a 10,000-profile config stays fast. Falls
     /// back to [`Scope::All`] whenever the shortcut could differ.
     Selected,
     /// The selected profile's sections if it exists (the SDK clients' settings), nothing
@@ -364,7 +364,7 @@ impl Profiles {
         Batches::new(self, ctx, size)
     }
 
-    /// The profiles of the set, sorted (every profile when [`is_complete`](Self::is_complete)).
+    /// The profiles of the set, sorted (every profile when the run parsed them all: [`Scope::All`]).
     pub fn names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.set.profiles().collect();
         names.sort_unstable();
@@ -464,12 +464,12 @@ async fn parse_texts(
 /// Profiles read a batch at a time, so that a command over every profile of a 10,000-profile
 /// config (`status`) holds a few hundred parsed profiles at once, not 10,000 maps.
 ///
-/// One scan of each file ([`select::SectionIndex`]) finds every profile name and its sections;
+/// One scan of each file (`select::SectionIndex`) finds every profile name and its sections;
 /// each batch is the SDK's parser run on the sections of its names, their `-long-term` twins
 /// and `source_profile` chains, the default profile and every section that is not a profile:
 /// what [`Scope::Selected`] parses for one profile, for many at once, and so the same answers
 /// as the full parse (the property tests hold the two together). When the run already parsed
-/// everything ([`Profiles::is_complete`]) the only batch is that set.
+/// everything ([`Scope::All`]) the only batch is that set.
 pub struct Batches<'p> {
     root: &'p Profiles,
     env: aws_types::os_shim_internal::Env,

@@ -81,7 +81,7 @@
 //! setgid are dropped, and [`WriteOutcome::tightened_mode`] says so), renames it over the target
 //! and syncs the directory. A reader never sees a half-written file and a failure before the
 //! rename leaves the original intact. A temporary file left by a killed writer is removed by the
-//! next write once it is a minute old. Files over [`osfs::MAX_PROFILE_FILE`] are refused. A
+//! next write once it is a minute old. Files over `osfs::MAX_PROFILE_FILE` are refused. A
 //! symlinked file is written through to its target, so the link survives. A missing parent directory (typically `~/.aws`) is created with
 //! mode `0700`; existing directories are never changed.
 //!

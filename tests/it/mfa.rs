@@ -572,14 +572,9 @@ fn force_gets_a_new_session_and_only_overwrite_keys_replaces_long_term_keys() {
     };
     // --force means a new session, nothing more: [ci]'s keys stay, and the hint names the flag
     // that would replace them.
-    let out = write("--force");
-    out.assert_code(2);
-    let err = out.stderr_str();
-    assert!(
-        err.lines()
-            .any(|l| l.starts_with("hint: ") && l.contains("--overwrite-keys")),
-        "{err}"
-    );
+    write("--force")
+        .assert_code(2)
+        .assert_hint("--overwrite-keys");
     assert!(sb.read("home/.aws/credentials").contains("AKIACIKEEPME"));
     write("--overwrite-keys").assert_success();
     let file = sb.read("home/.aws/credentials");

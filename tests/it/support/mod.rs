@@ -382,6 +382,8 @@ pub(crate) trait OutputExt {
     /// A failed command whose stdout is meant for `eval`, in the sh or fish format: stdout is
     /// exactly the one statement that makes `eval` fail (`false`), nothing else.
     fn assert_failed_eval(&self) -> &Self;
+    /// Panics, showing stderr, unless one of its `hint: ` lines contains `text`.
+    fn assert_hint(&self, text: &str) -> &Self;
 }
 
 impl OutputExt for Output {
@@ -408,6 +410,16 @@ impl OutputExt for Output {
             self.status,
             self.stdout_str(),
             self.stderr_str(),
+        );
+        self
+    }
+
+    fn assert_hint(&self, text: &str) -> &Self {
+        let err = self.stderr_str();
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with("hint: ") && l.contains(text)),
+            "expected a hint line with {text:?}\n--- stderr ---\n{err}"
         );
         self
     }

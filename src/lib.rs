@@ -65,6 +65,12 @@ use os::Context;
 
 /// Run one command line to completion.
 pub async fn run(mut cli: Cli, ctx: Context) -> anyhow::Result<()> {
+    // The old spelling of --overwrite-keys stops before anything else is read or asked.
+    match &cli.command {
+        Command::Export(args) => commands::force_was_renamed(args.force)?,
+        Command::Cognito(args) => commands::force_was_renamed(args.force)?,
+        _ => {}
+    }
     // These need no configuration at all.
     match &cli.command {
         Command::Completions(args) => match args.shell {

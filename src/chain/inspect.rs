@@ -300,7 +300,7 @@ impl Walk<'_, '_> {
             Base::Static { profile } => self.static_base(name, profile, what),
             Base::Login(session) => {
                 let inspection = self.login(&session.profile, &session.arn);
-                (ProfileKind::Login, inspection.source, inspection.status)
+                (ProfileKind::Login, what, inspection.status)
             }
             Base::Keyring { .. } => (
                 ProfileKind::Static,
@@ -410,17 +410,14 @@ impl Walk<'_, '_> {
         let file = self.ins.file_word(&long);
         Some(Inspection {
             kind: ProfileKind::Mfa,
-            source: format!(
-                "MFA session from the keys in [{long}] ({file}), device {}",
-                serial.value
+            source: crate::mfa::describe_session(
+                &serial.value,
+                &format!("profile {long} ({file})"),
             ),
             status: status.clone(),
             steps: vec![
                 PlanStep {
-                    text: format!(
-                        "cached MFA session (device {}) made from the keys in [{long}]",
-                        serial.value
-                    ),
+                    text: crate::mfa::describe_session(&serial.value, &format!("profile {long}")),
                     status: Some(status),
                 },
                 PlanStep {
@@ -484,12 +481,7 @@ impl Walk<'_, '_> {
             || "~/.aws/login/cache".to_string(),
             |dir| dir.display().to_string(),
         );
-        let what = Base::Login(crate::login::LoginSession {
-            profile: profile.to_string(),
-            arn: session.to_string(),
-            region: None,
-        })
-        .describe(|_| String::new());
+        let what = crate::login::describe_session(session);
         Inspection {
             kind: ProfileKind::Login,
             source: what.clone(),

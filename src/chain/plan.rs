@@ -93,7 +93,7 @@ impl Base {
                     sso.describe()
                 ),
             },
-            Base::Login(session) => format!("aws login session {}", session.arn),
+            Base::Login(session) => session.describe(),
             Base::WebIdentity {
                 profile,
                 role,

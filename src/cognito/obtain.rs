@@ -103,7 +103,7 @@ where
     let (creds, identity_id) = (obtained.credentials, obtained.identity_id);
     let tokens = obtained.tokens.map(|(tokens, _)| tokens);
     crate::base::time::refuse_expired(
-        now,
+        run.ctx.now(),
         &creds,
         &format!("identity pool {}", ipool.id),
         "run aws-cred cognito again; if the identity pool keeps answering with expired credentials, check its roles",

@@ -14,7 +14,7 @@ fn settings(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Settings> {
         if let Some(missing) = setup.profiles.no_such_profile() {
             return Err(missing.into());
         }
-        crate::mfa::validate_code(code.trim())?;
+        crate::base::text::validate_mfa_code(code.trim())?;
     }
     let flags = Flags {
         user: args.user.as_deref(),
@@ -30,7 +30,6 @@ fn settings(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<Settings> {
 }
 
 pub(crate) async fn run(setup: &Setup, args: &CognitoArgs) -> anyhow::Result<()> {
-    super::force_was_renamed(args.force)?;
     let settings = settings(setup, args)?;
     if args.client_secret.is_some() {
         eprintln!(

@@ -23,7 +23,6 @@ pub(crate) fn refuse_forgotten_eval(setup: &Setup, args: &ExportArgs) -> anyhow:
 }
 
 pub(crate) async fn run(setup: &Setup, args: &ExportArgs) -> anyhow::Result<()> {
-    super::force_was_renamed(args.force)?;
     if args.unset {
         return unset(args, &setup.ctx);
     }

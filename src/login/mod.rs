@@ -35,6 +35,12 @@ pub(crate) const CROSS_DEVICE_CLIENT: &str = "arn:aws:signin:::devtools/cross-de
 pub(crate) const REFRESH_WINDOW: Duration = Duration::from_secs(5 * 60);
 pub(crate) const CACHE_DIR_VAR: &str = "AWS_LOGIN_CACHE_DIRECTORY";
 
+/// The `aws login` session `arn` in words (`LoginSession::describe`, and `status` for a
+/// profile whose `login_session` it reads without a plan).
+pub(crate) fn describe_session(arn: &str) -> String {
+    format!("aws login session {arn}")
+}
+
 /// A profile's `login_session`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginSession {
@@ -47,6 +53,11 @@ pub struct LoginSession {
 }
 
 impl LoginSession {
+    /// The session in words, as the chain's trace and `status` both name it.
+    pub(crate) fn describe(&self) -> String {
+        describe_session(&self.arn)
+    }
+
     pub(crate) fn login_command(&self) -> String {
         format!("aws-cred login --profile {}", self.profile)
     }

@@ -256,7 +256,7 @@ struct SignIn<'a> {
     config: &'a SsoConfig,
     interactive: &'a Interactive,
     registration: &'a Registration,
-    /// When the person has waited long enough (`AWS_CRED_LOGIN_TIMEOUT`).
+    /// When the person has waited long enough (`AWS_CRED_SSO_LOGIN_TIMEOUT`).
     deadline: Instant,
 }
 
@@ -345,7 +345,7 @@ impl SignIn<'_> {
             self.deadline.min(Instant::now() + device.expires_in)
         };
         // RFC 8628: 5 s when the server does not say.
-        let mut interval = if device.interval == 0 {
+        let interval = if device.interval == 0 {
             5
         } else {
             device.interval
@@ -354,19 +354,33 @@ impl SignIn<'_> {
             crate::settings::spinner(self.ctx),
             "waiting for the sign-in to be approved...",
         );
-        let result = async {
+        let result = self.poll(&device, deadline, interval).await;
+        spinner.stop();
+        result
+    }
+
+    /// Ask for the device's token every `interval` seconds (more when told to slow down)
+    /// until it is approved, refused, or `deadline` passes.
+    async fn poll(
+        self,
+        device: &oidc::DeviceAuthorization,
+        deadline: Instant,
+        mut interval: u64,
+    ) -> Result<Issued, Failure> {
+        const TIMED_OUT: &str = "run the login again and approve it; AWS_CRED_SSO_LOGIN_TIMEOUT sets the wait in seconds";
         for _ in 0..MAX_POLLS {
-            let next = Instant::now() + self.interactive.poll_unit * u32::try_from(interval).unwrap_or(60);
+            let wait = u32::try_from(interval).unwrap_or(60);
+            let next = Instant::now() + self.interactive.poll_unit * wait;
             if next > deadline {
                 tokio::time::sleep_until(deadline).await;
                 return Err(Failure::other(
                     Problem::expired("the sign-in was not approved before the login timed out")
-                        .hint("run the login again and approve it; AWS_CRED_SSO_LOGIN_TIMEOUT sets the wait in seconds")
+                        .hint(TIMED_OUT)
                         .into(),
                 ));
             }
             tokio::time::sleep_until(next).await;
-            match self.oidc.device_token(self.registration, &device).await {
+            match self.oidc.device_token(self.registration, device).await {
                 Ok(issued) => return Ok(issued),
                 Err(f) if f.is("AuthorizationPendingException") => {}
                 // RFC 8628 3.5: slow down adds 5 seconds to the interval.
@@ -377,10 +391,6 @@ impl SignIn<'_> {
         Err(Failure::other(anyhow::anyhow!(
             "gave up after {MAX_POLLS} polls for the device sign-in"
         )))
-    }
-    .await;
-        spinner.stop();
-        result
     }
 }
 

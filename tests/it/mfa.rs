@@ -570,13 +570,24 @@ fn force_gets_a_new_session_and_only_overwrite_keys_replaces_long_term_keys() {
         ];
         aws_cred(&sb, &sts, &args)
     };
-    // --force means a new session, nothing more: [ci]'s keys stay, and the hint names the flag
-    // that would replace them.
+    let sessions = || sts.requests_for("GetSessionToken").len();
+    aws_cred(
+        &sb,
+        &sts,
+        &["mfa", CODE, "--profile", "alice", "--format", "json"],
+    )
+    .assert_success();
+    assert_eq!(sessions(), 1);
+    // --force means a new session (a second GetSessionToken though one is cached), nothing
+    // more: [ci]'s keys stay, and the hint names the flag that would replace them.
     write("--force")
         .assert_code(2)
         .assert_hint("--overwrite-keys");
+    assert_eq!(sessions(), 2, "--force made a new session");
     assert!(sb.read("home/.aws/credentials").contains("AKIACIKEEPME"));
+    // --overwrite-keys alone reuses the session and replaces [ci].
     write("--overwrite-keys").assert_success();
+    assert_eq!(sessions(), 2, "the cached session was reused");
     let file = sb.read("home/.aws/credentials");
     assert!(!file.contains("AKIACIKEEPME"), "{file}");
     assert!(file.contains(ALICE_KEY), "the source section stays: {file}");

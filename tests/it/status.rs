@@ -694,7 +694,9 @@ fn many_profiles_are_read_in_batches_and_each_is_listed_once_in_order() {
             1 => {
                 assert_eq!(profile["kind"], "mfa", "{name}");
                 assert!(
-                    source.contains(&format!("[p{i:03}-long-term]")),
+                    source.contains(&format!(
+                        "made from profile p{i:03}-long-term (credentials)"
+                    )),
                     "{name}: {source}"
                 );
             }

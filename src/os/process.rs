@@ -360,7 +360,9 @@ mod imp {
         crate::base::cmdline::split_windows(command).map_err(RunError::Split)
     }
 
-    /// Start `command` and put it in a Job Object of its own.
+    /// Start `command` and put it in a Job Object of its own. The terminal choice changes
+    /// nothing here: a console has no foreground group to hand over, and `captured`
+    /// has already given a `Terminal::None` child an empty stdin.
     pub(super) fn spawn(
         mut command: tokio::process::Command,
         _terminal: super::Terminal,

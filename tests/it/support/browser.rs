@@ -14,6 +14,7 @@
 use super::{Sandbox, require_venv_tool};
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 const SCRIPT: &str = r#"
 import os, sys, subprocess, urllib.parse, http.client
@@ -132,9 +133,19 @@ impl FakeBrowser {
         self.entries("attack")
     }
 
-    /// The HTTP status of the last page of each visit, with its URL (`200 http://…`).
+    /// The HTTP status of the last page of each visit, with its URL (`200 http://…`). The
+    /// browser logs it once it has read the page, which can be just after aws-cred (which waits
+    /// only until the page is sent) has exited: this waits, 10 s at most, until every opened
+    /// URL has its line.
     pub(crate) fn last_pages(&self) -> Vec<String> {
-        self.entries("status")
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let pages = self.entries("status");
+            if pages.len() >= self.opened().len() || Instant::now() >= deadline {
+                return pages;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 

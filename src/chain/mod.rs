@@ -244,7 +244,18 @@ pub(crate) async fn resolve(req: &Request<'_>) -> Result<Resolution, ChainFailur
             Err(error) => {
                 trace.record(link, Outcome::Failed(first_line(&error)));
                 trace.fill_not_tried();
-                let error = error.context(format!("the {link} link could not provide credentials"));
+                // A mistake in the command line or the files (a profile that is not there,
+                // half a key pair) is the message itself; a failure to get the credentials
+                // says which link it was in.
+                let usage = error
+                    .downcast_ref::<Problem>()
+                    .is_some_and(|problem| problem.exit == Exit::Usage);
+                let error = match usage {
+                    true => error,
+                    false => {
+                        error.context(format!("the {link} link could not provide credentials"))
+                    }
+                };
                 return Err(ChainFailure { error, trace });
             }
         }

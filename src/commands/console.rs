@@ -149,10 +149,7 @@ fn sso_profile(setup: &Setup) -> Option<SsoConfig> {
 fn sso_portal(setup: &Setup, region: &str, place: &Place) -> anyhow::Result<Secret> {
     let profiles = &setup.profiles;
     let name = &profiles.selected;
-    let profile = profiles.set.get_profile(name).ok_or_else(|| {
-        Problem::usage(format!("--sso-portal: there is no profile {name:?}"))
-            .hint("choose an IAM Identity Center profile with --profile")
-    })?;
+    let profile = profiles.selected_profile()?;
     let sso = sso_of(profiles, profile)?.ok_or_else(|| {
         Problem::usage(format!(
             "--sso-portal: profile {name:?} is not an IAM Identity Center (SSO) profile"

@@ -26,7 +26,7 @@ pub(crate) async fn run(setup: &Setup, args: &LogoutArgs) -> anyhow::Result<()> 
         let ended = crate::sso::logout::logout(&setup.ctx, &setup.aws, &config).await?;
         said.extend(ended.iter().map(sso_line));
     } else if by_profile {
-        profile(setup, &setup.profiles.selected, &mut said).await?;
+        profile(setup, &mut said).await?;
     } else {
         return Err(Problem::usage("say what to log out of")
             .hint("aws-cred logout --profile NAME, --sso-session NAME, or --all")
@@ -128,13 +128,10 @@ fn cognito_line(sign_in: &crate::cognito::SignIn) -> String {
 
 /// What one profile depends on: its SSO token, MFA session, login session, Cognito sign-ins and
 /// the session written into its section.
-async fn profile(setup: &Setup, name: &str, said: &mut Vec<String>) -> anyhow::Result<()> {
+async fn profile(setup: &Setup, said: &mut Vec<String>) -> anyhow::Result<()> {
     let (ctx, profiles) = (&setup.ctx, &setup.profiles);
-    if profiles.set.get_profile(name).is_none() {
-        return Err(Problem::usage(format!("there is no profile {name:?}"))
-            .hint("aws-cred status lists every profile")
-            .into());
-    }
+    let name = profiles.selected.as_str();
+    profiles.selected_profile()?;
     let mut mfa: Vec<(String, String)> = Vec::new();
     if let Some(serial) = crate::mfa::profile_serial(profiles, name) {
         mfa.push((name.to_string(), serial.value));

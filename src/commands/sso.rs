@@ -78,10 +78,7 @@ fn sso_config(
     }
     if profile_allowed && profiles.selection == Selection::Flag {
         let name = &profiles.selected;
-        let profile = profiles
-            .set
-            .get_profile(name)
-            .ok_or_else(|| Problem::usage(format!("there is no profile {name:?}")))?;
+        let profile = profiles.selected_profile()?;
         return crate::sso::config::sso_of(profiles, profile)?.ok_or_else(|| {
             Problem::usage(format!("profile {name:?} has no SSO settings"))
                 .hint("name an sso-session with --sso-session NAME")

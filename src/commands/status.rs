@@ -29,11 +29,7 @@ pub(crate) async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> 
     if profiles.selection == Selection::Flag {
         // The run parsed the selected profile and what it needs: enough for the detail.
         let name = profiles.selected.as_str();
-        if profiles.set.get_profile(name).is_none() {
-            return Err(Problem::usage(format!("there is no profile {name:?}"))
-                .hint("aws-cred status lists every profile")
-                .into());
-        }
+        profiles.selected_profile()?;
         let mut row = inspected(&mut inspector, profiles, name);
         if args.check {
             row.check = Some(check_one(setup, profiles, name, row.region.as_deref()).await);
@@ -95,7 +91,14 @@ pub(crate) async fn run(setup: &Setup, args: &StatusArgs) -> anyhow::Result<()> 
         batches.done(batch);
     }
     let cognito = crate::cognito::sign_ins(ctx).unwrap_or_default();
-    emit(&table.render(&cognito, settings::colour(ctx), settings::table_width(ctx)))?;
+    let mut out = Stream::new();
+    table.write(
+        &cognito,
+        settings::colour(ctx),
+        settings::table_width(ctx),
+        |line| out.write(line),
+    )?;
+    out.finish()?;
     checks_passed(failed, checked)
 }
 

@@ -446,10 +446,31 @@ impl Table {
         }
     }
 
-    /// The table, fitted to `width` columns when given (a terminal's): the widest column is cut
-    /// (its cells end in `…`) until the lines fit, no column below its heading; `--json` has
-    /// every name whole.
+    /// [`Table::write`] into a string.
+    #[cfg(test)]
     pub(crate) fn render(self, cognito: &[SignIn], colour: bool, width: Option<usize>) -> String {
+        let mut text = String::new();
+        let written: Result<(), std::convert::Infallible> =
+            self.write(cognito, colour, width, |piece| {
+                text.push_str(piece);
+                Ok(())
+            });
+        match written {
+            Ok(()) => text,
+        }
+    }
+
+    /// The table, a line at a time into `out`, fitted to `width` columns when given (a
+    /// terminal's): the widest column is cut (its cells end in `…`) until the lines fit, no
+    /// column below its heading; `--json` has every name whole. Each row is freed once its line
+    /// is out, so a 10,000-profile table never holds its rows and its text at once.
+    pub(crate) fn write<E>(
+        self,
+        cognito: &[SignIn],
+        colour: bool,
+        width: Option<usize>,
+        mut out: impl FnMut(&str) -> Result<(), E>,
+    ) -> Result<(), E> {
         let header = ["PROFILE", "KIND", "REGION", "STATE", "SOURCE"];
         let mut widths = header.map(|h| h.chars().count());
         for (cells, _) in &self.rows {
@@ -460,51 +481,52 @@ impl Table {
         if let Some(limit) = width {
             fit(&mut widths, &header.map(|h| h.chars().count()), limit);
         }
-        let mut out = String::new();
-        let mut line = |cells: [&str; 5], tone: Tone, colour: bool| {
-            let start = out.len();
-            for (i, cell) in cells.iter().enumerate() {
-                let cut = cut(cell, widths[i]);
-                let cell = cut.as_str();
-                if i == 4 {
-                    out.push_str(cell);
-                    break;
-                }
-                match i {
-                    3 => out.push_str(&paint(cell, tone, colour)),
-                    _ => out.push_str(cell),
-                }
-                let pad = widths[i].saturating_sub(cell.chars().count());
-                out.extend(std::iter::repeat_n(' ', pad + 2));
-            }
-            let kept = out[start..].trim_end().len();
-            out.truncate(start + kept);
-            out.push('\n');
-        };
         if self.rows.is_empty() {
-            out.push_str("no profiles in the config or credentials file\n");
+            out("no profiles in the config or credentials file\n")?;
         } else {
-            line(header, Tone::Plain, false);
-            for (cells, tone) in &self.rows {
-                let [a, b, c, d, e] = cells;
-                line([a, b, c, d, e], *tone, colour);
+            out(&table_line(&widths, header, Tone::Plain, false))?;
+            for (cells, tone) in self.rows {
+                let [a, b, c, d, e] = &cells;
+                out(&table_line(&widths, [a, b, c, d, e], tone, colour))?;
             }
         }
         if !self.fixes.is_empty() || !self.failed_checks.is_empty() {
-            out.push_str("\nto fix:\n");
+            out("\nto fix:\n")?;
             for fix in self.fixes.iter().chain(&self.failed_checks) {
-                out.push_str(fix);
-                out.push('\n');
+                out(&format!("{fix}\n"))?;
             }
         }
         if !cognito.is_empty() {
-            out.push_str("\nCognito sign-ins (aws-cred cognito):\n");
+            out("\nCognito sign-ins (aws-cred cognito):\n")?;
             for sign_in in cognito {
-                out.push_str(&format!("  {}\n", sign_in_line(self.now, sign_in, colour)));
+                out(&format!("  {}\n", sign_in_line(self.now, sign_in, colour)))?;
             }
         }
-        out
+        Ok(())
     }
+}
+
+/// One line of the table: each cell cut to its column's width and padded (the state painted),
+/// the last cell as it is, no trailing blanks.
+fn table_line(widths: &[usize; 5], cells: [&str; 5], tone: Tone, colour: bool) -> String {
+    let mut line = String::new();
+    for (i, cell) in cells.iter().enumerate() {
+        let cut = cut(cell, widths[i]);
+        let cell = cut.as_str();
+        if i == 4 {
+            line.push_str(cell);
+            break;
+        }
+        match i {
+            3 => line.push_str(&paint(cell, tone, colour)),
+            _ => line.push_str(cell),
+        }
+        let pad = widths[i].saturating_sub(cell.chars().count());
+        line.extend(std::iter::repeat_n(' ', pad + 2));
+    }
+    line.truncate(line.trim_end().len());
+    line.push('\n');
+    line
 }
 
 /// Narrow the widest columns until a line (columns and their 2-space gaps) fits in `limit`,

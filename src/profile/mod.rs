@@ -101,6 +101,9 @@ pub enum Scope {
     Settings,
 }
 
+/// Profiles a "no such profile" error lists by name; past this it gives their number.
+const MAX_LISTED: usize = 20;
+
 /// Rounds of following `source_profile` before the fast path gives up and parses everything.
 const MAX_SELECT_ROUNDS: usize = 32;
 
@@ -173,7 +176,7 @@ impl Profiles {
                     &selected,
                     // A profile named explicitly that is not there is an error listing every
                     // profile: that needs the full parse. A missing implicit default does not.
-                    scope == Scope::Selected && selection.is_explicit(),
+                    selection.is_explicit(),
                 )
                 .await
             }
@@ -251,6 +254,17 @@ impl Profiles {
         ]
     }
 
+    /// The selected profile, for a command that needs it there: else the error of
+    /// [`Profiles::no_such_profile`] (or, for the implicit `default`, that it is not there).
+    pub(crate) fn selected_profile(&self) -> Result<&aws_config::profile::Profile, Problem> {
+        self.set.get_profile(&self.selected).ok_or_else(|| {
+            self.no_such_profile().unwrap_or_else(|| {
+                Problem::usage(format!("there is no profile {:?}", self.selected))
+                    .hint("choose one with --profile; aws-cred status lists every profile")
+            })
+        })
+    }
+
     /// The profile named explicitly (`--profile`, `AWS_PROFILE`) is in neither file: the one
     /// error that says so, with the names there are and the nearest one. `None` when it exists,
     /// or when nobody named it (the implicit `default`).
@@ -260,10 +274,10 @@ impl Profiles {
             return None;
         }
         let names = self.names();
-        let available = if names.is_empty() {
-            "there are no profiles".to_string()
-        } else {
-            format!("available: {}", names.join(", "))
+        let available = match names.len() {
+            0 => "there are no profiles".to_string(),
+            1..=MAX_LISTED => format!("available: {}", names.join(", ")),
+            many => format!("{many} profiles there (aws-cred status lists them)"),
         };
         let hint = match crate::base::text::closest(selected, names.iter().copied()) {
             Some(near) => format!(

@@ -1118,8 +1118,9 @@ fn aws_mfa_device_in_the_long_term_section_is_the_device() {
     );
 }
 
-/// A mistyped profile gets the same "not in the files; did you mean" error from `mfa` as from
-/// `export` (one check, `Profiles::no_such_profile`), before any call to STS.
+/// A mistyped profile gets the same "not in the files; did you mean" error from every command
+/// that takes `--profile` (one check, `Profiles::no_such_profile`), as its first line (not
+/// under "the profile link could not provide credentials"), before any call to STS.
 #[test]
 fn a_mistyped_profile_is_named_with_the_nearest_one() {
     let sb = sandbox();
@@ -1127,13 +1128,18 @@ fn a_mistyped_profile_is_named_with_the_nearest_one() {
     for args in [
         &["mfa", CODE, "--profile", "prdo"][..],
         &["export", "--profile", "prdo"],
+        &["whoami", "--profile", "prdo"],
+        &["exec", "--profile", "prdo", "--", "true"],
+        &["status", "--profile", "prdo"],
+        &["logout", "--profile", "prdo"],
+        &["console", "--profile", "prdo", "--sso-portal", "--print"],
     ] {
         let out = aws_cred(&sb, &sts, args);
         out.assert_code(2);
         let err = out.stderr_str();
         assert!(
-            err.contains("profile \"prdo\" (from --profile) is not in")
-                && err.contains("did you mean prod?"),
+            err.starts_with("error: profile \"prdo\" (from --profile) is not in")
+                && err.contains("hint: did you mean prod?"),
             "{args:?}: {err}"
         );
     }

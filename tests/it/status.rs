@@ -453,7 +453,12 @@ fn one_profile_in_detail_walks_its_plan_without_calling_anything() {
 
     let out = status(&sb, &["--profile", "nope"]);
     out.assert_code(2);
-    assert!(out.stderr_str().contains("there is no profile \"nope\""));
+    assert!(
+        out.stderr_str()
+            .starts_with("error: profile \"nope\" (from --profile) is not in"),
+        "{}",
+        out.stderr_str()
+    );
 }
 
 #[test]

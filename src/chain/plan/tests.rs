@@ -298,6 +298,26 @@ fn empty_or_missing_profiles() {
     ));
     let err = planned("[profile a]\nregion = x\n", "", "zzz").unwrap_err();
     assert!(err.message.contains("available: a"));
+    // Up to 20 names are listed; past that, their number (a 10,000-profile config must not
+    // print 300 KB), and the nearest name is still the hint.
+    let config = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!("[profile p{i:02}]\nregion = x\n"))
+            .collect()
+    };
+    let err = planned(&config(20), "", "p1x").unwrap_err();
+    assert!(err.message.contains("available: p00, p01,") && err.message.contains("p19"));
+    let err = planned(&config(21), "", "p1x").unwrap_err();
+    assert!(
+        err.message
+            .ends_with("; 21 profiles there (aws-cred status lists them)")
+    );
+    assert!(!err.message.contains("p00"), "{}", err.message);
+    assert!(
+        err.hint
+            .as_deref()
+            .is_some_and(|h| h.contains("did you mean p1"))
+    );
     let err = planned(
         "[profile a]\nrole_arn = r\nsource_profile = b\n[profile b]\nregion = x\n",
         "",

@@ -175,8 +175,12 @@ impl Profiles {
                     credentials_text.as_ref(),
                     &selected,
                     // A profile named explicitly that is not there is an error listing every
-                    // profile: that needs the full parse. A missing implicit default does not.
-                    selection.is_explicit(),
+                    // profile: that needs the full parse. A missing implicit default does not,
+                    // nor (for status, which lists every profile) one named by AWS_PROFILE.
+                    match scope {
+                        Scope::Selected => selection.is_explicit(),
+                        _ => selection == Selection::Flag,
+                    },
                 )
                 .await
             }

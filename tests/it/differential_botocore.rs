@@ -67,7 +67,7 @@ impl Tag {
                 Credentials { access_key_id, .. } if access_key_id.trim().is_empty()
             ),
             Tag::LoneSecretVariable => {
-                matches!(ours, Error(e) if e.contains("the env link"))
+                matches!(ours, Error(e) if e.contains("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not"))
                     && !matches!(theirs, Error(_))
             }
             Tag::MissingProfileWithEnvCredentials => {

@@ -115,6 +115,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn mfa_codes_are_six_digits() {
+        assert!(validate_mfa_code("123456").is_ok());
+        for bad in ["12345", "1234567", "12345a", "１２３４５６", " 12345", ""] {
+            assert!(validate_mfa_code(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn a_near_name_is_suggested_a_far_one_is_not() {
         let names = ["prod", "staging", "dev", "prod-admin"];
         assert_eq!(closest("prdo", names), Some("prod"));

@@ -133,15 +133,7 @@ fn report_tokens(
             format!("signed in with {}", flow.api_name())
         }
     };
-    let token_until = tokens
-        .expiry()
-        .map(|t| {
-            format!(
-                ", ID token valid until {}",
-                crate::base::time::describe_expiry(now, t)
-            )
-        })
-        .unwrap_or_default();
+    let token_until = valid_until(now, "ID token", tokens.expiry());
     eprintln!(
         "Cognito user {} (user pool {}): {how}{token_until}",
         escape(username),
@@ -150,16 +142,20 @@ fn report_tokens(
 }
 
 fn describe_credentials(now: SystemTime, creds: &Credentials, reused: bool) -> String {
-    let until = creds
-        .expiry()
+    let until = valid_until(now, "credentials", creds.expiry());
+    format!("{until}{}", if reused { " (cached)" } else { "" })
+}
+
+/// `, WHAT valid until …` when `expiry` is known, else nothing.
+fn valid_until(now: SystemTime, what: &str, expiry: Option<SystemTime>) -> String {
+    expiry
         .map(|t| {
             format!(
-                ", credentials valid until {}",
+                ", {what} valid until {}",
                 crate::base::time::describe_expiry(now, t)
             )
         })
-        .unwrap_or_default();
-    format!("{until}{}", if reused { " (cached)" } else { "" })
+        .unwrap_or_default()
 }
 
 async fn sign_in<A>(
@@ -309,7 +305,8 @@ impl Asker for Answers<'_> {
             ))
             .hint("pass it with --mfa-code CODE")
         })?;
-        crate::base::text::validate_mfa_code(code.trim())?;
-        Ok(code.trim().to_string())
+        let code = code.trim();
+        crate::base::text::validate_mfa_code(code)?;
+        Ok(code.to_string())
     }
 }

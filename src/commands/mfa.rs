@@ -3,7 +3,7 @@
 use super::{Delivery, Setup, deliver};
 use crate::aws::sts;
 use crate::base::error::Problem;
-use crate::base::text::escape;
+use crate::base::text::{escape, validate_mfa_code};
 use crate::chain::plan::{self, Base, Planned, RoleStep};
 use crate::cli::MfaArgs;
 use crate::mfa::{self, CachedSession, Serial};
@@ -23,7 +23,7 @@ struct Source {
 pub(crate) async fn run(setup: &Setup, args: &MfaArgs) -> anyhow::Result<()> {
     // Everything that can be checked without the network is checked first.
     if let Some(code) = &args.code {
-        mfa::validate_code(&mfa::normalize_code(code))?;
+        validate_mfa_code(&mfa::normalize_code(code))?;
     }
     mfa::validate_duration(args.duration_seconds)?;
     if let Some(seconds) = args.role_duration_seconds
@@ -405,7 +405,7 @@ async fn code_from_process(found: &settings::Value) -> anyhow::Result<String> {
     }
     let text = String::from_utf8_lossy(&done.stdout);
     let code = mfa::normalize_code(text.lines().next().unwrap_or("").trim());
-    mfa::validate_code(&code)
+    validate_mfa_code(&code)
         .map_err(|_| fail("did not print a 6-digit code on its first line".into()))?;
     Ok(code)
 }
@@ -436,7 +436,7 @@ async fn ask_code(setup: &Setup, serial: &Serial) -> anyhow::Result<String> {
             .into());
         };
         let code = mfa::normalize_code(&answer);
-        match mfa::validate_code(&code) {
+        match validate_mfa_code(&code) {
             Ok(()) => return Ok(code),
             Err(problem) => {
                 eprintln!("{}", problem.message);

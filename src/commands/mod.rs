@@ -405,7 +405,7 @@ pub(crate) async fn obtain_cognito(
 /// `export` and `cognito` took `--force` for what is now `--overwrite-keys`; a script that
 /// still passes it stops here with the new name rather than with clap's "unexpected
 /// argument".
-pub fn force_was_renamed(force: bool) -> anyhow::Result<()> {
+pub(crate) fn force_was_renamed(force: bool) -> anyhow::Result<()> {
     if force {
         return Err(Problem::usage(
             "--force is not an option of this command: replacing a section that holds long-term keys is --overwrite-keys",
